@@ -1,0 +1,8 @@
+/* salesplan/salesplan.h - every public salesplan header. */
+#ifndef SALESPLAN_SALESPLAN_H
+#define SALESPLAN_SALESPLAN_H
+
+#include "core.h"
+#include "money.h"
+
+#endif /* SALESPLAN_SALESPLAN_H */

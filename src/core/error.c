@@ -1,0 +1,101 @@
+/* Status strings and the per-context error record. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *sp_strerror(int code)
+{
+    switch (code) {
+    case SP_OK: return "success";
+    case SP_EINVAL: return "invalid argument or input";
+    case SP_ENOMEM: return "out of memory";
+    case SP_EOVERFLOW: return "arithmetic overflow";
+    case SP_ENOTFOUND: return "not found";
+    case SP_ECONFLICT: return "conflict";
+    case SP_ECORRUPT: return "corrupt data";
+    case SP_ESTORAGE: return "storage failure";
+    case SP_EUSER: return "error returned by a host callback";
+    case SP_ECANCELED: return "canceled";
+    case SP_EVERSION: return "unsupported version";
+    case SP_EBUFFER: return "buffer too small";
+    case SP_EINTERNAL: return "internal error";
+    default: return "unknown status code";
+    }
+}
+
+int spi_vfail(sp_ctx *ctx, int code, const char *fmt, va_list ap)
+{
+    if (ctx == NULL)
+        return code;
+    ctx->errcode = code;
+    ctx->user_errcode = 0;
+    ctx->user_errmsg[0] = '\0';
+    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    return code;
+}
+
+int spi_fail(sp_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    spi_vfail(ctx, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int spi_fail_user(sp_ctx *ctx, int host_code, const char *host_msg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    spi_vfail(ctx, SP_EUSER, fmt, ap);
+    va_end(ap);
+    if (ctx != NULL) {
+        ctx->user_errcode = host_code;
+        snprintf(ctx->user_errmsg, sizeof ctx->user_errmsg, "%s",
+                 host_msg != NULL ? host_msg : "");
+    }
+    return SP_EUSER;
+}
+
+int sp_ctx_errcode(const sp_ctx *ctx)
+{
+    return ctx != NULL ? ctx->errcode : SP_EINVAL;
+}
+
+const char *sp_ctx_errmsg(const sp_ctx *ctx)
+{
+    return ctx != NULL ? ctx->errmsg : "no context";
+}
+
+size_t sp_ctx_errmsg_copy(const sp_ctx *ctx, char *buf, size_t cap)
+{
+    const char *msg = sp_ctx_errmsg(ctx);
+    size_t len = strlen(msg);
+    if (buf != NULL && cap > 0) {
+        size_t n = len < cap - 1 ? len : cap - 1;
+        memcpy(buf, msg, n);
+        buf[n] = '\0';
+    }
+    return len;
+}
+
+void sp_ctx_clear_error(sp_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    ctx->errcode = SP_OK;
+    ctx->errmsg[0] = '\0';
+    ctx->user_errcode = 0;
+    ctx->user_errmsg[0] = '\0';
+}
+
+int sp_ctx_user_errcode(const sp_ctx *ctx)
+{
+    return ctx != NULL ? ctx->user_errcode : 0;
+}
+
+const char *sp_ctx_user_errmsg(const sp_ctx *ctx)
+{
+    return ctx != NULL ? ctx->user_errmsg : "";
+}

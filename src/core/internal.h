@@ -1,0 +1,73 @@
+/*
+ * Internal interface of the core: the context layout, allocation through the context's
+ * hooks, error recording, versioned-struct handling. Used by every module, uses nothing.
+ * Internal names start with spi_ and are never exported.
+ */
+#ifndef SPI_CORE_INTERNAL_H
+#define SPI_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "salesplan/core.h"
+
+#if defined(__GNUC__)
+#  define SPI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#  define SPI_NODISCARD __attribute__((warn_unused_result))
+#else
+#  define SPI_PRINTF(fmt, args)
+#  define SPI_NODISCARD
+#endif
+
+#define SPI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Messages longer than this are truncated; the fixed buffer means recording an error,
+ * including SP_ENOMEM, never allocates. */
+#define SPI_ERRMSG_CAP 1024
+#define SPI_USER_ERRMSG_CAP 512
+
+struct sp_ctx {
+    void *(*malloc_fn)(void *user, size_t size);
+    void *(*realloc_fn)(void *user, void *ptr, size_t size);
+    void (*free_fn)(void *user, void *ptr);
+    void *alloc_user;
+    int errcode;
+    int user_errcode;
+    char errmsg[SPI_ERRMSG_CAP];
+    char user_errmsg[SPI_USER_ERRMSG_CAP];
+};
+
+/* Allocation through the context's hooks. On failure these record SP_ENOMEM with the size
+ * in the context and return NULL. Sizes of zero allocate one byte so that NULL always
+ * means failure. */
+SPI_NODISCARD void *spi_malloc(sp_ctx *ctx, size_t size);
+/* n * size bytes, overflow-checked (overflow records SP_ENOMEM too). */
+SPI_NODISCARD void *spi_malloc_array(sp_ctx *ctx, size_t n, size_t size);
+/* Like spi_malloc_array, zero-filled. */
+SPI_NODISCARD void *spi_calloc(sp_ctx *ctx, size_t n, size_t size);
+/* Resize to n * size bytes; on failure the old block is left as it was. */
+SPI_NODISCARD void *spi_realloc_array(sp_ctx *ctx, void *ptr, size_t n, size_t size);
+void spi_free(sp_ctx *ctx, void *ptr);
+
+/* Record `code` and a printf-style message in the context; returns `code`, so that
+ * `return spi_fail(ctx, SP_EINVAL, "...")` reads naturally. `ctx` may be NULL. */
+int spi_fail(sp_ctx *ctx, int code, const char *fmt, ...) SPI_PRINTF(3, 4);
+int spi_vfail(sp_ctx *ctx, int code, const char *fmt, va_list ap) SPI_PRINTF(3, 0);
+/* Record that a host callback failed with its own `host_code` and optional message. */
+int spi_fail_user(sp_ctx *ctx, int host_code, const char *host_msg, const char *fmt, ...)
+    SPI_PRINTF(4, 5);
+
+/*
+ * Versioned structs. `sizes[v]` is the size of the struct as of version v (sizes[0]
+ * unused), so a caller built against an older header is never read or written past
+ * the end of its struct.
+ */
+int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t newest);
+/* Validate `src->version` and copy its fields over `dst`, which holds the defaults.
+ * `what` names the struct in the error message. src may be NULL (defaults kept). */
+int spi_struct_read(sp_ctx *ctx, const char *what, void *dst, const void *src,
+                    const size_t *sizes, uint32_t newest);
+
+#endif /* SPI_CORE_INTERNAL_H */

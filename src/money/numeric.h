@@ -1,0 +1,33 @@
+/*
+ * Internal numerics shared by the money module and the kernels of other modules:
+ * 128-bit integers and the one rounding decision every rounded result goes through.
+ */
+#ifndef SPI_MONEY_NUMERIC_H
+#define SPI_MONEY_NUMERIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "salesplan/money.h"
+
+__extension__ typedef __int128 spi_i128;
+__extension__ typedef unsigned __int128 spi_u128;
+
+/* True for the seven modes of sp_rounding. */
+bool spi_rounding_valid(sp_rounding mode);
+
+/*
+ * Whether a truncated (toward zero) magnitude must move one unit away from zero.
+ * `negative`: sign of the exact value; `half`: the discarded fraction compared with one
+ * half (-1 below, 0 exactly half, 1 above); `inexact`: the fraction is non-zero;
+ * `odd`: the truncated magnitude is odd.
+ */
+bool spi_round_away(sp_rounding mode, bool negative, int half, bool inexact, bool odd);
+
+/* round(n / d) for d != 0 and |n|, |d| < 2^127, by `mode`. */
+spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, sp_rounding mode);
+
+/* 10^e for 0 <= e <= 18. */
+int64_t spi_pow10(int e);
+
+#endif /* SPI_MONEY_NUMERIC_H */

@@ -1,0 +1,204 @@
+/* Decimal text to and from scaled integers: money in minor units, sp_dec in 10^-9. */
+#include <string.h>
+
+#include "../core/internal.h"
+#include "numeric.h"
+
+/* How much of the offending text a message quotes. */
+#define QUOTE_MAX 80
+
+static int syntax_error(sp_ctx *ctx, const char *what, const char *text, size_t at,
+                        const char *problem)
+{
+    return spi_fail(ctx, SP_EINVAL, "%s: \"%.*s\": %s at byte %zu", what, QUOTE_MAX, text,
+                    problem, at);
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*
+ * Parse `text` into value * 10^frac_digits. Syntax: [+-]digits[.digits], ',' between
+ * groups of three integer digits with SP_TEXT_GROUPING, and with `percent` an optional
+ * trailing '%'. Digits beyond the precision must be zeros unless SP_TEXT_ROUND.
+ */
+static int parse_fixed(sp_ctx *ctx, const char *what, const char *text, int frac_digits,
+                       bool percent, uint32_t flags, sp_rounding mode, int64_t *out)
+{
+    if (text == NULL || out == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, text == NULL ? "text" : "out");
+    if (!spi_rounding_valid(mode))
+        return spi_fail(ctx, SP_EINVAL, "%s: unknown rounding mode %d", what, (int)mode);
+    size_t len = strlen(text);
+    if (percent && len > 0 && text[len - 1] == '%')
+        len--;
+    size_t i = 0;
+    bool negative = false;
+    if (i < len && (text[i] == '-' || text[i] == '+'))
+        negative = text[i++] == '-';
+
+    spi_u128 mag = 0;
+    bool overflow = false;
+    size_t group = 0, int_digits = 0;
+    bool grouped = false;
+    for (; i < len && (is_digit(text[i]) || text[i] == ','); i++) {
+        if (text[i] == ',') {
+            if (!(flags & SP_TEXT_GROUPING))
+                return syntax_error(ctx, what, text, i,
+                                    "unexpected ',' (digit grouping needs SP_TEXT_GROUPING)");
+            if (group == 0 || group > 3 || (grouped && group != 3))
+                return syntax_error(ctx, what, text, i, "misplaced ','");
+            grouped = true;
+            group = 0;
+            continue;
+        }
+        group++;
+        int_digits++;
+        mag = mag * 10u + (unsigned)(text[i] - '0');
+        if (mag > INT64_MAX) {
+            overflow = true;
+            mag = INT64_MAX; /* keep scanning for syntax errors without growing */
+        }
+    }
+    if (int_digits == 0)
+        return syntax_error(ctx, what, text, i, "expected a digit");
+    if (grouped && group != 3)
+        return syntax_error(ctx, what, text, i, "misplaced ','");
+
+    int frac = 0;
+    int first_excess = 0;
+    bool rest_nonzero = false, excess = false;
+    if (i < len && text[i] == '.') {
+        i++;
+        size_t start = i;
+        for (; i < len && is_digit(text[i]); i++) {
+            int d = text[i] - '0';
+            if (frac < frac_digits) {
+                mag = mag * 10u + (unsigned)d;
+                if (mag > INT64_MAX) {
+                    overflow = true;
+                    mag = INT64_MAX;
+                }
+                frac++;
+            } else if (!excess) {
+                excess = true;
+                first_excess = d;
+            } else if (d != 0) {
+                rest_nonzero = true;
+            }
+        }
+        if (i == start)
+            return syntax_error(ctx, what, text, i, "expected a digit after '.'");
+    }
+    if (i != len)
+        return syntax_error(ctx, what, text, i, "unexpected character");
+
+    for (; frac < frac_digits; frac++) {
+        mag *= 10u;
+        if (mag > INT64_MAX) {
+            overflow = true;
+            mag = INT64_MAX;
+        }
+    }
+    bool inexact = excess && (first_excess != 0 || rest_nonzero);
+    if (inexact && !(flags & SP_TEXT_ROUND))
+        return spi_fail(ctx, SP_EINVAL,
+                        "%s: \"%.*s\" has more than %d fractional digits (pass SP_TEXT_ROUND "
+                        "to round)",
+                        what, QUOTE_MAX, text, frac_digits);
+    int half = first_excess > 5 ? 1 : first_excess < 5 ? -1 : rest_nonzero ? 1 : 0;
+    if (spi_round_away(mode, negative, half, inexact, (mag & 1u) != 0))
+        mag += 1;
+    if (overflow || mag > INT64_MAX)
+        return spi_fail(ctx, SP_EOVERFLOW, "%s: \"%.*s\" is out of range", what, QUOTE_MAX,
+                        text);
+    *out = negative ? -(int64_t)mag : (int64_t)mag;
+    return SP_OK;
+}
+
+/*
+ * Write value / 10^frac_digits as text: '-' when negative, integer digits (',' every
+ * three with `grouping`), then '.' and the fraction (trailing zeros dropped with `trim`),
+ * then `suffix`.
+ */
+static int format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
+                        const char *suffix, char *buf, size_t cap, size_t *len)
+{
+    char tmp[SP_TEXT_MAX];
+    size_t pos = sizeof tmp;
+    uint64_t mag = value < 0 ? (uint64_t)(-(value + 1)) + 1u : (uint64_t)value;
+    uint64_t scale = (uint64_t)spi_pow10(frac_digits);
+    uint64_t ipart = mag / scale, fpart = mag % scale;
+
+    tmp[--pos] = '\0';
+    for (size_t s = strlen(suffix); s > 0; s--)
+        tmp[--pos] = suffix[s - 1];
+    int shown = frac_digits;
+    while (trim && shown > 0 && fpart % 10 == 0) {
+        fpart /= 10;
+        shown--;
+    }
+    if (shown > 0) {
+        for (int k = 0; k < shown; k++, fpart /= 10)
+            tmp[--pos] = (char)('0' + fpart % 10);
+        tmp[--pos] = '.';
+    }
+    int digits = 0;
+    do {
+        if (grouping && digits > 0 && digits % 3 == 0)
+            tmp[--pos] = ',';
+        tmp[--pos] = (char)('0' + ipart % 10);
+        ipart /= 10;
+        digits++;
+    } while (ipart > 0);
+    if (value < 0)
+        tmp[--pos] = '-';
+
+    size_t n = sizeof tmp - pos; /* including the NUL */
+    if (len != NULL)
+        *len = n - 1;
+    if (buf == NULL || cap < n)
+        return SP_EBUFFER;
+    memcpy(buf, tmp + pos, n);
+    return SP_OK;
+}
+
+static bool exponent_valid(int32_t exponent)
+{
+    return exponent >= 0 && exponent <= SP_MONEY_MAX_EXPONENT;
+}
+
+int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t flags,
+                   sp_rounding mode, int64_t *out)
+{
+    if (!exponent_valid(exponent))
+        return spi_fail(ctx, SP_EINVAL, "money: exponent %d is outside 0..%d", (int)exponent,
+                        SP_MONEY_MAX_EXPONENT);
+    return parse_fixed(ctx, "money", text, (int)exponent, false, flags, mode, out);
+}
+
+int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_rounding mode, sp_dec *out)
+{
+    /* A percentage has two fewer fractional digits: "3.5%" is 0.035. */
+    bool percent = (flags & SP_TEXT_PERCENT) != 0;
+    return parse_fixed(ctx, "decimal", text, SP_DEC_DIGITS - (percent ? 2 : 0), percent,
+                       flags, mode, out);
+}
+
+int sp_money_format(int64_t amount, int32_t exponent, uint32_t flags, char *buf, size_t cap,
+                    size_t *len)
+{
+    if (!exponent_valid(exponent))
+        return SP_EINVAL;
+    return format_fixed(amount, (int)exponent, false, (flags & SP_TEXT_GROUPING) != 0, "", buf,
+                        cap, len);
+}
+
+int sp_dec_format(sp_dec value, uint32_t flags, char *buf, size_t cap, size_t *len)
+{
+    bool percent = (flags & SP_TEXT_PERCENT) != 0;
+    return format_fixed(value, SP_DEC_DIGITS - (percent ? 2 : 0), true,
+                        (flags & SP_TEXT_GROUPING) != 0, percent ? "%" : "", buf, cap, len);
+}
