@@ -1,0 +1,91 @@
+/*
+ * Test support shared by every test program: a failing allocator, a generic
+ * fault-injection loop driver, a seeded PRNG. Include after <cmocka.h>.
+ */
+#ifndef SPT_H
+#define SPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "salesplan/core.h"
+
+/* ---- failing allocator ---- */
+
+/*
+ * Allocator hooks that count calls and live blocks, and fail on demand: once armed with
+ * n, the n-th allocation call from then on fails (and, when persistent, every later one).
+ */
+typedef struct spt_alloc {
+    uint64_t calls;     /* malloc + realloc calls since armed (or created) */
+    uint64_t fail_at;   /* 0: never fail */
+    bool persistent;
+    uint64_t failures;  /* failures injected since armed */
+    size_t live_blocks; /* blocks allocated and not yet freed */
+    size_t live_bytes;
+} spt_alloc;
+
+void spt_alloc_init(spt_alloc *a);
+/* Fill the hooks of `opts` (already initialised) to allocate through `a`. */
+void spt_alloc_hooks(spt_alloc *a, sp_ctx_options *opts);
+/* A context allocating through `a`; fails the test if it cannot be made. */
+sp_ctx *spt_ctx_with(spt_alloc *a);
+void spt_alloc_arm(spt_alloc *a, uint64_t n, bool persistent);
+/* Stop failing; returns the number of failures injected while armed. */
+uint64_t spt_alloc_disarm(spt_alloc *a);
+
+/* ---- fault-injection loop ---- */
+
+/* Something that can be told to fail its n-th call: an allocator, a storage table. */
+typedef struct spt_injector {
+    void (*arm)(void *self, uint64_t n, bool persistent);
+    uint64_t (*disarm)(void *self); /* returns the failures injected while armed */
+    void *self;
+} spt_injector;
+
+spt_injector spt_alloc_injector(spt_alloc *a);
+
+typedef struct spt_fault_case {
+    const char *name;
+    /* The operation under test; returns its status. */
+    int (*run)(void *user);
+    /* Called after a successful run, to return to the state before it (free what it
+     * made, restore what it changed). May be NULL when a success changes nothing. */
+    void (*undo)(void *user);
+    /* Assert (with cmocka) that the observable state is the state before the run.
+     * May be NULL when there is nothing beyond the leak check to compare. */
+    void (*check_unchanged)(void *user);
+    /* Live allocations now, for the leak check; NULL to skip. */
+    size_t (*live)(void *user);
+    /* Status codes a failing run may return (SP_ENOMEM for an allocator, ...). */
+    const int *errors;
+    size_t nerrors;
+    void *user;
+} spt_fault_case;
+
+/*
+ * Run `c` with the injector failing its 1st, 2nd, ... call, first once (transient), then
+ * from that call on (persistent), until a run completes without any injected failure.
+ * Each failed run must return one of c->errors, leak nothing and leave the state
+ * unchanged. Returns the number of failure points exercised in transient mode.
+ */
+uint64_t spt_fault_loop(const spt_fault_case *c, const spt_injector *inj);
+
+/* ---- deterministic pseudo-random numbers (splitmix64) ---- */
+
+typedef struct spt_rng {
+    uint64_t state;
+} spt_rng;
+
+uint64_t spt_rng_next(spt_rng *r);
+/* Uniform in [lo, hi] (inclusive), hi - lo < 2^63. */
+int64_t spt_rng_range(spt_rng *r, int64_t lo, int64_t hi);
+/* True with probability percent / 100. */
+bool spt_rng_chance(spt_rng *r, unsigned percent);
+
+/* Number of property-test iterations: `full`, or `full / 10` (at least 1) when the
+ * environment variable SPT_QUICK is set (the valgrind run sets it). */
+unsigned spt_iterations(unsigned full);
+
+#endif /* SPT_H */
