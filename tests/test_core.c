@@ -237,6 +237,114 @@ static void test_versioned_struct_errors_name_the_struct(void **state)
     sp_ctx_free(ctx);
 }
 
+typedef struct progress_log {
+    unsigned calls;
+    uint64_t last_done, last_total;
+    unsigned cancel_at; /* 0: never */
+} progress_log;
+
+static int log_progress(void *user, uint64_t done, uint64_t total)
+{
+    progress_log *log = user;
+    log->calls++;
+    assert_true(done >= log->last_done); /* never goes backwards */
+    log->last_done = done;
+    log->last_total = total;
+    return log->cancel_at != 0 && log->calls == log->cancel_at;
+}
+
+/* Drive the internal progress helper the way an operation does: tick every unit. The
+ * library's modules are built on this helper; it is linked from the objects library. */
+#include "../src/core/internal.h"
+
+static int run_units(sp_ctx *ctx, const sp_progress *cb, uint64_t total, uint64_t *reached)
+{
+    spi_progress pr;
+    int rc = spi_progress_start(&pr, ctx, cb, "test operation", total);
+    for (uint64_t done = 0; rc == SP_OK && done < total; done++) {
+        *reached = done;
+        rc = spi_progress_tick(&pr, done);
+    }
+    return rc == SP_OK ? spi_progress_finish(&pr) : rc;
+}
+
+static void test_progress(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = NULL;
+    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
+    uint64_t reached = 0;
+    /* Without a callback: nothing reported, nothing canceled. */
+    assert_int_equal(run_units(ctx, NULL, 100000, &reached), SP_OK);
+
+    /* 100000 units: a report every 100000 / 256 = 390 units, from unit 0, plus the end:
+     * units 0, 390, ..., 99840 are 257 reports, then the final one. */
+    progress_log log = { 0, 0, 0, 0 };
+    sp_progress cb = SP_PROGRESS_INIT;
+    cb.user = &log;
+    cb.report = log_progress;
+    assert_int_equal(run_units(ctx, &cb, 100000, &reached), SP_OK);
+    assert_int_equal(log.calls, 257 + 1);
+    assert_int_equal(log.last_done, 100000);
+    assert_int_equal(log.last_total, 100000);
+
+    /* Cancel on the third report: the operation stops at unit 780 with SP_ECANCELED. */
+    progress_log cancel = { 0, 0, 0, 3 };
+    cb.user = &cancel;
+    assert_int_equal(run_units(ctx, &cb, 100000, &reached), SP_ECANCELED);
+    assert_int_equal(reached, 780);
+    assert_string_equal(sp_ctx_errmsg(ctx), "test operation: canceled by the host at 780 of 100000");
+
+    /* Unknown total: every 4096 units. */
+    progress_log unknown = { 0, 0, 0, 0 };
+    cb.user = &unknown;
+    spi_progress pr;
+    assert_int_equal(spi_progress_start(&pr, ctx, &cb, "stream", 0), SP_OK);
+    for (uint64_t done = 0; done < 10000; done++)
+        assert_int_equal(spi_progress_tick(&pr, done), SP_OK);
+    assert_int_equal(unknown.calls, 3); /* units 0, 4096, 8192 */
+
+    /* Versioned like every callback table. */
+    sp_progress bad = SP_PROGRESS_INIT;
+    bad.version = 2;
+    assert_int_equal(spi_progress_start(&pr, ctx, &bad, "x", 10), SP_EVERSION);
+    sp_progress init;
+    assert_int_equal(sp_progress_init(&init, SP_PROGRESS_VERSION), SP_OK);
+    assert_null(init.report);
+    assert_int_equal(sp_progress_init(&init, 0), SP_EVERSION);
+    sp_ctx_free(ctx);
+}
+
+static void test_host_status(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = NULL;
+    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
+    assert_int_equal(spi_host_status(ctx, 0, "ignored", "storage: put"), SP_OK);
+    assert_int_equal(sp_ctx_errcode(ctx), SP_OK);
+
+    /* A salesplan status passes through, with the host's words appended. */
+    assert_int_equal(spi_host_status(ctx, SP_ESTORAGE, "disk full", "storage: commit"),
+                     SP_ESTORAGE);
+    assert_string_equal(sp_ctx_errmsg(ctx), "storage: commit: storage failure: disk full");
+    assert_int_equal(sp_ctx_user_errcode(ctx), 0);
+
+    /* Anything else is the host's own code: SP_EUSER, code and message kept. */
+    assert_int_equal(spi_host_status(ctx, 19, "constraint failed", "storage: put %s", "plans"),
+                     SP_EUSER);
+    assert_string_equal(sp_ctx_errmsg(ctx), "storage: put plans: host error 19: constraint failed");
+    assert_int_equal(sp_ctx_user_errcode(ctx), 19);
+    assert_string_equal(sp_ctx_user_errmsg(ctx), "constraint failed");
+    assert_int_equal(spi_host_status(ctx, -1000, NULL, "facts: scan"), SP_EUSER);
+    assert_string_equal(sp_ctx_errmsg(ctx), "facts: scan: host error -1000");
+    assert_int_equal(sp_ctx_user_errcode(ctx), -1000);
+    assert_string_equal(sp_ctx_user_errmsg(ctx), "");
+    /* A later library error clears the host part. */
+    assert_int_equal(spi_fail(ctx, SP_EINVAL, "x"), SP_EINVAL);
+    assert_int_equal(sp_ctx_user_errcode(ctx), 0);
+    sp_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +358,8 @@ int main(void)
         cmocka_unit_test(test_errmsg),
         cmocka_unit_test(test_errmsg_long_text_truncated),
         cmocka_unit_test(test_versioned_struct_errors_name_the_struct),
+        cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_host_status),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -121,6 +121,23 @@ SP_API void sp_ctx_clear_error(sp_ctx *ctx);
 SP_API int sp_ctx_user_errcode(const sp_ctx *ctx);
 SP_API const char *sp_ctx_user_errmsg(const sp_ctx *ctx);
 
+/*
+ * Progress and cancellation for long operations. The library calls `report` at bounded
+ * intervals (at least every 1/256 of the work, and at the end) with the work done so far
+ * and the total (0 when unknown), in units each operation documents. A non-zero return
+ * cancels the operation: it returns SP_ECANCELED and leaves storage untouched.
+ */
+typedef struct sp_progress {
+    uint32_t version; /* SP_PROGRESS_VERSION */
+    void *user;
+    int (*report)(void *user, uint64_t done, uint64_t total);
+} sp_progress;
+
+#define SP_PROGRESS_VERSION 1u
+#define SP_PROGRESS_INIT { SP_PROGRESS_VERSION, NULL, NULL }
+
+SP_API int sp_progress_init(sp_progress *progress, uint32_t version);
+
 #ifdef __cplusplus
 }
 #endif

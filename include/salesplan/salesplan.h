@@ -4,5 +4,6 @@
 
 #include "core.h"
 #include "money.h"
+#include "storage.h"
 
 #endif /* SALESPLAN_SALESPLAN_H */

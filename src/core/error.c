@@ -58,6 +58,28 @@ int spi_fail_user(sp_ctx *ctx, int host_code, const char *host_msg, const char *
     return SP_EUSER;
 }
 
+static bool is_status(int rc)
+{
+    return rc <= SP_EINVAL && rc >= SP_EINTERNAL;
+}
+
+int spi_host_status(sp_ctx *ctx, int rc, const char *host_msg, const char *fmt, ...)
+{
+    if (rc == SP_OK)
+        return SP_OK;
+    char what[SPI_ERRMSG_CAP / 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    bool has_msg = host_msg != NULL && host_msg[0] != '\0';
+    if (is_status(rc))
+        return spi_fail(ctx, rc, "%s: %s%s%s", what, sp_strerror(rc), has_msg ? ": " : "",
+                        has_msg ? host_msg : "");
+    return spi_fail_user(ctx, rc, host_msg, "%s: host error %d%s%s", what, rc,
+                         has_msg ? ": " : "", has_msg ? host_msg : "");
+}
+
 int sp_ctx_errcode(const sp_ctx *ctx)
 {
     return ctx != NULL ? ctx->errcode : SP_EINVAL;

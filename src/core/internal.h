@@ -58,6 +58,14 @@ int spi_vfail(sp_ctx *ctx, int code, const char *fmt, va_list ap) SPI_PRINTF(3, 
 /* Record that a host callback failed with its own `host_code` and optional message. */
 int spi_fail_user(sp_ctx *ctx, int host_code, const char *host_msg, const char *fmt, ...)
     SPI_PRINTF(4, 5);
+/*
+ * The status of a host callback's return code `rc`, by the rule of storage.h: 0 is SP_OK;
+ * a salesplan status (SP_EINVAL .. SP_EINTERNAL) passes through, its message made of
+ * `fmt` and the host's message; any other value becomes SP_EUSER, keeping the host's code
+ * and message. `host_msg` may be NULL. `fmt` says which call failed ("storage: put ...").
+ */
+int spi_host_status(sp_ctx *ctx, int rc, const char *host_msg, const char *fmt, ...)
+    SPI_PRINTF(4, 5);
 
 /*
  * Versioned structs. `sizes[v]` is the size of the struct as of version v (sizes[0]
@@ -69,5 +77,28 @@ int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t new
  * `what` names the struct in the error message. src may be NULL (defaults kept). */
 int spi_struct_read(sp_ctx *ctx, const char *what, void *dst, const void *src,
                     const size_t *sizes, uint32_t newest);
+
+/*
+ * Progress reporting for a long operation: start with the caller's sp_progress (NULL: no
+ * reports) and the total, tick with the work done; a tick returns SP_ECANCELED (with a
+ * message naming `what`) when the host asks to stop. Reports come every `total / 256`
+ * units (every 4096 when the total is unknown) and once at the end.
+ */
+typedef struct spi_progress {
+    sp_ctx *ctx;
+    sp_progress cb;
+    const char *what;
+    uint64_t total, step, next;
+} spi_progress;
+
+int spi_progress_start(spi_progress *pr, sp_ctx *ctx, const sp_progress *cb, const char *what,
+                       uint64_t total);
+int spi_progress_tick_slow(spi_progress *pr, uint64_t done);
+/* The cheap check belongs in the caller's loop; the call only when a report is due. */
+static inline int spi_progress_tick(spi_progress *pr, uint64_t done)
+{
+    return done >= pr->next ? spi_progress_tick_slow(pr, done) : SP_OK;
+}
+int spi_progress_finish(spi_progress *pr);
 
 #endif /* SPI_CORE_INTERNAL_H */

@@ -30,4 +30,22 @@ spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, sp_rounding mode);
 /* 10^e for 0 <= e <= 18. */
 int64_t spi_pow10(int e);
 
+
+/*
+ * Parse text[0..text_len) (no NUL needed) into value * 10^frac_digits, by the rules of
+ * docs/money.md ("Text"); `percent` accepts a trailing '%'. Errors are recorded in ctx
+ * under the name `what` ("money", "decimal", or a document path).
+ */
+int spi_parse_fixed(sp_ctx *ctx, const char *what, const char *text, size_t text_len,
+                    int frac_digits, bool percent, uint32_t flags, sp_rounding mode,
+                    int64_t *out);
+/*
+ * Write value / 10^frac_digits: '-' when negative, integer digits (',' every three with
+ * `grouping`), then '.' and the fraction (trailing zeros dropped with `trim`), then
+ * `suffix`. *len (may be NULL) gets the length without the NUL; SP_EBUFFER when cap is
+ * too small (SP_TEXT_MAX always suffices).
+ */
+int spi_format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
+                     const char *suffix, char *buf, size_t cap, size_t *len);
+
 #endif /* SPI_MONEY_NUMERIC_H */

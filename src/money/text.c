@@ -7,10 +7,15 @@
 /* How much of the offending text a message quotes. */
 #define QUOTE_MAX 80
 
-static int syntax_error(sp_ctx *ctx, const char *what, const char *text, size_t at,
+static int quote_len(size_t len)
+{
+    return len < QUOTE_MAX ? (int)len : QUOTE_MAX;
+}
+
+static int syntax_error(sp_ctx *ctx, const char *what, const char *text, size_t len, size_t at,
                         const char *problem)
 {
-    return spi_fail(ctx, SP_EINVAL, "%s: \"%.*s\": %s at byte %zu", what, QUOTE_MAX, text,
+    return spi_fail(ctx, SP_EINVAL, "%s: \"%.*s\": %s at byte %zu", what, quote_len(len), text,
                     problem, at);
 }
 
@@ -19,19 +24,14 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/*
- * Parse `text` into value * 10^frac_digits. Syntax: [+-]digits[.digits], ',' between
- * groups of three integer digits with SP_TEXT_GROUPING, and with `percent` an optional
- * trailing '%'. Digits beyond the precision must be zeros unless SP_TEXT_ROUND.
- */
-static int parse_fixed(sp_ctx *ctx, const char *what, const char *text, int frac_digits,
-                       bool percent, uint32_t flags, sp_rounding mode, int64_t *out)
+int spi_parse_fixed(sp_ctx *ctx, const char *what, const char *text, size_t text_len,
+                    int frac_digits, bool percent, uint32_t flags, sp_rounding mode, int64_t *out)
 {
     if (text == NULL || out == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, text == NULL ? "text" : "out");
     if (!spi_rounding_valid(mode))
         return spi_fail(ctx, SP_EINVAL, "%s: unknown rounding mode %d", what, (int)mode);
-    size_t len = strlen(text);
+    size_t len = text_len;
     if (percent && len > 0 && text[len - 1] == '%')
         len--;
     size_t i = 0;
@@ -46,10 +46,10 @@ static int parse_fixed(sp_ctx *ctx, const char *what, const char *text, int frac
     for (; i < len && (is_digit(text[i]) || text[i] == ','); i++) {
         if (text[i] == ',') {
             if (!(flags & SP_TEXT_GROUPING))
-                return syntax_error(ctx, what, text, i,
+                return syntax_error(ctx, what, text, text_len, i,
                                     "unexpected ',' (digit grouping needs SP_TEXT_GROUPING)");
             if (group == 0 || group > 3 || (grouped && group != 3))
-                return syntax_error(ctx, what, text, i, "misplaced ','");
+                return syntax_error(ctx, what, text, text_len, i, "misplaced ','");
             grouped = true;
             group = 0;
             continue;
@@ -63,9 +63,9 @@ static int parse_fixed(sp_ctx *ctx, const char *what, const char *text, int frac
         }
     }
     if (int_digits == 0)
-        return syntax_error(ctx, what, text, i, "expected a digit");
+        return syntax_error(ctx, what, text, text_len, i, "expected a digit");
     if (grouped && group != 3)
-        return syntax_error(ctx, what, text, i, "misplaced ','");
+        return syntax_error(ctx, what, text, text_len, i, "misplaced ','");
 
     int frac = 0;
     int first_excess = 0;
@@ -90,10 +90,10 @@ static int parse_fixed(sp_ctx *ctx, const char *what, const char *text, int frac
             }
         }
         if (i == start)
-            return syntax_error(ctx, what, text, i, "expected a digit after '.'");
+            return syntax_error(ctx, what, text, text_len, i, "expected a digit after '.'");
     }
     if (i != len)
-        return syntax_error(ctx, what, text, i, "unexpected character");
+        return syntax_error(ctx, what, text, text_len, i, "unexpected character");
 
     for (; frac < frac_digits; frac++) {
         mag *= 10u;
@@ -107,23 +107,18 @@ static int parse_fixed(sp_ctx *ctx, const char *what, const char *text, int frac
         return spi_fail(ctx, SP_EINVAL,
                         "%s: \"%.*s\" has more than %d fractional digits (pass SP_TEXT_ROUND "
                         "to round)",
-                        what, QUOTE_MAX, text, frac_digits);
+                        what, quote_len(text_len), text, frac_digits);
     int half = first_excess > 5 ? 1 : first_excess < 5 ? -1 : rest_nonzero ? 1 : 0;
     if (spi_round_away(mode, negative, half, inexact, (mag & 1u) != 0))
         mag += 1;
     if (overflow || mag > INT64_MAX)
-        return spi_fail(ctx, SP_EOVERFLOW, "%s: \"%.*s\" is out of range", what, QUOTE_MAX,
-                        text);
+        return spi_fail(ctx, SP_EOVERFLOW, "%s: \"%.*s\" is out of range", what,
+                        quote_len(text_len), text);
     *out = negative ? -(int64_t)mag : (int64_t)mag;
     return SP_OK;
 }
 
-/*
- * Write value / 10^frac_digits as text: '-' when negative, integer digits (',' every
- * three with `grouping`), then '.' and the fraction (trailing zeros dropped with `trim`),
- * then `suffix`.
- */
-static int format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
+int spi_format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
                         const char *suffix, char *buf, size_t cap, size_t *len)
 {
     char tmp[SP_TEXT_MAX];
@@ -176,15 +171,16 @@ int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t fla
     if (!exponent_valid(exponent))
         return spi_fail(ctx, SP_EINVAL, "money: exponent %d is outside 0..%d", (int)exponent,
                         SP_MONEY_MAX_EXPONENT);
-    return parse_fixed(ctx, "money", text, (int)exponent, false, flags, mode, out);
+    return spi_parse_fixed(ctx, "money", text, text != NULL ? strlen(text) : 0, (int)exponent,
+                           false, flags, mode, out);
 }
 
 int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_rounding mode, sp_dec *out)
 {
     /* A percentage has two fewer fractional digits: "3.5%" is 0.035. */
     bool percent = (flags & SP_TEXT_PERCENT) != 0;
-    return parse_fixed(ctx, "decimal", text, SP_DEC_DIGITS - (percent ? 2 : 0), percent,
-                       flags, mode, out);
+    return spi_parse_fixed(ctx, "decimal", text, text != NULL ? strlen(text) : 0,
+                           SP_DEC_DIGITS - (percent ? 2 : 0), percent, flags, mode, out);
 }
 
 int sp_money_format(int64_t amount, int32_t exponent, uint32_t flags, char *buf, size_t cap,
@@ -192,13 +188,13 @@ int sp_money_format(int64_t amount, int32_t exponent, uint32_t flags, char *buf,
 {
     if (!exponent_valid(exponent))
         return SP_EINVAL;
-    return format_fixed(amount, (int)exponent, false, (flags & SP_TEXT_GROUPING) != 0, "", buf,
+    return spi_format_fixed(amount, (int)exponent, false, (flags & SP_TEXT_GROUPING) != 0, "", buf,
                         cap, len);
 }
 
 int sp_dec_format(sp_dec value, uint32_t flags, char *buf, size_t cap, size_t *len)
 {
     bool percent = (flags & SP_TEXT_PERCENT) != 0;
-    return format_fixed(value, SP_DEC_DIGITS - (percent ? 2 : 0), true,
+    return spi_format_fixed(value, SP_DEC_DIGITS - (percent ? 2 : 0), true,
                         (flags & SP_TEXT_GROUPING) != 0, percent ? "%" : "", buf, cap, len);
 }

@@ -1,0 +1,261 @@
+/*
+ * salesplan/storage.h - host-owned persistence, the built-in stores, dictionaries of host
+ * ids, and fact sources (bulk facts streamed from the host in columnar batches).
+ *
+ * The library persists nothing on its own: every record goes through an sp_storage
+ * callback table. docs/storage.md is the guide for writing a backend; docs/record-format.md
+ * describes the bytes the library stores.
+ */
+#ifndef SALESPLAN_STORAGE_H
+#define SALESPLAN_STORAGE_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================================
+ * The storage table
+ * ====================================================================================== */
+
+/*
+ * Called by a host's scan once per record, in key order. Returns 0 to go on, SP_SCAN_STOP
+ * to end the scan early (the scan then returns 0), or a negative status, which the scan
+ * must stop on and return unchanged.
+ */
+typedef int (*sp_storage_visit_fn)(void *arg, const uint8_t *key, size_t key_len,
+                                   const uint8_t *value, size_t value_len);
+
+#define SP_SCAN_STOP 1
+
+/*
+ * A storage backend. Records live in namespaces (`ns`: a short name of [a-z0-9_.], at most
+ * 32 bytes, e.g. "target.plan"); keys and values are byte strings that the library builds.
+ * Keys are ordered bytewise as unsigned bytes, a proper prefix before its extensions.
+ *
+ * Return values: 0 for success; `get` returns SP_ENOTFOUND for a missing key. A callback
+ * may return a salesplan status (SP_ENOMEM, SP_ESTORAGE, SP_ECORRUPT, SP_ECONFLICT, ...),
+ * which the library passes on as it is; any other non-zero value is the host's own error
+ * code: the library returns SP_EUSER and keeps the code and the `errmsg` text for
+ * sp_ctx_user_errcode / sp_ctx_user_errmsg.
+ *
+ * Transactions: every library operation that writes calls begin, its puts and removes,
+ * then commit; on any failure it calls rollback instead. The library never nests
+ * transactions and never writes outside one. Reads may happen inside a transaction (they
+ * must see its writes) or outside one. When commit fails the library calls rollback, after
+ * which the store must hold the state from before begin.
+ */
+typedef struct sp_storage {
+    uint32_t version; /* SP_STORAGE_VERSION */
+    void *user;       /* passed to every callback */
+
+    /* Find one record. On success *value / *value_len describe bytes owned by the host,
+     * valid until the next call on this table; the library copies them at once. */
+    int (*get)(void *user, const char *ns, const uint8_t *key, size_t key_len,
+               const uint8_t **value, size_t *value_len);
+    /* Insert or replace one record. */
+    int (*put)(void *user, const char *ns, const uint8_t *key, size_t key_len,
+               const uint8_t *value, size_t value_len);
+    /* Delete one record; a missing key is not an error. */
+    int (*remove)(void *user, const char *ns, const uint8_t *key, size_t key_len);
+    /* Visit, in ascending key order, every record of `ns` with from <= key < to. from NULL
+     * (or from_len 0) starts at the first key; to NULL has no upper end. The pointers given
+     * to `visit` are valid during that call only. The library does not write to the store
+     * while a scan is running. */
+    int (*scan)(void *user, const char *ns, const uint8_t *from, size_t from_len,
+                const uint8_t *to, size_t to_len, sp_storage_visit_fn visit, void *arg);
+    int (*begin)(void *user);
+    int (*commit)(void *user);
+    int (*rollback)(void *user);
+    /* Optional: the host's message for its last error, or NULL. */
+    const char *(*errmsg)(void *user);
+    /* Optional: release the backend; called by sp_storage_free. */
+    void (*destroy)(void *user);
+} sp_storage;
+
+#define SP_STORAGE_VERSION 1u
+#define SP_STORAGE_INIT { SP_STORAGE_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+
+SP_API int sp_storage_init(sp_storage *table, uint32_t version);
+
+/* ======================================================================================
+ * Built-in stores
+ * ====================================================================================== */
+
+/* An in-memory store: ordered, transactional, allocating through `ctx`. */
+SP_API int sp_storage_memory_new(sp_storage **out, sp_ctx *ctx);
+
+/* Flags of sp_file_store_options. */
+typedef enum sp_file_store_flags {
+    SP_FILE_STORE_CREATE = 1,   /* create the file when it does not exist */
+    SP_FILE_STORE_READONLY = 2, /* open for reading; every write returns SP_EINVAL */
+    SP_FILE_STORE_NO_SYNC = 4   /* skip fsync (tests, throw-away data): not crash-safe */
+} sp_file_store_flags;
+
+typedef struct sp_file_store_options {
+    uint32_t version; /* SP_FILE_STORE_OPTIONS_VERSION */
+    uint32_t flags;   /* sp_file_store_flags */
+} sp_file_store_options;
+
+#define SP_FILE_STORE_OPTIONS_VERSION 1u
+#define SP_FILE_STORE_OPTIONS_INIT { SP_FILE_STORE_OPTIONS_VERSION, SP_FILE_STORE_CREATE }
+
+SP_API int sp_file_store_options_init(sp_file_store_options *opts, uint32_t version);
+
+/*
+ * A store in a single file: after a crash at any point of a commit the file opens with the
+ * state before or after that commit. Corrupt contents give SP_ECORRUPT; a file written by
+ * an incompatible format version gives SP_EVERSION. `opts` may be NULL for the defaults.
+ */
+SP_API int sp_storage_file_new(sp_storage **out, sp_ctx *ctx, const char *path,
+                               const sp_file_store_options *opts);
+
+/* Free a store made by sp_storage_memory_new or sp_storage_file_new (NULL is accepted).
+ * Not for host-made tables. */
+SP_API void sp_storage_free(sp_storage *storage);
+
+/* ======================================================================================
+ * Dictionaries: host string ids <-> dense indices
+ * ====================================================================================== */
+
+/* An index that stands for "no value" in index columns of fact batches. */
+#define SP_NONE UINT32_MAX
+
+/*
+ * Maps the host's ids (reps, grids, products, customers: any UTF-8 byte string of 1 to
+ * 65535 bytes) to dense indices 0, 1, 2, ... in order of first addition, and back.
+ */
+typedef struct sp_dict sp_dict;
+
+SP_API int sp_dict_new(sp_dict **out, sp_ctx *ctx);
+SP_API void sp_dict_free(sp_dict *dict);
+/* Add a new id; SP_ECONFLICT when it is already present, SP_EINVAL when it is empty, too
+ * long or not valid UTF-8 (the message quotes the id). */
+SP_API int sp_dict_add(sp_dict *dict, const char *id, size_t len, uint32_t *index);
+/* The index of `id`, adding it when new. */
+SP_API int sp_dict_intern(sp_dict *dict, const char *id, size_t len, uint32_t *index);
+/* Add n new ids at once, all or nothing: a duplicate (within the batch or with the
+ * dictionary) or invalid id adds none. `lens` may be NULL for NUL-terminated ids;
+ * `indices` may be NULL. */
+SP_API int sp_dict_add_all(sp_dict *dict, const char *const *ids, const size_t *lens,
+                           size_t n, uint32_t *indices);
+/* SP_ENOTFOUND when absent. */
+SP_API int sp_dict_find(const sp_dict *dict, const char *id, size_t len, uint32_t *index);
+/* The id of an index; *id is NUL-terminated and owned by the dictionary. */
+SP_API int sp_dict_id(const sp_dict *dict, uint32_t index, const char **id, size_t *len);
+SP_API uint32_t sp_dict_count(const sp_dict *dict);
+
+/* ======================================================================================
+ * Fact sources: bulk facts read in place, in columnar batches
+ * ====================================================================================== */
+
+/* Kinds of facts. Values are frozen. */
+typedef enum sp_fact_kind {
+    SP_FACT_ORDER_LINES = 1,    /* order or invoice lines */
+    SP_FACT_PAYMENTS = 2,       /* payments received against order lines */
+    SP_FACT_REFUNDS = 3,        /* refunds and returns against order lines */
+    SP_FACT_STAGE_EVENTS = 4,   /* an opportunity entering a funnel stage */
+    SP_FACT_MARKETING_SPEND = 5 /* marketing spend per day and channel */
+} sp_fact_kind;
+
+/*
+ * One batch of facts: `count` rows as parallel arrays. Which columns a kind uses (R:
+ * required, O: optional, NULL when absent) is fixed:
+ *
+ *   column    unit                       lines  payments refunds stage_events spend
+ *   id        the fact's own id          R      R        R       R (opportunity)  -
+ *   ref       id of the order line       -      R        R       -            -
+ *   day       days since 1970-01-01      R      R        R       R            R
+ *   time      seconds since the epoch    O      O        O       O            -
+ *   rep       dict index (payee, owner)  R      -        O       R            -
+ *   grid      dict index                 O      -        O       O            O
+ *   product   dict index                 O      -        O       -            -
+ *   customer  dict index                 O      -        O       O            -
+ *   channel   dict index                 -      -        -       O            R
+ *   stage     stage index of the funnel  -      -        -       R            -
+ *   amount    minor units                R      R        R       O (deal)     R
+ *   quantity  whole units                O      -        O       -            -
+ *   cost      minor units                O      -        O       -            -
+ *
+ * Dates are civil (UTC) days since 1970-01-01, so 2026-01-01 is 20454. Index columns hold
+ * dense indices of the host's sp_dict, or SP_NONE. Refund amounts are positive (money
+ * returned). Pointers are valid during the sink call only.
+ */
+typedef struct sp_fact_batch {
+    uint32_t version; /* SP_FACT_BATCH_VERSION */
+    uint32_t kind;    /* sp_fact_kind */
+    size_t count;
+    const uint64_t *id;
+    const uint64_t *ref;
+    const int32_t *day;
+    const int64_t *time;
+    const uint32_t *rep;
+    const uint32_t *grid;
+    const uint32_t *product;
+    const uint32_t *customer;
+    const uint32_t *channel;
+    const uint32_t *stage;
+    const int64_t *amount;
+    const int64_t *quantity;
+    const int64_t *cost;
+} sp_fact_batch;
+
+#define SP_FACT_BATCH_VERSION 1u
+#define SP_FACT_BATCH_INIT                                                                    \
+    { SP_FACT_BATCH_VERSION, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+      NULL, NULL, NULL }
+
+SP_API int sp_fact_batch_init(sp_fact_batch *batch, uint32_t version);
+
+/* What the library asks a fact source for: one kind, days in [from_day, to_day). */
+typedef struct sp_fact_query {
+    uint32_t version; /* SP_FACT_QUERY_VERSION */
+    uint32_t kind;    /* sp_fact_kind */
+    int32_t from_day; /* INT32_MIN: no lower end */
+    int32_t to_day;   /* INT32_MAX: no upper end */
+} sp_fact_query;
+
+#define SP_FACT_QUERY_VERSION 1u
+
+/* Receives one batch; returns 0 to go on or a negative status, which the source must
+ * stop on and return unchanged. */
+typedef int (*sp_fact_sink_fn)(void *arg, const sp_fact_batch *batch);
+
+/*
+ * A host's fact source. `scan` calls `sink` once per batch, with batches of any size and
+ * rows in any order, until every fact of the query's kind is delivered; rows outside the
+ * day range may be included (the library filters them). It returns 0 when done, the
+ * sink's status when the sink stopped it, or an error (mapped as for sp_storage).
+ */
+typedef struct sp_fact_source {
+    uint32_t version; /* SP_FACT_SOURCE_VERSION */
+    void *user;
+    int (*scan)(void *user, const sp_fact_query *query, sp_fact_sink_fn sink, void *sink_arg);
+    /* Optional: the host's message for its last error, or NULL. */
+    const char *(*errmsg)(void *user);
+    /* Optional: release the source; called by sp_fact_source_free. */
+    void (*destroy)(void *user);
+} sp_fact_source;
+
+#define SP_FACT_SOURCE_VERSION 1u
+#define SP_FACT_SOURCE_INIT { SP_FACT_SOURCE_VERSION, NULL, NULL, NULL, NULL }
+
+SP_API int sp_fact_source_init(sp_fact_source *source, uint32_t version);
+
+/*
+ * A built-in fact source holding facts in memory, for hosts that have no columnar source
+ * of their own, for tests and for bindings: append batches (copied), then pass it where a
+ * fact source is asked for. Appended batches are validated as the library validates every
+ * batch (required columns, kind).
+ */
+SP_API int sp_fact_source_memory_new(sp_fact_source **out, sp_ctx *ctx);
+SP_API int sp_fact_source_memory_append(sp_fact_source *source, const sp_fact_batch *batch);
+/* Free a source made by sp_fact_source_memory_new (NULL is accepted). */
+SP_API void sp_fact_source_free(sp_fact_source *source);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SALESPLAN_STORAGE_H */
