@@ -755,33 +755,37 @@ static void test_million_parts(void **state)
     sp_ctx_free(ctx);
 }
 
+/* 100 parts, so that the split needs heap scratch: 1000 by 5:1:1:...:1 with part 0 capped
+ * at 10 -> 990 over 99 equal parts = 10 each. */
+#define FAULT_PARTS 100
+
 typedef struct alloc_fault {
     spt_alloc alloc;
     sp_ctx *ctx;
-    int64_t out[5];
+    int64_t w[FAULT_PARTS], max[FAULT_PARTS], out[FAULT_PARTS];
 } alloc_fault;
 
 static int run_alloc_fault(void *user)
 {
     alloc_fault *f = user;
     sp_alloc_options o = SP_ALLOC_OPTIONS_INIT;
-    o.max = (int64_t[]){ 10, NONE, NONE, NONE, NONE };
-    return sp_allocate(f->ctx, 100, (int64_t[]){ 5, 1, 1, 1, 1 }, 5, &o, f->out);
+    o.max = f->max;
+    return sp_allocate(f->ctx, 1000, f->w, FAULT_PARTS, &o, f->out);
 }
 
 static void undo_alloc_fault(void *user)
 {
     alloc_fault *f = user;
-    /* Check the success before resetting: 90 over four after the cap. */
-    expect_parts(f->out, (int64_t[]){ 10, 23, 23, 22, 22 }, 5);
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < FAULT_PARTS; i++) {
+        assert_int_equal(f->out[i], 10); /* check the success before resetting */
         f->out[i] = -1;
+    }
 }
 
 static void check_alloc_fault_unchanged(void *user)
 {
     alloc_fault *f = user;
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < FAULT_PARTS; i++)
         assert_int_equal(f->out[i], -1);
     assert_int_equal(sp_ctx_errcode(f->ctx), SP_ENOMEM);
 }
@@ -797,15 +801,32 @@ static void test_fault_loop(void **state)
     alloc_fault f;
     spt_alloc_init(&f.alloc);
     f.ctx = spt_ctx_with(&f.alloc);
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < FAULT_PARTS; i++) {
+        f.w[i] = i == 0 ? 5 : 1;
+        f.max[i] = i == 0 ? 10 : NONE;
         f.out[i] = -1;
+    }
     static const int errors[] = { SP_ENOMEM };
     spt_fault_case fc = { "sp_allocate", run_alloc_fault, undo_alloc_fault,
                           check_alloc_fault_unchanged, live_alloc_fault, errors, 1, &f };
     spt_injector inj = spt_alloc_injector(&f.alloc);
-    assert_true(spt_fault_loop(&fc, &inj) >= 1);
+    assert_int_equal(spt_fault_loop(&fc, &inj), 1);
     sp_ctx_free(f.ctx);
     assert_int_equal(f.alloc.live_blocks, 0);
+}
+
+static void test_small_splits_do_not_allocate(void **state)
+{
+    (void)state;
+    spt_alloc a;
+    spt_alloc_init(&a);
+    sp_ctx *ctx = spt_ctx_with(&a);
+    int64_t out[64];
+    uint64_t before = a.calls;
+    assert_int_equal(sp_allocate(ctx, 1000003, NULL, 64, NULL, out), SP_OK);
+    assert_int_equal(sp_allocate(ctx, 12, NULL, 12, NULL, out), SP_OK);
+    assert_int_equal(a.calls, before);
+    sp_ctx_free(ctx);
 }
 
 int main(void)
@@ -825,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_large_values),
         cmocka_unit_test(test_million_parts),
         cmocka_unit_test(test_fault_loop),
+        cmocka_unit_test(test_small_splits_do_not_allocate),
     };
     return cmocka_run_group_tests_name("allocate", tests, NULL, NULL);
 }

@@ -19,6 +19,17 @@
 
 #define NO_MAX INT64_MAX /* oriented upper bound meaning "unbounded" */
 
+/* Per part: its value, its remainder, its index in the free list. */
+#define SCRATCH_PER_PART (sizeof(int64_t) + sizeof(uint64_t) + sizeof(uint32_t))
+/* Up to this many parts the scratch lives on the stack (1.25 KiB). */
+#define SMALL_PARTS 64
+
+static void release_scratch(sp_ctx *ctx, unsigned char *scratch, const unsigned char *stack)
+{
+    if (scratch != stack)
+        spi_free(ctx, scratch);
+}
+
 static const size_t alloc_options_sizes[] = { 0, sizeof(sp_alloc_options) };
 
 int sp_alloc_options_init(sp_alloc_options *opts, uint32_t version)
@@ -353,11 +364,13 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
                         u128_text(cap_units * (uint64_t)j->unit, t1), (long long)j->unit,
                         sign_text(j), u128_text(r_all, t2));
 
-    /* Scratch: one block, so the only allocation failure point is here. */
+    /* Scratch: one block, so the only allocation failure point is here. Small splits
+     * (months of a year, siblings of a node) are the common case in planning kernels
+     * that call this millions of times: they use the stack. */
     size_t bytes_vals = n * sizeof(int64_t), bytes_rem = n * sizeof(uint64_t);
-    unsigned char *scratch = spi_malloc_array(ctx, n, sizeof(int64_t) + sizeof(uint64_t) +
-                                                          sizeof(uint32_t));
-    if (scratch == NULL)
+    _Alignas(int64_t) unsigned char stack_scratch[SMALL_PARTS * SCRATCH_PER_PART];
+    unsigned char *scratch = stack_scratch;
+    if (n > SMALL_PARTS && (scratch = spi_malloc_array(ctx, n, SCRATCH_PER_PART)) == NULL)
         return SP_ENOMEM;
     int64_t *vals = (int64_t *)(void *)scratch;
     uint64_t *rem = (uint64_t *)(void *)(scratch + bytes_vals);
@@ -396,7 +409,7 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
                 residue_part = i;
         }
         if (residue_part == SIZE_MAX) {
-            spi_free(ctx, scratch);
+            release_scratch(ctx, scratch, stack_scratch);
             return spi_fail(ctx, SP_EINVAL,
                             "allocate: the remainder %s%llu of the amount left (not a multiple "
                             "of unit %lld) fits on no part within its %s",
@@ -411,7 +424,7 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
         if (!is_locked(j, i))
             check += (uint64_t)vals[i];
     if (check != r_units) {
-        spi_free(ctx, scratch);
+        release_scratch(ctx, scratch, stack_scratch);
         return spi_fail(ctx, SP_EINTERNAL, "allocate: parts sum to %s units, expected %llu",
                         u128_text(check, t1), (unsigned long long)r_units);
     }
@@ -424,6 +437,6 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
         int64_t v = vals[i] * j->unit + (i == residue_part ? (int64_t)residue : 0);
         out[i] = j->neg ? -v : v;
     }
-    spi_free(ctx, scratch);
+    release_scratch(ctx, scratch, stack_scratch);
     return SP_OK;
 }
