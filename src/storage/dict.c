@@ -1,12 +1,13 @@
 /*
  * Dictionaries: host string ids <-> dense uint32_t indices.
  *
- * Ids live in an arena of blocks that never move, each id stored as a 2-byte little-endian
- * length, its bytes and a NUL; `ids[index]` points at the bytes, so sp_dict_id is one
- * load and the pointers it returns stay valid until sp_dict_free. The lookup table is
- * open addressing with linear probing over 8-byte slots (the upper 32 bits of the hash and
- * index + 1, 0 meaning empty), at most 3/4 full, so a probe compares hashes in one cache
- * line before it compares bytes.
+ * Ids live in an arena of blocks that never move, each id stored as its index (4 bytes),
+ * its length (2 bytes, little-endian), its bytes and a NUL; `ids[index]` points at the
+ * bytes, so sp_dict_id is one load and the pointers it returns stay valid until
+ * sp_dict_free. The lookup table is open addressing with linear probing over 16-byte slots
+ * (the full hash and a pointer to the id), at most 3/4 full: a probe compares hashes in
+ * the slot's cache line, and a hit costs one more cache line, the id's own, which holds
+ * the index too. A table growth moves slots by their stored hash without reading an id.
  *
  * Every change first reserves what it needs (index array, table, arena) and then inserts
  * without allocating, so an allocation failure leaves the dictionary as it was. sp_dict_add_all
@@ -21,8 +22,8 @@
 #include "salesplan/storage.h"
 
 #define ID_MAX 65535u
-/* Length prefix and NUL around every id in the arena. */
-#define ID_OVERHEAD 3u
+/* Index, length and NUL around every id in the arena. */
+#define ID_OVERHEAD 7u
 #define FIRST_SLOTS 16u
 #define FIRST_BLOCK 4096u
 #define MAX_BLOCK ((size_t)4 << 20)
@@ -32,8 +33,8 @@
 __extension__ typedef unsigned __int128 u128;
 
 typedef struct slot {
-    uint32_t tag; /* upper half of the hash */
-    uint32_t idx; /* index + 1; 0: empty */
+    uint64_t hash;
+    const unsigned char *id; /* NULL: empty */
 } slot;
 
 typedef struct block {
@@ -234,6 +235,13 @@ static size_t id_len(const unsigned char *id)
     return (size_t)id[-2] | (size_t)id[-1] << 8;
 }
 
+static uint32_t id_index(const unsigned char *id)
+{
+    uint32_t index;
+    memcpy(&index, id - 6, sizeof index);
+    return index;
+}
+
 int sp_dict_new(sp_dict **out, sp_ctx *ctx)
 {
     if (out == NULL || ctx == NULL)
@@ -285,16 +293,11 @@ uint32_t sp_dict_count(const sp_dict *d)
 /* The slot holding id, or the empty slot where it would go. */
 static slot *probe(const sp_dict *d, const unsigned char *id, size_t len, uint64_t h)
 {
-    uint32_t tag = (uint32_t)(h >> 32);
     for (size_t pos = (size_t)h & d->mask;; pos = (pos + 1) & d->mask) {
         slot *s = &d->slots[pos];
-        if (s->idx == 0)
+        if (s->id == NULL ||
+            (s->hash == h && id_len(s->id) == len && memcmp(s->id, id, len) == 0))
             return s;
-        if (s->tag == tag) {
-            const unsigned char *other = d->ids[s->idx - 1];
-            if (id_len(other) == len && memcmp(other, id, len) == 0)
-                return s;
-        }
     }
 }
 
@@ -304,19 +307,19 @@ static int rehash(sp_dict *d, size_t cap)
     slot *slots = spi_calloc(d->ctx, cap, sizeof *slots);
     if (slots == NULL)
         return SP_ENOMEM;
+    /* Ids are distinct, so each goes to the first empty slot of its probe sequence. */
+    for (size_t k = 0; k <= d->mask; k++) {
+        const slot *old = &d->slots[k];
+        if (old->id == NULL)
+            continue;
+        size_t pos = (size_t)old->hash & (cap - 1);
+        while (slots[pos].id != NULL)
+            pos = (pos + 1) & (cap - 1);
+        slots[pos] = *old;
+    }
     spi_free(d->ctx, d->slots);
     d->slots = slots;
     d->mask = cap - 1;
-    /* Ids are distinct, so each goes to the first empty slot of its probe sequence. */
-    for (size_t i = 0; i < d->count; i++) {
-        const unsigned char *id = d->ids[i];
-        uint64_t h = hash_id(id, id_len(id));
-        size_t pos = (size_t)h & d->mask;
-        while (slots[pos].idx != 0)
-            pos = (pos + 1) & d->mask;
-        slots[pos].tag = (uint32_t)(h >> 32);
-        slots[pos].idx = (uint32_t)(i + 1);
-    }
     return SP_OK;
 }
 
@@ -369,15 +372,16 @@ static uint32_t insert(sp_dict *d, slot *s, const unsigned char *id, size_t len,
 {
     block *b = d->blocks;
     unsigned char *p = b->data + b->used;
-    p[0] = (unsigned char)(len & 0xFF);
-    p[1] = (unsigned char)(len >> 8);
-    memcpy(p + 2, id, len);
-    p[2 + len] = '\0';
-    b->used += len + ID_OVERHEAD;
     uint32_t index = (uint32_t)d->count;
-    d->ids[d->count++] = p + 2;
-    s->tag = (uint32_t)(h >> 32);
-    s->idx = index + 1;
+    memcpy(p, &index, sizeof index);
+    p[4] = (unsigned char)(len & 0xFF);
+    p[5] = (unsigned char)(len >> 8);
+    memcpy(p + 6, id, len);
+    p[6 + len] = '\0';
+    b->used += len + ID_OVERHEAD;
+    d->ids[d->count++] = p + 6;
+    s->hash = h;
+    s->id = p + 6;
     return index;
 }
 
@@ -455,8 +459,8 @@ int sp_dict_add(sp_dict *d, const char *id, size_t len, uint32_t *index)
     const unsigned char *u = (const unsigned char *)id;
     uint64_t h = hash_id(u, len);
     slot *s = probe(d, u, len, h);
-    if (s->idx != 0)
-        return conflict(d->ctx, NO_POS, id, len, s->idx - 1);
+    if (s->id != NULL)
+        return conflict(d->ctx, NO_POS, id, len, id_index(s->id));
     return add_new(d, s, id, len, h, index);
 }
 
@@ -469,9 +473,9 @@ int sp_dict_intern(sp_dict *d, const char *id, size_t len, uint32_t *index)
     const unsigned char *u = (const unsigned char *)id;
     uint64_t h = hash_id(u, len);
     slot *s = probe(d, u, len, h);
-    if (s->idx != 0) {
+    if (s->id != NULL) {
         if (index != NULL)
-            *index = s->idx - 1;
+            *index = id_index(s->id);
         return SP_OK;
     }
     int rc = check_id(d->ctx, NO_POS, id, len);
@@ -487,8 +491,8 @@ static void remove_since(sp_dict *d, size_t from)
         const unsigned char *id = d->ids[d->count - 1];
         size_t len = id_len(id);
         slot *s = probe(d, id, len, hash_id(id, len));
-        s->idx = 0;
-        s->tag = 0;
+        s->id = NULL;
+        s->hash = 0;
         d->count--;
         d->blocks->used -= len + ID_OVERHEAD;
     }
@@ -533,8 +537,8 @@ int sp_dict_add_all(sp_dict *d, const char *const *ids, const size_t *lens, size
         size_t len = lens != NULL ? lens[i] : strlen(ids[i]);
         uint64_t h = hash_id(u, len);
         slot *s = probe(d, u, len, h);
-        if (s->idx != 0) {
-            uint32_t other = s->idx - 1;
+        if (s->id != NULL) {
+            uint32_t other = id_index(s->id);
             remove_since(d, first);
             drop_fresh_block(d, fresh);
             if (other < first)
@@ -559,12 +563,12 @@ int sp_dict_find(const sp_dict *d, const char *id, size_t len, uint32_t *index)
         return spi_fail(d->ctx, SP_EINVAL, "dict: id is NULL");
     const unsigned char *u = (const unsigned char *)id;
     const slot *s = probe(d, u, len, hash_id(u, len));
-    if (s->idx == 0) {
+    if (s->id == NULL) {
         char q[SPI_QUOTE_CAP];
         return spi_fail(d->ctx, SP_ENOTFOUND, "dict: id %s not found", spi_quote(q, u, len));
     }
     if (index != NULL)
-        *index = s->idx - 1;
+        *index = id_index(s->id);
     return SP_OK;
 }
 
