@@ -504,6 +504,19 @@ static void test_day_filter_boundaries(void **state)
     assert_int_equal(got.rows, 200);
     assert_int_equal(got.whole_calls, 1);
     assert_int_equal(got.calls, 3);
+
+    /* Days on both sides of a range but none in it: the consumer is not called. */
+    t->day[0] = 20454;
+    t->day[1] = 20460;
+    h.rows = 2;
+    q = query_of(SP_FACT_ORDER_LINES, 20456, 20458);
+    got = (tally){ .ctx = ctx };
+    assert_int_equal(spi_facts_scan(ctx, &src, &q, NULL, NULL, count_rows, &got), SP_OK);
+    assert_int_equal(got.calls, 0);
+    q = query_of(SP_FACT_ORDER_LINES, 20456, 20461);
+    assert_int_equal(spi_facts_scan(ctx, &src, &q, NULL, NULL, count_rows, &got), SP_OK);
+    assert_int_equal(got.calls, 1);
+    assert_int_equal(got.id_sum, 1001);
     free(t);
     sp_ctx_free(ctx);
 }

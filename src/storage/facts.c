@@ -196,7 +196,11 @@ static size_t find_bad_index(const uint32_t *v, size_t n, uint32_t bound, bool n
     return i;
 }
 
-static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t n,
+/*
+ * The value checks of a slice of a batch: `b` holds rows first .. first + b->count - 1 of
+ * the batch, and messages give rows by their position in the batch.
+ */
+static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t n, size_t first,
                       int32_t days[2])
 {
     int32_t lo = INT32_MAX, hi = INT32_MIN;
@@ -210,22 +214,22 @@ static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t 
             i++;
         return spi_fail(ctx, SP_EINVAL,
                         "%s: day[%zu] = %ld is outside years 1 to 9999 (days %ld to %ld)", what,
-                        i, (long)day[i], (long)SPI_DAY_MIN, (long)SPI_DAY_MAX);
+                        first + i, (long)day[i], (long)SPI_DAY_MIN, (long)SPI_DAY_MAX);
     }
     days[0] = lo;
     days[1] = hi;
     return SP_OK;
 }
 
-static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, int c,
-                        const spi_fact_bounds *bounds)
+static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, size_t first,
+                        int c, const spi_fact_bounds *bounds)
 {
     const void *p = col_get(b, c);
     size_t n = b->count, i;
     const char *name = columns[c].name;
     switch (columns[c].check) {
     case CHECK_NONE:
-    case CHECK_DAY: /* with the day filter, in spi_fact_batch_check */
+    case CHECK_DAY: /* with the day filter, in check_rows */
         return SP_OK;
     case CHECK_TIME:
         i = find_i64_outside(p, n, SPI_TIME_MIN, SPI_TIME_MAX);
@@ -233,7 +237,7 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, i
             return spi_fail(ctx, SP_EINVAL,
                             "%s: time[%zu] = %lld is outside years 1 to 9999 (seconds %lld to "
                             "%lld)",
-                            what, i, (long long)b->time[i], (long long)SPI_TIME_MIN,
+                            what, first + i, (long long)b->time[i], (long long)SPI_TIME_MIN,
                             (long long)SPI_TIME_MAX);
         return SP_OK;
     case CHECK_VALUE: {
@@ -243,11 +247,11 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, i
         i = find_i64_outside(v, n, lo, INT64_MAX);
         if (i < n && v[i] == INT64_MIN)
             return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu] is INT64_MIN, which has no negation",
-                            what, name, i);
+                            what, name, first + i);
         if (i < n)
             return spi_fail(ctx, SP_EINVAL,
                             "%s: amount[%zu] = %lld is negative (a refund is money returned)",
-                            what, i, (long long)v[i]);
+                            what, first + i, (long long)v[i]);
         return SP_OK;
     }
     case CHECK_INDEX:
@@ -262,21 +266,34 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, i
             return SP_OK;
         if (v[i] == SP_NONE)
             return spi_fail(ctx, SP_EINVAL, "%s: stage[%zu] is SP_NONE (every stage event names "
-                            "a stage)", what, i);
+                            "a stage)", what, first + i);
         if (stage)
             return spi_fail(ctx, SP_EINVAL,
                             "%s: stage[%zu] = %lu is not a known stage (the funnel has %lu)",
-                            what, i, (unsigned long)v[i], (unsigned long)bound);
+                            what, first + i, (unsigned long)v[i], (unsigned long)bound);
         return spi_fail(ctx, SP_EINVAL,
                         "%s: %s[%zu] = %lu is not a known index (dictionary has %lu)", what,
-                        name, i, (unsigned long)v[i], (unsigned long)bound);
+                        name, first + i, (unsigned long)v[i], (unsigned long)bound);
     }
     }
     return SP_OK;
 }
 
-int spi_fact_batch_check(sp_ctx *ctx, const sp_fact_batch *batch, const spi_fact_bounds *bounds,
-                         uint64_t ordinal, sp_fact_batch *out, int32_t days[2])
+/* Every value check of a (slice of a) batch whose header passed; days[] gets the lowest
+ * and highest day. */
+static int check_rows(sp_ctx *ctx, const char *what, const sp_fact_batch *b, size_t first,
+                      const spi_fact_bounds *bounds, int32_t days[2])
+{
+    int rc = check_days(ctx, what, b->day, b->count, first, days);
+    for (int c = 0; rc == SP_OK && c < NCOLS; c++)
+        if (col_get(b, c) != NULL)
+            rc = check_column(ctx, what, b, first, c, bounds);
+    return rc;
+}
+
+/* Version, kind and which columns are there; *out gets the batch as of this version. */
+static int check_header(sp_ctx *ctx, const sp_fact_batch *batch, uint64_t ordinal,
+                        sp_fact_batch *out, batch_name *bn)
 {
     if (batch == NULL)
         return spi_fail(ctx, SP_EINVAL, "fact batch is NULL");
@@ -287,8 +304,7 @@ int spi_fact_batch_check(sp_ctx *ctx, const sp_fact_batch *batch, const spi_fact
     b.version = SP_FACT_BATCH_VERSION;
     if (spi_fact_kind_name(b.kind) == NULL)
         return spi_fail(ctx, SP_EINVAL, "fact batch: unknown kind %lu", (unsigned long)b.kind);
-    batch_name bn;
-    const char *what = name_batch(&bn, b.kind, ordinal);
+    const char *what = name_batch(bn, b.kind, ordinal);
     const char *use = kinds[b.kind].use;
     /* Which columns a kind has does not depend on the count: a column of another kind is
      * a mistake even in an empty batch. */
@@ -296,19 +312,25 @@ int spi_fact_batch_check(sp_ctx *ctx, const sp_fact_batch *batch, const spi_fact
         if (use[c] == '-' && col_get(&b, c) != NULL)
             return spi_fail(ctx, SP_EINVAL, "%s: column %s is not part of %s facts (must be NULL)",
                             what, columns[c].name, kinds[b.kind].name);
+    for (int c = 0; b.count > 0 && c < NCOLS; c++)
+        if (use[c] == 'R' && col_get(&b, c) == NULL)
+            return spi_fail(ctx, SP_EINVAL, "%s: required column %s is NULL (count %zu)", what,
+                            columns[c].name, b.count);
+    *out = b;
+    return SP_OK;
+}
+
+int spi_fact_batch_check(sp_ctx *ctx, const sp_fact_batch *batch, const spi_fact_bounds *bounds,
+                         uint64_t ordinal, sp_fact_batch *out, int32_t days[2])
+{
+    sp_fact_batch b;
+    batch_name bn;
+    int rc = check_header(ctx, batch, ordinal, &b, &bn);
     int32_t range[2] = { 0, 0 };
-    if (b.count > 0) {
-        for (int c = 0; c < NCOLS; c++)
-            if (use[c] == 'R' && col_get(&b, c) == NULL)
-                return spi_fail(ctx, SP_EINVAL, "%s: required column %s is NULL (count %zu)",
-                                what, columns[c].name, b.count);
-        rc = check_days(ctx, what, b.day, b.count, range);
-        for (int c = 0; rc == SP_OK && c < NCOLS; c++)
-            if (col_get(&b, c) != NULL)
-                rc = check_column(ctx, what, &b, c, bounds);
-        if (rc != SP_OK)
-            return rc;
-    }
+    if (rc == SP_OK && b.count > 0)
+        rc = check_rows(ctx, bn.text, &b, 0, bounds, range);
+    if (rc != SP_OK)
+        return rc;
     *out = b;
     if (days != NULL) {
         days[0] = range[0];
@@ -357,38 +379,36 @@ static sp_fact_batch slice_of(const sp_fact_batch *b, size_t start, size_t n)
     return s;
 }
 
-static int deliver(scan_state *st, const sp_fact_batch *b, int32_t lo, int32_t hi)
+/* One checked slice to the consumer: whole, through the selection vector, or not at all,
+ * by its lowest and highest day. */
+static int deliver(scan_state *st, const sp_fact_batch *s, const int32_t days[2])
 {
-    bool all = lo >= st->from && hi < st->to;
-    bool none = hi < st->from || lo >= st->to;
-    for (size_t start = 0; start < b->count; start += SPI_FACT_SLICE) {
-        size_t n = b->count - start < SPI_FACT_SLICE ? b->count - start : SPI_FACT_SLICE;
-        sp_fact_batch s = slice_of(b, start, n);
-        int rc = SP_OK;
-        if (all) {
-            rc = st->consume(st->arg, &s, NULL, n);
-        } else if (!none) {
-            if (st->sel == NULL) {
-                st->sel = spi_malloc_array(st->ctx, SPI_FACT_SLICE, sizeof *st->sel);
-                if (st->sel == NULL)
-                    return SP_ENOMEM;
-            }
-            size_t k = select_rows(st, s.day, n);
-            if (k == n)
-                rc = st->consume(st->arg, &s, NULL, n);
-            else if (k > 0)
-                rc = st->consume(st->arg, &s, st->sel, k);
+    size_t n = s->count;
+    int rc = SP_OK;
+    if (days[0] >= st->from && days[1] < st->to) {
+        rc = st->consume(st->arg, s, NULL, n);
+    } else if (days[1] >= st->from && days[0] < st->to) {
+        if (st->sel == NULL) {
+            st->sel = spi_malloc_array(st->ctx, SPI_FACT_SLICE, sizeof *st->sel);
+            if (st->sel == NULL)
+                return SP_ENOMEM;
         }
-        if (rc != SP_OK)
-            return rc;
-        st->rows += n;
-        rc = spi_progress_tick(&st->progress, st->rows);
-        if (rc != SP_OK)
-            return rc;
+        /* Some row is out (a day below from or not below to); maybe all are. */
+        size_t k = select_rows(st, s->day, n);
+        if (k > 0)
+            rc = st->consume(st->arg, s, st->sel, k);
     }
-    return SP_OK;
+    if (rc != SP_OK)
+        return rc;
+    st->rows += n;
+    return spi_progress_tick(&st->progress, st->rows);
 }
 
+/*
+ * Slice by slice, check then deliver: the consumer reads each slice while the check has
+ * just brought it into the cache, and a slice's own lowest and highest day decide the
+ * filter (date-ordered sources mostly give whole or skipped slices).
+ */
 static int sink(void *arg, const sp_fact_batch *batch)
 {
     scan_state *st = arg;
@@ -398,13 +418,19 @@ static int sink(void *arg, const sp_fact_batch *batch)
     }
     st->batches++;
     sp_fact_batch b;
-    int32_t days[2];
-    int rc = spi_fact_batch_check(st->ctx, batch, st->bounds, st->batches, &b, days);
+    batch_name bn;
+    int rc = check_header(st->ctx, batch, st->batches, &b, &bn);
     if (rc == SP_OK && b.kind != st->kind)
         rc = spi_fail(st->ctx, SP_EINVAL, "fact source: asked for %s, batch %llu holds %s",
                       kinds[st->kind].name, (unsigned long long)st->batches, kinds[b.kind].name);
-    if (rc == SP_OK && b.count > 0)
-        rc = deliver(st, &b, days[0], days[1]);
+    for (size_t start = 0; rc == SP_OK && start < b.count; start += SPI_FACT_SLICE) {
+        size_t n = b.count - start < SPI_FACT_SLICE ? b.count - start : SPI_FACT_SLICE;
+        sp_fact_batch s = slice_of(&b, start, n);
+        int32_t days[2];
+        rc = check_rows(st->ctx, bn.text, &s, start, st->bounds, days);
+        if (rc == SP_OK)
+            rc = deliver(st, &s, days);
+    }
     st->stop = rc;
     return rc;
 }
