@@ -25,9 +25,10 @@
 /* Up to this many parts the scratch lives on the stack (1.25 KiB). */
 #define SMALL_PARTS 64
 
-static void release_scratch(sp_ctx *ctx, unsigned char *scratch, const unsigned char *stack)
+static void release_scratch(sp_ctx *ctx, unsigned char *scratch, const unsigned char *stack,
+                            const void *given)
 {
-    if (scratch != stack)
+    if (scratch != stack && scratch != given)
         spi_free(ctx, scratch);
 }
 
@@ -337,6 +338,12 @@ int spi_allocate_plain(sp_ctx *ctx, int64_t total, const int64_t *weights, size_
 int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
                 const sp_alloc_options *opts, int64_t *out)
 {
+    return spi_allocate_scratch(ctx, total, weights, n, opts, NULL, out);
+}
+
+int spi_allocate_scratch(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
+                         const sp_alloc_options *opts, void *given_scratch, int64_t *out)
+{
     if (ctx == NULL)
         return SP_EINVAL;
     alloc_job job = { ctx, weights, SP_ALLOC_OPTIONS_INIT, false, 1 };
@@ -464,12 +471,13 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
      * that call this millions of times: they use the stack. */
     size_t bytes_vals = n * sizeof(int64_t), bytes_rem = n * sizeof(uint64_t);
     _Alignas(int64_t) unsigned char stack_scratch[SMALL_PARTS * SCRATCH_PER_PART];
-    unsigned char *scratch = stack_scratch;
-    if (n > SMALL_PARTS && (scratch = spi_malloc_array(ctx, n, SCRATCH_PER_PART)) == NULL)
+    unsigned char *scratch = given_scratch != NULL ? given_scratch : stack_scratch;
+    if (given_scratch == NULL && n > SMALL_PARTS &&
+        (scratch = spi_malloc_array(ctx, n, SCRATCH_PER_PART)) == NULL)
         return SP_ENOMEM;
     if (!has_bounds && j->o.locked == NULL) {
         rc = split_plain(j, n, r_all, (uint64_t)sum_w, scratch, out);
-        release_scratch(ctx, scratch, stack_scratch);
+        release_scratch(ctx, scratch, stack_scratch, given_scratch);
         return rc;
     }
     int64_t *vals = (int64_t *)(void *)scratch;
@@ -495,6 +503,6 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
         clamp_rounds(j, idx, &nfree, vals, &r_free, &w_free);
     round_shares(j, idx, nfree, vals, rem, r_free, w_free);
     rc = finish_parts(j, n, vals, r_units, residue, out);
-    release_scratch(ctx, scratch, stack_scratch);
+    release_scratch(ctx, scratch, stack_scratch, given_scratch);
     return rc;
 }

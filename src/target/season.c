@@ -224,11 +224,12 @@ int sp_season_ratio_to_ma(sp_ctx *ctx, const int64_t *history_values, size_t nva
         return spi_fail(ctx, SP_EOVERFLOW, "season: %zu periods are too many for indices that "
                                            "sum to the number of periods",
                         L);
-    /* ratio[t] for t in [half, N - half_hi], in RATIO_SCALE; -1 where there is none. */
-    int64_t *ratio = spi_malloc_array(ctx, N + 2 * L, sizeof *ratio);
+    /* ratio[t] in RATIO_SCALE, -1 where there is none; then one period's ratios (one per
+     * year at most), then the average ratio of each period. */
+    int64_t *ratio = spi_malloc_array(ctx, N + h.nyears + L, sizeof *ratio);
     if (ratio == NULL)
         return SP_ENOMEM;
-    int64_t *group = ratio + N, *mean = ratio + N + L;
+    int64_t *group = ratio + N, *mean = group + h.nyears;
 
     /* Even L: the 2 x L average, D_t = S[t - L/2 .. t + L/2 - 1] + S[t - L/2 + 1 .. t + L/2]
      * and ratio = y_t * 2L / D_t. Odd L: D_t = S[t - (L-1)/2 .. t + (L-1)/2], ratio = y_t * L

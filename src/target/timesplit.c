@@ -139,7 +139,8 @@ typedef struct split_job {
     spi_time_weights tw;
     size_t nperiods;
     int64_t unit;
-    unsigned char *scratch; /* SPI_ALLOC_PLAIN_SCRATCH(nperiods), then a row of nperiods */
+    unsigned char *scratch; /* SPI_ALLOC_SCRATCH(nperiods), then a row of nperiods: every
+                               split of a call runs in it, so none allocates */
 } split_job;
 
 static int check_spec(sp_ctx *ctx, const char *what, const spi_time_spec *spec)
@@ -168,7 +169,7 @@ static int start_job(split_job *j, sp_ctx *ctx, const char *what, const spi_time
         return rc;
     j->scratch = stack_scratch;
     if (nperiods > SMALL_ROW) {
-        j->scratch = spi_malloc(ctx, SPI_ALLOC_PLAIN_SCRATCH(nperiods) + nperiods * sizeof(int64_t));
+        j->scratch = spi_malloc(ctx, SPI_ALLOC_SCRATCH(nperiods) + nperiods * sizeof(int64_t));
         if (j->scratch == NULL) {
             spi_time_weights_free(ctx, &j->tw);
             return SP_ENOMEM;
@@ -186,7 +187,7 @@ static void end_job(split_job *j, const unsigned char *stack_scratch)
 
 static int64_t *job_row(const split_job *j)
 {
-    return (int64_t *)(void *)(j->scratch + SPI_ALLOC_PLAIN_SCRATCH(j->nperiods));
+    return (int64_t *)(void *)(j->scratch + SPI_ALLOC_SCRATCH(j->nperiods));
 }
 
 static size_t profile_index(const split_job *j, size_t node)
@@ -229,7 +230,7 @@ static int split_range(const split_job *j, size_t node, int64_t total, size_t fr
         o.locked = held;
         o.locked_value = j->spec.held_value + node * j->nperiods + from;
     }
-    int rc = sp_allocate(j->ctx, total, w, n, &o, out);
+    int rc = spi_allocate_scratch(j->ctx, total, w, n, &o, j->scratch, out);
     return rc == SP_OK ? rc : node_error(j, node, rc);
 }
 
@@ -260,7 +261,7 @@ int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes, const sp_dec
     spi_time_spec spec = { o.policy, o.profile_of, o.calendar, o.fiscal_year, o.grain,
                            o.weighting, o.unit, o.held, o.held_value };
     split_job j;
-    _Alignas(int64_t) unsigned char stack_scratch[SPI_ALLOC_PLAIN_SCRATCH(SMALL_ROW) +
+    _Alignas(int64_t) unsigned char stack_scratch[SPI_ALLOC_SCRATCH(SMALL_ROW) +
                                                   SMALL_ROW * sizeof(int64_t)];
     if ((rc = start_job(&j, ctx, what, &spec, profiles, nprofiles, nnodes, nperiods,
                         stack_scratch)) != SP_OK)
@@ -372,7 +373,7 @@ int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t 
                            o.weighting, o.unit, o.held, o.held_value };
     replan_job r = { .target = target, .actual = actual, .closed = closed,
                      .overshoot = o.overshoot };
-    _Alignas(int64_t) unsigned char stack_scratch[SPI_ALLOC_PLAIN_SCRATCH(SMALL_ROW) +
+    _Alignas(int64_t) unsigned char stack_scratch[SPI_ALLOC_SCRATCH(SMALL_ROW) +
                                                   SMALL_ROW * sizeof(int64_t)];
     if ((rc = start_job(&r.s, ctx, what, &spec, profiles, nprofiles, nnodes, nperiods,
                         stack_scratch)) != SP_OK)
