@@ -16,8 +16,9 @@
 
 /* Bytes of scratch spi_allocate_plain needs for n parts (aligned for int64_t). */
 #define SPI_ALLOC_PLAIN_SCRATCH(n) ((n) * 2 * sizeof(int64_t))
-/* Bytes of scratch spi_allocate_scratch needs for n parts; at least the above. */
-#define SPI_ALLOC_SCRATCH(n) ((n) * (2 * sizeof(int64_t) + sizeof(uint32_t)))
+/* Bytes of scratch spi_allocate_scratch needs for n parts; at least the above, and a
+ * multiple of 8 so that more int64_t may follow it. */
+#define SPI_ALLOC_SCRATCH(n) (((n) * (2 * sizeof(int64_t) + sizeof(uint32_t)) + 7) & ~(size_t)7)
 
 /* sp_allocate with the caller's scratch of SPI_ALLOC_SCRATCH(n) bytes (aligned for
  * int64_t), so that it never allocates: a kernel that checks its rows first and writes
