@@ -33,7 +33,7 @@ static uint64_t checksum(const int64_t *v, size_t n)
  * 100 %, in sp_dec. */
 static const sp_dec profile[MONTHS] = { 62000000, 58000000, 74000000, 78000000, 81000000,
                                         86000000, 83000000, 80000000, 79000000, 88000000,
-                                        103000000, 138000000 };
+                                        103000000, 128000000 };
 
 static double time_split(sp_ctx *ctx, const int64_t *annual, size_t n,
                          const sp_timesplit_options *o, int64_t *out)
