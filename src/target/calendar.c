@@ -376,6 +376,18 @@ int sp_calendar_locate_many(const sp_calendar *cal, const int32_t *days, size_t 
     return SP_OK;
 }
 
+/* Lay out fiscal year fy (checked by the caller) and check that it has period `index`. */
+static int layout_period(const sp_calendar *cal, int32_t fy, uint32_t grain, uint32_t index,
+                         spi_year_layout *yl)
+{
+    spi_calendar_layout(cal, fy, yl);
+    uint32_t n = spi_calendar_count_in(yl, grain);
+    if (index >= n)
+        return spi_fail(cal->ctx, SP_EINVAL, "calendar: FY%d has %u %ss, no index %u", (int)fy,
+                        (unsigned)n, grain_name(grain), (unsigned)index);
+    return SP_OK;
+}
+
 int sp_calendar_parent(const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
                        uint32_t index, uint32_t parent_grain, uint32_t *parent_index)
 {
@@ -390,11 +402,8 @@ int sp_calendar_parent(const sp_calendar *cal, int32_t fiscal_year, uint32_t gra
         return spi_fail(cal->ctx, SP_EINVAL, "calendar: a %s is not within a %s",
                         grain_name(parent_grain), grain_name(grain));
     spi_year_layout yl;
-    spi_calendar_layout(cal, fiscal_year, &yl);
-    uint32_t n = spi_calendar_count_in(&yl, grain);
-    if (index >= n)
-        return spi_fail(cal->ctx, SP_EINVAL, "calendar: FY%d has %u %ss, no index %u",
-                        (int)fiscal_year, (unsigned)n, grain_name(grain), (unsigned)index);
+    if ((rc = layout_period(cal, fiscal_year, grain, index, &yl)) != SP_OK)
+        return rc;
     int64_t first, end;
     spi_calendar_bounds_in(&yl, grain, index, &first, &end);
     /* The period's own anchor day decides, as it decided its fiscal year. */
@@ -408,15 +417,10 @@ int sp_calendar_label(const sp_calendar *cal, int32_t fiscal_year, uint32_t grai
 {
     if (cal == NULL)
         return SP_EINVAL;
-    int rc = spi_calendar_check_year(cal->ctx, "calendar", cal, fiscal_year, grain);
-    if (rc != SP_OK)
-        return rc;
     spi_year_layout yl;
-    spi_calendar_layout(cal, fiscal_year, &yl);
-    uint32_t n = spi_calendar_count_in(&yl, grain);
-    if (index >= n)
-        return spi_fail(cal->ctx, SP_EINVAL, "calendar: FY%d has %u %ss, no index %u",
-                        (int)fiscal_year, (unsigned)n, grain_name(grain), (unsigned)index);
+    int rc = spi_calendar_check_year(cal->ctx, "calendar", cal, fiscal_year, grain);
+    if (rc != SP_OK || (rc = layout_period(cal, fiscal_year, grain, index, &yl)) != SP_OK)
+        return rc;
     static const char letters[] = "YHQMW";
     char text[SP_CALENDAR_LABEL_MAX + 16];
     int w = snprintf(text, sizeof text, "FY%04d", (int)fiscal_year);

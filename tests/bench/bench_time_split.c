@@ -21,14 +21,6 @@
 #define RUNS 3
 #define MONTHS 12
 
-static uint64_t checksum(const int64_t *v, size_t n)
-{
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint64_t)v[i]) * 1099511628211u;
-    return h;
-}
-
 /* A retail-like profile: a slow spring, a summer bump, a strong fourth quarter. Shares of
  * 100 %, in sp_dec. */
 static const sp_dec profile[MONTHS] = { 62000000, 58000000, 74000000, 78000000, 81000000,
@@ -101,7 +93,7 @@ static double sqlite_split(const int64_t *annual, size_t n, double *load_ms, uin
         out[k++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     double t = bench_now_ms() - t0;
-    *sum_out = k == n * MONTHS ? checksum(out, k) : 0;
+    *sum_out = k == n * MONTHS ? bench_checksum(out, k) : 0;
     free(out);
     sqlite3_close(db);
     return t;
@@ -111,25 +103,11 @@ static double sqlite_split(const int64_t *annual, size_t n, double *load_ms, uin
 /* pandas/numpy through Debian's python3 (python3-pandas), reading the same amounts. */
 static int pandas_split(const int64_t *annual, size_t n, double *ms, uint64_t *sum)
 {
-    char path[] = "/tmp/sp-bench-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "wb");
-    fwrite(annual, sizeof *annual, n, f);
-    fclose(f);
-    char cmd[1024];
-    int len = snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/time_split_pandas.py %s", BENCH_DIR,
-                       path);
+    char args[512];
+    int len = 0;
     for (int m = 0; m < MONTHS; m++)
-        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %lld", (long long)profile[m]);
-    snprintf(cmd + len, sizeof cmd - (size_t)len, " 2>/dev/null");
-    FILE *p = popen(cmd, "r");
-    int got = p != NULL ? fscanf(p, "%lf %llu", ms, (unsigned long long *)sum) : 0;
-    if (p != NULL)
-        pclose(p);
-    remove(path);
-    return got == 2 ? 0 : -1;
+        len += snprintf(args + len, sizeof args - (size_t)len, " %lld", (long long)profile[m]);
+    return bench_python("time_split_pandas.py", annual, n, args, ms, sum);
 }
 
 int main(int argc, char **argv)
@@ -148,7 +126,7 @@ int main(int argc, char **argv)
            MONTHS, RUNS);
     printf("%-48s %10s\n", "method", "ms");
     double t = time_split(ctx, annual, n, NULL, out);
-    uint64_t ours = checksum(out, n * MONTHS);
+    uint64_t ours = bench_checksum(out, n * MONTHS);
     printf("%-48s %10.1f\n", "salesplan sp_timesplit", t);
 
     /* The same through sp_allocate once per node: what a host would write by hand. */
@@ -161,7 +139,7 @@ int main(int argc, char **argv)
         best = dt < best ? dt : best;
     }
     printf("%-48s %10.1f  %s\n", "sp_allocate called per node", best,
-           checksum(out, n * MONTHS) == ours ? "same result" : "RESULT DIFFERS");
+           bench_checksum(out, n * MONTHS) == ours ? "same result" : "RESULT DIFFERS");
 
     sp_timesplit_options o = SP_TIMESPLIT_OPTIONS_INIT;
     o.unit = 10000;
