@@ -451,6 +451,12 @@ static void test_replan_bad_input(void **state)
                  SP_EOVERFLOW, "replan: node 1: the actuals overflow at period 1");
     expect_error(ctx, sp_replan(ctx, target, NULL, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: actual is NULL");
+    /* INT64_MAX remains and a held credit of -1 would leave more than int64_t for the rest. */
+    int64_t big = INT64_MAX, zeros[4] = { 0 };
+    o.held = (uint8_t[]){ 0, 1, 0, 0 };
+    o.held_value = (int64_t[]){ 0, -1, 0, 0 };
+    expect_error(ctx, sp_replan(ctx, &big, zeros, 1, 0, q, 1, 4, &o, out, excess), SP_EOVERFLOW,
+                 "replan: node 0: what remains less the held values overflows");
     expect_untouched(out, 8, -3);
     expect_untouched(excess, 2, -3);
     sp_replan_options ro;

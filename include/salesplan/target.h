@@ -104,7 +104,8 @@ typedef struct sp_calendar_options {
 } sp_calendar_options;
 
 #define SP_CALENDAR_OPTIONS_VERSION 1u
-#define SP_CALENDAR_OPTIONS_INIT { SP_CALENDAR_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }
+#define SP_CALENDAR_OPTIONS_INIT \
+    { SP_CALENDAR_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }
 
 SP_API int sp_calendar_options_init(sp_calendar_options *opts, uint32_t version);
 
@@ -159,7 +160,8 @@ SP_API int sp_calendar_working_days(const sp_calendar *cal, int32_t first_day,
 /*
  * A profile gives each period of a year its share as an sp_dec fraction (8.5 % is
  * 85000000); profiles[k * nperiods + p] is the share of period p in profile k.
- * When the shares do not sum to exactly 100 %: Values are frozen.
+ * The policy says what happens when the shares do not sum to exactly 100 %. Values are
+ * frozen.
  */
 typedef enum sp_profile_policy {
     SP_PROFILE_REJECT = 0,   /* an error that shows the sum */
@@ -170,8 +172,8 @@ typedef enum sp_profile_policy {
  * Check a profile of n shares under `policy` and write shares that sum to exactly 100 %:
  * a copy under SP_PROFILE_REJECT, the proportional shares rounded by largest remainder
  * (sp_allocate of 100 %) under SP_PROFILE_NORMALISE. Errors: a negative share, a sum of
- * zero, a sum other than 100 % under SP_PROFILE_REJECT ("season: the shares sum to
- * 99.5%, not 100%").
+ * zero, a sum other than 100 % under SP_PROFILE_REJECT ("season: profile: the shares sum
+ * to 99.5%, not 100%").
  */
 SP_API int sp_season_shares(sp_ctx *ctx, const sp_dec *profile, size_t n, uint32_t policy,
                             sp_dec *shares);
@@ -184,7 +186,8 @@ typedef enum sp_season_zero_policy {
                                  profile is even */
 } sp_season_zero_policy;
 
-/* How the ratio-to-moving-average method averages each period's ratios. Frozen. */
+/* How the ratio-to-moving-average method averages each period's ratios. Values are
+ * frozen. */
 typedef enum sp_season_average {
     SP_SEASON_MEAN = 0,
     SP_SEASON_MEDIAN = 1
@@ -252,7 +255,8 @@ typedef struct sp_timesplit_options {
 } sp_timesplit_options;
 
 #define SP_TIMESPLIT_OPTIONS_VERSION 1u
-#define SP_TIMESPLIT_OPTIONS_INIT { SP_TIMESPLIT_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL }
+#define SP_TIMESPLIT_OPTIONS_INIT \
+    { SP_TIMESPLIT_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 
 SP_API int sp_timesplit_options_init(sp_timesplit_options *opts, uint32_t version);
 
@@ -266,7 +270,8 @@ SP_API int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes,
                         const sp_dec *profiles, size_t nprofiles, size_t nperiods,
                         const sp_timesplit_options *opts, int64_t *out);
 
-/* What a re-plan does for a node whose actuals already exceed its target. Frozen. */
+/* What a re-plan does for a node whose actuals already exceed its target. Values are
+ * frozen. */
 typedef enum sp_overshoot_policy {
     SP_OVERSHOOT_ZERO = 0,     /* the open periods get 0 (held ones keep their values) */
     SP_OVERSHOOT_KEEP_PLAN = 1 /* the open periods keep the original split of the target */
@@ -287,7 +292,8 @@ typedef struct sp_replan_options {
 } sp_replan_options;
 
 #define SP_REPLAN_OPTIONS_VERSION 1u
-#define SP_REPLAN_OPTIONS_INIT { SP_REPLAN_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+#define SP_REPLAN_OPTIONS_INIT \
+    { SP_REPLAN_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 
 SP_API int sp_replan_options_init(sp_replan_options *opts, uint32_t version);
 

@@ -96,7 +96,8 @@ static int check_options(sp_ctx *ctx, const sp_pacing_options *o)
         return spi_fail(ctx, SP_EINVAL, "pacing: rounding %u is not an sp_rounding (0 to 6)",
                         (unsigned)o->rounding);
     if (o->threshold < 0)
-        return spi_fail(ctx, SP_EINVAL, "pacing: threshold %lld is negative", (long long)o->threshold);
+        return spi_fail(ctx, SP_EINVAL, "pacing: threshold %lld is negative",
+                        (long long)o->threshold);
     return SP_OK;
 }
 
@@ -115,7 +116,8 @@ int sp_pacing(sp_ctx *ctx, const sp_calendar *cal, int32_t fiscal_year, uint32_t
     if (rc != SP_OK || (rc = check_options(ctx, &j.o)) != SP_OK)
         return rc;
     if (nnodes > 0 && (target == NULL || actual == NULL))
-        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, target == NULL ? "target" : "actual");
+        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what,
+                        target == NULL ? "target" : "actual");
     if ((rc = spi_calendar_check_year(ctx, what, cal, fiscal_year, grain)) != SP_OK)
         return rc;
     if ((rc = spi_time_profile_of(ctx, what, j.o.profile_of, nnodes, nprofiles)) != SP_OK)
@@ -123,7 +125,8 @@ int sp_pacing(sp_ctx *ctx, const sp_calendar *cal, int32_t fiscal_year, uint32_t
     spi_time_spec spec = { j.o.policy, j.o.profile_of, cal, fiscal_year, grain, j.o.weighting,
                            0, NULL, NULL };
     spi_time_weights tw;
-    if ((rc = spi_time_weights_build(ctx, what, &spec, profiles, nprofiles, nperiods, &tw)) != SP_OK)
+    rc = spi_time_weights_build(ctx, what, &spec, profiles, nprofiles, nperiods, &tw);
+    if (rc != SP_OK)
         return rc;
 
     /* The periods, the current one and how much of it has elapsed. */

@@ -65,7 +65,8 @@ int sp_season_shares(sp_ctx *ctx, const sp_dec *profile, size_t n, uint32_t poli
     if (n == 0)
         return spi_fail(ctx, SP_EINVAL, "season: the profile has no periods");
     if (profile == NULL || shares == NULL)
-        return spi_fail(ctx, SP_EINVAL, "season: %s is NULL", profile == NULL ? "profile" : "shares");
+        return spi_fail(ctx, SP_EINVAL, "season: %s is NULL",
+                        profile == NULL ? "profile" : "shares");
     int64_t sum;
     int rc = spi_profile_check(ctx, "season: profile", profile, n, policy, &sum);
     if (rc != SP_OK)
@@ -119,8 +120,9 @@ static int read_history(sp_ctx *ctx, const int64_t *values, size_t nvalues, size
                         method, min_years, nyears);
     for (size_t i = 0; i < nvalues; i++) {
         if (o.missing != NULL && o.missing[i] != 0)
-            return spi_fail(ctx, SP_EINVAL, "season: history[%zu] (year %zu, period %zu) is missing",
-                            i, i / nperiods, i % nperiods);
+            return spi_fail(ctx, SP_EINVAL,
+                            "season: history[%zu] (year %zu, period %zu) is missing", i,
+                            i / nperiods, i % nperiods);
         if (values[i] < 0)
             return spi_fail(ctx, SP_EINVAL,
                             "season: history[%zu] (year %zu, period %zu) = %lld is negative", i,

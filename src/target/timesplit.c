@@ -165,7 +165,8 @@ static int start_job(split_job *j, sp_ctx *ctx, const char *what, const spi_time
     if (rc != SP_OK || (rc = spi_time_profile_of(ctx, what, spec->profile_of, nnodes,
                                                   nprofiles)) != SP_OK)
         return rc;
-    if ((rc = spi_time_weights_build(ctx, what, spec, profiles, nprofiles, nperiods, &j->tw)) != SP_OK)
+    rc = spi_time_weights_build(ctx, what, spec, profiles, nprofiles, nperiods, &j->tw);
+    if (rc != SP_OK)
         return rc;
     j->scratch = stack_scratch;
     if (nperiods > SMALL_ROW) {
@@ -206,6 +207,18 @@ static int node_error(const split_job *j, size_t node, int rc)
     return spi_fail(j->ctx, rc, "%s: node %zu: %s", j->what, node, msg);
 }
 
+/* The held flags of periods [from, nperiods) of a node, or NULL when none is held. */
+static const uint8_t *held_flags(const split_job *j, size_t node, size_t from)
+{
+    if (j->spec.held == NULL)
+        return NULL;
+    const uint8_t *held = j->spec.held + node * j->nperiods + from;
+    for (size_t p = 0; p < j->nperiods - from; p++)
+        if (held[p] != 0)
+            return held;
+    return NULL;
+}
+
 /*
  * Split `total` over periods [from, nperiods) of node `node`'s profile into out[0 ..
  * nperiods - from), held periods of that range locked. Without held periods it takes the
@@ -216,32 +229,19 @@ static int split_range(const split_job *j, size_t node, int64_t total, size_t fr
 {
     size_t n = j->nperiods - from;
     const int64_t *w = j->tw.w + profile_index(j, node) * j->nperiods + from;
-    const uint8_t *held = j->spec.held != NULL ? j->spec.held + node * j->nperiods + from : NULL;
-    bool any_held = false;
-    for (size_t p = 0; held != NULL && p < n; p++)
-        any_held |= held[p] != 0;
-    if (!any_held && range_sum > 0 && total != INT64_MIN) {
+    const uint8_t *held = held_flags(j, node, from);
+    if (held == NULL && range_sum > 0 && total != INT64_MIN) {
         int rc = spi_allocate_plain(j->ctx, total, w, n, range_sum, j->unit, j->scratch, out);
         return rc == SP_OK ? rc : node_error(j, node, rc);
     }
     sp_alloc_options o = SP_ALLOC_OPTIONS_INIT;
     o.unit = j->unit;
-    if (any_held) {
+    if (held != NULL) {
         o.locked = held;
         o.locked_value = j->spec.held_value + node * j->nperiods + from;
     }
     int rc = spi_allocate_scratch(j->ctx, total, w, n, &o, j->scratch, out);
     return rc == SP_OK ? rc : node_error(j, node, rc);
-}
-
-static bool row_has_held(const spi_time_spec *spec, size_t node, size_t nperiods)
-{
-    if (spec->held == NULL)
-        return false;
-    for (size_t p = 0; p < nperiods; p++)
-        if (spec->held[node * nperiods + p] != 0)
-            return true;
-    return false;
 }
 
 int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes, const sp_dec *profiles,
@@ -272,7 +272,7 @@ int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes, const sp_dec
     for (size_t i = 0; i < nnodes && rc == SP_OK; i++) {
         if (annual[i] == INT64_MIN)
             rc = spi_fail(ctx, SP_EOVERFLOW, "%s: annual[%zu] is INT64_MIN", what, i);
-        else if (row_has_held(&spec, i, nperiods))
+        else if (held_flags(&j, i, 0) != NULL)
             rc = split_range(&j, i, annual[i], 0, j.tw.sum[profile_index(&j, i)], job_row(&j));
     }
     /* Pass 2: write. */
@@ -325,16 +325,21 @@ static int replan_row(const replan_job *r, size_t i, int64_t *row, int64_t *exce
         return SP_OK;
     }
     size_t k = profile_index(j, i);
-    if (rest >= held_sum) {
-        if (rest - held_sum > 0 && r->open_sum[k] == 0)
+    int64_t spread; /* what the open periods that are not held share */
+    if (__builtin_sub_overflow(rest, held_sum, &spread) || spread == INT64_MIN)
+        return spi_fail(j->ctx, SP_EOVERFLOW, "replan: node %zu: what remains less the held "
+                                              "values overflows",
+                        i);
+    if (spread >= 0) {
+        if (spread > 0 && r->open_sum[k] == 0)
             return spi_fail(j->ctx, SP_EINVAL,
                             "replan: node %zu: %lld remains, but its profile gives the open "
                             "periods %zu to %zu no weight",
-                            i, (long long)(rest - held_sum), closed, n - 1);
+                            i, (long long)spread, closed, n - 1);
         return split_range(j, i, rest, closed, r->open_sum[k], row + closed);
     }
     /* Already beyond the target: no negative targets. */
-    *excess = held_sum - rest;
+    *excess = -spread;
     if (r->overshoot == SP_OVERSHOOT_ZERO) {
         for (size_t p = closed; p < n; p++)
             row[p] = held != NULL && held[p] != 0 ? held_value[p] : 0;

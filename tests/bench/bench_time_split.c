@@ -143,7 +143,8 @@ int main(int argc, char **argv)
 
     sp_timesplit_options o = SP_TIMESPLIT_OPTIONS_INIT;
     o.unit = 10000;
-    printf("%-48s %10.1f\n", "salesplan, whole hundreds (unit 10000)", time_split(ctx, annual, n, &o, out));
+    printf("%-48s %10.1f\n", "salesplan, whole hundreds (unit 10000)",
+           time_split(ctx, annual, n, &o, out));
 
     sp_calendar_options co = SP_CALENDAR_OPTIONS_INIT;
     co.weekend = SP_SATURDAY | SP_SUNDAY;
@@ -155,7 +156,8 @@ int main(int argc, char **argv)
     o.fiscal_year = 2026;
     o.grain = SP_GRAIN_MONTH;
     o.weighting = SP_TIME_WEIGHT_WORKING_DAYS;
-    printf("%-48s %10.1f\n", "salesplan, share x working days of FY2026", time_split(ctx, annual, n, &o, out));
+    printf("%-48s %10.1f\n", "salesplan, share x working days of FY2026",
+           time_split(ctx, annual, n, &o, out));
     sp_calendar_free(cal);
 
 #ifdef HAVE_SQLITE
