@@ -730,6 +730,9 @@ static void test_bad_queries(void **state)
                      SP_OK);
     assert_int_equal(parent, 3);
     int32_t count = 5;
+    assert_int_equal(sp_calendar_working_days(cal, INT32_MIN, INT32_MAX, &count), SP_EOVERFLOW);
+    assert_string_equal(sp_ctx_errmsg(ctx), "calendar: [-2147483648, 2147483647) holds "
+                                            "4294967295 working days, beyond 2^31 - 1");
     assert_int_equal(sp_calendar_working_days(cal, 0, 10, NULL), SP_EINVAL);
     assert_int_equal(sp_calendar_working_days(NULL, 0, 10, &count), SP_EINVAL);
     assert_int_equal(count, 5);

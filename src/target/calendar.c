@@ -236,7 +236,12 @@ int sp_calendar_working_days(const sp_calendar *cal, int32_t first_day, int32_t 
         return SP_EINVAL;
     if (count == NULL)
         return spi_fail(cal->ctx, SP_EINVAL, "calendar: count is NULL");
-    *count = (int32_t)spi_calendar_working_days_in(cal, first_day, end_day);
+    int64_t n = spi_calendar_working_days_in(cal, first_day, end_day);
+    if (n > INT32_MAX)
+        return spi_fail(cal->ctx, SP_EOVERFLOW,
+                        "calendar: [%d, %d) holds %lld working days, beyond 2^31 - 1",
+                        (int)first_day, (int)end_day, (long long)n);
+    *count = (int32_t)n;
     return SP_OK;
 }
 
