@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "allocate.h"
 #include "numeric.h"
 
 #define NO_MAX INT64_MAX /* oriented upper bound meaning "unbounded" */
@@ -24,9 +25,10 @@
 /* Up to this many parts the scratch lives on the stack (1.25 KiB). */
 #define SMALL_PARTS 64
 
-static void release_scratch(sp_ctx *ctx, unsigned char *scratch, const unsigned char *stack)
+static void release_scratch(sp_ctx *ctx, unsigned char *scratch, const unsigned char *stack,
+                            const void *given)
 {
-    if (scratch != stack)
+    if (scratch != stack && scratch != given)
         spi_free(ctx, scratch);
 }
 
@@ -113,6 +115,9 @@ static const char *u128_text(spi_u128 v, char buf[48])
     return p;
 }
 
+/* Up to this many remainders are ranked by insertion sort instead of radix selection. */
+#define SMALL_SELECT 32
+
 /*
  * The k-th largest of v[0..m-1] (1 <= k <= m) by radix selection over the bytes from
  * `top_shift` down; every value is below 2^(top_shift + 8). *take_equal receives how many
@@ -121,6 +126,21 @@ static const char *u128_text(spi_u128 v, char buf[48])
 static uint64_t kth_largest(const uint64_t *v, size_t m, uint64_t k, int top_shift,
                             uint64_t *take_equal)
 {
+    if (m <= SMALL_SELECT) {
+        /* A few parts (months of a year): an insertion sort beats four 256-bucket passes. */
+        uint64_t sorted[SMALL_SELECT];
+        for (size_t j = 0; j < m; j++) {
+            size_t p = j;
+            for (; p > 0 && sorted[p - 1] < v[j]; p--)
+                sorted[p] = sorted[p - 1];
+            sorted[p] = v[j];
+        }
+        uint64_t kth = sorted[k - 1], above = 0;
+        while (above < k && sorted[above] > kth)
+            above++;
+        *take_equal = k - above;
+        return kth;
+    }
     uint64_t prefix = 0, mask = 0;
     for (int shift = top_shift; shift >= 0; shift -= 8) {
         uint64_t hist[256] = { 0 };
@@ -183,7 +203,9 @@ static void clamp_rounds(const alloc_job *j, uint32_t *idx, size_t *nfree, int64
 }
 
 /* Floor of each free share, then one more unit for the r_free - sum(floor) largest
- * remainders, equal remainders by lowest index. */
+ * remainders, equal remainders by lowest index. idx NULL: parts 0 .. nfree - 1 (a part of
+ * weight zero then has remainder zero, and a zero remainder is never among the largest:
+ * fewer than nfree leftover units need fewer than nfree non-zero remainders). */
 static void round_shares(const alloc_job *j, const uint32_t *idx, size_t nfree, int64_t *vals,
                          uint64_t *rem, uint64_t r_free, uint64_t w_free)
 {
@@ -191,7 +213,7 @@ static void round_shares(const alloc_job *j, const uint32_t *idx, size_t nfree, 
         return;
     uint64_t sum_floor = 0;
     for (size_t k = 0; k < nfree; k++) {
-        size_t i = idx[k];
+        size_t i = idx != NULL ? idx[k] : k;
         spi_u128 p = (spi_u128)(uint64_t)weight_of(j, i) * r_free;
         uint64_t q, r;
         if (p >> 64 == 0) {
@@ -214,10 +236,11 @@ static void round_shares(const alloc_job *j, const uint32_t *idx, size_t nfree, 
     uint64_t take_equal;
     uint64_t threshold = kth_largest(rem, nfree, extra, top_shift, &take_equal);
     for (size_t k = 0; k < nfree; k++) {
+        size_t i = idx != NULL ? idx[k] : k;
         if (rem[k] > threshold) {
-            vals[idx[k]]++;
+            vals[i]++;
         } else if (rem[k] == threshold && take_equal > 0) {
-            vals[idx[k]]++;
+            vals[i]++;
             take_equal--;
         }
     }
@@ -239,8 +262,87 @@ static const char *sign_text(const alloc_job *j)
     return j->neg ? "-" : "";
 }
 
+/*
+ * The end of every split: R mod unit goes to the largest positive-weight part that can take
+ * it, the parts are checked to add up, and only then is `out` written. `vals` holds the
+ * unlocked parts in whole units, oriented.
+ */
+static int finish_parts(const alloc_job *j, size_t n, const int64_t *vals, uint64_t r_units,
+                        uint64_t residue, int64_t *out)
+{
+    size_t residue_part = SIZE_MAX;
+    if (residue > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (is_locked(j, i) || weight_of(j, i) == 0)
+                continue;
+            int64_t lo, hi;
+            (void)raw_bounds(j, i, &lo, &hi);
+            uint64_t v = (uint64_t)vals[i] * (uint64_t)j->unit;
+            bool fits = hi == NO_MAX || v + residue <= (uint64_t)hi;
+            if (fits && (residue_part == SIZE_MAX || vals[i] > vals[residue_part]))
+                residue_part = i;
+        }
+        if (residue_part == SIZE_MAX)
+            return spi_fail(j->ctx, SP_EINVAL,
+                            "allocate: the remainder %s%llu of the amount left (not a multiple "
+                            "of unit %lld) fits on no part within its %s",
+                            sign_text(j), (unsigned long long)residue, (long long)j->unit,
+                            upper_bounds_word(j));
+    }
+
+    /* The parts must add up: a failure here is a bug, and nothing has been written. */
+    spi_u128 check = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_locked(j, i))
+            check += (uint64_t)vals[i];
+    if (check != r_units) {
+        char t[48];
+        return spi_fail(j->ctx, SP_EINTERNAL, "allocate: parts sum to %s units, expected %llu",
+                        u128_text(check, t), (unsigned long long)r_units);
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        if (is_locked(j, i)) {
+            out[i] = j->o.locked_value[i];
+            continue;
+        }
+        int64_t v = vals[i] * j->unit + (i == residue_part ? (int64_t)residue : 0);
+        out[i] = j->neg ? -v : v;
+    }
+    return SP_OK;
+}
+
+/* A split without bounds or locked parts: the floors and largest remainders of every part
+ * (weight zero included, which gets nothing), then finish_parts. */
+static int split_plain(const alloc_job *j, size_t n, uint64_t r_all, uint64_t w_sum,
+                       void *scratch, int64_t *out)
+{
+    int64_t *vals = scratch;
+    uint64_t *rem = (uint64_t *)(void *)(vals + n);
+    uint64_t r_units = r_all / (uint64_t)j->unit, residue = r_all % (uint64_t)j->unit;
+    if (r_units == 0)
+        memset(vals, 0, n * sizeof *vals);
+    else
+        round_shares(j, NULL, n, vals, rem, r_units, w_sum);
+    return finish_parts(j, n, vals, r_units, residue, out);
+}
+
+int spi_allocate_plain(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
+                       uint64_t weight_sum, int64_t unit, void *scratch, int64_t *out)
+{
+    alloc_job job = { ctx, weights, SP_ALLOC_OPTIONS_INIT, total < 0, unit };
+    uint64_t r_all = total < 0 ? (uint64_t)-total : (uint64_t)total;
+    return split_plain(&job, n, r_all, weight_sum, scratch, out);
+}
+
 int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
                 const sp_alloc_options *opts, int64_t *out)
+{
+    return spi_allocate_scratch(ctx, total, weights, n, opts, NULL, out);
+}
+
+int spi_allocate_scratch(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
+                         const sp_alloc_options *opts, void *given_scratch, int64_t *out)
 {
     if (ctx == NULL)
         return SP_EINVAL;
@@ -369,9 +471,15 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
      * that call this millions of times: they use the stack. */
     size_t bytes_vals = n * sizeof(int64_t), bytes_rem = n * sizeof(uint64_t);
     _Alignas(int64_t) unsigned char stack_scratch[SMALL_PARTS * SCRATCH_PER_PART];
-    unsigned char *scratch = stack_scratch;
-    if (n > SMALL_PARTS && (scratch = spi_malloc_array(ctx, n, SCRATCH_PER_PART)) == NULL)
+    unsigned char *scratch = given_scratch != NULL ? given_scratch : stack_scratch;
+    if (given_scratch == NULL && n > SMALL_PARTS &&
+        (scratch = spi_malloc_array(ctx, n, SCRATCH_PER_PART)) == NULL)
         return SP_ENOMEM;
+    if (!has_bounds && j->o.locked == NULL) {
+        rc = split_plain(j, n, r_all, (uint64_t)sum_w, scratch, out);
+        release_scratch(ctx, scratch, stack_scratch, given_scratch);
+        return rc;
+    }
     int64_t *vals = (int64_t *)(void *)scratch;
     uint64_t *rem = (uint64_t *)(void *)(scratch + bytes_vals);
     uint32_t *idx = (uint32_t *)(void *)(scratch + bytes_vals + bytes_rem);
@@ -394,49 +502,7 @@ int sp_allocate(sp_ctx *ctx, int64_t total, const int64_t *weights, size_t n,
     if (has_bounds)
         clamp_rounds(j, idx, &nfree, vals, &r_free, &w_free);
     round_shares(j, idx, nfree, vals, rem, r_free, w_free);
-
-    /* Place R mod unit on the largest positive-weight part that can take it. */
-    size_t residue_part = SIZE_MAX;
-    if (residue > 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (is_locked(j, i) || weight_of(j, i) == 0)
-                continue;
-            int64_t lo, hi;
-            (void)raw_bounds(j, i, &lo, &hi);
-            uint64_t v = (uint64_t)vals[i] * (uint64_t)j->unit;
-            bool fits = hi == NO_MAX || v + residue <= (uint64_t)hi;
-            if (fits && (residue_part == SIZE_MAX || vals[i] > vals[residue_part]))
-                residue_part = i;
-        }
-        if (residue_part == SIZE_MAX) {
-            release_scratch(ctx, scratch, stack_scratch);
-            return spi_fail(ctx, SP_EINVAL,
-                            "allocate: the remainder %s%llu of the amount left (not a multiple "
-                            "of unit %lld) fits on no part within its %s",
-                            sign_text(j), (unsigned long long)residue, (long long)j->unit,
-                            upper_bounds_word(j));
-        }
-    }
-
-    /* The parts must add up: a failure here is a bug, and nothing has been written. */
-    spi_u128 check = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!is_locked(j, i))
-            check += (uint64_t)vals[i];
-    if (check != r_units) {
-        release_scratch(ctx, scratch, stack_scratch);
-        return spi_fail(ctx, SP_EINTERNAL, "allocate: parts sum to %s units, expected %llu",
-                        u128_text(check, t1), (unsigned long long)r_units);
-    }
-
-    for (size_t i = 0; i < n; i++) {
-        if (is_locked(j, i)) {
-            out[i] = j->o.locked_value[i];
-            continue;
-        }
-        int64_t v = vals[i] * j->unit + (i == residue_part ? (int64_t)residue : 0);
-        out[i] = j->neg ? -v : v;
-    }
-    release_scratch(ctx, scratch, stack_scratch);
-    return SP_OK;
+    rc = finish_parts(j, n, vals, r_units, residue, out);
+    release_scratch(ctx, scratch, stack_scratch, given_scratch);
+    return rc;
 }

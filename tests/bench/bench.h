@@ -2,7 +2,10 @@
 #ifndef SP_BENCH_H
 #define SP_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static inline double bench_now_ms(void)
@@ -18,6 +21,42 @@ static inline uint64_t bench_splitmix(uint64_t *state)
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
     return z ^ (z >> 31);
+}
+
+/* FNV-1a over the values' 64-bit patterns: the benchmarks' way to confirm that an
+ * alternative computed the same result (the Python scripts compute the same). */
+static inline uint64_t bench_checksum(const int64_t *v, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint64_t)v[i]) * 1099511628211u;
+    return h;
+}
+
+/*
+ * Run tests/bench/<script> with Debian's python3 (which sees python3-pandas), giving it a
+ * file holding data[0..n-1] as raw int64 and then `args`; the script prints its compute
+ * time in ms and the bench_checksum of its result. Returns 0, or -1 when it did not run.
+ */
+static inline int bench_python(const char *script, const int64_t *data, size_t n,
+                               const char *args, double *ms, uint64_t *sum)
+{
+    char path[] = "/tmp/sp-bench-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "wb");
+    fwrite(data, sizeof *data, n, f);
+    fclose(f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s %s 2>/dev/null", BENCH_DIR, script,
+             path, args);
+    FILE *p = popen(cmd, "r");
+    int got = p != NULL ? fscanf(p, "%lf %llu", ms, (unsigned long long *)sum) : 0;
+    if (p != NULL)
+        pclose(p);
+    remove(path);
+    return got == 2 ? 0 : -1;
 }
 
 #endif
