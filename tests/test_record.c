@@ -472,6 +472,18 @@ static void test_envelope(void **state)
     expect_open("{\"type\":\"example.note\",\"v\":2}", 1, SP_EVERSION,
                 "record example.note: v: 'example.note' version 2 is newer than version 1, the "
                 "newest this library reads (line 1, column 28, byte 27)");
+    /* As in docs/record-format.md. */
+    sp_ctx *c2 = new_ctx();
+    const char *newer = "{\"type\":\"target.plan\",\"v\":3}";
+    doc = NULL;
+    assert_int_equal(spi_rdoc_parse(&doc, c2, "record target.plan", (const uint8_t *)newer,
+                                    strlen(newer), SPI_RDOC_STORED, NULL),
+                     SP_OK);
+    expect_msg(c2, spi_record_open(doc, "target.plan", 2, &v), SP_EVERSION,
+               "record target.plan: v: 'target.plan' version 3 is newer than version 2, the newest "
+               "this library reads (line 1, column 27, byte 26)");
+    spi_rdoc_free(doc);
+    sp_ctx_free(c2);
     expect_open("{\"type\":\"example.note\",\"v\":99999999999999999999}", 1, SP_EVERSION,
                 "record example.note: v: 'example.note' version 99999999999999999999 is newer "
                 "than version 1, the newest this library reads (line 1, column 28, byte 27)");
@@ -1179,8 +1191,34 @@ static void test_unknown_members(void **state)
     static const char *const top2[] = { "components", "levle" };
     expect_msg(ctx, spi_rec_check_members(user, spi_rdoc_root(user), top2, 2), SP_EINVAL,
                "commission plan: unknown field 'zzz' (line 1, column 46, byte 45)");
+    spi_rdoc_free(user);
+
+    /* A name with a NUL inside is not the name before the NUL. */
+    const char *nul = "{\"rate\\u0000\":1}";
+    assert_int_equal(spi_rdoc_parse(&user, ctx, "commission plan", (const uint8_t *)nul,
+                                    strlen(nul), SPI_RDOC_USER, NULL),
+                     SP_OK);
+    expect_msg(ctx, spi_rec_check_members(user, spi_rdoc_root(user), known, 4), SP_EINVAL,
+               "commission plan: unknown field 'rate\\u0000'; did you mean 'rate'? (line 1, "
+               "column 2, byte 1)");
+    assert_null(spi_rnode_member(user, spi_rdoc_root(user), "rate"));
+    spi_rdoc_free(user);
+    assert_int_equal(spi_rdoc_parse(&user, ctx, "commission plan", (const uint8_t *)text,
+                                    strlen(text), SPI_RDOC_USER, NULL),
+                     SP_OK);
     static const char *const all[] = { "zzz", "levle", "components" };
     assert_int_equal(spi_rec_check_members(user, spi_rdoc_root(user), all, 3), SP_OK);
+    spi_rdoc_free(user);
+
+    /* The example of docs/record-format.md, over three lines. */
+    const char *doc_example = "{\n  \"components\": [\n    { \"rat\": 0.035 }\n  ]\n}";
+    assert_int_equal(spi_rdoc_parse(&user, ctx, "commission plan", (const uint8_t *)doc_example,
+                                    strlen(doc_example), SPI_RDOC_USER, NULL),
+                     SP_OK);
+    assert_int_equal(spi_rec_array(user, spi_rdoc_root(user), "components", 0, &comps, &n), SP_OK);
+    expect_msg(ctx, spi_rec_check_members(user, spi_rnode_at(user, comps, 0), known, 4), SP_EINVAL,
+               "commission plan: components[0]: unknown field 'rat'; did you mean 'rate'? (line 3, "
+               "column 7, byte 26)");
     spi_rdoc_free(user);
 
     /* A stored record skips what a newer minor version added. */

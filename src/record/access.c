@@ -280,9 +280,10 @@ static void did_you_mean(char *buf, size_t cap, const char *s, size_t len,
                  spi_rdoc_quote(q, sizeof q, names[k], strlen(names[k]), QUOTE_MAX, '\''));
 }
 
+/* s[0..len) (which may hold NUL bytes) is the NUL-terminated `name`. */
 static bool equal_name(const char *s, size_t len, const char *name)
 {
-    return strncmp(s, name, len) == 0 && name[len] == '\0' && memchr(s, '\0', len) == NULL;
+    return strlen(name) == len && memcmp(s, name, len) == 0;
 }
 
 /* ---- navigation ---- */
@@ -355,7 +356,7 @@ bool spi_rnode_bool(const spi_rnode *node)
 
 const spi_rnode *spi_rnode_member(const spi_rdoc *doc, const spi_rnode *obj, const char *key)
 {
-    if (obj->type != SPI_ROBJECT)
+    if (obj->type != SPI_ROBJECT || obj->len == 0) /* kids may be NULL then */
         return NULL;
     size_t klen = strlen(key);
     const uint32_t *kids = doc->kids + obj->off;
@@ -522,12 +523,13 @@ int spi_rec_dec(const spi_rdoc *doc, const spi_rnode *node, const char *key, uin
             return spi_rec_fail(doc, v, "percentage %s is out of range", b);
     } else if (v->type == SPI_RNUMBER) {
         rc = scaled(doc, v, SP_DEC_DIGITS, &x);
-        found(doc, v, b, sizeof b);
         if (rc == SP_EINVAL)
-            return spi_rec_fail(doc, v, "%s has more than %d decimals", b, SP_DEC_DIGITS);
+            return spi_rec_fail(doc, v, "%s has more than %d decimals", found(doc, v, b, sizeof b),
+                                SP_DEC_DIGITS);
         if (rc != SP_OK)
             return spi_rec_fail(doc, v, "%s is out of range (decimals lie within "
-                                "-9223372036.854775807 to 9223372036.854775807)", b);
+                                "-9223372036.854775807 to 9223372036.854775807)",
+                                found(doc, v, b, sizeof b));
     } else {
         return expected(doc, v, what);
     }
@@ -600,7 +602,7 @@ int spi_rec_check_members(const spi_rdoc *doc, const spi_rnode *obj, const char 
 {
     if (obj->type != SPI_ROBJECT)
         return expected(doc, obj, "an object");
-    if (!(doc->flags & SPI_RDOC_STRICT))
+    if (!(doc->flags & SPI_RDOC_STRICT) || obj->len == 0)
         return SP_OK;
     const uint32_t *kids = doc->kids + obj->off;
     for (uint32_t i = 0; i < obj->len; i++) {

@@ -128,6 +128,13 @@ static int key_cmp(const spi_rdoc *doc, uint32_t a, uint32_t b)
     return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
 }
 
+static bool key_eq(const spi_rdoc *doc, uint32_t a, uint32_t b)
+{
+    const struct spi_rnode *x = &doc->nodes[a], *y = &doc->nodes[b];
+    return x->key_len == y->key_len &&
+           memcmp(spi_rnode_key_ptr(doc, x), spi_rnode_key_ptr(doc, y), x->key_len) == 0;
+}
+
 static int duplicate_error(parser *P, uint32_t obj, uint32_t member)
 {
     const struct spi_rnode *m = &P->doc->nodes[member];
@@ -166,7 +173,7 @@ static int check_duplicates(parser *P, uint32_t obj, const uint32_t *members, si
     if (m <= SMALL_OBJECT) {
         for (size_t j = 1; j < m; j++)
             for (size_t k = 0; k < j; k++)
-                if (key_cmp(P->doc, members[k], members[j]) == 0)
+                if (key_eq(P->doc, members[k], members[j]))
                     return duplicate_error(P, obj, members[j]);
         return SP_OK;
     }
@@ -179,7 +186,7 @@ static int check_duplicates(parser *P, uint32_t obj, const uint32_t *members, si
     const uint32_t *sorted = sort_members(P, members, m);
     uint32_t first = RDOC_NONE; /* node indices grow in document order */
     for (size_t k = 1; k < m; k++)
-        if (key_cmp(P->doc, sorted[k - 1], sorted[k]) == 0 && sorted[k] < first)
+        if (key_eq(P->doc, sorted[k - 1], sorted[k]) && sorted[k] < first)
             first = sorted[k];
     return first != RDOC_NONE ? duplicate_error(P, obj, first) : SP_OK;
 }
@@ -196,9 +203,8 @@ static int close_container(parser *P, uint32_t idx)
             return SP_ENOMEM;
         doc->kids = q;
     }
-    const uint32_t *members = P->stack + P->stack_len - m;
-    if (m > 0)
-        memcpy(doc->kids + P->nkids, members, m * sizeof *members);
+    if (m > 0) /* an empty document may have neither stack nor kids */
+        memcpy(doc->kids + P->nkids, P->stack + (P->stack_len - m), m * sizeof *doc->kids);
     doc->nodes[idx].off = P->nkids;
     P->nkids += m;
     P->stack_len -= m;
