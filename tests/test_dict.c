@@ -271,21 +271,21 @@ static void test_utf8(void **state)
         { "\xF0\x8F\xBF\xBF",
           "dict: id \"\\xF0\\x8F\\xBF\\xBF\" is not valid UTF-8: overlong encoding at byte 0" },
         { "\xED\xA0\x80",
-          "dict: id \"\\xED\\xA0\\x80\" is not valid UTF-8: surrogate code point at byte 0" },
+          "dict: id \"\\xED\\xA0\\x80\" is not valid UTF-8: encoded surrogate (U+D800..U+DFFF) at byte 0" },
         { "ok\xED\xBF\xBF",
-          "dict: id \"ok\\xED\\xBF\\xBF\" is not valid UTF-8: surrogate code point at byte 2" },
+          "dict: id \"ok\\xED\\xBF\\xBF\" is not valid UTF-8: encoded surrogate (U+D800..U+DFFF) at byte 2" },
         { "\xF4\x90\x80\x80", "dict: id \"\\xF4\\x90\\x80\\x80\" is not valid UTF-8: code point "
                               "above U+10FFFF at byte 0" },
         { "\xF7\xBF\xBF\xBF", "dict: id \"\\xF7\\xBF\\xBF\\xBF\" is not valid UTF-8: code point "
                               "above U+10FFFF at byte 0" },
         { "\xF8\x88\x80\x80\x80", "dict: id \"\\xF8\\x88\\x80\\x80\\x80\" is not valid UTF-8: "
-                                  "byte 0xF8 to 0xFF at byte 0" },
-        { "\xFF", "dict: id \"\\xFF\" is not valid UTF-8: byte 0xF8 to 0xFF at byte 0" },
+                                  "byte never used in UTF-8 at byte 0" },
+        { "\xFF", "dict: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at byte 0" },
         /* "东" is E4 B8 9C: cut after two bytes, at the end or before another byte. */
         { "ab\xE4\xB8", "dict: id \"ab\\xE4\\xB8\" is not valid UTF-8: truncated sequence at byte 2" },
         { "\xC3", "dict: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0" },
         { "\xE4\xB8z",
-          "dict: id \"\\xE4\\xB8z\" is not valid UTF-8: missing continuation byte at byte 0" },
+          "dict: id \"\\xE4\\xB8z\" is not valid UTF-8: truncated sequence at byte 0" },
         /* Valid characters before the bad byte are quoted as they are. */
         { "东\xE4", "dict: id \"东\\xE4\" is not valid UTF-8: truncated sequence at byte 3" },
         /* Past the 8-byte ASCII fast path. */

@@ -101,4 +101,28 @@ static inline int spi_progress_tick(spi_progress *pr, uint64_t done)
 }
 int spi_progress_finish(spi_progress *pr);
 
+/*
+ * UTF-8 (Unicode table 3-7: no overlong forms, no surrogates U+D800..U+DFFF, nothing above
+ * U+10FFFF, no truncated sequence; NUL is a valid character here).
+ * spi_utf8_seq: the length (1 to 4) of the well-formed sequence at s (s < end), or 0 with
+ * *why a static reason. spi_utf8_check: true when s[0..len) is well formed, else false
+ * with *bad (may be NULL) the offset of the first ill-formed sequence and *why (may be
+ * NULL) the reason ("overlong encoding").
+ */
+size_t spi_utf8_seq(const uint8_t *s, const uint8_t *end, const char **why);
+bool spi_utf8_check(const uint8_t *s, size_t len, size_t *bad, const char **why);
+
+/* Bytes of host text a message quotes; longer text is cut and marked `...`. */
+#define SPI_QUOTE_MAX 80
+/* Room for the quote of any text: every quoted byte may become `\xHH`. */
+#define SPI_QUOTE_CAP (4 * SPI_QUOTE_MAX + 8)
+
+/*
+ * Write `s[0..len)` into buf (SPI_QUOTE_CAP bytes) as a double-quoted string for a
+ * message: at most SPI_QUOTE_MAX bytes of it (cut on a character boundary, followed by
+ * `...` outside the quotes), valid multi-byte UTF-8 kept as it is, ASCII control bytes
+ * and bytes of invalid UTF-8 written `\xHH`, `"` and `\` escaped with `\`. Returns buf.
+ */
+const char *spi_quote(char *buf, const void *s, size_t len);
+
 #endif /* SPI_CORE_INTERNAL_H */

@@ -68,7 +68,6 @@ static inline const char *spi_rnode_text_ptr(const spi_rdoc *doc, const struct s
 extern const uint8_t spi_json_plain[256];
 
 /* Length of the well-formed UTF-8 sequence at s (s < end, *s >= 0x80), or 0 with *why. */
-size_t spi_utf8_seq(const uint8_t *s, const uint8_t *end, const char **why);
 
 /*
  * Record an error of `doc`: "<name>: <path of node>: <message> (line L, column C, byte

@@ -80,13 +80,6 @@ typedef struct spi_rec_limits {
  * UTF-8
  * ====================================================================================== */
 
-/*
- * The library's one UTF-8 validator (Unicode table 3-7: no overlong forms, no surrogates
- * U+D800..U+DFFF, nothing above U+10FFFF, no truncated sequence). Returns true when
- * s[0..len) is well formed; otherwise false, with *bad (may be NULL) the offset of the
- * first ill-formed sequence and *why (may be NULL) a static reason ("overlong encoding").
- */
-bool spi_utf8_check(const uint8_t *s, size_t len, size_t *bad, const char **why);
 
 /* ======================================================================================
  * Writer

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "../core/internal.h"
-#include "dict.h"
 #include "salesplan/storage.h"
 
 #define ID_MAX 65535u
@@ -111,122 +110,6 @@ static uint64_t hash_id(const unsigned char *p, size_t len)
     return fold_mul(h ^ K3, h ^ K2 ^ (h >> 29));
 }
 
-/* ---- UTF-8 and quoting ---- */
-
-/*
- * Length (1 to 4) of the valid UTF-8 character at s[0], s[0] not NUL and avail >= 1; 0
- * with *why set when it is not valid.
- */
-static size_t utf8_char(const unsigned char *s, size_t avail, const char **why)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if (c < 0xC0) {
-        *why = "unexpected continuation byte";
-        return 0;
-    } else if (c < 0xE0) {
-        n = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if (c < 0xF0) {
-        n = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if (c < 0xF8) {
-        n = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
-        *why = "byte 0xF8 to 0xFF";
-        return 0;
-    }
-    for (size_t k = 1; k < n; k++) {
-        if (k >= avail) {
-            *why = "truncated sequence";
-            return 0;
-        }
-        if ((s[k] & 0xC0u) != 0x80u) {
-            *why = "missing continuation byte";
-            return 0;
-        }
-        cp = cp << 6 | (s[k] & 0x3Fu);
-    }
-    if (cp < min)
-        *why = "overlong encoding";
-    else if (cp >= 0xD800 && cp <= 0xDFFF)
-        *why = "surrogate code point";
-    else if (cp > 0x10FFFF)
-        *why = "code point above U+10FFFF";
-    else
-        return n;
-    return 0;
-}
-
-#define HIGH_BITS UINT64_C(0x8080808080808080)
-#define LOW_BITS UINT64_C(0x0101010101010101)
-
-int spi_utf8_check(const void *text, size_t len, size_t *at, const char **why)
-{
-    const unsigned char *s = text;
-    size_t i = 0;
-    while (i < len) {
-        /* Eight ASCII bytes, none of them NUL, at a time. */
-        if (len - i >= 8) {
-            uint64_t v = load64(s + i);
-            if (((v | ((v - LOW_BITS) & ~v)) & HIGH_BITS) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (s[i] == 0) {
-            *at = i;
-            *why = "NUL byte";
-            return 1;
-        }
-        size_t n = utf8_char(s + i, len - i, why);
-        if (n == 0) {
-            *at = i;
-            return 1;
-        }
-        i += n;
-    }
-    return 0;
-}
-
-const char *spi_quote(char *buf, const void *text, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = text;
-    size_t o = 0, i = 0;
-    buf[o++] = '"';
-    while (i < len) {
-        const char *why;
-        size_t n = s[i] != 0 ? utf8_char(s + i, len - i, &why) : 0;
-        if (i + (n > 0 ? n : 1) > SPI_QUOTE_MAX)
-            break;
-        if (n > 1) {
-            memcpy(buf + o, s + i, n);
-            o += n;
-            i += n;
-            continue;
-        }
-        unsigned char c = s[i++];
-        if (n == 1 && c >= 0x20 && c != 0x7F) {
-            if (c == '"' || c == '\\')
-                buf[o++] = '\\';
-            buf[o++] = (char)c;
-        } else {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o++] = '"';
-    if (i < len) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 /* ---- the dictionary ---- */
 
@@ -404,7 +287,9 @@ static int check_id(sp_ctx *ctx, size_t pos, const char *id, size_t len)
 {
     size_t at;
     const char *why;
-    if (id != NULL && len > 0 && len <= ID_MAX && spi_utf8_check(id, len, &at, &why) == 0)
+    const void *nul = id != NULL ? memchr(id, 0, len) : NULL;
+    if (id != NULL && len > 0 && len <= ID_MAX && nul == NULL &&
+        spi_utf8_check((const uint8_t *)id, len, &at, &why))
         return SP_OK;
     where_buf w;
     const char *where = where_text(&w, pos);
@@ -416,9 +301,9 @@ static int check_id(sp_ctx *ctx, size_t pos, const char *id, size_t len)
     if (len > ID_MAX)
         return spi_fail(ctx, SP_EINVAL, "dict: %sid %s is %zu bytes long (at most %u)", where,
                         spi_quote(q, id, len), len, ID_MAX);
-    if (strcmp(why, "NUL byte") == 0)
+    if (nul != NULL)
         return spi_fail(ctx, SP_EINVAL, "dict: %sid %s has a NUL byte at byte %zu", where,
-                        spi_quote(q, id, len), at);
+                        spi_quote(q, id, len), (size_t)((const char *)nul - id));
     return spi_fail(ctx, SP_EINVAL, "dict: %sid %s is not valid UTF-8: %s at byte %zu", where,
                     spi_quote(q, id, len), why, at);
 }

@@ -1,17 +1,10 @@
-/* UTF-8 validation by the well-formed byte sequences of Unicode table 3-7. */
-#include "rdoc.h"
+/*
+ * UTF-8 validation (the well-formed byte sequences of Unicode table 3-7) and quoting of
+ * host text in error messages: every module that takes host strings uses these.
+ */
+#include <string.h>
 
-/* Bytes that stand for themselves in a string: printable ASCII but '"' and '\'. */
-const uint8_t spi_json_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\' */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x70 */
-};
+#include "internal.h"
 
 static bool cont(uint8_t b)
 {
@@ -69,11 +62,22 @@ size_t spi_utf8_seq(const uint8_t *s, const uint8_t *end, const char **why)
     return need;
 }
 
+#define HIGH_BITS UINT64_C(0x8080808080808080)
+
 bool spi_utf8_check(const uint8_t *s, size_t len, size_t *bad, const char **why)
 {
     const uint8_t *p = s, *end = s + len;
     const char *reason = NULL;
     while (p < end) {
+        /* Eight ASCII bytes at a time: the common case of ids and names. */
+        if (end - p >= 8) {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            if ((v & HIGH_BITS) == 0) {
+                p += 8;
+                continue;
+            }
+        }
         if (*p < 0x80) {
             p++;
             continue;
@@ -89,4 +93,42 @@ bool spi_utf8_check(const uint8_t *s, size_t len, size_t *bad, const char **why)
         p += k;
     }
     return true;
+}
+
+const char *spi_quote(char *buf, const void *text, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = text;
+    size_t o = 0, i = 0;
+    buf[o++] = '"';
+    while (i < len) {
+        const char *why;
+        size_t n = s[i] != 0 ? spi_utf8_seq(s + i, s + len, &why) : 0;
+        if (i + (n > 0 ? n : 1) > SPI_QUOTE_MAX)
+            break;
+        if (n > 1) {
+            memcpy(buf + o, s + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        unsigned char c = s[i++];
+        if (n == 1 && c >= 0x20 && c != 0x7F) {
+            if (c == '"' || c == '\\')
+                buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        }
+    }
+    buf[o++] = '"';
+    if (i < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
 }
