@@ -5,5 +5,6 @@
 #include "core.h"
 #include "money.h"
 #include "storage.h"
+#include "target.h"
 
 #endif /* SALESPLAN_SALESPLAN_H */
