@@ -1,0 +1,742 @@
+/* Dictionaries: ids to dense indices and back, UTF-8 rules, atomic batches, faults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "salesplan/salesplan.h"
+#include "support/spt.h"
+
+static sp_ctx *new_ctx(void)
+{
+    sp_ctx *ctx = NULL;
+    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
+    return ctx;
+}
+
+static sp_dict *new_dict(sp_ctx *ctx)
+{
+    sp_dict *d = NULL;
+    assert_int_equal(sp_dict_new(&d, ctx), SP_OK);
+    assert_non_null(d);
+    return d;
+}
+
+static uint32_t add(sp_dict *d, const char *id)
+{
+    uint32_t index = 12345;
+    assert_int_equal(sp_dict_add(d, id, strlen(id), &index), SP_OK);
+    return index;
+}
+
+static void expect_id(const sp_dict *d, uint32_t index, const char *want, size_t want_len)
+{
+    const char *id = NULL;
+    size_t len = 0;
+    assert_int_equal(sp_dict_id(d, index, &id, &len), SP_OK);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(id, want, want_len);
+    assert_int_equal(id[len], '\0');
+}
+
+/* ---- the happy path ---- */
+
+static void test_add_find_id(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    assert_int_equal(sp_dict_count(d), 0);
+    /* Indices are dense, in order of first addition. */
+    assert_int_equal(add(d, "rep-001"), 0);
+    assert_int_equal(add(d, "网格-东区"), 1);
+    assert_int_equal(add(d, "rep-002"), 2);
+    assert_int_equal(sp_dict_count(d), 3);
+
+    uint32_t index = 99;
+    assert_int_equal(sp_dict_find(d, "网格-东区", strlen("网格-东区"), &index), SP_OK);
+    assert_int_equal(index, 1);
+    assert_int_equal(sp_dict_find(d, "rep-002", 7, &index), SP_OK);
+    assert_int_equal(index, 2);
+    /* A length shorter than the text is a different id. */
+    assert_int_equal(sp_dict_find(d, "rep-002", 6, &index), SP_ENOTFOUND);
+    assert_int_equal(index, 2);
+    assert_int_equal(sp_dict_find(d, "rep-001", 7, NULL), SP_OK);
+
+    expect_id(d, 0, "rep-001", 7);
+    expect_id(d, 1, "网格-东区", strlen("网格-东区"));
+
+    /* Interning finds what is there and adds what is not. */
+    assert_int_equal(sp_dict_intern(d, "rep-001", 7, &index), SP_OK);
+    assert_int_equal(index, 0);
+    assert_int_equal(sp_dict_intern(d, "rep-003", 7, &index), SP_OK);
+    assert_int_equal(index, 3);
+    assert_int_equal(sp_dict_intern(d, "rep-003", 7, NULL), SP_OK);
+    assert_int_equal(sp_dict_count(d), 4);
+
+    /* Ids are bytes: not NUL-terminated input works, and case matters. */
+    const char buf[] = { 'R', 'E', 'P', '-', '0', '0', '1' };
+    assert_int_equal(sp_dict_add(d, buf, sizeof buf, &index), SP_OK);
+    assert_int_equal(index, 4);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void test_id_pointers_stay_valid(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "first");
+    const char *first = NULL;
+    assert_int_equal(sp_dict_id(d, 0, &first, NULL), SP_OK);
+    /* 100000 more ids grow every structure many times; the first id does not move. */
+    char id[32];
+    for (unsigned i = 0; i < 100000; i++) {
+        int len = snprintf(id, sizeof id, "customer %u", i);
+        assert_int_equal(sp_dict_add(d, id, (size_t)len, NULL), SP_OK);
+    }
+    const char *again = NULL;
+    assert_int_equal(sp_dict_id(d, 0, &again, NULL), SP_OK);
+    assert_ptr_equal(again, first);
+    assert_string_equal(first, "first");
+    for (unsigned i = 0; i < 100000; i += 997) {
+        int len = snprintf(id, sizeof id, "customer %u", i);
+        uint32_t index;
+        assert_int_equal(sp_dict_find(d, id, (size_t)len, &index), SP_OK);
+        assert_int_equal(index, i + 1);
+        expect_id(d, index, id, (size_t)len);
+    }
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void test_lengths(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    /* The longest id, 65535 bytes; one byte more is refused. */
+    char *big = malloc(65536);
+    memset(big, 'a', 65536);
+    uint32_t index = 7;
+    assert_int_equal(sp_dict_add(d, big, 65536, &index), SP_EINVAL);
+    /* The message quotes the first 80 bytes. */
+    char want[200] = "dict: id \"";
+    memset(want + strlen(want), 'a', 80);
+    strcpy(want + strlen("dict: id \"") + 80, "\"... is 65536 bytes long (at most 65535)");
+    assert_string_equal(sp_ctx_errmsg(ctx), want);
+    assert_int_equal(index, 7);
+    assert_int_equal(sp_dict_add(d, big, 65535, &index), SP_OK);
+    assert_int_equal(index, 0);
+    expect_id(d, 0, big, 65535);
+    /* Ids of one byte, and ids that differ in one byte at every position of a word. */
+    assert_int_equal(add(d, "x"), 1);
+    char id[40];
+    for (size_t len = 1; len <= 33; len++) {
+        memset(id, 'k', len);
+        for (size_t pos = 0; pos < len; pos++) {
+            id[pos] = 'K';
+            assert_int_equal(sp_dict_add(d, id, len, NULL), SP_OK);
+            id[pos] = 'k';
+        }
+    }
+    /* 1 + 2 + ... + 33 = 561 ids added in the loop, after the two before. */
+    assert_int_equal(sp_dict_count(d), 2 + 561);
+    free(big);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+/* ---- bad input ---- */
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = NULL;
+    assert_int_equal(sp_dict_new(NULL, ctx), SP_EINVAL);
+    assert_int_equal(sp_dict_new(&d, NULL), SP_EINVAL);
+    assert_null(d);
+    d = new_dict(ctx);
+    uint32_t index = 5;
+    assert_int_equal(sp_dict_add(NULL, "a", 1, &index), SP_EINVAL);
+    assert_int_equal(sp_dict_intern(NULL, "a", 1, &index), SP_EINVAL);
+    assert_int_equal(sp_dict_find(NULL, "a", 1, &index), SP_EINVAL);
+    assert_int_equal(sp_dict_add_all(NULL, NULL, NULL, 0, NULL), SP_EINVAL);
+    assert_int_equal(sp_dict_id(NULL, 0, &(const char *){ NULL }, NULL), SP_EINVAL);
+    assert_int_equal(sp_dict_count(NULL), 0);
+    sp_dict_free(NULL);
+
+    assert_int_equal(sp_dict_add(d, NULL, 1, &index), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id is NULL");
+    assert_int_equal(sp_dict_intern(d, NULL, 0, &index), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id is NULL");
+    assert_int_equal(sp_dict_find(d, NULL, 0, &index), SP_EINVAL);
+    assert_int_equal(sp_dict_add(d, "", 0, &index), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id is empty");
+    assert_int_equal(sp_dict_intern(d, "", 0, &index), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id is empty");
+    assert_int_equal(sp_dict_add(d, "a\0b", 3, &index), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id \"a\\x00b\" has a NUL byte at byte 1");
+    assert_int_equal(index, 5);
+    assert_int_equal(sp_dict_count(d), 0);
+
+    add(d, "a");
+    add(d, "b");
+    add(d, "c");
+    const char *id = "untouched";
+    size_t len = 42;
+    assert_int_equal(sp_dict_id(d, 3, &id, &len), SP_ENOTFOUND);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: index 3 is not in the dictionary (count 3)");
+    assert_int_equal(sp_dict_id(d, SP_NONE, &id, &len), SP_ENOTFOUND);
+    assert_string_equal(id, "untouched");
+    assert_int_equal(len, 42);
+    assert_int_equal(sp_dict_id(d, 0, NULL, &len), SP_EINVAL);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void test_duplicates_quote_the_id(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "rep-7");
+    add(d, "网格");
+    add(d, "a\tb\"c\\");
+    uint32_t index = 77;
+    assert_int_equal(sp_dict_add(d, "rep-7", 5, &index), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id \"rep-7\" is already present (index 0)");
+    /* Valid UTF-8 is quoted as it is; control bytes, quotes and backslashes escaped. */
+    assert_int_equal(sp_dict_add(d, "网格", strlen("网格"), &index), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id \"网格\" is already present (index 1)");
+    assert_int_equal(sp_dict_add(d, "a\tb\"c\\", 6, &index), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx),
+                        "dict: id \"a\\x09b\\\"c\\\\\" is already present (index 2)");
+    assert_int_equal(index, 77);
+    assert_int_equal(sp_dict_count(d), 3);
+
+    /* A long id is quoted up to 80 bytes, cut between characters: 30 x "格" (3 bytes
+     * each) is 90 bytes, of which 26 characters (78 bytes) fit. */
+    char long_id[91] = "", want[300] = "dict: id \"";
+    for (int i = 0; i < 30; i++)
+        strcat(long_id, "格");
+    for (int i = 0; i < 26; i++)
+        strcat(want, "格");
+    strcat(want, "\"... is already present (index 3)");
+    add(d, long_id);
+    assert_int_equal(sp_dict_add(d, long_id, 90, NULL), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), want);
+
+    assert_int_equal(sp_dict_find(d, "nobody", 6, &index), SP_ENOTFOUND);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id \"nobody\" not found");
+    assert_int_equal(index, 77);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+typedef struct utf8_case {
+    const char *bytes;
+    const char *message; /* NULL: valid */
+} utf8_case;
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    /* The boundaries of the Unicode standard's table of well-formed byte sequences
+     * (table 3-7): the first and last valid values of each row, and the values just
+     * outside. */
+    static const utf8_case cases[] = {
+        { "\x7F", NULL },                    /* U+007F, the last one-byte form */
+        { "\xC2\x80", NULL },                /* U+0080 */
+        { "\xDF\xBF", NULL },                /* U+07FF */
+        { "\xE0\xA0\x80", NULL },            /* U+0800 */
+        { "\xED\x9F\xBF", NULL },            /* U+D7FF, below the surrogates */
+        { "\xEE\x80\x80", NULL },            /* U+E000, above them */
+        { "\xEF\xBF\xBF", NULL },            /* U+FFFF */
+        { "\xF0\x90\x80\x80", NULL },        /* U+10000 */
+        { "\xF4\x8F\xBF\xBF", NULL },        /* U+10FFFF, the last code point */
+        { "x\x80",
+          "dict: id \"x\\x80\" is not valid UTF-8: unexpected continuation byte at byte 1" },
+        { "\xBF", "dict: id \"\\xBF\" is not valid UTF-8: unexpected continuation byte at byte 0" },
+        { "a\xC0\x80", "dict: id \"a\\xC0\\x80\" is not valid UTF-8: overlong encoding at byte 1" },
+        { "\xC1\xBF", "dict: id \"\\xC1\\xBF\" is not valid UTF-8: overlong encoding at byte 0" },
+        { "\xE0\x9F\xBF",
+          "dict: id \"\\xE0\\x9F\\xBF\" is not valid UTF-8: overlong encoding at byte 0" },
+        { "\xF0\x8F\xBF\xBF",
+          "dict: id \"\\xF0\\x8F\\xBF\\xBF\" is not valid UTF-8: overlong encoding at byte 0" },
+        { "\xED\xA0\x80",
+          "dict: id \"\\xED\\xA0\\x80\" is not valid UTF-8: surrogate code point at byte 0" },
+        { "ok\xED\xBF\xBF",
+          "dict: id \"ok\\xED\\xBF\\xBF\" is not valid UTF-8: surrogate code point at byte 2" },
+        { "\xF4\x90\x80\x80", "dict: id \"\\xF4\\x90\\x80\\x80\" is not valid UTF-8: code point "
+                              "above U+10FFFF at byte 0" },
+        { "\xF7\xBF\xBF\xBF", "dict: id \"\\xF7\\xBF\\xBF\\xBF\" is not valid UTF-8: code point "
+                              "above U+10FFFF at byte 0" },
+        { "\xF8\x88\x80\x80\x80", "dict: id \"\\xF8\\x88\\x80\\x80\\x80\" is not valid UTF-8: "
+                                  "byte 0xF8 to 0xFF at byte 0" },
+        { "\xFF", "dict: id \"\\xFF\" is not valid UTF-8: byte 0xF8 to 0xFF at byte 0" },
+        /* "东" is E4 B8 9C: cut after two bytes, at the end or before another byte. */
+        { "ab\xE4\xB8", "dict: id \"ab\\xE4\\xB8\" is not valid UTF-8: truncated sequence at byte 2" },
+        { "\xC3", "dict: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0" },
+        { "\xE4\xB8z",
+          "dict: id \"\\xE4\\xB8z\" is not valid UTF-8: missing continuation byte at byte 0" },
+        /* Valid characters before the bad byte are quoted as they are. */
+        { "东\xE4", "dict: id \"东\\xE4\" is not valid UTF-8: truncated sequence at byte 3" },
+        /* Past the 8-byte ASCII fast path. */
+        { "abcdefghij\x01", NULL },
+        { "abcdefgh\x80", "dict: id \"abcdefgh\\x80\" is not valid UTF-8: unexpected continuation "
+                          "byte at byte 8" },
+    };
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    uint32_t expected_count = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const utf8_case *c = &cases[i];
+        size_t len = strlen(c->bytes);
+        int rc = sp_dict_add(d, c->bytes, len, NULL);
+        if (c->message == NULL) {
+            if (rc != SP_OK)
+                fail_msg("case %zu: %s", i, sp_ctx_errmsg(ctx));
+            expected_count++;
+            continue;
+        }
+        if (rc != SP_EINVAL)
+            fail_msg("case %zu: accepted, status %d", i, rc);
+        assert_string_equal(sp_ctx_errmsg(ctx), c->message);
+        /* Interning refuses it the same way; finding it just does not find it. */
+        assert_int_equal(sp_dict_intern(d, c->bytes, len, NULL), SP_EINVAL);
+        assert_string_equal(sp_ctx_errmsg(ctx), c->message);
+        assert_int_equal(sp_dict_find(d, c->bytes, len, NULL), SP_ENOTFOUND);
+    }
+    assert_int_equal(sp_dict_count(d), expected_count);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+/* ---- batches ---- */
+
+static void expect_absent(const sp_dict *d, const char *id)
+{
+    assert_int_equal(sp_dict_find(d, id, strlen(id), NULL), SP_ENOTFOUND);
+}
+
+static void test_add_all(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "a");
+    add(d, "b");
+    const char *ids[] = { "c", "d", "e" };
+    uint32_t indices[3] = { 9, 9, 9 };
+    assert_int_equal(sp_dict_add_all(d, ids, NULL, 3, indices), SP_OK);
+    assert_int_equal(indices[0], 2);
+    assert_int_equal(indices[1], 3);
+    assert_int_equal(indices[2], 4);
+    /* With lengths (prefixes of longer text), and without an indices array. */
+    const char *more[] = { "fXXX", "gg-tail" };
+    const size_t lens[] = { 1, 2 };
+    assert_int_equal(sp_dict_add_all(d, more, lens, 2, NULL), SP_OK);
+    expect_id(d, 5, "f", 1);
+    expect_id(d, 6, "gg", 2);
+    assert_int_equal(sp_dict_add_all(d, NULL, NULL, 0, NULL), SP_OK);
+    assert_int_equal(sp_dict_count(d), 7);
+
+    /* A duplicate of the dictionary, a duplicate within the batch, an invalid id: none of
+     * the batch is added, and the indices are not written. */
+    uint32_t out[4] = { 9, 9, 9, 9 };
+    const char *dup_old[] = { "x", "y", "b", "z" };
+    assert_int_equal(sp_dict_add_all(d, dup_old, NULL, 4, out), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids[2]: id \"b\" is already present (index 1)");
+    const char *dup_new[] = { "x", "y", "z", "y" };
+    assert_int_equal(sp_dict_add_all(d, dup_new, NULL, 4, out), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids[3]: id \"y\" repeats ids[1]");
+    /* Invalid ids are found before duplicates, wherever they are. */
+    const char *invalid[] = { "x", "x", "ok", "\xC3" };
+    assert_int_equal(sp_dict_add_all(d, invalid, NULL, 4, out), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx),
+                        "dict: ids[3]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0");
+    const char *empty[] = { "x", "" };
+    assert_int_equal(sp_dict_add_all(d, empty, NULL, 2, out), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids[1]: id is empty");
+    const char *null_id[] = { "x", NULL };
+    assert_int_equal(sp_dict_add_all(d, null_id, NULL, 2, out), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids[1]: id is NULL");
+    assert_int_equal(sp_dict_add_all(d, NULL, NULL, 2, out), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids is NULL");
+    const size_t nul_lens[] = { 1, 3 };
+    const char *nul[] = { "x", "a\0b" };
+    assert_int_equal(sp_dict_add_all(d, nul, nul_lens, 2, out), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1");
+
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(out[i], 9);
+    assert_int_equal(sp_dict_count(d), 7);
+    expect_absent(d, "x");
+    expect_absent(d, "y");
+    expect_absent(d, "z");
+    /* The dictionary goes on from where it was. */
+    assert_int_equal(add(d, "y"), 7);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void test_add_all_rollback_after_growth(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    sp_dict *d = new_dict(ctx);
+    char text[64];
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "old %u", i);
+        add(d, text);
+    }
+    /* 20000 new ids (the table, the index array and the arena all grow), the last one a
+     * repeat of the 5000th: everything the batch added is taken out again. */
+    enum { N = 20000 };
+    char **ids = malloc(N * sizeof *ids);
+    for (unsigned i = 0; i < N; i++) {
+        ids[i] = malloc(32);
+        snprintf(ids[i], 32, "new %u", i == N - 1 ? 4999 : i);
+    }
+    assert_int_equal(sp_dict_add_all(d, (const char *const *)ids, NULL, N, NULL), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: ids[19999]: id \"new 4999\" repeats ids[4999]");
+    assert_int_equal(sp_dict_count(d), 100);
+    for (unsigned i = 0; i < N; i++)
+        expect_absent(d, ids[i]);
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "old %u", i);
+        uint32_t index;
+        assert_int_equal(sp_dict_find(d, text, strlen(text), &index), SP_OK);
+        assert_int_equal(index, i);
+    }
+    /* The same batch without the repeat goes in whole. */
+    snprintf(ids[N - 1], 32, "new %u", N - 1);
+    uint32_t *indices = malloc(N * sizeof *indices);
+    assert_int_equal(sp_dict_add_all(d, (const char *const *)ids, NULL, N, indices), SP_OK);
+    for (unsigned i = 0; i < N; i++) {
+        assert_int_equal(indices[i], 100 + i);
+        uint32_t index;
+        assert_int_equal(sp_dict_find(d, ids[i], strlen(ids[i]), &index), SP_OK);
+        assert_int_equal(index, 100 + i);
+        free(ids[i]);
+    }
+    free(ids);
+    free(indices);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+/* ---- property test against a simple oracle ---- */
+
+/* Well-formedness by the Unicode standard's table 3-7, byte ranges row by row: a second,
+ * independent statement of the rule the dictionary implements by decoding. */
+static bool oracle_utf8(const unsigned char *s, size_t len)
+{
+    static const struct {
+        unsigned char lead_lo, lead_hi, second_lo, second_hi;
+        int n;
+    } rows[] = {
+        { 0x01, 0x7F, 0, 0, 1 },       { 0xC2, 0xDF, 0x80, 0xBF, 2 },
+        { 0xE0, 0xE0, 0xA0, 0xBF, 3 }, { 0xE1, 0xEC, 0x80, 0xBF, 3 },
+        { 0xED, 0xED, 0x80, 0x9F, 3 }, { 0xEE, 0xEF, 0x80, 0xBF, 3 },
+        { 0xF0, 0xF0, 0x90, 0xBF, 4 }, { 0xF1, 0xF3, 0x80, 0xBF, 4 },
+        { 0xF4, 0xF4, 0x80, 0x8F, 4 },
+    };
+    size_t i = 0;
+    while (i < len) {
+        int n = 0;
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            if (s[i] < rows[r].lead_lo || s[i] > rows[r].lead_hi)
+                continue;
+            n = rows[r].n;
+            if (n > 1 && (i + 1 >= len || s[i + 1] < rows[r].second_lo ||
+                          s[i + 1] > rows[r].second_hi))
+                return false;
+            break;
+        }
+        if (n == 0 || i + (size_t)n > len)
+            return false;
+        for (int k = 2; k < n; k++)
+            if (s[i + (size_t)k] < 0x80 || s[i + (size_t)k] > 0xBF)
+                return false;
+        i += (size_t)n;
+    }
+    return true;
+}
+
+#define ORACLE_MAX 4000
+
+typedef struct oracle {
+    unsigned char ids[ORACLE_MAX][8];
+    size_t lens[ORACLE_MAX];
+    size_t count;
+} oracle;
+
+static long oracle_find(const oracle *o, const unsigned char *id, size_t len)
+{
+    for (size_t i = 0; i < o->count; i++)
+        if (o->lens[i] == len && memcmp(o->ids[i], id, len) == 0)
+            return (long)i;
+    return -1;
+}
+
+static bool oracle_valid(const unsigned char *id, size_t len)
+{
+    return len > 0 && oracle_utf8(id, len);
+}
+
+/* Short ids from few byte values, so that repeats, prefixes and invalid UTF-8 (including
+ * NUL) are all common. */
+static size_t random_id(spt_rng *rng, unsigned char *id)
+{
+    static const unsigned char bytes[] = { 'a', 'b', 0x00, 0x80, 0xBF, 0xC3, 0xA9,
+                                           0xE4, 0xB8, 0x9C, 0xED, 0xA0, 0xF0, 0x9F };
+    size_t len = (size_t)spt_rng_range(rng, 0, 7);
+    bool ascii = spt_rng_chance(rng, 40);
+    for (size_t k = 0; k < len; k++)
+        id[k] = ascii ? (unsigned char)('a' + spt_rng_range(rng, 0, 3))
+                      : bytes[spt_rng_next(rng) % sizeof bytes];
+    return len;
+}
+
+static void test_property_against_oracle(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    spt_rng rng = { 11 };
+    unsigned rounds = spt_iterations(16);
+    for (unsigned round = 0; round < rounds; round++) {
+        sp_dict *d = new_dict(ctx);
+        static oracle o;
+        o.count = 0;
+        while (o.count < ORACLE_MAX - 8) {
+            unsigned char id[8];
+            size_t len = random_id(&rng, id);
+            long at = oracle_find(&o, id, len);
+            bool valid = oracle_valid(id, len);
+            uint32_t index = SP_NONE;
+            switch (spt_rng_next(&rng) % 4) {
+            case 0: { /* add */
+                int rc = sp_dict_add(d, (const char *)id, len, &index);
+                assert_int_equal(rc, !valid ? SP_EINVAL : at >= 0 ? SP_ECONFLICT : SP_OK);
+                break;
+            }
+            case 1: { /* intern */
+                int rc = sp_dict_intern(d, (const char *)id, len, &index);
+                assert_int_equal(rc, at >= 0 ? SP_OK : !valid ? SP_EINVAL : SP_OK);
+                if (at >= 0)
+                    assert_int_equal(index, (uint32_t)at);
+                break;
+            }
+            case 2: { /* find */
+                int rc = sp_dict_find(d, (const char *)id, len, &index);
+                assert_int_equal(rc, at >= 0 ? SP_OK : SP_ENOTFOUND);
+                if (at >= 0)
+                    assert_int_equal(index, (uint32_t)at);
+                continue;
+            }
+            default: { /* a batch of up to 6 */
+                unsigned char batch[6][8];
+                const char *ptrs[6];
+                size_t lens[6];
+                size_t n = (size_t)spt_rng_range(&rng, 1, 6);
+                bool ok = true;
+                for (size_t k = 0; k < n; k++) {
+                    lens[k] = k == 0 ? len : random_id(&rng, batch[k]);
+                    if (k == 0)
+                        memcpy(batch[0], id, len);
+                    ptrs[k] = (const char *)batch[k];
+                    ok = ok && oracle_valid(batch[k], lens[k]) &&
+                         oracle_find(&o, batch[k], lens[k]) < 0;
+                    for (size_t j = 0; j < k; j++)
+                        ok = ok && !(lens[j] == lens[k] && memcmp(batch[j], batch[k], lens[k]) == 0);
+                }
+                uint32_t indices[6];
+                int rc = sp_dict_add_all(d, ptrs, lens, n, indices);
+                assert_int_equal(rc == SP_OK, ok);
+                if (ok) {
+                    for (size_t k = 0; k < n; k++) {
+                        assert_int_equal(indices[k], o.count);
+                        memcpy(o.ids[o.count], batch[k], lens[k]);
+                        o.lens[o.count++] = lens[k];
+                    }
+                }
+                assert_int_equal(sp_dict_count(d), o.count);
+                continue;
+            }
+            }
+            if (at < 0 && valid) {
+                assert_int_equal(index, o.count);
+                memcpy(o.ids[o.count], id, len);
+                o.lens[o.count++] = len;
+            }
+            assert_int_equal(sp_dict_count(d), o.count);
+        }
+        /* Every id maps back and forth. */
+        for (size_t i = 0; i < o.count; i++) {
+            uint32_t index;
+            assert_int_equal(sp_dict_find(d, (const char *)o.ids[i], o.lens[i], &index), SP_OK);
+            assert_int_equal(index, i);
+            expect_id(d, (uint32_t)i, (const char *)o.ids[i], o.lens[i]);
+        }
+        sp_dict_free(d);
+    }
+    sp_ctx_free(ctx);
+}
+
+/* ---- fault injection ---- */
+
+/* The base state every run starts from: `base` ids, chosen so that the operation under
+ * test has to grow the index array, the table and the arena. */
+typedef struct dict_fault {
+    spt_alloc alloc;
+    sp_ctx *ctx;
+    sp_dict *d;
+    size_t base;
+    int op; /* 0 add, 1 intern, 2 add_all */
+    size_t batch;
+    char **ids;
+} dict_fault;
+
+static void fault_id(char *buf, size_t cap, size_t i)
+{
+    snprintf(buf, cap, "id-%zu-%s", i, i % 3 == 0 ? "东区网格" : "x");
+}
+
+static void fault_rebuild(dict_fault *f)
+{
+    sp_dict_free(f->d);
+    f->d = new_dict(f->ctx);
+    char id[64];
+    for (size_t i = 0; i < f->base; i++) {
+        fault_id(id, sizeof id, i);
+        add(f->d, id);
+    }
+}
+
+static int run_dict_fault(void *user)
+{
+    dict_fault *f = user;
+    switch (f->op) {
+    case 0:
+        return sp_dict_add(f->d, f->ids[0], strlen(f->ids[0]), NULL);
+    case 1:
+        return sp_dict_intern(f->d, f->ids[0], strlen(f->ids[0]), NULL);
+    default:
+        return sp_dict_add_all(f->d, (const char *const *)f->ids, NULL, f->batch, NULL);
+    }
+}
+
+static void check_dict_fault_unchanged(void *user)
+{
+    dict_fault *f = user;
+    assert_int_equal(sp_dict_count(f->d), f->base);
+    char id[64];
+    for (size_t i = 0; i < f->base; i++) {
+        fault_id(id, sizeof id, i);
+        uint32_t index;
+        assert_int_equal(sp_dict_find(f->d, id, strlen(id), &index), SP_OK);
+        assert_int_equal(index, i);
+    }
+    for (size_t k = 0; k < f->batch; k++)
+        expect_absent(f->d, f->ids[k]);
+    /* Back to a fresh base, so that the next failure point meets the same growth. */
+    fault_rebuild(f);
+}
+
+static void undo_dict_fault(void *user)
+{
+    dict_fault *f = user;
+    assert_int_equal(sp_dict_count(f->d), f->base + f->batch);
+    fault_rebuild(f);
+}
+
+static size_t live_dict_fault(void *user)
+{
+    return ((dict_fault *)user)->alloc.live_blocks;
+}
+
+static uint64_t run_fault_case(const char *name, int op, size_t base, size_t batch,
+                               uint64_t min_points)
+{
+    dict_fault f = { .base = base, .op = op, .batch = batch };
+    spt_alloc_init(&f.alloc);
+    f.ctx = spt_ctx_with(&f.alloc);
+    f.ids = malloc(batch * sizeof *f.ids);
+    for (size_t k = 0; k < batch; k++) {
+        f.ids[k] = malloc(64);
+        fault_id(f.ids[k], 64, base + k);
+    }
+    fault_rebuild(&f);
+    static const int errors[] = { SP_ENOMEM };
+    spt_fault_case fc = { name, run_dict_fault, undo_dict_fault, check_dict_fault_unchanged,
+                          live_dict_fault, errors, 1, &f };
+    spt_injector inj = spt_alloc_injector(&f.alloc);
+    uint64_t points = spt_fault_loop(&fc, &inj);
+    if (points < min_points)
+        fail_msg("%s: only %llu failure points", name, (unsigned long long)points);
+    sp_dict_free(f.d);
+    for (size_t k = 0; k < batch; k++)
+        free(f.ids[k]);
+    free(f.ids);
+    sp_ctx_free(f.ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+    return points;
+}
+
+static void test_fault_loops(void **state)
+{
+    (void)state;
+    /* 12 ids fill the first 16 slots to 3/4: the 13th needs a bigger table. */
+    run_fault_case("sp_dict_add (table grows)", 0, 12, 1, 1);
+    run_fault_case("sp_dict_intern (table grows)", 1, 12, 1, 1);
+    /* From every size up to 600 ids, one more: the index array (16, 32, ... 512), the
+     * table (12, 24, ... 384 ids) and the arena (4 KiB, then 8 KiB blocks) each grow
+     * several times on the way, so at least 5 + 6 + 1 adds meet a failure point. */
+    uint64_t points = 0;
+    for (size_t base = 0; base <= 600; base++)
+        points += run_fault_case("sp_dict_add", 0, base, 1, 0);
+    assert_true(points >= 12);
+    /* A batch that needs all three at once. */
+    run_fault_case("sp_dict_add_all (all three grow)", 2, 40, 400, 3);
+    run_fault_case("sp_dict_add_all (small batch)", 2, 3, 2, 0);
+
+    /* sp_dict_new: four allocations. */
+    spt_alloc a;
+    spt_alloc_init(&a);
+    sp_ctx *ctx = spt_ctx_with(&a);
+    size_t live = a.live_blocks;
+    for (uint64_t n = 1; n <= 4; n++) {
+        sp_dict *d = (sp_dict *)&d;
+        spt_alloc_arm(&a, n, false);
+        assert_int_equal(sp_dict_new(&d, ctx), SP_ENOMEM);
+        assert_int_equal(spt_alloc_disarm(&a), 1);
+        assert_ptr_equal(d, (sp_dict *)&d);
+        assert_int_equal(a.live_blocks, live);
+    }
+    sp_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_add_find_id),
+        cmocka_unit_test(test_id_pointers_stay_valid),
+        cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_duplicates_quote_the_id),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_add_all),
+        cmocka_unit_test(test_add_all_rollback_after_growth),
+        cmocka_unit_test(test_property_against_oracle),
+        cmocka_unit_test(test_fault_loops),
+    };
+    return cmocka_run_group_tests_name("dict", tests, NULL, NULL);
+}
