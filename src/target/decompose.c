@@ -8,6 +8,7 @@
  * more than GROUP_STACK nodes, one scratch block sized for the largest group; smaller
  * groups work on the stack. Nothing is allocated per node.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../money/numeric.h"

@@ -97,6 +97,17 @@ static int compare_ids(const void *arg, uint32_t a, uint32_t b)
 
 /* ---- adding nodes ---- */
 
+/* The dictionary's error in the hierarchy's words ("dict: id ..." -> "hierarchy: id ..."). */
+static int from_dict(const sp_hierarchy *h, int rc)
+{
+    if (rc == SP_OK || rc == SP_ENOMEM)
+        return rc;
+    char msg[SPI_ERRMSG_CAP];
+    const char *m = sp_ctx_errmsg(h->ctx);
+    snprintf(msg, sizeof msg, "%s", strncmp(m, "dict: ", 6) == 0 ? m + 6 : m);
+    return spi_fail(h->ctx, rc, "hierarchy: %s", msg);
+}
+
 /* `where` names the node in messages ("node \"R7\"", "nodes[3]"). */
 static int check_parent_id(const sp_hierarchy *h, const char *where, const char *parent,
                            size_t len)
@@ -201,7 +212,7 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
     }
     uint32_t idx;
     if ((rc = sp_dict_add(h->ids, id, id_len, &idx)) != SP_OK)
-        return rc;
+        return from_dict(h, rc);
     h->parent[idx] = pending ? PENDING : p;
     if (pending)
         push_pending(h, idx, parent, parent_len);
@@ -239,7 +250,7 @@ int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *
         return rc;
     uint32_t base = sp_dict_count(h->ids);
     if ((rc = sp_dict_add_all(h->ids, ids, id_lens, n, indices)) != SP_OK)
-        return rc;
+        return from_dict(h, rc);
     /* Parents are looked up after the whole batch is in, so they may be in it. */
     for (size_t i = 0; i < n; i++) {
         uint32_t node = base + (uint32_t)i, p = SPI_TREE_NONE;

@@ -134,6 +134,9 @@ static int check_top_down(const sp_hierarchy *h, const int64_t *td)
         if (td[v] < 0)
             return spi_fail(h->ctx, SP_EINVAL, "reconcile: the top-down target of node %s is %lld",
                             spi_hierarchy_quote(h, v, q), (long long)td[v]);
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        uint32_t v = t->order[i];
         if (t->count[v] == 0)
             continue;
         spi_i128 sum = 0;
