@@ -171,6 +171,13 @@ static void test_canonical_order_bytes(void **state)
     sp_hierarchy *h = build_valid(ctx, s, 6);
     expect_children(h, "root", "R1 R10 R2 r 网格");
     sp_hierarchy_free(h);
+    /* Ids alike in their first eight bytes are told apart by the rest. */
+    const spec t[] = { { "abcdefgh2", "root" }, { "abcdefgh10", "root" }, { "root", NULL },
+                       { "abcdefgh", "root" },  { "abcdefgh1", "root" },  { "abcdefg", "root" },
+                       { "abcdefgi", "root" } };
+    h = build_valid(ctx, t, 7);
+    expect_children(h, "root", "abcdefg abcdefgh abcdefgh1 abcdefgh10 abcdefgh2 abcdefgi");
+    sp_hierarchy_free(h);
     sp_ctx_free(ctx);
 }
 
@@ -368,8 +375,11 @@ static void test_bad_ids(void **state)
 static void random_tree(spt_rng *rng, size_t n, char ids[][16], const char **parent_of)
 {
     for (size_t i = 0; i < n; i++) {
-        snprintf(ids[i], 16, "n%u", (unsigned)(spt_rng_next(rng) % 1000000u) * 1000u + (unsigned)i);
-        parent_of[i] = i == 0 ? NULL : ids[spt_rng_range(rng, 0, (int64_t)i - 1)];
+        snprintf(ids[i], 16, n % 2 ? "n%u" : "node-%09u",
+                 (unsigned)(spt_rng_next(rng) % 1000000u) * 1000u + (unsigned)i);
+        /* Some trees wide (groups beyond the insertion-sort runs), some deep. */
+        int64_t hi = (int64_t)i - 1;
+        parent_of[i] = i == 0 ? NULL : ids[spt_rng_range(rng, 0, n % 3 == 0 && hi > 2 ? 2 : hi)];
     }
 }
 

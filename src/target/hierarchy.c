@@ -447,9 +447,24 @@ int sp_hierarchy_validate(sp_hierarchy *h)
     int rc = resolve_pending(h);
     if (rc != SP_OK)
         return rc;
+    /* The first eight bytes of each id, big-endian and zero-padded (ids hold no NUL), order
+     * ids as compare_ids does whenever they differ. */
+    uint64_t *keys = spi_malloc_array(h->ctx, n, sizeof *keys);
+    if (keys == NULL)
+        return SP_ENOMEM;
+    for (uint32_t v = 0; v < n; v++) {
+        const char *id;
+        size_t len;
+        (void)sp_dict_id(h->ids, v, &id, &len);
+        uint64_t key = 0;
+        for (size_t b = 0; b < 8; b++)
+            key = key << 8 | (b < len ? (unsigned char)id[b] : 0u);
+        keys[v] = key;
+    }
     spi_tree tree;
     spi_tree_problem problem;
-    rc = spi_tree_build(h->ctx, &tree, h->parent, n, compare_ids, h, &problem);
+    rc = spi_tree_build(h->ctx, &tree, h->parent, n, keys, compare_ids, h, &problem);
+    spi_free(h->ctx, keys);
     if (rc == SP_EINVAL) {
         if (problem.kind == SPI_TREE_ROOTS)
             return report_roots(h, &problem);

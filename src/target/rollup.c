@@ -29,28 +29,34 @@ int sp_reconcile_output_init(sp_reconcile_output *out, uint32_t version)
 }
 
 /*
- * sums[v] = leaf[v] at the leaves (and with `own` at inner nodes too) plus the sums of
- * v's children, in 128 bits; then each checked to fit int64_t into out, parents first, so
- * the message names the highest node that overflows.
+ * sums[v] = values[v] at the leaves (and with `own` at inner nodes too) plus the sums of
+ * v's children, in 128 bits, children before parents; then each checked to fit int64_t.
+ * On overflow the message names the highest node that overflows.
  */
 static int sum_up(const sp_hierarchy *h, const char *what, const int64_t *values, bool own,
                   spi_i128 *sums, int64_t *out)
 {
     const spi_tree *t = &h->tree;
-    for (uint32_t v = 0; v < t->n; v++)
-        sums[v] = own || t->count[v] == 0 ? values[v] : 0;
-    for (uint32_t i = t->n; i-- > 1;) {
+    for (uint32_t i = t->n; i-- > 0;) {
         uint32_t v = t->order[i];
-        sums[h->parent[v]] += sums[v];
+        const uint32_t *kids = spi_tree_children(t, v);
+        spi_i128 sum = own || t->count[v] == 0 ? values[v] : 0;
+        for (uint32_t j = 0; j < t->count[v]; j++)
+            sum += sums[kids[j]];
+        sums[v] = sum;
     }
-    for (uint32_t i = 0; i < t->n; i++) {
+    bool fits = true;
+    for (uint32_t v = 0; v < t->n; v++) {
+        fits &= sums[v] <= INT64_MAX && sums[v] >= INT64_MIN;
+        out[v] = (int64_t)sums[v];
+    }
+    for (uint32_t i = 0; !fits && i < t->n; i++) {
         uint32_t v = t->order[i];
         if (sums[v] > INT64_MAX || sums[v] < INT64_MIN) {
             char q[SPI_QUOTE_CAP];
             return spi_fail(h->ctx, SP_EOVERFLOW, "%s: the sum at node %s overflows int64_t",
                             what, spi_hierarchy_quote(h, v, q));
         }
-        out[v] = (int64_t)sums[v];
     }
     return SP_OK;
 }

@@ -10,42 +10,66 @@
 
 #define INSERTION_MAX 16
 
-static void insertion_sort(uint32_t *a, size_t k, spi_tree_cmp cmp, const void *arg)
+/* A node with the first bytes of its sort key, so that most comparisons touch neither the
+ * node's id nor a callback. */
+typedef struct keyed {
+    uint64_t key;
+    uint32_t node;
+} keyed;
+
+typedef struct sorter {
+    const uint64_t *keys; /* or NULL */
+    spi_tree_cmp cmp;
+    const void *arg;
+} sorter;
+
+static int compare(const sorter *s, const keyed *a, const keyed *b)
+{
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return s->cmp(s->arg, a->node, b->node);
+}
+
+static void insertion_sort(keyed *a, size_t k, const sorter *s)
 {
     for (size_t i = 1; i < k; i++) {
-        uint32_t v = a[i];
+        keyed v = a[i];
         size_t j = i;
-        for (; j > 0 && cmp(arg, a[j - 1], v) > 0; j--)
+        for (; j > 0 && compare(s, &a[j - 1], &v) > 0; j--)
             a[j] = a[j - 1];
         a[j] = v;
     }
 }
 
-/* Sort a[0..k) canonically; tmp holds k entries. Runs of INSERTION_MAX are sorted in place,
- * then merged pairwise, alternating between a and tmp. */
-static void sort_group(uint32_t *a, size_t k, uint32_t *tmp, spi_tree_cmp cmp, const void *arg)
+/* Sort the group g[0..k) canonically, through a[] and tmp[] (k entries each): runs of
+ * INSERTION_MAX sorted in place, then merged pairwise, alternating between a and tmp. */
+static void sort_group(uint32_t *g, size_t k, keyed *a, keyed *tmp, const sorter *s)
 {
+    for (size_t i = 0; i < k; i++) {
+        a[i].node = g[i];
+        a[i].key = s->keys != NULL ? s->keys[g[i]] : 0;
+    }
     for (size_t lo = 0; lo < k; lo += INSERTION_MAX)
-        insertion_sort(a + lo, k - lo < INSERTION_MAX ? k - lo : INSERTION_MAX, cmp, arg);
-    uint32_t *src = a, *dst = tmp;
+        insertion_sort(a + lo, k - lo < INSERTION_MAX ? k - lo : INSERTION_MAX, s);
+    keyed *src = a, *dst = tmp;
     for (size_t width = INSERTION_MAX; width < k; width *= 2) {
         for (size_t lo = 0; lo < k; lo += 2 * width) {
             size_t mid = lo + width < k ? lo + width : k;
             size_t hi = mid + width < k ? mid + width : k;
             size_t i = lo, j = mid, o = lo;
             while (i < mid && j < hi)
-                dst[o++] = cmp(arg, src[j], src[i]) < 0 ? src[j++] : src[i++];
+                dst[o++] = compare(s, &src[j], &src[i]) < 0 ? src[j++] : src[i++];
             while (i < mid)
                 dst[o++] = src[i++];
             while (j < hi)
                 dst[o++] = src[j++];
         }
-        uint32_t *swap = src;
+        keyed *swap = src;
         src = dst;
         dst = swap;
     }
-    if (src != a)
-        memcpy(a, src, k * sizeof *a);
+    for (size_t i = 0; i < k; i++)
+        g[i] = src[i].node;
 }
 
 /* Keep the (up to) three canonically smallest roots. */
@@ -64,8 +88,10 @@ static void note_root(spi_tree_problem *p, uint32_t v, spi_tree_cmp cmp, const v
 }
 
 int spi_tree_build(sp_ctx *ctx, spi_tree *t, const uint32_t *parent, uint32_t n,
-                   spi_tree_cmp cmp, const void *arg, spi_tree_problem *problem)
+                   const uint64_t *keys, spi_tree_cmp cmp, const void *arg,
+                   spi_tree_problem *problem)
 {
+    const sorter sort = { keys, cmp, arg };
     memset(problem, 0, sizeof *problem);
     if (n == 0) {
         problem->kind = SPI_TREE_EMPTY;
@@ -99,8 +125,11 @@ int spi_tree_build(sp_ctx *ctx, spi_tree *t, const uint32_t *parent, uint32_t n,
     }
 
     /* Group the children by parent (depth serves as the fill cursor), sort each group. */
-    uint32_t *kids = spi_malloc_array(ctx, (size_t)n + max_children, sizeof(uint32_t));
-    if (kids == NULL) {
+    uint32_t *kids = spi_malloc_array(ctx, n, sizeof(uint32_t));
+    keyed *pairs = spi_malloc_array(ctx, (size_t)max_children, 2 * sizeof(keyed));
+    if (kids == NULL || pairs == NULL) {
+        spi_free(ctx, kids);
+        spi_free(ctx, pairs);
         spi_free(ctx, block);
         return SP_ENOMEM;
     }
@@ -110,7 +139,8 @@ int spi_tree_build(sp_ctx *ctx, spi_tree *t, const uint32_t *parent, uint32_t n,
             kids[depth[parent[v]]++] = v;
     for (uint32_t v = 0; v < n; v++)
         if (count[v] > 1)
-            sort_group(kids + first[v], count[v], kids + n, cmp, arg);
+            sort_group(kids + first[v], count[v], pairs, pairs + max_children, &sort);
+    spi_free(ctx, pairs);
 
     /* Breadth first from the root: children runs follow in the order of their parents. */
     for (uint32_t v = 0; v < n; v++)

@@ -41,12 +41,15 @@ typedef struct spi_tree_problem {
 } spi_tree_problem;
 
 /*
- * Build `t` from parent[0..n) (SPI_TREE_NONE for a root; every other entry < n). On a
- * shape problem returns SP_EINVAL with *problem filled and records no message; on
- * SP_ENOMEM nothing is kept. `t` is written only on success.
+ * Build `t` from parent[0..n) (SPI_TREE_NONE for a root; every other entry < n). Siblings
+ * are ordered by keys[] (NULL: all equal) and, among equal keys, by cmp: keys[a] <
+ * keys[b] must imply cmp(a, b) < 0. On a shape problem returns SP_EINVAL with *problem
+ * filled and records no message; on SP_ENOMEM nothing is kept. `t` is written only on
+ * success.
  */
 int spi_tree_build(sp_ctx *ctx, spi_tree *t, const uint32_t *parent, uint32_t n,
-                   spi_tree_cmp cmp, const void *arg, spi_tree_problem *problem);
+                   const uint64_t *keys, spi_tree_cmp cmp, const void *arg,
+                   spi_tree_problem *problem);
 void spi_tree_free(sp_ctx *ctx, spi_tree *t);
 
 /* The children of v. */
