@@ -10,50 +10,11 @@
 
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
+#include "target_fixtures.h"
 
 __extension__ typedef __int128 i128;
 
 #define NOMAX INT64_MAX
-
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
-typedef struct spec {
-    const char *id, *parent;
-} spec;
-
-static sp_hierarchy *build_valid(sp_ctx *ctx, const spec *s, size_t n)
-{
-    sp_hierarchy *h = NULL;
-    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(sp_hierarchy_add(h, s[i].id, strlen(s[i].id), s[i].parent,
-                                          s[i].parent != NULL ? strlen(s[i].parent) : 0, NULL),
-                         SP_OK);
-    if (sp_hierarchy_validate(h) != SP_OK)
-        fail_msg("validate: %s", sp_ctx_errmsg(ctx));
-    return h;
-}
-
-static uint32_t node(const sp_hierarchy *h, const char *id)
-{
-    uint32_t idx = SP_HIERARCHY_NONE;
-    if (sp_hierarchy_find(h, id, strlen(id), &idx) != SP_OK)
-        fail_msg("no node %s", id);
-    return idx;
-}
-
-static void expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
-{
-    if (rc != want_rc)
-        fail_msg("rc %d, expected %d (%s)", rc, want_rc, sp_ctx_errmsg(ctx));
-    if (strcmp(sp_ctx_errmsg(ctx), want_msg) != 0)
-        fail_msg("message\n  \"%s\"\nexpected\n  \"%s\"", sp_ctx_errmsg(ctx), want_msg);
-}
 
 /* A per-node column given as id = value pairs; ids not named get `rest`. */
 typedef struct kv {
@@ -66,7 +27,7 @@ static void column(const sp_hierarchy *h, int64_t *out, int64_t rest, const kv *
     for (uint32_t i = 0; i < sp_hierarchy_count(h); i++)
         out[i] = rest;
     for (size_t i = 0; i < n; i++)
-        out[node(h, pairs[i].id)] = pairs[i].v;
+        out[fx_node(h, pairs[i].id)] = pairs[i].v;
 }
 
 #define COLUMN(h, out, rest, ...)                                                                  \
@@ -82,8 +43,8 @@ static uint32_t add_driver(sp_decomp *d, const char *name, const int64_t *v, con
 
 static void expect_target(const sp_hierarchy *h, const int64_t *t, const char *id, int64_t want)
 {
-    if (t[node(h, id)] != want)
-        fail_msg("target of %s: %lld, expected %lld", id, (long long)t[node(h, id)],
+    if (t[fx_node(h, id)] != want)
+        fail_msg("target of %s: %lld, expected %lld", id, (long long)t[fx_node(h, id)],
                  (long long)want);
 }
 
@@ -102,8 +63,8 @@ static const spec org[] = {
 static void test_every_method(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build_valid(ctx, org, ORG_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
     int64_t potential[ORG_N], headcount[ORG_N], prior[ORG_N];
@@ -141,7 +102,7 @@ static void test_every_method(void **state)
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_DRIVER;
     r.driver = c_prior;
-    assert_int_equal(sp_decomp_set_node_rule(d, node(h, "S1"), &r), SP_OK);
+    assert_int_equal(sp_decomp_set_node_rule(d, fx_node(h, "S1"), &r), SP_OK);
     /* S2 by growth over prior (100, 20), cap 10 %: 125 / 120 = +4.17 %, under the cap:
      * 104.17, 20.83 -> 104, 21; growth 4 % and 5 %, common growth 125/120 - 1 =
      * 0.041666666.. -> 0.041666667. */
@@ -149,7 +110,7 @@ static void test_every_method(void **state)
     r.method = SP_DECOMP_GROWTH;
     r.driver = c_prior;
     r.growth_cap = 100000000;
-    assert_int_equal(sp_decomp_set_node_rule(d, node(h, "S2"), &r), SP_OK);
+    assert_int_equal(sp_decomp_set_node_rule(d, fx_node(h, "S2"), &r), SP_OK);
 
     int64_t t[ORG_N];
     uint32_t flags[ORG_N];
@@ -172,16 +133,16 @@ static void test_every_method(void **state)
     expect_target(h, t, "f", 31);
     expect_target(h, t, "g", 104);
     expect_target(h, t, "h", 21);
-    assert_int_equal(flags[node(h, "g")], SP_DECOMP_F_GROWTH);
-    assert_int_equal(growth[node(h, "g")], 40000000);
-    assert_int_equal(growth[node(h, "h")], 50000000);
-    assert_int_equal(flags[node(h, "S2")], SP_DECOMP_F_COMMON_GROWTH);
-    assert_int_equal(common[node(h, "S2")], 41666667);
-    assert_int_equal(flags[node(h, "a")], 0);
-    assert_int_equal(flags[node(h, "Co")], 0);
+    assert_int_equal(flags[fx_node(h, "g")], SP_DECOMP_F_GROWTH);
+    assert_int_equal(growth[fx_node(h, "g")], 40000000);
+    assert_int_equal(growth[fx_node(h, "h")], 50000000);
+    assert_int_equal(flags[fx_node(h, "S2")], SP_DECOMP_F_COMMON_GROWTH);
+    assert_int_equal(common[fx_node(h, "S2")], 41666667);
+    assert_int_equal(flags[fx_node(h, "a")], 0);
+    assert_int_equal(flags[fx_node(h, "Co")], 0);
 
     /* Clearing S2's rule: it falls back to the level's (even): 62.5 -> 63, 62. */
-    assert_int_equal(sp_decomp_set_node_rule(d, node(h, "S2"), NULL), SP_OK);
+    assert_int_equal(sp_decomp_set_node_rule(d, fx_node(h, "S2"), NULL), SP_OK);
     sp_decomp_output only_targets = { SP_DECOMP_OUTPUT_VERSION, t, NULL, NULL, NULL };
     assert_int_equal(sp_decomp_run(d, 1000, &only_targets), SP_OK);
     expect_target(h, t, "g", 63);
@@ -210,8 +171,8 @@ typedef struct flat_run {
 static void flat_new(flat_run *fr, size_t n)
 {
     memset(fr, 0, sizeof *fr);
-    fr->ctx = new_ctx();
-    fr->h = build_valid(fr->ctx, flat, n);
+    fr->ctx = fx_ctx();
+    fr->h = fx_build_valid(fr->ctx, flat, n);
     assert_int_equal(sp_decomp_new(&fr->d, fr->h), SP_OK);
 }
 
@@ -289,7 +250,7 @@ static void test_growth_clamped(void **state)
     /* Beyond: no common growth reaches 1000 within the caps. */
     int64_t before[5];
     memcpy(before, fr.t, sizeof before);
-    expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
                  "decompose: children of \"P\" (target 1000, split by growth over \"last "
                  "year\"): allocate: the maximums of the unlocked parts sum to 990 (zero-weight "
                  "parts count at their minimums), short of the 1000 left after locked parts");
@@ -297,7 +258,7 @@ static void test_growth_clamped(void **state)
     /* Nor below the floors: -5 % everywhere is 475 + 285 + 95 = 855 > 700. */
     set_growth_rule(&fr, base, -50000000, SP_DECOMP_NO_CAP);
     assert_int_equal(sp_decomp_set_growth_limits(fr.d, A, -50000000, SP_DECOMP_NO_CAP), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 700), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 700), SP_EINVAL,
                  "decompose: children of \"P\" (target 700, split by growth over \"last "
                  "year\"): allocate: the minimums of the unlocked parts sum to 855, beyond the "
                  "700 left after locked parts");
@@ -313,7 +274,7 @@ static void test_growth_bounds_rounding(void **state)
     /* Bounds are ceil(b (1 + floor)) and floor(b (1 + cap)): with b = 1, floor +10 % and
      * cap +20 % give 2 and 1: no integer target grows between 10 % and 20 %. */
     set_growth_rule(&fr, base, 100000000, 200000000);
-    expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
                  "decompose: node \"A\": its lower bound 2 (growth floor) is above its upper "
                  "bound 1 (growth cap)");
     /* b = 1001 at 0 % to +3 %: [1001, 1031]; with unit 100 no multiple fits for B. */
@@ -325,7 +286,7 @@ static void test_growth_bounds_rounding(void **state)
     r.unit = 100;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     assert_int_equal(sp_decomp_set_growth_limits(fr.d, A, -SP_DEC_ONE, SP_DECOMP_NO_CAP), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
                  "decompose: node \"B\": no multiple of unit 100 lies between its lower bound "
                  "1001 (growth floor) and its upper bound 1031 (growth cap)");
     flat_free(&fr);
@@ -366,7 +327,7 @@ static void test_locks(void **state)
 
     /* Locked beyond the parent's target. */
     assert_int_equal(sp_decomp_lock(fr.d, C, 700, "key account"), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
                  "decompose: children of \"P\" (target 1000, split evenly): allocate: locked "
                  "parts sum to 1150, beyond the total 1000");
     /* Every child locked: they must make the target exactly. */
@@ -375,27 +336,27 @@ static void test_locks(void **state)
     assert_int_equal(sp_decomp_lock(fr.d, D, 250, "x"), SP_OK);
     assert_int_equal(flat_go(&fr, 1000), SP_OK);
     assert_memory_equal(fr.t, ((int64_t[]){ 1000, 100, 450, 200, 250 }), sizeof fr.t);
-    expect_error(fr.ctx, flat_go(&fr, 1001), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 1001), SP_EINVAL,
                  "decompose: children of \"P\" (target 1001, split evenly): allocate: every part "
                  "is locked: the locked parts sum to 1000, not the total 1001");
 
-    expect_error(fr.ctx, sp_decomp_lock(fr.d, P, 5, "x"), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, P, 5, "x"), SP_EINVAL,
                  "decompose: node \"P\" is the root, whose target is the total: it cannot be "
                  "locked");
-    expect_error(fr.ctx, sp_decomp_lock(fr.d, A, -5, "x"), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, -5, "x"), SP_EINVAL,
                  "decompose: node \"A\": locked value -5 is negative");
-    expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, ""), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, ""), SP_EINVAL,
                  "decompose: node \"A\": a lock needs a reason (kept for audit)");
-    expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, "bad \xc0\x80"), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, "bad \xc0\x80"), SP_EINVAL,
                  "decompose: node \"A\": the lock reason \"bad \\xC0\\x80\" is not valid UTF-8: "
                  "overlong encoding at byte 4");
-    expect_error(fr.ctx, sp_decomp_lock(fr.d, 9, 5, "x"), SP_ENOTFOUND,
+    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, 9, 5, "x"), SP_ENOTFOUND,
                  "decompose: node index 9 is beyond the 5 nodes");
     assert_int_equal(sp_decomp_lock_at(fr.d, 0, &n, &v, &reason), SP_OK);
     assert_int_equal(v, 100); /* A unchanged by the failed calls */
     /* A lock outside the node's own bounds. */
     assert_int_equal(sp_decomp_set_bounds(fr.d, A, 0, 50), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
                  "decompose: node \"A\" is locked at 100, outside its bounds [0, 50]");
     flat_free(&fr);
 }
@@ -403,13 +364,13 @@ static void test_locks(void **state)
 static void test_locked_inner_node(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build_valid(ctx, org, ORG_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
     /* North held at 600: South gets 400; North's 600 goes down to N1, N2 (300 each), N1's
      * 300 to a, b, c (100 each); South's 400 to S1, S2 (200 each) and then 100 per rep. */
-    assert_int_equal(sp_decomp_lock(d, node(h, "North"), 600, "strategic market"), SP_OK);
+    assert_int_equal(sp_decomp_lock(d, fx_node(h, "North"), 600, "strategic market"), SP_OK);
     int64_t t[ORG_N];
     sp_decomp_output out = { SP_DECOMP_OUTPUT_VERSION, t, NULL, NULL, NULL };
     assert_int_equal(sp_decomp_run(d, 1000, &out), SP_OK);
@@ -437,7 +398,7 @@ static void test_null_fallback(void **state)
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     /* Null policy error (the default): the first null child is named. Values under a null
      * mark are never read (B's -7 is no error). */
-    expect_error(fr.ctx, flat_go(&fr, 800), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 800), SP_EINVAL,
                  "decompose: node \"B\": driver \"prior\" is null (the null policy is an error)");
     /* Even share: B and D count with the mean of A and C, 200: weights 100, 200, 300, 200
      * of 800 -> exactly what an even split would give B and D (800 / 4 = 200). */
@@ -537,23 +498,23 @@ static void test_bounds_and_units(void **state)
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     assert_int_equal(sp_decomp_set_bounds_all(fr.d, (const int64_t[]){ 0, 40, 40, 30 }, NULL, 4),
                      SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
                  "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
                  "allocate: the minimums of the unlocked parts sum to 110, beyond the 100 left "
                  "after locked parts");
     assert_int_equal(sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ NOMAX, 30, 30, 30 }, 4),
                      SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
                  "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
                  "allocate: the maximums of the unlocked parts sum to 90 (zero-weight parts count "
                  "at their minimums), short of the 100 left after locked parts");
     /* The root's own bounds bind the total. */
-    expect_error(fr.ctx, sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ 10, -1, 3, 3 }, 4),
+    fx_expect_error(fr.ctx, sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ 10, -1, 3, 3 }, 4),
                  SP_EINVAL, "decompose: node \"A\": max -1 is below min 0");
     assert_int_equal(sp_decomp_set_bounds(fr.d, P, 0, 80), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 90), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 90), SP_EINVAL,
                  "decompose: the total 90 is outside the bounds [0, 80] of the root \"P\"");
-    expect_error(fr.ctx, sp_decomp_set_bounds(fr.d, A, -1, 5), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_bounds(fr.d, A, -1, 5), SP_EINVAL,
                  "decompose: node \"A\": min -1 is negative");
     flat_free(&fr);
 }
@@ -570,12 +531,12 @@ static void test_bad_drivers(void **state)
     r.method = SP_DECOMP_DRIVER;
     r.driver = prior;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
                  "decompose: node \"B\": driver \"prior\" is -5, but a proportional split needs "
                  "values >= 0");
     r.driver = zero;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
                  "decompose: children of \"P\" (target 100, split by driver \"hc\"): allocate: "
                  "every unlocked weight is zero, so only the minimums (0) can be placed of the 100 "
                  "left after locked parts");
@@ -583,7 +544,7 @@ static void test_bad_drivers(void **state)
     assert_int_equal(flat_go(&fr, 0), SP_OK);
     r.driver = big;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
                  "decompose: children of \"P\": driver \"big\" sums beyond int64_t");
     r.method = SP_DECOMP_BLEND;
     r.blend_drivers = (const uint32_t[]){ big, zero };
@@ -593,27 +554,27 @@ static void test_bad_drivers(void **state)
     uint32_t p2 = add_driver(fr.d, "p2", (const int64_t[]){ 0, 5, 5, 7 }, NULL, 4);
     r.blend_drivers = (const uint32_t[]){ p2, zero };
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
                  "decompose: children of \"P\": blend driver \"hc\" is zero for every unlocked "
                  "child, so its share of the blend has nowhere to go");
 
     /* Outputs untouched by every failure above. */
     sp_decomp_output out = { SP_DECOMP_OUTPUT_VERSION, NULL, NULL, NULL, NULL };
-    expect_error(fr.ctx, sp_decomp_run(fr.d, 5, &out), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_run(fr.d, 5, &out), SP_EINVAL,
                  "decompose: the output's target array is NULL");
-    expect_error(fr.ctx, flat_go(&fr, -5), SP_EINVAL, "decompose: the total -5 is negative");
+    fx_expect_error(fr.ctx, flat_go(&fr, -5), SP_EINVAL, "decompose: the total -5 is negative");
     for (int i = 0; i < 4; i++)
         assert_int_equal(fr.t[i], 0);
 
     /* Drivers themselves. */
     int64_t v4[4] = { 0 };
-    expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "prior", v4, NULL, 4, NULL), SP_ECONFLICT,
+    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "prior", v4, NULL, 4, NULL), SP_ECONFLICT,
                  "decompose: driver \"prior\" already exists (column 0)");
-    expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", v4, NULL, 3, NULL), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", v4, NULL, 3, NULL), SP_EINVAL,
                  "decompose: driver \"x\" has 3 values for 4 nodes");
-    expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "", v4, NULL, 4, NULL), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "", v4, NULL, 4, NULL), SP_EINVAL,
                  "decompose: a driver name is empty");
-    expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", NULL, NULL, 4, NULL), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", NULL, NULL, 4, NULL), SP_EINVAL,
                  "decompose: driver \"x\": values is NULL");
     flat_free(&fr);
 }
@@ -627,52 +588,52 @@ static void test_bad_rules(void **state)
     sp_decomp_rule r = SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_DRIVER;
     r.driver = 3;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: driver 3 is not a driver column (there are 1)");
     r.method = 9;
-    expect_error(fr.ctx, sp_decomp_set_node_rule(fr.d, P, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_node_rule(fr.d, P, &r), SP_EINVAL,
                  "decompose: rule of node \"P\": method 9 is unknown");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.null_policy = 5;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: null policy 5 is unknown");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.unit = -1;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: unit -1 is negative");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_BLEND;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: a blend needs blend_count > 0, blend_drivers and "
                  "blend_weights");
     r.blend_drivers = (const uint32_t[]){ 0, 0 };
     r.blend_weights = (const sp_dec[]){ 100, -200000000 };
     r.blend_count = 2;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: blend_weights[1] = -0.2 is negative");
     r.blend_weights = (const sp_dec[]){ 0, 0 };
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: every blend weight is zero");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_GROWTH;
     r.growth_floor = -1500000000;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: growth floor -1.5 is below -1 (a fall of 100 %)");
     r.growth_floor = 200000000;
     r.growth_cap = 100000000;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
                  "decompose: rule of level 1: growth cap 0.1 is below growth floor 0.2");
-    expect_error(fr.ctx, sp_decomp_set_growth_limits(fr.d, A, 200000000, 100000000), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_growth_limits(fr.d, A, 200000000, 100000000), SP_EINVAL,
                  "decompose: node \"A\": growth cap 0.1 is below growth floor 0.2");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 0, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 0, &r), SP_EINVAL,
                  "decompose: level 0 has no rule: rules are set for levels 1 to 1 (level 0 is "
                  "the root)");
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 2, &r), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 2, &r), SP_EINVAL,
                  "decompose: level 2 has no rule: rules are set for levels 1 to 1 (level 0 is "
                  "the root)");
     r.version = 0;
-    expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EVERSION,
+    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EVERSION,
                  "sp_decomp_rule: version 0 is not supported (this library knows 1 to 1)");
     /* Nothing was set by the failures: the split is even. */
     assert_int_equal(flat_go(&fr, 30), SP_OK);
@@ -696,11 +657,11 @@ static void test_bad_rules(void **state)
     /* A hierarchy changed under a decomposition. */
     assert_int_equal(sp_hierarchy_add(fr.h, "E", 1, "P", 1, NULL), SP_OK);
     assert_int_equal(sp_hierarchy_validate(fr.h), SP_OK);
-    expect_error(fr.ctx, flat_go(&fr, 30), SP_EINVAL,
+    fx_expect_error(fr.ctx, flat_go(&fr, 30), SP_EINVAL,
                  "decompose: the hierarchy changed after this decomposition was made");
     sp_decomp *d2 = NULL;
     assert_int_equal(sp_hierarchy_add(fr.h, "F", 1, "P", 1, NULL), SP_OK);
-    expect_error(fr.ctx, sp_decomp_new(&d2, fr.h), SP_EINVAL,
+    fx_expect_error(fr.ctx, sp_decomp_new(&d2, fr.h), SP_EINVAL,
                  "decompose: the hierarchy is not validated (call sp_hierarchy_validate after "
                  "adding nodes)");
     flat_free(&fr);
@@ -860,7 +821,7 @@ static void check_invariants(sp_hierarchy *h, const prop_case *c, const size_t *
 static void test_property_invariants(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     spt_rng rng = { 21 };
     static prop_case c;
     size_t id_perm[PN], perm[PN];
@@ -907,7 +868,7 @@ static void test_property_scaling(void **state)
     (void)state;
     /* Scaling every driver by a constant changes nothing (growth is left out: its bounds
      * are in money, so a scaled baseline means other bounds). */
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     spt_rng rng = { 22 };
     static prop_case c;
     size_t perm[PN];
@@ -937,7 +898,7 @@ static void test_property_scaling(void **state)
 static void test_property_against_reference(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     spt_rng rng = { 23 };
     static prop_case c;
     size_t perm[PN];
@@ -1026,7 +987,7 @@ static void test_large_groups(void **state)
 {
     (void)state;
     /* A group of 1000 (heap scratch) under a group of 70: exact sums, even split. */
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     enum { W = 70, L = 1000 };
     static char names[1 + W + L][12];
     static const char *ids[1 + W + L], *parents[1 + W + L];
@@ -1182,7 +1143,7 @@ static void test_no_allocation_per_node(void **state)
     spt_alloc a;
     spt_alloc_init(&a);
     sp_ctx *ctx = spt_ctx_with(&a);
-    sp_hierarchy *h = build_valid(ctx, org, ORG_N);
+    sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
     int64_t t[ORG_N];

@@ -10,51 +10,9 @@
 
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
+#include "target_fixtures.h"
 
 __extension__ typedef __int128 i128;
-
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
-/* A node list: id and parent id (NULL for the root). */
-typedef struct spec {
-    const char *id, *parent;
-} spec;
-
-static sp_hierarchy *build(sp_ctx *ctx, const spec *s, size_t n)
-{
-    sp_hierarchy *h = NULL;
-    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t idx = 999;
-        int rc = sp_hierarchy_add(h, s[i].id, strlen(s[i].id), s[i].parent,
-                                  s[i].parent != NULL ? strlen(s[i].parent) : 0, &idx);
-        if (rc != SP_OK)
-            fail_msg("adding %s: %s", s[i].id, sp_ctx_errmsg(ctx));
-        assert_int_equal(idx, i);
-    }
-    return h;
-}
-
-static sp_hierarchy *build_valid(sp_ctx *ctx, const spec *s, size_t n)
-{
-    sp_hierarchy *h = build(ctx, s, n);
-    if (sp_hierarchy_validate(h) != SP_OK)
-        fail_msg("validate: %s", sp_ctx_errmsg(ctx));
-    return h;
-}
-
-static uint32_t node(const sp_hierarchy *h, const char *id)
-{
-    uint32_t idx = SP_HIERARCHY_NONE;
-    if (sp_hierarchy_find(h, id, strlen(id), &idx) != SP_OK)
-        fail_msg("no node %s", id);
-    return idx;
-}
 
 static const char *id_of(const sp_hierarchy *h, uint32_t idx)
 {
@@ -70,7 +28,7 @@ static void expect_children(const sp_hierarchy *h, const char *parent, const cha
 {
     const uint32_t *kids = NULL;
     size_t k = 0;
-    assert_int_equal(sp_hierarchy_children(h, node(h, parent), &kids, &k), SP_OK);
+    assert_int_equal(sp_hierarchy_children(h, fx_node(h, parent), &kids, &k), SP_OK);
     char got[512] = "";
     for (size_t i = 0; i < k; i++) {
         if (i > 0)
@@ -79,14 +37,6 @@ static void expect_children(const sp_hierarchy *h, const char *parent, const cha
     }
     if (strcmp(got, want) != 0)
         fail_msg("children of %s: \"%s\", expected \"%s\"", parent, got, want);
-}
-
-static void expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
-{
-    if (rc != want_rc)
-        fail_msg("rc %d, expected %d (%s)", rc, want_rc, sp_ctx_errmsg(ctx));
-    if (strcmp(sp_ctx_errmsg(ctx), want_msg) != 0)
-        fail_msg("message\n  \"%s\"\nexpected\n  \"%s\"", sp_ctx_errmsg(ctx), want_msg);
 }
 
 /*
@@ -108,8 +58,8 @@ static const spec company[] = {
 static void test_build_and_read(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build(ctx, company, COMPANY_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     assert_int_equal(sp_hierarchy_count(h), COMPANY_N);
     assert_false(sp_hierarchy_is_valid(h));
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
@@ -121,9 +71,9 @@ static void test_build_and_read(void **state)
     assert_int_equal(root, 6); /* the 7th node added */
     assert_int_equal(sp_hierarchy_parent(h, root, &parent), SP_OK);
     assert_int_equal(parent, SP_HIERARCHY_NONE);
-    assert_int_equal(sp_hierarchy_parent(h, node(h, "r3"), &parent), SP_OK);
+    assert_int_equal(sp_hierarchy_parent(h, fx_node(h, "r3"), &parent), SP_OK);
     assert_string_equal(id_of(h, parent), "E2");
-    assert_int_equal(sp_hierarchy_depth(h, node(h, "r5"), &depth), SP_OK);
+    assert_int_equal(sp_hierarchy_depth(h, fx_node(h, "r5"), &depth), SP_OK);
     assert_int_equal(depth, 3);
     assert_int_equal(sp_hierarchy_level_count(h, &levels), SP_OK);
     assert_int_equal(levels, 4);
@@ -152,7 +102,7 @@ static void test_build_and_read(void **state)
     /* Adding a node makes it unvalidated again; validating again takes it in. */
     assert_int_equal(sp_hierarchy_add(h, "r6", 2, "E2", 2, &idx), SP_OK);
     assert_int_equal(idx, COMPANY_N);
-    expect_error(ctx, sp_hierarchy_root(h, &root), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_root(h, &root), SP_EINVAL,
                  "hierarchy root: the hierarchy is not validated (call sp_hierarchy_validate "
                  "after adding nodes)");
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
@@ -164,18 +114,18 @@ static void test_build_and_read(void **state)
 static void test_canonical_order_bytes(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     /* Unsigned bytes, a proper prefix first: "R1" < "R10" < "R2" < "r" < "网格" (0xE7...). */
     const spec s[] = { { "网格", "root" }, { "R2", "root" }, { "r", "root" },
                        { "R10", "root" }, { "root", NULL }, { "R1", "root" } };
-    sp_hierarchy *h = build_valid(ctx, s, 6);
+    sp_hierarchy *h = fx_build_valid(ctx, s, 6);
     expect_children(h, "root", "R1 R10 R2 r 网格");
     sp_hierarchy_free(h);
     /* Ids alike in their first eight bytes are told apart by the rest. */
     const spec t[] = { { "abcdefgh2", "root" }, { "abcdefgh10", "root" }, { "root", NULL },
                        { "abcdefgh", "root" },  { "abcdefgh1", "root" },  { "abcdefg", "root" },
                        { "abcdefgi", "root" } };
-    h = build_valid(ctx, t, 7);
+    h = fx_build_valid(ctx, t, 7);
     expect_children(h, "root", "abcdefg abcdefgh abcdefgh1 abcdefgh10 abcdefgh2 abcdefgi");
     sp_hierarchy_free(h);
     sp_ctx_free(ctx);
@@ -184,7 +134,7 @@ static void test_canonical_order_bytes(void **state)
 static void test_bulk(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     sp_hierarchy *h = NULL;
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     /* Explicit lengths: ids need not be NUL-terminated. */
@@ -200,7 +150,7 @@ static void test_bulk(void **state)
     const char *more[] = { "p1", "p2", "X" };
     const char *more_parents[] = { "r1", "X", "Co" };
     assert_int_equal(sp_hierarchy_add_all(h, more, NULL, more_parents, NULL, 2, NULL), SP_OK);
-    expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
                  "hierarchy: node \"p2\" has parent \"X\", which is not a node");
     assert_int_equal(sp_hierarchy_add_all(h, more + 2, NULL, more_parents + 2, NULL, 1, NULL),
                      SP_OK);
@@ -216,8 +166,8 @@ static void test_bulk(void **state)
 static void test_levels(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build(ctx, company, COMPANY_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     const char *names[] = { "company", "region", "grid", "rep", "product" };
     assert_int_equal(sp_hierarchy_set_levels(h, names, 5), SP_OK);
     const char *name = NULL;
@@ -231,27 +181,27 @@ static void test_levels(void **state)
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
 
     /* Too few names for the depth in use: refused, the old names kept. */
-    expect_error(ctx, sp_hierarchy_set_levels(h, names, 3), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_set_levels(h, names, 3), SP_EINVAL,
                  "hierarchy: node \"r5\" is at level 3, but only 3 level names are given");
     assert_int_equal(sp_hierarchy_level_name(h, 4, &name), SP_OK);
     assert_string_equal(name, "product");
     /* A validated hierarchy checks the names it is given against its depth too. */
-    sp_hierarchy *h2 = build(ctx, company, COMPANY_N);
+    sp_hierarchy *h2 = fx_build(ctx, company, COMPANY_N);
     assert_int_equal(sp_hierarchy_set_levels(h2, names, 2), SP_OK);
-    expect_error(ctx, sp_hierarchy_validate(h2), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_validate(h2), SP_EINVAL,
                  "hierarchy: node \"r5\" is at level 3, but only 2 level names are given");
     assert_false(sp_hierarchy_is_valid(h2));
     assert_int_equal(sp_hierarchy_set_levels(h2, NULL, 0), SP_OK); /* unnamed levels */
     assert_int_equal(sp_hierarchy_validate(h2), SP_OK);
 
     const char *dup[] = { "company", "rep", "rep" };
-    expect_error(ctx, sp_hierarchy_set_levels(h, dup, 3), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_set_levels(h, dup, 3), SP_EINVAL,
                  "hierarchy: level names 1 and 2 are both \"rep\"");
     const char *empty[] = { "company", "" };
-    expect_error(ctx, sp_hierarchy_set_levels(h, empty, 2), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_set_levels(h, empty, 2), SP_EINVAL,
                  "hierarchy: level name 1 is empty");
     const char *bad[] = { "comp\xff" };
-    expect_error(ctx, sp_hierarchy_set_levels(h, bad, 1), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_set_levels(h, bad, 1), SP_EINVAL,
                  "hierarchy: level name 0 \"comp\\xFF\" is not valid UTF-8: byte 0xF8 to 0xFF at byte 4");
     assert_int_equal(sp_hierarchy_level_name(h, 1, &name), SP_OK);
     assert_string_equal(name, "region");
@@ -312,10 +262,10 @@ static void test_bad_shapes(void **state)
           "-> ... (8 nodes)" },
         { "no nodes", { { NULL, NULL } }, 0, "hierarchy: no nodes" },
     };
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const shape_case *c = &cases[i];
-        sp_hierarchy *h = build(ctx, c->nodes, c->n);
+        sp_hierarchy *h = fx_build(ctx, c->nodes, c->n);
         int rc = sp_hierarchy_validate(h);
         if (rc != SP_EINVAL || strcmp(sp_ctx_errmsg(ctx), c->msg) != 0)
             fail_msg("%s: rc %d, message\n  \"%s\"\nexpected\n  \"%s\"", c->what, rc,
@@ -333,33 +283,33 @@ static void test_bad_shapes(void **state)
 static void test_bad_ids(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build(ctx, company, 3);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build(ctx, company, 3);
     uint32_t idx = 77;
-    expect_error(ctx, sp_hierarchy_add(h, "West", 4, "Co", 2, &idx), SP_ECONFLICT,
+    fx_expect_error(ctx, sp_hierarchy_add(h, "West", 4, "Co", 2, &idx), SP_ECONFLICT,
                  "hierarchy: id \"West\" is already present (index 2)");
-    expect_error(ctx, sp_hierarchy_add(h, "", 0, "Co", 2, &idx), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_add(h, "", 0, "Co", 2, &idx), SP_EINVAL,
                  "hierarchy: id is empty");
-    expect_error(ctx, sp_hierarchy_add(h, "a\xc3", 2, "Co", 2, &idx), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_add(h, "a\xc3", 2, "Co", 2, &idx), SP_EINVAL,
                  "hierarchy: id \"a\\xC3\" is not valid UTF-8: truncated sequence at byte 1");
-    expect_error(ctx, sp_hierarchy_add(h, NULL, 0, "Co", 2, &idx), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_add(h, NULL, 0, "Co", 2, &idx), SP_EINVAL,
                  "hierarchy: id is NULL");
-    expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "", 0, &idx), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "", 0, &idx), SP_EINVAL,
                  "hierarchy: node \"r9\": the parent id is empty (a root's parent is NULL)");
-    expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "\xff", 1, &idx), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "\xff", 1, &idx), SP_EINVAL,
                  "hierarchy: node \"r9\": the parent id \"\\xFF\" is not valid UTF-8: byte 0xF8 "
                  "to 0xFF at byte 0");
     const char *ids[] = { "A", "B", "A" };
     const char *parents[] = { "Co", "Co", "Co" };
-    expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, parents, NULL, 3, NULL), SP_ECONFLICT,
+    fx_expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, parents, NULL, 3, NULL), SP_ECONFLICT,
                  "hierarchy: ids[2]: id \"A\" repeats ids[0]");
     const char *bad_parents[] = { "Co", "", "Co" };
-    expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, bad_parents, NULL, 2, NULL), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, bad_parents, NULL, 2, NULL), SP_EINVAL,
                  "hierarchy: nodes[1]: the parent id is empty (a root's parent is NULL)");
     assert_int_equal(idx, 77);
     assert_int_equal(sp_hierarchy_count(h), 3);
     /* Nothing was added: the three nodes are r2, r5 and West with unknown parents. */
-    expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
                  "hierarchy: node \"r2\" has parent \"E1\", which is not a node (3 nodes have "
                  "parents that are not nodes)");
     sp_hierarchy_free(h);
@@ -386,7 +336,7 @@ static void random_tree(spt_rng *rng, size_t n, char ids[][16], const char **par
 static void test_property_input_order(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     spt_rng rng = { 11 };
     enum { N = 200 };
     static char ids[N][16];
@@ -443,33 +393,33 @@ static void test_property_input_order(void **state)
 static void test_rollup_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build_valid(ctx, company, COMPANY_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build_valid(ctx, company, COMPANY_N);
     int64_t values[COMPANY_N], out[COMPANY_N];
     for (size_t i = 0; i < COMPANY_N; i++)
         values[i] = 1000; /* inner nodes' own values: ignored without SP_ROLLUP_OWN */
-    values[node(h, "r1")] = 10;
-    values[node(h, "r2")] = 20;
-    values[node(h, "r3")] = 30;
-    values[node(h, "r4")] = 5;
-    values[node(h, "r5")] = -7; /* a refund */
+    values[fx_node(h, "r1")] = 10;
+    values[fx_node(h, "r2")] = 20;
+    values[fx_node(h, "r3")] = 30;
+    values[fx_node(h, "r4")] = 5;
+    values[fx_node(h, "r5")] = -7; /* a refund */
     assert_int_equal(sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_OK);
     /* E1 = 10 + 20, E2 = 30, East = 60, W1 = West = 5 - 7 = -2, Co = 58 */
-    assert_int_equal(out[node(h, "E1")], 30);
-    assert_int_equal(out[node(h, "E2")], 30);
-    assert_int_equal(out[node(h, "East")], 60);
-    assert_int_equal(out[node(h, "W1")], -2);
-    assert_int_equal(out[node(h, "West")], -2);
-    assert_int_equal(out[node(h, "Co")], 58);
-    assert_int_equal(out[node(h, "r5")], -7);
+    assert_int_equal(out[fx_node(h, "E1")], 30);
+    assert_int_equal(out[fx_node(h, "E2")], 30);
+    assert_int_equal(out[fx_node(h, "East")], 60);
+    assert_int_equal(out[fx_node(h, "W1")], -2);
+    assert_int_equal(out[fx_node(h, "West")], -2);
+    assert_int_equal(out[fx_node(h, "Co")], 58);
+    assert_int_equal(out[fx_node(h, "r5")], -7);
 
     /* With own values: inner nodes' 1000 each add up too. E1 = 1030, E2 = 1030,
      * East = 1000 + 1030 + 1030 = 3060, W1 = 998, West = 1998, Co = 1000 + 3060 + 1998. */
     assert_int_equal(sp_hierarchy_rollup(h, values, SP_ROLLUP_OWN, out), SP_OK);
-    assert_int_equal(out[node(h, "E1")], 1030);
-    assert_int_equal(out[node(h, "East")], 3060);
-    assert_int_equal(out[node(h, "West")], 1998);
-    assert_int_equal(out[node(h, "Co")], 6058);
+    assert_int_equal(out[fx_node(h, "E1")], 1030);
+    assert_int_equal(out[fx_node(h, "East")], 3060);
+    assert_int_equal(out[fx_node(h, "West")], 1998);
+    assert_int_equal(out[fx_node(h, "Co")], 6058);
 
     /* Level totals of the leaf roll-up: 58 at every level. */
     assert_int_equal(sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_OK);
@@ -478,42 +428,42 @@ static void test_rollup_examples(void **state)
     for (int l = 0; l < 4; l++)
         assert_int_equal(totals[l], 58);
     assert_int_equal(totals[4], 7);
-    expect_error(ctx, sp_hierarchy_level_totals(h, out, totals, 3), SP_EBUFFER,
+    fx_expect_error(ctx, sp_hierarchy_level_totals(h, out, totals, 3), SP_EBUFFER,
                  "level totals: room for 3 levels, the hierarchy has 4");
 
     /* Overflow: the highest node whose sum leaves int64_t is named, nothing written. A
      * transient overflow that cancels out is not one. */
     int64_t before[COMPANY_N];
     memcpy(before, out, sizeof out);
-    values[node(h, "r1")] = INT64_MAX;
-    values[node(h, "r2")] = 1;
-    expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+    values[fx_node(h, "r1")] = INT64_MAX;
+    values[fx_node(h, "r2")] = 1;
+    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
                  "rollup: the sum at node \"Co\" overflows int64_t");
     assert_memory_equal(out, before, sizeof out);
-    values[node(h, "r2")] = -1;
-    values[node(h, "r3")] = 1;
-    values[node(h, "r4")] = INT64_MAX;
-    values[node(h, "r5")] = INT64_MIN;
+    values[fx_node(h, "r2")] = -1;
+    values[fx_node(h, "r3")] = 1;
+    values[fx_node(h, "r4")] = INT64_MAX;
+    values[fx_node(h, "r5")] = INT64_MIN;
     /* E1 = INT64_MAX - 1, E2 = 1, East = INT64_MAX, W1 = -1, Co = INT64_MAX - 1 */
     assert_int_equal(sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_OK);
-    assert_true(out[node(h, "Co")] == INT64_MAX - 1);
-    values[node(h, "r5")] = 0;
-    expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+    assert_true(out[fx_node(h, "Co")] == INT64_MAX - 1);
+    values[fx_node(h, "r5")] = 0;
+    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
                  "rollup: the sum at node \"Co\" overflows int64_t");
-    values[node(h, "r3")] = INT64_MAX;
-    expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+    values[fx_node(h, "r3")] = INT64_MAX;
+    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
                  "rollup: the sum at node \"Co\" overflows int64_t");
-    values[node(h, "r4")] = INT64_MIN;
-    expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+    values[fx_node(h, "r4")] = INT64_MIN;
+    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
                  "rollup: the sum at node \"East\" overflows int64_t");
     /* Level totals: level 3 holds r1..r5 = MAX + (-1) + MAX + MIN + 0 = MAX - 2, level 2
      * (E1, E2, W1 given as MAX each) overflows. */
     int64_t lv[COMPANY_N] = { 0 };
-    lv[node(h, "E1")] = lv[node(h, "E2")] = INT64_MAX;
-    expect_error(ctx, sp_hierarchy_level_totals(h, lv, totals, 5), SP_EOVERFLOW,
+    lv[fx_node(h, "E1")] = lv[fx_node(h, "E2")] = INT64_MAX;
+    fx_expect_error(ctx, sp_hierarchy_level_totals(h, lv, totals, 5), SP_EOVERFLOW,
                  "level totals: the total of level 2 overflows int64_t");
     assert_int_equal(totals[0], 58);
-    expect_error(ctx, sp_hierarchy_rollup(h, values, 2, out), SP_EINVAL, "rollup: unknown flags 2");
+    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, 2, out), SP_EINVAL, "rollup: unknown flags 2");
     sp_hierarchy_free(h);
     sp_ctx_free(ctx);
 }
@@ -521,7 +471,7 @@ static void test_rollup_examples(void **state)
 static void test_property_rollup(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     spt_rng rng = { 12 };
     enum { N = 300 };
     static char ids[N][16];
@@ -575,8 +525,8 @@ enum { S_CO, S_EAST, S_WEST, S_R1, S_R2, S_R3, S_N };
 static void test_reconcile_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build_valid(ctx, small, S_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build_valid(ctx, small, S_N);
     const int64_t td[S_N] = { 1000, 600, 400, 400, 200, 400 };
     const int64_t commit[S_N] = { 0, 0, 0, 450, 150, 500 };
     int64_t bu[S_N], gap[S_N], result[S_N];
@@ -635,43 +585,43 @@ static void test_reconcile_examples(void **state)
 static void test_reconcile_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
-    sp_hierarchy *h = build_valid(ctx, small, S_N);
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build_valid(ctx, small, S_N);
     int64_t td[S_N] = { 1000, 600, 400, 400, 190, 400 };
     int64_t commit[S_N] = { 0, 0, 0, 450, 150, 500 };
     int64_t result[S_N] = { 7, 7, 7, 7, 7, 7 };
     sp_reconcile_options o = SP_RECONCILE_OPTIONS_INIT;
     sp_reconcile_output out = { SP_RECONCILE_OUTPUT_VERSION, NULL, NULL, result };
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
                  "reconcile: the top-down targets of the children of node \"East\" sum to 590, "
                  "not its 600");
     td[S_R2] = 200;
     td[S_R3] = -1;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
                  "reconcile: the top-down target of node \"r3\" is -1");
     td[S_R3] = 400;
     commit[S_R1] = -5;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
                  "reconcile: the commitment of leaf \"r1\" is -5");
     commit[S_R1] = 450;
     o.mode = 7;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
                  "reconcile: mode 7 is unknown");
     o.mode = SP_RECONCILE_BLEND;
     o.bottom_up_weight = 1500000000;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
                  "reconcile: bottom-up weight 1.5 is outside [0, 1]");
     /* Commitments rolled up beyond int64_t. */
     commit[S_R1] = INT64_MAX;
     o.bottom_up_weight = 0;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EOVERFLOW,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EOVERFLOW,
                  "reconcile: the sum at node \"Co\" overflows int64_t");
     /* Blend weights beyond 2^63 - 1: 123456789 x 1e10 + 876543211 x 1e10 ~ 1e19. */
     const int64_t big = INT64_C(10000000000);
     int64_t td2[S_N] = { 2 * big, big, big, big / 2, big / 2, big };
     int64_t c2[S_N] = { 0, 0, 0, big / 2, big / 2, big };
     o.bottom_up_weight = 123456789;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td2, c2, &o, &out), SP_EOVERFLOW,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td2, c2, &o, &out), SP_EOVERFLOW,
                  "reconcile: the blend weights (bottom-up x 123456789 + top-down x 876543211) "
                  "exceed 2^63 - 1 at the root: use a bottom-up weight with fewer decimals");
     o.bottom_up_weight = 250000000; /* 1/4: fine */
@@ -679,7 +629,7 @@ static void test_reconcile_bad_input(void **state)
     assert_true(result[S_CO] == 2 * big);
     memcpy(result, ((int64_t[]){ 7, 7, 7, 7, 7, 7 }), sizeof result);
     o.bottom_up_weight = 0;
-    expect_error(ctx, sp_hierarchy_reconcile(h, td, NULL, &o, &out), SP_EINVAL,
+    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, NULL, &o, &out), SP_EINVAL,
                  "reconcile: commitments is NULL");
     for (int i = 0; i < S_N; i++)
         assert_int_equal(result[i], 7);
@@ -692,7 +642,7 @@ static void test_property_reconcile(void **state)
     (void)state;
     /* Blended results always add up at every node, stay within a unit of... the exact blend
      * at the root, and are the exact blend when it is an integer at every node. */
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = fx_ctx();
     spt_rng rng = { 13 };
     enum { N = 120 };
     static char ids[N][16];
@@ -831,7 +781,7 @@ static void undo_ops(void *user)
         assert_int_equal(sp_hierarchy_set_levels(f->h, NULL, 0), SP_OK);
     if (f->step == 3) {
         /* Co = its own 6 + every other node's index: 0 + 1 + ... + 10 = 55 */
-        assert_int_equal(f->out[node(f->h, "Co")], 55);
+        assert_int_equal(f->out[fx_node(f->h, "Co")], 55);
         for (size_t i = 0; i < COMPANY_N; i++)
             f->out[i] = -1;
     }

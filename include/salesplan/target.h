@@ -46,7 +46,7 @@ SP_API void sp_hierarchy_free(sp_hierarchy *h);
  * Add one node with its parent's id; `parent` NULL makes it a root candidate. The parent
  * need not exist yet. `*index` (may be NULL) receives the node's index.
  * SP_ECONFLICT for an id already present, SP_EINVAL for an empty, too long or invalid id
- * or parent id (messages quote the id).
+ * or parent id (messages quote the id), SP_EOVERFLOW beyond 2^32 - 3 nodes.
  */
 SP_API int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char *parent,
                             size_t parent_len, uint32_t *index);

@@ -12,6 +12,8 @@
 #define PENDING (SPI_TREE_NONE - 1)
 /* Longest id, as for sp_dict. */
 #define ID_MAX 65535
+/* Most nodes: indices stay below PENDING. */
+#define NODES_MAX (PENDING - 1u)
 /* Nodes of a cycle a message lists before cutting it short. */
 #define CYCLE_LIST_MAX 6
 
@@ -131,6 +133,10 @@ static int check_parent_id(const sp_hierarchy *h, const char *where, const char 
 
 static int reserve_nodes(sp_hierarchy *h, size_t extra)
 {
+    if (extra > NODES_MAX - sp_dict_count(h->ids))
+        return spi_fail(h->ctx, SP_EOVERFLOW,
+                        "hierarchy: %zu more nodes would exceed the %u a hierarchy holds", extra,
+                        (unsigned)NODES_MAX);
     size_t need = (size_t)sp_dict_count(h->ids) + extra;
     if (need <= h->parent_cap)
         return SP_OK;

@@ -2,6 +2,7 @@
 #ifndef SP_BENCH_H
 #define SP_BENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -18,6 +19,15 @@ static inline uint64_t bench_splitmix(uint64_t *state)
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
     return z ^ (z >> 31);
+}
+
+/* FNV-1a over the values, so that an alternative's result can be compared with ours. */
+static inline uint64_t bench_checksum(const int64_t *v, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint64_t)v[i]) * 1099511628211u;
+    return h;
 }
 
 #endif

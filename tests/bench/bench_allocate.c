@@ -19,14 +19,6 @@
 
 #define RUNS 5
 
-static uint64_t checksum(const int64_t *v, size_t n)
-{
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint64_t)v[i]) * 1099511628211u;
-    return h;
-}
-
 static double time_allocate(sp_ctx *ctx, int64_t total, const int64_t *w, size_t n,
                             const sp_alloc_options *o, int64_t *out)
 {
@@ -80,7 +72,7 @@ static double sqlite_split(int64_t total, const int64_t *w, size_t n, uint64_t *
         out[k++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     double t = bench_now_ms() - t0;
-    *sum_out = k == n ? checksum(out, n) : 0;
+    *sum_out = k == n ? bench_checksum(out, n) : 0;
     free(out);
     sqlite3_close(db);
     return t;
@@ -127,7 +119,7 @@ int main(int argc, char **argv)
     printf("exact allocation of %lld over %zu parts (best of %d)\n\n", (long long)total, n, RUNS);
     printf("%-44s %10s\n", "method", "ms");
     double t = time_allocate(ctx, total, w, n, NULL, out);
-    uint64_t ours = checksum(out, n);
+    uint64_t ours = bench_checksum(out, n);
     printf("%-44s %10.1f\n", "salesplan sp_allocate", t);
 
     /* With a cap on every tenth part at 80 % of its share: clamping rounds. */

@@ -29,14 +29,6 @@
 #define GRIDS 3000
 #define ID_LEN 24
 
-static uint64_t checksum(const int64_t *v, size_t n)
-{
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint64_t)v[i]) * 1099511628211u;
-    return h;
-}
-
 static double peak_mib(void)
 {
     struct rusage ru;
@@ -153,7 +145,7 @@ static double sqlite_decompose(const company *c, int64_t total, uint64_t *sum, d
     while (sqlite3_step(st) == SQLITE_ROW)
         out[sqlite3_column_int64(st, 0)] = sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
-    *sum = checksum(out, c->n);
+    *sum = bench_checksum(out, c->n);
     free(out);
     *mib = (double)sqlite3_memory_highwater(0) / (1024.0 * 1024.0);
     sqlite3_close(db);
@@ -273,7 +265,7 @@ int main(int argc, char **argv)
         back[perm[k]] = t[k];
         same += rolled[k] == t[k];
     }
-    uint64_t ours = checksum(back, n);
+    uint64_t ours = bench_checksum(back, n);
 
     printf("target decomposition: %zu nodes (1 company, %d regions, %d grids, %zu leaves), "
            "by driver\n\n",
