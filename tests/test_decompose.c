@@ -558,6 +558,26 @@ static void test_bad_drivers(void **state)
                  "decompose: children of \"P\": blend driver \"hc\" is zero for every unlocked "
                  "child, so its share of the blend has nowhere to go");
 
+    /* The even fallback's weights beyond int64_t: values 3 and 2^63 - 4 (mean not whole:
+     * every value is doubled), and, with whole means, a sum of weights beyond it. */
+    r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
+    r.method = SP_DECOMP_DRIVER;
+    r.null_policy = SP_DECOMP_NULL_EVEN;
+    r.driver = add_driver(fr.d, "huge", (const int64_t[]){ 0, 3, 0, INT64_MAX - 3 },
+                          (const uint8_t[]){ 1, 1, 0, 1 }, 4);
+    assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
+                    "decompose: children of \"P\": driver \"huge\": weighting its nulls by the "
+                    "mean of its 2 values overflows int64_t");
+    r.driver = add_driver(fr.d, "huge2", (const int64_t[]){ 0, INT64_C(4000000000000000000), 0,
+                                                             INT64_C(4000000000000000000) },
+                          (const uint8_t[]){ 1, 1, 0, 1 }, 4);
+    assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
+    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
+                    "decompose: children of \"P\" (target 100, split by driver \"huge2\"): "
+                    "allocate: the weights of the unlocked parts sum to 12000000000000000000, "
+                    "beyond 2^63 - 1");
+
     /* Outputs untouched by every failure above. */
     sp_decomp_output out = { SP_DECOMP_OUTPUT_VERSION, NULL, NULL, NULL, NULL };
     fx_expect_error(fr.ctx, sp_decomp_run(fr.d, 5, &out), SP_EINVAL,
@@ -789,9 +809,39 @@ static int run_case(sp_ctx *ctx, const prop_case *c, const size_t *perm, int64_t
     return rc;
 }
 
+/* ceil or floor of b (1 + rate), as the library defines the growth bounds. */
+static i128 growth_limit(int64_t b, sp_dec rate, bool up)
+{
+    i128 num = (i128)b * (SP_DEC_ONE + rate);
+    return num / SP_DEC_ONE + (up && num % SP_DEC_ONE != 0);
+}
+
 static void check_invariants(sp_hierarchy *h, const prop_case *c, const size_t *perm,
                              const int64_t *t)
 {
+    /* Growth bounds where a baseline is known; at most one child per group off the unit. */
+    size_t off_unit[PN] = { 0 };
+    for (size_t j = 0; j < c->n; j++) {
+        uint32_t p, depth;
+        assert_int_equal(sp_hierarchy_parent(h, (uint32_t)j, &p), SP_OK);
+        assert_int_equal(sp_hierarchy_depth(h, (uint32_t)j, &depth), SP_OK);
+        size_t i = perm[j];
+        if (p == SP_HIERARCHY_NONE || c->locked[i])
+            continue;
+        const sp_decomp_rule *r = &c->rules[depth % 8];
+        if (r->unit > 1 && t[i] % r->unit != 0)
+            off_unit[perm[p]]++;
+        if (r->method != SP_DECOMP_GROWTH || !c->valid[r->driver][i])
+            continue;
+        int64_t b = c->drv[r->driver][i];
+        if (r->growth_floor != SP_DECOMP_NO_FLOOR)
+            assert_true(t[i] >= growth_limit(b, r->growth_floor, true));
+        if (r->growth_cap != SP_DECOMP_NO_CAP)
+            assert_true(t[i] <= growth_limit(b, r->growth_cap, false));
+    }
+    for (size_t i = 0; i < c->n; i++)
+        assert_true(off_unit[i] <= 1);
+
     /* Children sum to their parent everywhere; bounds and locks hold. */
     i128 sums[PN] = { 0 };
     bool inner[PN] = { false };
@@ -860,6 +910,112 @@ static void test_property_invariants(void **state)
     /* The generator exercises both outcomes in earnest. */
     assert_true(ok > iterations / 4);
     assert_true(ok < iterations);
+    sp_ctx_free(ctx);
+}
+
+static void test_property_growth(void **state)
+{
+    (void)state;
+    /* One group split by growth with floors and caps (per group and per node) and a total
+     * between the sum of the floors and the sum of the caps: it always succeeds, every
+     * growth stays within its limits, no node below its cap could take from a node above
+     * its floor to even out their growth (the common growth), the flags say who is clamped,
+     * and the common growth is that of the free nodes. */
+    sp_ctx *ctx = fx_ctx();
+    spt_rng rng = { 24 };
+    enum { K = 60 };
+    static char names[K + 1][8];
+    const char *ids[K + 1], *parents[K + 1];
+    for (int i = 0; i <= K; i++) {
+        snprintf(names[i], sizeof names[i], "c%02d", i);
+        ids[i] = names[i];
+        parents[i] = i == 0 ? NULL : names[0];
+    }
+    unsigned clamped = 0;
+    for (unsigned it = 0; it < spt_iterations(400); it++) {
+        size_t k = (size_t)spt_rng_range(&rng, 1, K);
+        sp_hierarchy *h = NULL;
+        assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+        assert_int_equal(sp_hierarchy_add_all(h, ids, NULL, parents, NULL, k + 1, NULL), SP_OK);
+        assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+        sp_decomp *d = NULL;
+        assert_int_equal(sp_decomp_new(&d, h), SP_OK);
+        int64_t b[K + 1], lo[K + 1], hi[K + 1];
+        sp_dec floor[K + 1], cap[K + 1];
+        sp_dec gf = -spt_rng_range(&rng, 0, 500000000), gc = spt_rng_range(&rng, 0, 1000000000);
+        i128 sum_lo = 0, sum_hi = 0;
+        b[0] = 0;
+        for (size_t i = 1; i <= k; i++) {
+            b[i] = spt_rng_chance(&rng, 5) ? 0 : spt_rng_range(&rng, 1, 1000000);
+            floor[i] = gf;
+            cap[i] = gc;
+            if (spt_rng_chance(&rng, 20)) {
+                floor[i] = -spt_rng_range(&rng, 0, 500000000);
+                cap[i] = spt_rng_range(&rng, 0, 1000000000);
+                assert_int_equal(sp_decomp_set_growth_limits(d, (uint32_t)i, floor[i], cap[i]),
+                                 SP_OK);
+            }
+            lo[i] = (int64_t)growth_limit(b[i], floor[i], true);
+            hi[i] = (int64_t)growth_limit(b[i], cap[i], false);
+            if (lo[i] > hi[i]) /* a tiny baseline: widen its cap */
+                assert_int_equal(sp_decomp_set_growth_limits(d, (uint32_t)i, floor[i],
+                                                             cap[i] = SP_DEC_ONE * 2),
+                                 SP_OK);
+            hi[i] = (int64_t)growth_limit(b[i], cap[i], false);
+            sum_lo += lo[i];
+            sum_hi += hi[i];
+        }
+        uint32_t col = add_driver(d, "ly", b, NULL, k + 1);
+        sp_decomp_rule r = SP_DECOMP_RULE_INIT;
+        r.method = SP_DECOMP_GROWTH;
+        r.driver = col;
+        r.growth_floor = gf;
+        r.growth_cap = gc;
+        assert_int_equal(sp_decomp_set_level_rule(d, 1, &r), SP_OK);
+        int64_t total = (int64_t)(sum_lo + (i128)spt_rng_range(&rng, 0, (int64_t)(sum_hi - sum_lo)));
+        int64_t t[K + 1];
+        uint32_t f[K + 1];
+        sp_dec g[K + 1], common[K + 1];
+        sp_decomp_output out = { SP_DECOMP_OUTPUT_VERSION, t, f, g, common };
+        if (sp_decomp_run(d, total, &out) != SP_OK)
+            fail_msg("case %u: %s", it, sp_ctx_errmsg(ctx));
+        i128 sum = 0, free_x = 0, free_b = 0, all_x = 0, all_b = 0;
+        for (size_t i = 1; i <= k; i++) {
+            sum += t[i];
+            assert_true(t[i] >= lo[i] && t[i] <= hi[i]);
+            assert_int_equal((f[i] & SP_DECOMP_F_AT_FLOOR) != 0, t[i] == lo[i]);
+            assert_int_equal((f[i] & SP_DECOMP_F_AT_CAP) != 0, t[i] == hi[i]);
+            assert_int_equal((f[i] & SP_DECOMP_F_GROWTH) != 0, b[i] > 0);
+            clamped += t[i] == lo[i] || t[i] == hi[i];
+            for (size_t j = 1; j <= k; j++)
+                if (t[i] < hi[i] && t[j] > lo[j])
+                    assert_true((i128)(t[i] + 1) * b[j] >= (i128)(t[j] - 1) * b[i]);
+            if (b[i] > 0) {
+                all_x += t[i];
+                all_b += b[i];
+                if (t[i] != lo[i] && t[i] != hi[i]) {
+                    free_x += t[i];
+                    free_b += b[i];
+                }
+            }
+        }
+        assert_true(sum == total);
+        if (free_b == 0) {
+            free_x = all_x;
+            free_b = all_b;
+        }
+        if (free_b > 0) {
+            /* common = round_half_even(free_x / free_b * 10^9) - 10^9 */
+            i128 num = free_x * SP_DEC_ONE, q = num / free_b, rem = num % free_b;
+            if (2 * rem > free_b || (2 * rem == free_b && q % 2 != 0))
+                q++;
+            assert_true(common[0] == (int64_t)(q - SP_DEC_ONE));
+            assert_true(f[0] == SP_DECOMP_F_COMMON_GROWTH);
+        }
+        sp_decomp_free(d);
+        sp_hierarchy_free(h);
+    }
+    assert_true(clamped > 100);
     sp_ctx_free(ctx);
 }
 
@@ -1170,6 +1326,7 @@ int main(void)
         cmocka_unit_test(test_bad_drivers),
         cmocka_unit_test(test_bad_rules),
         cmocka_unit_test(test_property_invariants),
+        cmocka_unit_test(test_property_growth),
         cmocka_unit_test(test_property_scaling),
         cmocka_unit_test(test_property_against_reference),
         cmocka_unit_test(test_large_groups),

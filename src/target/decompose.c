@@ -775,10 +775,10 @@ static int driver_weights(run *r, uint32_t parent, uint32_t column, uint32_t pol
             w[j] = (int64_t)null_weight;
         } else if (__builtin_mul_overflow(col->values[kids[j]], (int64_t)scale, &w[j])) {
             return spi_fail(d->ctx, SP_EOVERFLOW,
-                            "decompose: children of %s: driver %s: the weights that give its "
-                            "%u nulls the mean of its %u values overflow int64_t",
+                            "decompose: children of %s: driver %s: weighting its nulls by the "
+                            "mean of its %u values overflows int64_t",
                             spi_hierarchy_quote(d->h, parent, q), driver_name(d, column, qd),
-                            (unsigned)st->nulls, (unsigned)st->m);
+                            (unsigned)st->m);
         }
     }
     return SP_OK;
