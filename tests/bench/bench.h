@@ -21,7 +21,8 @@ static inline uint64_t bench_splitmix(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* FNV-1a over the values, so that an alternative's result can be compared with ours. */
+/* FNV-1a over the values' 64-bit patterns: the benchmarks' way to confirm that an
+ * alternative computed the same result (the Python scripts compute the same). */
 static inline uint64_t bench_checksum(const int64_t *v, size_t n)
 {
     uint64_t h = 1469598103934665603u;
