@@ -12,66 +12,11 @@
 #include <string.h>
 
 #include "../money/numeric.h"
-#include "hierarchy.h"
+#include "decompose.h"
 
-/* Blend shares are allocated at this resolution (see docs/target-hierarchy.md). */
-#define BLEND_RESOLUTION INT64_C(1000000000000000000)
 #define GROUP_STACK 64
 /* The largest growth cap: 1 + cap must fit sp_dec. */
 #define CAP_LIMIT (INT64_MAX - SP_DEC_ONE)
-
-typedef struct rule_rec {
-    bool set;
-    uint32_t method, driver, null_policy;
-    size_t nblend;
-    uint32_t *blend_drivers; /* owned */
-    int64_t *blend_shares;   /* owned: BLEND_RESOLUTION split by the blend weights */
-    sp_dec floor, cap;
-    int64_t unit;
-} rule_rec;
-
-/* Sparse per-node records, each vector sorted by node (the first member). */
-typedef struct node_rule {
-    uint32_t node;
-    rule_rec rule;
-} node_rule;
-
-typedef struct growth_limit {
-    uint32_t node;
-    sp_dec floor, cap;
-} growth_limit;
-
-typedef struct lock_rec {
-    uint32_t node;
-    int64_t value;
-    char *reason; /* owned */
-} lock_rec;
-
-typedef struct driver_col {
-    char *name;      /* owned */
-    int64_t *values; /* owned, n */
-    uint8_t *valid;  /* owned, n, or NULL: no nulls */
-} driver_col;
-
-typedef struct sparse {
-    void *items;
-    size_t n, cap;
-} sparse;
-
-struct sp_decomp {
-    sp_ctx *ctx;
-    const sp_hierarchy *h;
-    uint64_t generation;
-    uint32_t n, levels;
-    driver_col *drivers;
-    uint32_t ndrivers;
-    size_t drivers_cap;
-    rule_rec *level_rules; /* levels entries; [0] unused */
-    sparse node_rules;     /* node_rule */
-    sparse limits;         /* growth_limit */
-    sparse locks;          /* lock_rec */
-    int64_t *min, *max;    /* n each, or NULL while no bounds are set */
-};
 
 static const size_t rule_sizes[] = { 0, sizeof(sp_decomp_rule) };
 static const size_t output_sizes[] = { 0, sizeof(sp_decomp_output) };
@@ -95,9 +40,9 @@ int sp_decomp_output_init(sp_decomp_output *out, uint32_t version)
     return spi_struct_init(out, version, output_sizes, SP_DECOMP_OUTPUT_VERSION);
 }
 
-/* ---- sparse vectors sorted by node ---- */
+/* ---- spi_sparse vectors sorted by node ---- */
 
-static uint32_t node_at(const sparse *s, size_t size, size_t i)
+static uint32_t node_at(const spi_sparse *s, size_t size, size_t i)
 {
     uint32_t node;
     memcpy(&node, (const char *)s->items + i * size, sizeof node);
@@ -105,7 +50,7 @@ static uint32_t node_at(const sparse *s, size_t size, size_t i)
 }
 
 /* The position of `node`, or where it would go; *found says which. */
-static size_t sparse_find(const sparse *s, size_t size, uint32_t node, bool *found)
+static size_t sparse_find(const spi_sparse *s, size_t size, uint32_t node, bool *found)
 {
     size_t lo = 0, hi = s->n;
     while (lo < hi) {
@@ -119,7 +64,7 @@ static size_t sparse_find(const sparse *s, size_t size, uint32_t node, bool *fou
     return lo;
 }
 
-static void *sparse_get(const sparse *s, size_t size, uint32_t node)
+static void *sparse_get(const spi_sparse *s, size_t size, uint32_t node)
 {
     if (s->n == 0)
         return NULL;
@@ -128,7 +73,7 @@ static void *sparse_get(const sparse *s, size_t size, uint32_t node)
     return found ? (char *)s->items + pos * size : NULL;
 }
 
-static int sparse_reserve(sp_ctx *ctx, sparse *s, size_t size)
+static int sparse_reserve(sp_ctx *ctx, spi_sparse *s, size_t size)
 {
     if (s->n < s->cap)
         return SP_OK;
@@ -142,7 +87,7 @@ static int sparse_reserve(sp_ctx *ctx, sparse *s, size_t size)
 }
 
 /* After sparse_reserve: open a slot at pos. */
-static void *sparse_insert(sparse *s, size_t size, size_t pos)
+static void *sparse_insert(spi_sparse *s, size_t size, size_t pos)
 {
     char *base = s->items;
     memmove(base + (pos + 1) * size, base + pos * size, (s->n - pos) * size);
@@ -150,7 +95,7 @@ static void *sparse_insert(sparse *s, size_t size, size_t pos)
     return base + pos * size;
 }
 
-static void sparse_remove(sparse *s, size_t size, size_t pos)
+static void sparse_remove(spi_sparse *s, size_t size, size_t pos)
 {
     char *base = s->items;
     memmove(base + pos * size, base + (pos + 1) * size, (s->n - pos - 1) * size);
@@ -159,9 +104,10 @@ static void sparse_remove(sparse *s, size_t size, size_t pos)
 
 /* ---- lifecycle ---- */
 
-static void free_rule(sp_ctx *ctx, rule_rec *r)
+static void free_rule(sp_ctx *ctx, spi_rule *r)
 {
     spi_free(ctx, r->blend_drivers);
+    spi_free(ctx, r->blend_weights);
     spi_free(ctx, r->blend_shares);
     memset(r, 0, sizeof *r);
 }
@@ -205,12 +151,12 @@ void sp_decomp_free(sp_decomp *d)
     for (uint32_t l = 0; l < d->levels; l++)
         free_rule(ctx, &d->level_rules[l]);
     spi_free(ctx, d->level_rules);
-    node_rule *nr = d->node_rules.items;
+    spi_node_rule *nr = d->node_rules.items;
     for (size_t i = 0; i < d->node_rules.n; i++)
         free_rule(ctx, &nr[i].rule);
     spi_free(ctx, d->node_rules.items);
     spi_free(ctx, d->limits.items);
-    lock_rec *lk = d->locks.items;
+    spi_lock *lk = d->locks.items;
     for (size_t i = 0; i < d->locks.n; i++)
         spi_free(ctx, lk[i].reason);
     spi_free(ctx, d->locks.items);
@@ -283,13 +229,13 @@ int sp_decomp_add_driver(sp_decomp *d, const char *name, const int64_t *values,
                         spi_quote(q, name, len), n, (unsigned)d->n);
     if (d->ndrivers == d->drivers_cap) {
         size_t cap = d->drivers_cap < 4 ? 4 : d->drivers_cap * 2;
-        driver_col *p = spi_realloc_array(ctx, d->drivers, cap, sizeof *p);
+        spi_driver *p = spi_realloc_array(ctx, d->drivers, cap, sizeof *p);
         if (p == NULL)
             return SP_ENOMEM;
         d->drivers = p;
         d->drivers_cap = cap;
     }
-    driver_col col = { NULL, NULL, NULL };
+    spi_driver col = { NULL, NULL, NULL };
     col.name = spi_malloc(ctx, len + 1);
     col.values = spi_malloc_array(ctx, n, sizeof *col.values);
     if (valid != NULL)
@@ -338,7 +284,7 @@ static int check_column(const sp_decomp *d, const char *where, const char *field
 }
 
 /* Validate the caller's rule and copy it into *out (which the caller frees). */
-static int read_rule(sp_decomp *d, const char *where, const sp_decomp_rule *in, rule_rec *out)
+static int read_rule(sp_decomp *d, const char *where, const sp_decomp_rule *in, spi_rule *out)
 {
     sp_ctx *ctx = d->ctx;
     sp_decomp_rule r = SP_DECOMP_RULE_INIT;
@@ -389,13 +335,15 @@ static int read_rule(sp_decomp *d, const char *where, const sp_decomp_rule *in, 
         return spi_fail(ctx, SP_EINVAL, "%s: every blend weight is zero", where);
     out->nblend = r.blend_count;
     out->blend_drivers = spi_malloc_array(ctx, r.blend_count, sizeof *out->blend_drivers);
+    out->blend_weights = spi_malloc_array(ctx, r.blend_count, sizeof *out->blend_weights);
     out->blend_shares = spi_malloc_array(ctx, r.blend_count, sizeof *out->blend_shares);
-    if (out->blend_drivers == NULL || out->blend_shares == NULL)
+    if (out->blend_drivers == NULL || out->blend_weights == NULL || out->blend_shares == NULL)
         return SP_ENOMEM;
     memcpy(out->blend_drivers, r.blend_drivers, r.blend_count * sizeof *r.blend_drivers);
+    memcpy(out->blend_weights, r.blend_weights, r.blend_count * sizeof *r.blend_weights);
     /* The blend weights split the resolution once; each driver's share is then spread
      * by that driver over a group. */
-    rc = sp_allocate(ctx, BLEND_RESOLUTION, r.blend_weights, r.blend_count, NULL,
+    rc = sp_allocate(ctx, SPI_BLEND_RESOLUTION, r.blend_weights, r.blend_count, NULL,
                      out->blend_shares);
     if (rc != SP_OK)
         return rc == SP_ENOMEM ? rc : spi_fail(ctx, rc, "%s: blend weights: %s", where,
@@ -412,7 +360,7 @@ int sp_decomp_set_level_rule(sp_decomp *d, uint32_t level, const sp_decomp_rule 
                         "decompose: level %u has no rule: rules are set for levels 1 to %u "
                         "(level 0 is the root)",
                         (unsigned)level, (unsigned)(d->levels - 1));
-    rule_rec rec = { 0 };
+    spi_rule rec = { 0 };
     if (rule != NULL) {
         char where[64];
         snprintf(where, sizeof where, "decompose: rule of level %u", (unsigned)level);
@@ -435,29 +383,29 @@ int sp_decomp_set_node_rule(sp_decomp *d, uint32_t node, const sp_decomp_rule *r
     if (rc != SP_OK)
         return rc;
     bool found;
-    size_t pos = sparse_find(&d->node_rules, sizeof(node_rule), node, &found);
+    size_t pos = sparse_find(&d->node_rules, sizeof(spi_node_rule), node, &found);
     if (rule == NULL) {
         if (found) {
-            free_rule(d->ctx, &((node_rule *)d->node_rules.items)[pos].rule);
-            sparse_remove(&d->node_rules, sizeof(node_rule), pos);
+            free_rule(d->ctx, &((spi_node_rule *)d->node_rules.items)[pos].rule);
+            sparse_remove(&d->node_rules, sizeof(spi_node_rule), pos);
         }
         return SP_OK;
     }
     char q[SPI_QUOTE_CAP], where[SPI_QUOTE_CAP + 32];
     snprintf(where, sizeof where, "decompose: rule of node %s",
              spi_hierarchy_quote(d->h, node, q));
-    rule_rec rec;
+    spi_rule rec;
     if ((rc = read_rule(d, where, rule, &rec)) != SP_OK ||
-        (!found && (rc = sparse_reserve(d->ctx, &d->node_rules, sizeof(node_rule))) != SP_OK)) {
+        (!found && (rc = sparse_reserve(d->ctx, &d->node_rules, sizeof(spi_node_rule))) != SP_OK)) {
         free_rule(d->ctx, &rec);
         return rc;
     }
-    node_rule *slot;
+    spi_node_rule *slot;
     if (found) {
-        slot = &((node_rule *)d->node_rules.items)[pos];
+        slot = &((spi_node_rule *)d->node_rules.items)[pos];
         free_rule(d->ctx, &slot->rule);
     } else {
-        slot = sparse_insert(&d->node_rules, sizeof(node_rule), pos);
+        slot = sparse_insert(&d->node_rules, sizeof(spi_node_rule), pos);
         slot->node = node;
     }
     slot->rule = rec;
@@ -544,11 +492,11 @@ int sp_decomp_set_growth_limits(sp_decomp *d, uint32_t node, sp_dec floor, sp_de
     if ((rc = check_growth_limits(d->ctx, where, floor, cap)) != SP_OK)
         return rc;
     bool found;
-    size_t pos = sparse_find(&d->limits, sizeof(growth_limit), node, &found);
-    if (!found && (rc = sparse_reserve(d->ctx, &d->limits, sizeof(growth_limit))) != SP_OK)
+    size_t pos = sparse_find(&d->limits, sizeof(spi_growth_limit), node, &found);
+    if (!found && (rc = sparse_reserve(d->ctx, &d->limits, sizeof(spi_growth_limit))) != SP_OK)
         return rc;
-    growth_limit *g = found ? &((growth_limit *)d->limits.items)[pos]
-                            : sparse_insert(&d->limits, sizeof(growth_limit), pos);
+    spi_growth_limit *g = found ? &((spi_growth_limit *)d->limits.items)[pos]
+                            : sparse_insert(&d->limits, sizeof(spi_growth_limit), pos);
     g->node = node;
     g->floor = floor;
     g->cap = cap;
@@ -582,21 +530,21 @@ int sp_decomp_lock(sp_decomp *d, uint32_t node, int64_t value, const char *reaso
                         "decompose: node %s: the lock reason %s is not valid UTF-8: %s at byte %zu",
                         id, spi_quote(q2, reason, len), why, at);
     bool found;
-    size_t pos = sparse_find(&d->locks, sizeof(lock_rec), node, &found);
+    size_t pos = sparse_find(&d->locks, sizeof(spi_lock), node, &found);
     char *copy = spi_malloc(d->ctx, len + 1);
     if (copy == NULL)
         return SP_ENOMEM;
-    if (!found && (rc = sparse_reserve(d->ctx, &d->locks, sizeof(lock_rec))) != SP_OK) {
+    if (!found && (rc = sparse_reserve(d->ctx, &d->locks, sizeof(spi_lock))) != SP_OK) {
         spi_free(d->ctx, copy);
         return rc;
     }
     memcpy(copy, reason, len + 1);
-    lock_rec *l;
+    spi_lock *l;
     if (found) {
-        l = &((lock_rec *)d->locks.items)[pos];
+        l = &((spi_lock *)d->locks.items)[pos];
         spi_free(d->ctx, l->reason);
     } else {
-        l = sparse_insert(&d->locks, sizeof(lock_rec), pos);
+        l = sparse_insert(&d->locks, sizeof(spi_lock), pos);
         l->node = node;
     }
     l->value = value;
@@ -612,11 +560,11 @@ int sp_decomp_unlock(sp_decomp *d, uint32_t node)
     if (rc != SP_OK)
         return rc;
     bool found;
-    size_t pos = sparse_find(&d->locks, sizeof(lock_rec), node, &found);
+    size_t pos = sparse_find(&d->locks, sizeof(spi_lock), node, &found);
     if (!found)
         return SP_ENOTFOUND;
-    spi_free(d->ctx, ((lock_rec *)d->locks.items)[pos].reason);
-    sparse_remove(&d->locks, sizeof(lock_rec), pos);
+    spi_free(d->ctx, ((spi_lock *)d->locks.items)[pos].reason);
+    sparse_remove(&d->locks, sizeof(spi_lock), pos);
     return SP_OK;
 }
 
@@ -632,7 +580,7 @@ int sp_decomp_lock_at(const sp_decomp *d, size_t k, uint32_t *node, int64_t *val
         return SP_EINVAL;
     if (k >= d->locks.n)
         return SP_ENOTFOUND;
-    const lock_rec *l = &((const lock_rec *)d->locks.items)[k];
+    const spi_lock *l = &((const spi_lock *)d->locks.items)[k];
     if (node != NULL)
         *node = l->node;
     if (value != NULL)
@@ -701,12 +649,18 @@ typedef struct run {
     group g;
 } run;
 
-static const rule_rec default_rule = { true, SP_DECOMP_EVEN, 0, SP_DECOMP_NULL_ERROR, 0, NULL,
-                                       NULL, SP_DECOMP_NO_FLOOR, SP_DECOMP_NO_CAP, 0 };
+/* Without a rule a group is split evenly, in minor units. */
+static const spi_rule default_rule = {
+    .set = true,
+    .method = SP_DECOMP_EVEN,
+    .null_policy = SP_DECOMP_NULL_ERROR,
+    .floor = SP_DECOMP_NO_FLOOR,
+    .cap = SP_DECOMP_NO_CAP,
+};
 
-static const rule_rec *rule_for(const sp_decomp *d, uint32_t parent, uint32_t level)
+static const spi_rule *rule_for(const sp_decomp *d, uint32_t parent, uint32_t level)
 {
-    const node_rule *nr = sparse_get(&d->node_rules, sizeof(node_rule), parent);
+    const spi_node_rule *nr = sparse_get(&d->node_rules, sizeof(spi_node_rule), parent);
     if (nr != NULL)
         return &nr->rule;
     if (level < d->levels && d->level_rules[level].set)
@@ -724,7 +678,7 @@ static int driver_weights(run *r, uint32_t parent, uint32_t column, uint32_t pol
                           int64_t *w, driver_stats *st)
 {
     const sp_decomp *d = r->d;
-    const driver_col *col = &d->drivers[column];
+    const spi_driver *col = &d->drivers[column];
     const uint32_t *kids = spi_tree_children(r->t, parent);
     const uint32_t k = r->t->count[parent];
     group *g = &r->g;
@@ -784,9 +738,9 @@ static int driver_weights(run *r, uint32_t parent, uint32_t column, uint32_t pol
     return SP_OK;
 }
 
-/* Blend weights: each driver's share of BLEND_RESOLUTION spread over the unlocked
+/* Blend weights: each driver's share of SPI_BLEND_RESOLUTION spread over the unlocked
  * children by that driver, summed per child. */
-static int blend_weights(run *r, uint32_t parent, const rule_rec *rule)
+static int blend_weights(run *r, uint32_t parent, const spi_rule *rule)
 {
     sp_decomp *d = r->d;
     const uint32_t k = r->t->count[parent];
@@ -868,7 +822,7 @@ static bool at_upper(int64_t x, int64_t bound, int64_t u)
 
 /* The baseline of child j for growth: values[c] / 1, or for a null the mean D / m of its
  * unlocked siblings' values; false when unknown (a null with no value around it). */
-static bool baseline_of(const run *r, const driver_col *col, uint32_t c, uint32_t j,
+static bool baseline_of(const run *r, const spi_driver *col, uint32_t c, uint32_t j,
                         const driver_stats *st, int64_t *num, uint64_t *den)
 {
     if (col->valid == NULL || col->valid[c] != 0) {
@@ -883,7 +837,7 @@ static bool baseline_of(const run *r, const driver_col *col, uint32_t c, uint32_
     return true;
 }
 
-static const char *method_text(const sp_decomp *d, const rule_rec *rule, char *buf, size_t cap)
+static const char *method_text(const sp_decomp *d, const spi_rule *rule, char *buf, size_t cap)
 {
     char q[SPI_QUOTE_CAP];
     switch (rule->method) {
@@ -925,7 +879,7 @@ static int split_group(run *r, uint32_t v)
     const spi_tree *t = r->t;
     const uint32_t k = t->count[v];
     const uint32_t *kids = spi_tree_children(t, v);
-    const rule_rec *rule = rule_for(d, v, t->depth[v] + 1);
+    const spi_rule *rule = rule_for(d, v, t->depth[v] + 1);
     const int64_t u = rule->unit > 1 ? rule->unit : 1;
     group *g = &r->g;
     char q[SPI_QUOTE_CAP];
@@ -936,7 +890,7 @@ static int split_group(run *r, uint32_t v)
     uint32_t unlocked = 0;
     for (uint32_t j = 0; j < k; j++) {
         uint32_t c = kids[j];
-        const lock_rec *l = sparse_get(&d->locks, sizeof(lock_rec), c);
+        const spi_lock *l = sparse_get(&d->locks, sizeof(spi_lock), c);
         g->locked[j] = l != NULL;
         g->lv[j] = l != NULL ? l->value : 0;
         g->lo[j] = d->min != NULL ? d->min[c] : 0;
@@ -972,13 +926,13 @@ static int split_group(run *r, uint32_t v)
     default: break;
     }
     if (unlocked > 0 && rule->method == SP_DECOMP_GROWTH) {
-        const driver_col *col = &d->drivers[rule->driver];
+        const spi_driver *col = &d->drivers[rule->driver];
         for (uint32_t j = 0; j < k; j++) {
             int64_t num;
             uint64_t den;
             if (g->locked[j] || !baseline_of(r, col, kids[j], j, &st, &num, &den))
                 continue;
-            const growth_limit *gl = sparse_get(&d->limits, sizeof(growth_limit), kids[j]);
+            const spi_growth_limit *gl = sparse_get(&d->limits, sizeof(spi_growth_limit), kids[j]);
             sp_dec floor = gl != NULL ? gl->floor : rule->floor;
             sp_dec cap = gl != NULL ? gl->cap : rule->cap;
             int64_t b;
@@ -1030,7 +984,7 @@ static int split_group(run *r, uint32_t v)
     }
 
     /* Results, flags, growth. */
-    const driver_col *base = rule->method == SP_DECOMP_GROWTH ? &d->drivers[rule->driver] : NULL;
+    const spi_driver *base = rule->method == SP_DECOMP_GROWTH ? &d->drivers[rule->driver] : NULL;
     spi_i128 free_x = 0, free_b = 0, all_x = 0, all_b = 0;
     const uint64_t mm = st.nulls > 0 && st.m > 0 ? st.m : 1; /* common denominator */
     for (uint32_t j = 0; j < k; j++) {
