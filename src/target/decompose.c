@@ -215,7 +215,8 @@ int sp_decomp_add_driver(sp_decomp *d, const char *name, const int64_t *values,
                         name == NULL ? "NULL" : "empty");
     size_t len = strlen(name);
     if (spi_utf8_check(name, len, &at, &why) != 0)
-        return spi_fail(ctx, SP_EINVAL, "decompose: driver name %s is not valid UTF-8: %s at byte %zu",
+        return spi_fail(ctx, SP_EINVAL,
+                        "decompose: driver name %s is not valid UTF-8: %s at byte %zu",
                         spi_quote(q, name, len), why, at);
     uint32_t existing;
     if (sp_decomp_find_driver(d, name, &existing) == SP_OK)
@@ -451,8 +452,8 @@ int sp_decomp_set_bounds(sp_decomp *d, uint32_t node, int64_t min, int64_t max)
     if (d == NULL)
         return SP_EINVAL;
     int rc;
-    if ((rc = check_node_index(d, node)) != SP_OK || (rc = check_bounds(d, node, min, max)) != SP_OK ||
-        (rc = ensure_bounds(d)) != SP_OK)
+    if ((rc = check_node_index(d, node)) != SP_OK ||
+        (rc = check_bounds(d, node, min, max)) != SP_OK || (rc = ensure_bounds(d)) != SP_OK)
         return rc;
     d->min[node] = min;
     d->max[node] = max;
@@ -844,7 +845,9 @@ static const char *method_text(const sp_decomp *d, const spi_rule *rule, char *b
     case SP_DECOMP_DRIVER:
         snprintf(buf, cap, "split by driver %s", driver_name(d, rule->driver, q));
         break;
-    case SP_DECOMP_BLEND: snprintf(buf, cap, "split by a blend of %zu drivers", rule->nblend); break;
+    case SP_DECOMP_BLEND:
+        snprintf(buf, cap, "split by a blend of %zu drivers", rule->nblend);
+        break;
     case SP_DECOMP_GROWTH:
         snprintf(buf, cap, "split by growth over %s", driver_name(d, rule->driver, q));
         break;
@@ -1078,7 +1081,8 @@ int sp_decomp_run(sp_decomp *d, int64_t total, const sp_decomp_output *out)
         return spi_fail(ctx, SP_EINVAL, "decompose: the total %lld is negative", (long long)total);
     if (d->min != NULL && (total < d->min[t->root] || total > d->max[t->root]))
         return spi_fail(ctx, SP_EINVAL,
-                        "decompose: the total %lld is outside the bounds [%lld, %lld] of the root %s",
+                        "decompose: the total %lld is outside the bounds [%lld, %lld] of the "
+                        "root %s",
                         (long long)total, (long long)d->min[t->root], (long long)d->max[t->root],
                         spi_hierarchy_quote(d->h, t->root, q));
 

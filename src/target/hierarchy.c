@@ -99,6 +99,31 @@ static int compare_ids(const void *arg, uint32_t a, uint32_t b)
 
 /* ---- adding nodes ---- */
 
+/* The context's error record, kept across a dictionary lookup that may miss on a path
+ * that succeeds: sp_dict_find records a miss as an error, and a successful call must leave
+ * the caller's last error as it was. Copies only the text in use. */
+typedef struct saved_error {
+    int code, user_code;
+    char msg[SPI_ERRMSG_CAP];
+    char user_msg[SPI_USER_ERRMSG_CAP];
+} saved_error;
+
+static void save_error(const sp_ctx *ctx, saved_error *s)
+{
+    s->code = ctx->errcode;
+    s->user_code = ctx->user_errcode;
+    memcpy(s->msg, ctx->errmsg, strlen(ctx->errmsg) + 1);
+    memcpy(s->user_msg, ctx->user_errmsg, strlen(ctx->user_errmsg) + 1);
+}
+
+static void restore_error(sp_ctx *ctx, const saved_error *s)
+{
+    ctx->errcode = s->code;
+    ctx->user_errcode = s->user_code;
+    memcpy(ctx->errmsg, s->msg, strlen(s->msg) + 1);
+    memcpy(ctx->user_errmsg, s->user_msg, strlen(s->user_msg) + 1);
+}
+
 /* The dictionary's error in the hierarchy's words ("dict: id ..." -> "hierarchy: id ..."). */
 static int from_dict(const sp_hierarchy *h, int rc)
 {
@@ -212,7 +237,10 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
     uint32_t p = SPI_TREE_NONE;
     bool pending = false;
     if (parent != NULL) {
+        saved_error saved;
+        save_error(h->ctx, &saved);
         pending = sp_dict_find(h->ids, parent, parent_len, &p) != SP_OK;
+        restore_error(h->ctx, &saved);
         if (pending && (rc = reserve_pending(h, 1, parent_len)) != SP_OK)
             return rc;
     }
@@ -252,12 +280,15 @@ int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *
         with_parent++;
     }
     int rc;
-    if ((rc = reserve_nodes(h, n)) != SP_OK || (rc = reserve_pending(h, with_parent, bytes)) != SP_OK)
+    if ((rc = reserve_nodes(h, n)) != SP_OK ||
+        (rc = reserve_pending(h, with_parent, bytes)) != SP_OK)
         return rc;
     uint32_t base = sp_dict_count(h->ids);
     if ((rc = sp_dict_add_all(h->ids, ids, id_lens, n, indices)) != SP_OK)
         return from_dict(h, rc);
     /* Parents are looked up after the whole batch is in, so they may be in it. */
+    saved_error saved;
+    save_error(h->ctx, &saved);
     for (size_t i = 0; i < n; i++) {
         uint32_t node = base + (uint32_t)i, p = SPI_TREE_NONE;
         if (parents != NULL && parents[i] != NULL) {
@@ -269,6 +300,7 @@ int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *
         }
         h->parent[node] = p;
     }
+    restore_error(h->ctx, &saved);
     changed(h);
     return SP_OK;
 }
@@ -502,16 +534,18 @@ uint32_t sp_hierarchy_count(const sp_hierarchy *h)
 
 int sp_hierarchy_find(const sp_hierarchy *h, const char *id, size_t len, uint32_t *index)
 {
-    if (h == NULL || id == NULL || index == NULL)
+    if (h == NULL)
         return SP_EINVAL;
-    return sp_dict_find(h->ids, id, len, index);
+    if (id == NULL || index == NULL)
+        return spi_fail(h->ctx, SP_EINVAL, "hierarchy: %s is NULL", id == NULL ? "id" : "index");
+    return from_dict(h, sp_dict_find(h->ids, id, len, index));
 }
 
 int sp_hierarchy_id(const sp_hierarchy *h, uint32_t index, const char **id, size_t *len)
 {
     if (h == NULL)
         return SP_EINVAL;
-    return sp_dict_id(h->ids, index, id, len);
+    return from_dict(h, sp_dict_id(h->ids, index, id, len));
 }
 
 /* A validated hierarchy and a node index in range. */

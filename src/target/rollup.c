@@ -98,8 +98,9 @@ int sp_hierarchy_level_totals(const sp_hierarchy *h, const int64_t *values, int6
                         values == NULL ? "values" : "totals");
     const spi_tree *t = &h->tree;
     if (cap < t->levels)
-        return spi_fail(h->ctx, SP_EBUFFER, "level totals: room for %zu levels, the hierarchy has %u",
-                        cap, (unsigned)t->levels);
+        return spi_fail(h->ctx, SP_EBUFFER,
+                        "level totals: room for %zu levels, the hierarchy has %u", cap,
+                        (unsigned)t->levels);
     /* Nodes come level by level in the top-down order. */
     spi_i128 sum = 0;
     uint32_t level = 0;
@@ -222,7 +223,8 @@ int sp_hierarchy_reconcile(const sp_hierarchy *h, const int64_t *top_down,
                         top_down == NULL ? "top_down" : "commitments");
     if (o.mode > SP_RECONCILE_BLEND)
         return spi_fail(ctx, SP_EINVAL, "reconcile: mode %u is unknown", (unsigned)o.mode);
-    if (o.mode == SP_RECONCILE_BLEND && (o.bottom_up_weight < 0 || o.bottom_up_weight > SP_DEC_ONE)) {
+    if (o.mode == SP_RECONCILE_BLEND &&
+        (o.bottom_up_weight < 0 || o.bottom_up_weight > SP_DEC_ONE)) {
         char t[SP_TEXT_MAX];
         if (spi_format_fixed(o.bottom_up_weight, SP_DEC_DIGITS, true, false, "", t, sizeof t,
                              NULL) != SP_OK)

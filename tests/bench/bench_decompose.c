@@ -197,7 +197,8 @@ int main(int argc, char **argv)
      * k-th, so node index k of the hierarchy is generated node perm[k]. */
     size_t *perm = malloc(n * sizeof *perm);
     const char **ids = malloc(n * sizeof *ids), **parents = malloc(n * sizeof *parents);
-    int64_t *w = malloc(n * sizeof *w), *t = malloc(n * sizeof *t), *back = malloc(n * sizeof *back);
+    int64_t *w = malloc(n * sizeof *w), *t = malloc(n * sizeof *t);
+    int64_t *back = malloc(n * sizeof *back);
     uint64_t seed = 99;
     for (size_t i = 0; i < n; i++)
         perm[i] = i;
@@ -230,7 +231,8 @@ int main(int argc, char **argv)
     double mib_hierarchy = peak_mib();
 
     sp_decomp *d;
-    if (sp_decomp_new(&d, h) != SP_OK || sp_decomp_add_driver(d, "prior", w, NULL, n, NULL) != SP_OK)
+    if (sp_decomp_new(&d, h) != SP_OK ||
+        sp_decomp_add_driver(d, "prior", w, NULL, n, NULL) != SP_OK)
         die(ctx, "decomposition");
     sp_decomp_rule rule = SP_DECOMP_RULE_INIT;
     rule.method = SP_DECOMP_DRIVER;
