@@ -200,6 +200,7 @@ typedef struct file_store {
     const char *name; /* the path for messages: the caller's until the copy exists */
     int fd;           /* -1: none */
     bool readonly, sync, poisoned;
+    bool dir_unsynced; /* a compaction's rename may not be durable yet */
     uint64_t end; /* offset after the last valid batch */
     uint64_t seq; /* sequence number of the last batch */
     uint64_t compact_min;
@@ -748,12 +749,18 @@ static int compact(file_store *fs)
         drop_temp(fs, s.fd);
         return rc != SP_OK ? rc : io_fail(fs, err, "renaming the compacted file", 0);
     }
-    /* The new file is in place; the old one is gone whatever happens next. */
+    /* The new file is in place; the old one is gone whatever happens next. Until the
+     * directory is synced, a power loss may bring the old file back, so no later commit
+     * counts as durable before it is (fs_commit retries). */
     fs->io.close(fs->io.user, fs->fd);
     fs->fd = s.fd;
     fs->end = s.pos;
     fs->seq = s.seq;
-    return sync_dir(fs);
+    fs->dir_unsynced = true;
+    rc = sync_dir(fs);
+    if (rc == SP_OK)
+        fs->dir_unsynced = false;
+    return rc;
 }
 
 /* Bytes a compacted file would take: header, batch frames, one put per record. */
@@ -915,6 +922,10 @@ static int fs_commit(void *user)
         int err = fs->io.pwrite(fs->io.user, fs->fd, fs->buf, total, fs->end);
         rc = err != 0 ? io_fail(fs, err, "writing a commit", fs->end)
                       : sync_fd(fs, fs->fd, "fsync of a commit");
+        if (rc == SP_OK && fs->dir_unsynced) {
+            rc = sync_dir(fs);
+            fs->dir_unsynced = rc != SP_OK;
+        }
         if (rc != SP_OK) {
             restore_tail(fs);
             return rc; /* the caller rolls back */
