@@ -7,10 +7,11 @@
  * nodes keep its first 8 bytes as a big-endian integer, so most comparisons are integer
  * comparisons within one node.
  *
- * Transactions: a write inside a transaction puts a new record (flag REC_TX) in the slot
- * and logs, once per key, the slot's record from before the transaction (NULL when the
- * key was absent). A remove puts a tombstone (REC_DEAD) in the slot, so the tree keeps
- * its shape during a transaction. Commit frees the old records and drops tombstones;
+ * Transactions: a write inside a transaction puts a new record (stamped with the
+ * transaction's number) in the slot and logs, once per key, the slot's record from before
+ * the transaction (NULL when the key was absent). A remove puts a tombstone (REC_DEAD) in
+ * the slot, so the tree keeps its shape during a transaction. Commit frees the old
+ * records and drops tombstones, touching nothing else (the stamps simply stop matching);
  * rollback puts the old records back and drops new slots. Neither allocates, so neither
  * can fail for lack of memory. Every write allocates all it needs (record, log room,
  * namespace, split nodes) before changing anything, so SP_ENOMEM changes nothing.
@@ -27,12 +28,13 @@
 #define FANOUT 32
 #define MAX_DEPTH 40 /* 16^40 inserts: never reached */
 
-enum { REC_DEAD = 1, REC_TX = 2 };
+enum { REC_DEAD = 1 };
 
 typedef struct rec {
     size_t klen, vlen;
-    size_t undo;    /* index of its undo entry while REC_TX */
-    uint32_t flags; /* REC_DEAD, REC_TX */
+    uint64_t tx;    /* the transaction that made it */
+    size_t undo;    /* index of its undo entry while that transaction is open */
+    uint32_t flags; /* REC_DEAD */
     uint8_t data[]; /* key, then value */
 } rec;
 
@@ -57,6 +59,7 @@ typedef struct undo_entry {
     space *sp;
     rec *orig; /* the slot's record before the transaction; NULL: the key was absent */
     rec *cur;  /* the slot's record now */
+    bool dead; /* cur is a tombstone (kept here so that commit need not look) */
 } undo_entry;
 
 struct spi_mem {
@@ -68,6 +71,7 @@ struct spi_mem {
     undo_entry *log;
     size_t nlog, log_cap;
     bool in_tx;
+    uint64_t tx; /* number of the open (or last) transaction */
     unsigned scans;
     uint64_t count, bytes;
     size_t blocks;
@@ -145,6 +149,7 @@ static rec *rec_new(spi_mem *m, const uint8_t *key, size_t klen, const uint8_t *
         return NULL;
     r->klen = klen;
     r->vlen = vlen;
+    r->tx = m->tx;
     r->undo = 0;
     r->flags = flags;
     if (klen > 0)
@@ -157,10 +162,23 @@ static rec *rec_new(spi_mem *m, const uint8_t *key, size_t klen, const uint8_t *
 /* ---- B+ tree ---- */
 
 /* Descend to the leaf where `key` is or belongs. */
+/* Ask for a node's heads at once (four cache lines), so that its binary search waits
+ * for memory once rather than once per probe. */
+static void prefetch_heads(const node *x)
+{
+#if defined(__GNUC__)
+    for (int i = 0; i < FANOUT; i += 8)
+        __builtin_prefetch(&x->head[i]);
+#else
+    (void)x;
+#endif
+}
+
 static node *descend(const space *sp, uint64_t h, const uint8_t *key, size_t len, path *p)
 {
     node *x = sp->root;
     p->depth = 0;
+    prefetch_heads(x);
     while (!x->leaf) {
         /* The last child whose lower bound is <= key. */
         uint32_t lo = 1, hi = x->n;
@@ -174,6 +192,7 @@ static node *descend(const space *sp, uint64_t h, const uint8_t *key, size_t len
         p->nodes[p->depth] = x;
         p->idx[p->depth++] = lo - 1;
         x = x->child[lo - 1];
+        prefetch_heads(x);
     }
     uint32_t lo = 0, hi = x->n;
     while (lo < hi) {
@@ -665,15 +684,23 @@ static int reserve_log(spi_mem *m)
     return SP_OK;
 }
 
-/* Put `r` (flag REC_TX) into the slot of its key, logging the change. The slot exists
- * when `slot` is set; otherwise the path says where to insert. */
+/* Made in the open transaction (so its undo entry exists). */
+static bool made_in_tx(const spi_mem *m, const rec *r)
+{
+    return m->in_tx && r->tx == m->tx;
+}
+
+/* Put `r`, made in this transaction, into the slot of its key, logging the change. The
+ * slot exists when `slot` is set; otherwise the path says where to insert. */
 static int place(spi_mem *m, space *sp, rec **slot, path *p, rec *r)
 {
     rec *old = slot != NULL ? *slot : NULL;
-    if (old != NULL && (old->flags & REC_TX)) {
+    bool dead = (r->flags & REC_DEAD) != 0;
+    if (old != NULL && made_in_tx(m, old)) {
         /* Touched already in this transaction: its entry keeps the original. */
         r->undo = old->undo;
         m->log[old->undo].cur = r;
+        m->log[old->undo].dead = dead;
         *slot = r;
         account(m, sp, old, r);
         m_free(m, old);
@@ -687,7 +714,7 @@ static int place(spi_mem *m, space *sp, rec **slot, path *p, rec *r)
     if (slot != NULL)
         *slot = r;
     r->undo = m->nlog;
-    m->log[m->nlog++] = (undo_entry){ sp, old, r };
+    m->log[m->nlog++] = (undo_entry){ sp, old, r, dead };
     account(m, sp, old, r);
     return SP_OK;
 }
@@ -705,7 +732,7 @@ int spi_mem_put(spi_mem *m, const char *ns, const uint8_t *key, size_t key_len,
     rc = make_space(m, ns, &sp, &created);
     if (rc != SP_OK)
         return rc;
-    rec *r = rec_new(m, key, key_len, value, value_len, REC_TX);
+    rec *r = rec_new(m, key, key_len, value, value_len, 0);
     path p;
     if (r != NULL) {
         rec **slot = find_slot(sp, key, key_len, &p);
@@ -730,12 +757,13 @@ int spi_mem_remove(spi_mem *m, const char *ns, const uint8_t *key, size_t key_le
     if (slot == NULL || !live(*slot))
         return SP_OK;
     rec *old = *slot;
-    if (old->flags & REC_TX) { /* written in this transaction: its entry keeps the original */
+    if (made_in_tx(m, old)) { /* its entry keeps the original */
         account(m, sp, old, NULL);
         old->flags |= REC_DEAD;
+        m->log[old->undo].dead = true;
         return SP_OK;
     }
-    rec *tomb = rec_new(m, key, key_len, NULL, 0, REC_TX | REC_DEAD);
+    rec *tomb = rec_new(m, key, key_len, NULL, 0, REC_DEAD);
     if (tomb == NULL)
         return SP_ENOMEM;
     rc = place(m, sp, slot, &p, tomb);
@@ -794,6 +822,7 @@ int spi_mem_begin(spi_mem *m)
     if (m->in_tx)
         return mfail(m, SP_EINVAL, "begin: a transaction is already open");
     m->in_tx = true;
+    m->tx++;
     return SP_OK;
 }
 
@@ -823,13 +852,11 @@ int spi_mem_commit(spi_mem *m)
     for (size_t i = 0; i < m->nlog; i++) {
         undo_entry *e = &m->log[i];
         m_free(m, e->orig);
-        if (e->cur->flags & REC_DEAD) {
+        if (e->dead) {
             path p;
             find_slot(e->sp, e->cur->data, e->cur->klen, &p);
             tree_delete(m, e->sp, &p);
             m_free(m, e->cur);
-        } else {
-            e->cur->flags &= ~(uint32_t)REC_TX;
         }
     }
     end_tx(m);
