@@ -3,6 +3,7 @@
  * memory and in a file (reopened), and its errors as the library reports them.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,17 +26,23 @@ typedef struct sq_user {
     sp_storage table;
 } sq_user;
 
-static sp_storage *sq_open(void *user)
+/* Open the database; `fresh`: without the records of an earlier check. */
+static sp_storage *attach(sq_user *u, bool fresh)
 {
-    sq_user *u = user;
     assert_int_equal(sqlite3_open(u->file, &u->db), SQLITE_OK);
-    /* A fresh store: no records left from an earlier check. */
-    assert_int_equal(sqlite3_exec(u->db, "DROP TABLE IF EXISTS sp_records", NULL, NULL, NULL),
-                     SQLITE_OK);
+    if (fresh)
+        assert_int_equal(sqlite3_exec(u->db, "DROP TABLE IF EXISTS sp_records", NULL, NULL,
+                                      NULL),
+                         SQLITE_OK);
     sp_storage t = SP_STORAGE_INIT;
     u->table = t;
     assert_int_equal(sqlite_storage_open(u->db, &u->table), SQLITE_OK);
     return &u->table;
+}
+
+static sp_storage *sq_open(void *user)
+{
+    return attach(user, true);
 }
 
 static void sq_close(void *user, sp_storage *st)
@@ -47,13 +54,8 @@ static void sq_close(void *user, sp_storage *st)
 
 static sp_storage *sq_reopen(void *user, sp_storage *st)
 {
-    sq_user *u = user;
-    sq_close(u, st);
-    assert_int_equal(sqlite3_open(u->file, &u->db), SQLITE_OK);
-    sp_storage t = SP_STORAGE_INIT;
-    u->table = t;
-    assert_int_equal(sqlite_storage_open(u->db, &u->table), SQLITE_OK);
-    return &u->table;
+    sq_close(user, st);
+    return attach(user, false);
 }
 
 static void test_contract_in_memory(void **state)

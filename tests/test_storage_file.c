@@ -524,7 +524,8 @@ static void test_crc32c(void **state)
     spt_rng rng = { 5 };
     uint8_t buf[300];
     for (int it = 0; it < 200; it++) {
-        size_t n = (size_t)spt_rng_range(&rng, 0, sizeof buf), cut = (size_t)spt_rng_range(&rng, 0, (int64_t)n);
+        size_t n = (size_t)spt_rng_range(&rng, 0, sizeof buf);
+        size_t cut = (size_t)spt_rng_range(&rng, 0, (int64_t)n);
         for (size_t i = 0; i < n; i++)
             buf[i] = (uint8_t)spt_rng_next(&rng);
         assert_int_equal(spi_crc32c(buf, n), crc_bitwise(buf, n));

@@ -392,7 +392,8 @@ static void test_get_copies(void **state)
     sc.msg = "bad page";
     assert_int_equal(spi_store_get(&s, "plans", (const uint8_t *)"k", 1, &v, &vlen),
                      SP_ECORRUPT);
-    assert_string_equal(sp_ctx_errmsg(ctx), "storage: get \"plans\" key 6b: corrupt data: bad page");
+    assert_string_equal(sp_ctx_errmsg(ctx),
+                        "storage: get \"plans\" key 6b: corrupt data: bad page");
     sp_storage_free(mem);
     sp_ctx_free(ctx);
     assert_int_equal(a.live_blocks, 0);
@@ -499,11 +500,10 @@ static void test_refusals(void **state)
     assert_int_equal(spi_store_write(ctx, &s.table, do_one_put, &p), SP_OK);
     spt_snapshot_restore(before, mem);
 
-    assert_int_equal(spi_store_write(ctx, &s.table, write_during_scan, &(visitor){ write_in_visit }),
-                     SP_EINTERNAL);
+    visitor writer = { write_in_visit }, scanner = { scan_in_visit };
+    assert_int_equal(spi_store_write(ctx, &s.table, write_during_scan, &writer), SP_EINTERNAL);
     assert_string_equal(sp_ctx_errmsg(ctx), "storage: put \"plans\" during a scan");
-    assert_int_equal(spi_store_write(ctx, &s.table, write_during_scan, &(visitor){ scan_in_visit }),
-                     SP_EINTERNAL);
+    assert_int_equal(spi_store_write(ctx, &s.table, write_during_scan, &scanner), SP_EINTERNAL);
     assert_string_equal(sp_ctx_errmsg(ctx), "storage: scan \"plans\" during a scan");
 
     assert_int_equal(spi_store_write(ctx, &s.table, returns_positive, NULL), SP_EINTERNAL);
@@ -742,7 +742,8 @@ static void test_key_order(void **state)
         int64_t i1 = spt_rng_chance(&rng, 30) ? edges[spt_rng_range(&rng, 0, 8)]
                                               : (int64_t)spt_rng_next(&rng);
         int64_t i2 = spt_rng_chance(&rng, 30) ? i1 : (int64_t)spt_rng_next(&rng);
-        uint32_t u1 = (uint32_t)spt_rng_next(&rng), u2 = spt_rng_chance(&rng, 30) ? u1 : (uint32_t)spt_rng_next(&rng);
+        uint32_t u1 = (uint32_t)spt_rng_next(&rng);
+        uint32_t u2 = spt_rng_chance(&rng, 30) ? u1 : (uint32_t)spt_rng_next(&rng);
         spi_key k1, k2;
         spi_key_init(&k1, ctx);
         spi_key_init(&k2, ctx);

@@ -652,16 +652,25 @@ static int check_write(spi_mem *m, const char *what, const char *ns, const uint8
     return check_key(m, what, ns, key, key_len);
 }
 
+/* The slot of a live record of `key`, or NULL. */
+static rec **find_live(spi_mem *m, const char *ns, const uint8_t *key, size_t key_len,
+                       space **sp, path *p)
+{
+    *sp = get_space(m, ns);
+    rec **slot = *sp != NULL ? find_slot(*sp, key, key_len, p) : NULL;
+    return slot != NULL && live(*slot) ? slot : NULL;
+}
+
 int spi_mem_get(spi_mem *m, const char *ns, const uint8_t *key, size_t key_len,
                 const uint8_t **value, size_t *value_len)
 {
     int rc = check_key(m, "get", ns, key, key_len);
     if (rc != SP_OK)
         return rc;
-    space *sp = get_space(m, ns);
+    space *sp;
     path p;
-    rec **slot = sp != NULL ? find_slot(sp, key, key_len, &p) : NULL;
-    if (slot == NULL || !live(*slot))
+    rec **slot = find_live(m, ns, key, key_len, &sp, &p);
+    if (slot == NULL)
         return mfail(m, SP_ENOTFOUND, "get \"%s\": not found", ns);
     *value = (*slot)->data + (*slot)->klen;
     *value_len = (*slot)->vlen;
@@ -751,10 +760,10 @@ int spi_mem_remove(spi_mem *m, const char *ns, const uint8_t *key, size_t key_le
     int rc = check_write(m, "remove", ns, key, key_len);
     if (rc != SP_OK)
         return rc;
-    space *sp = get_space(m, ns);
+    space *sp;
     path p;
-    rec **slot = sp != NULL ? find_slot(sp, key, key_len, &p) : NULL;
-    if (slot == NULL || !live(*slot))
+    rec **slot = find_live(m, ns, key, key_len, &sp, &p);
+    if (slot == NULL)
         return SP_OK;
     rec *old = *slot;
     if (made_in_tx(m, old)) { /* its entry keeps the original */

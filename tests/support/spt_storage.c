@@ -170,7 +170,7 @@ typedef struct snap_visit {
     size_t ns;
 } snap_visit;
 
-static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+uint8_t *spt_dup_bytes(const void *p, size_t n)
 {
     uint8_t *d = malloc(n > 0 ? n : 1);
     assert_non_null(d);
@@ -191,9 +191,9 @@ static int snap_record(void *arg, const uint8_t *key, size_t key_len, const uint
     }
     snap_rec *r = &s->recs[s->n++];
     r->ns = v->ns;
-    r->key = dup_bytes(key, key_len);
+    r->key = spt_dup_bytes(key, key_len);
     r->key_len = key_len;
-    r->value = dup_bytes(value, value_len);
+    r->value = spt_dup_bytes(value, value_len);
     r->value_len = value_len;
     return 0;
 }
@@ -206,7 +206,7 @@ spt_snapshot *spt_snapshot_take(const sp_storage *st, const char *const *ns, siz
     assert_non_null(s->ns);
     s->nns = nns;
     for (size_t i = 0; i < nns; i++) {
-        s->ns[i] = (char *)dup_bytes((const uint8_t *)ns[i], strlen(ns[i]) + 1);
+        s->ns[i] = (char *)spt_dup_bytes((const uint8_t *)ns[i], strlen(ns[i]) + 1);
         snap_visit v = { s, i };
         int rc = st->scan(st->user, ns[i], NULL, 0, NULL, 0, snap_record, &v);
         if (rc != 0)

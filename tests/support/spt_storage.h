@@ -71,6 +71,10 @@ void spt_snapshot_assert_store(const spt_snapshot *s, const sp_storage *st);
 /* Put `st` back to the records of `s` (its namespaces only), in one transaction. */
 void spt_snapshot_restore(const spt_snapshot *s, const sp_storage *st);
 
+/* A malloc'd copy of n bytes (at least one byte allocated); fails the test when out of
+ * memory. */
+uint8_t *spt_dup_bytes(const void *p, size_t n);
+
 /* ---- direct table calls that must succeed (for test setup) ---- */
 
 void spt_storage_begin(const sp_storage *st);

@@ -122,15 +122,6 @@ typedef struct items {
     size_t visits;
 } items;
 
-static uint8_t *dup(const void *p, size_t n)
-{
-    uint8_t *d = malloc(n > 0 ? n : 1);
-    assert_non_null(d);
-    if (n > 0)
-        memcpy(d, p, n);
-    return d;
-}
-
 static void items_add(items *it, const void *key, size_t klen, const void *value, size_t vlen)
 {
     if (it->n == it->cap) {
@@ -138,7 +129,7 @@ static void items_add(items *it, const void *key, size_t klen, const void *value
         it->v = realloc(it->v, it->cap * sizeof *it->v);
         assert_non_null(it->v);
     }
-    it->v[it->n++] = (item){ dup(key, klen), dup(value, vlen), klen, vlen };
+    it->v[it->n++] = (item){ spt_dup_bytes(key, klen), spt_dup_bytes(value, vlen), klen, vlen };
 }
 
 static void items_free(items *it)
@@ -471,7 +462,7 @@ static int visit_and_get(void *arg, const uint8_t *key, size_t klen, const uint8
                          size_t vlen)
 {
     read_in_scan *r = arg;
-    uint8_t *v = dup(value, vlen), *kk = dup(key, klen);
+    uint8_t *v = spt_dup_bytes(value, vlen), *kk = spt_dup_bytes(key, klen);
     expect_bytes(r->k, r->st, "t", kk, klen, v, vlen);
     expect_bytes(r->k, r->st, "u", "x", 1, "y", 1);
     free(v);
