@@ -1196,8 +1196,8 @@ static void test_arguments(void **state)
     assert_int_equal(sp_storage_file_new(&st, ctx, path, &o), SP_ENOTFOUND);
     assert_int_equal(sp_storage_file_new(&st, ctx, "/nonexistent-dir/x.sps", NULL), SP_ESTORAGE);
     assert_string_equal(sp_ctx_errmsg(ctx),
-                        "file store: /nonexistent-dir/x.sps: creating .tmp file at offset 0 "
-                        "failed: No such file or directory");
+                        "file store: /nonexistent-dir/x.sps: creating the .tmp file failed: "
+                        "No such file or directory");
     assert_ptr_equal(st, sentinel);
     assert_false(file_exists(path));
     /* A relative path works too (its directory is "."). */

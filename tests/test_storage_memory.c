@@ -609,6 +609,26 @@ static void test_new_fault_loop(void **state)
     sp_ctx_free(c.ctx);
 }
 
+typedef struct counted {
+    uint32_t n, last;
+    bool in_order; /* keys ascending as big-endian u32 */
+} counted;
+
+static int count_in_order(void *arg, const char *ns, const uint8_t *key, size_t klen,
+                          const uint8_t *value, size_t vlen)
+{
+    (void)ns;
+    (void)value;
+    (void)vlen;
+    counted *c = arg;
+    uint32_t k = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 | (uint32_t)key[2] << 8 | key[3];
+    if (klen != 4 || (c->n > 0 && k <= c->last))
+        c->in_order = false;
+    c->last = k;
+    c->n++;
+    return 0;
+}
+
 /* Sequential loads fill leaves: a million-key B+ tree in well under a million blocks. */
 static void test_sequential_fill(void **state)
 {
@@ -631,6 +651,22 @@ static void test_sequential_fill(void **state)
     assert_true(blocks >= n + n / 16);
     if (blocks > n + n / 16 + n / 32 / 8 + 8)
         fail_msg("%zu blocks for %u sequential records", blocks, n);
+    /* The tree (four levels at full size) holds every key, in order. */
+    counted c = { 0, 0, true };
+    assert_int_equal(spi_mem_each(m, count_in_order, &c), SP_OK);
+    assert_int_equal(c.n, n);
+    assert_true(c.in_order);
+    /* Removing every other key from a range in the middle leaves exactly the rest. */
+    assert_int_equal(spi_mem_begin(m), SP_OK);
+    for (uint32_t i = n / 4; i < 3 * (n / 4); i += 2) {
+        uint8_t key[4] = { (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+        assert_int_equal(spi_mem_remove(m, "t", key, 4), SP_OK);
+    }
+    assert_int_equal(spi_mem_commit(m), SP_OK);
+    c = (counted){ 0, 0, true };
+    assert_int_equal(spi_mem_each(m, count_in_order, &c), SP_OK);
+    assert_int_equal(c.n, n - n / 4);
+    assert_true(c.in_order);
     spi_mem_free(m);
     sp_ctx_free(ctx);
 }

@@ -226,14 +226,18 @@ static int ffail(file_store *fs, int code, const char *fmt, ...)
     return code;
 }
 
-/* An I/O failure: SP_ESTORAGE naming the operation and the system's reason. */
+#define NO_OFFSET UINT64_MAX
+
+/* An I/O failure: SP_ESTORAGE naming the operation (and where in the file) and the
+ * system's reason. */
 static int io_fail(file_store *fs, int err, const char *what, uint64_t off)
 {
-    char reason[128];
+    char reason[128], where[48] = "";
     if (strerror_r(err, reason, sizeof reason) != 0)
         snprintf(reason, sizeof reason, "error %d", err);
-    return ffail(fs, SP_ESTORAGE, "%s at offset %llu failed: %s", what, (unsigned long long)off,
-                 reason);
+    if (off != NO_OFFSET)
+        snprintf(where, sizeof where, " at offset %llu", (unsigned long long)off);
+    return ffail(fs, SP_ESTORAGE, "%s%s failed: %s", what, where, reason);
 }
 
 static void *f_alloc(file_store *fs, size_t size)
@@ -365,7 +369,7 @@ static int sync_fd(file_store *fs, int fd, const char *what)
     if (!fs->sync)
         return SP_OK;
     int err = fs->io.fsync(fs->io.user, fd);
-    return err == 0 ? SP_OK : io_fail(fs, err, what, 0);
+    return err == 0 ? SP_OK : io_fail(fs, err, what, NO_OFFSET);
 }
 
 static int sync_dir(file_store *fs)
@@ -377,7 +381,7 @@ static int sync_dir(file_store *fs)
         err = fs->io.fsync(fs->io.user, fd);
         fs->io.close(fs->io.user, fd);
     }
-    return err == 0 ? SP_OK : io_fail(fs, err, "fsync of the directory", 0);
+    return err == 0 ? SP_OK : io_fail(fs, err, "fsync of the directory", NO_OFFSET);
 }
 
 /* Open "<path>.tmp" for a new image of the store, locked and empty, with a file header. */
@@ -385,7 +389,7 @@ static int open_temp(file_store *fs, uint64_t first_seq, int *out)
 {
     int fd, err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
     if (err != 0)
-        return io_fail(fs, err, "creating " TEMP_SUFFIX " file", 0);
+        return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
     err = fs->io.lock(fs->io.user, fd, true);
     if (err == 0)
         err = fs->io.ftruncate(fs->io.user, fd, 0);
@@ -399,7 +403,7 @@ static int open_temp(file_store *fs, uint64_t first_seq, int *out)
             return ffail(fs, SP_ECONFLICT,
                          "being created or compacted by another store (" TEMP_SUFFIX
                          " file locked)");
-        return io_fail(fs, err, "writing the " TEMP_SUFFIX " file", 0);
+        return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
     }
     *out = fd;
     return SP_OK;
@@ -424,7 +428,7 @@ static int create_file(file_store *fs)
     if (rc != SP_OK)
         return rc;
     if (err != 0 && err != EEXIST)
-        return io_fail(fs, err, "creating the file", 0);
+        return io_fail(fs, err, "creating the file", NO_OFFSET);
     return sync_dir(fs);
 }
 
@@ -443,7 +447,7 @@ static int open_file(file_store *fs, bool create)
             continue;
         }
         if (err != 0)
-            return io_fail(fs, err, "open", 0);
+            return io_fail(fs, err, "open", NO_OFFSET);
         bool same = false;
         err = fs->io.lock(fs->io.user, fd, !fs->readonly);
         if (err == 0)
@@ -456,7 +460,7 @@ static int open_file(file_store *fs, bool create)
         if (err == EWOULDBLOCK)
             return ffail(fs, SP_ECONFLICT, "in use by another store (locked)");
         if (err != 0)
-            return io_fail(fs, err, "lock", 0);
+            return io_fail(fs, err, "lock", NO_OFFSET);
         /* Replaced by a compaction between open and lock: open the new file. */
     }
     return ffail(fs, SP_ECONFLICT, "replaced %d times while opening", OPEN_ATTEMPTS);
@@ -617,7 +621,7 @@ static int load(file_store *fs)
     uint64_t size;
     int err = fs->io.size(fs->io.user, fs->fd, &size);
     if (err != 0)
-        return io_fail(fs, err, "stat", 0);
+        return io_fail(fs, err, "stat", NO_OFFSET);
     uint8_t h[SPI_FILE_HEADER_SIZE];
     size_t got = 0;
     int rc = read_at(fs, h, sizeof h, 0, &got);
@@ -747,7 +751,7 @@ static int compact(file_store *fs)
     int err = rc == SP_OK ? fs->io.rename(fs->io.user, fs->tmp_path, fs->path) : 0;
     if (rc != SP_OK || err != 0) {
         drop_temp(fs, s.fd);
-        return rc != SP_OK ? rc : io_fail(fs, err, "renaming the compacted file", 0);
+        return rc != SP_OK ? rc : io_fail(fs, err, "renaming the compacted file", NO_OFFSET);
     }
     /* The new file is in place; the old one is gone whatever happens next. Until the
      * directory is synced, a power loss may bring the old file back, so no later commit
