@@ -37,6 +37,9 @@ struct sp_ctx {
     int user_errcode;
     char errmsg[SPI_ERRMSG_CAP];
     char user_errmsg[SPI_USER_ERRMSG_CAP];
+    /* The storage write transaction running in this context (src/storage/store.c), so
+     * that a nested one is refused; NULL when none. */
+    const void *storage_tx;
 };
 
 /* Allocation through the context's hooks. On failure these record SP_ENOMEM with the size
