@@ -15,13 +15,6 @@ __extension__ typedef __int128 i128;
 
 #define NONE INT64_MAX /* "no max" entry in a max array */
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 static void expect_parts(const int64_t *got, const int64_t *want, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -35,7 +28,7 @@ static void expect_parts(const int64_t *got, const int64_t *want, size_t n)
 static void test_even_splits(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[6];
     /* 100 / 3 = 33 r 1: the one leftover cent goes to the first part. */
     assert_int_equal(sp_allocate(ctx, 100, NULL, 3, NULL, out), SP_OK);
@@ -59,7 +52,7 @@ static void test_even_splits(void **state)
 static void test_largest_remainder_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[6];
     /* 10 seats for 15:10:5 -> quotas 5, 3.33, 1.67 -> floors 5, 3, 1 and the last seat to
      * the largest remainder (.67). */
@@ -85,7 +78,7 @@ static void test_largest_remainder_examples(void **state)
 static void test_bounds_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[4];
     sp_alloc_options o = SP_ALLOC_OPTIONS_INIT;
 
@@ -134,7 +127,7 @@ static void test_bounds_examples(void **state)
 static void test_locked_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[4];
     sp_alloc_options o = SP_ALLOC_OPTIONS_INIT;
     /* 1000 over four, part 2 locked at 400: 600 left over three -> 200 each. */
@@ -167,7 +160,7 @@ static void test_locked_examples(void **state)
 static void test_unit_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[3];
     sp_alloc_options o = SP_ALLOC_OPTIONS_INIT;
     /* 12,345 in thousands over three: 12 thousands -> 4 each; the 345 left goes to the
@@ -279,7 +272,7 @@ static void test_bad_input(void **state)
         { "version 0", 100, w3, 3, { 0, NULL, NULL, NULL, NULL, 0 }, SP_EVERSION,
           "sp_alloc_options: version 0 is not supported (this library knows 1 to 1)" },
     };
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const bad_case *c = &cases[i];
         int64_t out[4] = { 7, 7, 7, 7 };
@@ -607,7 +600,7 @@ static void compare_with_reference(sp_ctx *ctx, const alloc_case *c, unsigned it
 static void test_property_against_reference_bounded(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 1 };
     unsigned iterations = spt_iterations(6000), feasible = 0, binding = 0;
     for (unsigned it = 0; it < iterations; it++) {
@@ -634,7 +627,7 @@ static void test_property_against_reference_bounded(void **state)
 static void test_property_against_reference_unbounded(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 2 };
     unsigned iterations = spt_iterations(3000);
     for (unsigned it = 0; it < iterations; it++) {
@@ -648,7 +641,7 @@ static void test_property_against_reference_unbounded(void **state)
 static void test_property_scaling_and_mirror(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 3 };
     unsigned iterations = spt_iterations(4000);
     for (unsigned it = 0; it < iterations; it++) {
@@ -691,7 +684,7 @@ static void test_property_equal_weights_order(void **state)
 {
     (void)state;
     /* With equal weights the leftover units go to the first parts, whatever the weight. */
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 4 };
     int64_t w[50], out[50];
     for (unsigned it = 0; it < spt_iterations(2000); it++) {
@@ -710,7 +703,7 @@ static void test_property_equal_weights_order(void **state)
 static void test_large_values(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[3];
     /* INT64_MAX by 1:1:1 = 3074457345618258602 r 1 */
     assert_int_equal(sp_allocate(ctx, INT64_MAX, NULL, 3, NULL, out), SP_OK);
@@ -729,7 +722,7 @@ static void test_large_values(void **state)
 static void test_million_parts(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     size_t n = 1000000;
     int64_t *w = malloc(n * sizeof *w), *out = malloc(n * sizeof *out);
     assert_non_null(w);

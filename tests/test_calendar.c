@@ -12,21 +12,6 @@
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
-static int32_t day_of(int32_t y, int32_t m, int32_t d)
-{
-    int32_t day;
-    if (sp_calendar_day_from_civil(y, m, d, &day) != SP_OK)
-        fail_msg("%04d-%02d-%02d is not a date", y, m, d);
-    return day;
-}
-
 static sp_calendar *new_calendar(sp_ctx *ctx, const sp_calendar_options *o)
 {
     sp_calendar *cal = NULL;
@@ -85,17 +70,17 @@ static void test_civil_known_days(void **state)
 {
     (void)state;
     /* storage.h: 2026-01-01 is 20454. 1970-01-01 is the epoch. */
-    assert_int_equal(day_of(1970, 1, 1), 0);
-    assert_int_equal(day_of(1969, 12, 31), -1);
-    assert_int_equal(day_of(2026, 1, 1), 20454);
+    assert_int_equal(spt_day(1970, 1, 1), 0);
+    assert_int_equal(spt_day(1969, 12, 31), -1);
+    assert_int_equal(spt_day(2026, 1, 1), 20454);
     /* 2000-03-01: 30 years of 365 days + 7 leap days (72, 76, ..., 96) + Jan and Feb 2000
      * (31 + 29) = 10950 + 7 + 60 = 11017. */
-    assert_int_equal(day_of(2000, 3, 1), 11017);
+    assert_int_equal(spt_day(2000, 3, 1), 11017);
     /* The ends of the supported range: the 1969 years before 1970 hold 477 leap years
      * (492 multiples of 4, less 19 of 100, plus 4 of 400), so 0001-01-01 is
      * -(1969 * 365 + 477) = -719162; the walk below reaches 9999-12-31 from there. */
-    assert_int_equal(day_of(1, 1, 1), -719162);
-    assert_int_equal(day_of(9999, 12, 31), 2932896);
+    assert_int_equal(spt_day(1, 1, 1), -719162);
+    assert_int_equal(spt_day(9999, 12, 31), 2932896);
 
     int32_t day, y, m, d;
     /* Leap years: 2000 and 2024 have a February 29, 1900 and 2100 do not. */
@@ -149,10 +134,10 @@ static void test_civil_walk(void **state)
 static void test_fiscal_years(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     sp_calendar *jan = new_calendar(ctx, &o);
-    expect_year(jan, 2026, day_of(2026, 1, 1), day_of(2027, 1, 1));
+    expect_year(jan, 2026, spt_day(2026, 1, 1), spt_day(2027, 1, 1));
     expect_year(jan, 1970, 0, 365);
 
     /* The US federal fiscal year begins on October 1 of the previous calendar year and is
@@ -160,40 +145,40 @@ static void test_fiscal_years(void **state)
     o.start_month = 10;
     o.label = SP_FISCAL_LABEL_END;
     sp_calendar *oct = new_calendar(ctx, &o);
-    expect_year(oct, 2026, day_of(2025, 10, 1), day_of(2026, 10, 1));
-    expect_label(oct, day_of(2025, 10, 1), SP_GRAIN_QUARTER, "FY2026-Q1");
-    expect_label(oct, day_of(2025, 12, 31), SP_GRAIN_MONTH, "FY2026-M03");
-    expect_label(oct, day_of(2026, 9, 30), SP_GRAIN_HALF, "FY2026-H2");
-    expect_label(oct, day_of(2025, 9, 30), SP_GRAIN_YEAR, "FY2025");
+    expect_year(oct, 2026, spt_day(2025, 10, 1), spt_day(2026, 10, 1));
+    expect_label(oct, spt_day(2025, 10, 1), SP_GRAIN_QUARTER, "FY2026-Q1");
+    expect_label(oct, spt_day(2025, 12, 31), SP_GRAIN_MONTH, "FY2026-M03");
+    expect_label(oct, spt_day(2026, 9, 30), SP_GRAIN_HALF, "FY2026-H2");
+    expect_label(oct, spt_day(2025, 9, 30), SP_GRAIN_YEAR, "FY2025");
 
     /* Microsoft's FY2026 is 2025-07-01 .. 2026-06-30 (named by its end). */
     o.start_month = 7;
     sp_calendar *jul = new_calendar(ctx, &o);
-    expect_year(jul, 2026, day_of(2025, 7, 1), day_of(2026, 7, 1));
-    expect_label(jul, day_of(2026, 1, 15), SP_GRAIN_QUARTER, "FY2026-Q3");
+    expect_year(jul, 2026, spt_day(2025, 7, 1), spt_day(2026, 7, 1));
+    expect_label(jul, spt_day(2026, 1, 15), SP_GRAIN_QUARTER, "FY2026-Q3");
 
     /* Japan's fiscal 2026 (令和8年度) is 2026-04-01 .. 2027-03-31, named by its start; the
      * same rules named by the end call it FY2027. */
     o.start_month = 4;
     o.label = SP_FISCAL_LABEL_START;
     sp_calendar *apr = new_calendar(ctx, &o);
-    expect_year(apr, 2026, day_of(2026, 4, 1), day_of(2027, 4, 1));
-    expect_label(apr, day_of(2027, 2, 28), SP_GRAIN_MONTH, "FY2026-M11");
+    expect_year(apr, 2026, spt_day(2026, 4, 1), spt_day(2027, 4, 1));
+    expect_label(apr, spt_day(2027, 2, 28), SP_GRAIN_MONTH, "FY2026-M11");
     o.label = SP_FISCAL_LABEL_END;
     sp_calendar *apr_end = new_calendar(ctx, &o);
-    expect_year(apr_end, 2027, day_of(2026, 4, 1), day_of(2027, 4, 1));
+    expect_year(apr_end, 2027, spt_day(2026, 4, 1), spt_day(2027, 4, 1));
 
     /* Leap years: the eleventh month of an April year is February, 29 days in 2024. */
     int32_t f, e;
     period(apr, 2023, SP_GRAIN_MONTH, 10, &f, &e);
-    assert_int_equal(f, day_of(2024, 2, 1));
+    assert_int_equal(f, spt_day(2024, 2, 1));
     assert_int_equal(e - f, 29);
     period(apr, 2024, SP_GRAIN_MONTH, 10, &f, &e);
     assert_int_equal(e - f, 28);
     /* The first and last supported years. */
-    expect_year(jan, 1, day_of(1, 1, 1), day_of(2, 1, 1));
-    expect_year(apr, 9999, day_of(9999, 4, 1), day_of(9999, 12, 31) + 92); /* 10000 leaps */
-    expect_year(apr_end, 1, day_of(1, 4, 1) - 365, day_of(1, 4, 1));
+    expect_year(jan, 1, spt_day(1, 1, 1), spt_day(2, 1, 1));
+    expect_year(apr, 9999, spt_day(9999, 4, 1), spt_day(9999, 12, 31) + 92); /* 10000 leaps */
+    expect_year(apr_end, 1, spt_day(1, 4, 1) - 365, spt_day(1, 4, 1));
 
     sp_calendar_free(jan);
     sp_calendar_free(oct);
@@ -208,31 +193,31 @@ static void test_fiscal_years(void **state)
 static void test_iso_weeks(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = new_calendar(ctx, NULL);
     /* ISO 8601 (examples of the Wikipedia article "ISO week date"): 2005-01-01 is
      * 2004-W53-6, 2008-12-29 is 2009-W01-1, 2010-01-03 is 2009-W53-7; 2020-12-31 and
      * 2021-01-03 are in 2020-W53, 2021-01-04 starts 2021-W01, 2026-01-01 is in 2026-W01. */
-    expect_label(cal, day_of(2005, 1, 1), SP_GRAIN_WEEK, "FY2004-W53");
-    expect_label(cal, day_of(2008, 12, 29), SP_GRAIN_WEEK, "FY2009-W01");
-    expect_label(cal, day_of(2010, 1, 3), SP_GRAIN_WEEK, "FY2009-W53");
-    expect_label(cal, day_of(2020, 12, 31), SP_GRAIN_WEEK, "FY2020-W53");
-    expect_label(cal, day_of(2021, 1, 3), SP_GRAIN_WEEK, "FY2020-W53");
-    expect_label(cal, day_of(2021, 1, 4), SP_GRAIN_WEEK, "FY2021-W01");
-    expect_label(cal, day_of(2026, 1, 1), SP_GRAIN_WEEK, "FY2026-W01");
-    expect_label(cal, day_of(2026, 2, 1), SP_GRAIN_WEEK, "FY2026-W05");
+    expect_label(cal, spt_day(2005, 1, 1), SP_GRAIN_WEEK, "FY2004-W53");
+    expect_label(cal, spt_day(2008, 12, 29), SP_GRAIN_WEEK, "FY2009-W01");
+    expect_label(cal, spt_day(2010, 1, 3), SP_GRAIN_WEEK, "FY2009-W53");
+    expect_label(cal, spt_day(2020, 12, 31), SP_GRAIN_WEEK, "FY2020-W53");
+    expect_label(cal, spt_day(2021, 1, 3), SP_GRAIN_WEEK, "FY2020-W53");
+    expect_label(cal, spt_day(2021, 1, 4), SP_GRAIN_WEEK, "FY2021-W01");
+    expect_label(cal, spt_day(2026, 1, 1), SP_GRAIN_WEEK, "FY2026-W01");
+    expect_label(cal, spt_day(2026, 2, 1), SP_GRAIN_WEEK, "FY2026-W05");
 
     /* 2026-W01 is Monday 2025-12-29 .. Sunday 2026-01-04. */
     int32_t f, e;
     size_t n = period(cal, 2026, SP_GRAIN_WEEK, 0, &f, &e);
-    assert_int_equal(f, day_of(2025, 12, 29));
-    assert_int_equal(e, day_of(2026, 1, 5));
+    assert_int_equal(f, spt_day(2025, 12, 29));
+    assert_int_equal(e, spt_day(2026, 1, 5));
     /* A year has 53 ISO weeks when it starts on a Thursday, or is a leap year starting on a
      * Wednesday; 2026 starts on a Thursday. Checked for every year against that rule, with
      * the weekday of January 1 counted from 1970-01-01, a Thursday. */
     assert_int_equal(n, 53);
     for (int32_t y = 2; y <= 9998; y++) {
-        int32_t jan1 = day_of(y, 1, 1);
+        int32_t jan1 = spt_day(y, 1, 1);
         int wd = (int)(((jan1 % 7) + 7 + 3) % 7) + 1;
         bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
         size_t want = wd == 4 || (leap && wd == 3) ? 53 : 52, got;
@@ -259,9 +244,9 @@ static void test_iso_weeks(void **state)
     o.start_month = 4;
     cal = new_calendar(ctx, &o);
     period(cal, 2026, SP_GRAIN_WEEK, 0, &f, &e);
-    assert_int_equal(f, day_of(2025, 3, 31));
-    expect_label(cal, day_of(2025, 3, 31), SP_GRAIN_WEEK, "FY2026-W01");
-    expect_label(cal, day_of(2025, 3, 30), SP_GRAIN_WEEK, "FY2025-W52");
+    assert_int_equal(f, spt_day(2025, 3, 31));
+    expect_label(cal, spt_day(2025, 3, 31), SP_GRAIN_WEEK, "FY2026-W01");
+    expect_label(cal, spt_day(2025, 3, 30), SP_GRAIN_WEEK, "FY2025-W52");
     sp_calendar_free(cal);
     sp_ctx_free(ctx);
 }
@@ -271,7 +256,7 @@ static void test_iso_weeks(void **state)
 static void test_nrf_454(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar_options o = nrf_options();
     sp_calendar *cal = new_calendar(ctx, &o);
     /* NRF, "4-5-4 Calendar": its earlier page (nrf.com, sp_id=391) names FY'00, FY'06,
@@ -288,18 +273,18 @@ static void test_nrf_454(void **state)
     }
     /* Coresight Research, "The 4-5-4 US Retail Calendar, 2023-24": fiscal 2023 ends on
      * February 3, 2024 and has 53 weeks, so it starts on 2023-01-29. */
-    expect_year(cal, 2023, day_of(2023, 1, 29), day_of(2024, 2, 4));
+    expect_year(cal, 2023, spt_day(2023, 1, 29), spt_day(2024, 2, 4));
     /* Target's fiscal 2009 (Saturday nearest January 31) ended on January 30, 2010. */
-    expect_year(cal, 2009, day_of(2009, 2, 1), day_of(2010, 1, 31));
+    expect_year(cal, 2009, spt_day(2009, 2, 1), spt_day(2010, 1, 31));
     /* DateTime::Fiscal::Retail454's example: the 2006 calendar's February begins on
      * January 29, 2006. */
     int32_t f, e;
     period(cal, 2006, SP_GRAIN_MONTH, 0, &f, &e);
-    assert_int_equal(f, day_of(2006, 1, 29));
+    assert_int_equal(f, spt_day(2006, 1, 29));
     /* FY2023 month by month: 4-5-4 per quarter, the 53rd week in the last month (January),
      * which runs 2023-12-31 .. 2024-02-03 (5 weeks). */
     static const int weeks454[12] = { 4, 5, 4, 4, 5, 4, 4, 5, 4, 4, 5, 5 };
-    int32_t start = day_of(2023, 1, 29);
+    int32_t start = spt_day(2023, 1, 29);
     for (uint32_t m = 0; m < 12; m++) {
         period(cal, 2023, SP_GRAIN_MONTH, m, &f, &e);
         assert_int_equal(f, start);
@@ -307,17 +292,17 @@ static void test_nrf_454(void **state)
         start = e;
     }
     period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
-    assert_int_equal(f, day_of(2023, 12, 31));
+    assert_int_equal(f, spt_day(2023, 12, 31));
     /* Weeks end on Saturday: week 1 of FY2025 is Sunday 2025-02-02 .. Saturday 02-08. */
     period(cal, 2025, SP_GRAIN_WEEK, 0, &f, &e);
-    assert_int_equal(f, day_of(2025, 2, 2));
-    assert_int_equal(e, day_of(2025, 2, 9));
-    expect_label(cal, day_of(2024, 2, 3), SP_GRAIN_WEEK, "FY2023-W53");
-    expect_label(cal, day_of(2024, 2, 4), SP_GRAIN_WEEK, "FY2024-W01");
-    expect_label(cal, day_of(2024, 2, 4), SP_GRAIN_QUARTER, "FY2024-Q1");
+    assert_int_equal(f, spt_day(2025, 2, 2));
+    assert_int_equal(e, spt_day(2025, 2, 9));
+    expect_label(cal, spt_day(2024, 2, 3), SP_GRAIN_WEEK, "FY2023-W53");
+    expect_label(cal, spt_day(2024, 2, 4), SP_GRAIN_WEEK, "FY2024-W01");
+    expect_label(cal, spt_day(2024, 2, 4), SP_GRAIN_QUARTER, "FY2024-Q1");
     /* FY2024 month 2 (March) is weeks 5-9: 2024-03-03 .. 2024-04-06. */
-    expect_label(cal, day_of(2024, 4, 6), SP_GRAIN_MONTH, "FY2024-M02");
-    expect_label(cal, day_of(2024, 4, 7), SP_GRAIN_MONTH, "FY2024-M03");
+    expect_label(cal, spt_day(2024, 4, 6), SP_GRAIN_MONTH, "FY2024-M02");
+    expect_label(cal, spt_day(2024, 4, 7), SP_GRAIN_MONTH, "FY2024-M03");
     sp_calendar_free(cal);
 
     /* The 53rd week elsewhere: in the second month, 4-6-4 in Q1 of FY2023. */
@@ -334,7 +319,7 @@ static void test_nrf_454(void **state)
 static void test_retail_year_end_rules(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* Last Saturday of August, years named by their end. UniFirst's 10-K filings (SEC) report
      * fiscal years ended August 31, 2013 and August 30, 2014; the 4-4-5 calendar article
      * lists 2006-08-26, 2007-08-25 and 2008-08-30 for this rule. 2012's last Saturday of
@@ -345,10 +330,10 @@ static void test_retail_year_end_rules(void **state)
     o.year_end_weekday = 6;
     o.year_end_rule = SP_YEAR_END_LAST;
     sp_calendar *cal = new_calendar(ctx, &o);
-    expect_year(cal, 2007, day_of(2006, 8, 27), day_of(2007, 8, 26));
-    expect_year(cal, 2008, day_of(2007, 8, 26), day_of(2008, 8, 31));
-    expect_year(cal, 2013, day_of(2012, 8, 26), day_of(2013, 9, 1));
-    expect_year(cal, 2014, day_of(2013, 9, 1), day_of(2014, 8, 31));
+    expect_year(cal, 2007, spt_day(2006, 8, 27), spt_day(2007, 8, 26));
+    expect_year(cal, 2008, spt_day(2007, 8, 26), spt_day(2008, 8, 31));
+    expect_year(cal, 2013, spt_day(2012, 8, 26), spt_day(2013, 9, 1));
+    expect_year(cal, 2014, spt_day(2013, 9, 1), spt_day(2014, 8, 31));
     size_t weeks;
     assert_int_equal(sp_calendar_periods(cal, 2013, SP_GRAIN_WEEK, NULL, NULL, NULL, 0, &weeks),
                      SP_OK);
@@ -369,7 +354,7 @@ static void test_retail_year_end_rules(void **state)
     o.year_end_weekday = 6;
     o.year_end_rule = SP_YEAR_END_NEAREST;
     cal = new_calendar(ctx, &o);
-    expect_year(cal, 2011, day_of(2011, 1, 2), day_of(2012, 1, 1));
+    expect_year(cal, 2011, spt_day(2011, 1, 2), spt_day(2012, 1, 1));
     period(cal, 2011, SP_GRAIN_MONTH, 0, &f, &e);
     assert_int_equal(e - f, 35);
     sp_calendar_free(cal);
@@ -394,7 +379,7 @@ static void random_options(spt_rng *rng, sp_calendar_options *o)
 static void test_property_tiling(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 11 };
     unsigned iterations = spt_iterations(400);
     for (unsigned it = 0; it < iterations; it++) {
@@ -479,14 +464,14 @@ static void test_property_tiling(void **state)
 static void test_working_days(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* China, 2024 Spring Festival (国务院办公厅关于2024年部分节假日安排的通知): February 10
      * to 17 off; Sunday February 4 and Sunday February 18 are working days. February 2024
      * starts on a Thursday: weekdays 2 + 5 + 5 + 5 + 4 = 21; the holidays that fall on
      * weekdays are Monday 12 .. Friday 16 (5); plus the two make-up Sundays: 18. */
-    int32_t holidays[8], workdays[2] = { day_of(2024, 2, 4), day_of(2024, 2, 18) };
+    int32_t holidays[8], workdays[2] = { spt_day(2024, 2, 4), spt_day(2024, 2, 18) };
     for (int d = 0; d < 8; d++)
-        holidays[d] = day_of(2024, 2, 10 + d);
+        holidays[d] = spt_day(2024, 2, 10 + d);
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     o.weekend = SP_SATURDAY | SP_SUNDAY;
     o.holidays = holidays;
@@ -502,7 +487,7 @@ static void test_working_days(void **state)
     assert_int_equal(w[0], 23);
     /* The week of Monday February 12: all five weekdays are holidays. */
     int32_t count;
-    assert_int_equal(sp_calendar_working_days(cal, day_of(2024, 2, 12), day_of(2024, 2, 19),
+    assert_int_equal(sp_calendar_working_days(cal, spt_day(2024, 2, 12), spt_day(2024, 2, 19),
                                               &count),
                      SP_OK);
     assert_int_equal(count, 1); /* Sunday the 18th */
@@ -525,7 +510,7 @@ static void test_working_days(void **state)
 static void test_property_working_days(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 12 };
     for (unsigned it = 0; it < spt_iterations(300); it++) {
         int32_t base = (int32_t)spt_rng_range(&rng, -1000, 30000);
@@ -575,7 +560,7 @@ static void test_property_working_days(void **state)
 static void test_labels(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = new_calendar(ctx, NULL);
     char buf[SP_CALENDAR_LABEL_MAX];
     size_t len;
@@ -652,7 +637,7 @@ static void test_bad_options(void **state)
         { "version 0", { 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EVERSION,
           "sp_calendar_options: version 0 is not supported (this library knows 1 to 1)" },
     };
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sp_calendar *cal = (sp_calendar *)&cases[i]; /* a sentinel that must stay */
         int rc = sp_calendar_new(&cal, ctx, &cases[i].o);
@@ -678,7 +663,7 @@ static void test_bad_options(void **state)
 static void test_bad_queries(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     o.start_month = 2;
     o.label = SP_FISCAL_LABEL_START;
@@ -700,12 +685,12 @@ static void test_bad_queries(void **state)
     assert_int_equal(sp_calendar_periods(cal, 2026, SP_GRAIN_MONTH, f, NULL, NULL, 12, NULL),
                      SP_EINVAL);
     /* January of year 1 belongs to fiscal year 0 of a February calendar named by its start. */
-    assert_int_equal(sp_calendar_locate(cal, day_of(1, 1, 31), SP_GRAIN_MONTH, &fy, &k), SP_EINVAL);
+    assert_int_equal(sp_calendar_locate(cal, spt_day(1, 1, 31), SP_GRAIN_MONTH, &fy, &k), SP_EINVAL);
     assert_string_equal(sp_ctx_errmsg(ctx), "calendar: day -719132 (0001-01-31) falls in fiscal "
                                             "year 0, outside 1 to 9999");
     assert_int_equal(fy, -5);
     assert_int_equal(k, 99);
-    assert_int_equal(sp_calendar_locate(cal, day_of(1, 2, 1), SP_GRAIN_MONTH, &fy, &k), SP_OK);
+    assert_int_equal(sp_calendar_locate(cal, spt_day(1, 2, 1), SP_GRAIN_MONTH, &fy, &k), SP_OK);
     assert_int_equal(fy, 1);
     assert_int_equal(k, 0);
     /* Far beyond the supported years, and in a batch: nothing written. */

@@ -266,7 +266,7 @@ static int run_units(sp_ctx *ctx, const sp_progress *cb, uint64_t total, uint64_
         *reached = done;
         rc = spi_progress_tick(&pr, done);
     }
-    return rc == SP_OK ? spi_progress_finish(&pr) : rc;
+    return rc == SP_OK ? spi_progress_finish(&pr, total) : rc;
 }
 
 static void test_progress(void **state)
@@ -304,6 +304,11 @@ static void test_progress(void **state)
     for (uint64_t done = 0; done < 10000; done++)
         assert_int_equal(spi_progress_tick(&pr, done), SP_OK);
     assert_int_equal(unknown.calls, 3); /* units 0, 4096, 8192 */
+    /* At the end the total is known: the last report says 10000 of 10000. */
+    assert_int_equal(spi_progress_finish(&pr, 10000), SP_OK);
+    assert_int_equal(unknown.calls, 4);
+    assert_int_equal(unknown.last_done, 10000);
+    assert_int_equal(unknown.last_total, 10000);
 
     /* Versioned like every callback table. */
     sp_progress bad = SP_PROGRESS_INIT;

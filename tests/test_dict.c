@@ -11,13 +11,6 @@
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 static sp_dict *new_dict(sp_ctx *ctx)
 {
     sp_dict *d = NULL;
@@ -48,7 +41,7 @@ static void expect_id(const sp_dict *d, uint32_t index, const char *want, size_t
 static void test_add_find_id(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     assert_int_equal(sp_dict_count(d), 0);
     /* Indices are dense, in order of first addition. */
@@ -89,7 +82,7 @@ static void test_add_find_id(void **state)
 static void test_id_pointers_stay_valid(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     add(d, "first");
     const char *first = NULL;
@@ -118,7 +111,7 @@ static void test_id_pointers_stay_valid(void **state)
 static void test_lengths(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     /* The longest id, 65535 bytes; one byte more is refused. */
     char *big = malloc(65536);
@@ -157,7 +150,7 @@ static void test_lengths(void **state)
 static void test_bad_arguments(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = NULL;
     assert_int_equal(sp_dict_new(NULL, ctx), SP_EINVAL);
     assert_int_equal(sp_dict_new(&d, NULL), SP_EINVAL);
@@ -204,7 +197,7 @@ static void test_bad_arguments(void **state)
 static void test_duplicates_quote_the_id(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     add(d, "rep-7");
     add(d, "网格");
@@ -293,7 +286,7 @@ static void test_utf8(void **state)
         { "abcdefgh\x80", "dict: id \"abcdefgh\\x80\" is not valid UTF-8: unexpected continuation "
                           "byte at byte 8" },
     };
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     uint32_t expected_count = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -329,7 +322,7 @@ static void expect_absent(const sp_dict *d, const char *id)
 static void test_add_all(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     add(d, "a");
     add(d, "b");
@@ -390,7 +383,7 @@ static void test_add_all(void **state)
 static void test_add_all_rollback_after_growth(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     char text[64];
     for (unsigned i = 0; i < 100; i++) {
@@ -509,7 +502,7 @@ static size_t random_id(spt_rng *rng, unsigned char *id)
 static void test_property_against_oracle(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 11 };
     unsigned rounds = spt_iterations(16);
     for (unsigned round = 0; round < rounds; round++) {

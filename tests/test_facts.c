@@ -13,13 +13,6 @@
 /* The reading loop is internal: this program links the objects library. */
 #include "storage/facts.h"
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 /* ---- test data: every column filled, for any kind ---- */
 
 #define MAX_ROWS 50000
@@ -158,7 +151,7 @@ static void test_init(void **state)
 static void test_required_and_unused_columns(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(10);
     for (uint32_t kind = SP_FACT_ORDER_LINES; kind <= SP_FACT_MARKETING_SPEND; kind++) {
         sp_fact_batch b = full_batch(kind, t, 0, 10);
@@ -205,7 +198,7 @@ static void test_required_and_unused_columns(void **state)
 static void test_batch_header(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(4);
     sp_fact_batch b = full_batch(SP_FACT_PAYMENTS, t, 0, 4);
     assert_int_equal(check(ctx, NULL, NULL), SP_EINVAL);
@@ -230,7 +223,7 @@ static void test_batch_header(void **state)
 static void test_values(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(20);
     sp_fact_batch b = full_batch(SP_FACT_ORDER_LINES, t, 0, 20);
     spi_fact_bounds bounds = SPI_FACT_BOUNDS_ANY;
@@ -461,7 +454,7 @@ static void expect_tally(const tally *got, const tally *want)
 static void test_day_filter_boundaries(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* 730 rows: days 20454 + (i mod 365), so every day of 2026 twice. */
     table *t = new_table(730);
     static const size_t sizes[] = { 100 };
@@ -524,7 +517,7 @@ static void test_day_filter_boundaries(void **state)
 static void test_filter_property(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 21 };
     table *t = new_table(MAX_ROWS);
     for (unsigned it = 0; it < spt_iterations(200); it++) {
@@ -560,7 +553,7 @@ static void test_filter_property(void **state)
 static void test_scan_arguments(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(10);
     static const size_t sizes[] = { 4 };
     host h = { .t = t, .rows = 10, .kind = SP_FACT_ORDER_LINES, .sizes = sizes, .nsizes = 1 };
@@ -613,7 +606,7 @@ static void test_scan_arguments(void **state)
 static void test_bad_batch_from_the_source(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(100);
     t->rep[42] = 9001; /* row 12 of the second 30-row batch */
     static const size_t sizes[] = { 30 };
@@ -635,7 +628,7 @@ static void test_bad_batch_from_the_source(void **state)
 static void test_host_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(100);
     static const size_t sizes[] = { 30 };
     host h = { .t = t, .rows = 100, .kind = SP_FACT_PAYMENTS, .sizes = sizes, .nsizes = 1,
@@ -668,7 +661,7 @@ static void test_host_errors(void **state)
 static void test_host_ignores_the_sink(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(100);
     static const size_t sizes[] = { 10 };
     static const struct {
@@ -721,7 +714,7 @@ static int record_report(void *user, uint64_t done, uint64_t total)
 static void test_progress_and_cancel(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     enum { ROWS = 50000 };
     table *t = new_table(ROWS);
     static const size_t sizes[] = { 1000, 5000, 9000 };
@@ -835,7 +828,7 @@ static int raw_sink(void *arg, const sp_fact_batch *b)
 static void test_memory_source(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(12000);
     sp_fact_source *m = new_memory(ctx);
     assert_int_equal(sp_fact_source_memory_new(NULL, ctx), SP_EINVAL);
@@ -893,7 +886,7 @@ static void test_memory_source(void **state)
 static void test_memory_append_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     table *t = new_table(100);
     sp_fact_source *m = new_memory(ctx);
     sp_fact_batch b = full_batch(SP_FACT_ORDER_LINES, t, 0, 50);

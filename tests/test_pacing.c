@@ -13,20 +13,6 @@
 
 #define PCT(x) ((sp_dec)((x) * 10000000))
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
-static int32_t day_of(int32_t y, int32_t m, int32_t d)
-{
-    int32_t day;
-    assert_int_equal(sp_calendar_day_from_civil(y, m, d, &day), SP_OK);
-    return day;
-}
-
 static sp_calendar *calendar(sp_ctx *ctx, uint32_t weekend)
 {
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
@@ -41,7 +27,7 @@ static const sp_dec quarters[4] = { PCT(25), PCT(25), PCT(25), PCT(25) };
 static void test_pacing_by_days(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = calendar(ctx, 0);
     /*
      * FY2026 by quarters at 25 % each, every day counted, on the days before 2026-05-16.
@@ -57,7 +43,7 @@ static void test_pacing_by_days(void **state)
     int32_t status[6];
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.threshold = PCT(5);
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 5, 16), target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                actual, 6, quarters, 1, 4, &o, expected, projection, status),
                      SP_OK);
     for (size_t i = 0; i < 6; i++)
@@ -73,7 +59,7 @@ static void test_pacing_by_days(void **state)
 
     o.projection = SP_PROJECT_LINEAR;
     o.rounding = SP_ROUND_CEILING;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 5, 16), target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                actual, 1, quarters, 1, 4, &o, expected, projection, NULL),
                      SP_OK);
     assert_int_equal(expected[0], 373627);
@@ -81,12 +67,12 @@ static void test_pacing_by_days(void **state)
     /* Threshold 0: any difference counts. */
     o = (sp_pacing_options)SP_PACING_OPTIONS_INIT;
     int64_t exact = 373626;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 5, 16), target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
                      SP_OK);
     assert_int_equal(status[0], SP_PACE_ON_TRACK);
     exact++;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 5, 16), target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
                      SP_OK);
     assert_int_equal(status[0], SP_PACE_AHEAD);
@@ -97,7 +83,7 @@ static void test_pacing_by_days(void **state)
 static void test_pacing_by_working_days(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = calendar(ctx, SP_SATURDAY | SP_SUNDAY);
     /*
      * The same day, counting working days (Monday to Friday). Q2 2026 has 22 + 21 + 22 = 65;
@@ -110,13 +96,13 @@ static void test_pacing_by_working_days(void **state)
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.elapsed = SP_ELAPSED_WORKING_DAYS;
     o.projection = SP_PROJECT_LINEAR;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 5, 16), &target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), &target,
                                &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
                      SP_OK);
     assert_int_equal(expected, 376923);
     assert_int_equal(projection, 1076289);
     /* A Saturday adds nothing: the same figures on the days before Sunday May 17. */
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 5, 18), &target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 18), &target,
                                &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
                      SP_OK);
     assert_int_equal(expected, 376923);
@@ -129,7 +115,7 @@ static void test_pacing_by_working_days(void **state)
     o.policy = SP_PROFILE_NORMALISE;
     o.weighting = SP_TIME_WEIGHT_WORKING_DAYS;
     target = 261000000;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 4, 1), &target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), &target,
                                &actual, 1, quarters, 1, 4, &o, &expected, NULL, NULL),
                      SP_OK);
     /* shares by largest remainder of 10^9 over 64:65:66:66 -> 245210727.97, 249042145.59,
@@ -143,12 +129,12 @@ static void test_pacing_by_working_days(void **state)
 static void test_pacing_edges(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = calendar(ctx, 0);
     int64_t target[2] = { 1000, 1000 }, actual[2] = { 0, 5 }, expected[2], projection[2];
     int32_t status[2];
     /* Before the year: nothing expected, nothing to extrapolate from. */
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, day_of(2025, 6, 1), target, actual,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2025, 6, 1), target, actual,
                                2, (sp_dec[]){ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 1, 12,
                                &(sp_pacing_options){ 1, SP_PROFILE_NORMALISE, NULL, 0, 0, 0, 0, 0 },
                                expected, projection, status),
@@ -159,7 +145,7 @@ static void test_pacing_edges(void **state)
     assert_int_equal(status[1], SP_PACE_AHEAD);
     /* After the year: the whole target is expected and the projection is the actual. */
     actual[1] = 990;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2027, 3, 1), target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2027, 3, 1), target,
                                actual, 2, quarters, 1, 4, NULL, expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[1], 1000);
@@ -169,7 +155,7 @@ static void test_pacing_edges(void **state)
     const sp_dec two[8] = { PCT(25), PCT(25), PCT(25), PCT(25), PCT(100), 0, 0, 0 };
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.profile_of = (uint32_t[]){ 0, 1 };
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, day_of(2026, 4, 1), target,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), target,
                                actual, 2, two, 2, 4, &o, expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[0], 250);
@@ -193,7 +179,7 @@ static void test_pacing_edges(void **state)
     o = (sp_pacing_options)SP_PACING_OPTIONS_INIT;
     o.policy = SP_PROFILE_NORMALISE;
     target[0] = 5200000;
-    assert_int_equal(sp_pacing(ctx, cal, 2024, SP_GRAIN_WEEK, day_of(2024, 2, 4) + 91, target,
+    assert_int_equal(sp_pacing(ctx, cal, 2024, SP_GRAIN_WEEK, spt_day(2024, 2, 4) + 91, target,
                                actual, 1, weekly, 1, 52, &o, expected, NULL, NULL),
                      SP_OK);
     assert_int_equal(expected[0], 1300000);
@@ -204,12 +190,12 @@ static void test_pacing_edges(void **state)
 static void test_pacing_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = calendar(ctx, 0);
     int64_t target[2] = { 1000, -5 }, actual[2] = { 0, 0 };
     int64_t expected[2] = { 7, 7 }, projection[2] = { 7, 7 };
     int32_t status[2] = { 7, 7 };
-    int32_t day = day_of(2026, 5, 16);
+    int32_t day = spt_day(2026, 5, 16);
     struct {
         const char *what;
         sp_pacing_options o;
@@ -251,7 +237,7 @@ static void test_pacing_bad_input(void **state)
     sp_dec months[12] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.policy = SP_PROFILE_NORMALISE;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, day_of(2026, 1, 2), target, actual,
+    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2026, 1, 2), target, actual,
                                2, months, 1, 12, &o, expected, projection, status),
                      SP_EOVERFLOW);
     assert_string_equal(sp_ctx_errmsg(ctx),

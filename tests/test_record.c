@@ -20,13 +20,6 @@
 
 /* ---- helpers ---- */
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 /* Finish `w` and compare its bytes with `expect` (a C string), then free them. */
 static void expect_bytes(spi_writer *w, const char *expect)
 {
@@ -71,7 +64,7 @@ static spi_rdoc *parse(sp_ctx *ctx, const char *text)
 static void expect_parse_error_n(const char *text, size_t len, uint32_t flags,
                                  const spi_rec_limits *lim, int code, const char *msg)
 {
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = (spi_rdoc *)&doc;
     spi_rdoc *const sentinel = doc;
     int rc = spi_rdoc_parse(&doc, ctx, "doc", (const uint8_t *)text, len, flags, lim);
@@ -149,7 +142,7 @@ static void write_example(spi_writer *w)
 static void test_writer_canonical(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_writer w;
     spi_writer_init(&w, ctx);
     write_example(&w);
@@ -176,7 +169,7 @@ static void test_writer_canonical(void **state)
 static void test_writer_escapes(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     char s[64];
     size_t n = 0;
     for (int c = 0; c < 0x20; c++)
@@ -221,7 +214,7 @@ static void test_writer_numbers(void **state)
         { INT64_MAX, "9223372036854775807", "9223372036.854775807" },
         { -INT64_MAX, "-9223372036854775807", "-9223372036.854775807" },
     };
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_writer w;
     spi_writer_init(&w, ctx);
     for (size_t i = 0; i < SPI_ARRAY_LEN(cases); i++) {
@@ -249,7 +242,7 @@ static void test_writer_numbers(void **state)
 static void test_writer_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_writer w;
     spi_writer_init(&w, ctx);
 
@@ -339,7 +332,7 @@ static void test_writer_errors(void **state)
 static void test_writer_limits(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_writer w;
     spi_writer_init(&w, ctx);
     /* A string of exactly the limit is written; one byte more is refused. */
@@ -438,7 +431,7 @@ static void test_writer_fault_loop(void **state)
 
 static void expect_open(const char *text, uint32_t known, int code, const char *msg)
 {
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = NULL;
     assert_int_equal(spi_rdoc_parse(&doc, ctx, "record example.note", (const uint8_t *)text,
                                     strlen(text), SPI_RDOC_STORED, NULL),
@@ -453,7 +446,7 @@ static void expect_open(const char *text, uint32_t known, int code, const char *
 static void test_envelope(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = parse(ctx, EXAMPLE_BYTES);
     uint32_t v = 0;
     assert_int_equal(spi_record_open(doc, "example.note", 1, &v), SP_OK);
@@ -473,7 +466,7 @@ static void test_envelope(void **state)
                 "record example.note: v: 'example.note' version 2 is newer than version 1, the "
                 "newest this library reads (line 1, column 28, byte 27)");
     /* As in docs/record-format.md. */
-    sp_ctx *c2 = new_ctx();
+    sp_ctx *c2 = spt_new_ctx();
     const char *newer = "{\"type\":\"target.plan\",\"v\":3}";
     doc = NULL;
     assert_int_equal(spi_rdoc_parse(&doc, c2, "record target.plan", (const uint8_t *)newer,
@@ -520,7 +513,7 @@ static void test_envelope(void **state)
 static void test_reader_values(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = parse(ctx, EXAMPLE_BYTES);
     const spi_rnode *root = spi_rdoc_root(doc);
     assert_int_equal(spi_rnode_type(root), SPI_ROBJECT);
@@ -624,7 +617,7 @@ static void test_reader_values(void **state)
 static void test_copy_canonical(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     expect_copy(ctx, " { \"a\" : [ 1 , 2.50 , -0 , -0.0 , 0.000 , 10 , 1.0 , -1.10 ] ,\r\n\t\"b\":{} } ",
                 "{\"a\":[1,2.5,0,0,0,10,1,-1.1],\"b\":{}}");
     expect_copy(ctx, "\"\\u0041\\/\\u00e9\\ud83d\\ude00\\b\\u0008\\u001F\\u007f\"",
@@ -754,7 +747,7 @@ static void test_syntax_errors(void **state)
     snprintf(msg, sizeof msg,
              "commission plan: components[2].tiers[1].lower: invalid number: exponents are not "
              "accepted; write all the digits (1500, not 1.5e3) (line 14, column 26, byte %zu)", e);
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = NULL;
     int rc = spi_rdoc_parse(&doc, ctx, "commission plan", (const uint8_t *)plan, strlen(plan),
                             SPI_RDOC_USER, NULL);
@@ -767,7 +760,7 @@ static void test_syntax_errors(void **state)
     expect_parse_error_n("[1,\0]", 5, SPI_RDOC_USER, NULL, SP_EINVAL,
                          "doc: [1]: expected a value, found byte 0x00 (line 1, column 4, byte 3)");
     /* NULL data is the empty document; a NULL out is refused. */
-    sp_ctx *c2 = new_ctx();
+    sp_ctx *c2 = spt_new_ctx();
     spi_rdoc *d2 = NULL;
     expect_msg(c2, spi_rdoc_parse(&d2, c2, "doc", NULL, 0, 0, NULL), SP_ECORRUPT,
                "doc: expected a value, found the end of the input (line 1, column 1, byte 0)");
@@ -863,7 +856,7 @@ static void test_escapes(void **state)
         { "\"a\\u0000b\"", 3, "a\0b" },
         { "\"x\xe4\xb8\xad\\ty\"", 6, "x\xe4\xb8\xad\ty" },
     };
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     for (size_t i = 0; i < SPI_ARRAY_LEN(cases); i++) {
         spi_rdoc *doc = parse(ctx, cases[i].text);
         const char *s;
@@ -893,7 +886,7 @@ static void test_escapes(void **state)
 static void test_numbers(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static const struct {
         const char *text;
         int64_t value; /* 0 with msg: an error */
@@ -1090,7 +1083,7 @@ static void test_numbers(void **state)
 static void test_typed_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = parse(ctx, DOC);
     const spi_rnode *r = spi_rdoc_root(doc), *node = NULL;
     int64_t i = 5;
@@ -1171,7 +1164,7 @@ static void test_unknown_members(void **state)
     (void)state;
     static const char *const known[] = { "rate", "base", "tiers", "level" };
     const char *text = "{\"components\":[{\"rate\":1,\"rat\":2}],\"levle\":3,\"zzz\":4}";
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *user = NULL, *stored = NULL;
     assert_int_equal(spi_rdoc_parse(&user, ctx, "commission plan", (const uint8_t *)text,
                                     strlen(text), SPI_RDOC_USER, NULL),
@@ -1241,7 +1234,7 @@ static void test_unknown_members(void **state)
 static void test_paths(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_rdoc *doc = parse(ctx, "{\"a\":[{\"b c\":[0,{\"\xe5\x90\x8d\":{\"\":[[7]]}}]}],\"x\\n\":1}");
     const spi_rnode *r = spi_rdoc_root(doc);
     const spi_rnode *deep = spi_rnode_at(doc, spi_rnode_at(doc, r, 0), 0);      /* a[0] */
@@ -1291,7 +1284,7 @@ static void test_paths(void **state)
 static void test_limits(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* Depth: 64 nested arrays are read, 65 are refused at the 65th '['. */
     char text[256], msg[512];
     memset(text, '[', 64);
@@ -1359,7 +1352,7 @@ static void test_limits(void **state)
 static void test_duplicates_large(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     char text[4096];
     /* 40 distinct names k39 .. k00 (descending, so that sorting matters): fine. */
     size_t o = (size_t)snprintf(text, sizeof text, "{");
@@ -1777,7 +1770,7 @@ static void parse_any(sp_ctx *ctx, const uint8_t *bytes, size_t len)
 static void test_property_round_trip(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 11 };
     unsigned iterations = spt_iterations(400);
     tbuf expect = { NULL, 0, 0 };

@@ -17,13 +17,6 @@ __extension__ typedef __int128 i128;
 
 #define PCT(x) ((sp_dec)((x) * 10000000)) /* whole or tenth percentages, exactly */
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 static void expect_decs(const sp_dec *got, const sp_dec *want, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -44,7 +37,7 @@ static sp_dec sum_of(const sp_dec *v, size_t n)
 static void test_shares(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dec out[4];
     /* Exactly 100 %: taken as given under either policy. */
     const sp_dec q[4] = { PCT(20), PCT(30), PCT(25), PCT(25) };
@@ -67,7 +60,7 @@ static void test_shares(void **state)
 static void test_shares_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dec out[3] = { 9, 9, 9 };
     const sp_dec short_sum[3] = { PCT(30), PCT(30), PCT(39.5) };
     assert_int_equal(sp_season_shares(ctx, short_sum, 3, SP_PROFILE_REJECT, out), SP_EINVAL);
@@ -97,7 +90,7 @@ static void test_shares_bad_input(void **state)
 static void test_property_shares(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 21 };
     sp_dec p[53], scaled[53], a[53], b[53];
     for (unsigned it = 0; it < spt_iterations(2000); it++) {
@@ -129,7 +122,7 @@ static void test_property_shares(void **state)
 static void test_average_share(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_dec out[4];
     /* Year 0: 100 200 300 400 of 1000 -> 10 % 20 % 30 % 40 %; year 1: 50 each of 200 ->
      * 25 % each. The average: 17.5 % 22.5 % 27.5 % 32.5 %. */
@@ -228,7 +221,7 @@ static void expect_indices_near(const sp_dec *got, const double *want, size_t n,
 static void test_ratio_ma_published(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /*
      * HP 12C Owner's Handbook / Solutions Handbook, "Seasonal Variation Factors Based on
      * Centered Moving Averages": quarterly sales ($K) 1978: 397 376 460 501, 1979: 455 390
@@ -262,7 +255,7 @@ static void test_ratio_ma_published(void **state)
 static void test_ratio_ma_median(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t y[16];
     for (size_t i = 0; i < 16; i++)
         y[i] = 100;
@@ -284,7 +277,7 @@ static void test_ratio_ma_median(void **state)
 static void test_property_ratio_ma(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 22 };
     int64_t y[64 * 5], scaled[64 * 5];
     sp_dec got[64], got_scaled[64];
@@ -317,7 +310,7 @@ static void test_property_ratio_ma(void **state)
 static void test_ratio_ma_zero(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* Two years of four quarters, sales only in the last two. The centred averages of
      * positions 2 .. 5 use S[t-2 .. t+1] + S[t-1 .. t+2]: 0 + 0 at positions 2 and 3, so
      * position 2 is the first zero average. */
@@ -353,7 +346,7 @@ static void test_ratio_ma_zero(void **state)
 static void test_history_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     const int64_t h[8] = { 1, 2, 3, 4, 5, -6, 7, 8 };
     const int64_t ok[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
     sp_dec out[4] = { 3, 3, 3, 3 };

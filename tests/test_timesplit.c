@@ -14,13 +14,6 @@
 
 #define PCT(x) ((sp_dec)((x) * 10000000))
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 static void expect_row(const int64_t *got, const int64_t *want, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -47,7 +40,7 @@ static void expect_error(sp_ctx *ctx, int got, int rc, const char *msg)
 static void test_split_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     int64_t out[24];
     /* 1,000.00 by 8 % for ten months and 10 % for the last two: 80.00 and 100.00. */
     sp_dec profile[12];
@@ -104,7 +97,7 @@ static void test_split_examples(void **state)
 static void test_split_working_days(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar_options co = SP_CALENDAR_OPTIONS_INIT;
     co.weekend = SP_SATURDAY | SP_SUNDAY;
     sp_calendar *cal = NULL;
@@ -147,7 +140,7 @@ static void test_split_working_days(void **state)
 static void test_property_split(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 31 };
     enum { NODES = 40, MAXP = 70 };
     static sp_dec profiles[3 * MAXP], scaled[3 * MAXP];
@@ -214,7 +207,7 @@ static void test_property_split(void **state)
 static void test_split_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_calendar_options co = SP_CALENDAR_OPTIONS_INIT;
     co.kind = SP_CALENDAR_RETAIL_454;
     co.start_month = 2;
@@ -308,7 +301,7 @@ static void test_split_bad_input(void **state)
 static void test_replan_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     const sp_dec ones[12] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
     sp_replan_options o = SP_REPLAN_OPTIONS_INIT;
     o.policy = SP_PROFILE_NORMALISE;
@@ -366,7 +359,7 @@ static void test_replan_examples(void **state)
 static void test_property_replan(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 32 };
     enum { NODES = 30, P = 12 };
     static sp_dec profile[P];
@@ -417,7 +410,7 @@ static void test_property_replan(void **state)
 static void test_replan_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     const sp_dec q[4] = { PCT(50), PCT(50), 0, 0 };
     int64_t target[2] = { 100, 1000 }, actual[8] = { 10, 10, 0, 0, 100, 100, 0, 0 };
     int64_t out[8], excess[2] = { -3, -3 };

@@ -22,7 +22,8 @@ extern "C" {
 /*
  * Called by a host's scan once per record, in key order. Returns 0 to go on, SP_SCAN_STOP
  * to end the scan early (the scan then returns 0), or a negative status, which the scan
- * must stop on and return unchanged.
+ * must stop on and return unchanged. A visitor may call `get` on the same table; it never
+ * calls put, remove, scan, begin, commit or rollback.
  */
 typedef int (*sp_storage_visit_fn)(void *arg, const uint8_t *key, size_t key_len,
                                    const uint8_t *value, size_t value_len);
@@ -30,28 +31,35 @@ typedef int (*sp_storage_visit_fn)(void *arg, const uint8_t *key, size_t key_len
 #define SP_SCAN_STOP 1
 
 /*
- * A storage backend. Records live in namespaces (`ns`: a short name of [a-z0-9_.], at most
- * 32 bytes, e.g. "target.plan"); keys and values are byte strings that the library builds.
- * Keys are ordered bytewise as unsigned bytes, a proper prefix before its extensions.
+ * A storage backend. Records live in namespaces (`ns`: a NUL-terminated name of 1 to 32
+ * bytes of [a-z0-9_.], e.g. "target.plan"); keys and values are byte strings that the
+ * library builds: keys of 1 to 1024 bytes, values of 0 to 10^9 bytes (pointers are never
+ * NULL, even for an empty value). Keys are ordered bytewise as unsigned bytes (memcmp),
+ * a proper prefix before its extensions: "a" < "a\0" < "ab" < "b" < "\x80".
  *
- * Return values: 0 for success; `get` returns SP_ENOTFOUND for a missing key. A callback
- * may return a salesplan status (SP_ENOMEM, SP_ESTORAGE, SP_ECORRUPT, SP_ECONFLICT, ...),
- * which the library passes on as it is; any other non-zero value is the host's own error
- * code: the library returns SP_EUSER and keeps the code and the `errmsg` text for
- * sp_ctx_user_errcode / sp_ctx_user_errmsg.
+ * Return values: 0 for success; `get` returns SP_ENOTFOUND for a missing key; `remove`
+ * of a missing key returns 0. A callback may return a salesplan status (SP_ENOMEM,
+ * SP_ESTORAGE, SP_ECORRUPT, SP_ECONFLICT, ...), which the library passes on as it is,
+ * with the `errmsg` text in its message; any other non-zero value (positive or negative)
+ * is the host's own error code: the library returns SP_EUSER and keeps the code and the
+ * `errmsg` text for sp_ctx_user_errcode / sp_ctx_user_errmsg.
  *
- * Transactions: every library operation that writes calls begin, its puts and removes,
- * then commit; on any failure it calls rollback instead. The library never nests
- * transactions and never writes outside one. Reads may happen inside a transaction (they
- * must see its writes) or outside one. When commit fails the library calls rollback, after
- * which the store must hold the state from before begin.
+ * Transactions: every library operation that writes calls begin, its puts and removes
+ * (and reads), then commit; on any failure it calls rollback instead and returns the
+ * first error (a failing rollback never replaces it). When begin fails, nothing else is
+ * called. The library never nests transactions and never writes outside one. Reads may
+ * happen inside a transaction (they must see its writes) or outside one (they see
+ * committed records). When commit fails the library calls rollback, after which the store
+ * must hold the state from before begin: a commit that reports failure must not have
+ * taken effect. docs/storage.md spells out each rule for backend writers.
  */
 typedef struct sp_storage {
     uint32_t version; /* SP_STORAGE_VERSION */
     void *user;       /* passed to every callback */
 
     /* Find one record. On success *value / *value_len describe bytes owned by the host,
-     * valid until the next call on this table; the library copies them at once. */
+     * valid until the next call on this table; the library copies them at once. *value
+     * may be NULL when *value_len is 0. */
     int (*get)(void *user, const char *ns, const uint8_t *key, size_t key_len,
                const uint8_t **value, size_t *value_len);
     /* Insert or replace one record. */
@@ -70,7 +78,8 @@ typedef struct sp_storage {
     int (*rollback)(void *user);
     /* Optional: the host's message for its last error, or NULL. */
     const char *(*errmsg)(void *user);
-    /* Optional: release the backend; called by sp_storage_free. */
+    /* Optional: release the backend; called by sp_storage_free, never by the library
+     * otherwise. */
     void (*destroy)(void *user);
 } sp_storage;
 
@@ -83,7 +92,8 @@ SP_API int sp_storage_init(sp_storage *table, uint32_t version);
  * Built-in stores
  * ====================================================================================== */
 
-/* An in-memory store: ordered, transactional, allocating through `ctx`. */
+/* An in-memory store: ordered, transactional, allocating through `ctx` (which must outlive
+ * it). Writes outside a transaction, and writes during a scan, return SP_EINVAL. */
 SP_API int sp_storage_memory_new(sp_storage **out, sp_ctx *ctx);
 
 /* Flags of sp_file_store_options. */
@@ -105,14 +115,20 @@ SP_API int sp_file_store_options_init(sp_file_store_options *opts, uint32_t vers
 
 /*
  * A store in a single file: after a crash at any point of a commit the file opens with the
- * state before or after that commit. Corrupt contents give SP_ECORRUPT; a file written by
- * an incompatible format version gives SP_EVERSION. `opts` may be NULL for the defaults.
+ * state before or after that commit. Corrupt contents give SP_ECORRUPT naming the offset; a
+ * file written by an incompatible format version gives SP_EVERSION; a missing file without
+ * SP_FILE_STORE_CREATE gives SP_ENOTFOUND; a file open elsewhere for writing (or, for a
+ * writer, for reading) gives SP_ECONFLICT. The records are held in memory (allocated
+ * through `ctx`, which must outlive the store); the file is an append-only log, compacted
+ * when it grows past twice the live data. `opts` may be NULL for the defaults.
+ * docs/storage.md describes the format.
  */
 SP_API int sp_storage_file_new(sp_storage **out, sp_ctx *ctx, const char *path,
                                const sp_file_store_options *opts);
 
-/* Free a store made by sp_storage_memory_new or sp_storage_file_new (NULL is accepted).
- * Not for host-made tables. */
+/* Free a store made by sp_storage_memory_new or sp_storage_file_new (NULL is accepted);
+ * an open transaction is rolled back. In general: calls table->destroy(table->user) when
+ * set, so a host may use it for its own tables too. */
 SP_API void sp_storage_free(sp_storage *storage);
 
 /* ======================================================================================

@@ -37,6 +37,9 @@ struct sp_ctx {
     int user_errcode;
     char errmsg[SPI_ERRMSG_CAP];
     char user_errmsg[SPI_USER_ERRMSG_CAP];
+    /* The storage write transaction running in this context (src/storage/store.c), so
+     * that a nested one is refused; NULL when none. */
+    const void *storage_tx;
 };
 
 /* Allocation through the context's hooks. On failure these record SP_ENOMEM with the size
@@ -99,7 +102,9 @@ static inline int spi_progress_tick(spi_progress *pr, uint64_t done)
 {
     return done >= pr->next ? spi_progress_tick_slow(pr, done) : SP_OK;
 }
-int spi_progress_finish(spi_progress *pr);
+/* The last report: `done` is all the work (when the total was unknown it becomes the
+ * total too, so the host sees done == total at the end). */
+int spi_progress_finish(spi_progress *pr, uint64_t done);
 
 /*
  * UTF-8 (Unicode table 3-7: no overlong forms, no surrogates U+D800..U+DFFF, nothing above

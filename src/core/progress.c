@@ -45,9 +45,11 @@ int spi_progress_tick_slow(spi_progress *pr, uint64_t done)
     return report(pr, done);
 }
 
-int spi_progress_finish(spi_progress *pr)
+int spi_progress_finish(spi_progress *pr, uint64_t done)
 {
+    if (pr->total == 0)
+        pr->total = done;
     if (pr->cb.report == NULL)
         return SP_OK;
-    return report(pr, pr->total);
+    return report(pr, done);
 }

@@ -492,9 +492,7 @@ int spi_facts_scan(sp_ctx *ctx, const sp_fact_source *src, const sp_fact_query *
     if (rc != SP_OK)
         return spi_host_status(ctx, rc, s.errmsg != NULL ? s.errmsg(s.user) : NULL, "%s",
                                kinds[q.kind].scan);
-    /* The total is known now: the last report has done == total. */
-    st.progress.total = st.rows;
-    return spi_progress_finish(&st.progress);
+    return spi_progress_finish(&st.progress, st.rows);
 }
 
 /* ---- the memory fact source ---- */

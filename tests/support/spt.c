@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "salesplan/target.h"
 #include "spt.h"
 
 /* Each block carries its size in front, so live bytes can be counted. */
@@ -74,6 +75,21 @@ void spt_alloc_hooks(spt_alloc *a, sp_ctx_options *opts)
     opts->realloc_fn = hook_realloc;
     opts->free_fn = hook_free;
     opts->alloc_user = a;
+}
+
+sp_ctx *spt_new_ctx(void)
+{
+    sp_ctx *ctx = NULL;
+    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
+    return ctx;
+}
+
+int32_t spt_day(int32_t year, int32_t month, int32_t mday)
+{
+    int32_t day;
+    if (sp_calendar_day_from_civil(year, month, mday, &day) != SP_OK)
+        fail_msg("%04d-%02d-%02d is not a date", (int)year, (int)month, (int)mday);
+    return day;
 }
 
 sp_ctx *spt_ctx_with(spt_alloc *a)

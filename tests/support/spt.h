@@ -11,6 +11,13 @@
 
 #include "salesplan/core.h"
 
+/* A context with the default allocator; fails the test if it cannot be made. */
+sp_ctx *spt_new_ctx(void);
+
+/* The day number (days since 1970-01-01) of a civil date; fails the test for a date that
+ * does not exist. */
+int32_t spt_day(int32_t year, int32_t month, int32_t mday);
+
 /* ---- failing allocator ---- */
 
 /*

@@ -1,0 +1,88 @@
+/*
+ * Storage helpers for tests: a failing storage table that wraps any sp_storage, and
+ * snapshots of a store's records to assert "the store is exactly as it was". Include after
+ * <cmocka.h> and spt.h.
+ */
+#ifndef SPT_STORAGE_H
+#define SPT_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "salesplan/storage.h"
+#include "spt.h"
+
+/* ---- failing storage table ---- */
+
+typedef enum spt_call {
+    SPT_CALL_GET,
+    SPT_CALL_PUT,
+    SPT_CALL_REMOVE,
+    SPT_CALL_SCAN,
+    SPT_CALL_BEGIN,
+    SPT_CALL_COMMIT,
+    SPT_CALL_ROLLBACK,
+    SPT_CALL_KINDS
+} spt_call;
+
+/*
+ * Passes every call to `inner` and counts it; once armed with n, the n-th call from then
+ * on fails with `code` (and, when persistent, every later one). A failing call is not
+ * passed on, except:
+ *  - rollback, which always reaches `inner` before failing (a backend's transaction does
+ *    not outlive a failed rollback: databases abort it with the session), and
+ *  - put and remove when `apply_then_fail` is set: the write happens, then the failure
+ *    is reported (a host that changed something and then failed: rollback must undo it).
+ * After an injected failure errmsg returns "injected failure <n>"; otherwise inner's.
+ */
+typedef struct spt_failing_storage {
+    sp_storage table; /* hand &table to the code under test */
+    const sp_storage *inner;
+    int code;              /* returned by an injected failure; SP_ESTORAGE by default */
+    bool apply_then_fail;  /* see above */
+    uint32_t fail_mask;    /* which calls may fail: bits 1u << spt_call; all by default */
+    uint64_t calls;        /* calls in fail_mask since armed */
+    uint64_t fail_at;      /* 0: never */
+    bool persistent;
+    uint64_t failures;     /* injected since armed */
+    uint64_t count[SPT_CALL_KINDS]; /* every call by kind, since init */
+    bool last_failed;
+    char msg[64];
+} spt_failing_storage;
+
+void spt_failing_storage_init(spt_failing_storage *f, const sp_storage *inner);
+void spt_failing_storage_arm(spt_failing_storage *f, uint64_t n, bool persistent);
+uint64_t spt_failing_storage_disarm(spt_failing_storage *f);
+spt_injector spt_failing_storage_injector(spt_failing_storage *f);
+
+/* ---- snapshots ---- */
+
+/* Every record of the given namespaces, read through the table's scan. */
+typedef struct spt_snapshot spt_snapshot;
+
+spt_snapshot *spt_snapshot_take(const sp_storage *st, const char *const *ns, size_t nns);
+void spt_snapshot_free(spt_snapshot *s);
+size_t spt_snapshot_count(const spt_snapshot *s);
+/* Fails the test, naming the first difference, unless a and b hold the same records. */
+void spt_snapshot_assert_equal(const spt_snapshot *a, const spt_snapshot *b);
+/* Take a snapshot of `st` over the namespaces of `s` and compare. */
+void spt_snapshot_assert_store(const spt_snapshot *s, const sp_storage *st);
+/* Put `st` back to the records of `s` (its namespaces only), in one transaction. */
+void spt_snapshot_restore(const spt_snapshot *s, const sp_storage *st);
+
+/* A malloc'd copy of n bytes (at least one byte allocated); fails the test when out of
+ * memory. */
+uint8_t *spt_dup_bytes(const void *p, size_t n);
+
+/* ---- direct table calls that must succeed (for test setup) ---- */
+
+void spt_storage_begin(const sp_storage *st);
+void spt_storage_commit(const sp_storage *st);
+void spt_storage_put(const sp_storage *st, const char *ns, const void *key, size_t key_len,
+                     const void *value, size_t value_len);
+/* begin, put a NUL-terminated key and value, commit */
+void spt_storage_put_str(const sp_storage *st, const char *ns, const char *key,
+                         const char *value);
+
+#endif /* SPT_STORAGE_H */
