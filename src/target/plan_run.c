@@ -275,7 +275,7 @@ int sp_target_plan_decompose(const sp_target_plan *plan, int64_t total,
     if (rc == SP_OK)
         rc = spi_set_strdup(ctx, &set->plan_id, plan->id, strlen(plan->id));
     if (rc == SP_OK)
-        rc = spi_progress_finish(&pr);
+        rc = spi_progress_finish(&pr, 3 * (uint64_t)n);
 done:
     sp_decomp_free(d);
     if (rc != SP_OK) {
