@@ -717,6 +717,10 @@ typedef struct sp_target_plan_info {
 } sp_target_plan_info;
 
 #define SP_TARGET_PLAN_INFO_VERSION 1u
+#define SP_TARGET_PLAN_INFO_INIT \
+    { SP_TARGET_PLAN_INFO_VERSION, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
+
+SP_API int sp_target_plan_info_init(sp_target_plan_info *info, uint32_t version);
 
 SP_API int sp_target_plan_get_info(const sp_target_plan *plan, sp_target_plan_info *info);
 
@@ -792,6 +796,9 @@ typedef struct sp_target_history_report {
 } sp_target_history_report;
 
 #define SP_TARGET_HISTORY_REPORT_VERSION 1u
+#define SP_TARGET_HISTORY_REPORT_INIT { SP_TARGET_HISTORY_REPORT_VERSION, 0, 0, 0, 0, 0, 0 }
+
+SP_API int sp_target_history_report_init(sp_target_history_report *report, uint32_t version);
 
 /*
  * Read the order lines (and refunds, when asked) of the `years` fiscal years before the
@@ -863,6 +870,10 @@ typedef struct sp_target_set_info {
 } sp_target_set_info;
 
 #define SP_TARGET_SET_INFO_VERSION 1u
+#define SP_TARGET_SET_INFO_INIT \
+    { SP_TARGET_SET_INFO_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL }
+
+SP_API int sp_target_set_info_init(sp_target_set_info *info, uint32_t version);
 
 SP_API int sp_target_set_get_info(const sp_target_set *set, sp_target_set_info *info);
 
@@ -882,6 +893,10 @@ typedef struct sp_target_set_data {
 } sp_target_set_data;
 
 #define SP_TARGET_SET_DATA_VERSION 1u
+#define SP_TARGET_SET_DATA_INIT \
+    { SP_TARGET_SET_DATA_VERSION, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0 }
+
+SP_API int sp_target_set_data_init(sp_target_set_data *data, uint32_t version);
 
 SP_API int sp_target_set_get_data(const sp_target_set *set, sp_target_set_data *data);
 /* The node of an id; SP_ENOTFOUND when the set has none. */
@@ -926,6 +941,11 @@ typedef struct sp_target_comparison_data {
 } sp_target_comparison_data;
 
 #define SP_TARGET_COMPARISON_DATA_VERSION 1u
+#define SP_TARGET_COMPARISON_DATA_INIT                                                  \
+    { SP_TARGET_COMPARISON_DATA_VERSION, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+      NULL, NULL, NULL, NULL, 0, 0 }
+
+SP_API int sp_target_comparison_data_init(sp_target_comparison_data *data, uint32_t version);
 
 SP_API int sp_target_comparison_get_data(const sp_target_comparison *cmp,
                                          sp_target_comparison_data *data);

@@ -39,6 +39,13 @@ int sp_target_plan_options_init(sp_target_plan_options *opts, uint32_t version)
     return rc;
 }
 
+int sp_target_plan_info_init(sp_target_plan_info *info, uint32_t version)
+{
+    if (info == NULL)
+        return SP_EINVAL;
+    return spi_struct_init(info, version, plan_info_sizes, SP_TARGET_PLAN_INFO_VERSION);
+}
+
 /* ---- the shared hierarchy ---- */
 
 int spi_shared_h_new(sp_ctx *ctx, sp_hierarchy *h, spi_shared_h **out)
@@ -253,6 +260,7 @@ int spi_plan_make(sp_ctx *ctx, const spi_plan_spec *spec, spi_shared_h *sh,
         return SP_ENOMEM;
     }
     p->ctx = ctx;
+    p->sh = spi_shared_h_ref(sh);
     p->cal = cal;
     p->measure = spec->measure;
     p->exponent = exponent;
@@ -294,7 +302,6 @@ int spi_plan_make(sp_ctx *ctx, const spi_plan_spec *spec, spi_shared_h *sh,
         sp_target_plan_free(p);
         return rc;
     }
-    p->sh = spi_shared_h_ref(sh);
     *out = p;
     return SP_OK;
 }

@@ -32,6 +32,14 @@ int sp_target_history_options_init(sp_target_history_options *opts, uint32_t ver
     return rc;
 }
 
+int sp_target_history_report_init(sp_target_history_report *report, uint32_t version)
+{
+    if (report == NULL)
+        return SP_EINVAL;
+    return spi_struct_init(report, version, history_report_sizes,
+                           SP_TARGET_HISTORY_REPORT_VERSION);
+}
+
 static const char *const key_names[] = { "rep", "grid", "product", "customer" };
 
 /* One grouping: facts of [from, to) into rows of width buckets per node. */
@@ -71,12 +79,13 @@ static int unknown_key(group_job *j, const sp_fact_batch *b, uint32_t key, size_
     if (j->strict) {
         const char *id = "";
         size_t len = 0;
-        char q[SPI_QUOTE_CAP];
+        char q[SPI_QUOTE_CAP], qp[SPI_QUOTE_CAP];
         (void)sp_dict_id(j->dict, key, &id, &len);
         return spi_fail(j->ctx, SP_ENOTFOUND,
                         "target history: %s[%zu] = %u has id %s, which is no node of plan %s "
                         "(strict ids)",
-                        key_names[j->key], row, (unsigned)key, spi_quote(q, id, len), j->plan->id);
+                        key_names[j->key], row, (unsigned)key, spi_quote(q, id, len),
+                        spi_quote(qp, j->plan->id, strlen(j->plan->id)));
     }
     (void)b;
     j->rep.unknown++;
@@ -298,8 +307,9 @@ int sp_target_plan_load_history(sp_target_plan *plan, const sp_fact_source *src,
         return spi_fail(ctx, SP_EINVAL, "%s: %u years before FY%d start before FY1", what,
                         (unsigned)o.years, (int)plan->fiscal_year);
     int32_t fy_first;
+    size_t one;
     (void)spi_calendar_periods(ctx, what, plan->cal, plan->fiscal_year, SP_GRAIN_YEAR, &fy_first,
-                               NULL, NULL, 1, NULL);
+                               NULL, NULL, 1, &one);
     const int32_t as_of = o.as_of != INT32_MIN ? o.as_of : fy_first;
     if (as_of < SPI_DAY_MIN + 366)
         return spi_fail(ctx, SP_EINVAL, "%s: as_of %d leaves no trailing year", what, (int)as_of);

@@ -263,7 +263,7 @@ static int node_map(reader *r, const spi_rnode *root, const char *key, const spi
 
 static int read_levels(reader *r, const spi_rnode *root)
 {
-    const spi_rnode *obj;
+    const spi_rnode *obj = NULL;
     int rc = spi_rec_object(r->doc, root, "levels", SPI_REC_OPTIONAL, &obj);
     if (rc != SP_OK || obj == NULL)
         return rc;
@@ -480,7 +480,7 @@ static int read_profile(reader *r, const spi_rnode *v, spi_sprofile *p)
 static int read_seasonality(reader *r, const spi_rnode *root)
 {
     static const char *const known[] = { "weighting", "unit", "profiles" };
-    const spi_rnode *obj;
+    const spi_rnode *obj = NULL;
     int rc = spi_rec_object(r->doc, root, "seasonality", SPI_REC_OPTIONAL, &obj);
     if (rc != SP_OK || obj == NULL)
         return rc;
