@@ -150,6 +150,17 @@ static int consume(void *arg, const sp_fact_batch *b, const uint32_t *sel, size_
     return SP_OK;
 }
 
+static void job_init(group_job *j, const sp_target_plan *plan, const sp_dict *dict,
+                     const sp_target_history_options *o)
+{
+    memset(j, 0, sizeof *j);
+    j->ctx = plan->ctx;
+    j->plan = plan;
+    j->dict = dict;
+    j->key = o->key;
+    j->strict = (o->flags & SP_TARGET_HISTORY_STRICT_IDS) != 0;
+}
+
 /* node_of for every dictionary index, by id. */
 static int map_keys(group_job *j)
 {
@@ -315,12 +326,7 @@ int sp_target_plan_load_history(sp_target_plan *plan, const sp_fact_source *src,
         return spi_fail(ctx, SP_EINVAL, "%s: as_of %d leaves no trailing year", what, (int)as_of);
 
     group_job j;
-    memset(&j, 0, sizeof j);
-    j.ctx = ctx;
-    j.plan = plan;
-    j.dict = dict;
-    j.key = o.key;
-    j.strict = (o.flags & SP_TARGET_HISTORY_STRICT_IDS) != 0;
+    job_init(&j, plan, dict, &o);
     j.width = (size_t)o.years * plan->nperiods;
     j.t_from = trailing_start(as_of);
     j.t_to = as_of;
@@ -408,12 +414,7 @@ int sp_target_plan_load_actuals(const sp_target_plan *plan, const sp_fact_source
     if (actual == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: actual is NULL", what);
     group_job j;
-    memset(&j, 0, sizeof j);
-    j.ctx = ctx;
-    j.plan = plan;
-    j.dict = dict;
-    j.key = o.key;
-    j.strict = (o.flags & SP_TARGET_HISTORY_STRICT_IDS) != 0;
+    job_init(&j, plan, dict, &o);
     j.width = plan->nperiods;
     uint32_t *table = NULL;
     const uint32_t n = plan->n;
