@@ -268,6 +268,11 @@ static size_t suggest(const char *s, size_t len, const char *const *names, size_
     return best;
 }
 
+size_t spi_rec_suggest(const char *s, size_t len, const char *const *names, size_t n)
+{
+    return suggest(s, len, names, n);
+}
+
 static void did_you_mean(char *buf, size_t cap, const char *s, size_t len,
                          const char *const *names, size_t n)
 {

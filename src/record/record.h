@@ -138,6 +138,9 @@ void spi_writer_cstr(spi_writer *w, const char *s);
 void spi_writer_int(spi_writer *w, int64_t v);
 /* A decimal (value * 10^9) with minimal digits: 0.035, 12, -0.000000001; not INT64_MIN. */
 void spi_writer_dec(spi_writer *w, sp_dec v);
+/* value / 10^digits (0 <= digits <= 18) with minimal digits: money in major units in a
+ * document users read (123450 with 2 digits is 1234.5). */
+void spi_writer_fixed(spi_writer *w, int64_t value, int32_t digits);
 void spi_writer_bool(spi_writer *w, bool v);
 void spi_writer_null(spi_writer *w);
 
@@ -289,6 +292,10 @@ int spi_rec_bool(const spi_rdoc *doc, const spi_rnode *node, const char *key, ui
  * and suggests the nearest one ("did you mean 'even'?"). */
 int spi_rec_enum(const spi_rdoc *doc, const spi_rnode *node, const char *key, uint32_t flags,
                  const char *const *names, size_t n, uint32_t *out);
+
+/* The nearest of names[0..n) to s[0..len) (within a third of its length), for "did you
+ * mean" hints in a module's own messages; SIZE_MAX when none is near. */
+size_t spi_rec_suggest(const char *s, size_t len, const char *const *names, size_t n);
 
 /*
  * Unknown members of `obj`: with SPI_RDOC_STRICT, a member whose name is not in

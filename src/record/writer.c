@@ -303,6 +303,11 @@ void spi_writer_dec(spi_writer *w, sp_dec v)
     put_fixed(w, v, SP_DEC_DIGITS);
 }
 
+void spi_writer_fixed(spi_writer *w, int64_t value, int32_t digits)
+{
+    put_fixed(w, value, (int)digits);
+}
+
 void spi_writer_bool(spi_writer *w, bool v)
 {
     if (!value_begin(w))

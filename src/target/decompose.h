@@ -8,7 +8,7 @@
 
 #include "hierarchy.h"
 
-/* Blend shares are allocated at this resolution (see docs/target-hierarchy.md). */
+/* Blend shares are allocated at this resolution (see docs/target.md). */
 #define SPI_BLEND_RESOLUTION INT64_C(1000000000000000000)
 
 /* A rule as stored: the caller's sp_decomp_rule, validated and copied. */

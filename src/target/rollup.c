@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../money/numeric.h"
-#include "hierarchy.h"
+#include "plan.h"
 
 #define GROUP_STACK 64
 
@@ -56,6 +56,33 @@ static int sum_up(const sp_hierarchy *h, const char *what, const int64_t *values
             char q[SPI_QUOTE_CAP];
             return spi_fail(h->ctx, SP_EOVERFLOW, "%s: the sum at node %s overflows int64_t",
                             what, spi_hierarchy_quote(h, v, q));
+        }
+    }
+    return SP_OK;
+}
+
+int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size_t width,
+                    bool own)
+{
+    /* Children come after their parent in the order, so walking it backwards completes
+     * every child's row before its parent reads it. Each cell's sum runs in 128 bits. */
+    const spi_tree *t = &h->tree;
+    for (uint32_t i = t->n; i-- > 0;) {
+        uint32_t v = t->order[i];
+        if (t->count[v] == 0)
+            continue;
+        const uint32_t *kids = spi_tree_children(t, v);
+        int64_t *row = rows + (size_t)v * width;
+        for (size_t c = 0; c < width; c++) {
+            spi_i128 sum = own ? row[c] : 0;
+            for (uint32_t j = 0; j < t->count[v]; j++)
+                sum += rows[(size_t)kids[j] * width + c];
+            if (sum > INT64_MAX || sum < INT64_MIN) {
+                char q[SPI_QUOTE_CAP];
+                return spi_fail(h->ctx, SP_EOVERFLOW, "%s: the sum at node %s overflows int64_t",
+                                what, spi_hierarchy_quote(h, v, q));
+            }
+            row[c] = (int64_t)sum;
         }
     }
     return SP_OK;

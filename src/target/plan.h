@@ -1,0 +1,273 @@
+/*
+ * Internal interface of plans and target sets: their layouts, the parsed settings, the
+ * hierarchy they share, and the helpers the plan's files share (settings, history,
+ * decomposition, sets, record codec, store).
+ */
+#ifndef SPI_TARGET_PLAN_H
+#define SPI_TARGET_PLAN_H
+
+#include "../record/record.h"
+#include "decompose.h"
+
+/* Longest plan id and scenario name, in bytes; longest driver name. */
+#define SPI_PLAN_ID_MAX 1000u
+#define SPI_SCENARIO_MAX 255u
+#define SPI_DRIVER_NAME_MAX 255u
+/* History years a plan reads at most. */
+#define SPI_HISTORY_YEARS_MAX 20u
+
+/* The built-in drivers that history sets. */
+#define SPI_DRIVER_PRIOR_YEAR "prior_year"
+#define SPI_DRIVER_TRAILING_12M "trailing_12m"
+
+/*
+ * A hierarchy shared by a plan and the sets made from it: immutable once shared, freed
+ * with its last holder. Plans and sets of one context run on one thread, so a plain
+ * count suffices.
+ */
+typedef struct spi_shared_h {
+    sp_hierarchy *h;
+    uint32_t refs;
+} spi_shared_h;
+
+/* Wraps h (validated; ownership passes on success). */
+int spi_shared_h_new(sp_ctx *ctx, sp_hierarchy *h, spi_shared_h **out);
+spi_shared_h *spi_shared_h_ref(spi_shared_h *s);
+void spi_shared_h_unref(sp_ctx *ctx, spi_shared_h *s);
+/* A validated copy of h (ids, parents, level names; same indices) in ctx. */
+int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out);
+/* A validated hierarchy from ids and parent indices (SPI_TREE_NONE for the root). */
+int spi_hierarchy_from_parents(sp_ctx *ctx, const char *what, char *const *ids,
+                               const uint32_t *parents, uint32_t n, char *const *levels,
+                               size_t nlevels, sp_hierarchy **out);
+
+/* ---- settings ---- */
+
+/* A split rule as the settings give it: drivers by name, resolved at decomposition. */
+typedef struct spi_srule {
+    uint32_t method;      /* sp_decomp_method */
+    uint32_t null_policy; /* sp_decomp_null_policy */
+    char *driver;         /* DRIVER: the driver; GROWTH: the baseline */
+    size_t nblend;
+    char **blend_drivers;
+    sp_dec *blend_weights;
+    sp_dec floor, cap;    /* GROWTH */
+    int64_t unit;         /* minor units; 0: none */
+} spi_srule;
+
+typedef struct spi_snode_rule {
+    uint32_t node;
+    spi_srule rule;
+} spi_snode_rule;
+
+typedef struct spi_sbound {
+    uint32_t node;
+    int64_t min, max;
+} spi_sbound;
+
+typedef struct spi_slimit {
+    uint32_t node;
+    sp_dec floor, cap;
+} spi_slimit;
+
+typedef struct spi_slock {
+    uint32_t node;
+    int64_t value;
+    char *reason;
+} spi_slock;
+
+/* Methods of a seasonality profile. */
+enum {
+    SPI_SEASON_EVEN = 0,
+    SPI_SEASON_SHARES = 1,
+    SPI_SEASON_AVERAGE_SHARE = 2,
+    SPI_SEASON_RATIO_TO_MA = 3
+};
+
+typedef struct spi_sprofile {
+    uint32_t node;
+    uint32_t method;
+    uint32_t policy;      /* SHARES: sp_profile_policy */
+    sp_dec *shares;       /* SHARES: nperiods */
+    uint32_t years;       /* history methods: the last `years` loaded (0: all) */
+    uint32_t zero_policy; /* sp_season_zero_policy */
+    uint32_t average;     /* sp_season_average */
+} spi_sprofile;
+
+/* Parsed settings. Every per-node vector is sorted by the node's id bytes (the canonical
+ * order of the document's maps) and holds each node once. */
+typedef struct spi_settings {
+    uint32_t nlevels;
+    spi_srule *level_rules; /* nlevels; [l].method == UINT32_MAX: no rule for level l */
+    spi_snode_rule *node_rules;
+    size_t nnode_rules;
+    spi_sbound *bounds;
+    size_t nbounds;
+    spi_slimit *limits;
+    size_t nlimits;
+    spi_slock *locks;
+    size_t nlocks;
+    uint32_t weighting;   /* sp_time_weighting */
+    int64_t period_unit;  /* minor units; 0: none */
+    spi_sprofile *profiles;
+    size_t nprofiles;
+} spi_settings;
+
+#define SPI_NO_RULE UINT32_MAX
+
+struct sp_target_plan;
+/* Read settings from node `obj` of a parsed document (a user's, or the member of a stored
+ * plan record) for `plan`; *out is filled only on success. */
+int spi_settings_read(const struct sp_target_plan *plan, const struct spi_rdoc *doc,
+                      const struct spi_rnode *obj, spi_settings *out);
+/* Write settings as an object value (canonical form). */
+void spi_settings_write(const struct sp_target_plan *plan, const spi_settings *s,
+                        struct spi_writer *w);
+void spi_settings_free(sp_ctx *ctx, spi_settings *s);
+/* Empty settings for a hierarchy of `nlevels` levels (every level without a rule). */
+int spi_settings_empty(sp_ctx *ctx, uint32_t nlevels, spi_settings *out);
+
+/* ---- plans ---- */
+
+typedef struct spi_pdriver {
+    char *name;
+    int64_t *values; /* n */
+    uint8_t *valid;  /* n, or NULL: no nulls */
+} spi_pdriver;
+
+/* The history a plan holds: per node with a row, years x nperiods amounts. */
+typedef struct spi_history {
+    uint32_t years;       /* 0: none loaded */
+    int32_t first_year;
+    uint32_t nperiods;    /* per year (the plan's grain; all years must agree) */
+    uint32_t *row_of;     /* n: the row of a node, or SPI_TREE_NONE */
+    int64_t *rows;        /* nrows x years x nperiods */
+    uint32_t nrows;
+} spi_history;
+
+struct sp_target_plan {
+    sp_ctx *ctx;
+    char *id;
+    char *name;          /* NULL: none */
+    uint32_t measure;
+    char currency[8];    /* "" when none */
+    int32_t exponent;
+    sp_calendar_options cal_opts; /* holidays / workdays point into cal_days */
+    int32_t *cal_days;
+    sp_calendar *cal;
+    int32_t fiscal_year;
+    uint32_t grain;
+    uint32_t nperiods;
+    uint32_t revision;
+    spi_shared_h *sh;
+    uint32_t n;
+    spi_pdriver *drivers; /* sorted by name */
+    size_t ndrivers;
+    spi_settings settings;
+    char *settings_json;  /* canonical */
+    size_t settings_len;
+    spi_history history;
+};
+
+/* The plan's options after reading: what sp_target_plan_new and the loader share. */
+typedef struct spi_plan_spec {
+    const char *id;
+    const char *name;
+    uint32_t measure;
+    const char *currency;
+    int32_t exponent;
+    const sp_calendar_options *calendar;
+    int32_t fiscal_year;
+    uint32_t grain;
+} spi_plan_spec;
+
+/* A plan over `sh` (referenced on success) with no drivers, settings or history. */
+int spi_plan_make(sp_ctx *ctx, const spi_plan_spec *spec, spi_shared_h *sh,
+                  sp_target_plan **out);
+/* Take `s` as the settings (ownership passes on success) and render their JSON. */
+int spi_plan_take_settings(sp_target_plan *plan, spi_settings *s);
+/* Add or replace k (<= 4) drivers at once, all or nothing, without the reserved-name
+check; values copied; valid (may be NULL) and each valid[j] (may be NULL) mark nulls. */
+int spi_plan_put_drivers(sp_target_plan *plan, size_t k, const char *const *names,
+                         const int64_t *const *values, const uint8_t *const *valid);
+/* The driver named so, or NULL. */
+const spi_pdriver *spi_plan_driver(const sp_target_plan *plan, const char *name);
+void spi_history_free(sp_ctx *ctx, spi_history *hs);
+
+/* The history row of a node (years x nperiods), or NULL when there is none. */
+static inline const int64_t *spi_history_row(const spi_history *hs, uint32_t node)
+{
+    if (hs->years == 0)
+        return NULL;
+    uint32_t row = hs->row_of != NULL ? hs->row_of[node] : node;
+    return row == SPI_TREE_NONE ? NULL : hs->rows + (size_t)row * hs->years * hs->nperiods;
+}
+/* Whether the settings ask for the history of `node` (a history-based profile there). */
+bool spi_plan_wants_history(const sp_target_plan *plan, uint32_t node);
+
+/* ---- sets ---- */
+
+struct sp_target_set {
+    sp_ctx *ctx;
+    spi_shared_h *sh;
+    char *plan_id;
+    uint32_t plan_revision;
+    uint32_t measure;
+    char currency[8];
+    int32_t exponent;
+    int32_t fiscal_year;
+    uint32_t grain;
+    uint32_t nperiods;
+    uint32_t n;
+    int64_t total;
+    uint32_t based_on, closed;
+    char *scenario;       /* NULL until saved */
+    uint32_t set_version;
+    char *note;
+    int32_t saved_day;
+    /* One block: annual, growth, common_growth (n each), periods (n x nperiods), flags (n),
+     * profile_of (n); profiles separately. */
+    int64_t *annual;
+    sp_dec *growth, *common_growth;
+    int64_t *periods;
+    uint32_t *flags, *profile_of;
+    sp_dec *profiles;
+    size_t nprofiles;
+    uint32_t weighting;
+    char **reasons;       /* n, or NULL without locks; NULL entries for unlocked nodes */
+};
+
+/* A set with its arrays allocated (zeroed) for n nodes, nperiods and nprofiles; the
+ * plan-level fields copied from `plan` when not NULL. */
+int spi_set_alloc(sp_ctx *ctx, spi_shared_h *sh, uint32_t nperiods, size_t nprofiles,
+                  sp_target_set **out);
+/* Set the lock reason of a node (copied). */
+int spi_set_reason(sp_target_set *set, uint32_t node, const char *reason, size_t len);
+int spi_set_strdup(sp_ctx *ctx, char **dst, const char *s, size_t len);
+
+/* ---- record codec (src/target/plan_codec.c) ---- */
+
+int spi_plan_encode(const sp_target_plan *plan, uint32_t revision, uint8_t **out,
+                    size_t *len);
+int spi_plan_decode(sp_ctx *ctx, const uint8_t *data, size_t len, sp_target_plan **out);
+int spi_set_encode(const sp_target_set *set, const char *scenario, uint32_t version,
+                   const char *note, int32_t day, uint8_t **out, size_t *len);
+int spi_set_decode(sp_ctx *ctx, const uint8_t *data, size_t len, sp_target_set **out);
+/* The revision stored in an encoded plan record (for the optimistic check). */
+int spi_plan_stored_revision(sp_ctx *ctx, const uint8_t *data, size_t len, uint32_t *revision);
+
+/* ---- shared checks ---- */
+
+/* Write the output struct src (newest version) into the caller's dst, as of dst's
+ * version: SP_EVERSION for 0 or a newer version. */
+int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, const size_t *sizes,
+                 uint32_t newest);
+
+/* A name of 1 to max bytes of UTF-8 without NUL; messages "<what>: ...". */
+int spi_plan_check_name(sp_ctx *ctx, const char *what, const char *s, size_t max);
+/* In-place roll-up of rows (width values per node, row v at rows + v * width): each inner
+ * node's row becomes its own (with `own`) plus its children's, 128-bit exact, checked. */
+int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size_t width,
+                    bool own);
+
+#endif /* SPI_TARGET_PLAN_H */
