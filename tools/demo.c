@@ -227,6 +227,39 @@ static void print_months(const sp_target_set *s, const sp_target_plan *p, const 
     }
 }
 
+/* The company month by month: the base plan, the actuals of the closed months, and the
+ * re-plan (actuals where closed, what remains spread over the open months). */
+static void print_replan(const sp_target_set *base, const sp_target_set *re,
+                         const sp_target_plan *p, const int64_t *actual, size_t closed)
+{
+    sp_target_set_data bd = SP_TARGET_SET_DATA_INIT, rd = SP_TARGET_SET_DATA_INIT;
+    sp_target_set_get_data(base, &bd);
+    sp_target_set_get_data(re, &rd);
+    sp_target_set_info si = SP_TARGET_SET_INFO_INIT;
+    sp_target_set_get_info(re, &si);
+    sp_target_plan_info pi = SP_TARGET_PLAN_INFO_INIT;
+    sp_target_plan_get_info(p, &pi);
+    uint32_t root;
+    sp_hierarchy_root(si.hierarchy, &root);
+    printf("  %-10s %16s %16s %16s\n", "month", "base plan", "actual", "re-plan");
+    int64_t sums[3] = { 0, 0, 0 };
+    for (size_t m = 0; m < rd.nperiods; m++) {
+        char label[SP_CALENDAR_LABEL_MAX], a[SP_TEXT_MAX], b[SP_TEXT_MAX], c[SP_TEXT_MAX];
+        sp_calendar_label(pi.calendar, pi.fiscal_year, pi.grain, (uint32_t)m, label, sizeof label,
+                          NULL);
+        int64_t plan = bd.periods[root * bd.nperiods + m], now = rd.periods[root * rd.nperiods + m];
+        int64_t done = m < closed ? actual[root * rd.nperiods + m] : 0;
+        sums[0] += plan;
+        sums[1] += done;
+        sums[2] += now;
+        printf("  %-10s %16s %16s %16s\n", label, money(plan, a), m < closed ? money(done, b) : "",
+               money(now, c));
+    }
+    char a[SP_TEXT_MAX], b[SP_TEXT_MAX], c[SP_TEXT_MAX];
+    printf("  %-10s %16s %16s %16s\n", "year", money(sums[0], a), money(sums[1], b),
+           money(sums[2], c));
+}
+
 static int sets_equal(const sp_target_set *a, const sp_target_set *b)
 {
     sp_target_set_data x = SP_TARGET_SET_DATA_INIT, y = SP_TARGET_SET_DATA_INIT;
@@ -413,10 +446,11 @@ static int run(demo *d)
         return fail(d, "actuals", rc);
     sp_target_set *re = NULL;
     if ((rc = sp_target_plan_replan(plan2, base2, actual, 6, NULL, &re)) != SP_OK ||
-        (rc = sp_target_set_save(re, st, "base", "re-plan after June", 20636, &v_re)) != SP_OK)
+        (rc = sp_target_set_save(re, st, "base", "re-plan after June", ao.as_of, &v_re)) !=
+            SP_OK)
         return fail(d, "re-plan", rc);
-    printf("\nRe-plan after June (saved as base version %u)\n", v_re);
-    print_regions(re, plan2);
+    printf("\nRe-plan after June: the company (saved as base version %u)\n", v_re);
+    print_replan(base2, re, plan2, actual, 6);
 
     /* Pacing at 2026-07-01 against the base. */
     for (size_t v = 0; v < c.n; v++)

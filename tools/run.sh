@@ -38,7 +38,8 @@ run_demo() {
     install_missing $DEMO_PACKAGES
     setup build
     meson compile -C build
-    build/tools/salesplan-demo "$@"
+    # The demo's file store lives in the build directory, out of the source tree.
+    build/tools/salesplan-demo --store build/salesplan-demo.store "$@"
 }
 
 run_tests() {
