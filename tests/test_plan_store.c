@@ -826,6 +826,24 @@ static void test_corrupt_chunks(void **state)
                       "revision 2",
                       value_at(f.old_plan_chunk, "revision"));
 
+    /* A plan chunk without East's history row; with a second driver column. */
+    k = plan_chunk_key("P", 0);
+    char *p0 = rec_get(f.st, "target.plan.chunk", &k);
+    size_t at = value_at(p0, "history");
+    edited = splice(p0, at, strlen(p0) - at, "[]}");
+    rec_put(f.st, "target.plan.chunk", &k, edited);
+    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                    "record target.plan: history: 0 rows where the head lists 1");
+    free(edited);
+    at = value_at(p0, "drivers") + 1;
+    edited = splice(p0, at, 0, "[1,2,3],");
+    rec_put(f.st, "target.plan.chunk", &k, edited);
+    expect_corrupt_at(f.ctx, load_plan(&f),
+                      "record target.plan.chunk 0: drivers: 4 drivers where the head lists 3",
+                      value_at(edited, "drivers"));
+    free(edited);
+    free(p0);
+
     /* Sums: the root's periods (chunk 0); e1 against East (checked once all are read). */
     edit_set_chunk(&f, 0, root_period_up, "periods", &byte);
     expect_corrupt_at(f.ctx, load_set(&f),
