@@ -1,5 +1,8 @@
-/* Plans and target sets in a store: round trips, versions, scenarios, conflicts, corrupt
- * records, and fault loops (allocator and storage) on every store-backed operation. */
+/* Plans and target sets in a store: round trips (one chunk and several), versions,
+ * scenarios, conflicts, stale chunks, corrupt records and chunks, and fault loops
+ * (allocator and storage) on every store-backed operation over several chunks. Links the
+ * library's objects: the tests lower an object's chunk size (chunk_nodes, plan.h) so that
+ * seven nodes span several chunk records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,7 @@
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
 #include "support/spt_storage.h"
+#include "target/plan.h"
 #include "target_fixtures.h"
 
 static const spec org[] = {
@@ -20,7 +24,9 @@ static const spec org[] = {
 };
 #define ORG_N (sizeof org / sizeof org[0])
 static const char *const levels[] = { "company", "region", "rep" };
-static const char *const all_ns[] = { "target.plan", "target.set" };
+static const char *const all_ns[] = { "target.plan", "target.plan.chunk", "target.set",
+                                      "target.set.chunk" };
+#define ALL_NS (sizeof all_ns / sizeof all_ns[0])
 
 static const char plan_settings[] =
     "{\"levels\": {\"rep\": {\"method\": \"driver\", \"driver\": \"potential\"}},"
@@ -102,12 +108,36 @@ static void expect_equal_sets(const sp_target_set *a, const sp_target_set *b)
     }
 }
 
+/* Each test's context and memory store. */
+typedef struct env {
+    sp_ctx *ctx;
+    sp_storage *st;
+} env;
+
+static int env_setup(void **state)
+{
+    env *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->ctx = fx_ctx();
+    assert_int_equal(sp_storage_memory_new(&e->st, e->ctx), SP_OK);
+    *state = e;
+    return 0;
+}
+
+static int env_teardown(void **state)
+{
+    env *e = *state;
+    sp_storage_free(e->st);
+    sp_ctx_free(e->ctx);
+    free(e);
+    return 0;
+}
+
 static void test_round_trips(void **state)
 {
-    (void)state;
-    sp_ctx *ctx = fx_ctx();
-    sp_storage *st = NULL;
-    assert_int_equal(sp_storage_memory_new(&st, ctx), SP_OK);
+    env *e = *state;
+    sp_ctx *ctx = e->ctx;
+    sp_storage *st = e->st;
     sp_target_plan *p = make_plan(ctx, "FY2026");
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
     sp_target_plan_info pi = SP_TARGET_PLAN_INFO_INIT;
@@ -212,58 +242,707 @@ static void test_round_trips(void **state)
     sp_target_set_free(sq);
     sp_target_plan_free(p);
     sp_target_plan_free(q);
-    sp_storage_free(st);
-    sp_ctx_free(ctx);
 }
 
-/* A stored set whose periods were edited no longer sums: SP_ECORRUPT, nothing made. */
-static void test_corrupt_records(void **state)
+/* ---- records as the tests see them ---- */
+
+static int count_cb(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
+                    size_t value_len)
 {
-    (void)state;
-    sp_ctx *ctx = fx_ctx();
-    sp_storage *st = NULL;
-    assert_int_equal(sp_storage_memory_new(&st, ctx), SP_OK);
-    sp_target_plan *p = make_plan(ctx, "P");
-    sp_target_set *s = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &s), SP_OK);
-    assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
-    /* Read the record back through the table and change one period. */
-    const uint8_t key[] = { 'P', 0, 1, 'b', 'a', 's', 'e', 0, 1, 0, 0, 0, 1 };
+    (void)key;
+    (void)key_len;
+    (void)value;
+    (void)value_len;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* Records in namespace ns. */
+static size_t count_records(const sp_storage *st, const char *ns)
+{
+    size_t n = 0;
+    assert_int_equal(st->scan(st->user, ns, NULL, 0, NULL, 0, count_cb, &n), SP_OK);
+    return n;
+}
+
+/* Keys built by hand (docs/storage.md): a string is its bytes and 00 01, a u32 is four
+ * bytes big-endian. */
+typedef struct tkey {
+    uint8_t b[64];
+    size_t len;
+} tkey;
+
+static void tkey_str(tkey *k, const char *s)
+{
+    memcpy(k->b + k->len, s, strlen(s));
+    k->len += strlen(s);
+    k->b[k->len++] = 0;
+    k->b[k->len++] = 1;
+}
+
+static void tkey_u32(tkey *k, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--)
+        k->b[k->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static tkey plan_chunk_key(const char *plan, uint32_t chunk)
+{
+    tkey k = { { 0 }, 0 };
+    tkey_str(&k, plan);
+    tkey_u32(&k, chunk);
+    return k;
+}
+
+static tkey set_key(const char *plan, const char *scenario, uint32_t version)
+{
+    tkey k = { { 0 }, 0 };
+    tkey_str(&k, plan);
+    tkey_str(&k, scenario);
+    tkey_u32(&k, version);
+    return k;
+}
+
+static tkey set_chunk_key(const char *plan, const char *scenario, uint32_t version,
+                          uint32_t chunk)
+{
+    tkey k = set_key(plan, scenario, version);
+    tkey_u32(&k, chunk);
+    return k;
+}
+
+/* A NUL-terminated copy of a stored record (free with free). */
+static char *rec_get(const sp_storage *st, const char *ns, const tkey *k)
+{
     const uint8_t *val;
     size_t len;
-    assert_int_equal(st->get(st->user, "target.set", key, sizeof key, &val, &len), SP_OK);
+    assert_int_equal(st->get(st->user, ns, k->b, k->len, &val, &len), SP_OK);
     char *copy = malloc(len + 1);
+    assert_non_null(copy);
     memcpy(copy, val, len);
     copy[len] = '\0';
-    char *periods = strstr(copy, "\"periods\":[");
-    assert_non_null(periods);
-    periods += strlen("\"periods\":[");
-    /* The root's first period is a number; make its first digit a different one. */
-    *periods = *periods == '1' ? '2' : '1';
+    return copy;
+}
+
+static void rec_put(const sp_storage *st, const char *ns, const tkey *k, const char *json)
+{
     spt_storage_begin(st);
-    spt_storage_put(st, "target.set", key, sizeof key, copy, len);
+    spt_storage_put(st, ns, k->b, k->len, json, strlen(json));
     spt_storage_commit(st);
-    free(copy);
-    sp_target_set *l = NULL;
-    int rc = sp_target_set_load(&l, ctx, st, "P", "base", 1);
-    assert_int_equal(rc, SP_ECORRUPT);
-    assert_null(l);
-    assert_non_null(strstr(sp_ctx_errmsg(ctx), "record target.set: periods: the periods of node 0 "
-                                               "do not sum to its annual target"));
-    /* A plan record of a newer format version: SP_EVERSION. */
-    const uint8_t pkey[] = { 'Q', 0, 1 };
+}
+
+static void rec_remove(const sp_storage *st, const char *ns, const tkey *k)
+{
     spt_storage_begin(st);
-    spt_storage_put(st, "target.plan", pkey, sizeof pkey, "{\"type\":\"target.plan\",\"v\":9}", 28);
+    assert_int_equal(st->remove(st->user, ns, k->b, k->len), SP_OK);
     spt_storage_commit(st);
+}
+
+/* Offset of the value of the first member `name` in json. */
+static size_t value_at(const char *json, const char *name)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", name);
+    const char *p = strstr(json, pat);
+    if (p == NULL)
+        fail_msg("no member %s in %s", name, json);
+    return (size_t)(p - json) + strlen(pat);
+}
+
+/* json with the text at [at, at + cut) replaced by `with` (free with free). */
+static char *splice(const char *json, size_t at, size_t cut, const char *with)
+{
+    size_t len = strlen(json), wl = strlen(with);
+    char *out = malloc(len - cut + wl + 1);
+    assert_non_null(out);
+    memcpy(out, json, at);
+    memcpy(out + at, with, wl);
+    memcpy(out + at + wl, json + at + cut, len - at - cut + 1);
+    return out;
+}
+
+/* json with the first number of member `name` (a number or the first element of an array
+ * of numbers) changed by delta. */
+static char *bump(const char *json, const char *name, int64_t delta)
+{
+    size_t at = value_at(json, name);
+    if (json[at] == '[')
+        at++;
+    char *end;
+    long long v = strtoll(json + at, &end, 10);
+    char text[32];
+    snprintf(text, sizeof text, "%lld", v + (long long)delta);
+    return splice(json, at, (size_t)(end - (json + at)), text);
+}
+
+/* The whole message of a reader error about the value at `byte` of a one-line ASCII
+ * record: column = byte + 1. */
+static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
+    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+/* ---- chunked round trips ---- */
+
+static void expect_equal_plans(const sp_target_plan *a, const sp_target_plan *b)
+{
+    sp_target_plan_info ia = SP_TARGET_PLAN_INFO_INIT, ib = SP_TARGET_PLAN_INFO_INIT;
+    assert_int_equal(sp_target_plan_get_info(a, &ia), SP_OK);
+    assert_int_equal(sp_target_plan_get_info(b, &ib), SP_OK);
+    assert_string_equal(ia.id, ib.id);
+    assert_string_equal(ia.name, ib.name);
+    assert_string_equal(ia.currency, ib.currency);
+    assert_int_equal(ia.exponent, ib.exponent);
+    assert_int_equal(ia.fiscal_year, ib.fiscal_year);
+    assert_int_equal(ia.grain, ib.grain);
+    assert_int_equal(ia.nperiods, ib.nperiods);
+    assert_int_equal(ia.nnodes, ib.nnodes);
+    uint32_t la, lb;
+    assert_int_equal(sp_hierarchy_level_count(ia.hierarchy, &la), SP_OK);
+    assert_int_equal(sp_hierarchy_level_count(ib.hierarchy, &lb), SP_OK);
+    assert_int_equal(la, lb);
+    for (uint32_t v = 0; v < ia.nnodes; v++) {
+        const char *ida, *idb;
+        size_t lena, lenb;
+        uint32_t pa, pb;
+        assert_int_equal(sp_hierarchy_id(ia.hierarchy, v, &ida, &lena), SP_OK);
+        assert_int_equal(sp_hierarchy_id(ib.hierarchy, v, &idb, &lenb), SP_OK);
+        assert_int_equal(lena, lenb);
+        assert_memory_equal(ida, idb, lena);
+        assert_int_equal(sp_hierarchy_parent(ia.hierarchy, v, &pa), SP_OK);
+        assert_int_equal(sp_hierarchy_parent(ib.hierarchy, v, &pb), SP_OK);
+        assert_int_equal(pa, pb);
+    }
+    assert_int_equal(sp_target_plan_driver_count(a), sp_target_plan_driver_count(b));
+    for (size_t k = 0; k < sp_target_plan_driver_count(a); k++) {
+        const char *na, *nb;
+        const int64_t *va, *vb;
+        const uint8_t *ma, *mb;
+        assert_int_equal(sp_target_plan_driver_at(a, k, &na, &va, &ma), SP_OK);
+        assert_int_equal(sp_target_plan_driver_at(b, k, &nb, &vb, &mb), SP_OK);
+        assert_string_equal(na, nb);
+        assert_true((ma == NULL) == (mb == NULL));
+        for (uint32_t v = 0; v < ia.nnodes; v++) {
+            bool valid = ma == NULL || ma[v];
+            if (ma != NULL)
+                assert_int_equal(ma[v], mb[v]);
+            if (valid)
+                assert_int_equal(va[v], vb[v]);
+        }
+    }
+    /* b's history rows are a's (a save keeps only the rows the settings use). */
+    for (uint32_t v = 0; v < ia.nnodes; v++) {
+        const int64_t *ra, *rb;
+        size_t ya = 0, yb = 0;
+        int32_t fa = 0, fb = 0;
+        if (sp_target_plan_history(b, v, &rb, &yb, &fb) != SP_OK)
+            continue;
+        assert_int_equal(sp_target_plan_history(a, v, &ra, &ya, &fa), SP_OK);
+        assert_int_equal(ya, yb);
+        assert_int_equal(fa, fb);
+        assert_memory_equal(ra, rb, ya * ia.nperiods * sizeof *ra);
+    }
+    const char *ja, *jb;
+    size_t lja, ljb;
+    assert_int_equal(sp_target_plan_get_settings(a, &ja, &lja), SP_OK);
+    assert_int_equal(sp_target_plan_get_settings(b, &jb, &ljb), SP_OK);
+    assert_int_equal(lja, ljb);
+    assert_memory_equal(ja, jb, lja);
+}
+
+/* Seven nodes in chunks of three: chunks 0 (CN, East, West), 1 (e1, e2, w1), 2 (w2). */
+static void test_chunked_round_trips(void **state)
+{
+    env *e = *state;
+    sp_ctx *ctx = e->ctx;
+    sp_storage *st = e->st;
+    sp_target_plan *p = make_plan(ctx, "FY2026");
+    p->chunk_nodes = 3;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
+    assert_int_equal(count_records(st, "target.plan"), 1);
+    assert_int_equal(count_records(st, "target.plan.chunk"), 3);
+    /* East's history row (node 1) is in chunk 0; chunks 1 and 2 have none. */
+    tkey k = plan_chunk_key("FY2026", 0);
+    char *c0 = rec_get(st, "target.plan.chunk", &k);
+    k = plan_chunk_key("FY2026", 2);
+    char *c2 = rec_get(st, "target.plan.chunk", &k);
+    assert_non_null(strstr(c0, "\"ids\":[\"CN\",\"East\",\"West\"],\"parents\":[null,0,0]"));
+    assert_non_null(strstr(c0, "\"history\":[{\"node\":1,\"values\":[300,0,0,700]}]"));
+    assert_non_null(strstr(c2, "\"chunk\":2,\"first\":6,\"ids\":[\"w2\"],\"parents\":[2]"));
+    assert_non_null(strstr(c2, "\"history\":[]"));
+    free(c0);
+    free(c2);
+
     sp_target_plan *q = NULL;
-    rc = sp_target_plan_load(&q, ctx, st, "Q");
-    if (rc != SP_EVERSION)
-        fail_msg("%d %s", rc, sp_ctx_errmsg(ctx));
-    assert_null(q);
+    assert_int_equal(sp_target_plan_load(&q, ctx, st, "FY2026"), SP_OK);
+    expect_equal_plans(p, q);
+
+    sp_target_set *sp = NULL, *sq = NULL, *l = NULL;
+    assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &sp), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(q, 100000, NULL, &sq), SP_OK);
+    expect_equal_sets(sp, sq);
+    sp->chunk_nodes = 3;
+    sq->chunk_nodes = 3;
+    uint32_t v = 0;
+    assert_int_equal(sp_target_set_save(sp, st, "base", "first", 20500, &v), SP_OK);
+    assert_int_equal(sp_target_set_save(sq, st, "base", "second", 20501, &v), SP_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(count_records(st, "target.set"), 2);
+    assert_int_equal(count_records(st, "target.set.chunk"), 6);
+    k = set_chunk_key("FY2026", "base", 2, 1);
+    char *c1 = rec_get(st, "target.set.chunk", &k);
+    assert_non_null(strstr(c1, "{\"type\":\"target.set.chunk\",\"v\":1,\"plan_id\":\"FY2026\","
+                               "\"scenario\":\"base\",\"version\":2,\"chunk\":1,\"first\":3,"
+                               "\"ids\":[\"e1\",\"e2\",\"w1\"],\"parents\":[1,1,2],"));
+    free(c1);
+    assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "base", 1), SP_OK);
+    expect_equal_sets(l, sp);
+    sp_target_set_info li = SP_TARGET_SET_INFO_INIT;
+    assert_int_equal(sp_target_set_get_info(l, &li), SP_OK);
+    assert_string_equal(li.note, "first");
+    assert_string_equal(sp_target_set_lock_reason(l, 2), "agreed in person");
+    sp_target_set_free(l);
+    l = NULL;
+
+    /* Listings see heads only. */
+    uint32_t versions[4];
+    size_t count = 0;
+    assert_int_equal(sp_target_set_versions(ctx, st, "FY2026", "base", versions, 4, &count), SP_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(versions[0], 1);
+    assert_int_equal(versions[1], 2);
+    sp_target_names *names = NULL;
+    assert_int_equal(sp_target_scenarios(&names, ctx, st, "FY2026"), SP_OK);
+    assert_int_equal(sp_target_names_count(names), 1);
+    assert_string_equal(sp_target_names_at(names, 0), "base");
+    sp_target_names_free(names);
+    assert_int_equal(sp_target_plans(&names, ctx, st), SP_OK);
+    assert_int_equal(sp_target_names_count(names), 1);
+    sp_target_names_free(names);
+    /* The latest of the scenario. */
+    assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "base", 0), SP_OK);
+    assert_int_equal(sp_target_set_get_info(l, &li), SP_OK);
+    assert_int_equal(li.set_version, 2);
+    expect_equal_sets(l, sq);
+    sp_target_set_free(l);
+
+    sp_target_set_free(sp);
+    sp_target_set_free(sq);
+    sp_target_plan_free(p);
+    sp_target_plan_free(q);
+}
+
+/* Every node its own profile: 8 profiles for 7 nodes, so in chunks of 7 the second chunk
+ * holds no node and the last profile. Growth at the rep level gives decimals. */
+static void test_chunk_edges(void **state)
+{
+    env *e = *state;
+    sp_ctx *ctx = e->ctx;
+    sp_storage *st = e->st;
+    sp_target_plan *p = make_plan(ctx, "P");
+    static const char settings[] =
+        "{\"levels\": {\"region\": {\"method\": \"driver\", \"driver\": \"base\"},"
+        " \"rep\": {\"method\": \"growth\", \"baseline\": \"base\","
+        " \"floor\": \"-5%\", \"cap\": \"30%\"}},"
+        " \"seasonality\": {\"profiles\": {"
+        "  \"CN\": {\"method\": \"shares\", \"shares\": [0.25,0.25,0.25,0.25]},"
+        "  \"East\": {\"method\": \"shares\", \"shares\": [1,2,3,4], \"policy\": \"normalise\"},"
+        "  \"West\": {\"method\": \"shares\", \"shares\": [4,3,2,1], \"policy\": \"normalise\"},"
+        "  \"e1\": {\"method\": \"shares\", \"shares\": [1,1,2,2], \"policy\": \"normalise\"},"
+        "  \"e2\": {\"method\": \"shares\", \"shares\": [2,2,1,1], \"policy\": \"normalise\"},"
+        "  \"w1\": {\"method\": \"shares\", \"shares\": [1,3,1,3], \"policy\": \"normalise\"},"
+        "  \"w2\": {\"method\": \"shares\", \"shares\": [3,1,3,1], \"policy\": \"normalise\"}}}}";
+    const int64_t base[ORG_N] = { 1000, 300, 700, 100, 200, 300, 400 };
+    assert_int_equal(sp_target_plan_set_driver(p, "base", base, NULL, ORG_N), SP_OK);
+    if (sp_target_plan_set_settings(p, settings, strlen(settings)) != SP_OK)
+        fail_msg("%s", sp_ctx_errmsg(ctx));
+    sp_target_set *s = NULL, *l = NULL;
+    if (sp_target_plan_decompose(p, 1111, NULL, &s) != SP_OK)
+        fail_msg("%s", sp_ctx_errmsg(ctx));
+    sp_target_set_data d = SP_TARGET_SET_DATA_INIT;
+    assert_int_equal(sp_target_set_get_data(s, &d), SP_OK);
+    assert_int_equal(d.nprofiles, 8);
+    s->chunk_nodes = 7;
+    assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
+    assert_int_equal(count_records(st, "target.set.chunk"), 2);
+    tkey k = set_chunk_key("P", "base", 1, 1);
+    char *c1 = rec_get(st, "target.set.chunk", &k);
+    assert_non_null(strstr(c1, "\"first\":7,\"ids\":[],\"parents\":[],\"annual\":[],"));
+    /* The last profile is w2's (profiles in id order after the default one): its shares as
+     * given, weights normalised when the periods are split. */
+    assert_non_null(strstr(c1, "\"profiles\":[3,1,3,1],\"locks\":[]}"));
+    free(c1);
+    /* Growth is written as decimals: parse each stored value back. */
+    k = set_chunk_key("P", "base", 1, 0);
+    char *c0 = rec_get(st, "target.set.chunk", &k);
+    const char *g = c0 + value_at(c0, "growth") + 1;
+    for (uint32_t v = 0; v < ORG_N; v++) {
+        size_t len = strcspn(g, ",]");
+        char text[40];
+        assert_true(len < sizeof text);
+        memcpy(text, g, len);
+        text[len] = '\0';
+        sp_dec x;
+        if (sp_dec_parse(ctx, text, 0, SP_ROUND_HALF_EVEN, &x) != SP_OK || x != d.growth[v])
+            fail_msg("growth[%u] stored as %s, is %lld", v, text, (long long)d.growth[v]);
+        g += len + 1;
+    }
+    /* The reps grew: some growth is neither zero nor whole. */
+    assert_true(d.growth[3] != 0 && d.growth[3] % 1000000000 != 0);
+    free(c0);
+    assert_int_equal(sp_target_set_load(&l, ctx, st, "P", "base", 1), SP_OK);
+    expect_equal_sets(l, s);
+    sp_target_set_free(l);
     sp_target_set_free(s);
     sp_target_plan_free(p);
-    sp_storage_free(st);
-    sp_ctx_free(ctx);
+}
+
+/* A plan saved again in fewer chunks, then replaced by a smaller hierarchy: no chunk of an
+ * earlier revision stays behind. */
+static void test_stale_chunks(void **state)
+{
+    env *e = *state;
+    sp_ctx *ctx = e->ctx;
+    sp_storage *st = e->st;
+    sp_target_plan *p = make_plan(ctx, "P");
+    p->chunk_nodes = 2;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
+    assert_int_equal(count_records(st, "target.plan.chunk"), 4);
+    p->chunk_nodes = 3;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
+    assert_int_equal(count_records(st, "target.plan.chunk"), 3);
+    p->chunk_nodes = 0; /* the default: one chunk */
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
+    assert_int_equal(count_records(st, "target.plan.chunk"), 1);
+    sp_target_plan *q = NULL;
+    assert_int_equal(sp_target_plan_load(&q, ctx, st, "P"), SP_OK);
+    expect_equal_plans(p, q);
+    sp_target_plan_free(q);
+    q = NULL;
+
+    /* The same id over three nodes, in chunks of one: 3 chunks, as of revision 4. */
+    static const spec small[] = { { "CN", NULL }, { "East", "CN" }, { "West", "CN" } };
+    sp_hierarchy *h = fx_build_valid(ctx, small, 3);
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.fiscal_year = 2026;
+    sp_target_plan *r = NULL;
+    assert_int_equal(sp_target_plan_new(&r, ctx, "P", h, &o), SP_OK);
+    sp_hierarchy_free(h);
+    p->chunk_nodes = 2;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK); /* 4 chunks, revision 4 */
+    r->revision = 4;
+    r->chunk_nodes = 1;
+    assert_int_equal(sp_target_plan_save(r, st), SP_OK);
+    assert_int_equal(r->revision, 5);
+    assert_int_equal(count_records(st, "target.plan.chunk"), 3);
+    for (uint32_t c = 0; c < 3; c++) {
+        tkey k = plan_chunk_key("P", c);
+        char *json = rec_get(st, "target.plan.chunk", &k);
+        assert_non_null(strstr(json, "\"revision\":5,"));
+        free(json);
+    }
+    assert_int_equal(sp_target_plan_load(&q, ctx, st, "P"), SP_OK);
+    expect_equal_plans(r, q);
+    sp_target_plan_free(q);
+    sp_target_plan_free(r);
+    sp_target_plan_free(p);
+}
+
+/* ---- corrupt stores ---- */
+
+/* Plan P (revision 2, three chunks; revision 1's chunk 1 kept aside) and versions 1 and 2
+ * of set P/base, three chunks each; a snapshot to go back to after each case. */
+typedef struct corrupt_fx {
+    sp_ctx *ctx;
+    sp_storage *st;
+    spt_snapshot *saved;
+    char *old_plan_chunk;
+} corrupt_fx;
+
+static void corrupt_setup(corrupt_fx *f, const env *e)
+{
+    f->ctx = e->ctx;
+    f->st = e->st;
+    sp_target_plan *p = make_plan(f->ctx, "P");
+    p->chunk_nodes = 3;
+    assert_int_equal(sp_target_plan_save(p, f->st), SP_OK);
+    tkey k = plan_chunk_key("P", 1);
+    f->old_plan_chunk = rec_get(f->st, "target.plan.chunk", &k);
+    assert_int_equal(sp_target_plan_save(p, f->st), SP_OK);
+    for (int i = 0; i < 2; i++) {
+        sp_target_set *s = NULL;
+        assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &s), SP_OK);
+        s->chunk_nodes = 3;
+        assert_int_equal(sp_target_set_save(s, f->st, "base", NULL, 0, NULL), SP_OK);
+        sp_target_set_free(s);
+    }
+    sp_target_plan_free(p);
+    f->saved = spt_snapshot_take(f->st, all_ns, ALL_NS);
+}
+
+static int load_set(corrupt_fx *f)
+{
+    sp_target_set *l = NULL;
+    int rc = sp_target_set_load(&l, f->ctx, f->st, "P", "base", 2);
+    if (rc != SP_OK)
+        assert_null(l);
+    sp_target_set_free(l);
+    spt_snapshot_restore(f->saved, f->st);
+    return rc;
+}
+
+static int load_plan(corrupt_fx *f)
+{
+    sp_target_plan *l = NULL;
+    int rc = sp_target_plan_load(&l, f->ctx, f->st, "P");
+    if (rc != SP_OK)
+        assert_null(l);
+    sp_target_plan_free(l);
+    spt_snapshot_restore(f->saved, f->st);
+    return rc;
+}
+
+/* Chunk c of set version 2, edited by `edit` and put back; returns the edited text's
+ * offset of member `at` (for the message) through *byte. */
+static void edit_set_chunk(corrupt_fx *f, uint32_t c, char *(*edit)(const char *json),
+                           const char *at, size_t *byte)
+{
+    tkey k = set_chunk_key("P", "base", 2, c);
+    char *json = rec_get(f->st, "target.set.chunk", &k);
+    char *edited = edit(json);
+    *byte = value_at(edited, at);
+    rec_put(f->st, "target.set.chunk", &k, edited);
+    free(json);
+    free(edited);
+}
+
+static char *first_to_0(const char *json)
+{
+    return bump(json, "first", -3);
+}
+
+static char *annual_short(const char *json)
+{
+    size_t at = value_at(json, "annual") + 1;
+    return splice(json, at, strcspn(json + at, ",") + 1, "");
+}
+
+static char *root_period_up(const char *json)
+{
+    return bump(json, "periods", 1);
+}
+
+/* e1 (first of chunk 1): annual and first period up by one; its own sum holds. */
+static char *e1_up(const char *json)
+{
+    char *a = bump(json, "annual", 1);
+    char *b = bump(a, "periods", 1);
+    free(a);
+    return b;
+}
+
+static void test_corrupt_chunks(void **state)
+{
+    corrupt_fx f;
+    corrupt_setup(&f, *state);
+    assert_int_equal(load_set(&f), SP_OK);
+    assert_int_equal(load_plan(&f), SP_OK);
+
+    /* Missing: a middle chunk, the last one. */
+    tkey k = set_chunk_key("P", "base", 2, 1);
+    rec_remove(f.st, "target.set.chunk", &k);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 1 of 3 is missing");
+    k = set_chunk_key("P", "base", 2, 2);
+    rec_remove(f.st, "target.set.chunk", &k);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 2 of 3 is missing");
+    k = plan_chunk_key("P", 0);
+    rec_remove(f.st, "target.plan.chunk", &k);
+    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                    "record target.plan: chunk 0 of 3 is missing");
+
+    /* Extra: a chunk 3, and a key that is not a chunk number. */
+    k = set_chunk_key("P", "base", 2, 2);
+    char *c2 = rec_get(f.st, "target.set.chunk", &k);
+    k = set_chunk_key("P", "base", 2, 3);
+    rec_put(f.st, "target.set.chunk", &k, c2);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                    "record target.set: chunk 3 is beyond the 3 chunks of the head");
+    k = set_key("P", "base", 2);
+    k.b[k.len++] = 7;
+    rec_put(f.st, "target.set.chunk", &k, c2);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                    "record target.set: a chunk key is not the head's key and a chunk number");
+
+    /* Out of range: chunk 2's record under chunk 1's key; chunk 1 claiming node 0 on. */
+    k = set_chunk_key("P", "base", 2, 1);
+    rec_put(f.st, "target.set.chunk", &k, c2);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 1: chunk: chunk 2 stored under the key of chunk 1",
+                      value_at(c2, "chunk"));
+    free(c2);
+    size_t byte;
+    edit_set_chunk(&f, 1, first_to_0, "first", &byte);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 1: first: first node 0 where chunk 1 starts at "
+                      "node 3",
+                      byte);
+
+    /* Sizes: chunk 1 one annual target short; the head's chunk size changed. */
+    edit_set_chunk(&f, 1, annual_short, "annual", &byte);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 1: annual: 2 values where 3 are due", byte);
+    k = set_key("P", "base", 2);
+    char *head = rec_get(f.st, "target.set", &k);
+    char *edited = bump(head, "chunk_nodes", 1);
+    rec_put(f.st, "target.set", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set: chunks: 3 chunks where 7 node indices in chunks of 4 "
+                      "make 2",
+                      value_at(edited, "chunks"));
+    free(edited);
+    /* The total. */
+    edited = bump(head, "total", 1);
+    rec_put(f.st, "target.set", &k, edited);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                    "record target.set: total: 100001 is not the root's annual target 100000");
+    free(edited);
+    free(head);
+
+    /* A chunk of version 1 under version 2; a plan chunk of revision 1 under revision 2. */
+    k = set_chunk_key("P", "base", 1, 0);
+    char *v1 = rec_get(f.st, "target.set.chunk", &k);
+    k = set_chunk_key("P", "base", 2, 0);
+    rec_put(f.st, "target.set.chunk", &k, v1);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 0: version: a chunk of version 1 under version 2",
+                      value_at(v1, "version"));
+    free(v1);
+    k = plan_chunk_key("P", 1);
+    rec_put(f.st, "target.plan.chunk", &k, f.old_plan_chunk);
+    expect_corrupt_at(f.ctx, load_plan(&f),
+                      "record target.plan.chunk 1: revision: a chunk of revision 1 under "
+                      "revision 2",
+                      value_at(f.old_plan_chunk, "revision"));
+
+    /* A plan chunk without East's history row; with a second driver column. */
+    k = plan_chunk_key("P", 0);
+    char *p0 = rec_get(f.st, "target.plan.chunk", &k);
+    size_t at = value_at(p0, "history");
+    edited = splice(p0, at, strlen(p0) - at, "[]}");
+    rec_put(f.st, "target.plan.chunk", &k, edited);
+    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                    "record target.plan: history: 0 rows where the head lists 1");
+    free(edited);
+    at = value_at(p0, "drivers") + 1;
+    edited = splice(p0, at, 0, "[1,2,3],");
+    rec_put(f.st, "target.plan.chunk", &k, edited);
+    expect_corrupt_at(f.ctx, load_plan(&f),
+                      "record target.plan.chunk 0: drivers: 4 drivers where the head lists 3",
+                      value_at(edited, "drivers"));
+    free(edited);
+    free(p0);
+
+    /* Sums: the root's periods (chunk 0); e1 against East (checked once all are read). */
+    edit_set_chunk(&f, 0, root_period_up, "periods", &byte);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 0: periods: the periods of node 0 do not sum to "
+                      "its annual target",
+                      byte);
+    edit_set_chunk(&f, 1, e1_up, "periods", &byte);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                    "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
+                    "children's");
+
+    /* A plan head of a newer format version: SP_EVERSION. */
+    const uint8_t pkey[] = { 'Q', 0, 1 };
+    spt_storage_begin(f.st);
+    spt_storage_put(f.st, "target.plan", pkey, sizeof pkey, "{\"type\":\"target.plan\",\"v\":9}",
+                    28);
+    spt_storage_commit(f.st);
+    sp_target_plan *q = NULL;
+    int rc = sp_target_plan_load(&q, f.ctx, f.st, "Q");
+    if (rc != SP_EVERSION)
+        fail_msg("%d %s", rc, sp_ctx_errmsg(f.ctx));
+    assert_null(q);
+    free(f.old_plan_chunk);
+    spt_snapshot_free(f.saved);
+}
+
+/* ---- the default chunk size, on a generated hierarchy ---- */
+
+/* A company of n nodes (1 root, 40 regions, 1600 grids, the rest reps), a driver, a
+ * monthly set: saved and loaded at the default chunk size, ceil(n / 16384) chunks. */
+static void test_large(void **state)
+{
+    env *e = *state;
+    const uint32_t n = 20000 * spt_iterations(10);
+    const uint32_t regions = 40, grids = 1600;
+    sp_ctx *ctx = e->ctx;
+    char *text = malloc((size_t)n * 12);
+    const char **ids = malloc(n * sizeof *ids), **parents = malloc(n * sizeof *parents);
+    int64_t *drv = malloc(n * sizeof *drv);
+    assert_non_null(text);
+    assert_non_null(ids);
+    assert_non_null(parents);
+    assert_non_null(drv);
+    spt_rng rng = { 42 };
+    for (uint32_t i = 0; i < n; i++) {
+        char *id = text + (size_t)i * 12;
+        uint32_t parent = 0;
+        if (i == 0)
+            snprintf(id, 12, "C");
+        else if (i <= regions)
+            snprintf(id, 12, "R%u", i);
+        else if (i <= regions + grids)
+            snprintf(id, 12, "G%u", i), parent = 1 + (i - regions - 1) % regions;
+        else
+            snprintf(id, 12, "L%u", i), parent = regions + 1 + (i - regions - grids - 1) % grids;
+        ids[i] = id;
+        parents[i] = i == 0 ? NULL : ids[parent];
+        drv[i] = spt_rng_range(&rng, 1, 1000000);
+    }
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_all(h, ids, NULL, parents, NULL, n, NULL), SP_OK);
+    static const char *const lv[] = { "company", "region", "grid", "rep" };
+    assert_int_equal(sp_hierarchy_set_levels(h, lv, 4), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.currency = "CNY";
+    o.fiscal_year = 2026;
+    sp_target_plan *p = NULL;
+    assert_int_equal(sp_target_plan_new(&p, ctx, "big", h, &o), SP_OK);
+    sp_hierarchy_free(h);
+    assert_int_equal(sp_target_plan_set_driver(p, "prior", drv, NULL, n), SP_OK);
+    static const char settings[] =
+        "{\"levels\": {\"region\": {\"method\": \"driver\", \"driver\": \"prior\"},"
+        " \"grid\": {\"method\": \"driver\", \"driver\": \"prior\"},"
+        " \"rep\": {\"method\": \"driver\", \"driver\": \"prior\"}}}";
+    assert_int_equal(sp_target_plan_set_settings(p, settings, strlen(settings)), SP_OK);
+    sp_target_set *s = NULL, *l = NULL;
+    assert_int_equal(sp_target_plan_decompose(p, INT64_C(1000000000000), NULL, &s), SP_OK);
+
+    sp_storage *st = e->st;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
+    assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
+    const size_t chunks = (n + 16383) / 16384;
+    assert_int_equal(count_records(st, "target.plan.chunk"), chunks);
+    assert_int_equal(count_records(st, "target.set.chunk"), chunks);
+    sp_target_plan *q = NULL;
+    assert_int_equal(sp_target_plan_load(&q, ctx, st, "big"), SP_OK);
+    expect_equal_plans(p, q);
+    assert_int_equal(sp_target_set_load(&l, ctx, st, "big", "base", 1), SP_OK);
+    expect_equal_sets(l, s);
+    sp_target_set_free(l);
+    sp_target_set_free(s);
+    sp_target_plan_free(q);
+    sp_target_plan_free(p);
+    free(text);
+    free(ids);
+    free(parents);
+    free(drv);
 }
 
 /* ---- fault loops ---- */
@@ -302,6 +981,7 @@ static void undo_plan_save(void *user)
     sp_target_plan_free(c->plan);
     c->plan = NULL;
     assert_int_equal(sp_target_plan_load(&c->plan, c->ctx, c->store, "P"), SP_OK);
+    c->plan->chunk_nodes = 3;
 }
 
 static void check_unchanged(void *user)
@@ -329,6 +1009,7 @@ static void undo_set_save(void *user)
     sp_target_set_free(c->set);
     c->set = NULL;
     assert_int_equal(sp_target_plan_decompose(c->plan, 100000, NULL, &c->set), SP_OK);
+    c->set->chunk_nodes = 3;
 }
 
 static int run_plan_load(void *user)
@@ -378,13 +1059,20 @@ static void setup_case(store_case *c)
     c->store_ctx = fx_ctx();
     assert_int_equal(sp_storage_memory_new(&c->store, c->store_ctx), SP_OK);
     c->table = c->store;
+    /* Stored in 4 chunks; saved again in 3 (chunk 3 removed). Sets in 3 chunks. */
     c->plan = make_plan(c->ctx, "P");
+    c->plan->chunk_nodes = 2;
     assert_int_equal(sp_target_plan_save(c->plan, c->store), SP_OK);
+    c->plan->chunk_nodes = 3;
     assert_int_equal(sp_target_plan_decompose(c->plan, 100000, NULL, &c->set), SP_OK);
+    c->set->chunk_nodes = 3;
     assert_int_equal(sp_target_set_save(c->set, c->store, "base", NULL, 1, NULL), SP_OK);
     sp_target_set_free(c->set);
     assert_int_equal(sp_target_plan_decompose(c->plan, 100000, NULL, &c->set), SP_OK);
-    c->before = spt_snapshot_take(c->store, all_ns, 2);
+    c->set->chunk_nodes = 3;
+    assert_int_equal(count_records(c->store, "target.plan.chunk"), 4);
+    assert_int_equal(count_records(c->store, "target.set.chunk"), 3);
+    c->before = spt_snapshot_take(c->store, all_ns, ALL_NS);
 }
 
 static void teardown_case(store_case *c)
@@ -447,8 +1135,12 @@ static void test_faults_storage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trips),
-        cmocka_unit_test(test_corrupt_records),
+        cmocka_unit_test_setup_teardown(test_round_trips, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_chunked_round_trips, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_edges, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_chunks, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_chunks, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_large, env_setup, env_teardown),
         cmocka_unit_test(test_faults_allocator),
         cmocka_unit_test(test_faults_storage),
     };

@@ -543,15 +543,6 @@ int sp_target_plan_get_settings(const sp_target_plan *plan, const char **json, s
 
 /* ---- history ---- */
 
-bool spi_plan_wants_history(const sp_target_plan *plan, uint32_t node)
-{
-    const spi_settings *s = &plan->settings;
-    for (size_t i = 0; i < s->nprofiles; i++)
-        if (s->profiles[i].node == node && s->profiles[i].method >= SPI_SEASON_AVERAGE_SHARE)
-            return true;
-    return false;
-}
-
 int sp_target_plan_history(const sp_target_plan *plan, uint32_t node, const int64_t **values,
                            size_t *years, int32_t *first_year)
 {

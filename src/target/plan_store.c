@@ -1,18 +1,24 @@
 /*
  * Store-backed operations of plans and target sets: each write is one transaction through
- * the storage layer (spi_store_write), each read goes through it too. Keys:
- *   target.plan  str(plan id)
- *   target.set   str(plan id) str(scenario) u32(version)
- * (src/storage/store.h's encoding, so that a plan's sets and a scenario's versions are
- * contiguous and in order.) Nothing here computes: records come from plan_codec.c.
+ * the storage layer (spi_store_write), each read goes through it too. A plan or set is a
+ * head record and its chunk records (plan.h), each record type its own namespace:
+ *   target.plan        str(plan id)
+ *   target.plan.chunk  str(plan id) u32(chunk)
+ *   target.set         str(plan id) str(scenario) u32(version)
+ *   target.set.chunk   str(plan id) str(scenario) u32(version) u32(chunk)
+ * (src/storage/store.h's encoding, so that a plan's sets, a scenario's versions and an
+ * object's chunks are contiguous and in order; listings scan the heads only.) Nothing here
+ * computes: records come from plan_codec.c.
  */
 #include <string.h>
 
 #include "../storage/store.h"
 #include "plan.h"
 
-#define NS_PLAN "target.plan"
-#define NS_SET "target.set"
+#define NS_PLAN SPI_PLAN_TYPE
+#define NS_PLAN_CHUNK SPI_PLAN_CHUNK_TYPE
+#define NS_SET SPI_SET_TYPE
+#define NS_SET_CHUNK SPI_SET_CHUNK_TYPE
 
 static int plan_key(spi_key *k, sp_ctx *ctx, const char *plan_id)
 {
@@ -24,6 +30,144 @@ static int set_prefix(spi_key *k, sp_ctx *ctx, const char *plan_id, const char *
 {
     int rc = plan_key(k, ctx, plan_id);
     return scenario != NULL ? spi_key_str(k, scenario, strlen(scenario)) : rc;
+}
+
+static int set_key(spi_key *k, sp_ctx *ctx, const char *plan_id, const char *scenario,
+                   uint32_t version)
+{
+    int rc = set_prefix(k, ctx, plan_id, scenario);
+    return rc == SP_OK ? spi_key_u32(k, version) : rc;
+}
+
+/* ---- chunks ---- */
+
+/* The u32 that ends a key after its first prefix_len bytes; false when the rest of the
+ * key is not exactly one. */
+static bool key_tail_u32(sp_ctx *ctx, size_t prefix_len, const uint8_t *key, size_t key_len,
+                         uint32_t *v)
+{
+    spi_key_reader r;
+    spi_key_reader_init(&r, ctx, key + prefix_len, key_len - prefix_len);
+    return spi_key_read_u32(&r, v) == SP_OK && spi_key_reader_done(&r);
+}
+
+/* The chunk number of a chunk key: the head's key (prefix_len bytes), then a u32. */
+static int chunk_number(sp_ctx *ctx, const char *type, size_t prefix_len, const uint8_t *key,
+                        size_t key_len, uint32_t *k)
+{
+    if (!key_tail_u32(ctx, prefix_len, key, key_len, k))
+        return spi_fail(ctx, SP_ECORRUPT, "record %s: a chunk key is not the head's key and a "
+                                          "chunk number",
+                        type);
+    return SP_OK;
+}
+
+/* Chunk numbers from a scan, to remove once it is over (no writes during a scan). */
+typedef struct stale_job {
+    sp_ctx *ctx;
+    const char *type;
+    size_t prefix_len;
+    uint32_t *k;
+    size_t n, cap;
+} stale_job;
+
+static int visit_stale(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
+                       size_t value_len)
+{
+    (void)value;
+    (void)value_len;
+    stale_job *j = arg;
+    uint32_t k;
+    int rc = chunk_number(j->ctx, j->type, j->prefix_len, key, key_len, &k);
+    if (rc != SP_OK)
+        return rc;
+    if (j->n == j->cap) {
+        size_t cap = j->cap < 16 ? 16 : 2 * j->cap;
+        uint32_t *grown = spi_realloc_array(j->ctx, j->k, cap, sizeof *grown);
+        if (grown == NULL)
+            return SP_ENOMEM;
+        j->k = grown;
+        j->cap = cap;
+    }
+    j->k[j->n++] = k;
+    return 0;
+}
+
+/* Put chunks 0 .. count - 1 of an object under `key` (its head's key; used as scratch and
+ * restored), encoded one at a time, then remove the chunks a previous revision had beyond
+ * them. */
+static int put_chunks(spi_store *tx, const char *ns, const char *type, spi_key *key,
+                      uint32_t count, spi_chunk_encode_fn encode, const void *o)
+{
+    const size_t prefix_len = key->len;
+    int rc = SP_OK;
+    for (uint32_t k = 0; k < count && rc == SP_OK; k++) {
+        uint8_t *bytes;
+        size_t len;
+        key->len = prefix_len;
+        if ((rc = spi_key_u32(key, k)) != SP_OK || (rc = encode(o, k, &bytes, &len)) != SP_OK)
+            break;
+        rc = spi_store_put(tx, ns, key->data, key->len, bytes, len);
+        spi_free(tx->ctx, bytes);
+    }
+    uint8_t end[SPI_KEY_MAX];
+    size_t end_len = 0;
+    key->len = prefix_len;
+    if (rc != SP_OK || (rc = spi_key_u32(key, count)) != SP_OK ||
+        !spi_key_prefix_end(key->data, prefix_len, end, &end_len)) {
+        key->len = prefix_len;
+        return rc;
+    }
+    stale_job j = { tx->ctx, type, prefix_len, NULL, 0, 0 };
+    rc = spi_store_scan(tx, ns, key->data, key->len, end, end_len, visit_stale, &j);
+    key->len = prefix_len;
+    for (size_t i = 0; i < j.n && rc == SP_OK; i++) {
+        if ((rc = spi_key_u32(key, j.k[i])) == SP_OK)
+            rc = spi_store_remove(tx, ns, key->data, key->len);
+        key->len = prefix_len;
+    }
+    spi_free(tx->ctx, j.k);
+    return rc;
+}
+
+/* Every chunk of an object, in order, each handed to `decode` as it is read. */
+typedef struct chunk_job {
+    sp_ctx *ctx;
+    const char *type;
+    size_t prefix_len;
+    uint32_t next, count;
+    spi_chunk_decode_fn decode;
+    void *in;
+} chunk_job;
+
+static int visit_chunk(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
+                       size_t value_len)
+{
+    chunk_job *j = arg;
+    uint32_t k;
+    int rc = chunk_number(j->ctx, j->type, j->prefix_len, key, key_len, &k);
+    if (rc != SP_OK)
+        return rc;
+    if (k != j->next || k >= j->count)
+        return j->next < j->count
+                   ? spi_fail(j->ctx, SP_ECORRUPT, "record %s: chunk %u of %u is missing",
+                              j->type, (unsigned)j->next, (unsigned)j->count)
+                   : spi_fail(j->ctx, SP_ECORRUPT,
+                              "record %s: chunk %u is beyond the %u chunks of the head",
+                              j->type, (unsigned)k, (unsigned)j->count);
+    j->next++;
+    return j->decode(j->in, k, value, value_len);
+}
+
+static int read_chunks(spi_store *s, const char *ns, const char *type, const spi_key *key,
+                       uint32_t count, spi_chunk_decode_fn decode, void *in)
+{
+    chunk_job j = { s->ctx, type, key->len, 0, count, decode, in };
+    int rc = spi_store_scan_prefix(s, ns, key->data, key->len, visit_chunk, &j);
+    if (rc == SP_OK && j.next < count)
+        rc = spi_fail(s->ctx, SP_ECORRUPT, "record %s: chunk %u of %u is missing", type,
+                      (unsigned)j.next, (unsigned)count);
+    return rc;
 }
 
 /* ---- plans ---- */
@@ -64,12 +208,19 @@ static int plan_save_tx(spi_store *tx, void *arg)
     if (plan->revision == UINT32_MAX)
         return spi_fail(tx->ctx, SP_EOVERFLOW, "target plan: revision %u is the last",
                         (unsigned)plan->revision);
+    spi_plan_out o;
+    if ((rc = spi_plan_out_init(&o, plan, plan->revision + 1)) != SP_OK)
+        return rc;
     uint8_t *bytes;
     size_t len;
-    if ((rc = spi_plan_encode(plan, plan->revision + 1, &bytes, &len)) != SP_OK)
-        return rc;
-    rc = spi_store_put(tx, NS_PLAN, k.data, k.len, bytes, len);
-    spi_free(tx->ctx, bytes);
+    if ((rc = spi_plan_encode_head(&o, &bytes, &len)) == SP_OK) {
+        rc = spi_store_put(tx, NS_PLAN, k.data, k.len, bytes, len);
+        spi_free(tx->ctx, bytes);
+    }
+    if (rc == SP_OK)
+        rc = put_chunks(tx, NS_PLAN_CHUNK, NS_PLAN, &k, o.chunks.count, spi_plan_encode_chunk,
+                        &o);
+    spi_plan_out_free(&o);
     j->revision = plan->revision + 1;
     return rc;
 }
@@ -107,8 +258,14 @@ int sp_target_plan_load(sp_target_plan **out, sp_ctx *ctx, const sp_storage *sto
                                              spi_quote(q, plan_id, strlen(plan_id)))
                                   : rc;
     }
-    rc = spi_plan_decode(ctx, bytes, len, out);
-    spi_free(ctx, bytes);
+    spi_plan_in *in;
+    spi_chunking chunks;
+    if ((rc = spi_plan_in_new(&in, ctx, bytes, len, &chunks)) != SP_OK)
+        return rc;
+    rc = read_chunks(&s, NS_PLAN_CHUNK, NS_PLAN, &k, chunks.count, spi_plan_in_chunk, in);
+    if (rc == SP_OK)
+        rc = spi_plan_in_finish(in, out);
+    spi_plan_in_free(in);
     return rc;
 }
 
@@ -129,11 +286,8 @@ static int visit_version(void *arg, const uint8_t *key, size_t key_len, const ui
     (void)value;
     (void)value_len;
     last_job *j = arg;
-    spi_key_reader r;
-    spi_key_reader_init(&r, j->ctx, key + j->prefix_len, key_len - j->prefix_len);
     uint32_t v;
-    int rc = spi_key_read_u32(&r, &v);
-    if (rc != SP_OK || !spi_key_reader_done(&r))
+    if (!key_tail_u32(j->ctx, j->prefix_len, key, key_len, &v))
         return spi_fail(j->ctx, SP_ECORRUPT, "target set: a key of namespace %s is not "
                                              "plan, scenario, version",
                         NS_SET);
@@ -174,26 +328,26 @@ static int set_save_tx(spi_store *tx, void *arg)
         return spi_fail(tx->ctx, SP_EOVERFLOW, "target set: scenario has its last version");
     j->version = last.last + 1;
     spi_key k;
-    if ((rc = set_prefix(&k, tx->ctx, j->set->plan_id, j->scenario)) != SP_OK ||
-        (rc = spi_key_u32(&k, j->version)) != SP_OK)
+    if ((rc = set_key(&k, tx->ctx, j->set->plan_id, j->scenario, j->version)) != SP_OK)
         return rc;
-    uint8_t *old;
-    size_t old_len;
-    if ((rc = spi_store_get(tx, NS_SET, k.data, k.len, &old, &old_len)) == SP_OK) {
-        spi_free(tx->ctx, old);
+    uint8_t *bytes;
+    size_t len;
+    if ((rc = spi_store_get(tx, NS_SET, k.data, k.len, &bytes, &len)) == SP_OK) {
+        spi_free(tx->ctx, bytes);
         return spi_fail(tx->ctx, SP_ECONFLICT, "target set: version %u is already stored",
                         (unsigned)j->version);
     }
     if (rc != SP_ENOTFOUND)
         return rc;
-    uint8_t *bytes;
-    size_t len;
-    if ((rc = spi_set_encode(j->set, j->scenario, j->version, j->note, j->day, &bytes, &len)) !=
-        SP_OK)
+    spi_set_out o;
+    spi_set_out_init(&o, j->set, j->scenario, j->version, j->note, j->day);
+    if ((rc = spi_set_encode_head(&o, &bytes, &len)) != SP_OK)
         return rc;
     rc = spi_store_put(tx, NS_SET, k.data, k.len, bytes, len);
     spi_free(tx->ctx, bytes);
-    return rc;
+    return rc == SP_OK ? put_chunks(tx, NS_SET_CHUNK, NS_SET, &k, o.chunks.count,
+                                    spi_set_encode_chunk, &o)
+                       : rc;
 }
 
 int sp_target_set_save(sp_target_set *set, const sp_storage *storage, const char *scenario,
@@ -275,8 +429,7 @@ int sp_target_set_load(sp_target_set **out, sp_ctx *ctx, const sp_storage *stora
         version = last.last;
     }
     spi_key k;
-    if ((rc = set_prefix(&k, ctx, plan_id, scenario)) != SP_OK ||
-        (rc = spi_key_u32(&k, version)) != SP_OK)
+    if ((rc = set_key(&k, ctx, plan_id, scenario, version)) != SP_OK)
         return rc;
     uint8_t *bytes;
     size_t len;
@@ -286,8 +439,16 @@ int sp_target_set_load(sp_target_set **out, sp_ctx *ctx, const sp_storage *stora
                               spi_quote(q, plan_id, strlen(plan_id)), (unsigned)version,
                               spi_quote(q2, scenario, strlen(scenario)))
                    : rc;
-    rc = spi_set_decode(ctx, bytes, len, out);
+    spi_set_in *in;
+    spi_chunking chunks;
+    rc = spi_set_in_new(&in, ctx, bytes, len, &chunks);
     spi_free(ctx, bytes);
+    if (rc != SP_OK)
+        return rc;
+    rc = read_chunks(&s, NS_SET_CHUNK, NS_SET, &k, chunks.count, spi_set_in_chunk, in);
+    if (rc == SP_OK)
+        rc = spi_set_in_finish(in, out);
+    spi_set_in_free(in);
     return rc;
 }
 

@@ -37,7 +37,16 @@ int sp_target_comparison_data_init(sp_target_comparison_data *data, uint32_t ver
 int spi_set_alloc(sp_ctx *ctx, spi_shared_h *sh, uint32_t nperiods, size_t nprofiles,
                   sp_target_set **out)
 {
-    const size_t n = sh->h->tree.n;
+    int rc = spi_set_alloc_n(ctx, sh->h->tree.n, nperiods, nprofiles, out);
+    if (rc == SP_OK)
+        (*out)->sh = spi_shared_h_ref(sh);
+    return rc;
+}
+
+int spi_set_alloc_n(sp_ctx *ctx, uint32_t nodes, uint32_t nperiods, size_t nprofiles,
+                    sp_target_set **out)
+{
+    const size_t n = nodes;
     if (n > SIZE_MAX / 64 / (nperiods + 4) || nprofiles > SIZE_MAX / 8 / (nperiods + 1))
         return spi_fail(ctx, SP_EOVERFLOW, "target set: %zu nodes x %u periods are too many", n,
                         (unsigned)nperiods);
@@ -54,8 +63,7 @@ int spi_set_alloc(sp_ctx *ctx, spi_shared_h *sh, uint32_t nperiods, size_t nprof
         return SP_ENOMEM;
     }
     s->ctx = ctx;
-    s->sh = spi_shared_h_ref(sh);
-    s->n = (uint32_t)n;
+    s->n = nodes;
     s->nperiods = nperiods;
     s->annual = block;
     s->growth = block + n;
