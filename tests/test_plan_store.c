@@ -802,6 +802,24 @@ static void test_corrupt_chunks(void **state)
                       "make 2",
                       value_at(edited, "chunks"));
     free(edited);
+    /* A head claiming about 4 billion nodes in consistent chunks of 3, with 3 chunk
+     * records in the store: refused as corrupt before any memory is taken for them
+     * (4294967292 / 3 = 1431655764 chunks; the loader found chunks 0, 1, 2). */
+    char *huge = bump(head, "nnodes", INT64_C(4294967292) - 7);
+    edited = bump(huge, "chunks", INT64_C(1431655764) - 3);
+    free(huge);
+    rec_put(f.st, "target.set", &k, edited);
+    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                    "record target.set: chunk 3 of 1431655764 is missing");
+    free(edited);
+    /* Chunks larger than the writer ever makes. */
+    edited = bump(head, "chunk_nodes", 16384 - 3 + 1);
+    rec_put(f.st, "target.set", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set: chunk_nodes: expected an integer from 1 to 16384, "
+                      "found 16385",
+                      value_at(edited, "chunk_nodes"));
+    free(edited);
     /* The total. */
     edited = bump(head, "total", 1);
     rec_put(f.st, "target.set", &k, edited);

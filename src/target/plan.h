@@ -305,17 +305,20 @@ int spi_set_encode_chunk(const void *o, uint32_t k, uint8_t **out, size_t *len);
 
 /* Readers: made from the head record (a plan's reader takes ownership of `head`, also on
  * failure; a set's reads it during the call), fed every chunk in order with
- * spi_*_in_chunk, finished into the object (checked as a whole) and freed. */
+ * spi_*_in_chunk, finished into the object (checked as a whole) and freed. `present` is
+ * the number of chunk records 0, 1, 2, ... found in the store before the head is read: a
+ * head that claims more is corrupt, so that memory is only allocated for chunks that
+ * exist (a head alone could otherwise claim billions of nodes). */
 typedef struct spi_plan_in spi_plan_in;
 typedef struct spi_set_in spi_set_in;
 
 int spi_plan_in_new(spi_plan_in **out, sp_ctx *ctx, uint8_t *head, size_t len,
-                    spi_chunking *chunks);
+                    uint32_t present, spi_chunking *chunks);
 int spi_plan_in_chunk(void *in, uint32_t k, const uint8_t *data, size_t len);
 int spi_plan_in_finish(spi_plan_in *in, sp_target_plan **out);
 void spi_plan_in_free(spi_plan_in *in);
 int spi_set_in_new(spi_set_in **out, sp_ctx *ctx, const uint8_t *head, size_t len,
-                   spi_chunking *chunks);
+                   uint32_t present, spi_chunking *chunks);
 int spi_set_in_chunk(void *in, uint32_t k, const uint8_t *data, size_t len);
 int spi_set_in_finish(spi_set_in *in, sp_target_set **out);
 void spi_set_in_free(spi_set_in *in);

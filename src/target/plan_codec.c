@@ -531,13 +531,14 @@ static int open_head(sp_ctx *ctx, const char *type, uint32_t known, const uint8_
 }
 
 /* The node count and chunking of a head over `items` node indices (nodes, or profiles
- * when more), which must agree. */
-static int read_chunking(const spi_rdoc *doc, const spi_rnode *root, uint32_t *n,
-                         uint64_t nprofiles, spi_chunking *c)
+ * when more), which must agree, and with the `present` chunk records of the store. */
+static int read_chunking(sp_ctx *ctx, const char *type, const spi_rdoc *doc,
+                         const spi_rnode *root, uint32_t *n, uint64_t nprofiles,
+                         uint32_t present, spi_chunking *c)
 {
     int rc;
     if ((rc = read_u32(doc, root, "nnodes", 1, UINT32_MAX - 3, n)) != SP_OK ||
-        (rc = read_u32(doc, root, "chunk_nodes", 1, UINT32_MAX, &c->nodes)) != SP_OK ||
+        (rc = read_u32(doc, root, "chunk_nodes", 1, SPI_CHUNK_NODES, &c->nodes)) != SP_OK ||
         (rc = read_u32(doc, root, "chunks", 1, UINT32_MAX, &c->count)) != SP_OK)
         return rc;
     uint64_t items = *n > nprofiles ? *n : nprofiles;
@@ -547,6 +548,9 @@ static int read_chunking(const spi_rdoc *doc, const spi_rnode *root, uint32_t *n
                             "%u chunks where %llu node indices in chunks of %u make %llu",
                             (unsigned)c->count, (unsigned long long)items, (unsigned)c->nodes,
                             (unsigned long long)need);
+    if (c->count > present)
+        return spi_fail(ctx, SP_ECORRUPT, "record %s: chunk %u of %u is missing", type,
+                        (unsigned)present, (unsigned)c->count);
     return SP_OK;
 }
 
@@ -705,7 +709,7 @@ static int read_history_shape(spi_plan_in *in, const spi_rnode *root)
 }
 
 int spi_plan_in_new(spi_plan_in **out, sp_ctx *ctx, uint8_t *head, size_t len,
-                    spi_chunking *chunks)
+                    uint32_t present, spi_chunking *chunks)
 {
     spi_plan_in *in = spi_calloc(ctx, 1, sizeof *in);
     if (in == NULL) {
@@ -718,7 +722,8 @@ int spi_plan_in_new(spi_plan_in **out, sp_ctx *ctx, uint8_t *head, size_t len,
     const spi_rnode *root = rc == SP_OK ? spi_rdoc_root(in->doc) : NULL;
     if (rc != SP_OK || (rc = read_str(in->doc, root, "id", false, ctx, &in->id)) != SP_OK ||
         (rc = read_u32(in->doc, root, "revision", 0, UINT32_MAX, &in->revision)) != SP_OK ||
-        (rc = read_chunking(in->doc, root, &in->n, 0, &in->chunks)) != SP_OK ||
+        (rc = read_chunking(ctx, SPI_PLAN_TYPE, in->doc, root, &in->n, 0, present,
+                            &in->chunks)) != SP_OK ||
         (rc = read_levels(ctx, in->doc, root, in->n, &in->h)) != SP_OK ||
         (rc = read_driver_names(in, root)) != SP_OK ||
         (rc = read_history_shape(in, root)) != SP_OK) {
@@ -902,6 +907,7 @@ int spi_plan_in_finish(spi_plan_in *in, sp_target_plan **out)
 
 struct spi_set_in {
     sp_ctx *ctx;
+    uint32_t present; /* chunk records found in the store */
     spi_chunking chunks;
     sp_target_set *set; /* arrays filled by the chunks; no hierarchy until finished */
     read_h h;
@@ -943,7 +949,8 @@ static int read_set_head(sp_ctx *ctx, const spi_rdoc *doc, spi_set_in *in)
         (rc = read_u32(doc, root, "closed", 0, nperiods, &closed)) != SP_OK ||
         (rc = read_u32(doc, root, "weighting", 0, 1, &weighting)) != SP_OK ||
         (rc = read_u32(doc, root, "nprofiles", 1, UINT32_MAX, &nprof)) != SP_OK ||
-        (rc = read_chunking(doc, root, &n, nprof, &in->chunks)) != SP_OK)
+        (rc = read_chunking(ctx, SPI_SET_TYPE, doc, root, &n, nprof, in->present,
+                            &in->chunks)) != SP_OK)
         goto done;
     if (currency != NULL && strlen(currency) > 3) {
         rc = spi_rec_fail(doc, spi_rnode_member(doc, root, "currency"),
@@ -982,12 +989,13 @@ done:
 }
 
 int spi_set_in_new(spi_set_in **out, sp_ctx *ctx, const uint8_t *head, size_t len,
-                   spi_chunking *chunks)
+                   uint32_t present, spi_chunking *chunks)
 {
     spi_set_in *in = spi_calloc(ctx, 1, sizeof *in);
     if (in == NULL)
         return SP_ENOMEM;
     in->ctx = ctx;
+    in->present = present;
     spi_rdoc *doc = NULL;
     int rc = open_head(ctx, SPI_SET_TYPE, SET_V, head, len, &doc);
     if (rc == SP_OK)

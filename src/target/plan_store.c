@@ -130,6 +130,41 @@ static int put_chunks(spi_store *tx, const char *ns, const char *type, spi_key *
     return rc;
 }
 
+/* How many chunk records 0, 1, 2, ... lead the object's chunks in the store: read before
+ * the head is decoded, so that no head can make the reader allocate for chunks that do
+ * not exist. Only keys are looked at. */
+typedef struct present_job {
+    sp_ctx *ctx;
+    const char *type;
+    size_t prefix_len;
+    uint32_t count;
+} present_job;
+
+static int visit_present(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
+                         size_t value_len)
+{
+    (void)value;
+    (void)value_len;
+    present_job *j = arg;
+    uint32_t k;
+    int rc = chunk_number(j->ctx, j->type, j->prefix_len, key, key_len, &k);
+    if (rc != SP_OK)
+        return rc;
+    if (k != j->count)
+        return SP_SCAN_STOP;
+    j->count++;
+    return 0;
+}
+
+static int count_chunks(spi_store *s, const char *ns, const char *type, const spi_key *key,
+                        uint32_t *present)
+{
+    present_job j = { s->ctx, type, key->len, 0 };
+    int rc = spi_store_scan_prefix(s, ns, key->data, key->len, visit_present, &j);
+    *present = j.count;
+    return rc;
+}
+
 /* Every chunk of an object, in order, each handed to `decode` as it is read. */
 typedef struct chunk_job {
     sp_ctx *ctx;
@@ -260,7 +295,12 @@ int sp_target_plan_load(sp_target_plan **out, sp_ctx *ctx, const sp_storage *sto
     }
     spi_plan_in *in;
     spi_chunking chunks;
-    if ((rc = spi_plan_in_new(&in, ctx, bytes, len, &chunks)) != SP_OK)
+    uint32_t present;
+    if ((rc = count_chunks(&s, NS_PLAN_CHUNK, NS_PLAN, &k, &present)) != SP_OK) {
+        spi_free(ctx, bytes);
+        return rc;
+    }
+    if ((rc = spi_plan_in_new(&in, ctx, bytes, len, present, &chunks)) != SP_OK)
         return rc;
     rc = read_chunks(&s, NS_PLAN_CHUNK, NS_PLAN, &k, chunks.count, spi_plan_in_chunk, in);
     if (rc == SP_OK)
@@ -441,7 +481,9 @@ int sp_target_set_load(sp_target_set **out, sp_ctx *ctx, const sp_storage *stora
                    : rc;
     spi_set_in *in;
     spi_chunking chunks;
-    rc = spi_set_in_new(&in, ctx, bytes, len, &chunks);
+    uint32_t present;
+    if ((rc = count_chunks(&s, NS_SET_CHUNK, NS_SET, &k, &present)) == SP_OK)
+        rc = spi_set_in_new(&in, ctx, bytes, len, present, &chunks);
     spi_free(ctx, bytes);
     if (rc != SP_OK)
         return rc;
