@@ -453,6 +453,42 @@ static void expect_equal_plans(const sp_target_plan *a, const sp_target_plan *b)
 }
 
 /* Seven nodes in chunks of three: chunks 0 (CN, East, West), 1 (e1, e2, w1), 2 (w2). */
+/* The longest plan id (512 bytes) with the longest scenario name (255 bytes) fits every
+ * key of a set and its chunks (512 + 2 + 255 + 2 + 4 + 4 = 779 bytes <= 1024); a byte
+ * more of either is refused before anything is stored. */
+static void test_longest_names(void **state)
+{
+    env *e = *state;
+    char id[514], scenario[257];
+    memset(id, 'p', sizeof id - 1);
+    id[512] = '\0';
+    memset(scenario, 's', sizeof scenario - 1);
+    scenario[255] = '\0';
+    sp_target_plan *p = make_plan(e->ctx, id);
+    sp_target_set *s = NULL, *back = NULL;
+    uint32_t v = 0;
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &s), SP_OK);
+    assert_int_equal(sp_target_set_save(s, e->st, scenario, NULL, 20500, &v), SP_OK);
+    assert_int_equal(sp_target_set_load(&back, e->ctx, e->st, id, scenario, 0), SP_OK);
+    expect_equal_sets(s, back);
+    sp_target_set_free(back);
+    sp_target_set_free(s);
+    sp_target_plan_free(p);
+
+    char longer[600];
+    memset(longer, 'p', 513);
+    longer[513] = '\0';
+    sp_target_set *none = NULL;
+    assert_int_equal(sp_target_set_load(&none, e->ctx, e->st, longer, "base", 0), SP_EINVAL);
+    assert_non_null(strstr(sp_ctx_errmsg(e->ctx), "is 513 bytes long (at most 512)"));
+    scenario[255] = 's';
+    scenario[256] = '\0';
+    assert_int_equal(sp_target_set_load(&none, e->ctx, e->st, id, scenario, 0), SP_EINVAL);
+    assert_non_null(strstr(sp_ctx_errmsg(e->ctx), "is 256 bytes long (at most 255)"));
+    assert_null(none);
+}
+
 static void test_chunked_round_trips(void **state)
 {
     env *e = *state;
@@ -1154,6 +1190,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trips, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_longest_names, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunked_round_trips, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunk_edges, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_stale_chunks, env_setup, env_teardown),

@@ -206,7 +206,8 @@ static int check_spec(sp_ctx *ctx, const spi_plan_spec *spec, int32_t *exponent)
     if (rc != SP_OK)
         return rc;
     if (spec->name != NULL && spec->name[0] != '\0' &&
-        (rc = spi_plan_check_name(ctx, "target plan: name", spec->name, SPI_PLAN_ID_MAX)) != SP_OK)
+        (rc = spi_plan_check_name(ctx, "target plan: name", spec->name, SPI_PLAN_NAME_MAX)) !=
+            SP_OK)
         return rc;
     if (spec->measure > SP_TARGET_QUANTITY)
         return spi_fail(ctx, SP_EINVAL,

@@ -10,8 +10,12 @@
 #include "decompose.h"
 
 /* Longest plan id and scenario name, in bytes; longest driver name. */
-#define SPI_PLAN_ID_MAX 1000u
+/* Plan ids and scenario names are in storage keys: a set chunk's key is the id and the
+ * scenario (each + 2 bytes of terminator) and two u32, 512 + 255 + 12 bytes, within the
+ * 1024 bytes a backend must take (SPI_KEY_MAX). Names are not in keys. */
+#define SPI_PLAN_ID_MAX 512u
 #define SPI_SCENARIO_MAX 255u
+#define SPI_PLAN_NAME_MAX 1000u
 #define SPI_DRIVER_NAME_MAX 255u
 /* History years a plan reads at most. */
 #define SPI_HISTORY_YEARS_MAX 20u
