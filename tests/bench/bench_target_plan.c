@@ -507,11 +507,11 @@ int main(int argc, char **argv)
     printf("%-52s %9.1f\n", "sp_target_plan_decompose: first call", first);
     printf("%-52s %9.1f %11.1f %11.1f\n", "sp_target_plan_decompose: best of 5", best,
            mib(heap_ready + heap_set), rss_run);
-    printf("  per node x period cell: the set keeps %.1f bytes, the call peaks at %.1f bytes"
-           " (RSS +%.1f)\n",
-           (double)heap_set / cells, (double)heap_peak / cells,
-           (rss_run - rss_ready) * 1048576.0 / cells);
-    printf("  this machine: the first touch of a fresh block of the set's size takes %.1f ms\n",
+    printf("  heap per node x month cell: the set keeps %.1f bytes (8 the month's target), the "
+           "call peaks at %.1f\n",
+           (double)heap_set / cells, (double)heap_peak / cells);
+    printf("  this machine: first touch of fresh memory of the set's size (page faults) takes "
+           "%.1f ms\n",
            touch);
     if (alternatives)
         run_alternatives(&c, &pd, ours);
