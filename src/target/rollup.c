@@ -110,11 +110,11 @@ int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size
     const spi_tree *t = &h->tree;
     if (t->n < 2 || width == 0)
         return SP_OK;
-    size_t ninner = 0;
-    for (uint32_t v = 0; v < t->n; v++)
-        ninner += t->count[v] > 0;
     int64_t *saved = NULL;
     if (own) {
+        size_t ninner = 0;
+        for (uint32_t v = 0; v < t->n; v++)
+            ninner += t->count[v] > 0;
         if ((saved = spi_malloc_array(h->ctx, ninner, width * sizeof *saved)) == NULL)
             return SP_ENOMEM;
         for (uint32_t v = 0, k = 0; v < t->n; v++)
