@@ -58,7 +58,7 @@ static const int64_t shares[PROFILES][MONTHS] = {
 
 /* The plan's data beyond the company's structure, in generation order. */
 typedef struct plan_data {
-    int64_t *potential; /* regions' driver: a market index, 900,000 .. 1,100,000 */
+    int64_t *potential; /* regions' driver: a market index, last year's yuan ±5 % */
     int64_t *prior;     /* prior-year actuals in fen: reps 1 .. 180,000, rolled up */
     int64_t *floor, *cap; /* growth limits of the grids (sp_dec) */
     int64_t *w;         /* what the SQL and pandas levels split by: potential or prior */
@@ -76,11 +76,12 @@ static void generate_plan(const company *c, plan_data *p)
     p->pid = malloc(n * sizeof *p->pid);
     uint64_t seed = 11;
     for (size_t i = n; i-- > 0;) {
-        p->potential[i] = 900000 + c->weight[i] % 200001;
+        /* Children come after their parent: prior[i] is complete here. */
         if (c->level[i] == 3)
             p->prior[i] = (int64_t)(bench_splitmix(&seed) % 180000) + 1;
         if (c->parent[i] >= 0)
-            p->prior[c->parent[i]] += p->prior[i]; /* parents come first: sums are done */
+            p->prior[c->parent[i]] += p->prior[i];
+        p->potential[i] = p->prior[i] / 1000 * (950 + c->weight[i] % 101) / 1000;
         size_t g = i - COMPANY_FIRST_GRID;
         bool grid = c->level[i] == 2;
         p->floor[i] = grid && g % 10 == 0 ? MATURE_FLOOR : grid && g % 10 == 5 ? NEW_FLOOR
@@ -381,8 +382,14 @@ static void run_alternatives(const company *c, const plan_data *p, uint64_t ours
 
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
-    bool alternatives = !(argc > 2 && strcmp(argv[2], "--no-alternatives") == 0);
+    size_t n = 1000000;
+    bool alternatives = true;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--no-alternatives") == 0)
+            alternatives = false;
+        else
+            n = strtoul(argv[a], NULL, 10);
+    }
     if (n < COMPANY_FIRST_LEAF + COMPANY_GRIDS) {
         fprintf(stderr, "bench_target_plan: at least %d nodes (a rep in every grid)\n",
                 COMPANY_FIRST_LEAF + COMPANY_GRIDS);
