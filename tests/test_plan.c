@@ -823,6 +823,64 @@ static void test_replan_pacing_reconcile(void **state)
     sp_ctx_free(ctx);
 }
 
+/* Sums per period are exact: a partial sum beyond int64_t that cancels out is none, in the
+ * history (nodes' own facts included) and in a re-plan; a sum that does not fit is an error
+ * naming the node. Nodes in index order R, a, b, c, so that a + b comes first. */
+static void test_sums_beyond_int64(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = fx_ctx();
+    static const spec flat[] = { { "R", NULL }, { "a", "R" }, { "b", "R" }, { "c", "R" } };
+    sp_hierarchy *h = fx_build_valid(ctx, flat, 4);
+    sp_target_plan *p = quarter_plan(ctx, h);
+    sp_hierarchy_free(h);
+    const int64_t big = INT64_MAX - 100;
+    /* FY2025 Q1: a big, b 200, c -300 (returns), R 7 of its own: R = big - 93. */
+    static const line ls[] = { { "a", 2025, 1, 10, INT64_MAX - 100 }, { "b", 2025, 2, 10, 200 },
+                               { "c", 2025, 3, 10, -300 },            { "R", 2025, 1, 20, 7 } };
+    facts f = make_facts(ctx, ls, 4, NULL, 0);
+    sp_target_history_options ho = SP_TARGET_HISTORY_OPTIONS_INIT;
+    ho.years = 1;
+    assert_int_equal(sp_target_plan_load_history(p, f.src, f.dict, &ho, NULL, NULL), SP_OK);
+    const int64_t *row;
+    assert_int_equal(sp_target_plan_history(p, 0, &row, NULL, NULL), SP_OK);
+    assert_memory_equal(row, ((const int64_t[]){ big - 93, 0, 0, 0 }), 4 * sizeof *row);
+    for (size_t k = 0; k < 2; k++) { /* prior_year, trailing_12m: the same year */
+        const int64_t *values;
+        assert_int_equal(sp_target_plan_driver_at(p, k, NULL, &values, NULL), SP_OK);
+        assert_int_equal(values[0], big - 93);
+    }
+
+    /* Re-plan of a zero plan with Q1 and Q2 closed: a big (beyond its target: the open
+     * quarters get 0), b 200 and -200, c -300 and 300 (nothing left to spread). R's Q1 is
+     * big - 100 while a + b alone leaves int64_t; R's year is big + 100 - 100 = big. */
+    sp_target_set *base = NULL, *re = NULL;
+    assert_int_equal(sp_target_plan_decompose(p, 0, NULL, &base), SP_OK);
+    int64_t actual[4 * 4] = { 0 };
+    actual[1 * 4] = big;
+    actual[2 * 4] = 200;
+    actual[2 * 4 + 1] = -200;
+    actual[3 * 4] = -300;
+    actual[3 * 4 + 1] = 300;
+    assert_int_equal(sp_target_plan_replan(p, base, actual, 2, NULL, &re), SP_OK);
+    expect_periods(re, "R", (const int64_t[]){ big - 100, 100, 0, 0 });
+    expect_periods(re, "a", (const int64_t[]){ big, 0, 0, 0 });
+    assert_int_equal(annual(re, "R"), big);
+    check_invariants(re);
+    sp_target_set_free(re);
+
+    /* Without c's returns R's Q1 would be big + 200: an error, no set. */
+    actual[3 * 4] = actual[3 * 4 + 1] = 0;
+    re = NULL;
+    fx_expect_error(ctx, sp_target_plan_replan(p, base, actual, 2, NULL, &re), SP_EOVERFLOW,
+                    "target replan: the sum at node \"R\" overflows int64_t");
+    assert_null(re);
+    sp_target_set_free(base);
+    free_facts(&f);
+    sp_target_plan_free(p);
+    sp_ctx_free(ctx);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -950,6 +1008,7 @@ int main(void)
         cmocka_unit_test(test_history_against_naive),
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_replan_pacing_reconcile),
+        cmocka_unit_test(test_sums_beyond_int64),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_allocation_faults),
     };

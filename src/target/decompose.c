@@ -144,8 +144,10 @@ void sp_decomp_free(sp_decomp *d)
     sp_ctx *ctx = d->ctx;
     for (uint32_t i = 0; i < d->ndrivers; i++) {
         spi_free(ctx, d->drivers[i].name);
-        spi_free(ctx, d->drivers[i].values);
-        spi_free(ctx, d->drivers[i].valid);
+        if (d->drivers[i].owned) {
+            spi_free(ctx, d->drivers[i].values);
+            spi_free(ctx, d->drivers[i].valid);
+        }
     }
     spi_free(ctx, d->drivers);
     for (uint32_t l = 0; l < d->levels; l++)
@@ -201,8 +203,9 @@ int sp_decomp_find_driver(const sp_decomp *d, const char *name, uint32_t *column
     return SP_ENOTFOUND;
 }
 
-int sp_decomp_add_driver(sp_decomp *d, const char *name, const int64_t *values,
-                         const uint8_t *valid, size_t n, uint32_t *column)
+/* A driver column, copied (`copy`) or borrowed from a caller that outlives d. */
+static int add_driver(sp_decomp *d, const char *name, const int64_t *values,
+                      const uint8_t *valid, size_t n, uint32_t *column, bool copy)
 {
     if (d == NULL)
         return SP_EINVAL;
@@ -236,26 +239,43 @@ int sp_decomp_add_driver(sp_decomp *d, const char *name, const int64_t *values,
         d->drivers = p;
         d->drivers_cap = cap;
     }
-    spi_driver col = { NULL, NULL, NULL };
+    spi_driver col = { NULL, (int64_t *)values, (uint8_t *)valid, copy };
     col.name = spi_malloc(ctx, len + 1);
-    col.values = spi_malloc_array(ctx, n, sizeof *col.values);
-    if (valid != NULL)
-        col.valid = spi_malloc(ctx, n);
+    if (copy) {
+        col.values = spi_malloc_array(ctx, n, sizeof *col.values);
+        col.valid = valid != NULL ? spi_malloc(ctx, n) : NULL;
+    }
     if (col.name == NULL || col.values == NULL || (valid != NULL && col.valid == NULL)) {
         spi_free(ctx, col.name);
-        spi_free(ctx, col.values);
-        spi_free(ctx, col.valid);
+        if (copy) {
+            spi_free(ctx, col.values);
+            spi_free(ctx, col.valid);
+        }
         return SP_ENOMEM;
     }
     memcpy(col.name, name, len + 1);
-    memcpy(col.values, values, n * sizeof *values);
-    if (valid != NULL)
-        memcpy(col.valid, valid, n);
+    if (copy) {
+        memcpy(col.values, values, n * sizeof *values);
+        if (valid != NULL)
+            memcpy(col.valid, valid, n);
+    }
     d->drivers[d->ndrivers] = col;
     if (column != NULL)
         *column = d->ndrivers;
     d->ndrivers++;
     return SP_OK;
+}
+
+int sp_decomp_add_driver(sp_decomp *d, const char *name, const int64_t *values,
+                         const uint8_t *valid, size_t n, uint32_t *column)
+{
+    return add_driver(d, name, values, valid, n, column, true);
+}
+
+int spi_decomp_add_driver_ref(sp_decomp *d, const char *name, const int64_t *values,
+                              const uint8_t *valid, size_t n)
+{
+    return add_driver(d, name, values, valid, n, NULL, false);
 }
 
 /* ---- rules ---- */
@@ -1060,18 +1080,10 @@ static int split_group(run *r, uint32_t v)
     return SP_OK;
 }
 
-int sp_decomp_run(sp_decomp *d, int64_t total, const sp_decomp_output *out)
+/* What a run checks before it allocates. */
+static int run_check(const sp_decomp *d, int64_t total)
 {
-    if (d == NULL)
-        return SP_EINVAL;
     sp_ctx *ctx = d->ctx;
-    sp_decomp_output o = SP_DECOMP_OUTPUT_INIT;
-    int rc = spi_struct_read(ctx, "sp_decomp_output", &o, out, output_sizes,
-                             SP_DECOMP_OUTPUT_VERSION);
-    if (rc != SP_OK)
-        return rc;
-    if (out == NULL || o.target == NULL)
-        return spi_fail(ctx, SP_EINVAL, "decompose: the output's target array is NULL");
     if (d->generation != d->h->generation || !d->h->valid)
         return spi_fail(ctx, SP_EINVAL,
                         "decompose: the hierarchy changed after this decomposition was made");
@@ -1085,56 +1097,83 @@ int sp_decomp_run(sp_decomp *d, int64_t total, const sp_decomp_output *out)
                         "root %s",
                         (long long)total, (long long)d->min[t->root], (long long)d->max[t->root],
                         spi_hierarchy_quote(d->h, t->root, q));
+    return SP_OK;
+}
 
-    /* One block for the results, written to the caller's arrays only on success. */
-    const size_t n = t->n;
+int spi_decomp_run_into(sp_decomp *d, int64_t total, int64_t *target, uint32_t *flags,
+                        sp_dec *growth, sp_dec *common)
+{
+    sp_ctx *ctx = d->ctx;
+    const spi_tree *t = &d->h->tree;
+    int rc = run_check(d, total);
+    if (rc != SP_OK)
+        return rc;
+    _Alignas(int64_t) unsigned char stack_group[GROUP_STACK * GROUP_BYTES_PER_CHILD];
+    unsigned char *scratch = stack_group;
+    size_t group_cap = GROUP_STACK;
+    if (t->max_children > GROUP_STACK) {
+        group_cap = t->max_children;
+        if ((scratch = spi_malloc_array(ctx, group_cap, GROUP_BYTES_PER_CHILD)) == NULL)
+            return SP_ENOMEM;
+    }
+    run r = { d, t, target, flags, growth, common, { 0 } };
+    group_layout(&r.g, scratch, group_cap);
+    r.tgt[t->root] = total;
+    for (uint32_t i = 0; i < t->n && rc == SP_OK; i++)
+        if (t->count[t->order[i]] > 0)
+            rc = split_group(&r, t->order[i]);
+    if (scratch != stack_group)
+        spi_free(ctx, scratch);
+    return rc;
+}
+
+int sp_decomp_run(sp_decomp *d, int64_t total, const sp_decomp_output *out)
+{
+    if (d == NULL)
+        return SP_EINVAL;
+    sp_ctx *ctx = d->ctx;
+    sp_decomp_output o = SP_DECOMP_OUTPUT_INIT;
+    int rc = spi_struct_read(ctx, "sp_decomp_output", &o, out, output_sizes,
+                             SP_DECOMP_OUTPUT_VERSION);
+    if (rc != SP_OK)
+        return rc;
+    if (out == NULL || o.target == NULL)
+        return spi_fail(ctx, SP_EINVAL, "decompose: the output's target array is NULL");
+    if ((rc = run_check(d, total)) != SP_OK)
+        return rc;
+
+    /* One zeroed block for the results, copied to the caller's arrays only on success. */
+    const size_t n = d->n;
     size_t per_node = sizeof(int64_t) + (o.flags != NULL ? sizeof(uint32_t) : 0) +
                       (o.growth != NULL ? sizeof(sp_dec) : 0) +
                       (o.common_growth != NULL ? sizeof(sp_dec) : 0);
     unsigned char *block = spi_calloc(ctx, n, per_node);
     if (block == NULL)
         return SP_ENOMEM;
-    run r = { d, t, (int64_t *)(void *)block, NULL, NULL, NULL, { 0 } };
+    int64_t *target = (int64_t *)(void *)block;
     unsigned char *p = block + n * sizeof(int64_t);
+    sp_dec *growth = NULL, *common = NULL;
+    uint32_t *flags = NULL;
     if (o.growth != NULL) {
-        r.growth = (sp_dec *)(void *)p;
+        growth = (sp_dec *)(void *)p;
         p += n * sizeof(sp_dec);
     }
     if (o.common_growth != NULL) {
-        r.common = (sp_dec *)(void *)p;
+        common = (sp_dec *)(void *)p;
         p += n * sizeof(sp_dec);
     }
     if (o.flags != NULL)
-        r.flags = (uint32_t *)(void *)p;
-
-    _Alignas(int64_t) unsigned char stack_group[GROUP_STACK * GROUP_BYTES_PER_CHILD];
-    unsigned char *scratch = stack_group;
-    size_t group_cap = GROUP_STACK;
-    if (t->max_children > GROUP_STACK) {
-        group_cap = t->max_children;
-        if ((scratch = spi_malloc_array(ctx, group_cap, GROUP_BYTES_PER_CHILD)) == NULL) {
-            spi_free(ctx, block);
-            return SP_ENOMEM;
-        }
-    }
-    group_layout(&r.g, scratch, group_cap);
-
-    r.tgt[t->root] = total;
-    for (uint32_t i = 0; i < n && rc == SP_OK; i++)
-        if (t->count[t->order[i]] > 0)
-            rc = split_group(&r, t->order[i]);
-
+        flags = (uint32_t *)(void *)p;
+    rc = spi_decomp_run_into(d, total, target, flags, growth, common);
     if (rc == SP_OK) {
-        memcpy(o.target, r.tgt, n * sizeof *o.target);
+        memcpy(o.target, target, n * sizeof *o.target);
         if (o.flags != NULL)
-            memcpy(o.flags, r.flags, n * sizeof *o.flags);
+            memcpy(o.flags, flags, n * sizeof *o.flags);
         if (o.growth != NULL)
-            memcpy(o.growth, r.growth, n * sizeof *o.growth);
+            memcpy(o.growth, growth, n * sizeof *o.growth);
         if (o.common_growth != NULL)
-            memcpy(o.common_growth, r.common, n * sizeof *o.common_growth);
+            memcpy(o.common_growth, common, n * sizeof *o.common_growth);
     }
-    if (scratch != stack_group)
-        spi_free(ctx, scratch);
     spi_free(ctx, block);
     return rc;
 }

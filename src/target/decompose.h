@@ -42,8 +42,10 @@ typedef struct spi_lock {
 
 typedef struct spi_driver {
     char *name;      /* owned */
-    int64_t *values; /* owned, n */
-    uint8_t *valid;  /* owned, n, or NULL: no nulls */
+    int64_t *values; /* n */
+    uint8_t *valid;  /* n, or NULL: no nulls */
+    bool owned;      /* values and valid are copies the decomposition frees; false: borrowed
+                        (spi_decomp_add_driver_ref) */
 } spi_driver;
 
 typedef struct spi_sparse {
@@ -65,5 +67,22 @@ struct sp_decomp {
     spi_sparse locks;      /* spi_lock */
     int64_t *min, *max;    /* n each, or NULL while no bounds are set */
 };
+
+/*
+ * sp_decomp_add_driver without the copy: the column is read from values / valid, which
+ * must stay unchanged while d lives (a plan lends its drivers to the decomposition it
+ * runs). Same checks and messages.
+ */
+int spi_decomp_add_driver_ref(sp_decomp *d, const char *name, const int64_t *values,
+                              const uint8_t *valid, size_t n);
+
+/*
+ * sp_decomp_run into the caller's arrays (n entries each; flags, growth and common may be
+ * NULL), which must be zeroed: a node's growth is written only where it applies. On error
+ * they hold a partial result; sp_decomp_run itself runs into a block of its own and copies
+ * on success.
+ */
+int spi_decomp_run_into(sp_decomp *d, int64_t total, int64_t *target, uint32_t *flags,
+                        sp_dec *growth, sp_dec *common);
 
 #endif /* SPI_TARGET_DECOMPOSE_H */

@@ -340,7 +340,9 @@ int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, cons
 /* A name of 1 to max bytes of UTF-8 without NUL; messages "<what>: ...". */
 int spi_plan_check_name(sp_ctx *ctx, const char *what, const char *s, size_t max);
 /* In-place roll-up of rows (width values per node, row v at rows + v * width): each inner
- * node's row becomes its own (with `own`) plus its children's, 128-bit exact, checked. */
+ * node's row becomes its own (with `own`) plus its children's, exact (a transient overflow
+ * that cancels out is none), checked. With `own` it keeps a copy of the inner rows while it
+ * runs (SP_ENOMEM). */
 int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size_t width,
                     bool own);
 

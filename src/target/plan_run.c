@@ -108,16 +108,17 @@ static int rule_to(const sp_target_plan *plan, sp_decomp *d, bool level, uint32_
     return rc;
 }
 
-/* An sp_decomp over the plan's hierarchy with its drivers (same column order) and the
- * settings' rules, bounds, limits and locks. */
+/* An sp_decomp over the plan's hierarchy with its drivers (same column order, lent: the
+ * decomposition lives only while the plan decomposes) and the settings' rules, bounds,
+ * limits and locks. */
 static int build_decomp(const sp_target_plan *plan, sp_decomp **out)
 {
     const spi_settings *s = &plan->settings;
     sp_decomp *d = NULL;
     int rc = sp_decomp_new(&d, plan->sh->h);
     for (size_t i = 0; rc == SP_OK && i < plan->ndrivers; i++)
-        rc = sp_decomp_add_driver(d, plan->drivers[i].name, plan->drivers[i].values,
-                                  plan->drivers[i].valid, plan->n, NULL);
+        rc = spi_decomp_add_driver_ref(d, plan->drivers[i].name, plan->drivers[i].values,
+                                       plan->drivers[i].valid, plan->n);
     for (uint32_t l = 1; rc == SP_OK && l < s->nlevels; l++)
         if (s->level_rules[l].method != SPI_NO_RULE)
             rc = rule_to(plan, d, true, l, &s->level_rules[l]);
@@ -242,9 +243,9 @@ int sp_target_plan_decompose(const sp_target_plan *plan, int64_t total,
         return rc;
     if ((rc = spi_set_alloc(ctx, plan->sh, P, plan->settings.nprofiles + 1, &set)) != SP_OK)
         goto done;
-    sp_decomp_output o = { SP_DECOMP_OUTPUT_VERSION, set->annual, set->flags, set->growth,
-                           set->common_growth };
-    if ((rc = sp_decomp_run(d, total, &o)) != SP_OK ||
+    /* Straight into the new set's zeroed arrays: on error the set is dropped. */
+    if ((rc = spi_decomp_run_into(d, total, set->annual, set->flags, set->growth,
+                                  set->common_growth)) != SP_OK ||
         (rc = spi_progress_tick(&pr, n)) != SP_OK)
         goto done;
     if ((rc = build_profiles(plan, set->profiles, set->profile_of)) != SP_OK)

@@ -61,11 +61,11 @@ static int sum_up(const sp_hierarchy *h, const char *what, const int64_t *values
     return SP_OK;
 }
 
-int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size_t width,
-                    bool own)
+/* The roll-up exactly as specified: walking the top-down order backwards completes every
+ * child's row before its parent reads it; each cell's sum runs in 128 bits. */
+static int rollup_rows_exact(const sp_hierarchy *h, const char *what, int64_t *rows,
+                             size_t width, bool own)
 {
-    /* Children come after their parent in the order, so walking it backwards completes
-     * every child's row before its parent reads it. Each cell's sum runs in 128 bits. */
     const spi_tree *t = &h->tree;
     for (uint32_t i = t->n; i-- > 0;) {
         uint32_t v = t->order[i];
@@ -86,6 +86,63 @@ int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size
         }
     }
     return SP_OK;
+}
+
+/* row += add, cell by cell; false when a cell leaves int64_t (row is then partly added). */
+static bool add_row(int64_t *row, const int64_t *add, size_t width)
+{
+    bool ok = true;
+    for (size_t c = 0; c < width; c++)
+        ok &= !__builtin_add_overflow(row[c], add[c], &row[c]);
+    return ok;
+}
+
+/*
+ * In place, in one pass over the rows in memory order (a large roll-up is bound by memory:
+ * the top-down order visits the leaves' rows at random): each leaf's row is added into its
+ * parent's, then each inner node's, deepest first, into its parent's, in int64_t. When no
+ * partial sum leaves int64_t the result is the exact one; otherwise the inner rows are put
+ * back (`own`: from a copy) and the exact 128-bit walk decides, with its message.
+ */
+int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size_t width,
+                    bool own)
+{
+    const spi_tree *t = &h->tree;
+    if (t->n < 2 || width == 0)
+        return SP_OK;
+    int64_t *saved = NULL;
+    if (own) {
+        size_t ninner = 0;
+        for (uint32_t v = 0; v < t->n; v++)
+            ninner += t->count[v] > 0;
+        if ((saved = spi_malloc_array(h->ctx, ninner, width * sizeof *saved)) == NULL)
+            return SP_ENOMEM;
+        for (uint32_t v = 0, k = 0; v < t->n; v++)
+            if (t->count[v] > 0)
+                memcpy(saved + width * k++, rows + (size_t)v * width, width * sizeof *saved);
+    } else {
+        for (uint32_t v = 0; v < t->n; v++)
+            if (t->count[v] > 0)
+                memset(rows + (size_t)v * width, 0, width * sizeof *rows);
+    }
+    bool fits = true;
+    for (uint32_t v = 0; v < t->n; v++)
+        if (t->count[v] == 0 && v != t->root)
+            fits &= add_row(rows + (size_t)h->parent[v] * width, rows + (size_t)v * width, width);
+    for (uint32_t i = t->n; fits && i-- > 1;) {
+        uint32_t v = t->order[i];
+        if (t->count[v] > 0)
+            fits &= add_row(rows + (size_t)h->parent[v] * width, rows + (size_t)v * width, width);
+    }
+    int rc = SP_OK;
+    if (!fits) {
+        for (uint32_t v = 0, k = 0; own && v < t->n; v++)
+            if (t->count[v] > 0)
+                memcpy(rows + (size_t)v * width, saved + width * k++, width * sizeof *saved);
+        rc = rollup_rows_exact(h, what, rows, width, own);
+    }
+    spi_free(h->ctx, saved);
+    return rc;
 }
 
 int sp_hierarchy_rollup(const sp_hierarchy *h, const int64_t *values, uint32_t flags,

@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from bench_common import fnv
+
 
 def main():
     path, total = sys.argv[1], int(sys.argv[2])
@@ -21,10 +23,7 @@ def main():
     out = floor.to_numpy().copy()
     out[order[:left]] += 1
     ms = (time.perf_counter() - t0) * 1e3
-    h = 1469598103934665603
-    for v in out.astype(np.uint64).tolist():
-        h = ((h ^ v) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    print(f"{ms:.3f} {h}")
+    print(f"{ms:.3f} {fnv(out)}")
 
 
 if __name__ == "__main__":

@@ -34,10 +34,30 @@ static inline uint64_t bench_checksum(const int64_t *v, size_t n)
 }
 
 /*
- * Run tests/bench/<script> with Debian's python3 (which sees python3-pandas), giving it a
- * file holding data[0..n-1] as raw int64 and then `args`; the script prints its compute
- * time in ms and the bench_checksum of its result. Returns 0, or -1 when it did not run.
+ * Run tests/bench/<script> <input> <args> with Debian's python3 (which sees python3-pandas)
+ * and read the numbers it prints: its compute time in ms, the bench_checksum of its
+ * result and, when `mib` is not NULL, its peak memory in MiB. Returns 0, or -1 when it
+ * did not run.
  */
+static inline int bench_run_script(const char *script, const char *input, const char *args,
+                                   double *ms, uint64_t *sum, double *mib)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s %s 2>/dev/null", BENCH_DIR, script,
+             input, args);
+    FILE *p = popen(cmd, "r");
+    int want = mib != NULL ? 3 : 2;
+    int got = 0;
+    if (p != NULL) {
+        got = fscanf(p, "%lf %llu", ms, (unsigned long long *)sum);
+        if (got == 2 && mib != NULL)
+            got += fscanf(p, "%lf", mib);
+        pclose(p);
+    }
+    return got == want ? 0 : -1;
+}
+
+/* bench_run_script with a file holding data[0..n-1] as raw int64 as the input. */
 static inline int bench_python(const char *script, const int64_t *data, size_t n,
                                const char *args, double *ms, uint64_t *sum)
 {
@@ -48,15 +68,37 @@ static inline int bench_python(const char *script, const int64_t *data, size_t n
     FILE *f = fdopen(fd, "wb");
     fwrite(data, sizeof *data, n, f);
     fclose(f);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s %s 2>/dev/null", BENCH_DIR, script,
-             path, args);
-    FILE *p = popen(cmd, "r");
-    int got = p != NULL ? fscanf(p, "%lf %llu", ms, (unsigned long long *)sum) : 0;
-    if (p != NULL)
-        pclose(p);
+    int rc = bench_run_script(script, path, args, ms, sum, NULL);
     remove(path);
-    return got == 2 ? 0 : -1;
+    return rc;
+}
+
+/* bench_run_script with a folder as the input, holding one file of raw int64 per column
+ * (names[k]: lens[k] values of cols[k]). */
+static inline int bench_python_columns(const char *script, size_t ncols,
+                                       const char *const *names, const int64_t *const *cols,
+                                       const size_t *lens, const char *args, double *ms,
+                                       uint64_t *sum, double *mib)
+{
+    char dir[] = "/tmp/sp-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    char path[128];
+    for (size_t k = 0; k < ncols; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        FILE *f = fopen(path, "wb");
+        if (f != NULL) {
+            fwrite(cols[k], sizeof(int64_t), lens[k], f);
+            fclose(f);
+        }
+    }
+    int rc = bench_run_script(script, dir, args, ms, sum, mib);
+    for (size_t k = 0; k < ncols; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        remove(path);
+    }
+    remove(dir);
+    return rc;
 }
 
 #endif

@@ -15,7 +15,7 @@
 #include "bench.h"
 
 #ifdef HAVE_SQLITE
-#include <sqlite3.h>
+#include "bench_sql.h"
 #endif
 
 #define RUNS 3
@@ -46,18 +46,15 @@ static double time_split(sp_ctx *ctx, const int64_t *annual, size_t n,
 }
 
 #ifdef HAVE_SQLITE
-/* Floors, then per node ROW_NUMBER over the remainders (descending, then month). */
+/* bench_sql_time_split over annual(i, pid, a), every row by the one profile. */
 static double sqlite_split(const int64_t *annual, size_t n, double *load_ms, uint64_t *sum_out)
 {
     sqlite3 *db;
-    sqlite3_stmt *st;
     sqlite3_open(":memory:", &db);
     double t0 = bench_now_ms();
-    sqlite3_exec(db,
-                 "CREATE TABLE node(i INTEGER PRIMARY KEY, annual INTEGER NOT NULL);"
-                 "CREATE TABLE profile(m INTEGER PRIMARY KEY, w INTEGER NOT NULL); BEGIN",
-                 0, 0, 0);
-    sqlite3_prepare_v2(db, "INSERT INTO node VALUES(?, ?)", -1, &st, 0);
+    bench_sql_exec(db, "CREATE TABLE annual(i INTEGER PRIMARY KEY, pid INTEGER NOT NULL, "
+                       "a INTEGER NOT NULL); BEGIN");
+    sqlite3_stmt *st = bench_sql_prepare(db, "INSERT INTO annual VALUES(?, 0, ?)");
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
         sqlite3_bind_int64(st, 2, annual[i]);
@@ -65,32 +62,18 @@ static double sqlite_split(const int64_t *annual, size_t n, double *load_ms, uin
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
-    sqlite3_prepare_v2(db, "INSERT INTO profile VALUES(?, ?)", -1, &st, 0);
-    for (int m = 0; m < MONTHS; m++) {
-        sqlite3_bind_int64(st, 1, m);
-        sqlite3_bind_int64(st, 2, profile[m]);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "COMMIT", 0, 0, 0);
+    bench_sql_load_profiles(db, profile, 1, MONTHS);
+    bench_sql_exec(db, "COMMIT");
     *load_ms = bench_now_ms() - t0;
-    const char *sql =
-        "WITH s AS (SELECT sum(w) AS wsum FROM profile),"
-        " q AS (SELECT i, m, annual, (annual * w) / wsum AS fl, (annual * w) % wsum AS rem"
-        "       FROM node, profile, s),"
-        " r AS (SELECT i, m, fl, annual - sum(fl) OVER (PARTITION BY i) AS k,"
-        "       ROW_NUMBER() OVER (PARTITION BY i ORDER BY rem DESC, m) AS rn FROM q)"
-        " SELECT fl + (rn <= k) FROM r ORDER BY i, m";
+    char sql[1024];
+    bench_sql_time_split(sql, sizeof sql - 20, "annual");
+    strcat(sql, " ORDER BY i, m");
     t0 = bench_now_ms();
-    if (sqlite3_prepare_v2(db, sql, -1, &st, 0) != SQLITE_OK) {
-        fprintf(stderr, "sqlite: %s\n", sqlite3_errmsg(db));
-        exit(1);
-    }
+    st = bench_sql_prepare(db, sql);
     int64_t *out = malloc(n * MONTHS * sizeof *out);
     size_t k = 0;
     while (sqlite3_step(st) == SQLITE_ROW && k < n * MONTHS)
-        out[k++] = sqlite3_column_int64(st, 0);
+        out[k++] = sqlite3_column_int64(st, 2);
     sqlite3_finalize(st);
     double t = bench_now_ms() - t0;
     *sum_out = k == n * MONTHS ? bench_checksum(out, k) : 0;

@@ -1,13 +1,28 @@
 """Level-by-level largest-remainder decomposition in pandas, the way an analyst would write
 it with groupby. Reads int64 columns parent (-1 for the root), level and w from a folder;
 prints the compute time in ms, the same FNV-1a checksum as bench_decompose.c, and the
-process's peak RSS in MiB."""
-import resource
+process's peak RSS in MiB. split_by_weight serves bench_target_plan's script too."""
 import sys
 import time
 
 import numpy as np
 import pandas as pd
+
+from bench_common import fnv, peak_mib
+
+
+def split_by_weight(g, target):
+    """Split target[parent] over the rows of g (columns id, parent, w: one level) by w,
+    largest remainder within each parent, the lower id among equals; into target[id]."""
+    g = g[["id", "parent", "w"]].copy()
+    g["pt"] = target[g.parent.to_numpy()]
+    g["ws"] = g.groupby("parent")["w"].transform("sum")
+    prod = g.w * g.pt
+    g["fl"], g["rem"] = prod // g.ws, prod % g.ws
+    g["left"] = g.pt - g.groupby("parent")["fl"].transform("sum")
+    g = g.sort_values(["parent", "rem", "id"], ascending=[True, False, True])
+    g["rn"] = g.groupby("parent").cumcount()
+    target[g.id.to_numpy()] = (g.fl + (g.rn < g.left)).to_numpy()
 
 
 def main():
@@ -19,22 +34,9 @@ def main():
     target = np.zeros(n, dtype=np.int64)
     target[df.loc[df.parent < 0, "id"].to_numpy()] = total
     for level in range(1, int(df.level.max()) + 1):
-        g = df[df.level == level].copy()
-        g["pt"] = target[g.parent.to_numpy()]
-        g["ws"] = g.groupby("parent")["w"].transform("sum")
-        prod = g.w * g.pt
-        g["fl"], g["rem"] = prod // g.ws, prod % g.ws
-        g["left"] = g.pt - g.groupby("parent")["fl"].transform("sum")
-        # Largest remainder first within each parent, lowest id among equals.
-        g = g.sort_values(["parent", "rem", "id"], ascending=[True, False, True])
-        g["rn"] = g.groupby("parent").cumcount()
-        target[g.id.to_numpy()] = (g.fl + (g.rn < g.left)).to_numpy()
+        split_by_weight(df[df.level == level], target)
     ms = (time.perf_counter() - t0) * 1e3
-    h = 1469598103934665603
-    for v in target.astype(np.uint64).tolist():
-        h = ((h ^ v) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{ms:.3f} {h} {mib:.1f}")
+    print(f"{ms:.3f} {fnv(target)} {peak_mib():.1f}")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,7 @@ import time
 
 import pandas as pd
 
-
-def fnv(codes):
-    h = 1469598103934665603
-    for v in codes:
-        h = ((h ^ int(v)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
+from bench_common import fnv
 
 
 def main():

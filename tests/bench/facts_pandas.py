@@ -7,12 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 
-
-def fnv(values):
-    h = 1469598103934665603
-    for v in values:
-        h = ((h ^ (int(v) & 0xFFFFFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
+from bench_common import fnv
 
 
 def main():
