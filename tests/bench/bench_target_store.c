@@ -18,14 +18,12 @@
 #include <salesplan/salesplan.h>
 
 #include "bench.h"
+#include "bench_company.h"
 
 #ifdef HAVE_SQLITE
 #include <sqlite3.h>
 #endif
 
-#define REGIONS 30
-#define GRIDS 3000
-#define ID_LEN 24
 #define MONTHS 12
 
 static void die(sp_ctx *ctx, const char *what)
@@ -46,45 +44,30 @@ static void row(const char *what, double ms)
     printf("%-58s %9.1f\n", what, ms);
 }
 
-/* The generated company, in node order. */
-typedef struct company {
-    size_t n;
-    char *text;          /* n x ID_LEN */
-    const char **ids;
-    const char **parents; /* parent ids, NULL for the root */
-    int64_t *parent;      /* parent index, -1 for the root */
-    int64_t *weight;      /* prior-period actuals, 1 .. 1,000,000 */
-} company;
+/* The shared company (bench_company.h), with its ids and parent ids as pointer arrays in
+ * generation order, as sp_hierarchy_add_all takes them. */
+typedef struct tree {
+    company c;
+    const char **ids, **parents;
+} tree;
 
-static void generate(company *c, size_t n)
+static void tree_make(tree *t, size_t n)
 {
-    c->n = n;
-    c->text = malloc(n * ID_LEN);
-    c->ids = malloc(n * sizeof *c->ids);
-    c->parents = malloc(n * sizeof *c->parents);
-    c->parent = malloc(n * sizeof *c->parent);
-    c->weight = malloc(n * sizeof *c->weight);
-    uint64_t seed = 7;
-    const size_t first_grid = 1 + REGIONS, first_leaf = first_grid + GRIDS;
+    company_generate(&t->c, n);
+    t->ids = malloc(n * sizeof *t->ids);
+    t->parents = malloc(n * sizeof *t->parents);
     for (size_t i = 0; i < n; i++) {
-        char *id = c->text + i * ID_LEN;
-        if (i == 0) {
-            snprintf(id, ID_LEN, "C");
-            c->parent[i] = -1;
-        } else if (i < first_grid) {
-            snprintf(id, ID_LEN, "R%02zu", i);
-            c->parent[i] = 0;
-        } else if (i < first_leaf) {
-            snprintf(id, ID_LEN, "G%04zu", i - first_grid);
-            c->parent[i] = (int64_t)(1 + (i - first_grid) / (GRIDS / REGIONS));
-        } else {
-            snprintf(id, ID_LEN, "L%07zu", i - first_leaf);
-            c->parent[i] = (int64_t)(first_grid + (i - first_leaf) % GRIDS);
-        }
-        c->ids[i] = id;
-        c->parents[i] = c->parent[i] < 0 ? NULL : c->ids[c->parent[i]];
-        c->weight[i] = (int64_t)(bench_splitmix(&seed) % 1000000) + 1;
+        t->ids[i] = t->c.ids + i * COMPANY_ID_LEN;
+        t->parents[i] =
+            t->c.parent[i] < 0 ? NULL : t->c.ids + (size_t)t->c.parent[i] * COMPANY_ID_LEN;
     }
+}
+
+static void tree_free(tree *t)
+{
+    company_free(&t->c);
+    free(t->ids);
+    free(t->parents);
 }
 
 /* A set's numbers: node count and a checksum over the annual targets then the periods. */
@@ -197,7 +180,7 @@ static void sq_exec(sqlite3 *db, const char *sql)
 
 /* One row per node: id, parent, annual, m1..m12; inserted in one transaction, then read
  * back in node order. */
-static void sqlite_store(const char *label, const char *file, const company *c,
+static void sqlite_store(const char *label, const char *file, const tree *t,
                          const int64_t *annual, const int64_t *periods, digest want)
 {
     sqlite3 *db;
@@ -212,13 +195,13 @@ static void sqlite_store(const char *label, const char *file, const company *c,
                 "m10 INTEGER, m11 INTEGER, m12 INTEGER); BEGIN");
     sqlite3_prepare_v2(db, "INSERT INTO target_set VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                        &st, 0);
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; i < t->c.n; i++) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
-        sqlite3_bind_text(st, 2, c->ids[i], -1, SQLITE_STATIC);
-        if (c->parent[i] < 0)
+        sqlite3_bind_text(st, 2, t->ids[i], -1, SQLITE_STATIC);
+        if (t->c.parent[i] < 0)
             sqlite3_bind_null(st, 3);
         else
-            sqlite3_bind_int64(st, 3, c->parent[i]);
+            sqlite3_bind_int64(st, 3, t->c.parent[i]);
         sqlite3_bind_int64(st, 4, annual[i]);
         for (int m = 0; m < MONTHS; m++)
             sqlite3_bind_int64(st, 5 + m, periods[i * MONTHS + (size_t)m]);
@@ -233,18 +216,18 @@ static void sqlite_store(const char *label, const char *file, const company *c,
     snprintf(what, sizeof what, "%s: 1 tx of inserts + commit", label);
     row(what, bench_now_ms() - t0);
 
-    int64_t *a = malloc(c->n * sizeof *a), *p = malloc(c->n * MONTHS * sizeof *p);
+    int64_t *a = malloc(t->c.n * sizeof *a), *p = malloc(t->c.n * MONTHS * sizeof *p);
     t0 = bench_now_ms();
     sqlite3_prepare_v2(db, "SELECT node, id, parent, annual, m1, m2, m3, m4, m5, m6, m7, m8, "
                            "m9, m10, m11, m12 FROM target_set ORDER BY node",
                        -1, &st, 0);
     size_t rows = 0, ids_ok = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && rows < c->n) {
+    while (sqlite3_step(st) == SQLITE_ROW && rows < t->c.n) {
         size_t i = (size_t)sqlite3_column_int64(st, 0);
         const unsigned char *id = sqlite3_column_text(st, 1);
-        ids_ok += id != NULL && strcmp((const char *)id, c->ids[i]) == 0 &&
+        ids_ok += id != NULL && strcmp((const char *)id, t->ids[i]) == 0 &&
                   (sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2)) ==
-                      c->parent[i];
+                      t->c.parent[i];
         a[i] = sqlite3_column_int64(st, 3);
         for (int m = 0; m < MONTHS; m++)
             p[i * MONTHS + (size_t)m] = sqlite3_column_int64(st, 4 + m);
@@ -255,7 +238,7 @@ static void sqlite_store(const char *label, const char *file, const company *c,
     digest d = digest_of(a, p, rows);
     snprintf(what, sizeof what, "%s: read every row back", label);
     printf("%-58s %9.1f  %s\n", what, ms,
-           ids_ok == c->n ? check(want, d) : "IDS OR PARENTS DIFFER");
+           ids_ok == t->c.n ? check(want, d) : "IDS OR PARENTS DIFFER");
     free(a);
     free(p);
     sqlite3_close(db);
@@ -271,7 +254,7 @@ static const char settings[] =
 
 /* The plan over the company, with its driver and settings, and its set for 10 billion
  * yuan (in fen); returns the decomposition's ms. */
-static double make_plan(sp_ctx *ctx, const company *c, sp_target_plan **plan,
+static double make_plan(sp_ctx *ctx, const tree *t, sp_target_plan **plan,
                         sp_target_set **set)
 {
     static const char *const levels[] = { "company", "region", "grid", "rep" };
@@ -280,10 +263,10 @@ static double make_plan(sp_ctx *ctx, const company *c, sp_target_plan **plan,
     o.currency = "CNY";
     o.fiscal_year = 2026;
     if (sp_hierarchy_new(&h, ctx) != SP_OK ||
-        sp_hierarchy_add_all(h, c->ids, NULL, c->parents, NULL, c->n, NULL) != SP_OK ||
+        sp_hierarchy_add_all(h, t->ids, NULL, t->parents, NULL, t->c.n, NULL) != SP_OK ||
         sp_hierarchy_set_levels(h, levels, 4) != SP_OK || sp_hierarchy_validate(h) != SP_OK ||
         sp_target_plan_new(plan, ctx, "FY2026", h, &o) != SP_OK ||
-        sp_target_plan_set_driver(*plan, "prior", c->weight, NULL, c->n) != SP_OK ||
+        sp_target_plan_set_driver(*plan, "prior", t->c.weight, NULL, t->c.n) != SP_OK ||
         sp_target_plan_set_settings(*plan, settings, strlen(settings)) != SP_OK)
         die(ctx, "plan");
     sp_hierarchy_free(h);
@@ -297,22 +280,23 @@ int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
     const char *dir = argc > 2 ? argv[2] : "/tmp";
-    if (n < 2 + REGIONS + GRIDS) {
-        fprintf(stderr, "bench_target_store: at least %d nodes\n", 2 + REGIONS + GRIDS);
+    if (n < COMPANY_FIRST_LEAF + 1) {
+        fprintf(stderr, "bench_target_store: at least %d nodes\n", COMPANY_FIRST_LEAF + 1);
         return 2;
     }
-    company c;
-    generate(&c, n);
+    tree t;
+    tree_make(&t, n);
     sp_ctx *ctx;
     sp_ctx_new(&ctx, NULL);
     sp_target_plan *plan;
     sp_target_set *set;
-    double decompose_ms = make_plan(ctx, &c, &plan, &set);
+    double decompose_ms = make_plan(ctx, &t, &plan, &set);
     digest want = set_digest(ctx, set);
 
     printf("target store: a %zu-node hierarchy (1 company, %d regions, %d grids, %zu reps) x "
            "%d months\n(decomposed in %.1f ms; peak so far %.0f MiB)\n\n",
-           n, REGIONS, GRIDS, n - 1 - REGIONS - GRIDS, MONTHS, decompose_ms, peak_mib());
+           n, COMPANY_REGIONS, COMPANY_GRIDS, n - COMPANY_FIRST_LEAF, MONTHS, decompose_ms,
+           peak_mib());
     printf("%-58s %9s\n", "step", "ms");
     sp_storage *mem;
     sp_storage_memory_new(&mem, ctx);
@@ -321,7 +305,7 @@ int main(int argc, char **argv)
     /* A saved set is immutable: the file store gets a set of its own, equal to the first. */
     sp_target_set_free(set);
     sp_target_plan_free(plan);
-    make_plan(ctx, &c, &plan, &set);
+    make_plan(ctx, &t, &plan, &set);
 
     char path[512], tmp[520];
     snprintf(path, sizeof path, "%s/sp-bench-target-%d.sps", dir, (int)getpid());
@@ -338,10 +322,10 @@ int main(int argc, char **argv)
     sp_target_set_data data = SP_TARGET_SET_DATA_INIT;
     sp_target_set_get_data(set, &data);
     printf("%-58s %9s\n", "SQLite, one row per node (id, parent, annual, m1..m12)", "ms");
-    sqlite_store("sqlite :memory:", ":memory:", &c, data.annual, data.periods, want);
+    sqlite_store("sqlite :memory:", ":memory:", &t, data.annual, data.periods, want);
     snprintf(path, sizeof path, "%s/sp-bench-target-%d.db", dir, (int)getpid());
     remove(path);
-    sqlite_store("sqlite file", path, &c, data.annual, data.periods, want);
+    sqlite_store("sqlite file", path, &t, data.annual, data.periods, want);
     remove(path);
 #else
     printf("SQLite: n/a\n");
@@ -349,10 +333,6 @@ int main(int argc, char **argv)
     sp_target_set_free(set);
     sp_target_plan_free(plan);
     sp_ctx_free(ctx);
-    free(c.text);
-    free(c.ids);
-    free(c.parents);
-    free(c.parent);
-    free(c.weight);
+    tree_free(&t);
     return 0;
 }
