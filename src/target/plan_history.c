@@ -288,13 +288,20 @@ static int32_t trailing_start(int32_t as_of)
     return (int32_t)spi_days_from_civil(y - 1, m, d < dim ? d : dim);
 }
 
-static int common_checks(const sp_target_plan *plan, const char *what,
-                         const sp_fact_source *src, const sp_dict *dict)
+/* What history and actuals both check first: the options, the source, the dictionary
+ * and the report. */
+static int open_call(const sp_target_plan *plan, const char *what,
+                     const sp_target_history_options *opts, const sp_fact_source *src,
+                     const sp_dict *dict, const sp_target_history_report *report,
+                     sp_target_history_options *o)
 {
+    int rc = read_options(plan, what, opts, o);
+    if (rc != SP_OK)
+        return rc;
     if (src == NULL || dict == NULL)
         return spi_fail(plan->ctx, SP_EINVAL, "%s: %s is NULL", what,
                         src == NULL ? "the fact source" : "the dictionary");
-    return SP_OK;
+    return check_report(plan->ctx, report);
 }
 
 int sp_target_plan_load_history(sp_target_plan *plan, const sp_fact_source *src,
@@ -306,9 +313,8 @@ int sp_target_plan_load_history(sp_target_plan *plan, const sp_fact_source *src,
         return SP_EINVAL;
     sp_ctx *ctx = plan->ctx;
     sp_target_history_options o;
-    int rc = read_options(plan, what, opts, &o);
-    if (rc != SP_OK || (rc = common_checks(plan, what, src, dict)) != SP_OK ||
-        (rc = check_report(ctx, report)) != SP_OK)
+    int rc = open_call(plan, what, opts, src, dict, report, &o);
+    if (rc != SP_OK)
         return rc;
     if (o.years < 1 || o.years > SPI_HISTORY_YEARS_MAX)
         return spi_fail(ctx, SP_EINVAL, "%s: years %u is outside 1..%u", what, (unsigned)o.years,
@@ -407,9 +413,8 @@ int sp_target_plan_load_actuals(const sp_target_plan *plan, const sp_fact_source
         return SP_EINVAL;
     sp_ctx *ctx = plan->ctx;
     sp_target_history_options o;
-    int rc = read_options(plan, what, opts, &o);
-    if (rc != SP_OK || (rc = common_checks(plan, what, src, dict)) != SP_OK ||
-        (rc = check_report(ctx, report)) != SP_OK)
+    int rc = open_call(plan, what, opts, src, dict, report, &o);
+    if (rc != SP_OK)
         return rc;
     if (actual == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: actual is NULL", what);
