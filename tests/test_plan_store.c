@@ -15,7 +15,7 @@
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
 #include "support/spt_storage.h"
-#include "target/plan.h"
+#include "targets/plan.h"
 #include "target_fixtures.h"
 
 static const spec org[] = {

@@ -5,6 +5,9 @@
 #include "core.h"
 #include "money.h"
 #include "storage.h"
+#include "hierarchy.h"
+#include "calendar.h"
 #include "target.h"
+#include "target_kernels.h"
 
 #endif /* SALESPLAN_SALESPLAN_H */

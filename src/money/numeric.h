@@ -27,6 +27,17 @@ bool spi_round_away(sp_rounding mode, bool negative, int half, bool inexact, boo
 /* round(n / d) for d != 0 and |n|, |d| < 2^127, by `mode`. */
 spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, sp_rounding mode);
 
+/* Greatest common divisor; gcd(a, 0) = a. */
+static inline uint64_t spi_gcd_u64(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 /* 10^e for 0 <= e <= 18. */
 int64_t spi_pow10(int e);
 

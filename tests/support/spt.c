@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "salesplan/target.h"
+#include "salesplan/calendar.h"
 #include "spt.h"
 
 /* Each block carries its size in front, so live bytes can be counted. */

@@ -10,7 +10,7 @@
  */
 #include <stdio.h>
 
-#include "civil.h"
+#include "calendar_internal.h"
 
 #define DAYS_PER_ERA 146097     /* 400 Gregorian years */
 #define EPOCH_SHIFT 719468      /* days from 0000-03-01 to 1970-01-01 */

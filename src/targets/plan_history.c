@@ -9,7 +9,6 @@
 
 #include "../money/numeric.h"
 #include "../storage/facts.h"
-#include "civil.h"
 #include "plan.h"
 #include "time_internal.h"
 

@@ -3,10 +3,11 @@
  * store): drivers, rules, bounds, growth limits and locks exactly as the setters keep
  * them. Only decompose.c changes them.
  */
-#ifndef SPI_TARGET_DECOMPOSE_H
-#define SPI_TARGET_DECOMPOSE_H
+#ifndef SPI_TARGETS_DECOMPOSE_H
+#define SPI_TARGETS_DECOMPOSE_H
 
-#include "hierarchy.h"
+#include "../hierarchy/hierarchy_internal.h"
+#include "salesplan/target_kernels.h"
 
 /* Blend shares are allocated at this resolution (see docs/target.md). */
 #define SPI_BLEND_RESOLUTION INT64_C(1000000000000000000)
@@ -85,4 +86,4 @@ int spi_decomp_add_driver_ref(sp_decomp *d, const char *name, const int64_t *val
 int spi_decomp_run_into(sp_decomp *d, int64_t total, int64_t *target, uint32_t *flags,
                         sp_dec *growth, sp_dec *common);
 
-#endif /* SPI_TARGET_DECOMPOSE_H */
+#endif /* SPI_TARGETS_DECOMPOSE_H */

@@ -3,8 +3,8 @@
  * hierarchy they share, and the helpers the plan's files share (settings, history,
  * decomposition, sets, record codec, store).
  */
-#ifndef SPI_TARGET_PLAN_H
-#define SPI_TARGET_PLAN_H
+#ifndef SPI_TARGETS_PLAN_H
+#define SPI_TARGETS_PLAN_H
 
 #include "../record/record.h"
 #include "decompose.h"
@@ -23,27 +23,6 @@
 /* The built-in drivers that history sets. */
 #define SPI_DRIVER_PRIOR_YEAR "prior_year"
 #define SPI_DRIVER_TRAILING_12M "trailing_12m"
-
-/*
- * A hierarchy shared by a plan and the sets made from it: immutable once shared, freed
- * with its last holder. Plans and sets of one context run on one thread, so a plain
- * count suffices.
- */
-typedef struct spi_shared_h {
-    sp_hierarchy *h;
-    uint32_t refs;
-} spi_shared_h;
-
-/* Wraps h (validated; ownership passes on success). */
-int spi_shared_h_new(sp_ctx *ctx, sp_hierarchy *h, spi_shared_h **out);
-spi_shared_h *spi_shared_h_ref(spi_shared_h *s);
-void spi_shared_h_unref(sp_ctx *ctx, spi_shared_h *s);
-/* A validated copy of h (ids, parents, level names; same indices) in ctx. */
-int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out);
-/* A validated hierarchy from ids and parent indices (SPI_TREE_NONE for the root). */
-int spi_hierarchy_from_parents(sp_ctx *ctx, const char *what, char *const *ids,
-                               const uint32_t *parents, uint32_t n, char *const *levels,
-                               size_t nlevels, sp_hierarchy **out);
 
 /* ---- settings ---- */
 
@@ -252,7 +231,7 @@ int spi_set_alloc_n(sp_ctx *ctx, uint32_t n, uint32_t nperiods, size_t nprofiles
 int spi_set_reason(sp_target_set *set, uint32_t node, const char *reason, size_t len);
 int spi_set_strdup(sp_ctx *ctx, char **dst, const char *s, size_t len);
 
-/* ---- record codec (src/target/plan_codec.c) ----
+/* ---- record codec (src/targets/plan_codec.c) ----
  *
  * A plan or a set is stored as a head record (every member but the per-node arrays, and
  * how those are cut) and chunk records, each holding a consecutive range of the per-node
@@ -339,11 +318,4 @@ int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, cons
 
 /* A name of 1 to max bytes of UTF-8 without NUL; messages "<what>: ...". */
 int spi_plan_check_name(sp_ctx *ctx, const char *what, const char *s, size_t max);
-/* In-place roll-up of rows (width values per node, row v at rows + v * width): each inner
- * node's row becomes its own (with `own`) plus its children's, exact (a transient overflow
- * that cancels out is none), checked. With `own` it keeps a copy of the inner rows while it
- * runs (SP_ENOMEM). */
-int spi_rollup_rows(const sp_hierarchy *h, const char *what, int64_t *rows, size_t width,
-                    bool own);
-
-#endif /* SPI_TARGET_PLAN_H */
+#endif /* SPI_TARGETS_PLAN_H */

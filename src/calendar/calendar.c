@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/internal.h"
-#include "civil.h"
-#include "time_internal.h"
+#include "calendar_internal.h"
 
 struct sp_calendar {
     sp_ctx *ctx;

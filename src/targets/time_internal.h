@@ -4,39 +4,15 @@
  * share. Functions taking a ctx report to it, not to the calendar's own context, so that
  * a calendar can serve kernels running under other contexts.
  */
-#ifndef SPI_TARGET_TIME_INTERNAL_H
-#define SPI_TARGET_TIME_INTERNAL_H
+#ifndef SPI_TARGETS_TIME_INTERNAL_H
+#define SPI_TARGETS_TIME_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "salesplan/target.h"
-
-/* One fiscal year of a calendar: [first, end), month k is [month_start[k],
- * month_start[k + 1]), week k starts at week_first + 7k. */
-typedef struct spi_year_layout {
-    int64_t first, end;
-    int64_t month_start[13];
-    int64_t week_first;
-    uint32_t nweeks;
-} spi_year_layout;
-
-void spi_calendar_layout(const sp_calendar *cal, int64_t fy, spi_year_layout *yl);
-uint32_t spi_calendar_count_in(const spi_year_layout *yl, uint32_t grain);
-void spi_calendar_bounds_in(const spi_year_layout *yl, uint32_t grain, uint32_t index,
-                            int64_t *first, int64_t *end);
-int64_t spi_calendar_working_days_in(const sp_calendar *cal, int64_t first, int64_t end);
-/* cal non-NULL, fy in range, grain known; messages start with `what`. */
-int spi_calendar_check_year(sp_ctx *ctx, const char *what, const sp_calendar *cal, int32_t fy,
-                            uint32_t grain);
-/* sp_calendar_periods reporting to ctx under the name `what`. */
-int spi_calendar_periods(sp_ctx *ctx, const char *what, const sp_calendar *cal, int32_t fy,
-                         uint32_t grain, int32_t *first_day, int32_t *end_day,
-                         int32_t *working_days, size_t cap, size_t *count);
-/* The fiscal year and period of a day known to be in range (see sp_calendar_locate). */
-void spi_calendar_locate(const sp_calendar *cal, int64_t day, uint32_t grain,
-                         int32_t *fiscal_year, uint32_t *index);
+#include "../calendar/calendar_internal.h"
+#include "salesplan/target_kernels.h"
 
 /* ---- profiles ---- */
 
@@ -80,4 +56,4 @@ void spi_time_weights_free(sp_ctx *ctx, spi_time_weights *tw);
 int spi_time_profile_of(sp_ctx *ctx, const char *what, const uint32_t *profile_of,
                         size_t nnodes, size_t nprofiles);
 
-#endif /* SPI_TARGET_TIME_INTERNAL_H */
+#endif /* SPI_TARGETS_TIME_INTERNAL_H */

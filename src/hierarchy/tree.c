@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "tree.h"
+#include "hierarchy_internal.h"
 
 #define INSERTION_MAX 16
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../money/numeric.h"
-#include "plan.h"
+#include "hierarchy_internal.h"
 
 #define GROUP_STACK 64
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hierarchy.h"
+#include "hierarchy_internal.h"
 
 /* parent[] entry of a node whose parent id was not yet a node when it was added. */
 #define PENDING (SPI_TREE_NONE - 1)
@@ -629,3 +629,93 @@ int sp_hierarchy_level_count(const sp_hierarchy *h, uint32_t *count)
         *count = h->tree.levels;
     return rc;
 }
+
+/* ---- the shared hierarchy ---- */
+
+int spi_shared_h_new(sp_ctx *ctx, sp_hierarchy *h, spi_shared_h **out)
+{
+    spi_shared_h *s = spi_malloc(ctx, sizeof *s);
+    if (s == NULL)
+        return SP_ENOMEM;
+    s->h = h;
+    s->refs = 1;
+    *out = s;
+    return SP_OK;
+}
+
+spi_shared_h *spi_shared_h_ref(spi_shared_h *s)
+{
+    s->refs++;
+    return s;
+}
+
+void spi_shared_h_unref(sp_ctx *ctx, spi_shared_h *s)
+{
+    if (s == NULL || --s->refs > 0)
+        return;
+    sp_hierarchy_free(s->h);
+    spi_free(ctx, s);
+}
+
+int spi_hierarchy_from_parents(sp_ctx *ctx, const char *what, char *const *ids,
+                               const uint32_t *parents, uint32_t n, char *const *levels,
+                               size_t nlevels, sp_hierarchy **out)
+{
+    const char **pid = spi_malloc_array(ctx, n, sizeof *pid);
+    if (pid == NULL)
+        return SP_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        if (parents[i] != SPI_TREE_NONE && parents[i] >= n) {
+            spi_free(ctx, pid);
+            return spi_fail(ctx, SP_EINVAL, "%s: node %u has parent %u, beyond the %u nodes",
+                            what, (unsigned)i, (unsigned)parents[i], (unsigned)n);
+        }
+        pid[i] = parents[i] == SPI_TREE_NONE ? NULL : ids[parents[i]];
+    }
+    sp_hierarchy *h = NULL;
+    int rc = sp_hierarchy_new(&h, ctx);
+    if (rc == SP_OK)
+        rc = sp_hierarchy_add_all(h, (const char *const *)ids, NULL, pid, NULL, n, NULL);
+    if (rc == SP_OK && nlevels > 0)
+        rc = sp_hierarchy_set_levels(h, (const char *const *)levels, nlevels);
+    if (rc == SP_OK)
+        rc = sp_hierarchy_validate(h);
+    spi_free(ctx, pid);
+    if (rc != SP_OK) {
+        sp_hierarchy_free(h);
+        return rc;
+    }
+    *out = h;
+    return SP_OK;
+}
+
+int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out)
+{
+    const uint32_t n = h->tree.n;
+    const char **ids = spi_malloc_array(ctx, n, 2 * sizeof *ids + sizeof(size_t));
+    if (ids == NULL)
+        return SP_ENOMEM;
+    const char **pid = ids + n;
+    size_t *lens = (size_t *)(void *)(pid + n);
+    for (uint32_t i = 0; i < n; i++)
+        (void)sp_dict_id(h->ids, i, &ids[i], &lens[i]);
+    for (uint32_t i = 0; i < n; i++)
+        pid[i] = h->parent[i] == SPI_TREE_NONE ? NULL : ids[h->parent[i]];
+    sp_hierarchy *c = NULL;
+    int rc = sp_hierarchy_new(&c, ctx);
+    if (rc == SP_OK)
+        rc = sp_hierarchy_add_all(c, ids, lens, pid, NULL, n, NULL);
+    if (rc == SP_OK && h->nlevels > 0)
+        rc = sp_hierarchy_set_levels(c, (const char *const *)h->levels, h->nlevels);
+    if (rc == SP_OK)
+        rc = sp_hierarchy_validate(c);
+    spi_free(ctx, ids);
+    if (rc != SP_OK) {
+        sp_hierarchy_free(c);
+        return rc;
+    }
+    *out = c;
+    return SP_OK;
+}
+
+/* ---- names ---- */

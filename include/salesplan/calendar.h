@@ -1,0 +1,158 @@
+/*
+ * salesplan/calendar.h - civil days, fiscal calendars (civil months, ISO weeks, 4-4-5
+ * retail calendars), periods and working days. Shared by every module; docs/calendar.md
+ * is the guide.
+ */
+#ifndef SALESPLAN_CALENDAR_H
+#define SALESPLAN_CALENDAR_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Days are civil days (proleptic Gregorian, UTC) counted from 1970-01-01, as in storage.h:
+ * 2026-01-01 is 20454. A period is the half-open range [first_day, end_day). Years 1 to
+ * 9999 are supported.
+ */
+#define SP_CALENDAR_MIN_YEAR 1
+#define SP_CALENDAR_MAX_YEAR 9999
+
+/* The day number of year-month-mday (month 1..12). SP_EINVAL for a date that does not
+ * exist or a year outside 1..9999. */
+SP_API int sp_calendar_day_from_civil(int32_t year, int32_t month, int32_t mday, int32_t *day);
+/* The civil date of a day number; any output pointer may be NULL. SP_EINVAL outside
+ * years 1..9999. */
+SP_API int sp_calendar_civil_from_day(int32_t day, int32_t *year, int32_t *month,
+                                      int32_t *mday);
+
+/* Kinds of calendar. Values are frozen. */
+typedef enum sp_calendar_kind {
+    SP_CALENDAR_MONTHS = 0,     /* civil months; the fiscal year starts on the 1st of start_month */
+    SP_CALENDAR_RETAIL_445 = 1, /* 52/53 weeks; each quarter has months of 4, 4, 5 weeks */
+    SP_CALENDAR_RETAIL_454 = 2, /* ... of 4, 5, 4 weeks (the NRF calendar) */
+    SP_CALENDAR_RETAIL_544 = 3  /* ... of 5, 4, 4 weeks */
+} sp_calendar_kind;
+
+/* How a fiscal year is named. FY2026 is the year that ... Values are frozen. */
+typedef enum sp_fiscal_label {
+    SP_FISCAL_LABEL_END = 0,  /* ... ends in 2026 (US federal, Apple, Microsoft) */
+    SP_FISCAL_LABEL_START = 1 /* ... starts in 2026 (Japan, the NRF retail calendar) */
+} sp_fiscal_label;
+
+/* Where a retail year ends, in the month before start_month. Values are frozen. */
+typedef enum sp_year_end_rule {
+    SP_YEAR_END_LAST = 0,   /* on the last year_end_weekday of that month */
+    SP_YEAR_END_NEAREST = 1 /* on the year_end_weekday nearest that month's last day (NRF) */
+} sp_year_end_rule;
+
+/* Grains of a calendar, coarse to fine. Values are frozen. */
+typedef enum sp_grain {
+    SP_GRAIN_YEAR = 0,
+    SP_GRAIN_HALF = 1,
+    SP_GRAIN_QUARTER = 2,
+    SP_GRAIN_MONTH = 3,
+    SP_GRAIN_WEEK = 4 /* ISO 8601 weeks (Monday to Sunday) in a months calendar; the
+                         retail weeks, ending on year_end_weekday, in a retail calendar */
+} sp_grain;
+
+/* ISO weekdays: 1 Monday .. 7 Sunday. As bits for the weekend: bit (weekday - 1). */
+typedef enum sp_weekday_bits {
+    SP_MONDAY = 1,
+    SP_TUESDAY = 2,
+    SP_WEDNESDAY = 4,
+    SP_THURSDAY = 8,
+    SP_FRIDAY = 16,
+    SP_SATURDAY = 32,
+    SP_SUNDAY = 64
+} sp_weekday_bits;
+
+/* The most periods a fiscal year has at any grain (a 53-week year), and the longest label
+ * with its NUL ("FY2026-W53"). */
+#define SP_CALENDAR_MAX_PERIODS 53
+#define SP_CALENDAR_LABEL_MAX 16
+
+/*
+ * A calendar's rules. Zero fields are the defaults: civil months, a year from January,
+ * every day a working day.
+ */
+typedef struct sp_calendar_options {
+    uint32_t version;          /* SP_CALENDAR_OPTIONS_VERSION */
+    uint32_t kind;             /* sp_calendar_kind */
+    uint32_t start_month;      /* 1..12 (0: January). Retail: the month after the one the
+                                  year ends in (NRF: 2, the year ends around January 31) */
+    uint32_t label;            /* sp_fiscal_label */
+    /* Retail calendars only. */
+    uint32_t year_end_weekday; /* ISO weekday (1..7) of the last day of the year and of
+                                  every week (NRF: 6, Saturday) */
+    uint32_t year_end_rule;    /* sp_year_end_rule */
+    uint32_t week53_month;     /* fiscal month (1..12) that takes the 53rd week of a long
+                                  year; 0: the last (NRF) */
+    /* Working days. */
+    uint32_t weekend;          /* sp_weekday_bits that are not working days, e.g.
+                                  SP_SATURDAY | SP_SUNDAY; 0: every weekday works */
+    const int32_t *holidays;   /* days that are not working days (duplicates allowed) */
+    size_t nholidays;
+    const int32_t *workdays;   /* weekend days that are working days (make-up days, 调休) */
+    size_t nworkdays;
+} sp_calendar_options;
+
+#define SP_CALENDAR_OPTIONS_VERSION 1u
+#define SP_CALENDAR_OPTIONS_INIT \
+    { SP_CALENDAR_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }
+
+SP_API int sp_calendar_options_init(sp_calendar_options *opts, uint32_t version);
+
+/* A calendar: the rules above, for every fiscal year 1..9999. Copies the day lists. */
+typedef struct sp_calendar sp_calendar;
+
+/* `opts` may be NULL for the defaults. SP_EINVAL names the offending option or day. */
+SP_API int sp_calendar_new(sp_calendar **out, sp_ctx *ctx, const sp_calendar_options *opts);
+SP_API void sp_calendar_free(sp_calendar *cal);
+
+/*
+ * The periods of one fiscal year at one grain: 1 year, 2 halves, 4 quarters, 12 months, or
+ * 52 or 53 weeks. Writes *count and, for each period, its first_day, end_day and number of
+ * working days into those arrays that are not NULL. SP_EBUFFER (with *count set) when
+ * `cap` is below the count; SP_CALENDAR_MAX_PERIODS always suffices.
+ * The weeks of a months calendar are the ISO weeks whose Thursday lies in the fiscal year,
+ * so the first may start before the year and the last end after it.
+ */
+SP_API int sp_calendar_periods(const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
+                               int32_t *first_day, int32_t *end_day, int32_t *working_days,
+                               size_t cap, size_t *count);
+
+/* The fiscal year and the period (0-based) of `day` at `grain`; for ISO weeks the fiscal
+ * year of the week's Thursday (2021-01-03 is in FY2020-W53 of a January calendar). */
+SP_API int sp_calendar_locate(const sp_calendar *cal, int32_t day, uint32_t grain,
+                              int32_t *fiscal_year, uint32_t *index);
+/* The same for n days at once (columnar facts). Nothing is written unless every day is
+ * in range. */
+SP_API int sp_calendar_locate_many(const sp_calendar *cal, const int32_t *days, size_t n,
+                                   uint32_t grain, int32_t *fiscal_year, uint32_t *index);
+
+/*
+ * The period at the coarser `parent_grain` that contains period `index` of `grain` in the
+ * same fiscal year (the quarter of a month). ISO weeks of a months calendar do not nest in
+ * months: a week belongs to the month, quarter or half of its Thursday.
+ */
+SP_API int sp_calendar_parent(const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
+                              uint32_t index, uint32_t parent_grain, uint32_t *parent_index);
+
+/* "FY2026", "FY2026-H1", "FY2026-Q1", "FY2026-M03", "FY2026-W05" (1-based numbers).
+ * NUL-terminated; *len (may be NULL) gets the length; SP_EBUFFER when cap is too small
+ * (SP_CALENDAR_LABEL_MAX always suffices). */
+SP_API int sp_calendar_label(const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
+                             uint32_t index, char *buf, size_t cap, size_t *len);
+
+/* The number of working days in [first_day, end_day) (0 when end_day <= first_day). */
+SP_API int sp_calendar_working_days(const sp_calendar *cal, int32_t first_day,
+                                    int32_t end_day, int32_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SALESPLAN_CALENDAR_H */
