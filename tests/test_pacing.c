@@ -24,6 +24,27 @@ static sp_calendar *calendar(sp_ctx *ctx, uint32_t weekend)
 
 static const sp_dec quarters[4] = { PCT(25), PCT(25), PCT(25), PCT(25) };
 
+/* sp_pacing with the calendar, year, grain and day given beside the other options, as the
+ * cases below read best. */
+static int pace(sp_ctx *ctx, const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
+                int32_t elapsed_end, const int64_t *target, const int64_t *actual, size_t n,
+                const sp_dec *profiles, size_t nprofiles, size_t nperiods,
+                const sp_pacing_options *opts, int64_t *expected, int64_t *projection,
+                int32_t *status)
+{
+    sp_pacing_options o = SP_PACING_OPTIONS_INIT;
+    if (opts != NULL)
+        o = *opts;
+    if (o.version == SP_PACING_OPTIONS_VERSION) {
+        o.calendar = cal;
+        o.fiscal_year = fiscal_year;
+        o.grain = grain;
+        o.elapsed_end = elapsed_end;
+    }
+    sp_pacing_output out = { SP_PACING_OUTPUT_VERSION, expected, projection, status };
+    return sp_pacing(ctx, target, actual, n, profiles, nprofiles, nperiods, &o, &out);
+}
+
 static void test_pacing_by_days(void **state)
 {
     (void)state;
@@ -43,7 +64,7 @@ static void test_pacing_by_days(void **state)
     int32_t status[6];
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.threshold = PCT(5);
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                actual, 6, quarters, 1, 4, &o, expected, projection, status),
                      SP_OK);
     for (size_t i = 0; i < 6; i++)
@@ -59,7 +80,7 @@ static void test_pacing_by_days(void **state)
 
     o.projection = SP_PROJECT_LINEAR;
     o.rounding = SP_ROUND_CEILING;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                actual, 1, quarters, 1, 4, &o, expected, projection, NULL),
                      SP_OK);
     assert_int_equal(expected[0], 373627);
@@ -67,12 +88,12 @@ static void test_pacing_by_days(void **state)
     /* Threshold 0: any difference counts. */
     o = (sp_pacing_options)SP_PACING_OPTIONS_INIT;
     int64_t exact = 373626;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
                      SP_OK);
     assert_int_equal(status[0], SP_PACE_ON_TRACK);
     exact++;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
                                &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
                      SP_OK);
     assert_int_equal(status[0], SP_PACE_AHEAD);
@@ -96,13 +117,13 @@ static void test_pacing_by_working_days(void **state)
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.elapsed = SP_ELAPSED_WORKING_DAYS;
     o.projection = SP_PROJECT_LINEAR;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), &target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), &target,
                                &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
                      SP_OK);
     assert_int_equal(expected, 376923);
     assert_int_equal(projection, 1076289);
     /* A Saturday adds nothing: the same figures on the days before Sunday May 17. */
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 18), &target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 18), &target,
                                &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
                      SP_OK);
     assert_int_equal(expected, 376923);
@@ -115,7 +136,7 @@ static void test_pacing_by_working_days(void **state)
     o.policy = SP_PROFILE_NORMALISE;
     o.weighting = SP_TIME_WEIGHT_WORKING_DAYS;
     target = 261000000;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), &target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), &target,
                                &actual, 1, quarters, 1, 4, &o, &expected, NULL, NULL),
                      SP_OK);
     /* shares by largest remainder of 10^9 over 64:65:66:66 -> 245210727.97, 249042145.59,
@@ -134,9 +155,9 @@ static void test_pacing_edges(void **state)
     int64_t target[2] = { 1000, 1000 }, actual[2] = { 0, 5 }, expected[2], projection[2];
     int32_t status[2];
     /* Before the year: nothing expected, nothing to extrapolate from. */
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2025, 6, 1), target, actual,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2025, 6, 1), target, actual,
                                2, (sp_dec[]){ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 1, 12,
-                               &(sp_pacing_options){ 1, SP_PROFILE_NORMALISE, NULL, 0, 0, 0, 0, 0 },
+                               &(sp_pacing_options){ 1, NULL, 0, 0, 0, SP_PROFILE_NORMALISE, NULL, 0, 0, 0, 0, 0 },
                                expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[0], 0);
@@ -145,7 +166,7 @@ static void test_pacing_edges(void **state)
     assert_int_equal(status[1], SP_PACE_AHEAD);
     /* After the year: the whole target is expected and the projection is the actual. */
     actual[1] = 990;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2027, 3, 1), target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2027, 3, 1), target,
                                actual, 2, quarters, 1, 4, NULL, expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[1], 1000);
@@ -155,7 +176,7 @@ static void test_pacing_edges(void **state)
     const sp_dec two[8] = { PCT(25), PCT(25), PCT(25), PCT(25), PCT(100), 0, 0, 0 };
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.profile_of = (uint32_t[]){ 0, 1 };
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), target,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), target,
                                actual, 2, two, 2, 4, &o, expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[0], 250);
@@ -179,7 +200,7 @@ static void test_pacing_edges(void **state)
     o = (sp_pacing_options)SP_PACING_OPTIONS_INIT;
     o.policy = SP_PROFILE_NORMALISE;
     target[0] = 5200000;
-    assert_int_equal(sp_pacing(ctx, cal, 2024, SP_GRAIN_WEEK, spt_day(2024, 2, 4) + 91, target,
+    assert_int_equal(pace(ctx, cal, 2024, SP_GRAIN_WEEK, spt_day(2024, 2, 4) + 91, target,
                                actual, 1, weekly, 1, 52, &o, expected, NULL, NULL),
                      SP_OK);
     assert_int_equal(expected[0], 1300000);
@@ -211,21 +232,21 @@ static void test_pacing_bad_input(void **state)
           "pacing: calendar is NULL" },
         { "profile length", SP_PACING_OPTIONS_INIT, cal, SP_GRAIN_MONTH, 4, SP_EINVAL,
           "pacing: the profiles have 4 periods, but FY2026 of the calendar has 12 at grain 3" },
-        { "threshold", { 1, 0, NULL, 0, 0, 0, -1, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "threshold", { 1, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, -1, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: threshold -1 is negative" },
-        { "rounding", { 1, 0, NULL, 0, 0, 0, 0, 7 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "rounding", { 1, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 7 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: rounding 7 is not an sp_rounding (0 to 6)" },
-        { "elapsed", { 1, 0, NULL, 0, 2, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "elapsed", { 1, NULL, 0, 0, 0, 0, NULL, 0, 2, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: elapsed 2 is not an sp_elapsed_measure (0 or 1)" },
-        { "projection", { 1, 0, NULL, 0, 0, 2, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "projection", { 1, NULL, 0, 0, 0, 0, NULL, 0, 0, 2, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: projection 2 is not an sp_projection_method (0 or 1)" },
-        { "profile_of", { 1, 0, (uint32_t[]){ 0, 1 }, 0, 0, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4,
+        { "profile_of", { 1, NULL, 0, 0, 0, 0, (uint32_t[]){ 0, 1 }, 0, 0, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4,
           SP_EINVAL, "pacing: profile_of[1] = 1, but there are 1 profiles" },
-        { "version", { 2, 0, NULL, 0, 0, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EVERSION,
+        { "version", { 2, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EVERSION,
           "sp_pacing_options: version 2 is not supported (this library knows 1 to 1)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int rc = sp_pacing(ctx, cases[i].cal, 2026, cases[i].grain, day, target, actual, 2,
+        int rc = pace(ctx, cases[i].cal, 2026, cases[i].grain, day, target, actual, 2,
                            quarters, 1, cases[i].nperiods, &cases[i].o, expected, projection,
                            status);
         if (rc != cases[i].rc || strcmp(sp_ctx_errmsg(ctx), cases[i].msg) != 0)
@@ -237,17 +258,27 @@ static void test_pacing_bad_input(void **state)
     sp_dec months[12] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.policy = SP_PROFILE_NORMALISE;
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2026, 1, 2), target, actual,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2026, 1, 2), target, actual,
                                2, months, 1, 12, &o, expected, projection, status),
                      SP_EOVERFLOW);
     assert_string_equal(sp_ctx_errmsg(ctx),
                         "pacing: node 1: the projection of 4611686018427387903 overflows");
-    assert_int_equal(sp_pacing(ctx, cal, 2026, SP_GRAIN_MONTH, day, NULL, actual, 2, months, 1,
+    assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_MONTH, day, NULL, actual, 2, months, 1,
                                12, &o, expected, projection, status),
                      SP_EINVAL);
-    assert_int_equal(sp_pacing(NULL, cal, 2026, SP_GRAIN_MONTH, day, target, actual, 2, months, 1,
+    assert_int_equal(pace(NULL, cal, 2026, SP_GRAIN_MONTH, day, target, actual, 2, months, 1,
                                12, &o, expected, projection, status),
                      SP_EINVAL);
+    /* The calendar, year and grain are options: without them there is nothing to pace by. */
+    assert_int_equal(sp_pacing(ctx, target, actual, 2, months, 1, 12, NULL, NULL), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "pacing: calendar is NULL");
+    sp_pacing_output bad_out = { 0, expected, NULL, NULL };
+    o.calendar = cal;
+    o.fiscal_year = 2026;
+    o.grain = SP_GRAIN_MONTH;
+    assert_int_equal(sp_pacing(ctx, target, actual, 2, months, 1, 12, &o, &bad_out), SP_EVERSION);
+    assert_string_equal(sp_ctx_errmsg(ctx),
+                        "sp_pacing_output: version 0 is not supported (this library knows 1 to 1)");
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(expected[i], 7);
         assert_int_equal(projection[i], 7);
@@ -272,7 +303,7 @@ typedef struct pacing_fault {
 static int run_pacing(void *user)
 {
     pacing_fault *f = user;
-    return sp_pacing(f->ctx, f->cal, 2026, SP_GRAIN_QUARTER, 20454 + 90, &f->target, &f->actual,
+    return pace(f->ctx, f->cal, 2026, SP_GRAIN_QUARTER, 20454 + 90, &f->target, &f->actual,
                      1, quarters, 1, 4, NULL, &f->expected, NULL, NULL);
 }
 

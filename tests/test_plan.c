@@ -260,7 +260,7 @@ static void test_worked_example(void **state)
     assert_int_equal(vals[fx_node(pi.hierarchy, "CN")], 3000);
 
     sp_target_set *s = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 6000, NULL, &s), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&s, p, 6000, NULL), SP_OK);
     /* Regions by prior year 1600 : 1400 of 6000 -> 3200, 2800. Grids even: E1 = E2 = 1600.
      * Reps by prior year: E1 1600 x 1000/1400 = 1142.86, x 400/1400 = 457.14 -> 1142 + 457
      * = 1599, the unit left to the larger remainder: 1143, 457. W1: 2000, 800. */
@@ -493,7 +493,7 @@ static void test_settings_example_and_canonical(void **state)
     free(copy);
     /* Decomposing names the missing driver with the settings path. */
     sp_target_set *s = NULL;
-    fx_expect_error(ctx, sp_target_plan_decompose(p, 100000000, NULL, &s), SP_EINVAL,
+    fx_expect_error(ctx, sp_target_plan_decompose(&s, p, 100000000, NULL), SP_EINVAL,
                     "target plan: settings levels.region: the plan has no driver \"prior_year\" "
                     "(drivers: none)");
     assert_null(s);
@@ -586,9 +586,9 @@ static void test_properties(void **state)
         sp_target_plan *a = gen_plan(ctx, &g, id, 1, json);
         sp_target_plan *b = gen_plan(ctx, &g, shuf, 7, json);
         sp_target_set *sa = NULL, *sb = NULL;
-        if (sp_target_plan_decompose(a, total, NULL, &sa) != SP_OK)
+        if (sp_target_plan_decompose(&sa, a, total, NULL) != SP_OK)
             fail_msg("decompose: %s", sp_ctx_errmsg(ctx));
-        assert_int_equal(sp_target_plan_decompose(b, total, NULL, &sb), SP_OK);
+        assert_int_equal(sp_target_plan_decompose(&sb, b, total, NULL), SP_OK);
         check_invariants(sa);
         check_invariants(sb);
         /* Same targets by id whatever the insertion order and the driver's scale. */
@@ -690,7 +690,7 @@ static sp_target_set *example_set(sp_ctx *ctx, sp_target_plan **plan, int64_t to
     assert_int_equal(sp_target_plan_load_history(p, f.src, f.dict, &ho, NULL, NULL), SP_OK);
     free_facts(&f);
     sp_target_set *s = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, total, NULL, &s), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&s, p, total, NULL), SP_OK);
     *plan = p;
     return s;
 }
@@ -702,7 +702,7 @@ static void test_compare(void **state)
     sp_target_plan *p;
     sp_target_set *base = example_set(ctx, &p, 6000);
     sp_target_set *stretch = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 6600, NULL, &stretch), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&stretch, p, 6600, NULL), SP_OK);
     sp_target_comparison *c = NULL;
     assert_int_equal(sp_target_compare(&c, base, stretch), SP_OK);
     sp_target_comparison_data d = SP_TARGET_COMPARISON_DATA_INIT;
@@ -732,7 +732,7 @@ static void test_compare(void **state)
     sp_target_plan *p2 = NULL;
     assert_int_equal(sp_target_plan_new(&p2, ctx, "other", h2, &o), SP_OK);
     sp_target_set *s2 = NULL;
-    assert_int_equal(sp_target_plan_decompose(p2, 4000, NULL, &s2), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&s2, p2, 4000, NULL), SP_OK);
     assert_int_equal(sp_target_compare(&c, base, s2), SP_OK);
     assert_int_equal(sp_target_comparison_get_data(c, &d), SP_OK);
     assert_int_equal(d.count, CO_N + 1);
@@ -770,7 +770,7 @@ static void test_replan_pacing_reconcile(void **state)
     actual[fx_node(h, "w1a") * 4] = 429;
     actual[fx_node(h, "w1b") * 4] = 900;
     sp_target_set *re = NULL;
-    assert_int_equal(sp_target_plan_replan(p, base, actual, 1, NULL, &re), SP_OK);
+    assert_int_equal(sp_target_plan_replan(&re, p, base, actual, 1, NULL), SP_OK);
     /* e1a: 1143 - 300 = 843 over Q2..Q4 by 20/30/40: 187.33 281 374.67 -> 187 281 374 = 842,
      * +1 to the .67: 187 281 375. w1b: overshoot, open periods 0 (policy zero): annual 900.
      * e2a: 1500 by 20/30/40 of 90: 333.3 500 666.7 -> 333 500 667. */
@@ -855,14 +855,14 @@ static void test_sums_beyond_int64(void **state)
      * quarters get 0), b 200 and -200, c -300 and 300 (nothing left to spread). R's Q1 is
      * big - 100 while a + b alone leaves int64_t; R's year is big + 100 - 100 = big. */
     sp_target_set *base = NULL, *re = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 0, NULL, &base), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&base, p, 0, NULL), SP_OK);
     int64_t actual[4 * 4] = { 0 };
     actual[1 * 4] = big;
     actual[2 * 4] = 200;
     actual[2 * 4 + 1] = -200;
     actual[3 * 4] = -300;
     actual[3 * 4 + 1] = 300;
-    assert_int_equal(sp_target_plan_replan(p, base, actual, 2, NULL, &re), SP_OK);
+    assert_int_equal(sp_target_plan_replan(&re, p, base, actual, 2, NULL), SP_OK);
     expect_periods(re, "R", (const int64_t[]){ big - 100, 100, 0, 0 });
     expect_periods(re, "a", (const int64_t[]){ big, 0, 0, 0 });
     assert_int_equal(annual(re, "R"), big);
@@ -872,7 +872,7 @@ static void test_sums_beyond_int64(void **state)
     /* Without c's returns R's Q1 would be big + 200: an error, no set. */
     actual[3 * 4] = actual[3 * 4 + 1] = 0;
     re = NULL;
-    fx_expect_error(ctx, sp_target_plan_replan(p, base, actual, 2, NULL, &re), SP_EOVERFLOW,
+    fx_expect_error(ctx, sp_target_plan_replan(&re, p, base, actual, 2, NULL), SP_EOVERFLOW,
                     "target replan: the sum at node \"R\" overflows int64_t");
     assert_null(re);
     sp_target_set_free(base);
@@ -912,16 +912,16 @@ static void test_bad_input(void **state)
     /* A history-based profile without history. */
     settings(p, "{\"seasonality\": {\"profiles\": {\"East\": {\"method\": \"average_share\"}}}}");
     sp_target_set *s = NULL;
-    fx_expect_error(ctx, sp_target_plan_decompose(p, 100, NULL, &s), SP_EINVAL,
+    fx_expect_error(ctx, sp_target_plan_decompose(&s, p, 100, NULL), SP_EINVAL,
                     "target plan: seasonality of node \"East\" is taken from history, but the "
                     "plan holds none for it (load it with sp_target_plan_load_history)");
     /* Locks above the total: the kernel's message. */
     settings(p, "{\"locks\": {\"East\": {\"value\": 2, \"reason\": \"r\"}}}");
-    fx_expect_error(ctx, sp_target_plan_decompose(p, 100, NULL, &s), SP_EINVAL,
+    fx_expect_error(ctx, sp_target_plan_decompose(&s, p, 100, NULL), SP_EINVAL,
                     "decompose: children of \"CN\" (target 100, split evenly): allocate: locked "
                     "parts sum to 200, beyond the total 100");
     assert_null(s);
-    assert_int_equal(sp_target_plan_decompose(p, 1000, NULL, &s), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&s, p, 1000, NULL), SP_OK);
     assert_string_equal(sp_target_set_lock_reason(s, fx_node(h, "East")), "r");
     assert_null(sp_target_set_lock_reason(s, fx_node(h, "West")));
     sp_target_set_free(s);
@@ -943,7 +943,7 @@ typedef struct fault_state {
 static int run_decompose(void *user)
 {
     fault_state *s = user;
-    return sp_target_plan_decompose(s->plan, 6000, NULL, &s->set);
+    return sp_target_plan_decompose(&s->set, s->plan, 6000, NULL);
 }
 
 static void undo_set(void *user)

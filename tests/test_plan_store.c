@@ -167,8 +167,8 @@ static void test_round_trips(void **state)
     assert_int_equal(sp_target_plan_history(q, 3, &row, NULL, NULL), SP_ENOTFOUND);
 
     sp_target_set *sp = NULL, *sq = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &sp), SP_OK);
-    assert_int_equal(sp_target_plan_decompose(q, 100000, NULL, &sq), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&sp, p, 100000, NULL), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&sq, q, 100000, NULL), SP_OK);
     expect_equal_sets(sp, sq);
 
     /* Versions and scenarios. */
@@ -180,7 +180,7 @@ static void test_round_trips(void **state)
     assert_int_equal(sp_target_set_save(sq, st, "base", NULL, 20501, &v), SP_OK);
     assert_int_equal(v, 2);
     sp_target_set *stretch = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 120000, NULL, &stretch), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&stretch, p, 120000, NULL), SP_OK);
     assert_int_equal(sp_target_set_save(stretch, st, "stretch", "+20 %", 20502, &v), SP_OK);
     assert_int_equal(v, 1);
     uint32_t versions[4] = { 9, 9, 9, 9 };
@@ -468,7 +468,7 @@ static void test_longest_names(void **state)
     sp_target_set *s = NULL, *back = NULL;
     uint32_t v = 0;
     assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
-    assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &s), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&s, p, 100000, NULL), SP_OK);
     assert_int_equal(sp_target_set_save(s, e->st, scenario, NULL, 20500, &v), SP_OK);
     assert_int_equal(sp_target_set_load(&back, e->ctx, e->st, id, scenario, 0), SP_OK);
     expect_equal_sets(s, back);
@@ -516,8 +516,8 @@ static void test_chunked_round_trips(void **state)
     expect_equal_plans(p, q);
 
     sp_target_set *sp = NULL, *sq = NULL, *l = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &sp), SP_OK);
-    assert_int_equal(sp_target_plan_decompose(q, 100000, NULL, &sq), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&sp, p, 100000, NULL), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&sq, q, 100000, NULL), SP_OK);
     expect_equal_sets(sp, sq);
     sp->chunk_nodes = 3;
     sq->chunk_nodes = 3;
@@ -595,7 +595,7 @@ static void test_chunk_edges(void **state)
     if (sp_target_plan_set_settings(p, settings, strlen(settings)) != SP_OK)
         fail_msg("%s", sp_ctx_errmsg(ctx));
     sp_target_set *s = NULL, *l = NULL;
-    if (sp_target_plan_decompose(p, 1111, NULL, &s) != SP_OK)
+    if (sp_target_plan_decompose(&s, p, 1111, NULL) != SP_OK)
         fail_msg("%s", sp_ctx_errmsg(ctx));
     sp_target_set_data d = SP_TARGET_SET_DATA_INIT;
     assert_int_equal(sp_target_set_get_data(s, &d), SP_OK);
@@ -709,7 +709,7 @@ static void corrupt_setup(corrupt_fx *f, const env *e)
     assert_int_equal(sp_target_plan_save(p, f->st), SP_OK);
     for (int i = 0; i < 2; i++) {
         sp_target_set *s = NULL;
-        assert_int_equal(sp_target_plan_decompose(p, 100000, NULL, &s), SP_OK);
+        assert_int_equal(sp_target_plan_decompose(&s, p, 100000, NULL), SP_OK);
         s->chunk_nodes = 3;
         assert_int_equal(sp_target_set_save(s, f->st, "base", NULL, 0, NULL), SP_OK);
         sp_target_set_free(s);
@@ -976,7 +976,7 @@ static void test_large(void **state)
         " \"rep\": {\"method\": \"driver\", \"driver\": \"prior\"}}}";
     assert_int_equal(sp_target_plan_set_settings(p, settings, strlen(settings)), SP_OK);
     sp_target_set *s = NULL, *l = NULL;
-    assert_int_equal(sp_target_plan_decompose(p, INT64_C(1000000000000), NULL, &s), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&s, p, INT64_C(1000000000000), NULL), SP_OK);
 
     sp_storage *st = e->st;
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
@@ -1062,7 +1062,7 @@ static void undo_set_save(void *user)
     spt_snapshot_restore(c->before, c->store);
     sp_target_set_free(c->set);
     c->set = NULL;
-    assert_int_equal(sp_target_plan_decompose(c->plan, 100000, NULL, &c->set), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&c->set, c->plan, 100000, NULL), SP_OK);
     c->set->chunk_nodes = 3;
 }
 
@@ -1118,11 +1118,11 @@ static void setup_case(store_case *c)
     c->plan->chunk_nodes = 2;
     assert_int_equal(sp_target_plan_save(c->plan, c->store), SP_OK);
     c->plan->chunk_nodes = 3;
-    assert_int_equal(sp_target_plan_decompose(c->plan, 100000, NULL, &c->set), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&c->set, c->plan, 100000, NULL), SP_OK);
     c->set->chunk_nodes = 3;
     assert_int_equal(sp_target_set_save(c->set, c->store, "base", NULL, 1, NULL), SP_OK);
     sp_target_set_free(c->set);
-    assert_int_equal(sp_target_plan_decompose(c->plan, 100000, NULL, &c->set), SP_OK);
+    assert_int_equal(sp_target_plan_decompose(&c->set, c->plan, 100000, NULL), SP_OK);
     c->set->chunk_nodes = 3;
     assert_int_equal(count_records(c->store, "target.plan.chunk"), 4);
     assert_int_equal(count_records(c->store, "target.set.chunk"), 3);

@@ -298,6 +298,19 @@ static void test_split_bad_input(void **state)
 
 /* ---- re-plan ---- */
 
+/* sp_replan with the closed periods and the outputs given as the cases below read best. */
+static int replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t n,
+                  size_t closed, const sp_dec *profiles, size_t nprofiles, size_t nperiods,
+                  const sp_replan_options *opts, int64_t *rows, int64_t *excess)
+{
+    sp_replan_options o = SP_REPLAN_OPTIONS_INIT;
+    if (opts != NULL)
+        o = *opts;
+    o.closed = closed;
+    sp_replan_output out = { SP_REPLAN_OUTPUT_VERSION, rows, excess };
+    return sp_replan(ctx, target, actual, n, profiles, nprofiles, nperiods, &o, &out);
+}
+
 static void test_replan_examples(void **state)
 {
     (void)state;
@@ -309,7 +322,7 @@ static void test_replan_examples(void **state)
     /* 1200 for the year; the first quarter closed at 50 + 80 + 120 = 250. The 950 left over
      * nine even months: 105 each and 5 left, one each to the first five open months. */
     int64_t target = 1200, actual[12] = { 50, 80, 120, 999, 999, 999, 999, 999, 999, 999, 999, 999 };
-    assert_int_equal(sp_replan(ctx, &target, actual, 1, 3, ones, 1, 12, &o, out, &excess), SP_OK);
+    assert_int_equal(replan(ctx, &target, actual, 1, 3, ones, 1, 12, &o, out, &excess), SP_OK);
     expect_row(out, (int64_t[]){ 50, 80, 120, 106, 106, 106, 106, 106, 105, 105, 105, 105 }, 12);
     assert_int_equal(excess, 0);
 
@@ -321,20 +334,20 @@ static void test_replan_examples(void **state)
     o.held_value = (int64_t[]){ 5, 0, 100, 0 };
     target = 1000;
     int64_t act4[4] = { 300, 0, 0, 0 };
-    assert_int_equal(sp_replan(ctx, &target, act4, 1, 1, q, 1, 4, &o, out, &excess), SP_OK);
+    assert_int_equal(replan(ctx, &target, act4, 1, 1, q, 1, 4, &o, out, &excess), SP_OK);
     expect_row(out, (int64_t[]){ 300, 300, 100, 300 }, 4);
 
     /* Above target already: 500 with 300 + 250 closed. The open periods get 0 (the held
      * one keeps 100) and the excess is 550 + 100 - 500 = 150. */
     target = 500;
     act4[1] = 250;
-    assert_int_equal(sp_replan(ctx, &target, act4, 1, 2, q, 1, 4, &o, out, &excess), SP_OK);
+    assert_int_equal(replan(ctx, &target, act4, 1, 2, q, 1, 4, &o, out, &excess), SP_OK);
     expect_row(out, (int64_t[]){ 300, 250, 100, 0 }, 4);
     assert_int_equal(excess, 150);
     /* The same under SP_OVERSHOOT_KEEP_PLAN: the open periods keep the original plan, 500
      * with period 0 held at 5 and period 2 at 100: 395 over periods 1 and 3 -> 198, 197. */
     o.overshoot = SP_OVERSHOOT_KEEP_PLAN;
-    assert_int_equal(sp_replan(ctx, &target, act4, 1, 2, q, 1, 4, &o, out, &excess), SP_OK);
+    assert_int_equal(replan(ctx, &target, act4, 1, 2, q, 1, 4, &o, out, &excess), SP_OK);
     expect_row(out, (int64_t[]){ 300, 250, 100, 197 }, 4);
     assert_int_equal(excess, 150);
 
@@ -342,16 +355,16 @@ static void test_replan_examples(void **state)
     o = (sp_replan_options)SP_REPLAN_OPTIONS_INIT;
     int64_t done[4] = { 100, 100, 100, 250 };
     target = 500;
-    assert_int_equal(sp_replan(ctx, &target, done, 1, 4, q, 1, 4, &o, out, &excess), SP_OK);
+    assert_int_equal(replan(ctx, &target, done, 1, 4, q, 1, 4, &o, out, &excess), SP_OK);
     expect_row(out, done, 4);
     assert_int_equal(excess, 50);
     /* Nothing closed: the split itself. Negative actuals (returns) leave more to spread. */
     int64_t none[4] = { 0 };
     target = 400;
-    assert_int_equal(sp_replan(ctx, &target, none, 1, 0, q, 1, 4, &o, out, NULL), SP_OK);
+    assert_int_equal(replan(ctx, &target, none, 1, 0, q, 1, 4, &o, out, NULL), SP_OK);
     expect_row(out, (int64_t[]){ 100, 100, 100, 100 }, 4);
     int64_t refunds[4] = { -40, 0, 0, 0 };
-    assert_int_equal(sp_replan(ctx, &target, refunds, 1, 1, q, 1, 4, &o, out, NULL), SP_OK);
+    assert_int_equal(replan(ctx, &target, refunds, 1, 1, q, 1, 4, &o, out, NULL), SP_OK);
     expect_row(out, (int64_t[]){ -40, 147, 147, 146 }, 4);
     sp_ctx_free(ctx);
 }
@@ -376,7 +389,7 @@ static void test_property_replan(void **state)
         sp_replan_options o = SP_REPLAN_OPTIONS_INIT;
         o.policy = SP_PROFILE_NORMALISE;
         o.overshoot = (uint32_t)(it % 2);
-        assert_int_equal(sp_replan(ctx, target, actual, nodes, closed, profile, 1, P, &o, out,
+        assert_int_equal(replan(ctx, target, actual, nodes, closed, profile, 1, P, &o, out,
                                    excess),
                          SP_OK);
         for (size_t i = 0; i < nodes; i++) {
@@ -417,39 +430,49 @@ static void test_replan_bad_input(void **state)
     for (size_t i = 0; i < 8; i++)
         out[i] = -3;
     sp_replan_options o = SP_REPLAN_OPTIONS_INIT;
-    expect_error(ctx, sp_replan(ctx, target, actual, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
+    expect_error(ctx, replan(ctx, target, actual, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: node 0: 80 remains, but its profile gives the open periods 2 to 3 no "
                  "weight");
     target[0] = -1;
-    expect_error(ctx, sp_replan(ctx, target, actual, 2, 1, q, 1, 4, &o, out, excess), SP_EINVAL,
+    expect_error(ctx, replan(ctx, target, actual, 2, 1, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: target[0] = -1 is negative");
     target[0] = 100;
-    expect_error(ctx, sp_replan(ctx, target, actual, 2, 5, q, 1, 4, &o, out, excess), SP_EINVAL,
+    expect_error(ctx, replan(ctx, target, actual, 2, 5, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: 5 closed periods, but there are 4");
     o.overshoot = 2;
-    expect_error(ctx, sp_replan(ctx, target, actual, 2, 1, q, 1, 4, &o, out, excess), SP_EINVAL,
+    expect_error(ctx, replan(ctx, target, actual, 2, 1, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: overshoot 2 is not an sp_overshoot_policy (0 or 1)");
     o.overshoot = SP_OVERSHOOT_KEEP_PLAN;
     o.held = (uint8_t[]){ 0, 0, 1, 0, 0, 0, 0, 0 };
     o.held_value = (int64_t[]){ 0, 0, 500, 0, 0, 0, 0, 0 };
     /* Node 0 closed at 20 of 100 with 500 held: beyond the target, and its original plan
      * cannot hold 500 within 100 either. */
-    expect_error(ctx, sp_replan(ctx, target, actual, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
+    expect_error(ctx, replan(ctx, target, actual, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: node 0: locked parts sum to 500, beyond the total 100");
     actual[4] = INT64_MAX;
     target[0] = 20; /* node 0 meets its target exactly: nothing left to spread */
     o.held = NULL;
     o.held_value = NULL;
-    expect_error(ctx, sp_replan(ctx, target, actual, 2, 2, q, 1, 4, &o, out, excess),
+    expect_error(ctx, replan(ctx, target, actual, 2, 2, q, 1, 4, &o, out, excess),
                  SP_EOVERFLOW, "replan: node 1: the actuals overflow at period 1");
-    expect_error(ctx, sp_replan(ctx, target, NULL, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
+    expect_error(ctx, replan(ctx, target, NULL, 2, 2, q, 1, 4, &o, out, excess), SP_EINVAL,
                  "replan: actual is NULL");
     /* INT64_MAX remains and a held credit of -1 would leave more than int64_t for the rest. */
     int64_t big = INT64_MAX, zeros[4] = { 0 };
     o.held = (uint8_t[]){ 0, 1, 0, 0 };
     o.held_value = (int64_t[]){ 0, -1, 0, 0 };
-    expect_error(ctx, sp_replan(ctx, &big, zeros, 1, 0, q, 1, 4, &o, out, excess), SP_EOVERFLOW,
+    expect_error(ctx, replan(ctx, &big, zeros, 1, 0, q, 1, 4, &o, out, excess), SP_EOVERFLOW,
                  "replan: node 0: what remains less the held values overflows");
+    /* The outputs are a struct: it and its rows are required. */
+    o = (sp_replan_options)SP_REPLAN_OPTIONS_INIT;
+    expect_error(ctx, sp_replan(ctx, target, actual, 2, q, 1, 4, &o, NULL), SP_EINVAL,
+                 "replan: out is NULL");
+    sp_replan_output no_rows = { SP_REPLAN_OUTPUT_VERSION, NULL, excess };
+    expect_error(ctx, sp_replan(ctx, target, actual, 2, q, 1, 4, &o, &no_rows), SP_EINVAL,
+                 "replan: out->rows is NULL");
+    sp_replan_output newer = { SP_REPLAN_OUTPUT_VERSION + 1, out, excess };
+    expect_error(ctx, sp_replan(ctx, target, actual, 2, q, 1, 4, &o, &newer), SP_EVERSION,
+                 "sp_replan_output: version 2 is not supported (this library knows 1 to 1)");
     expect_untouched(out, 8, -3);
     expect_untouched(excess, 2, -3);
     sp_replan_options ro;
@@ -483,7 +506,7 @@ static int run_split(void *user)
         sp_replan_options o = SP_REPLAN_OPTIONS_INIT;
         o.held = f->held;
         o.held_value = f->held_value;
-        return sp_replan(f->ctx, f->annual, f->actual, 2, 10, f->profile, 1, FP, &o, f->out, NULL);
+        return replan(f->ctx, f->annual, f->actual, 2, 10, f->profile, 1, FP, &o, f->out, NULL);
     }
     sp_timesplit_options o = SP_TIMESPLIT_OPTIONS_INIT;
     o.held = f->held;

@@ -373,7 +373,7 @@ static int run(demo *d)
            rep.rows, rep.used);
 
     sp_target_set *base = NULL, *stretch = NULL;
-    if ((rc = sp_target_plan_decompose(plan, total, NULL, &base)) != SP_OK)
+    if ((rc = sp_target_plan_decompose(&base, plan, total, NULL)) != SP_OK)
         return fail(d, "decompose", rc);
     printf("Base: FY2025 + 12 %%, regions by last year (R2 held), grids by a 90/10 blend of last "
            "year and potential, reps by growth held within -20 %% .. +80 %%\n");
@@ -394,7 +394,7 @@ static int run(demo *d)
     int64_t stretch_total;
     sp_money_mul_dec(total, 1100000000, SP_ROUND_HALF_EVEN, &stretch_total);
     sp_money_round_to(stretch_total, 100000, SP_ROUND_HALF_EVEN, &stretch_total);
-    if ((rc = sp_target_plan_decompose(plan, stretch_total, NULL, &stretch)) != SP_OK ||
+    if ((rc = sp_target_plan_decompose(&stretch, plan, stretch_total, NULL)) != SP_OK ||
         (rc = sp_target_set_save(stretch, st, "stretch", "base + 10 %", 20775, &v_stretch)) !=
             SP_OK)
         return fail(d, "stretch scenario", rc);
@@ -445,7 +445,7 @@ static int run(demo *d)
     if ((rc = sp_target_plan_load_actuals(plan2, src, dict, &ao, NULL, actual, NULL)) != SP_OK)
         return fail(d, "actuals", rc);
     sp_target_set *re = NULL;
-    if ((rc = sp_target_plan_replan(plan2, base2, actual, 6, NULL, &re)) != SP_OK ||
+    if ((rc = sp_target_plan_replan(&re, plan2, base2, actual, 6, NULL)) != SP_OK ||
         (rc = sp_target_set_save(re, st, "base", "re-plan after June", ao.as_of, &v_re)) !=
             SP_OK)
         return fail(d, "re-plan", rc);

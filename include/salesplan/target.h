@@ -257,8 +257,8 @@ SP_API int sp_target_plan_load_actuals(const sp_target_plan *plan, const sp_fact
  * sums of its children's. So children sum to their parent in every period and every
  * node's periods sum to its annual target. Progress in nodes (three passes).
  */
-SP_API int sp_target_plan_decompose(const sp_target_plan *plan, int64_t total,
-                                    const sp_progress *progress, sp_target_set **out);
+SP_API int sp_target_plan_decompose(sp_target_set **out, const sp_target_plan *plan,
+                                    int64_t total, const sp_progress *progress);
 
 SP_API void sp_target_set_free(sp_target_set *set);
 
@@ -285,8 +285,9 @@ typedef struct sp_target_set_info {
 } sp_target_set_info;
 
 #define SP_TARGET_SET_INFO_VERSION 1u
-#define SP_TARGET_SET_INFO_INIT \
-    { SP_TARGET_SET_INFO_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL }
+#define SP_TARGET_SET_INFO_INIT                                                               \
+    { SP_TARGET_SET_INFO_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, \
+      INT32_MIN, NULL }
 
 SP_API int sp_target_set_info_init(sp_target_set_info *info, uint32_t version);
 
@@ -394,9 +395,9 @@ SP_API int sp_target_replan_options_init(sp_target_replan_options *opts, uint32_
  * node's annual target is the sum of its periods (above the base's only where a leaf
  * overshot). The new set records the base's version in `based_on`.
  */
-SP_API int sp_target_plan_replan(const sp_target_plan *plan, const sp_target_set *base,
-                                 const int64_t *actual, size_t closed,
-                                 const sp_target_replan_options *opts, sp_target_set **out);
+SP_API int sp_target_plan_replan(sp_target_set **out, const sp_target_plan *plan,
+                                 const sp_target_set *base, const int64_t *actual, size_t closed,
+                                 const sp_target_replan_options *opts);
 
 typedef struct sp_target_pacing_options {
     uint32_t version;     /* SP_TARGET_PACING_OPTIONS_VERSION */

@@ -246,6 +246,7 @@ SP_API int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes,
 
 typedef struct sp_replan_options {
     uint32_t version;             /* SP_REPLAN_OPTIONS_VERSION */
+    size_t closed;                /* periods 0 .. closed - 1 are closed (0 .. nperiods) */
     uint32_t policy;              /* sp_profile_policy */
     const uint32_t *profile_of;   /* as sp_timesplit_options */
     const sp_calendar *calendar;
@@ -260,24 +261,41 @@ typedef struct sp_replan_options {
 
 #define SP_REPLAN_OPTIONS_VERSION 1u
 #define SP_REPLAN_OPTIONS_INIT \
-    { SP_REPLAN_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0 }
+    { SP_REPLAN_OPTIONS_VERSION, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 
 SP_API int sp_replan_options_init(sp_replan_options *opts, uint32_t version);
 
+/* Output arrays of sp_replan. */
+typedef struct sp_replan_output {
+    uint32_t version; /* SP_REPLAN_OUTPUT_VERSION */
+    int64_t *rows;    /* required: nnodes x nperiods, rows[i * nperiods + p] */
+    int64_t *excess;  /* optional: nnodes, by how much the actuals (and held values) of a
+                         node exceed its target; 0 where they do not */
+} sp_replan_output;
+
+#define SP_REPLAN_OUTPUT_VERSION 1u
+#define SP_REPLAN_OUTPUT_INIT { SP_REPLAN_OUTPUT_VERSION, NULL, NULL }
+
+SP_API int sp_replan_output_init(sp_replan_output *out, uint32_t version);
+
 /*
- * Re-plan mid-year. Periods 0 .. closed - 1 are closed: their row entries are the actuals
- * (actual[i * nperiods + p]; later entries of `actual` are not read). What remains, target
- * - actual to date, is spread over the open periods by the profile, held periods locked,
- * so that each row sums to its target (target[i] >= 0). When the actuals and held values
- * already exceed the target the overshoot policy applies and `excess[i]` (may be NULL)
- * reports by how much; otherwise excess[i] is 0. Nothing is written on error.
+ * Re-plan mid-year. Periods 0 .. opts->closed - 1 are closed: their row entries are the
+ * actuals (actual[i * nperiods + p]; later entries of `actual` are not read). What remains,
+ * target - actual to date, is spread over the open periods by the profile, held periods
+ * locked, so that each row sums to its target (target[i] >= 0). When the actuals and held
+ * values already exceed the target the overshoot policy applies and out->excess reports by
+ * how much. `opts` NULL: nothing closed, the defaults. Nothing is written on error.
  */
 SP_API int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t nnodes,
-                     size_t closed, const sp_dec *profiles, size_t nprofiles, size_t nperiods,
-                     const sp_replan_options *opts, int64_t *out, int64_t *excess);
+                     const sp_dec *profiles, size_t nprofiles, size_t nperiods,
+                     const sp_replan_options *opts, const sp_replan_output *out);
 
 typedef struct sp_pacing_options {
     uint32_t version;           /* SP_PACING_OPTIONS_VERSION */
+    const sp_calendar *calendar; /* required: the calendar whose periods ... */
+    int32_t fiscal_year;        /* ... of this fiscal year ... */
+    uint32_t grain;             /* ... at this sp_grain the profiles describe */
+    int32_t elapsed_end;        /* the days before this day have elapsed */
     uint32_t policy;            /* sp_profile_policy */
     const uint32_t *profile_of; /* per node; NULL: profile 0 */
     uint32_t weighting;         /* sp_time_weighting, as the split used */
@@ -289,22 +307,34 @@ typedef struct sp_pacing_options {
 } sp_pacing_options;
 
 #define SP_PACING_OPTIONS_VERSION 1u
-#define SP_PACING_OPTIONS_INIT { SP_PACING_OPTIONS_VERSION, 0, NULL, 0, 0, 0, 0, 0 }
+#define SP_PACING_OPTIONS_INIT \
+    { SP_PACING_OPTIONS_VERSION, NULL, 0, SP_GRAIN_MONTH, 0, 0, NULL, 0, 0, 0, 0, 0 }
 
 SP_API int sp_pacing_options_init(sp_pacing_options *opts, uint32_t version);
 
+/* Output arrays of sp_pacing, one entry per node; each may be NULL. */
+typedef struct sp_pacing_output {
+    uint32_t version;    /* SP_PACING_OUTPUT_VERSION */
+    int64_t *expected;   /* expected to date */
+    int64_t *projection; /* year-end projection of the actual to date */
+    int32_t *status;     /* sp_pace_status */
+} sp_pacing_output;
+
+#define SP_PACING_OUTPUT_VERSION 1u
+#define SP_PACING_OUTPUT_INIT { SP_PACING_OUTPUT_VERSION, NULL, NULL, NULL }
+
+SP_API int sp_pacing_output_init(sp_pacing_output *out, uint32_t version);
+
 /*
- * Pacing of each node on the days before `elapsed_end` of `fiscal_year`, whose periods at
- * `grain` the profiles describe. expected[i] = target x (the shares of the periods passed
+ * Pacing of each node on the days before opts->elapsed_end of the fiscal year whose
+ * periods the profiles describe. expected[i] = target x (the shares of the periods passed
  * + the current period's share x its elapsed fraction); projection[i] is the year-end
- * projection of actual[i] (the actual to date); status[i] an sp_pace_status. Any output
- * may be NULL. Nothing is written on error.
+ * projection of actual[i] (the actual to date); status[i] an sp_pace_status. Nothing is
+ * written on error.
  */
-SP_API int sp_pacing(sp_ctx *ctx, const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
-                     int32_t elapsed_end, const int64_t *target, const int64_t *actual,
-                     size_t nnodes, const sp_dec *profiles, size_t nprofiles, size_t nperiods,
-                     const sp_pacing_options *opts, int64_t *expected, int64_t *projection,
-                     int32_t *status);
+SP_API int sp_pacing(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t nnodes,
+                     const sp_dec *profiles, size_t nprofiles, size_t nperiods,
+                     const sp_pacing_options *opts, const sp_pacing_output *out);
 
 #ifdef __cplusplus
 }

@@ -30,12 +30,8 @@ static const uint8_t retail_pattern[4][3] = { { 0, 0, 0 }, { 4, 4, 5 }, { 4, 5, 
 
 static const size_t calendar_options_sizes[] = { 0, sizeof(sp_calendar_options) };
 
-int sp_calendar_options_init(sp_calendar_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, calendar_options_sizes, SP_CALENDAR_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_calendar_options, calendar_options_sizes,
+                SP_CALENDAR_OPTIONS_VERSION, SP_CALENDAR_OPTIONS_INIT)
 
 /* ---- civil dates at the boundary ---- */
 

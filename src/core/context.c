@@ -24,12 +24,7 @@ static void default_free(void *user, void *ptr)
 
 static const size_t ctx_options_sizes[] = { 0, sizeof(sp_ctx_options) };
 
-int sp_ctx_options_init(sp_ctx_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, ctx_options_sizes, SP_CTX_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_ctx_options, ctx_options_sizes, SP_CTX_OPTIONS_VERSION, SP_CTX_OPTIONS_INIT)
 
 int sp_ctx_new(sp_ctx **out, const sp_ctx_options *opts)
 {
@@ -117,11 +112,12 @@ void spi_free(sp_ctx *ctx, void *ptr)
         ctx->free_fn(ctx->alloc_user, ptr);
 }
 
-int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t newest)
+int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t newest,
+                    const void *tmpl)
 {
     if (version == 0 || version > newest)
         return SP_EVERSION;
-    memset(s, 0, sizes[version]);
+    memcpy(s, tmpl, sizes[version]);
     memcpy(s, &version, sizeof version);
     return SP_OK;
 }

@@ -75,7 +75,23 @@ int spi_host_status(sp_ctx *ctx, int rc, const char *host_msg, const char *fmt, 
  * unused), so a caller built against an older header is never read or written past
  * the end of its struct.
  */
-int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t newest);
+/* Write the first sizes[version] bytes of `tmpl` (the newest SP_X_INIT) into s, with
+ * `version`; SP_EVERSION for 0 or a version above `newest`. */
+int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t newest,
+                    const void *tmpl);
+/*
+ * Defines `int type_init(type *s, uint32_t version)`, the FFI form of `INIT`: every public
+ * versioned struct's init function is this one, so the function and the macro cannot
+ * disagree. `sizes` is the struct's sizes array.
+ */
+#define SPI_DEFINE_INIT(type, sizes, VERSION, INIT)                                          \
+    int type##_init(type *s, uint32_t version)                                               \
+    {                                                                                        \
+        static const type tmpl = INIT;                                                       \
+        if (s == NULL)                                                                       \
+            return SP_EINVAL;                                                                \
+        return spi_struct_init(s, version, sizes, VERSION, &tmpl);                           \
+    }
 /* Validate `src->version` and copy its fields over `dst`, which holds the defaults.
  * `what` names the struct in the error message. src may be NULL (defaults kept). */
 int spi_struct_read(sp_ctx *ctx, const char *what, void *dst, const void *src,

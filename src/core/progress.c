@@ -6,12 +6,7 @@ static const size_t progress_sizes[] = { 0, sizeof(sp_progress) };
 /* Reports when the total is unknown. */
 #define UNKNOWN_TOTAL_STEP 4096u
 
-int sp_progress_init(sp_progress *progress, uint32_t version)
-{
-    if (progress == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(progress, version, progress_sizes, SP_PROGRESS_VERSION);
-}
+SPI_DEFINE_INIT(sp_progress, progress_sizes, SP_PROGRESS_VERSION, SP_PROGRESS_INIT)
 
 int spi_progress_start(spi_progress *pr, sp_ctx *ctx, const sp_progress *cb, const char *what,
                        uint64_t total)

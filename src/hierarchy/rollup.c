@@ -14,19 +14,11 @@
 static const size_t reconcile_options_sizes[] = { 0, sizeof(sp_reconcile_options) };
 static const size_t reconcile_output_sizes[] = { 0, sizeof(sp_reconcile_output) };
 
-int sp_reconcile_options_init(sp_reconcile_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, reconcile_options_sizes, SP_RECONCILE_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_reconcile_options, reconcile_options_sizes,
+                SP_RECONCILE_OPTIONS_VERSION, SP_RECONCILE_OPTIONS_INIT)
 
-int sp_reconcile_output_init(sp_reconcile_output *out, uint32_t version)
-{
-    if (out == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(out, version, reconcile_output_sizes, SP_RECONCILE_OUTPUT_VERSION);
-}
+SPI_DEFINE_INIT(sp_reconcile_output, reconcile_output_sizes,
+                SP_RECONCILE_OUTPUT_VERSION, SP_RECONCILE_OUTPUT_INIT)
 
 /*
  * sums[v] = values[v] at the leaves (and with `own` at inner nodes too) plus the sums of

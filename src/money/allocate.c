@@ -34,12 +34,8 @@ static void release_scratch(sp_ctx *ctx, unsigned char *scratch, const unsigned 
 
 static const size_t alloc_options_sizes[] = { 0, sizeof(sp_alloc_options) };
 
-int sp_alloc_options_init(sp_alloc_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, alloc_options_sizes, SP_ALLOC_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_alloc_options, alloc_options_sizes,
+                SP_ALLOC_OPTIONS_VERSION, SP_ALLOC_OPTIONS_INIT)
 
 typedef struct alloc_job {
     sp_ctx *ctx;

@@ -136,19 +136,9 @@ static const size_t batch_sizes[] = { 0, sizeof(sp_fact_batch) };
 static const size_t query_sizes[] = { 0, sizeof(sp_fact_query) };
 static const size_t source_sizes[] = { 0, sizeof(sp_fact_source) };
 
-int sp_fact_batch_init(sp_fact_batch *batch, uint32_t version)
-{
-    if (batch == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(batch, version, batch_sizes, SP_FACT_BATCH_VERSION);
-}
+SPI_DEFINE_INIT(sp_fact_batch, batch_sizes, SP_FACT_BATCH_VERSION, SP_FACT_BATCH_INIT)
 
-int sp_fact_source_init(sp_fact_source *source, uint32_t version)
-{
-    if (source == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(source, version, source_sizes, SP_FACT_SOURCE_VERSION);
-}
+SPI_DEFINE_INIT(sp_fact_source, source_sizes, SP_FACT_SOURCE_VERSION, SP_FACT_SOURCE_INIT)
 
 /* ---- batch validation ---- */
 

@@ -989,15 +989,8 @@ static char *copy_text(file_store *fs, const char *a, size_t alen, const char *b
 
 static const size_t file_options_sizes[] = { 0, sizeof(sp_file_store_options) };
 
-int sp_file_store_options_init(sp_file_store_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    int rc = spi_struct_init(opts, version, file_options_sizes, SP_FILE_STORE_OPTIONS_VERSION);
-    if (rc == SP_OK)
-        opts->flags = SP_FILE_STORE_CREATE;
-    return rc;
-}
+SPI_DEFINE_INIT(sp_file_store_options, file_options_sizes,
+                SP_FILE_STORE_OPTIONS_VERSION, SP_FILE_STORE_OPTIONS_INIT)
 
 #define KNOWN_FLAGS (SP_FILE_STORE_CREATE | SP_FILE_STORE_READONLY | SP_FILE_STORE_NO_SYNC)
 

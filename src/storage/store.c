@@ -6,12 +6,7 @@
 
 static const size_t storage_sizes[] = { 0, sizeof(sp_storage) };
 
-int sp_storage_init(sp_storage *table, uint32_t version)
-{
-    if (table == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(table, version, storage_sizes, SP_STORAGE_VERSION);
-}
+SPI_DEFINE_INIT(sp_storage, storage_sizes, SP_STORAGE_VERSION, SP_STORAGE_INIT)
 
 void sp_storage_free(sp_storage *storage)
 {

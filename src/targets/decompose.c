@@ -21,24 +21,9 @@
 static const size_t rule_sizes[] = { 0, sizeof(sp_decomp_rule) };
 static const size_t output_sizes[] = { 0, sizeof(sp_decomp_output) };
 
-int sp_decomp_rule_init(sp_decomp_rule *rule, uint32_t version)
-{
-    if (rule == NULL)
-        return SP_EINVAL;
-    int rc = spi_struct_init(rule, version, rule_sizes, SP_DECOMP_RULE_VERSION);
-    if (rc == SP_OK) {
-        rule->growth_floor = SP_DECOMP_NO_FLOOR;
-        rule->growth_cap = SP_DECOMP_NO_CAP;
-    }
-    return rc;
-}
+SPI_DEFINE_INIT(sp_decomp_rule, rule_sizes, SP_DECOMP_RULE_VERSION, SP_DECOMP_RULE_INIT)
 
-int sp_decomp_output_init(sp_decomp_output *out, uint32_t version)
-{
-    if (out == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(out, version, output_sizes, SP_DECOMP_OUTPUT_VERSION);
-}
+SPI_DEFINE_INIT(sp_decomp_output, output_sizes, SP_DECOMP_OUTPUT_VERSION, SP_DECOMP_OUTPUT_INIT)
 
 /* ---- spi_sparse vectors sorted by node ---- */
 

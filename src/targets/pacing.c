@@ -16,13 +16,13 @@
 #include "time_internal.h"
 
 static const size_t pacing_options_sizes[] = { 0, sizeof(sp_pacing_options) };
+static const size_t pacing_output_sizes[] = { 0, sizeof(sp_pacing_output) };
 
-int sp_pacing_options_init(sp_pacing_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, pacing_options_sizes, SP_PACING_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_pacing_options, pacing_options_sizes,
+                SP_PACING_OPTIONS_VERSION, SP_PACING_OPTIONS_INIT)
+
+SPI_DEFINE_INIT(sp_pacing_output, pacing_output_sizes,
+                SP_PACING_OUTPUT_VERSION, SP_PACING_OUTPUT_INIT)
 
 typedef struct pace_job {
     sp_ctx *ctx;
@@ -101,23 +101,28 @@ static int check_options(sp_ctx *ctx, const sp_pacing_options *o)
     return SP_OK;
 }
 
-int sp_pacing(sp_ctx *ctx, const sp_calendar *cal, int32_t fiscal_year, uint32_t grain,
-              int32_t elapsed_end, const int64_t *target, const int64_t *actual, size_t nnodes,
+int sp_pacing(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t nnodes,
               const sp_dec *profiles, size_t nprofiles, size_t nperiods,
-              const sp_pacing_options *opts, int64_t *expected, int64_t *projection,
-              int32_t *status)
+              const sp_pacing_options *opts, const sp_pacing_output *out)
 {
     static const char what[] = "pacing";
     if (ctx == NULL)
         return SP_EINVAL;
     pace_job j = { .ctx = ctx, .o = SP_PACING_OPTIONS_INIT, .target = target, .actual = actual };
+    sp_pacing_output o = SP_PACING_OUTPUT_INIT;
     int rc = spi_struct_read(ctx, "sp_pacing_options", &j.o, opts, pacing_options_sizes,
                              SP_PACING_OPTIONS_VERSION);
+    if (rc == SP_OK)
+        rc = spi_struct_read(ctx, "sp_pacing_output", &o, out, pacing_output_sizes,
+                             SP_PACING_OUTPUT_VERSION);
     if (rc != SP_OK || (rc = check_options(ctx, &j.o)) != SP_OK)
         return rc;
     if (nnodes > 0 && (target == NULL || actual == NULL))
         return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what,
                         target == NULL ? "target" : "actual");
+    const sp_calendar *cal = j.o.calendar;
+    const int32_t fiscal_year = j.o.fiscal_year, elapsed_end = j.o.elapsed_end;
+    const uint32_t grain = j.o.grain;
     if ((rc = spi_calendar_check_year(ctx, what, cal, fiscal_year, grain)) != SP_OK)
         return rc;
     if ((rc = spi_time_profile_of(ctx, what, j.o.profile_of, nnodes, nprofiles)) != SP_OK)
@@ -176,12 +181,12 @@ int sp_pacing(sp_ctx *ctx, const sp_calendar *cal, int32_t fiscal_year, uint32_t
         rc = pace_node(&j, i, &e, &p, &s);
     for (size_t i = 0; i < nnodes && rc == SP_OK; i++) {
         (void)pace_node(&j, i, &e, &p, &s);
-        if (expected != NULL)
-            expected[i] = e;
-        if (projection != NULL)
-            projection[i] = p;
-        if (status != NULL)
-            status[i] = s;
+        if (o.expected != NULL)
+            o.expected[i] = e;
+        if (o.projection != NULL)
+            o.projection[i] = p;
+        if (o.status != NULL)
+            o.status[i] = s;
     }
     spi_free(ctx, buf);
     return rc;

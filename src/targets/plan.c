@@ -27,24 +27,11 @@ int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, cons
     return SP_OK;
 }
 
-int sp_target_plan_options_init(sp_target_plan_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    int rc = spi_struct_init(opts, version, plan_options_sizes, SP_TARGET_PLAN_OPTIONS_VERSION);
-    if (rc == SP_OK) {
-        opts->exponent = 2;
-        opts->grain = SP_GRAIN_MONTH;
-    }
-    return rc;
-}
+SPI_DEFINE_INIT(sp_target_plan_options, plan_options_sizes,
+                SP_TARGET_PLAN_OPTIONS_VERSION, SP_TARGET_PLAN_OPTIONS_INIT)
 
-int sp_target_plan_info_init(sp_target_plan_info *info, uint32_t version)
-{
-    if (info == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(info, version, plan_info_sizes, SP_TARGET_PLAN_INFO_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_plan_info, plan_info_sizes,
+                SP_TARGET_PLAN_INFO_VERSION, SP_TARGET_PLAN_INFO_INIT)
 
 int spi_plan_check_name(sp_ctx *ctx, const char *what, const char *s, size_t max)
 {

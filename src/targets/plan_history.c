@@ -18,26 +18,11 @@ static const size_t history_report_sizes[] = { 0, sizeof(sp_target_history_repor
 #define NO_BUCKET UINT32_MAX
 #define UNKNOWN_NODE (UINT32_MAX - 1) /* node_of: an id that is no node */
 
-int sp_target_history_options_init(sp_target_history_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    int rc = spi_struct_init(opts, version, history_options_sizes,
-                             SP_TARGET_HISTORY_OPTIONS_VERSION);
-    if (rc == SP_OK) {
-        opts->years = 3;
-        opts->as_of = INT32_MIN;
-    }
-    return rc;
-}
+SPI_DEFINE_INIT(sp_target_history_options, history_options_sizes,
+                SP_TARGET_HISTORY_OPTIONS_VERSION, SP_TARGET_HISTORY_OPTIONS_INIT)
 
-int sp_target_history_report_init(sp_target_history_report *report, uint32_t version)
-{
-    if (report == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(report, version, history_report_sizes,
-                           SP_TARGET_HISTORY_REPORT_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_history_report, history_report_sizes,
+                SP_TARGET_HISTORY_REPORT_VERSION, SP_TARGET_HISTORY_REPORT_INIT)
 
 static const char *const key_names[] = { "rep", "grid", "product", "customer" };
 

@@ -15,26 +15,14 @@ static const size_t replan_options_sizes[] = { 0, sizeof(sp_target_replan_option
 static const size_t pacing_options_sizes[] = { 0, sizeof(sp_target_pacing_options) };
 static const size_t pacing_output_sizes[] = { 0, sizeof(sp_target_pacing_output) };
 
-int sp_target_replan_options_init(sp_target_replan_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, replan_options_sizes, SP_TARGET_REPLAN_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_replan_options, replan_options_sizes,
+                SP_TARGET_REPLAN_OPTIONS_VERSION, SP_TARGET_REPLAN_OPTIONS_INIT)
 
-int sp_target_pacing_options_init(sp_target_pacing_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, pacing_options_sizes, SP_TARGET_PACING_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_pacing_options, pacing_options_sizes,
+                SP_TARGET_PACING_OPTIONS_VERSION, SP_TARGET_PACING_OPTIONS_INIT)
 
-int sp_target_pacing_output_init(sp_target_pacing_output *out, uint32_t version)
-{
-    if (out == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(out, version, pacing_output_sizes, SP_TARGET_PACING_OUTPUT_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_pacing_output, pacing_output_sizes,
+                SP_TARGET_PACING_OUTPUT_VERSION, SP_TARGET_PACING_OUTPUT_INIT)
 
 /* ---- the decomposition from the settings ---- */
 
@@ -224,8 +212,8 @@ static void set_from_plan(sp_target_set *set, const sp_target_plan *plan)
     set->weighting = plan->settings.weighting;
 }
 
-int sp_target_plan_decompose(const sp_target_plan *plan, int64_t total,
-                             const sp_progress *progress, sp_target_set **out)
+int sp_target_plan_decompose(sp_target_set **out, const sp_target_plan *plan, int64_t total,
+                             const sp_progress *progress)
 {
     if (plan == NULL)
         return SP_EINVAL;
@@ -326,9 +314,9 @@ static int annual_of_rows(sp_ctx *ctx, const char *what, const sp_target_set *se
     return SP_OK;
 }
 
-int sp_target_plan_replan(const sp_target_plan *plan, const sp_target_set *base,
-                          const int64_t *actual, size_t closed,
-                          const sp_target_replan_options *opts, sp_target_set **out)
+int sp_target_plan_replan(sp_target_set **out, const sp_target_plan *plan,
+                          const sp_target_set *base, const int64_t *actual, size_t closed,
+                          const sp_target_replan_options *opts)
 {
     static const char what[] = "target replan";
     if (plan == NULL)
@@ -374,8 +362,10 @@ int sp_target_plan_replan(const sp_target_plan *plan, const sp_target_set *base,
     ro.weighting = base->weighting;
     ro.unit = plan->settings.period_unit;
     ro.overshoot = o.overshoot;
-    rc = sp_replan(ctx, target, rows_in, nleaves, closed, base->profiles, base->nprofiles, P, &ro,
-                   rows_out, NULL);
+    ro.closed = closed;
+    sp_replan_output rout = SP_REPLAN_OUTPUT_INIT;
+    rout.rows = rows_out;
+    rc = sp_replan(ctx, target, rows_in, nleaves, base->profiles, base->nprofiles, P, &ro, &rout);
     if (rc == SP_OK)
         rc = spi_set_alloc(ctx, plan->sh, P, base->nprofiles, &set);
     if (rc == SP_OK) {
@@ -481,6 +471,10 @@ int sp_target_plan_pacing(const sp_target_plan *plan, const sp_target_set *set,
         status = po.status;
     if (rc == SP_OK) {
         sp_pacing_options so = SP_PACING_OPTIONS_INIT;
+        so.calendar = plan->cal;
+        so.fiscal_year = plan->fiscal_year;
+        so.grain = plan->grain;
+        so.elapsed_end = elapsed_end;
         so.policy = SP_PROFILE_NORMALISE;
         so.profile_of = profile_of;
         so.weighting = SP_TIME_WEIGHT_PROFILE; /* the rows already carry any weighting */
@@ -488,9 +482,9 @@ int sp_target_plan_pacing(const sp_target_plan *plan, const sp_target_set *set,
         so.projection = o.projection;
         so.threshold = o.threshold;
         so.rounding = o.rounding;
-        rc = sp_pacing(ctx, plan->cal, plan->fiscal_year, plan->grain, elapsed_end, set->annual,
-                       rolled, n, all != NULL ? all : profiles, all != NULL ? n + 1 : n, P, &so,
-                       expected, projection, status);
+        sp_pacing_output sout = { SP_PACING_OUTPUT_VERSION, expected, projection, status };
+        rc = sp_pacing(ctx, set->annual, rolled, n, all != NULL ? all : profiles,
+                       all != NULL ? n + 1 : n, P, &so, &sout);
     }
     if (rc == SP_OK) {
         if (po.actual != NULL)

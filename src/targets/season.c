@@ -20,12 +20,8 @@
 
 static const size_t season_options_sizes[] = { 0, sizeof(sp_season_options) };
 
-int sp_season_options_init(sp_season_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, season_options_sizes, SP_SEASON_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_season_options, season_options_sizes,
+                SP_SEASON_OPTIONS_VERSION, SP_SEASON_OPTIONS_INIT)
 
 const char *spi_percent_text(sp_dec value, char buf[SP_TEXT_MAX])
 {

@@ -10,29 +10,14 @@ static const size_t set_info_sizes[] = { 0, sizeof(sp_target_set_info) };
 static const size_t set_data_sizes[] = { 0, sizeof(sp_target_set_data) };
 static const size_t cmp_data_sizes[] = { 0, sizeof(sp_target_comparison_data) };
 
-int sp_target_set_info_init(sp_target_set_info *info, uint32_t version)
-{
-    if (info == NULL)
-        return SP_EINVAL;
-    int rc = spi_struct_init(info, version, set_info_sizes, SP_TARGET_SET_INFO_VERSION);
-    if (rc == SP_OK)
-        info->saved_day = INT32_MIN;
-    return rc;
-}
+SPI_DEFINE_INIT(sp_target_set_info, set_info_sizes,
+                SP_TARGET_SET_INFO_VERSION, SP_TARGET_SET_INFO_INIT)
 
-int sp_target_set_data_init(sp_target_set_data *data, uint32_t version)
-{
-    if (data == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(data, version, set_data_sizes, SP_TARGET_SET_DATA_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_set_data, set_data_sizes,
+                SP_TARGET_SET_DATA_VERSION, SP_TARGET_SET_DATA_INIT)
 
-int sp_target_comparison_data_init(sp_target_comparison_data *data, uint32_t version)
-{
-    if (data == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(data, version, cmp_data_sizes, SP_TARGET_COMPARISON_DATA_VERSION);
-}
+SPI_DEFINE_INIT(sp_target_comparison_data, cmp_data_sizes,
+                SP_TARGET_COMPARISON_DATA_VERSION, SP_TARGET_COMPARISON_DATA_INIT)
 
 int spi_set_alloc(sp_ctx *ctx, spi_shared_h *sh, uint32_t nperiods, size_t nprofiles,
                   sp_target_set **out)

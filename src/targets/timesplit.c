@@ -16,20 +16,16 @@
 
 static const size_t timesplit_options_sizes[] = { 0, sizeof(sp_timesplit_options) };
 static const size_t replan_options_sizes[] = { 0, sizeof(sp_replan_options) };
+static const size_t replan_output_sizes[] = { 0, sizeof(sp_replan_output) };
 
-int sp_timesplit_options_init(sp_timesplit_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, timesplit_options_sizes, SP_TIMESPLIT_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_timesplit_options, timesplit_options_sizes,
+                SP_TIMESPLIT_OPTIONS_VERSION, SP_TIMESPLIT_OPTIONS_INIT)
 
-int sp_replan_options_init(sp_replan_options *opts, uint32_t version)
-{
-    if (opts == NULL)
-        return SP_EINVAL;
-    return spi_struct_init(opts, version, replan_options_sizes, SP_REPLAN_OPTIONS_VERSION);
-}
+SPI_DEFINE_INIT(sp_replan_options, replan_options_sizes,
+                SP_REPLAN_OPTIONS_VERSION, SP_REPLAN_OPTIONS_INIT)
+
+SPI_DEFINE_INIT(sp_replan_output, replan_output_sizes,
+                SP_REPLAN_OUTPUT_VERSION, SP_REPLAN_OUTPUT_INIT)
 
 /* ---- weights per profile and period ---- */
 
@@ -354,20 +350,27 @@ static int replan_row(const replan_job *r, size_t i, int64_t *row, int64_t *exce
 }
 
 int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t nnodes,
-              size_t closed, const sp_dec *profiles, size_t nprofiles, size_t nperiods,
-              const sp_replan_options *opts, int64_t *out, int64_t *excess)
+              const sp_dec *profiles, size_t nprofiles, size_t nperiods,
+              const sp_replan_options *opts, const sp_replan_output *out)
 {
     static const char what[] = "replan";
     if (ctx == NULL)
         return SP_EINVAL;
     sp_replan_options o = SP_REPLAN_OPTIONS_INIT;
+    sp_replan_output ro = SP_REPLAN_OUTPUT_INIT;
     int rc = spi_struct_read(ctx, "sp_replan_options", &o, opts, replan_options_sizes,
                              SP_REPLAN_OPTIONS_VERSION);
+    if (rc == SP_OK)
+        rc = spi_struct_read(ctx, "sp_replan_output", &ro, out, replan_output_sizes,
+                             SP_REPLAN_OUTPUT_VERSION);
     if (rc != SP_OK)
         return rc;
-    if (nnodes > 0 && (target == NULL || actual == NULL || out == NULL))
+    if (out == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: out is NULL", what);
+    if (nnodes > 0 && (target == NULL || actual == NULL || ro.rows == NULL))
         return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what,
-                        target == NULL ? "target" : actual == NULL ? "actual" : "out");
+                        target == NULL ? "target" : actual == NULL ? "actual" : "out->rows");
+    const size_t closed = o.closed;
     if (closed > nperiods)
         return spi_fail(ctx, SP_EINVAL, "%s: %zu closed periods, but there are %zu", what, closed,
                         nperiods);
@@ -398,7 +401,7 @@ int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t 
     for (size_t i = 0; i < nnodes && rc == SP_OK; i++)
         rc = replan_row(&r, i, job_row(&r.s), &ex);
     for (size_t i = 0; i < nnodes && rc == SP_OK; i++)
-        rc = replan_row(&r, i, out + i * nperiods, excess != NULL ? &excess[i] : &ex);
+        rc = replan_row(&r, i, ro.rows + i * nperiods, ro.excess != NULL ? &ro.excess[i] : &ex);
     spi_free(ctx, r.open_sum);
     end_job(&r.s, stack_scratch);
     return rc;

@@ -463,7 +463,7 @@ int main(int argc, char **argv)
         set = NULL;
         heap.peak = heap.now;
         t0 = bench_now_ms();
-        check(sp_target_plan_decompose(plan, total, NULL, &set), ctx, "decompose");
+        check(sp_target_plan_decompose(&set, plan, total, NULL), ctx, "decompose");
         double t = bench_now_ms() - t0;
         first = r == 0 ? t : first;
         best = t < best ? t : best;

@@ -271,7 +271,7 @@ static double make_plan(sp_ctx *ctx, const tree *t, sp_target_plan **plan,
         die(ctx, "plan");
     sp_hierarchy_free(h);
     double t0 = bench_now_ms();
-    if (sp_target_plan_decompose(*plan, INT64_C(1000000000000), NULL, set) != SP_OK)
+    if (sp_target_plan_decompose(set, *plan, INT64_C(1000000000000), NULL) != SP_OK)
         die(ctx, "decompose");
     return bench_now_ms() - t0;
 }
