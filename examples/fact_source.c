@@ -131,7 +131,7 @@ int main(void)
     sp_fact_query all = { SP_FACT_QUERY_VERSION, SP_FACT_ORDER_LINES, INT32_MIN, INT32_MAX };
     if (source.scan(source.user, &all, copy_batch, copy) != 0)
         return fail(ctx);
-    printf("source checked: %d order lines, %u reps\n", LINES, sp_dict_count(reps));
+    printf("source checked: %d order lines, %zu reps\n", LINES, sp_dict_count(reps));
 
     /* A broken batch shows what the checks say. */
     sp_fact_batch bad = SP_FACT_BATCH_INIT;

@@ -776,7 +776,7 @@ static int run_case(sp_ctx *ctx, const prop_case *c, const size_t *perm, int64_t
                          SP_OK);
     }
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
-    uint32_t levels;
+    size_t levels;
     assert_int_equal(sp_hierarchy_level_count(h, &levels), SP_OK);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);

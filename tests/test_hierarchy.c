@@ -61,11 +61,13 @@ static void test_build_and_read(void **state)
     sp_ctx *ctx = fx_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     assert_int_equal(sp_hierarchy_count(h), COMPANY_N);
-    assert_false(sp_hierarchy_is_valid(h));
+    assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_OPEN);
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
-    assert_true(sp_hierarchy_is_valid(h));
+    assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_VALID);
+    assert_int_equal(sp_hierarchy_get_state(NULL), 0);
 
-    uint32_t root = 99, parent = 99, depth = 99, levels = 0;
+    uint32_t root = 99, parent = 99, depth = 99;
+    size_t levels = 0;
     assert_int_equal(sp_hierarchy_root(h, &root), SP_OK);
     assert_string_equal(id_of(h, root), "Co");
     assert_int_equal(root, 6); /* the 7th node added */
@@ -190,7 +192,7 @@ static void test_levels(void **state)
     assert_int_equal(sp_hierarchy_set_levels(h2, names, 2), SP_OK);
     fx_expect_error(ctx, sp_hierarchy_validate(h2), SP_EINVAL,
                     "hierarchy: node \"r5\" is at level 3, but only 2 level names are given");
-    assert_false(sp_hierarchy_is_valid(h2));
+    assert_int_equal(sp_hierarchy_get_state(h2), SP_HIERARCHY_OPEN);
     assert_int_equal(sp_hierarchy_set_levels(h2, NULL, 0), SP_OK); /* unnamed levels */
     assert_int_equal(sp_hierarchy_validate(h2), SP_OK);
 
@@ -271,7 +273,7 @@ static void test_bad_shapes(void **state)
         if (rc != SP_EINVAL || strcmp(sp_ctx_errmsg(ctx), c->msg) != 0)
             fail_msg("%s: rc %d, message\n  \"%s\"\nexpected\n  \"%s\"", c->what, rc,
                      sp_ctx_errmsg(ctx), c->msg);
-        assert_false(sp_hierarchy_is_valid(h));
+        assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_OPEN);
         assert_int_equal(sp_hierarchy_count(h), c->n);
         /* The same error again: validation changed nothing it reports on. */
         assert_int_equal(sp_hierarchy_validate(h), SP_EINVAL);
@@ -774,9 +776,9 @@ static int run_ops(void *user)
     default: {
         int64_t td[COMPANY_N + 2];
         int64_t leaves[COMPANY_N + 2] = { 0 };
-        uint32_t n = sp_hierarchy_count(f->h);
-        for (uint32_t i = 0; i < n; i++)
-            leaves[i] = 100 + i;
+        size_t n = sp_hierarchy_count(f->h);
+        for (size_t i = 0; i < n; i++)
+            leaves[i] = 100 + (int64_t)i;
         int rc = sp_hierarchy_rollup(f->h, leaves, SP_ROLLUP_LEAVES, td);
         if (rc != SP_OK)
             return rc;

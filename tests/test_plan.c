@@ -232,6 +232,23 @@ static void test_worked_example(void **state)
     assert_int_equal(sp_target_plan_get_info(p, &pi), SP_OK);
     assert_int_equal(pi.nperiods, 4);
     assert_int_equal(pi.exponent, 2);
+    /* The plan's hierarchy is frozen: a host that casts the const away still cannot change
+     * it, so the plan's per-node arrays keep matching its nodes. */
+    sp_hierarchy *held = (sp_hierarchy *)(uintptr_t)pi.hierarchy;
+    size_t nodes = sp_hierarchy_count(held);
+    assert_int_equal(sp_hierarchy_get_state(held), SP_HIERARCHY_FROZEN);
+    const char *frozen_msg = "hierarchy: add: the hierarchy is frozen (a plan or target set holds "
+                             "it; build a new one to change it)";
+    fx_expect_error(ctx, sp_hierarchy_add(held, "late", 4, "CN", 2, NULL), SP_ECONFLICT,
+                    frozen_msg);
+    const char *late[1] = { "late" };
+    fx_expect_error(ctx, sp_hierarchy_add_all(held, late, NULL, NULL, NULL, 1, NULL), SP_ECONFLICT,
+                    frozen_msg);
+    fx_expect_error(ctx, sp_hierarchy_set_levels(held, late, 1), SP_ECONFLICT,
+                    "hierarchy: set levels: the hierarchy is frozen (a plan or target set holds "
+                    "it; build a new one to change it)");
+    assert_int_equal(sp_hierarchy_validate(held), SP_OK);
+    assert_int_equal(sp_hierarchy_count(held), nodes);
     const int64_t *row;
     size_t years;
     int32_t first;

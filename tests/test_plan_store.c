@@ -399,7 +399,7 @@ static void expect_equal_plans(const sp_target_plan *a, const sp_target_plan *b)
     assert_int_equal(ia.grain, ib.grain);
     assert_int_equal(ia.nperiods, ib.nperiods);
     assert_int_equal(ia.nnodes, ib.nnodes);
-    uint32_t la, lb;
+    size_t la, lb;
     assert_int_equal(sp_hierarchy_level_count(ia.hierarchy, &la), SP_OK);
     assert_int_equal(sp_hierarchy_level_count(ib.hierarchy, &lb), SP_OK);
     assert_int_equal(la, lb);

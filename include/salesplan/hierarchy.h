@@ -67,9 +67,21 @@ SP_API int sp_hierarchy_set_levels(sp_hierarchy *h, const char *const *names, si
  * names. SP_ENOMEM.
  */
 SP_API int sp_hierarchy_validate(sp_hierarchy *h);
-SP_API int sp_hierarchy_is_valid(const sp_hierarchy *h);
 
-SP_API uint32_t sp_hierarchy_count(const sp_hierarchy *h);
+/* What can be done with a hierarchy. Values are frozen; none is 0. */
+typedef enum sp_hierarchy_state {
+    SP_HIERARCHY_OPEN = 1,  /* nodes may be added; not validated (or changed since) */
+    SP_HIERARCHY_VALID = 2, /* validated: readable; adding nodes makes it OPEN again */
+    SP_HIERARCHY_FROZEN = 3 /* validated and immutable: the copy a plan or a target set
+                               holds (sp_target_plan_get_info); every change returns
+                               SP_ECONFLICT */
+} sp_hierarchy_state;
+
+/* The sp_hierarchy_state of h; 0 for NULL. */
+SP_API uint32_t sp_hierarchy_get_state(const sp_hierarchy *h);
+
+/* The number of nodes; 0 for NULL. */
+SP_API size_t sp_hierarchy_count(const sp_hierarchy *h);
 /* SP_ENOTFOUND when absent. */
 SP_API int sp_hierarchy_find(const sp_hierarchy *h, const char *id, size_t len, uint32_t *index);
 /* The id of a node; *id is NUL-terminated and owned by the hierarchy. */
@@ -88,7 +100,7 @@ SP_API int sp_hierarchy_depth(const sp_hierarchy *h, uint32_t index, uint32_t *d
  * level, siblings in canonical order). */
 SP_API int sp_hierarchy_order(const sp_hierarchy *h, const uint32_t **order, size_t *count);
 /* Number of levels in use: the greatest depth + 1. */
-SP_API int sp_hierarchy_level_count(const sp_hierarchy *h, uint32_t *count);
+SP_API int sp_hierarchy_level_count(const sp_hierarchy *h, size_t *count);
 /* The name of a level, or SP_ENOTFOUND when levels are unnamed or `level` is beyond them;
  * the level of a name. These work before validation too. */
 SP_API int sp_hierarchy_level_name(const sp_hierarchy *h, uint32_t level, const char **name);

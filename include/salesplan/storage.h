@@ -160,7 +160,8 @@ SP_API int sp_dict_add_all(sp_dict *dict, const char *const *ids, const size_t *
 SP_API int sp_dict_find(const sp_dict *dict, const char *id, size_t len, uint32_t *index);
 /* The id of an index; *id is NUL-terminated and owned by the dictionary. */
 SP_API int sp_dict_id(const sp_dict *dict, uint32_t index, const char **id, size_t *len);
-SP_API uint32_t sp_dict_count(const sp_dict *dict);
+/* The number of ids; 0 for NULL. */
+SP_API size_t sp_dict_count(const sp_dict *dict);
 
 /* ======================================================================================
  * Fact sources: bulk facts read in place, in columnar batches

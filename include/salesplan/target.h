@@ -75,9 +75,9 @@ typedef struct sp_target_plan_info {
     int32_t exponent;             /* 0 for quantities */
     int32_t fiscal_year;
     uint32_t grain;
-    uint32_t nperiods;            /* periods of the plan's year at its grain */
+    size_t nperiods;              /* periods of the plan's year at its grain */
     uint32_t revision;            /* 0 until saved; each save adds one */
-    uint32_t nnodes;
+    size_t nnodes;
     const sp_hierarchy *hierarchy;
     const sp_calendar *calendar;
 } sp_target_plan_info;
@@ -207,7 +207,7 @@ typedef struct sp_target_history_report {
     uint64_t no_key;      /* rows whose key is SP_NONE or whose key column is absent */
     uint64_t unknown;     /* rows whose key's id is no node of the plan */
     int64_t unknown_amount; /* their amounts (refunds negative), saturating */
-    uint32_t unknown_ids; /* distinct such ids */
+    uint64_t unknown_ids; /* distinct such ids */
 } sp_target_history_report;
 
 #define SP_TARGET_HISTORY_REPORT_VERSION 1u
@@ -272,11 +272,11 @@ typedef struct sp_target_set_info {
     int32_t exponent;
     int32_t fiscal_year;
     uint32_t grain;
-    uint32_t nperiods;
-    uint32_t nnodes;
+    size_t nperiods;
+    size_t nnodes;
     int64_t total;          /* the root's target */
     uint32_t based_on;      /* a re-plan: the version it was made from (0: none) */
-    uint32_t closed;        /* a re-plan: periods closed with actuals */
+    size_t closed;          /* a re-plan: periods closed with actuals */
     const char *scenario;   /* "" until saved */
     uint32_t set_version;   /* 0 until saved */
     const char *note;       /* "" until saved */

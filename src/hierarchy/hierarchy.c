@@ -97,6 +97,18 @@ static int compare_ids(const void *arg, uint32_t a, uint32_t b)
     return la < lb ? -1 : la > lb;
 }
 
+/* SP_ECONFLICT, naming `what`, when h belongs to a plan or a set: those hold it frozen so
+ * that their per-node arrays always match its nodes. */
+static int check_open(const sp_hierarchy *h, const char *what)
+{
+    if (h->frozen)
+        return spi_fail(h->ctx, SP_ECONFLICT,
+                        "hierarchy: %s: the hierarchy is frozen (a plan or target set holds it; "
+                        "build a new one to change it)",
+                        what);
+    return SP_OK;
+}
+
 /* ---- adding nodes ---- */
 
 /* The context's error record, kept across a dictionary lookup that may miss on a path
@@ -228,11 +240,13 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
 {
     if (h == NULL)
         return SP_EINVAL;
+    int rc = check_open(h, "add");
+    if (rc != SP_OK)
+        return rc;
     if (id == NULL)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: id is NULL");
     char q[SPI_QUOTE_CAP], where[SPI_QUOTE_CAP + 8];
     snprintf(where, sizeof where, "node %s", spi_quote(q, id, id_len));
-    int rc;
     if (parent != NULL && (rc = check_parent_id(h, where, parent, parent_len)) != SP_OK)
         return rc;
     if ((rc = reserve_nodes(h, 1)) != SP_OK)
@@ -265,8 +279,9 @@ int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *
 {
     if (h == NULL)
         return SP_EINVAL;
-    if (n == 0)
-        return SP_OK;
+    int rc = check_open(h, "add");
+    if (rc != SP_OK || n == 0)
+        return rc;
     if (ids == NULL)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: ids is NULL");
     size_t bytes = 0, with_parent = 0;
@@ -276,17 +291,15 @@ int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *
         char where[32];
         snprintf(where, sizeof where, "nodes[%zu]", i);
         size_t len = parent_lens != NULL ? parent_lens[i] : strlen(parents[i]);
-        int rc = check_parent_id(h, where, parents[i], len);
-        if (rc != SP_OK)
+        if ((rc = check_parent_id(h, where, parents[i], len)) != SP_OK)
             return rc;
         bytes += len;
         with_parent++;
     }
-    int rc;
     if ((rc = reserve_nodes(h, n)) != SP_OK ||
         (rc = reserve_pending(h, with_parent, bytes)) != SP_OK)
         return rc;
-    uint32_t base = sp_dict_count(h->ids);
+    uint32_t base = (uint32_t)sp_dict_count(h->ids);
     if ((rc = sp_dict_add_all(h->ids, ids, id_lens, n, indices)) != SP_OK)
         return from_dict(h, rc);
     /* Parents are looked up after the whole batch is in, so they may be in it. */
@@ -326,6 +339,9 @@ int sp_hierarchy_set_levels(sp_hierarchy *h, const char *const *names, size_t n)
 {
     if (h == NULL)
         return SP_EINVAL;
+    int frozen = check_open(h, "set levels");
+    if (frozen != SP_OK)
+        return frozen;
     if (n > 0 && names == NULL)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: level names is NULL");
     for (size_t i = 0; i < n; i++) {
@@ -482,7 +498,9 @@ int sp_hierarchy_validate(sp_hierarchy *h)
 {
     if (h == NULL)
         return SP_EINVAL;
-    uint32_t n = sp_dict_count(h->ids);
+    if (h->frozen)
+        return SP_OK; /* frozen only once valid */
+    uint32_t n = (uint32_t)sp_dict_count(h->ids);
     if (n == 0)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: no nodes");
     int rc = resolve_pending(h);
@@ -523,14 +541,16 @@ int sp_hierarchy_validate(sp_hierarchy *h)
     return SP_OK;
 }
 
-int sp_hierarchy_is_valid(const sp_hierarchy *h)
+uint32_t sp_hierarchy_get_state(const sp_hierarchy *h)
 {
-    return h != NULL && h->valid;
+    if (h == NULL)
+        return 0;
+    return h->frozen ? SP_HIERARCHY_FROZEN : h->valid ? SP_HIERARCHY_VALID : SP_HIERARCHY_OPEN;
 }
 
 /* ---- reading ---- */
 
-uint32_t sp_hierarchy_count(const sp_hierarchy *h)
+size_t sp_hierarchy_count(const sp_hierarchy *h)
 {
     return h != NULL ? sp_dict_count(h->ids) : 0;
 }
@@ -620,7 +640,7 @@ int sp_hierarchy_order(const sp_hierarchy *h, const uint32_t **order, size_t *co
     return rc;
 }
 
-int sp_hierarchy_level_count(const sp_hierarchy *h, uint32_t *count)
+int sp_hierarchy_level_count(const sp_hierarchy *h, size_t *count)
 {
     if (h == NULL || count == NULL)
         return SP_EINVAL;
@@ -637,6 +657,7 @@ int spi_shared_h_new(sp_ctx *ctx, sp_hierarchy *h, spi_shared_h **out)
     spi_shared_h *s = spi_malloc(ctx, sizeof *s);
     if (s == NULL)
         return SP_ENOMEM;
+    h->frozen = true; /* valid already; its holders' arrays are sized by its nodes */
     s->h = h;
     s->refs = 1;
     *out = s;

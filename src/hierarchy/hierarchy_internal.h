@@ -79,6 +79,7 @@ struct sp_hierarchy {
     char **levels; /* level names, NUL-terminated */
     size_t nlevels;
     bool valid;
+    bool frozen;         /* held by a plan or set: no change (implies valid) */
     uint64_t generation; /* changes whenever the set of nodes changes */
     spi_tree tree;       /* when valid */
 };

@@ -168,9 +168,9 @@ void sp_dict_free(sp_dict *d)
     spi_free(d->ctx, d);
 }
 
-uint32_t sp_dict_count(const sp_dict *d)
+size_t sp_dict_count(const sp_dict *d)
 {
-    return d != NULL ? (uint32_t)d->count : 0;
+    return d != NULL ? d->count : 0;
 }
 
 /* The slot holding id, or the empty slot where it would go. */

@@ -148,7 +148,7 @@ static void job_init(group_job *j, const sp_target_plan *plan, const sp_dict *di
 /* node_of for every dictionary index, by id. */
 static int map_keys(group_job *j)
 {
-    j->nkeys = sp_dict_count(j->dict);
+    j->nkeys = (uint32_t)sp_dict_count(j->dict);
     size_t nk = j->nkeys > 0 ? j->nkeys : 1;
     j->node_of = spi_malloc_array(j->ctx, nk, sizeof *j->node_of + 1);
     if (j->node_of == NULL)

@@ -126,7 +126,7 @@ int main(int argc, char **argv)
                 die(ctx, "intern");
         double t1 = bench_now_ms();
         if (run == 0)
-            printf("%zu distinct ids; a column of %zu rows holds %u of them\n\n", n, rows,
+            printf("%zu distinct ids; a column of %zu rows holds %zu of them\n\n", n, rows,
                    sp_dict_count(d));
         sp_dict_free(d);
         best_col = t1 - t0 < best_col ? t1 - t0 : best_col;
