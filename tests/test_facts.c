@@ -11,7 +11,7 @@
 #include "salesplan/salesplan.h"
 #include "support/spt.h"
 /* The reading loop is internal: this program links the objects library. */
-#include "storage/facts.h"
+#include "facts/facts_internal.h"
 
 /* ---- test data: every column filled, for any kind ---- */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../money/numeric.h"
-#include "../storage/facts.h"
+#include "../facts/facts_internal.h"
 #include "plan.h"
 #include "time_internal.h"
 

@@ -13,7 +13,7 @@
 #include <salesplan/salesplan.h>
 
 #include "bench.h"
-#include "storage/facts.h"
+#include "facts/facts_internal.h"
 
 #ifdef HAVE_SQLITE
 #include <sqlite3.h>

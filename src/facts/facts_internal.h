@@ -2,8 +2,8 @@
  * Internal interface of fact sources: the one batch validation every consumer uses, and
  * the one reading loop the modules call to stream facts from a host's sp_fact_source.
  */
-#ifndef SPI_STORAGE_FACTS_H
-#define SPI_STORAGE_FACTS_H
+#ifndef SPI_FACTS_INTERNAL_H
+#define SPI_FACTS_INTERNAL_H
 
 #include <stdint.h>
 
@@ -82,4 +82,4 @@ int spi_facts_scan(sp_ctx *ctx, const sp_fact_source *src, const sp_fact_query *
                    const spi_fact_bounds *bounds, const sp_progress *progress,
                    spi_fact_consumer_fn consume, void *arg);
 
-#endif /* SPI_STORAGE_FACTS_H */
+#endif /* SPI_FACTS_INTERNAL_H */

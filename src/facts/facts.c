@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "facts.h"
+#include "facts_internal.h"
 
 /* ---- the per-kind column table (storage.h) ---- */
 
