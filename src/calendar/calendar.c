@@ -363,12 +363,9 @@ int sp_calendar_locate_many(const sp_calendar *cal, const int32_t *days, size_t 
     if (n > 0 && (days == NULL || fiscal_year == NULL || index == NULL))
         return spi_fail(cal->ctx, SP_EINVAL, "calendar: days, fiscal_year or index is NULL");
     for (size_t i = 0; i < n; i++) {
-        if (check_day(cal->ctx, cal, days[i], grain) != SP_OK) {
-            char msg[SPI_ERRMSG_CAP];
-            snprintf(msg, sizeof msg, "%s", sp_ctx_errmsg(cal->ctx));
-            return n == 1 ? spi_fail(cal->ctx, SP_EINVAL, "calendar: %s", msg)
-                          : spi_fail(cal->ctx, SP_EINVAL, "calendar: days[%zu]: %s", i, msg);
-        }
+        if (check_day(cal->ctx, cal, days[i], grain) != SP_OK)
+            return n == 1 ? spi_fail_prefix(cal->ctx, SP_EINVAL, NULL, "calendar")
+                          : spi_fail_prefix(cal->ctx, SP_EINVAL, NULL, "calendar: days[%zu]", i);
     }
     for (size_t i = 0; i < n; i++)
         spi_calendar_locate(cal, days[i], grain, &fiscal_year[i], &index[i]);

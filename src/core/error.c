@@ -44,6 +44,34 @@ int spi_fail(sp_ctx *ctx, int code, const char *fmt, ...)
     return code;
 }
 
+int spi_fail_prefix(sp_ctx *ctx, int code, const char *drop, const char *fmt, ...)
+{
+    if (ctx == NULL)
+        return code;
+    char prefix[SPI_ERRMSG_CAP];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
+    va_end(ap);
+    size_t plen = n < 0 ? 0 : (size_t)n < sizeof prefix - 2 ? (size_t)n : sizeof prefix - 3;
+    memcpy(prefix + plen, ": ", 3);
+    plen += 2;
+    const char *old = ctx->errmsg;
+    size_t dlen = drop != NULL ? strlen(drop) : 0;
+    if (dlen > 0 && strncmp(old, drop, dlen) == 0)
+        old += dlen;
+    size_t olen = strlen(old);
+    if (plen >= sizeof ctx->errmsg)
+        plen = sizeof ctx->errmsg - 1;
+    if (olen > sizeof ctx->errmsg - 1 - plen)
+        olen = sizeof ctx->errmsg - 1 - plen;
+    memmove(ctx->errmsg + plen, old, olen);
+    memcpy(ctx->errmsg, prefix, plen);
+    ctx->errmsg[plen + olen] = '\0';
+    ctx->errcode = code;
+    return code;
+}
+
 int spi_fail_user(sp_ctx *ctx, int host_code, const char *host_msg, const char *fmt, ...)
 {
     va_list ap;

@@ -58,6 +58,16 @@ void spi_free(sp_ctx *ctx, void *ptr);
  * `return spi_fail(ctx, SP_EINVAL, "...")` reads naturally. `ctx` may be NULL. */
 int spi_fail(sp_ctx *ctx, int code, const char *fmt, ...) SPI_PRINTF(3, 4);
 int spi_vfail(sp_ctx *ctx, int code, const char *fmt, va_list ap) SPI_PRINTF(3, 0);
+/*
+ * Give the context's current message (an inner call's) the outer call's context, in place:
+ * the message becomes "<prefix>: <message>", where the prefix is printf-style and `drop`
+ * (may be NULL) is cut from the start of the old message when it is there (an inner
+ * "allocate: " that the prefix makes redundant). Records `code`; a host error's own code
+ * and message (SP_EUSER) are kept. Never reads the message while writing it. Returns
+ * `code`.
+ */
+int spi_fail_prefix(sp_ctx *ctx, int code, const char *drop, const char *fmt, ...)
+    SPI_PRINTF(4, 5);
 /* Record that a host callback failed with its own `host_code` and optional message. */
 int spi_fail_user(sp_ctx *ctx, int host_code, const char *host_msg, const char *fmt, ...)
     SPI_PRINTF(4, 5);

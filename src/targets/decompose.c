@@ -175,17 +175,30 @@ static const char *driver_name(const sp_decomp *d, uint32_t column, char *buf)
     return spi_quote(buf, name, strlen(name));
 }
 
+/* The column of a driver name, or UINT32_MAX; records nothing (a miss may be fine). */
+static uint32_t driver_column(const sp_decomp *d, const char *name)
+{
+    for (uint32_t i = 0; i < d->ndrivers; i++)
+        if (strcmp(d->drivers[i].name, name) == 0)
+            return i;
+    return UINT32_MAX;
+}
+
 int sp_decomp_find_driver(const sp_decomp *d, const char *name, uint32_t *column)
 {
-    if (d == NULL || name == NULL || column == NULL)
+    if (d == NULL)
         return SP_EINVAL;
-    for (uint32_t i = 0; i < d->ndrivers; i++) {
-        if (strcmp(d->drivers[i].name, name) == 0) {
-            *column = i;
-            return SP_OK;
-        }
+    if (name == NULL || column == NULL)
+        return spi_fail(d->ctx, SP_EINVAL, "decompose: %s is NULL",
+                        name == NULL ? "name" : "column");
+    uint32_t c = driver_column(d, name);
+    if (c != UINT32_MAX) {
+        *column = c;
+        return SP_OK;
     }
-    return SP_ENOTFOUND;
+    char q[SPI_QUOTE_CAP];
+    return spi_fail(d->ctx, SP_ENOTFOUND, "decompose: no driver is named %s",
+                    spi_quote(q, name, strlen(name)));
 }
 
 /* A driver column, copied (`copy`) or borrowed from a caller that outlives d. */
@@ -206,8 +219,8 @@ static int add_driver(sp_decomp *d, const char *name, const int64_t *values,
         return spi_fail(ctx, SP_EINVAL,
                         "decompose: driver name %s is not valid UTF-8: %s at byte %zu",
                         spi_quote(q, name, len), why, at);
-    uint32_t existing;
-    if (sp_decomp_find_driver(d, name, &existing) == SP_OK)
+    uint32_t existing = driver_column(d, name);
+    if (existing != UINT32_MAX)
         return spi_fail(ctx, SP_ECONFLICT, "decompose: driver %s already exists (column %u)",
                         spi_quote(q, name, len), (unsigned)existing);
     if (values == NULL)
@@ -352,8 +365,8 @@ static int read_rule(sp_decomp *d, const char *where, const sp_decomp_rule *in, 
     rc = sp_allocate(ctx, SPI_BLEND_RESOLUTION, r.blend_weights, r.blend_count, NULL,
                      out->blend_shares);
     if (rc != SP_OK)
-        return rc == SP_ENOMEM ? rc : spi_fail(ctx, rc, "%s: blend weights: %s", where,
-                                               sp_ctx_errmsg(ctx));
+        return rc == SP_ENOMEM ? rc
+                               : spi_fail_prefix(ctx, rc, NULL, "%s: blend weights", where);
     return SP_OK;
 }
 
@@ -567,8 +580,11 @@ int sp_decomp_unlock(sp_decomp *d, uint32_t node)
         return rc;
     bool found;
     size_t pos = sparse_find(&d->locks, sizeof(spi_lock), node, &found);
-    if (!found)
-        return SP_ENOTFOUND;
+    if (!found) {
+        char q[SPI_QUOTE_CAP];
+        return spi_fail(d->ctx, SP_ENOTFOUND, "decompose: node %s is not locked",
+                        spi_hierarchy_quote(d->h, node, q));
+    }
     spi_free(d->ctx, ((spi_lock *)d->locks.items)[pos].reason);
     sparse_remove(&d->locks, sizeof(spi_lock), pos);
     return SP_OK;
@@ -585,7 +601,8 @@ int sp_decomp_lock_at(const sp_decomp *d, size_t k, uint32_t *node, int64_t *val
     if (d == NULL)
         return SP_EINVAL;
     if (k >= d->locks.n)
-        return SP_ENOTFOUND;
+        return spi_fail(d->ctx, SP_ENOTFOUND, "decompose: lock %zu is beyond the %zu locks", k,
+                        d->locks.n);
     const spi_lock *l = &((const spi_lock *)d->locks.items)[k];
     if (node != NULL)
         *node = l->node;
@@ -984,11 +1001,10 @@ static int split_group(run *r, uint32_t v)
     if ((rc = sp_allocate(d->ctx, r->tgt[v], weights, k, &o, g->res)) != SP_OK) {
         if (rc == SP_ENOMEM)
             return rc;
-        char inner[SPI_ERRMSG_CAP], how[SPI_QUOTE_CAP + 64];
-        snprintf(inner, sizeof inner, "%s", sp_ctx_errmsg(d->ctx));
-        return spi_fail(d->ctx, rc, "decompose: children of %s (target %lld, %s): %s",
-                        spi_hierarchy_quote(d->h, v, q), (long long)r->tgt[v],
-                        method_text(d, rule, how, sizeof how), inner);
+        char how[SPI_QUOTE_CAP + 64];
+        return spi_fail_prefix(d->ctx, rc, NULL, "decompose: children of %s (target %lld, %s)",
+                               spi_hierarchy_quote(d->h, v, q), (long long)r->tgt[v],
+                               method_text(d, rule, how, sizeof how));
     }
 
     /* Results, flags, growth. */

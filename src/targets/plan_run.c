@@ -130,10 +130,9 @@ static int build_decomp(const sp_target_plan *plan, sp_decomp **out)
 /* Prefix the context's message with the node whose profile failed. */
 static int profile_fail(const sp_target_plan *plan, uint32_t node, int rc)
 {
-    char msg[SPI_ERRMSG_CAP], q[SPI_QUOTE_CAP];
-    snprintf(msg, sizeof msg, "%s", sp_ctx_errmsg(plan->ctx));
-    return spi_fail(plan->ctx, rc, "target plan: seasonality of node %s: %s",
-                    spi_hierarchy_quote(plan->sh->h, node, q), msg);
+    char q[SPI_QUOTE_CAP];
+    return spi_fail_prefix(plan->ctx, rc, NULL, "target plan: seasonality of node %s",
+                           spi_hierarchy_quote(plan->sh->h, node, q));
 }
 
 /* The weights of one settings profile (nperiods values) into w. */

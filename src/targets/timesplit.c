@@ -195,12 +195,7 @@ static size_t profile_index(const split_job *j, size_t node)
 /* sp_allocate's message, prefixed with the kernel and node, for an error of a row. */
 static int node_error(const split_job *j, size_t node, int rc)
 {
-    char msg[SPI_ERRMSG_CAP];
-    const char *m = sp_ctx_errmsg(j->ctx);
-    if (strncmp(m, "allocate: ", 10) == 0)
-        m += 10;
-    snprintf(msg, sizeof msg, "%s", m);
-    return spi_fail(j->ctx, rc, "%s: node %zu: %s", j->what, node, msg);
+    return spi_fail_prefix(j->ctx, rc, "allocate: ", "%s: node %zu", j->what, node);
 }
 
 /* The held flags of periods [from, nperiods) of a node, or NULL when none is held. */
