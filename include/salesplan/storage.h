@@ -234,6 +234,10 @@ typedef struct sp_fact_query {
 } sp_fact_query;
 
 #define SP_FACT_QUERY_VERSION 1u
+#define SP_FACT_QUERY_INIT { SP_FACT_QUERY_VERSION, 0, INT32_MIN, INT32_MAX }
+
+/* For hosts that call their own source (tests, replays): the whole range of days. */
+SP_API int sp_fact_query_init(sp_fact_query *query, uint32_t version);
 
 /* Receives one batch; returns 0 to go on or a negative status, which the source must
  * stop on and return unchanged. */

@@ -138,6 +138,8 @@ static const size_t source_sizes[] = { 0, sizeof(sp_fact_source) };
 
 SPI_DEFINE_INIT(sp_fact_batch, batch_sizes, SP_FACT_BATCH_VERSION, SP_FACT_BATCH_INIT)
 
+SPI_DEFINE_INIT(sp_fact_query, query_sizes, SP_FACT_QUERY_VERSION, SP_FACT_QUERY_INIT)
+
 SPI_DEFINE_INIT(sp_fact_source, source_sizes, SP_FACT_SOURCE_VERSION, SP_FACT_SOURCE_INIT)
 
 /* ---- batch validation ---- */
