@@ -38,8 +38,20 @@ def declared(header_dir):
     return names
 
 
+def static_only(header_dir):
+    """Functions declared SP_STATIC_API: outside the stable ABI, never exported."""
+    names = set()
+    for header in sorted(pathlib.Path(header_dir).glob("*.h")):
+        text = re.sub(r"/\*.*?\*/", "", header.read_text(), flags=re.S)
+        text = re.sub(r"^\s*#.*$", "", text, flags=re.M)
+        for decl in re.findall(r"\bSP_STATIC_API\b([^;{]*?)\(", text):
+            names.add(re.findall(r"(\w+)\s*$", decl)[0])
+    return names
+
+
 def main():
     library, script, headers = sys.argv[1:4]
+    static = static_only(headers)
     sets = {
         "exported by the library": exported(library),
         "listed in the version script": version_script(script),
@@ -58,6 +70,11 @@ def main():
                 if missing:
                     ok = False
                     print(f"{where} but not {other}: {' '.join(sorted(missing))}")
+    for name, names in list(sets.items())[:2]:
+        leaked = sorted(static & names)
+        if leaked:
+            ok = False
+            print(f"{name}, but declared SP_STATIC_API (static library only): {' '.join(leaked)}")
     count = len(sets["exported by the library"])
     print(f"{count} symbols checked" if ok else "export lists disagree")
     return 0 if ok else 1

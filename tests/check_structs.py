@@ -6,7 +6,8 @@ usage: check_structs.py INCLUDE_DIR TEST_STRUCTS_C
 
 A versioned struct is a `typedef struct sp_x { uint32_t version; ... } sp_x;` of a public
 header. Its macros are SP_X_VERSION and SP_X_INIT (the type name upper-cased), its FFI
-initialiser `SP_API int sp_x_init(sp_x *..., uint32_t version);`.
+initialiser `SP_API int sp_x_init(sp_x *..., uint32_t version);` (SP_STATIC_API for the
+structs outside the stable ABI).
 """
 import pathlib
 import re
@@ -25,8 +26,8 @@ def main():
             problems.append("%s: no %s_VERSION" % (name, up))
         if not re.search(r"#define %s_INIT\b" % up, text):
             problems.append("%s: no %s_INIT" % (name, up))
-        if not re.search(r"SP_API int %s_init\(%s \*\w+, uint32_t version\);" % (name, name),
-                         text):
+        init = r"SP_(?:STATIC_)?API int %s_init\(%s \*\w+, uint32_t version\);" % (name, name)
+        if not re.search(init, text):
             problems.append("%s: no SP_API int %s_init(%s *, uint32_t version)" %
                             (name, name, name))
         if name not in covered:

@@ -29,6 +29,14 @@
 #  define SP_API
 #endif
 
+/*
+ * Declarations outside the stable ABI (docs/abi.md): kernels whose shape may still change.
+ * They are seen only when SP_STATIC_LINKING_ONLY is defined before the headers are
+ * included, and only the static library provides them: the shared library does not
+ * export them, so no program can come to depend on them through libsalesplan.so.1.
+ */
+#define SP_STATIC_API
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -244,6 +244,14 @@ SP_API int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes,
                         const sp_dec *profiles, size_t nprofiles, size_t nperiods,
                         const sp_timesplit_options *opts, int64_t *out);
 
+/* ---- re-planning and pacing: outside the stable ABI ----
+ *
+ * The kernels under sp_target_plan_replan and sp_target_plan_pacing (target.h), which are
+ * stable and cover what hosts need. These shapes changed in 0.1 and may change again
+ * (docs/abi.md): define SP_STATIC_LINKING_ONLY and link libsalesplan.a to use them.
+ */
+#ifdef SP_STATIC_LINKING_ONLY
+
 typedef struct sp_replan_options {
     uint32_t version;             /* SP_REPLAN_OPTIONS_VERSION */
     size_t closed;                /* periods 0 .. closed - 1 are closed (0 .. nperiods) */
@@ -263,7 +271,7 @@ typedef struct sp_replan_options {
 #define SP_REPLAN_OPTIONS_INIT \
     { SP_REPLAN_OPTIONS_VERSION, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 
-SP_API int sp_replan_options_init(sp_replan_options *opts, uint32_t version);
+SP_STATIC_API int sp_replan_options_init(sp_replan_options *opts, uint32_t version);
 
 /* Output arrays of sp_replan. */
 typedef struct sp_replan_output {
@@ -276,7 +284,7 @@ typedef struct sp_replan_output {
 #define SP_REPLAN_OUTPUT_VERSION 1u
 #define SP_REPLAN_OUTPUT_INIT { SP_REPLAN_OUTPUT_VERSION, NULL, NULL }
 
-SP_API int sp_replan_output_init(sp_replan_output *out, uint32_t version);
+SP_STATIC_API int sp_replan_output_init(sp_replan_output *out, uint32_t version);
 
 /*
  * Re-plan mid-year. Periods 0 .. opts->closed - 1 are closed: their row entries are the
@@ -286,9 +294,10 @@ SP_API int sp_replan_output_init(sp_replan_output *out, uint32_t version);
  * values already exceed the target the overshoot policy applies and out->excess reports by
  * how much. `opts` NULL: nothing closed, the defaults. Nothing is written on error.
  */
-SP_API int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t nnodes,
-                     const sp_dec *profiles, size_t nprofiles, size_t nperiods,
-                     const sp_replan_options *opts, const sp_replan_output *out);
+SP_STATIC_API int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *actual,
+                            size_t nnodes, const sp_dec *profiles, size_t nprofiles,
+                            size_t nperiods, const sp_replan_options *opts,
+                            const sp_replan_output *out);
 
 typedef struct sp_pacing_options {
     uint32_t version;           /* SP_PACING_OPTIONS_VERSION */
@@ -310,7 +319,7 @@ typedef struct sp_pacing_options {
 #define SP_PACING_OPTIONS_INIT \
     { SP_PACING_OPTIONS_VERSION, NULL, 0, SP_GRAIN_MONTH, 0, 0, NULL, 0, 0, 0, 0, 0 }
 
-SP_API int sp_pacing_options_init(sp_pacing_options *opts, uint32_t version);
+SP_STATIC_API int sp_pacing_options_init(sp_pacing_options *opts, uint32_t version);
 
 /* Output arrays of sp_pacing, one entry per node; each may be NULL. */
 typedef struct sp_pacing_output {
@@ -323,7 +332,7 @@ typedef struct sp_pacing_output {
 #define SP_PACING_OUTPUT_VERSION 1u
 #define SP_PACING_OUTPUT_INIT { SP_PACING_OUTPUT_VERSION, NULL, NULL, NULL }
 
-SP_API int sp_pacing_output_init(sp_pacing_output *out, uint32_t version);
+SP_STATIC_API int sp_pacing_output_init(sp_pacing_output *out, uint32_t version);
 
 /*
  * Pacing of each node on the days before opts->elapsed_end of the fiscal year whose
@@ -332,9 +341,12 @@ SP_API int sp_pacing_output_init(sp_pacing_output *out, uint32_t version);
  * projection of actual[i] (the actual to date); status[i] an sp_pace_status. Nothing is
  * written on error.
  */
-SP_API int sp_pacing(sp_ctx *ctx, const int64_t *target, const int64_t *actual, size_t nnodes,
-                     const sp_dec *profiles, size_t nprofiles, size_t nperiods,
-                     const sp_pacing_options *opts, const sp_pacing_output *out);
+SP_STATIC_API int sp_pacing(sp_ctx *ctx, const int64_t *target, const int64_t *actual,
+                            size_t nnodes, const sp_dec *profiles, size_t nprofiles,
+                            size_t nperiods, const sp_pacing_options *opts,
+                            const sp_pacing_output *out);
+
+#endif /* SP_STATIC_LINKING_ONLY */
 
 #ifdef __cplusplus
 }
