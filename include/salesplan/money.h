@@ -70,7 +70,8 @@ SP_API int sp_currency_exponent(const char *code, int32_t *out);
 
 /* ---- text ---- */
 
-/* Flags for the text functions. */
+/* Flags for the text functions. Each function takes only the flags that apply to it (see
+ * below); any other bit, known or not, is SP_EINVAL rather than silently ignored. */
 typedef enum sp_text_flags {
     SP_TEXT_DEFAULT = 0,
     SP_TEXT_GROUPING = 1, /* parse: accept ',' between groups of three integer digits;
@@ -89,7 +90,9 @@ typedef enum sp_text_flags {
  * least one more digit. No spaces, no exponent, no currency symbol; ',' only with
  * SP_TEXT_GROUPING and then exactly between groups of three digits ("1,234.56").
  * More fractional digits than the precision allows are an error unless SP_TEXT_ROUND.
- * Errors: SP_EINVAL (message names the text and the byte offset), SP_EOVERFLOW.
+ * Flags: SP_TEXT_GROUPING and SP_TEXT_ROUND; sp_dec_parse also SP_TEXT_PERCENT.
+ * Errors: SP_EINVAL (message names the text and the byte offset, or the refused flag bits),
+ * SP_EOVERFLOW.
  */
 SP_API int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t flags,
                           sp_rounding mode, int64_t *out);
@@ -99,8 +102,12 @@ SP_API int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_roundi
 /*
  * Format into `buf` (NUL-terminated). Money always shows `exponent` fractional digits
  * ("-1234.50"); decimals show no trailing zeros ("0.035", "12"). `*len` (may be NULL)
- * receives the length without the NUL. SP_EBUFFER when `cap` is too small
- * (SP_TEXT_MAX always suffices).
+ * receives the length without the NUL. SP_EBUFFER when `cap` is too small (SP_TEXT_MAX
+ * always suffices); `*len` then still receives the length and `buf` is left untouched,
+ * so buf NULL with cap 0 asks for the length, like snprintf.
+ * Flags: SP_TEXT_GROUPING; sp_dec_format also SP_TEXT_PERCENT.
+ * SP_EINVAL (nothing written) for any other flag bit, SP_TEXT_ROUND included, for buf NULL
+ * with cap > 0, and for an exponent outside 0..SP_MONEY_MAX_EXPONENT.
  */
 SP_API int sp_money_format(int64_t amount, int32_t exponent, uint32_t flags, char *buf,
                            size_t cap, size_t *len);
