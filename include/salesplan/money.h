@@ -117,11 +117,13 @@ SP_API int sp_dec_format(sp_dec value, uint32_t flags, char *buf, size_t cap, si
 
 /*
  * Options of sp_allocate. Every array, when not NULL, has one entry per part.
+ * "No bound" for one part in an array: INT64_MAX in max and 0 in min (for a positive
+ * total); -INT64_MAX in min and 0 in max (for a negative total). INT64_MIN is refused.
  */
 typedef struct sp_alloc_options {
     uint32_t version;            /* SP_ALLOC_OPTIONS_VERSION */
     const int64_t *min;          /* lower bound per part; NULL: none */
-    const int64_t *max;          /* upper bound per part; NULL: none */
+    const int64_t *max;          /* upper bound per part; NULL: none; INT64_MAX: none */
     const uint8_t *locked;       /* part i is locked when locked[i] != 0; NULL: none */
     const int64_t *locked_value; /* the fixed value of each locked part */
     int64_t unit;                /* 0 or 1: minor units; > 1: granularity (see below) */
@@ -145,14 +147,16 @@ SP_API int sp_alloc_options_init(sp_alloc_options *opts, uint32_t version);
  *  - Exact shares are floored toward zero; the leftover units go one each to the largest
  *    remainders; equal remainders go to the lowest index first.
  *  - With unit > 1, unlocked parts are multiples of `unit` (bounds rounded inward), except
- *    that R mod unit goes to the unlocked part with the largest value (lowest index on
- *    ties) that can take it within its max.
+ *    that R mod unit goes to the unlocked part of positive weight with the largest value
+ *    (lowest index on ties) that can take it within its max. A zero-weight part keeps
+ *    exactly its bound nearest zero (rounded to the unit), however large it is.
  *  - A negative total mirrors a positive one: allocate(-T, w, min=-M, max=-m) equals
  *    -allocate(T, w, min=m, max=M).
  *
  * Errors (out untouched; the message names the part or bound): SP_EINVAL for n == 0 with a
  * non-zero total, a negative weight, min above max, locked parts beyond the total,
- * minimums above or maximums below what is left, nothing able to take a non-zero R;
+ * minimums above or maximums below what is left, nothing able to take a non-zero R, no
+ * part of positive weight able to take R mod unit;
  * SP_EOVERFLOW when INT64_MIN appears or the weights or bounds sum beyond int64_t;
  * SP_ENOMEM. Runs in O(n) per clamping round (one round without bounds).
  */

@@ -271,8 +271,9 @@ static const char *sign_text(const alloc_job *j)
 
 /*
  * The end of every split: R mod unit goes to the largest positive-weight part that can take
- * it, the parts are checked to add up, and only then is `out` written. `vals` holds the
- * unlocked parts in whole units, oriented.
+ * it (a zero-weight part holds exactly its minimum, as in the unrounded split), the parts
+ * are checked to add up, and only then is `out` written. `vals` holds the unlocked parts in
+ * whole units, oriented.
  */
 static int finish_parts(const alloc_job *j, size_t n, const int64_t *vals, uint64_t r_units,
                         uint64_t residue, int64_t *out)
@@ -292,7 +293,7 @@ static int finish_parts(const alloc_job *j, size_t n, const int64_t *vals, uint6
         if (residue_part == SIZE_MAX)
             return spi_fail(j->ctx, SP_EINVAL,
                             "allocate: the remainder %s%llu of the amount left (not a multiple "
-                            "of unit %lld) fits on no part within its %s",
+                            "of unit %lld) fits on no part of positive weight within its %s",
                             sign_text(j), (unsigned long long)residue, (long long)j->unit,
                             upper_bounds_word(j));
     }
