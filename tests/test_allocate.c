@@ -184,6 +184,49 @@ static void test_unit_examples(void **state)
     sp_ctx_free(ctx);
 }
 
+static void test_unit_remainder_and_zero_weights(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    int64_t out[3];
+    sp_alloc_options o = SP_ALLOC_OPTIONS_INIT;
+    o.unit = 100;
+    /* 5050 by 0:1, part 0 at least 5000. Without a unit: clamp(0 * L, 5000) + L = 5050
+     * gives L = 50, so 5000 and 50. In hundreds: part 0 holds its minimum (50 hundreds),
+     * part 1 gets the 0 hundreds left, and the remainder 50 goes to part 1, the only part
+     * with a weight, though part 0 is larger: 5000, 50, the unrounded split itself. */
+    o.min = (int64_t[]){ 5000, 0 };
+    assert_int_equal(sp_allocate(ctx, 5050, (int64_t[]){ 0, 1 }, 2, &o, out), SP_OK);
+    expect_parts(out, (int64_t[]){ 5000, 50 }, 2);
+    /* Mirror image: -5050 with part 0 at most -5000. */
+    o.min = NULL;
+    o.max = (int64_t[]){ -5000, 0 };
+    assert_int_equal(sp_allocate(ctx, -5050, (int64_t[]){ 0, 1 }, 2, &o, out), SP_OK);
+    expect_parts(out, (int64_t[]){ -5000, -50 }, 2);
+    /* 50 by 0:1: no whole hundred; both parts are at 0 and part 0 has the lower index, but
+     * a zero weight gets nothing without a minimum, so part 1 takes the 50. */
+    o.max = NULL;
+    assert_int_equal(sp_allocate(ctx, 50, (int64_t[]){ 0, 1 }, 2, &o, out), SP_OK);
+    expect_parts(out, (int64_t[]){ 0, 50 }, 2);
+    /* 12,345 in thousands by 0:1:2, part 0 at least 9000: part 0 holds 9 thousands, the 3
+     * left go 1:2, and the 345 to the largest part with a weight, part 2 (2000 > 1000),
+     * not to part 0 (9000). */
+    o.unit = 1000;
+    o.min = (int64_t[]){ 9000, 0, 0 };
+    assert_int_equal(sp_allocate(ctx, 12345, (int64_t[]){ 0, 1, 2 }, 3, &o, out), SP_OK);
+    expect_parts(out, (int64_t[]){ 9000, 1000, 2345 }, 3);
+    /* "No maximum" for one part is INT64_MAX (NONE): the same split as without a max. */
+    o.max = (int64_t[]){ NONE, NONE, NONE };
+    assert_int_equal(sp_allocate(ctx, 12345, (int64_t[]){ 0, 1, 2 }, 3, &o, out), SP_OK);
+    expect_parts(out, (int64_t[]){ 9000, 1000, 2345 }, 3);
+    /* For a negative total the min array bounds away from zero; -INT64_MAX is "none". */
+    o.min = (int64_t[]){ -INT64_MAX, -INT64_MAX, -INT64_MAX };
+    o.max = (int64_t[]){ -9000, 0, 0 };
+    assert_int_equal(sp_allocate(ctx, -12345, (int64_t[]){ 0, 1, 2 }, 3, &o, out), SP_OK);
+    expect_parts(out, (int64_t[]){ -9000, -1000, -2345 }, 3);
+    sp_ctx_free(ctx);
+}
+
 /* ---- bad input: the right code, a message naming the input, out untouched ---- */
 
 typedef struct bad_case {
@@ -251,7 +294,15 @@ static void test_bad_input(void **state)
         { "residue over max", 2050, (int64_t[]){ 1, 1 }, 2,
           { 1, NULL, (int64_t[]){ 1030, 1030 }, NULL, NULL, 100 }, SP_EINVAL,
           "allocate: the remainder 50 of the amount left (not a multiple of unit 100) fits on no "
-          "part within its maximums" },
+          "part of positive weight within its maximums" },
+        /* 5250 by 0:1:1 in hundreds, part 0 at least 5000, parts 1 and 2 at most 130: 50, 1
+         * and 1 hundreds; the 50 left exceeds 130 on parts 1 and 2, and part 0, unbounded,
+         * has no weight, so it keeps its minimum. */
+        { "residue only fits a zero-weight part", 5250, (int64_t[]){ 0, 1, 1 }, 3,
+          { 1, (int64_t[]){ 5000, 0, 0 }, (int64_t[]){ NONE, 130, 130 }, NULL, NULL, 100 },
+          SP_EINVAL,
+          "allocate: the remainder 50 of the amount left (not a multiple of unit 100) fits on no "
+          "part of positive weight within its maximums" },
         { "total INT64_MIN", INT64_MIN, w3, 3, SP_ALLOC_OPTIONS_INIT, SP_EOVERFLOW,
           "allocate: total is INT64_MIN, which has no mirror image" },
         { "weights overflow", 100, (int64_t[]){ INT64_MAX, 1 }, 2, SP_ALLOC_OPTIONS_INIT,
@@ -510,10 +561,22 @@ static int run_case(sp_ctx *ctx, const alloc_case *c, int64_t *out)
     return sp_allocate(ctx, c->total, c->equal_weights ? NULL : c->w, c->n, &o, out);
 }
 
+/* Whether the unlocked parts of a feasible case are negative (the sign of what is left). */
+static bool parts_negative(const alloc_case *c)
+{
+    i128 rest = c->total;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->has_lock && c->locked[i])
+            rest -= c->lv[i];
+    return rest < 0 || (rest == 0 && c->total < 0);
+}
+
 /* The invariants, checked directly on an output. */
 static void check_invariants(const alloc_case *c, const int64_t *out)
 {
     i128 sum = 0;
+    bool neg = parts_negative(c);
+    int64_t u = c->unit > 1 ? c->unit : 1;
     for (size_t i = 0; i < c->n; i++) {
         sum += out[i];
         if (c->has_lock && c->locked[i]) {
@@ -524,10 +587,34 @@ static void check_invariants(const alloc_case *c, const int64_t *out)
             assert_true(out[i] >= c->min[i]);
         if (c->has_max)
             assert_true(out[i] <= c->max[i]);
-        if (ref_w(c, i) == 0 && !c->has_min && !c->has_max)
-            assert_true(out[i] == 0);
+        if (ref_w(c, i) == 0) {
+            /* A zero-weight part holds its bound nearest zero, rounded away from zero to
+             * the unit, and never takes the unit's remainder. */
+            int64_t near = neg ? (c->has_max ? -c->max[i] : 0) : (c->has_min ? c->min[i] : 0);
+            int64_t want = near <= 0 ? 0 : (near + u - 1) / u * u;
+            assert_true(out[i] == (neg ? -want : want));
+        }
     }
     assert_true(sum == c->total);
+}
+
+/* The output puts the unit's remainder on a part smaller than some zero-weight part: the
+ * case where "the largest part" and "the largest part with a weight" differ. */
+static bool remainder_beside_larger_zero_weight(const alloc_case *c, const int64_t *out)
+{
+    if (c->unit <= 1)
+        return false;
+    int64_t took = -1, zero_max = -1;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->has_lock && c->locked[i])
+            continue;
+        int64_t mag = out[i] < 0 ? -out[i] : out[i];
+        if (ref_w(c, i) == 0 && mag > zero_max)
+            zero_max = mag;
+        else if (mag % c->unit != 0)
+            took = mag;
+    }
+    return took >= 0 && zero_max > took;
 }
 
 static int64_t pick_total(spt_rng *rng)
@@ -602,7 +689,7 @@ static void test_property_against_reference_bounded(void **state)
     (void)state;
     sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 1 };
-    unsigned iterations = spt_iterations(6000), feasible = 0, binding = 0;
+    unsigned iterations = spt_iterations(6000), feasible = 0, binding = 0, beside_zero = 0;
     for (unsigned it = 0; it < iterations; it++) {
         alloc_case c;
         generate(&rng, &c, REF_MAX_BOUNDED, true);
@@ -611,6 +698,7 @@ static void test_property_against_reference_bounded(void **state)
         if (!ref_allocate(&c, bounded))
             continue;
         feasible++;
+        beside_zero += remainder_beside_larger_zero_weight(&c, bounded);
         alloc_case loose = c;
         loose.has_min = loose.has_max = false;
         if (ref_allocate(&loose, free_run) && memcmp(bounded, free_run, c.n * sizeof *bounded))
@@ -621,6 +709,7 @@ static void test_property_against_reference_bounded(void **state)
     assert_true(feasible > iterations / 4);
     assert_true(feasible < iterations - iterations / 10);
     assert_true(binding > feasible / 5);
+    assert_true(beside_zero > 0);
     sp_ctx_free(ctx);
 }
 
@@ -830,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_bounds_examples),
         cmocka_unit_test(test_locked_examples),
         cmocka_unit_test(test_unit_examples),
+        cmocka_unit_test(test_unit_remainder_and_zero_weights),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_options_init),
         cmocka_unit_test(test_property_against_reference_bounded),

@@ -410,6 +410,71 @@ static void test_format(void **state)
     assert_int_equal(sp_money_format(1, 19, 0, buf, sizeof buf, &len), SP_EINVAL);
 }
 
+/* A parse refused for its flags: SP_EINVAL, the message, out untouched. */
+static void parse_refused(sp_ctx *ctx, int rc, const int64_t *v, const char *msg)
+{
+    assert_int_equal(rc, SP_EINVAL);
+    assert_int_equal(*v, 4242);
+    assert_string_equal(sp_ctx_errmsg(ctx), msg);
+}
+
+/* A format refused with SP_EINVAL: buffer and length untouched. */
+static void format_refused(int rc, const char *buf, size_t len)
+{
+    assert_int_equal(rc, SP_EINVAL);
+    assert_int_equal(buf[0], 'q');
+    assert_int_equal(len, 99);
+}
+
+static void test_text_flags(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = NULL;
+    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
+    int64_t v = 4242;
+    /* Each function takes only the flags that apply to it: money parse GROUPING and ROUND,
+     * decimal parse also PERCENT; format GROUPING, decimal format also PERCENT. */
+    parse_refused(ctx, sp_money_parse(ctx, "1", 2, 8, SP_ROUND_HALF_EVEN, &v), &v,
+                  "money: unknown flag bits 0x8 (flags 0x8)");
+    parse_refused(ctx,
+                  sp_money_parse(ctx, "1", 2, SP_TEXT_GROUPING | 0x80000000u, SP_ROUND_HALF_EVEN,
+                                 &v),
+                  &v, "money: unknown flag bits 0x80000000 (flags 0x80000001)");
+    parse_refused(ctx, sp_money_parse(ctx, "1", 2, SP_TEXT_PERCENT, SP_ROUND_HALF_EVEN, &v), &v,
+                  "money: SP_TEXT_PERCENT does not apply to money (flags 0x4)");
+    parse_refused(ctx, sp_dec_parse(ctx, "1", 0x10 | SP_TEXT_PERCENT, SP_ROUND_HALF_EVEN, &v),
+                  &v, "decimal: unknown flag bits 0x10 (flags 0x14)");
+    assert_int_equal(sp_money_parse(ctx, "1,234.565", 2, SP_TEXT_GROUPING | SP_TEXT_ROUND,
+                                    SP_ROUND_HALF_UP, &v),
+                     SP_OK);
+    assert_int_equal(v, 123457);
+    assert_int_equal(sp_dec_parse(ctx, "1,234.5%",
+                                  SP_TEXT_GROUPING | SP_TEXT_ROUND | SP_TEXT_PERCENT,
+                                  SP_ROUND_HALF_EVEN, &v),
+                     SP_OK);
+    assert_int_equal(v, INT64_C(12345000000));
+
+    char buf[SP_TEXT_MAX];
+    size_t len = 99;
+    memset(buf, 'q', sizeof buf);
+    format_refused(sp_money_format(1, 2, 8, buf, sizeof buf, &len), buf, len);
+    format_refused(sp_money_format(1, 2, SP_TEXT_PERCENT, buf, sizeof buf, &len), buf, len);
+    format_refused(sp_money_format(1, 2, SP_TEXT_ROUND, buf, sizeof buf, &len), buf, len);
+    format_refused(sp_dec_format(1, 8, buf, sizeof buf, &len), buf, len);
+    format_refused(sp_dec_format(1, SP_TEXT_ROUND, buf, sizeof buf, &len), buf, len);
+    format_refused(sp_dec_format(1, SP_TEXT_PERCENT | 0x100, buf, sizeof buf, &len), buf, len);
+    /* A NULL buffer with a capacity is a bad argument, not a short buffer. */
+    format_refused(sp_money_format(1, 2, 0, NULL, 10, &len), buf, len);
+    format_refused(sp_dec_format(1, 0, NULL, 10, &len), buf, len);
+    /* NULL with capacity 0 asks for the length, like snprintf: "0.01" and "0.5%". */
+    assert_int_equal(sp_money_format(1, 2, 0, NULL, 0, &len), SP_EBUFFER);
+    assert_int_equal(len, 4);
+    assert_int_equal(sp_dec_format(5000000, SP_TEXT_PERCENT, NULL, 0, &len), SP_EBUFFER);
+    assert_int_equal(len, 4);
+    assert_int_equal(sp_money_format(1234567, 2, SP_TEXT_GROUPING, NULL, 0, NULL), SP_EBUFFER);
+    sp_ctx_free(ctx);
+}
+
 static void test_text_round_trip(void **state)
 {
     (void)state;
@@ -454,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_money_parse),
         cmocka_unit_test(test_dec_parse),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_text_flags),
         cmocka_unit_test(test_text_round_trip),
     };
     return cmocka_run_group_tests_name("money", tests, NULL, NULL);

@@ -70,7 +70,8 @@ SP_API int sp_currency_exponent(const char *code, int32_t *out);
 
 /* ---- text ---- */
 
-/* Flags for the text functions. */
+/* Flags for the text functions. Each function takes only the flags that apply to it (see
+ * below); any other bit, known or not, is SP_EINVAL rather than silently ignored. */
 typedef enum sp_text_flags {
     SP_TEXT_DEFAULT = 0,
     SP_TEXT_GROUPING = 1, /* parse: accept ',' between groups of three integer digits;
@@ -89,7 +90,9 @@ typedef enum sp_text_flags {
  * least one more digit. No spaces, no exponent, no currency symbol; ',' only with
  * SP_TEXT_GROUPING and then exactly between groups of three digits ("1,234.56").
  * More fractional digits than the precision allows are an error unless SP_TEXT_ROUND.
- * Errors: SP_EINVAL (message names the text and the byte offset), SP_EOVERFLOW.
+ * Flags: SP_TEXT_GROUPING and SP_TEXT_ROUND; sp_dec_parse also SP_TEXT_PERCENT.
+ * Errors: SP_EINVAL (message names the text and the byte offset, or the refused flag bits),
+ * SP_EOVERFLOW.
  */
 SP_API int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t flags,
                           sp_rounding mode, int64_t *out);
@@ -99,8 +102,12 @@ SP_API int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_roundi
 /*
  * Format into `buf` (NUL-terminated). Money always shows `exponent` fractional digits
  * ("-1234.50"); decimals show no trailing zeros ("0.035", "12"). `*len` (may be NULL)
- * receives the length without the NUL. SP_EBUFFER when `cap` is too small
- * (SP_TEXT_MAX always suffices).
+ * receives the length without the NUL. SP_EBUFFER when `cap` is too small (SP_TEXT_MAX
+ * always suffices); `*len` then still receives the length and `buf` is left untouched,
+ * so buf NULL with cap 0 asks for the length, like snprintf.
+ * Flags: SP_TEXT_GROUPING; sp_dec_format also SP_TEXT_PERCENT.
+ * SP_EINVAL (nothing written) for any other flag bit, SP_TEXT_ROUND included, for buf NULL
+ * with cap > 0, and for an exponent outside 0..SP_MONEY_MAX_EXPONENT.
  */
 SP_API int sp_money_format(int64_t amount, int32_t exponent, uint32_t flags, char *buf,
                            size_t cap, size_t *len);
@@ -110,11 +117,13 @@ SP_API int sp_dec_format(sp_dec value, uint32_t flags, char *buf, size_t cap, si
 
 /*
  * Options of sp_allocate. Every array, when not NULL, has one entry per part.
+ * "No bound" for one part in an array: INT64_MAX in max and 0 in min (for a positive
+ * total); -INT64_MAX in min and 0 in max (for a negative total). INT64_MIN is refused.
  */
 typedef struct sp_alloc_options {
     uint32_t version;            /* SP_ALLOC_OPTIONS_VERSION */
     const int64_t *min;          /* lower bound per part; NULL: none */
-    const int64_t *max;          /* upper bound per part; NULL: none */
+    const int64_t *max;          /* upper bound per part; NULL: none; INT64_MAX: none */
     const uint8_t *locked;       /* part i is locked when locked[i] != 0; NULL: none */
     const int64_t *locked_value; /* the fixed value of each locked part */
     int64_t unit;                /* 0 or 1: minor units; > 1: granularity (see below) */
@@ -138,14 +147,16 @@ SP_API int sp_alloc_options_init(sp_alloc_options *opts, uint32_t version);
  *  - Exact shares are floored toward zero; the leftover units go one each to the largest
  *    remainders; equal remainders go to the lowest index first.
  *  - With unit > 1, unlocked parts are multiples of `unit` (bounds rounded inward), except
- *    that R mod unit goes to the unlocked part with the largest value (lowest index on
- *    ties) that can take it within its max.
+ *    that R mod unit goes to the unlocked part of positive weight with the largest value
+ *    (lowest index on ties) that can take it within its max. A zero-weight part keeps
+ *    exactly its bound nearest zero (rounded to the unit), however large it is.
  *  - A negative total mirrors a positive one: allocate(-T, w, min=-M, max=-m) equals
  *    -allocate(T, w, min=m, max=M).
  *
  * Errors (out untouched; the message names the part or bound): SP_EINVAL for n == 0 with a
  * non-zero total, a negative weight, min above max, locked parts beyond the total,
- * minimums above or maximums below what is left, nothing able to take a non-zero R;
+ * minimums above or maximums below what is left, nothing able to take a non-zero R, no
+ * part of positive weight able to take R mod unit;
  * SP_EOVERFLOW when INT64_MIN appears or the weights or bounds sum beyond int64_t;
  * SP_ENOMEM. Runs in O(n) per clamping round (one round without bounds).
  */

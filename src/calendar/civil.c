@@ -72,6 +72,7 @@ const char *spi_day_text(int64_t z, char *buf)
     int64_t y;
     int m, d;
     spi_civil_from_days(z, &y, &m, &d);
-    snprintf(buf, 24, "%04lld-%02d-%02d", (long long)y, m, d);
+    if (snprintf(buf, 24, "%04lld-%02d-%02d", (long long)y, m, d) >= 24) /* only y <= -10^16 */
+        snprintf(buf, 24, "(out of range)");
     return buf;
 }

@@ -55,43 +55,50 @@ static bool is_locked(const alloc_job *j, size_t i)
     return j->o.locked != NULL && j->o.locked[i] != 0;
 }
 
-/* Oriented bounds of unlocked part i in minor units: 0 <= *lo, *hi may be NO_MAX. */
-static int raw_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
+/* Oriented bounds of unlocked part i in minor units: 0 <= *lo; *hi may be NO_MAX, and is
+ * negative when the caller's bound excludes every part of R's sign (check_bounds). */
+static void raw_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
 {
     const int64_t *mn = j->o.min, *mx = j->o.max;
-    int64_t l, h;
+    int64_t l = 0, h = NO_MAX;
     if (!j->neg) {
-        l = mn != NULL ? mn[i] : 0;
-        h = mx != NULL ? mx[i] : NO_MAX;
-        if (h < 0)
-            return spi_fail(j->ctx, SP_EINVAL,
-                            "allocate: max[%zu] = %lld is below zero, but the parts of a "
-                            "positive amount are not negative unless locked",
-                            i, (long long)h);
+        if (mn != NULL)
+            l = mn[i];
+        if (mx != NULL)
+            h = mx[i];
     } else {
-        l = mx != NULL ? -mx[i] : 0;
-        h = mn != NULL ? -mn[i] : NO_MAX;
-        if (h < 0)
-            return spi_fail(j->ctx, SP_EINVAL,
-                            "allocate: min[%zu] = %lld is above zero, but the parts of a "
-                            "negative amount are not positive unless locked",
-                            i, (long long)-h);
+        if (mx != NULL)
+            l = -mx[i];
+        if (mn != NULL)
+            h = -mn[i];
     }
     *lo = l > 0 ? l : 0;
     *hi = h;
-    return SP_OK;
 }
 
 /* Oriented bounds of unlocked part i in units of j->unit (lo rounded up, hi down). */
-static int unit_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
+static void unit_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
 {
     int64_t l, h;
-    int rc = raw_bounds(j, i, &l, &h);
-    if (rc != SP_OK)
-        return rc;
+    raw_bounds(j, i, &l, &h);
     *lo = l / j->unit + (l % j->unit != 0);
     *hi = h == NO_MAX ? NO_MAX : h / j->unit;
-    if (*lo > *hi)
+}
+
+/* The bounds of unlocked part i admit a part of R's sign that is a multiple of the unit. */
+static int check_bounds(const alloc_job *j, size_t i)
+{
+    int64_t lo, hi;
+    raw_bounds(j, i, &lo, &hi);
+    if (hi < 0)
+        return spi_fail(j->ctx, SP_EINVAL,
+                        j->neg ? "allocate: min[%zu] = %lld is above zero, but the parts of a "
+                                 "negative amount are not positive unless locked"
+                               : "allocate: max[%zu] = %lld is below zero, but the parts of a "
+                                 "positive amount are not negative unless locked",
+                        i, (long long)(j->neg ? -hi : hi));
+    unit_bounds(j, i, &lo, &hi);
+    if (lo > hi)
         return spi_fail(j->ctx, SP_EINVAL,
                         "allocate: part %zu: no multiple of unit %lld lies between its min "
                         "and max",
@@ -166,7 +173,7 @@ static void clamp_rounds(const alloc_job *j, uint32_t *idx, size_t *nfree, int64
         for (size_t k = 0; k < *nfree; k++) {
             size_t i = idx[k];
             int64_t lo, hi;
-            (void)unit_bounds(j, i, &lo, &hi); /* validated before */
+            unit_bounds(j, i, &lo, &hi);
             spi_u128 p = (spi_u128)(uint64_t)weight_of(j, i) * r0;
             if (hi != NO_MAX && p > (spi_u128)(uint64_t)hi * w0)
                 excess_hi += p - (spi_u128)(uint64_t)hi * w0;
@@ -180,7 +187,7 @@ static void clamp_rounds(const alloc_job *j, uint32_t *idx, size_t *nfree, int64
         for (size_t k = 0; k < *nfree; k++) {
             uint32_t i = idx[k];
             int64_t lo, hi;
-            (void)unit_bounds(j, i, &lo, &hi);
+            unit_bounds(j, i, &lo, &hi);
             uint64_t w = (uint64_t)weight_of(j, i);
             spi_u128 p = (spi_u128)w * r0;
             if (clamp_hi && hi != NO_MAX && p > (spi_u128)(uint64_t)hi * w0) {
@@ -260,8 +267,9 @@ static const char *sign_text(const alloc_job *j)
 
 /*
  * The end of every split: R mod unit goes to the largest positive-weight part that can take
- * it, the parts are checked to add up, and only then is `out` written. `vals` holds the
- * unlocked parts in whole units, oriented.
+ * it (a zero-weight part holds exactly its minimum, as in the unrounded split), the parts
+ * are checked to add up, and only then is `out` written. `vals` holds the unlocked parts in
+ * whole units, oriented.
  */
 static int finish_parts(const alloc_job *j, size_t n, const int64_t *vals, uint64_t r_units,
                         uint64_t residue, int64_t *out)
@@ -272,7 +280,7 @@ static int finish_parts(const alloc_job *j, size_t n, const int64_t *vals, uint6
             if (is_locked(j, i) || weight_of(j, i) == 0)
                 continue;
             int64_t lo, hi;
-            (void)raw_bounds(j, i, &lo, &hi);
+            raw_bounds(j, i, &lo, &hi);
             uint64_t v = (uint64_t)vals[i] * (uint64_t)j->unit;
             bool fits = hi == NO_MAX || v + residue <= (uint64_t)hi;
             if (fits && (residue_part == SIZE_MAX || vals[i] > vals[residue_part]))
@@ -281,7 +289,7 @@ static int finish_parts(const alloc_job *j, size_t n, const int64_t *vals, uint6
         if (residue_part == SIZE_MAX)
             return spi_fail(j->ctx, SP_EINVAL,
                             "allocate: the remainder %s%llu of the amount left (not a multiple "
-                            "of unit %lld) fits on no part within its %s",
+                            "of unit %lld) fits on no part of positive weight within its %s",
                             sign_text(j), (unsigned long long)residue, (long long)j->unit,
                             upper_bounds_word(j));
     }
@@ -411,9 +419,10 @@ int spi_allocate_scratch(sp_ctx *ctx, int64_t total, const int64_t *weights, siz
         if (is_locked(j, i))
             continue;
         int64_t lo, hi, raw_lo, raw_hi;
-        if ((rc = unit_bounds(j, i, &lo, &hi)) != SP_OK)
+        if ((rc = check_bounds(j, i)) != SP_OK)
             return rc;
-        (void)raw_bounds(j, i, &raw_lo, &raw_hi);
+        unit_bounds(j, i, &lo, &hi);
+        raw_bounds(j, i, &raw_lo, &raw_hi);
         has_bounds |= lo > 0 || hi != NO_MAX;
         sum_lo += (uint64_t)lo;
         if (weight_of(j, i) == 0) {
@@ -488,7 +497,7 @@ int spi_allocate_scratch(sp_ctx *ctx, int64_t total, const int64_t *weights, siz
             continue;
         if (weight_of(j, i) == 0) {
             int64_t lo, hi;
-            (void)unit_bounds(j, i, &lo, &hi);
+            unit_bounds(j, i, &lo, &hi);
             vals[i] = lo;
             r_free -= (uint64_t)lo;
         } else {

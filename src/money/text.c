@@ -165,18 +165,52 @@ static bool exponent_valid(int32_t exponent)
     return exponent >= 0 && exponent <= SP_MONEY_MAX_EXPONENT;
 }
 
+/* The flags each text function takes; any other bit is refused, so that a flag meant for
+ * another function (or a newer library) is never silently ignored. */
+#define TEXT_FLAGS_KNOWN ((uint32_t)(SP_TEXT_GROUPING | SP_TEXT_ROUND | SP_TEXT_PERCENT))
+#define MONEY_PARSE_FLAGS ((uint32_t)(SP_TEXT_GROUPING | SP_TEXT_ROUND))
+#define DEC_PARSE_FLAGS TEXT_FLAGS_KNOWN
+#define MONEY_FORMAT_FLAGS ((uint32_t)SP_TEXT_GROUPING)
+#define DEC_FORMAT_FLAGS ((uint32_t)(SP_TEXT_GROUPING | SP_TEXT_PERCENT))
+
+static int check_parse_flags(sp_ctx *ctx, const char *what, uint32_t flags, uint32_t accepted)
+{
+    static const char *const names[] = { "SP_TEXT_GROUPING", "SP_TEXT_ROUND", "SP_TEXT_PERCENT" };
+    uint32_t unknown = flags & ~TEXT_FLAGS_KNOWN, refused = flags & ~accepted;
+    if (unknown != 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: unknown flag bits 0x%x (flags 0x%x)", what,
+                        (unsigned)unknown, (unsigned)flags);
+    for (unsigned b = 0; b < sizeof names / sizeof names[0]; b++)
+        if (refused & (1u << b))
+            return spi_fail(ctx, SP_EINVAL, "%s: %s does not apply to %s (flags 0x%x)", what,
+                            names[b], what, (unsigned)flags);
+    return SP_OK;
+}
+
+/* Arguments of a format function; buf NULL with cap 0 is a length query (SP_EBUFFER). */
+static bool format_args_valid(uint32_t flags, uint32_t accepted, const char *buf, size_t cap)
+{
+    return (flags & ~accepted) == 0 && (buf != NULL || cap == 0);
+}
+
 int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t flags,
                    sp_rounding mode, int64_t *out)
 {
     if (!exponent_valid(exponent))
         return spi_fail(ctx, SP_EINVAL, "money: exponent %d is outside 0..%d", (int)exponent,
                         SP_MONEY_MAX_EXPONENT);
+    int rc = check_parse_flags(ctx, "money", flags, MONEY_PARSE_FLAGS);
+    if (rc != SP_OK)
+        return rc;
     return spi_parse_fixed(ctx, "money", text, text != NULL ? strlen(text) : 0, (int)exponent,
                            false, flags, mode, out);
 }
 
 int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_rounding mode, sp_dec *out)
 {
+    int rc = check_parse_flags(ctx, "decimal", flags, DEC_PARSE_FLAGS);
+    if (rc != SP_OK)
+        return rc;
     /* A percentage has two fewer fractional digits: "3.5%" is 0.035. */
     bool percent = (flags & SP_TEXT_PERCENT) != 0;
     return spi_parse_fixed(ctx, "decimal", text, text != NULL ? strlen(text) : 0,
@@ -186,15 +220,17 @@ int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_rounding mode
 int sp_money_format(int64_t amount, int32_t exponent, uint32_t flags, char *buf, size_t cap,
                     size_t *len)
 {
-    if (!exponent_valid(exponent))
+    if (!exponent_valid(exponent) || !format_args_valid(flags, MONEY_FORMAT_FLAGS, buf, cap))
         return SP_EINVAL;
-    return spi_format_fixed(amount, (int)exponent, false, (flags & SP_TEXT_GROUPING) != 0, "", buf,
-                        cap, len);
+    return spi_format_fixed(amount, (int)exponent, false, (flags & SP_TEXT_GROUPING) != 0, "",
+                            buf, cap, len);
 }
 
 int sp_dec_format(sp_dec value, uint32_t flags, char *buf, size_t cap, size_t *len)
 {
+    if (!format_args_valid(flags, DEC_FORMAT_FLAGS, buf, cap))
+        return SP_EINVAL;
     bool percent = (flags & SP_TEXT_PERCENT) != 0;
     return spi_format_fixed(value, SP_DEC_DIGITS - (percent ? 2 : 0), true,
-                        (flags & SP_TEXT_GROUPING) != 0, percent ? "%" : "", buf, cap, len);
+                            (flags & SP_TEXT_GROUPING) != 0, percent ? "%" : "", buf, cap, len);
 }

@@ -633,8 +633,8 @@ int spi_record_open(const spi_rdoc *doc, const char *type, uint32_t known, uint3
     const spi_rnode *root = spi_rdoc_root(doc);
     if (root->type != SPI_ROBJECT)
         return expected(doc, root, "a record (an object)");
-    const char *t;
-    size_t tl;
+    const char *t = "";
+    size_t tl = 0;
     int rc = spi_rec_string(doc, root, "type", 0, &t, &tl);
     if (rc != SP_OK)
         return rc;
