@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 DEMO_PACKAGES="meson ninja-build gcc libc6-dev pkg-config python3"
-TEST_PACKAGES="$DEMO_PACKAGES g++ clang libcmocka-dev abigail-tools valgrind binutils"
+TEST_PACKAGES="$DEMO_PACKAGES g++ clang libcmocka-dev abigail-tools valgrind binutils doxygen"
 
 install_missing() {
     missing=""

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Marks the functions the library exports (the rest of it is hidden): default visibility
+ * while the library is built; on Windows dllexport, or dllimport for its users (define
+ * SP_STATIC when linking the static library); otherwise empty. */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(SP_BUILDING_LIBRARY)
 #    define SP_API __declspec(dllexport)
@@ -54,7 +57,7 @@ extern "C" {
  * negative values; existing ones never change meaning.
  */
 typedef enum sp_status {
-    SP_OK = 0,
+    SP_OK = 0,          /* success */
     SP_EINVAL = -1,     /* an argument or input document is invalid */
     SP_ENOMEM = -2,     /* an allocation failed */
     SP_EOVERFLOW = -3,  /* an exact result does not fit its type */
@@ -62,7 +65,7 @@ typedef enum sp_status {
     SP_ECONFLICT = -5,  /* duplicate id, immutable object, concurrent change */
     SP_ECORRUPT = -6,   /* stored bytes fail validation */
     SP_ESTORAGE = -7,   /* the storage backend failed (I/O) */
-    SP_EUSER = -8,      /* a host callback returned an error; see sp_ctx_user_error */
+    SP_EUSER = -8,      /* a host callback returned an error; see sp_ctx_user_errcode */
     SP_ECANCELED = -9,  /* the host's cancellation callback asked to stop */
     SP_EVERSION = -10,  /* unsupported struct, record or file version */
     SP_EBUFFER = -11,   /* the caller's output buffer is too small */
@@ -84,9 +87,9 @@ SP_API const char *sp_version_string(void);
  */
 typedef struct sp_ctx_options {
     uint32_t version;                      /* SP_CTX_OPTIONS_VERSION */
-    void *(*malloc_fn)(void *user, size_t size);
-    void *(*realloc_fn)(void *user, void *ptr, size_t size);
-    void (*free_fn)(void *user, void *ptr);
+    void *(*malloc_fn)(void *user, size_t size);             /* as malloc */
+    void *(*realloc_fn)(void *user, void *ptr, size_t size); /* as realloc */
+    void (*free_fn)(void *user, void *ptr);                  /* as free */
     void *alloc_user;                      /* passed as `user` to the hooks */
 } sp_ctx_options;
 
@@ -106,6 +109,7 @@ typedef struct sp_ctx sp_ctx;
 /* Create a context. `opts` may be NULL for the defaults. The context itself is allocated
  * through the hooks of `opts`. */
 SP_API int sp_ctx_new(sp_ctx **out, const sp_ctx_options *opts);
+/* Free a context (NULL is accepted). Free the objects made within it first. */
 SP_API void sp_ctx_free(sp_ctx *ctx);
 
 /*
@@ -120,6 +124,7 @@ SP_API const char *sp_ctx_errmsg(const sp_ctx *ctx);
  * full message length in bytes, excluding the NUL, like snprintf. `buf` may be NULL when
  * `cap` is 0. */
 SP_API size_t sp_ctx_errmsg_copy(const sp_ctx *ctx, char *buf, size_t cap);
+/* Forget the last error, the host's code and message included. */
 SP_API void sp_ctx_clear_error(sp_ctx *ctx);
 
 /*
@@ -137,8 +142,8 @@ SP_API const char *sp_ctx_user_errmsg(const sp_ctx *ctx);
  */
 typedef struct sp_progress {
     uint32_t version; /* SP_PROGRESS_VERSION */
-    void *user;
-    int (*report)(void *user, uint64_t done, uint64_t total);
+    void *user;       /* passed to report */
+    int (*report)(void *user, uint64_t done, uint64_t total); /* NULL: no reports */
 } sp_progress;
 
 #define SP_PROGRESS_VERSION 1u

@@ -19,6 +19,7 @@ extern "C" {
 /* A decimal fixed-point number: the value times 10^9 (3.5 % = 0.035 = 35000000). */
 typedef int64_t sp_dec;
 
+/* The fractional digits of an sp_dec, and 1 as an sp_dec. */
 #define SP_DEC_DIGITS 9
 #define SP_DEC_ONE INT64_C(1000000000)
 
@@ -73,7 +74,7 @@ SP_API int sp_currency_exponent(const char *code, int32_t *out);
 /* Flags for the text functions. Each function takes only the flags that apply to it (see
  * below); any other bit, known or not, is SP_EINVAL rather than silently ignored. */
 typedef enum sp_text_flags {
-    SP_TEXT_DEFAULT = 0,
+    SP_TEXT_DEFAULT = 0,  /* none of the flags below */
     SP_TEXT_GROUPING = 1, /* parse: accept ',' between groups of three integer digits;
                              format: write them */
     SP_TEXT_ROUND = 2,    /* parse: round digits beyond the precision by `mode` instead of

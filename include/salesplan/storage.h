@@ -28,6 +28,7 @@ extern "C" {
 typedef int (*sp_storage_visit_fn)(void *arg, const uint8_t *key, size_t key_len,
                                    const uint8_t *value, size_t value_len);
 
+/* What a visitor returns to end a scan early. */
 #define SP_SCAN_STOP 1
 
 /*
@@ -73,6 +74,7 @@ typedef struct sp_storage {
      * while a scan is running. */
     int (*scan)(void *user, const char *ns, const uint8_t *from, size_t from_len,
                 const uint8_t *to, size_t to_len, sp_storage_visit_fn visit, void *arg);
+    /* Open, commit, roll back the one transaction (the rules above). */
     int (*begin)(void *user);
     int (*commit)(void *user);
     int (*rollback)(void *user);
@@ -103,6 +105,7 @@ typedef enum sp_file_store_flags {
     SP_FILE_STORE_NO_SYNC = 4   /* skip fsync (tests, throw-away data): not crash-safe */
 } sp_file_store_flags;
 
+/* Options of sp_storage_file_new. */
 typedef struct sp_file_store_options {
     uint32_t version; /* SP_FILE_STORE_OPTIONS_VERSION */
     uint32_t flags;   /* sp_file_store_flags */
@@ -144,6 +147,7 @@ SP_API void sp_storage_free(sp_storage *storage);
  */
 typedef struct sp_dict sp_dict;
 
+/* An empty dictionary, allocating through `ctx` (which must outlive it). */
 SP_API int sp_dict_new(sp_dict **out, sp_ctx *ctx);
 SP_API void sp_dict_free(sp_dict *dict);
 /* Add a new id; SP_ECONFLICT when it is already present, SP_EINVAL when it is empty, too
@@ -160,7 +164,7 @@ SP_API int sp_dict_add_all(sp_dict *dict, const char *const *ids, const size_t *
 SP_API int sp_dict_find(const sp_dict *dict, const char *id, size_t len, uint32_t *index);
 /* The id of an index; *id is NUL-terminated and owned by the dictionary. */
 SP_API int sp_dict_id(const sp_dict *dict, uint32_t index, const char **id, size_t *len);
-/* The number of ids; 0 for NULL. */
+/* The number of ids (0 for NULL). */
 SP_API size_t sp_dict_count(const sp_dict *dict);
 
 /* ======================================================================================
@@ -202,20 +206,20 @@ typedef enum sp_fact_kind {
 typedef struct sp_fact_batch {
     uint32_t version; /* SP_FACT_BATCH_VERSION */
     uint32_t kind;    /* sp_fact_kind */
-    size_t count;
-    const uint64_t *id;
-    const uint64_t *ref;
-    const int32_t *day;
-    const int64_t *time;
-    const uint32_t *rep;
-    const uint32_t *grid;
-    const uint32_t *product;
-    const uint32_t *customer;
-    const uint32_t *channel;
-    const uint32_t *stage;
-    const int64_t *amount;
-    const int64_t *quantity;
-    const int64_t *cost;
+    size_t count;     /* rows */
+    const uint64_t *id;       /* the fact's own id (stage events: the opportunity's) */
+    const uint64_t *ref;      /* id of the order line */
+    const int32_t *day;       /* days since 1970-01-01 */
+    const int64_t *time;      /* seconds since the epoch */
+    const uint32_t *rep;      /* dict index (the payee, the owner) */
+    const uint32_t *grid;     /* dict index */
+    const uint32_t *product;  /* dict index */
+    const uint32_t *customer; /* dict index */
+    const uint32_t *channel;  /* dict index */
+    const uint32_t *stage;    /* stage index of the funnel */
+    const int64_t *amount;    /* minor units (stage events: the deal's) */
+    const int64_t *quantity;  /* whole units */
+    const int64_t *cost;      /* minor units */
 } sp_fact_batch;
 
 #define SP_FACT_BATCH_VERSION 1u
@@ -251,7 +255,8 @@ typedef int (*sp_fact_sink_fn)(void *arg, const sp_fact_batch *batch);
  */
 typedef struct sp_fact_source {
     uint32_t version; /* SP_FACT_SOURCE_VERSION */
-    void *user;
+    void *user;       /* passed to every callback */
+    /* Deliver the query's facts to `sink` (called with `sink_arg`), as above. */
     int (*scan)(void *user, const sp_fact_query *query, sp_fact_sink_fn sink, void *sink_arg);
     /* Optional: the host's message for its last error, or NULL. */
     const char *(*errmsg)(void *user);
@@ -271,6 +276,7 @@ SP_API int sp_fact_source_init(sp_fact_source *source, uint32_t version);
  * batch (required columns, kind).
  */
 SP_API int sp_fact_source_memory_new(sp_fact_source **out, sp_ctx *ctx);
+/* Append a copy of `batch`; every batch of a kind must bring the same columns. */
 SP_API int sp_fact_source_memory_append(sp_fact_source *source, const sp_fact_batch *batch);
 /* Free a source made by sp_fact_source_memory_new (NULL is accepted). */
 SP_API void sp_fact_source_free(sp_fact_source *source);
