@@ -38,6 +38,8 @@ typedef enum sp_target_measure {
     SP_TARGET_QUANTITY = 1 /* whole units */
 } sp_target_measure;
 
+/* Options of sp_target_plan_new: what the plan's amounts are and which calendar, year and
+ * grain its periods come from. */
 typedef struct sp_target_plan_options {
     uint32_t version;                    /* SP_TARGET_PLAN_OPTIONS_VERSION */
     const char *name;                    /* display name (UTF-8); NULL: none */
@@ -57,7 +59,7 @@ typedef struct sp_target_plan_options {
 SP_API int sp_target_plan_options_init(sp_target_plan_options *opts, uint32_t version);
 
 /*
- * A new plan with id `id` (UTF-8, 1 to 1000 bytes, no NUL) over a copy of the validated
+ * A new plan with id `id` (UTF-8, 1 to 512 bytes, no NUL) over a copy of the validated
  * hierarchy `h` (ids, parents, level names: node indices stay the same). Revision 0 until
  * first saved. Errors name the option.
  */
@@ -68,18 +70,18 @@ SP_API void sp_target_plan_free(sp_target_plan *plan);
 /* What a plan is; strings and the hierarchy are owned by the plan. */
 typedef struct sp_target_plan_info {
     uint32_t version;             /* SP_TARGET_PLAN_INFO_VERSION */
-    const char *id;
+    const char *id;               /* the plan's id */
     const char *name;             /* "" when none */
     uint32_t measure;             /* sp_target_measure */
     const char *currency;         /* "" when none */
     int32_t exponent;             /* 0 for quantities */
-    int32_t fiscal_year;
-    uint32_t grain;
+    int32_t fiscal_year;          /* the plan's year */
+    uint32_t grain;               /* sp_grain of its periods */
     size_t nperiods;              /* periods of the plan's year at its grain */
     uint32_t revision;            /* 0 until saved; each save adds one */
-    size_t nnodes;
-    const sp_hierarchy *hierarchy;
-    const sp_calendar *calendar;
+    size_t nnodes;                /* nodes of its hierarchy */
+    const sp_hierarchy *hierarchy; /* the plan's copy, frozen (sp_hierarchy_get_state) */
+    const sp_calendar *calendar;  /* the plan's calendar */
 } sp_target_plan_info;
 
 #define SP_TARGET_PLAN_INFO_VERSION 1u
@@ -88,6 +90,8 @@ typedef struct sp_target_plan_info {
 
 SP_API int sp_target_plan_info_init(sp_target_plan_info *info, uint32_t version);
 
+/* Fill `info` (as of info->version, which the caller sets: SP_TARGET_PLAN_INFO_INIT) with
+ * what the plan is. SP_EVERSION for a version this library does not write. */
 SP_API int sp_target_plan_get_info(const sp_target_plan *plan, sp_target_plan_info *info);
 
 /*
@@ -148,9 +152,9 @@ typedef enum sp_overshoot_policy {
 
 /* Pacing status. Values are frozen. */
 typedef enum sp_pace_status {
-    SP_PACE_BEHIND = -1,
-    SP_PACE_ON_TRACK = 0,
-    SP_PACE_AHEAD = 1
+    SP_PACE_BEHIND = -1,  /* actual below expected by more than the threshold */
+    SP_PACE_ON_TRACK = 0, /* within the threshold */
+    SP_PACE_AHEAD = 1     /* actual above expected by more than the threshold */
 } sp_pace_status;
 
 /* How much of the current period has elapsed. Values are frozen. */
@@ -170,10 +174,10 @@ typedef enum sp_projection_method {
 
 /* The fact column that names a hierarchy node. Values are frozen. */
 typedef enum sp_target_key {
-    SP_TARGET_KEY_REP = 0,
-    SP_TARGET_KEY_GRID = 1,
-    SP_TARGET_KEY_PRODUCT = 2,
-    SP_TARGET_KEY_CUSTOMER = 3
+    SP_TARGET_KEY_REP = 0,     /* the rep column: node ids are rep ids */
+    SP_TARGET_KEY_GRID = 1,    /* the grid column */
+    SP_TARGET_KEY_PRODUCT = 2, /* the product column */
+    SP_TARGET_KEY_CUSTOMER = 3 /* the customer column */
 } sp_target_key;
 
 /* Flags of sp_target_history_options. */
@@ -183,6 +187,7 @@ typedef enum sp_target_history_flags {
                                           counted in the report and skipped) */
 } sp_target_history_flags;
 
+/* Options of sp_target_plan_load_history and sp_target_plan_load_actuals. */
 typedef struct sp_target_history_options {
     uint32_t version; /* SP_TARGET_HISTORY_OPTIONS_VERSION */
     uint32_t key;     /* sp_target_key */
@@ -265,15 +270,15 @@ SP_API void sp_target_set_free(sp_target_set *set);
 /* What a set is; strings are owned by the set. */
 typedef struct sp_target_set_info {
     uint32_t version;       /* SP_TARGET_SET_INFO_VERSION */
-    const char *plan_id;
+    const char *plan_id;    /* the plan the set was made from */
     uint32_t plan_revision; /* the plan's revision when the set was made */
-    uint32_t measure;
+    uint32_t measure;       /* sp_target_measure, as the plan's */
     const char *currency;   /* "" when none */
-    int32_t exponent;
-    int32_t fiscal_year;
-    uint32_t grain;
-    size_t nperiods;
-    size_t nnodes;
+    int32_t exponent;       /* of the amounts, as the plan's */
+    int32_t fiscal_year;    /* the plan's year */
+    uint32_t grain;         /* sp_grain of the periods */
+    size_t nperiods;        /* periods per node */
+    size_t nnodes;          /* nodes of the set's hierarchy */
     int64_t total;          /* the root's target */
     uint32_t based_on;      /* a re-plan: the version it was made from (0: none) */
     size_t closed;          /* a re-plan: periods closed with actuals */
@@ -291,18 +296,19 @@ typedef struct sp_target_set_info {
 
 SP_API int sp_target_set_info_init(sp_target_set_info *info, uint32_t version);
 
+/* Fill `info` (as of info->version: SP_TARGET_SET_INFO_INIT) with what the set is. */
 SP_API int sp_target_set_get_info(const sp_target_set *set, sp_target_set_info *info);
 
 /* The set's arrays, indexed by node (its hierarchy's indices). Owned by the set. */
 typedef struct sp_target_set_data {
     uint32_t version;            /* SP_TARGET_SET_DATA_VERSION */
-    size_t nnodes, nperiods;
+    size_t nnodes, nperiods;     /* the rows and the periods per row */
     const int64_t *annual;       /* nnodes */
     const uint32_t *flags;       /* nnodes: sp_decomp_flag bits */
     const sp_dec *growth;        /* nnodes: where SP_DECOMP_F_GROWTH */
     const sp_dec *common_growth; /* nnodes: where SP_DECOMP_F_COMMON_GROWTH */
     const int64_t *periods;      /* nnodes x nperiods: periods[node * nperiods + p] */
-    size_t nprofiles;
+    size_t nprofiles;            /* seasonal profiles the split used */
     const sp_dec *profiles;      /* nprofiles x nperiods weights (normalised when used) */
     const uint32_t *profile_of;  /* nnodes: the profile each node was split by */
     uint32_t weighting;          /* sp_time_weighting of the split */
@@ -314,6 +320,8 @@ typedef struct sp_target_set_data {
 
 SP_API int sp_target_set_data_init(sp_target_set_data *data, uint32_t version);
 
+/* Fill `data` (as of data->version: SP_TARGET_SET_DATA_INIT) with pointers to the set's
+ * arrays, valid until the set is freed. */
 SP_API int sp_target_set_get_data(const sp_target_set *set, sp_target_set_data *data);
 /* The node of an id; SP_ENOTFOUND when the set has none. */
 SP_API int sp_target_set_find(const sp_target_set *set, const char *id, size_t len,
@@ -323,6 +331,7 @@ SP_API const char *sp_target_set_lock_reason(const sp_target_set *set, uint32_t 
 
 /* ---- comparing two sets ---- */
 
+/* The comparison of two target sets, node by node and period by period (immutable). */
 typedef struct sp_target_comparison sp_target_comparison;
 
 /* Flags of a compared node or cell. */
@@ -342,6 +351,7 @@ SP_API int sp_target_compare(sp_target_comparison **out, const sp_target_set *a,
                              const sp_target_set *b);
 SP_API void sp_target_comparison_free(sp_target_comparison *cmp);
 
+/* The comparison's arrays, owned by it. */
 typedef struct sp_target_comparison_data {
     uint32_t version;               /* SP_TARGET_COMPARISON_DATA_VERSION */
     size_t count;                   /* nodes compared */
@@ -363,6 +373,8 @@ typedef struct sp_target_comparison_data {
 
 SP_API int sp_target_comparison_data_init(sp_target_comparison_data *data, uint32_t version);
 
+/* Fill `data` (as of data->version: SP_TARGET_COMPARISON_DATA_INIT) with pointers to the
+ * comparison's arrays, valid until it is freed. */
 SP_API int sp_target_comparison_get_data(const sp_target_comparison *cmp,
                                          sp_target_comparison_data *data);
 
@@ -376,6 +388,7 @@ SP_API int sp_target_set_reconcile(const sp_target_set *set, const int64_t *comm
                                    const sp_reconcile_options *opts,
                                    const sp_reconcile_output *out);
 
+/* Options of sp_target_plan_replan. */
 typedef struct sp_target_replan_options {
     uint32_t version;   /* SP_TARGET_REPLAN_OPTIONS_VERSION */
     uint32_t overshoot; /* sp_overshoot_policy */
@@ -399,13 +412,15 @@ SP_API int sp_target_plan_replan(sp_target_set **out, const sp_target_plan *plan
                                  const sp_target_set *base, const int64_t *actual, size_t closed,
                                  const sp_target_replan_options *opts);
 
+/* Options of sp_target_plan_pacing. */
 typedef struct sp_target_pacing_options {
     uint32_t version;     /* SP_TARGET_PACING_OPTIONS_VERSION */
     uint32_t rolled_up;   /* 0: actual holds each node's own bookings, rolled up here
                              (SP_ROLLUP_OWN); 1: actual is already rolled up */
     uint32_t elapsed;     /* sp_elapsed_measure */
     uint32_t projection;  /* sp_projection_method */
-    sp_dec threshold;     /* as sp_pacing_options */
+    sp_dec threshold;     /* on track while |actual - expected| <= threshold x expected
+                             (0.05 for +-5 %); 0: any difference counts */
     uint32_t rounding;    /* sp_rounding */
 } sp_target_pacing_options;
 

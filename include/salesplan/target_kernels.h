@@ -48,7 +48,7 @@ typedef struct sp_decomp_rule {
     uint32_t null_policy;          /* sp_decomp_null_policy */
     const uint32_t *blend_drivers; /* BLEND: the columns ... */
     const sp_dec *blend_weights;   /* ... and their weights (>= 0, not all zero) */
-    size_t blend_count;
+    size_t blend_count;            /* BLEND: entries of blend_drivers and blend_weights */
     sp_dec growth_floor;           /* GROWTH: lowest growth rate (>= -1), or NO_FLOOR */
     sp_dec growth_cap;             /* GROWTH: highest growth rate, or NO_CAP */
     int64_t unit;                  /* 0 or 1: minor units; > 1: children's targets are
@@ -69,6 +69,8 @@ SP_API int sp_decomp_rule_init(sp_decomp_rule *rule, uint32_t version);
  */
 typedef struct sp_decomp sp_decomp;
 
+/* A new decomposition of `h` (validated), with no drivers, rules, bounds or locks; it
+ * allocates through h's context. */
 SP_API int sp_decomp_new(sp_decomp **out, const sp_hierarchy *h);
 SP_API void sp_decomp_free(sp_decomp *d);
 
@@ -171,10 +173,11 @@ typedef enum sp_season_zero_policy {
 /* How the ratio-to-moving-average method averages each period's ratios. Values are
  * frozen. */
 typedef enum sp_season_average {
-    SP_SEASON_MEAN = 0,
-    SP_SEASON_MEDIAN = 1
+    SP_SEASON_MEAN = 0,  /* the arithmetic mean of the years' ratios */
+    SP_SEASON_MEDIAN = 1 /* their median (the mean of the middle two for an even count) */
 } sp_season_average;
 
+/* Options of sp_season_average_share and sp_season_ratio_to_ma. */
 typedef struct sp_season_options {
     uint32_t version;       /* SP_SEASON_OPTIONS_VERSION */
     uint32_t zero_policy;   /* sp_season_zero_policy */
@@ -214,14 +217,15 @@ SP_API int sp_season_ratio_to_ma(sp_ctx *ctx, const int64_t *history, size_t nva
 
 /* ---- splitting over time, re-planning and pacing ---- */
 
+/* Options of sp_timesplit. */
 typedef struct sp_timesplit_options {
     uint32_t version;             /* SP_TIMESPLIT_OPTIONS_VERSION */
     uint32_t policy;              /* sp_profile_policy */
     const uint32_t *profile_of;   /* per node: its profile; NULL: profile 0 for every node */
     const sp_calendar *calendar;  /* optional: the periods are this calendar's periods of
                                      fiscal_year at grain, and their number must match */
-    int32_t fiscal_year;
-    uint32_t grain;               /* sp_grain */
+    int32_t fiscal_year;          /* with calendar: the year of the periods */
+    uint32_t grain;               /* with calendar: the sp_grain of the periods */
     uint32_t weighting;           /* sp_time_weighting */
     int64_t unit;                 /* 0 or 1: minor units; > 1: granularity, as sp_allocate */
     const uint8_t *held;          /* nnodes x nperiods: non-zero holds a period at ... */
@@ -252,18 +256,20 @@ SP_API int sp_timesplit(sp_ctx *ctx, const int64_t *annual, size_t nnodes,
  */
 #ifdef SP_STATIC_LINKING_ONLY
 
+/* Options of sp_replan. The fields from policy to held_value are sp_timesplit_options'. */
 typedef struct sp_replan_options {
     uint32_t version;             /* SP_REPLAN_OPTIONS_VERSION */
     size_t closed;                /* periods 0 .. closed - 1 are closed (0 .. nperiods) */
     uint32_t policy;              /* sp_profile_policy */
-    const uint32_t *profile_of;   /* as sp_timesplit_options */
-    const sp_calendar *calendar;
-    int32_t fiscal_year;
-    uint32_t grain;
-    uint32_t weighting;
-    int64_t unit;
-    const uint8_t *held;          /* nnodes x nperiods; ignored in closed periods */
-    const int64_t *held_value;
+    const uint32_t *profile_of;   /* per node: its profile; NULL: profile 0 */
+    const sp_calendar *calendar;  /* optional: the calendar of the periods */
+    int32_t fiscal_year;          /* with calendar: the year of the periods */
+    uint32_t grain;               /* with calendar: the sp_grain of the periods */
+    uint32_t weighting;           /* sp_time_weighting */
+    int64_t unit;                 /* 0 or 1: minor units; > 1: granularity, as sp_allocate */
+    const uint8_t *held;          /* nnodes x nperiods: non-zero holds a period at ...
+                                     (ignored in closed periods) */
+    const int64_t *held_value;    /* ... this value */
     uint32_t overshoot;           /* sp_overshoot_policy */
 } sp_replan_options;
 
@@ -299,6 +305,7 @@ SP_STATIC_API int sp_replan(sp_ctx *ctx, const int64_t *target, const int64_t *a
                             size_t nperiods, const sp_replan_options *opts,
                             const sp_replan_output *out);
 
+/* Options of sp_pacing: the periods the profiles describe and how to judge the pace. */
 typedef struct sp_pacing_options {
     uint32_t version;           /* SP_PACING_OPTIONS_VERSION */
     const sp_calendar *calendar; /* required: the calendar whose periods ... */
