@@ -242,6 +242,7 @@ static void test_iso_weeks(void **state)
      * 2025-03-31 .. Sunday 2025-04-06. */
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     o.start_month = 4;
+    o.label = SP_FISCAL_LABEL_END;
     cal = new_calendar(ctx, &o);
     period(cal, 2026, SP_GRAIN_WEEK, 0, &f, &e);
     assert_int_equal(f, spt_day(2025, 3, 31));
@@ -327,6 +328,7 @@ static void test_retail_year_end_rules(void **state)
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     o.kind = SP_CALENDAR_RETAIL_445;
     o.start_month = 9;
+    o.label = SP_FISCAL_LABEL_END;
     o.year_end_weekday = 6;
     o.year_end_rule = SP_YEAR_END_LAST;
     sp_calendar *cal = new_calendar(ctx, &o);
@@ -367,11 +369,11 @@ static void random_options(spt_rng *rng, sp_calendar_options *o)
 {
     *o = (sp_calendar_options)SP_CALENDAR_OPTIONS_INIT;
     o->kind = (uint32_t)spt_rng_range(rng, 0, 3);
-    o->start_month = (uint32_t)spt_rng_range(rng, 0, 12);
-    o->label = (uint32_t)spt_rng_range(rng, 0, 1);
+    o->start_month = (uint32_t)spt_rng_range(rng, o->kind == SP_CALENDAR_MONTHS ? 0 : 1, 12);
+    o->label = (uint32_t)spt_rng_range(rng, o->start_month <= 1 ? 0 : 1, 2);
     if (o->kind != SP_CALENDAR_MONTHS) {
         o->year_end_weekday = (uint32_t)spt_rng_range(rng, 1, 7);
-        o->year_end_rule = (uint32_t)spt_rng_range(rng, 0, 1);
+        o->year_end_rule = (uint32_t)spt_rng_range(rng, 1, 2);
         o->week53_month = (uint32_t)spt_rng_range(rng, 0, 12);
     }
 }
@@ -457,6 +459,217 @@ static void test_property_tiling(void **state)
         sp_calendar_free(cal);
     }
     sp_ctx_free(ctx);
+}
+
+/* ---- presets ---- */
+
+static sp_calendar *preset_calendar(sp_ctx *ctx, uint32_t preset)
+{
+    sp_calendar_options o;
+    assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION, preset), SP_OK);
+    return new_calendar(ctx, &o);
+}
+
+/* A retail year: its last day and its number of weeks. */
+typedef struct retail_year {
+    int32_t fy, y, m, d;
+    size_t weeks;
+} retail_year;
+
+/* Years of the NRF rule (the Saturday nearest January 31, named by the year it starts in).
+ * Published: FY2016 ended 2017-01-28 and FY2017 on 2018-02-03 (an SEC 10-K, CIK 896985,
+ * "fiscal years ended February 3, 2018 and January 28, 2017" under a "4-5-4 retail fiscal
+ * calendar ending on the Saturday nearest January 31"); FY2021 on 2022-01-29 (Coresight
+ * Research, "The 4-5-4 US Retail Calendar, 2021–22"); FY2023 on 2024-02-03 with 53 weeks
+ * (Coresight, 2023–24, and the NRF); FY2024 on 2025-02-01 (Ross Stores' 10-K, CIK 745732,
+ * "12 Months Ended Feb. 01, 2025", fiscal 2024). From the rule only: FY2022 ends on
+ * 2023-01-28 (January 31, 2023 is a Tuesday) and FY2025 on 2026-01-31 (a Saturday). Each
+ * year starts the day after the one before ends. */
+static const retail_year nrf_years[] = {
+    { 2016, 2017, 1, 28, 52 }, { 2017, 2018, 2, 3, 53 }, { 2021, 2022, 1, 29, 52 },
+    { 2022, 2023, 1, 28, 52 }, { 2023, 2024, 2, 3, 53 }, { 2024, 2025, 2, 1, 52 },
+    { 2025, 2026, 1, 31, 52 },
+};
+
+static const retail_year nrf_before[] = {
+    { 2015, 2016, 1, 30, 0 }, { 2016, 2017, 1, 28, 0 }, { 2020, 2021, 1, 30, 0 },
+    { 2021, 2022, 1, 29, 0 }, { 2022, 2023, 1, 28, 0 }, { 2023, 2024, 2, 3, 0 },
+    { 2024, 2025, 2, 1, 0 },
+};
+
+static void expect_retail_years(const sp_calendar *cal)
+{
+    for (size_t i = 0; i < sizeof nrf_years / sizeof nrf_years[0]; i++) {
+        const retail_year *r = &nrf_years[i], *p = &nrf_before[i];
+        expect_year(cal, r->fy, spt_day(p->y, p->m, p->d) + 1, spt_day(r->y, r->m, r->d) + 1);
+        size_t weeks;
+        assert_int_equal(sp_calendar_periods(cal, r->fy, SP_GRAIN_WEEK, NULL, NULL, NULL, 0,
+                                             &weeks),
+                         SP_OK);
+        assert_int_equal(weeks, r->weeks);
+    }
+}
+
+/* Month starts as (month, day) pairs from February of fy to February of fy + 1 (13). */
+static void expect_month_starts(const sp_calendar *cal, int32_t fy, const int starts[13][2])
+{
+    for (uint32_t k = 0; k < 12; k++) {
+        int32_t f, e;
+        period(cal, fy, SP_GRAIN_MONTH, k, &f, &e);
+        int32_t want_f = spt_day(starts[k][0] >= 2 ? fy : fy + 1, starts[k][0], starts[k][1]);
+        int32_t want_e = spt_day(starts[k + 1][0] >= 2 && k + 1 < 12 ? fy : fy + 1,
+                                 starts[k + 1][0], starts[k + 1][1]);
+        if (f != want_f || e != want_e)
+            fail_msg("FY%d month %u: [%d, %d), expected [%d, %d)", fy, k + 1, f, e, want_f,
+                     want_e);
+    }
+}
+
+static void test_presets_nrf(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_calendar *cal = preset_calendar(ctx, SP_CALENDAR_PRESET_NRF_454);
+    expect_retail_years(cal);
+    /* FY2024 month by month, 4-5-4 weeks from Sunday 2024-02-04 (by hand: the NRF's 2024
+     * calendar has February 4 .. March 2, March 3 .. April 6, ...). */
+    static const int m2024[13][2] = { { 2, 4 },  { 3, 3 },  { 4, 7 },  { 5, 5 },  { 6, 2 },
+                                      { 7, 7 },  { 8, 4 },  { 9, 1 },  { 10, 6 }, { 11, 3 },
+                                      { 12, 1 }, { 1, 5 },  { 2, 2 } };
+    expect_month_starts(cal, 2024, m2024);
+    /* The 53rd week of FY2023 goes to January: 2023-12-31 .. 2024-02-03, 5 weeks. */
+    int32_t f, e;
+    period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
+    assert_int_equal(f, spt_day(2023, 12, 31));
+    assert_int_equal(e, spt_day(2024, 2, 4));
+    expect_label(cal, spt_day(2025, 2, 1), SP_GRAIN_WEEK, "FY2024-W52");
+    expect_label(cal, spt_day(2025, 2, 2), SP_GRAIN_YEAR, "FY2025");
+    sp_calendar_free(cal);
+
+    /* A preset is a starting point: the weekend is added, a field changed. */
+    sp_calendar_options o;
+    assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION,
+                                                SP_CALENDAR_PRESET_NRF_454),
+                     SP_OK);
+    o.week53_month = 2;
+    o.weekend = SP_SUNDAY;
+    cal = new_calendar(ctx, &o);
+    period(cal, 2023, SP_GRAIN_MONTH, 1, &f, &e);
+    assert_int_equal(e - f, 42);
+    int32_t w[12];
+    size_t n;
+    assert_int_equal(sp_calendar_periods(cal, 2024, SP_GRAIN_MONTH, NULL, NULL, w, 12, &n), SP_OK);
+    assert_int_equal(w[0], 24); /* 4 weeks of 6 working days */
+    sp_calendar_free(cal);
+    sp_ctx_free(ctx);
+}
+
+static void test_presets_retail(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    /* The same years as the NRF's; months of 4-4-5 and 5-4-4 weeks, by hand. */
+    sp_calendar *cal = preset_calendar(ctx, SP_CALENDAR_PRESET_RETAIL_445);
+    expect_retail_years(cal);
+    static const int m445[13][2] = { { 2, 4 },  { 3, 3 },  { 3, 31 }, { 5, 5 },  { 6, 2 },
+                                     { 6, 30 }, { 8, 4 },  { 9, 1 },  { 9, 29 }, { 11, 3 },
+                                     { 12, 1 }, { 12, 29 }, { 2, 2 } };
+    expect_month_starts(cal, 2024, m445);
+    /* FY2023's last month takes the 53rd week: 2023-12-24 .. 2024-02-03, 6 weeks. */
+    int32_t f, e;
+    period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
+    assert_int_equal(f, spt_day(2023, 12, 24));
+    assert_int_equal(e, spt_day(2024, 2, 4));
+    sp_calendar_free(cal);
+
+    cal = preset_calendar(ctx, SP_CALENDAR_PRESET_RETAIL_544);
+    expect_retail_years(cal);
+    static const int m544[13][2] = { { 2, 4 }, { 3, 10 }, { 4, 7 }, { 5, 5 },  { 6, 9 },
+                                     { 7, 7 }, { 8, 4 },  { 9, 8 }, { 10, 6 }, { 11, 3 },
+                                     { 12, 8 }, { 1, 5 }, { 2, 2 } };
+    expect_month_starts(cal, 2024, m544);
+    period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
+    assert_int_equal(f, spt_day(2023, 12, 31));
+    assert_int_equal(e, spt_day(2024, 2, 4));
+    sp_calendar_free(cal);
+    sp_ctx_free(ctx);
+}
+
+/* A months preset: FY y runs from start_month of year y + shift to the same month a year
+ * later, for y = 2015 .. 2035. */
+static void expect_month_years(sp_ctx *ctx, uint32_t preset, int32_t start_month, int32_t shift)
+{
+    sp_calendar *cal = preset_calendar(ctx, preset);
+    for (int32_t y = 2015; y <= 2035; y++)
+        expect_year(cal, y, spt_day(y + shift, start_month, 1),
+                    spt_day(y + shift + 1, start_month, 1));
+    sp_calendar_free(cal);
+}
+
+static void test_presets_months(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    expect_month_years(ctx, SP_CALENDAR_PRESET_CIVIL, 1, 0);
+    /* Japan: 財政法 article 11, the national fiscal year runs from April 1 to March 31 of the
+     * next year, named by the year it starts in: "2014 FY (Heisei 26) ran from April 1st,
+     * 2014 until March 31st, 2015". */
+    expect_month_years(ctx, SP_CALENDAR_PRESET_APRIL_START, 4, 0);
+    sp_calendar *cal = preset_calendar(ctx, SP_CALENDAR_PRESET_APRIL_START);
+    expect_year(cal, 2014, spt_day(2014, 4, 1), spt_day(2015, 4, 1));
+    expect_label(cal, spt_day(2015, 3, 31), SP_GRAIN_MONTH, "FY2014-M12");
+    sp_calendar_free(cal);
+    /* India: the financial year 2024-25 runs from April 1, 2024 to March 31, 2025 and is
+     * written FY25 (Ministry of Statistics estimates "for FY 2024-25", reported as "financial
+     * year 2024-25 (FY25)"): named by its end. */
+    expect_month_years(ctx, SP_CALENDAR_PRESET_APRIL_END, 4, -1);
+    cal = preset_calendar(ctx, SP_CALENDAR_PRESET_APRIL_END);
+    expect_label(cal, spt_day(2024, 4, 1), SP_GRAIN_QUARTER, "FY2025-Q1");
+    expect_label(cal, spt_day(2025, 3, 31), SP_GRAIN_QUARTER, "FY2025-Q4");
+    sp_calendar_free(cal);
+    /* Australia: the 2024-25 financial year, FY25, runs from 1 July 2024 to 30 June 2025
+     * (the ATO's "income year" is "a 12-month period ending on 30 June"). */
+    expect_month_years(ctx, SP_CALENDAR_PRESET_JULY_END, 7, -1);
+    cal = preset_calendar(ctx, SP_CALENDAR_PRESET_JULY_END);
+    expect_label(cal, spt_day(2024, 7, 1), SP_GRAIN_MONTH, "FY2025-M01");
+    expect_label(cal, spt_day(2025, 6, 30), SP_GRAIN_HALF, "FY2025-H2");
+    sp_calendar_free(cal);
+    /* The US federal government: "The fiscal year of the Treasury begins on October 1 of each
+     * year and ends on September 30 of the following year" (31 U.S.C. 1102), named by the
+     * year it ends in: "fiscal year 1992 began on October 1, 1991, and ended September 30,
+     * 1992" (NSF, Federal Funds Survey, technical notes). */
+    expect_month_years(ctx, SP_CALENDAR_PRESET_OCTOBER_END, 10, -1);
+    cal = preset_calendar(ctx, SP_CALENDAR_PRESET_OCTOBER_END);
+    expect_year(cal, 1992, spt_day(1991, 10, 1), spt_day(1992, 10, 1));
+    expect_label(cal, spt_day(2025, 12, 31), SP_GRAIN_QUARTER, "FY2026-Q1");
+    sp_calendar_free(cal);
+    sp_ctx_free(ctx);
+}
+
+static void test_preset_bad_input(void **state)
+{
+    (void)state;
+    sp_calendar_options o, before;
+    memset(&o, 0x5A, sizeof o);
+    before = o;
+    assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION, 0), SP_EINVAL);
+    assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION, 9), SP_EINVAL);
+    assert_int_equal(sp_calendar_options_preset(&o, 0, SP_CALENDAR_PRESET_CIVIL), SP_EVERSION);
+    assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION + 1,
+                                                SP_CALENDAR_PRESET_CIVIL),
+                     SP_EVERSION);
+    assert_memory_equal(&o, &before, sizeof o);
+    assert_int_equal(sp_calendar_options_preset(NULL, SP_CALENDAR_OPTIONS_VERSION,
+                                                SP_CALENDAR_PRESET_CIVIL),
+                     SP_EINVAL);
+    /* A preset writes the whole struct, as sp_calendar_options_init does. */
+    assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION,
+                                                SP_CALENDAR_PRESET_OCTOBER_END),
+                     SP_OK);
+    assert_int_equal(o.version, SP_CALENDAR_OPTIONS_VERSION);
+    assert_int_equal(o.weekend, 0);
+    assert_null(o.holidays);
+    assert_int_equal(o.nworkdays, 0);
 }
 
 /* ---- working days ---- */
@@ -605,21 +818,44 @@ static void test_bad_options(void **state)
     static const int32_t far[] = { 20454, 2932897 };
     const bad_calendar cases[] = {
         { "start month 13", { 1, 0, 13, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
-          "calendar: start_month 13 is not a month (1 to 12, or 0 for January)" },
+          "calendar: start_month 13 is not a month (1 to 12, or 0 for January in a months "
+          "calendar)" },
         { "kind", { 1, 9, 1, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
           "calendar: kind 9 is not an sp_calendar_kind (0 to 3)" },
-        { "label", { 1, 0, 1, 2, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
-          "calendar: label 2 is not an sp_fiscal_label (0 or 1)" },
-        { "retail without weekday", { 1, 2, 2, 1, 0, 1, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
-          "calendar: year_end_weekday 0 is not an ISO weekday (1 Monday to 7 Sunday), which a "
-          "retail calendar needs" },
-        { "weekday 8", { 1, 2, 2, 1, 8, 1, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
-          "calendar: year_end_weekday 8 is not an ISO weekday (1 Monday to 7 Sunday), which a "
-          "retail calendar needs" },
-        { "rule", { 1, 1, 2, 1, 6, 2, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
-          "calendar: year_end_rule 2 is not an sp_year_end_rule (0 or 1)" },
-        { "week53", { 1, 1, 2, 1, 6, 1, 13, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+        { "label", { 1, 0, 1, 3, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: label 3 is not an sp_fiscal_label (1 END or 2 START)" },
+        /* Fields a kind needs are never guessed. */
+        { "April without label", { 1, 0, 4, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: label is not set; a fiscal year from month 4 needs SP_FISCAL_LABEL_END "
+          "(1: FY2026 ends in 2026) or SP_FISCAL_LABEL_START (2: FY2026 starts in 2026)" },
+        { "retail without start month", { 1, 2, 0, 2, 6, 2, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: start_month is not set; a retail calendar needs the month after the one "
+          "its year ends in (1 to 12; NRF: 2)" },
+        { "retail without label", { 1, 2, 2, 0, 6, 2, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: label is not set; a fiscal year from month 2 needs SP_FISCAL_LABEL_END "
+          "(1: FY2026 ends in 2026) or SP_FISCAL_LABEL_START (2: FY2026 starts in 2026)" },
+        { "retail without weekday", { 1, 2, 2, 2, 0, 2, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: year_end_weekday is not set; a retail calendar needs the ISO weekday its "
+          "weeks end on (1 Monday to 7 Sunday; NRF: 6)" },
+        { "weekday 8", { 1, 2, 2, 2, 8, 2, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: year_end_weekday 8 is not an ISO weekday (1 Monday to 7 Sunday)" },
+        { "retail without rule", { 1, 1, 2, 2, 6, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: year_end_rule is not set; a retail calendar needs SP_YEAR_END_LAST (1) or "
+          "SP_YEAR_END_NEAREST (2)" },
+        { "rule", { 1, 1, 2, 2, 6, 3, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: year_end_rule 3 is not an sp_year_end_rule (1 or 2)" },
+        { "week53", { 1, 1, 2, 2, 6, 2, 13, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
           "calendar: week53_month 13 is not a fiscal month (1 to 12, or 0 for the last)" },
+        /* Fields a kind does not use must be 0: a typo does not pass silently. */
+        { "months with weekday", { 1, 0, 2, 2, 6, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: year_end_weekday is 6, but a months calendar (kind 0) does not use it: "
+          "it must be 0" },
+        { "months with rule", { 1, 0, 1, 0, 0, 2, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: year_end_rule is 2, but a months calendar (kind 0) does not use it: it "
+          "must be 0" },
+        { "months with week53", { 1, 0, 0, 0, 0, 0, 12, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
+          "calendar: week53_month is 12, but a months calendar (kind 0) does not use it: it "
+          "must be 0" },
         { "weekend bits", { 1, 0, 1, 0, 0, 0, 0, 0x80, NULL, 0, NULL, 0 }, SP_EINVAL,
           "calendar: weekend 0x80 has bits beyond SP_SUNDAY (0x40)" },
         { "holidays NULL", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 3, NULL, 0 }, SP_EINVAL,
@@ -796,6 +1032,10 @@ int main(void)
         cmocka_unit_test(test_nrf_454),
         cmocka_unit_test(test_retail_year_end_rules),
         cmocka_unit_test(test_property_tiling),
+        cmocka_unit_test(test_presets_nrf),
+        cmocka_unit_test(test_presets_retail),
+        cmocka_unit_test(test_presets_months),
+        cmocka_unit_test(test_preset_bad_input),
         cmocka_unit_test(test_working_days),
         cmocka_unit_test(test_property_working_days),
         cmocka_unit_test(test_labels),

@@ -435,6 +435,43 @@ int sp_calendar_label(const sp_calendar *cal, int32_t fiscal_year, uint32_t grai
     return SP_OK;
 }
 
+/* ---- presets ---- */
+
+/* The calendar fields of each sp_calendar_preset (docs/calendar.md cites the sources). */
+typedef struct preset_fields {
+    uint32_t kind, start_month, label, year_end_weekday, year_end_rule, week53_month;
+} preset_fields;
+
+static const preset_fields presets[] = {
+    [SP_CALENDAR_PRESET_CIVIL] = { SP_CALENDAR_MONTHS, 1, 0, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_NRF_454] = { SP_CALENDAR_RETAIL_454, 2, SP_FISCAL_LABEL_START, 6,
+                                     SP_YEAR_END_NEAREST, 12 },
+    [SP_CALENDAR_PRESET_RETAIL_445] = { SP_CALENDAR_RETAIL_445, 2, SP_FISCAL_LABEL_START, 6,
+                                        SP_YEAR_END_NEAREST, 12 },
+    [SP_CALENDAR_PRESET_RETAIL_544] = { SP_CALENDAR_RETAIL_544, 2, SP_FISCAL_LABEL_START, 6,
+                                        SP_YEAR_END_NEAREST, 12 },
+    [SP_CALENDAR_PRESET_APRIL_START] = { SP_CALENDAR_MONTHS, 4, SP_FISCAL_LABEL_START, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_APRIL_END] = { SP_CALENDAR_MONTHS, 4, SP_FISCAL_LABEL_END, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_JULY_END] = { SP_CALENDAR_MONTHS, 7, SP_FISCAL_LABEL_END, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_OCTOBER_END] = { SP_CALENDAR_MONTHS, 10, SP_FISCAL_LABEL_END, 0, 0, 0 },
+};
+
+int sp_calendar_options_preset(sp_calendar_options *opts, uint32_t version, uint32_t preset)
+{
+    if (opts == NULL || preset == 0 || preset >= sizeof presets / sizeof presets[0])
+        return SP_EINVAL;
+    const preset_fields *p = &presets[preset];
+    sp_calendar_options t = SP_CALENDAR_OPTIONS_INIT;
+    t.kind = p->kind;
+    t.start_month = p->start_month;
+    t.label = p->label;
+    t.year_end_weekday = p->year_end_weekday;
+    t.year_end_rule = p->year_end_rule;
+    t.week53_month = p->week53_month;
+    return spi_struct_init(opts, version, calendar_options_sizes, SP_CALENDAR_OPTIONS_VERSION,
+                           &t);
+}
+
 /* ---- construction ---- */
 
 static int cmp_day(const void *a, const void *b)
@@ -464,36 +501,82 @@ static size_t index_of(const int32_t *v, size_t n, int32_t day)
     return i;
 }
 
+static const char *const weekday_names[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
+                                             "Friday", "Saturday", "Sunday" };
+
+/* A field that a months calendar does not use must be 0, so that a retail field set on
+ * the wrong kind is not silently ignored. */
+static int check_unused(sp_ctx *ctx, const char *field, uint32_t value)
+{
+    if (value == 0)
+        return SP_OK;
+    return spi_fail(ctx, SP_EINVAL,
+                    "calendar: %s is %u, but a months calendar (kind 0) does not use it: it "
+                    "must be 0",
+                    field, (unsigned)value);
+}
+
+static int check_retail(sp_ctx *ctx, const sp_calendar_options *o)
+{
+    if (o->start_month == 0)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: start_month is not set; a retail calendar needs the month "
+                        "after the one its year ends in (1 to 12; NRF: 2)");
+    if (o->year_end_weekday == 0)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_weekday is not set; a retail calendar needs the ISO "
+                        "weekday its weeks end on (1 Monday to 7 Sunday; NRF: 6)");
+    if (o->year_end_weekday > 7)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_weekday %u is not an ISO weekday (1 Monday to 7 "
+                        "Sunday)",
+                        (unsigned)o->year_end_weekday);
+    if (o->year_end_rule == 0)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_rule is not set; a retail calendar needs "
+                        "SP_YEAR_END_LAST (1) or SP_YEAR_END_NEAREST (2)");
+    if (o->year_end_rule > SP_YEAR_END_NEAREST)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_rule %u is not an sp_year_end_rule (1 or 2)",
+                        (unsigned)o->year_end_rule);
+    if (o->week53_month > 12)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: week53_month %u is not a fiscal month (1 to 12, or 0 for the "
+                        "last)",
+                        (unsigned)o->week53_month);
+    return SP_OK;
+}
+
 static int check_options(sp_ctx *ctx, const sp_calendar_options *o)
 {
-    static const char *const weekdays[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-                                            "Friday", "Saturday", "Sunday" };
     if (o->kind > SP_CALENDAR_RETAIL_544)
         return spi_fail(ctx, SP_EINVAL, "calendar: kind %u is not an sp_calendar_kind (0 to 3)",
                         (unsigned)o->kind);
     if (o->start_month > 12)
         return spi_fail(ctx, SP_EINVAL,
-                        "calendar: start_month %u is not a month (1 to 12, or 0 for January)",
+                        "calendar: start_month %u is not a month (1 to 12, or 0 for January in "
+                        "a months calendar)",
                         (unsigned)o->start_month);
-    if (o->label > SP_FISCAL_LABEL_START)
-        return spi_fail(ctx, SP_EINVAL, "calendar: label %u is not an sp_fiscal_label (0 or 1)",
-                        (unsigned)o->label);
+    int rc;
     if (o->kind != SP_CALENDAR_MONTHS) {
-        if (o->year_end_weekday < 1 || o->year_end_weekday > 7)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: year_end_weekday %u is not an ISO weekday (1 Monday to "
-                            "7 Sunday), which a retail calendar needs",
-                            (unsigned)o->year_end_weekday);
-        if (o->year_end_rule > SP_YEAR_END_NEAREST)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: year_end_rule %u is not an sp_year_end_rule (0 or 1)",
-                            (unsigned)o->year_end_rule);
-        if (o->week53_month > 12)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: week53_month %u is not a fiscal month (1 to 12, or 0 "
-                            "for the last)",
-                            (unsigned)o->week53_month);
+        if ((rc = check_retail(ctx, o)) != SP_OK)
+            return rc;
+    } else if ((rc = check_unused(ctx, "year_end_weekday", o->year_end_weekday)) != SP_OK ||
+               (rc = check_unused(ctx, "year_end_rule", o->year_end_rule)) != SP_OK ||
+               (rc = check_unused(ctx, "week53_month", o->week53_month)) != SP_OK) {
+        return rc;
     }
+    if (o->label > SP_FISCAL_LABEL_START)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: label %u is not an sp_fiscal_label (1 END or 2 START)",
+                        (unsigned)o->label);
+    /* A year from January is named the same either way; any other needs the choice. */
+    if (o->label == 0 && o->start_month > 1)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: label is not set; a fiscal year from month %u needs "
+                        "SP_FISCAL_LABEL_END (1: FY2026 ends in 2026) or SP_FISCAL_LABEL_START "
+                        "(2: FY2026 starts in 2026)",
+                        (unsigned)o->start_month);
     if (o->weekend > 0x7Fu)
         return spi_fail(ctx, SP_EINVAL,
                         "calendar: weekend 0x%X has bits beyond SP_SUNDAY (0x40)",
@@ -517,7 +600,7 @@ static int check_options(sp_ctx *ctx, const sp_calendar_options *o)
         if ((o->weekend >> (spi_weekday(d) - 1) & 1u) == 0)
             return spi_fail(ctx, SP_EINVAL,
                             "calendar: workdays[%zu] = %s is a %s, not a weekend day", i,
-                            spi_day_text(d, t), weekdays[spi_weekday(d) - 1]);
+                            spi_day_text(d, t), weekday_names[spi_weekday(d) - 1]);
         size_t h = index_of(o->holidays, o->nholidays, d);
         if (h < o->nholidays)
             return spi_fail(ctx, SP_EINVAL,

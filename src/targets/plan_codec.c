@@ -817,9 +817,9 @@ static int make_plan(spi_plan_in *in, spi_shared_h *sh, sp_target_plan **out)
         (rc = spi_rec_object(doc, root, "calendar", 0, &c)) != SP_OK ||
         (rc = read_u32(doc, c, "kind", 0, 3, &cal.kind)) != SP_OK ||
         (rc = read_u32(doc, c, "start_month", 0, 12, &cal.start_month)) != SP_OK ||
-        (rc = read_u32(doc, c, "label", 0, 1, &cal.label)) != SP_OK ||
+        (rc = read_u32(doc, c, "label", 0, 2, &cal.label)) != SP_OK ||
         (rc = read_u32(doc, c, "year_end_weekday", 0, 7, &cal.year_end_weekday)) != SP_OK ||
-        (rc = read_u32(doc, c, "year_end_rule", 0, 1, &cal.year_end_rule)) != SP_OK ||
+        (rc = read_u32(doc, c, "year_end_rule", 0, 2, &cal.year_end_rule)) != SP_OK ||
         (rc = read_u32(doc, c, "week53_month", 0, 12, &cal.week53_month)) != SP_OK ||
         (rc = read_u32(doc, c, "weekend", 0, 127, &cal.weekend)) != SP_OK ||
         (rc = spi_rec_array(doc, c, "holidays", 0, &hol, &nh)) != SP_OK ||
