@@ -484,7 +484,8 @@ typedef struct retail_year {
  * (Coresight, 2023–24, and the NRF); FY2024 on 2025-02-01 (Ross Stores' 10-K, CIK 745732,
  * "12 Months Ended Feb. 01, 2025", fiscal 2024). From the rule only: FY2022 ends on
  * 2023-01-28 (January 31, 2023 is a Tuesday) and FY2025 on 2026-01-31 (a Saturday). Each
- * year starts the day after the one before ends. */
+ * year starts the day after the one before ends; FY2015 and FY2020, before the first years
+ * listed, ended on 2016-01-30 and 2021-01-30 by the rule (January 31 was a Sunday). */
 static const retail_year nrf_years[] = {
     { 2016, 2017, 1, 28, 52 }, { 2017, 2018, 2, 3, 53 }, { 2021, 2022, 1, 29, 52 },
     { 2022, 2023, 1, 28, 52 }, { 2023, 2024, 2, 3, 53 }, { 2024, 2025, 2, 1, 52 },
@@ -546,7 +547,7 @@ static void test_presets_nrf(void **state)
     expect_label(cal, spt_day(2025, 2, 2), SP_GRAIN_YEAR, "FY2025");
     sp_calendar_free(cal);
 
-    /* A preset is a starting point: the weekend is added, a field changed. */
+    /* A preset is a starting point: the weekend and ranges are added, a field changed. */
     sp_calendar_options o;
     assert_int_equal(sp_calendar_options_preset(&o, SP_CALENDAR_OPTIONS_VERSION,
                                                 SP_CALENDAR_PRESET_NRF_454),
@@ -668,8 +669,8 @@ static void test_preset_bad_input(void **state)
                      SP_OK);
     assert_int_equal(o.version, SP_CALENDAR_OPTIONS_VERSION);
     assert_int_equal(o.weekend, 0);
-    assert_null(o.holidays);
-    assert_int_equal(o.nworkdays, 0);
+    assert_null(o.holiday_ranges);
+    assert_int_equal(o.nworkday_ranges, 0);
 }
 
 /* ---- working days ---- */
@@ -682,15 +683,15 @@ static void test_working_days(void **state)
      * to 17 off; Sunday February 4 and Sunday February 18 are working days. February 2024
      * starts on a Thursday: weekdays 2 + 5 + 5 + 5 + 4 = 21; the holidays that fall on
      * weekdays are Monday 12 .. Friday 16 (5); plus the two make-up Sundays: 18. */
-    int32_t holidays[8], workdays[2] = { spt_day(2024, 2, 4), spt_day(2024, 2, 18) };
-    for (int d = 0; d < 8; d++)
-        holidays[d] = spt_day(2024, 2, 10 + d);
+    const int32_t holidays[] = { spt_day(2024, 2, 10), spt_day(2024, 2, 17) };
+    const int32_t workdays[] = { spt_day(2024, 2, 4), spt_day(2024, 2, 4), spt_day(2024, 2, 18),
+                                 spt_day(2024, 2, 18) };
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     o.weekend = SP_SATURDAY | SP_SUNDAY;
-    o.holidays = holidays;
-    o.nholidays = 8;
-    o.workdays = workdays;
-    o.nworkdays = 2;
+    o.holiday_ranges = holidays;
+    o.nholiday_ranges = 1;
+    o.workday_ranges = workdays;
+    o.nworkday_ranges = 2;
     sp_calendar *cal = new_calendar(ctx, &o);
     int32_t w[12];
     size_t n;
@@ -716,10 +717,152 @@ static void test_working_days(void **state)
     assert_int_equal(sp_calendar_periods(cal, 2024, SP_GRAIN_MONTH, NULL, NULL, w, 12, &n), SP_OK);
     assert_int_equal(w[2], 21);
     sp_calendar_free(cal);
+
+    /* Overlapping holiday ranges count once: a company shutdown from Wednesday 2025-12-24 to
+     * Friday 2026-01-02, the national New Year holiday of 2026-01-01 to 01-03 and a repeat of
+     * Christmas Day. Of Monday 2025-12-22 .. Friday 2026-01-09, Monday 22, Tuesday 23 and
+     * the week of January 5 work: 7. January 2026 has 22 weekdays (it starts on a Thursday),
+     * less Thursday 1 and Friday 2: 20. */
+    const int32_t shutdown[] = { spt_day(2025, 12, 24), spt_day(2026, 1, 2),
+                                 spt_day(2026, 1, 1),   spt_day(2026, 1, 3),
+                                 spt_day(2025, 12, 25), spt_day(2025, 12, 25) };
+    o = (sp_calendar_options)SP_CALENDAR_OPTIONS_INIT;
+    o.weekend = SP_SATURDAY | SP_SUNDAY;
+    o.holiday_ranges = shutdown;
+    o.nholiday_ranges = 3;
+    cal = new_calendar(ctx, &o);
+    assert_int_equal(sp_calendar_working_days(cal, spt_day(2025, 12, 22), spt_day(2026, 1, 10),
+                                              &count),
+                     SP_OK);
+    assert_int_equal(count, 7);
+    assert_int_equal(sp_calendar_periods(cal, 2026, SP_GRAIN_MONTH, NULL, NULL, w, 12, &n), SP_OK);
+    assert_int_equal(w[0], 20);
+    sp_calendar_free(cal);
     sp_ctx_free(ctx);
 }
 
-/* Working days against a naive count, day by day, over random calendars and ranges. */
+/* A published holiday schedule of China: the days off as (month, day, month, day), both
+ * ends included as the announcement writes them, and the make-up working days. */
+typedef struct cn_schedule {
+    int32_t year;
+    int off[8][4];
+    size_t noff;
+    int work[8][2];
+    size_t nwork;
+} cn_schedule;
+
+/* 国务院办公厅关于2024年部分节假日安排的通知 (国办发明电〔2023〕7号). */
+static const cn_schedule cn2024 = {
+    2024,
+    { { 1, 1, 1, 1 }, { 2, 10, 2, 17 }, { 4, 4, 4, 6 }, { 5, 1, 5, 5 }, { 6, 10, 6, 10 },
+      { 9, 15, 9, 17 }, { 10, 1, 10, 7 } },
+    7,
+    { { 2, 4 }, { 2, 18 }, { 4, 7 }, { 4, 28 }, { 5, 11 }, { 9, 14 }, { 9, 29 }, { 10, 12 } },
+    8,
+};
+
+/* 国务院办公厅关于2025年部分节假日安排的通知 (国办发明电〔2024〕12号). */
+static const cn_schedule cn2025 = {
+    2025,
+    { { 1, 1, 1, 1 }, { 1, 28, 2, 4 }, { 4, 4, 4, 6 }, { 5, 1, 5, 5 }, { 5, 31, 6, 2 },
+      { 10, 1, 10, 8 } },
+    6,
+    { { 1, 26 }, { 2, 8 }, { 4, 27 }, { 9, 28 }, { 10, 11 } },
+    5,
+};
+
+/* The schedule as ranges, against a day-by-day walk of the year in this test: per month,
+ * and from January 1 to every day of the year. Returns the year's working days. */
+static int32_t check_cn_schedule(const cn_schedule *c, int32_t *months)
+{
+    static const int len[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    sp_ctx *ctx = spt_new_ctx();
+    int32_t off[16], work[16];
+    for (size_t i = 0; i < c->noff; i++) {
+        off[2 * i] = spt_day(c->year, c->off[i][0], c->off[i][1]);
+        off[2 * i + 1] = spt_day(c->year, c->off[i][2], c->off[i][3]);
+    }
+    for (size_t i = 0; i < c->nwork; i++)
+        work[2 * i] = work[2 * i + 1] = spt_day(c->year, c->work[i][0], c->work[i][1]);
+    sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
+    o.weekend = SP_SATURDAY | SP_SUNDAY;
+    o.holiday_ranges = off;
+    o.nholiday_ranges = c->noff;
+    o.workday_ranges = work;
+    o.nworkday_ranges = c->nwork;
+    sp_calendar *cal = new_calendar(ctx, &o);
+    int32_t w[12];
+    size_t n;
+    assert_int_equal(sp_calendar_periods(cal, c->year, SP_GRAIN_MONTH, NULL, NULL, w, 12, &n),
+                     SP_OK);
+
+    bool leap = c->year % 4 == 0 && (c->year % 100 != 0 || c->year % 400 == 0);
+    int32_t jan1 = spt_day(c->year, 1, 1), day = jan1, total = 0;
+    for (int m = 1; m <= 12; m++) {
+        int32_t in_month = 0;
+        for (int d = 1; d <= len[m - 1] + (m == 2 && leap); d++, day++) {
+            int wd = (int)(((day % 7) + 7 + 3) % 7) + 1; /* 1970-01-01 was a Thursday */
+            bool working = wd <= 5;
+            for (size_t i = 0; i < c->noff; i++)
+                if (m * 100 + d >= c->off[i][0] * 100 + c->off[i][1] &&
+                    m * 100 + d <= c->off[i][2] * 100 + c->off[i][3])
+                    working = false;
+            for (size_t i = 0; i < c->nwork; i++)
+                if (m == c->work[i][0] && d == c->work[i][1])
+                    working = true;
+            in_month += working;
+            total += working;
+            int32_t got;
+            assert_int_equal(sp_calendar_working_days(cal, jan1, day + 1, &got), SP_OK);
+            if (got != total)
+                fail_msg("%d-%02d-%02d: %d working days since January 1, expected %d",
+                         c->year, m, d, got, total);
+        }
+        if (w[m - 1] != in_month)
+            fail_msg("%d-%02d: %d working days, expected %d", c->year, m, w[m - 1], in_month);
+        months[m - 1] = in_month;
+    }
+    sp_calendar_free(cal);
+    sp_ctx_free(ctx);
+    return total;
+}
+
+static void test_china_schedules(void **state)
+{
+    (void)state;
+    int32_t m[12];
+    /* By hand, 2025: January starts on a Wednesday, 23 weekdays, less New Year's Day and
+     * Tuesday 28 .. Friday 31, plus Sunday 26: 19. February starts on a Saturday, 20
+     * weekdays, less Monday 3 and Tuesday 4, plus Saturday 8: 19. September starts on a
+     * Monday: 22 weekdays, plus Sunday 28: 23. October starts on a Wednesday: 23 weekdays,
+     * less 1, 2, 3, 6, 7, 8, plus Saturday 11: 18. The year: 365 days less 104 weekend days
+     * and the 13 statutory holidays (全国年节及纪念日放假办法, as revised in 2024): 248. */
+    assert_int_equal(check_cn_schedule(&cn2025, m), 248);
+    assert_int_equal(m[0], 19);
+    assert_int_equal(m[1], 19);
+    assert_int_equal(m[8], 23);
+    assert_int_equal(m[9], 18);
+    /* 2024: the National Day holiday is 7 days, October 1 (Tuesday) to 7, with make-up days
+     * Sunday September 29 and Saturday October 12. October: 23 weekdays less 1, 2, 3, 4 and 7,
+     * plus the 12th: 19. September starts on a Sunday: 21 weekdays, less Monday 16 and Tuesday
+     * 17 (Mid-Autumn), plus Saturday 14 and Sunday 29: 21. The year: 366 days less 104
+     * weekend days and the 11 statutory holidays of the rules before 2025: 251. */
+    assert_int_equal(check_cn_schedule(&cn2024, m), 251);
+    assert_int_equal(m[1], 18);
+    assert_int_equal(m[8], 21);
+    assert_int_equal(m[9], 19);
+}
+
+static bool in_ranges(const int32_t *v, size_t n, int32_t day)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[2 * i] <= day && day <= v[2 * i + 1])
+            return true;
+    return false;
+}
+
+/* Working days against a naive count, day by day, over random calendars and ranges:
+ * overlapping holiday ranges, make-up ranges of up to three weekend days. */
 static void test_property_working_days(void **state)
 {
     (void)state;
@@ -728,41 +871,48 @@ static void test_property_working_days(void **state)
     for (unsigned it = 0; it < spt_iterations(300); it++) {
         int32_t base = (int32_t)spt_rng_range(&rng, -1000, 30000);
         uint32_t weekend = (uint32_t)spt_rng_range(&rng, 0, 0x7E);
-        int32_t holidays[20], workdays[20];
+        int32_t holidays[40], workdays[40];
         size_t nh = (size_t)spt_rng_range(&rng, 0, 20), nw = 0;
-        for (size_t i = 0; i < nh; i++)
-            holidays[i] = base + (int32_t)spt_rng_range(&rng, 0, 120);
+        for (size_t i = 0; i < nh; i++) {
+            holidays[2 * i] = base + (int32_t)spt_rng_range(&rng, 0, 120);
+            holidays[2 * i + 1] = holidays[2 * i] + (int32_t)spt_rng_range(&rng, 0, 9);
+        }
         for (int tries = 0; tries < 40 && nw < 20; tries++) {
-            int32_t d = base + (int32_t)spt_rng_range(&rng, 0, 120);
-            int wd = (int)(((d % 7) + 7 + 3) % 7) + 1;
-            bool is_holiday = false;
-            for (size_t i = 0; i < nh; i++)
-                is_holiday |= holidays[i] == d;
-            if ((weekend >> (wd - 1) & 1u) && !is_holiday)
-                workdays[nw++] = d;
+            int32_t first = base + (int32_t)spt_rng_range(&rng, 0, 130);
+            int32_t last = first + (int32_t)spt_rng_range(&rng, 0, 2);
+            bool ok = true;
+            for (int32_t d = first; d <= last; d++) {
+                int wd = (int)(((d % 7) + 7 + 3) % 7) + 1;
+                ok &= (weekend >> (wd - 1) & 1u) && !in_ranges(holidays, nh, d) &&
+                      !in_ranges(workdays, nw, d);
+            }
+            if (ok) {
+                workdays[2 * nw] = first;
+                workdays[2 * nw + 1] = last;
+                nw++;
+            }
         }
         sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
         o.weekend = weekend;
-        o.holidays = holidays;
-        o.nholidays = nh;
-        o.workdays = workdays;
-        o.nworkdays = nw;
+        o.holiday_ranges = holidays;
+        o.nholiday_ranges = nh;
+        o.workday_ranges = workdays;
+        o.nworkday_ranges = nw;
         sp_calendar *cal = new_calendar(ctx, &o);
-        int32_t from = base + (int32_t)spt_rng_range(&rng, -10, 100);
-        int32_t to = from + (int32_t)spt_rng_range(&rng, 0, 60);
-        int32_t want = 0, got;
-        for (int32_t d = from; d < to; d++) {
-            int wd = (int)(((d % 7) + 7 + 3) % 7) + 1;
-            bool working = !(weekend >> (wd - 1) & 1u);
-            for (size_t i = 0; i < nh; i++)
-                working &= holidays[i] != d;
-            for (size_t i = 0; i < nw; i++)
-                working |= workdays[i] == d;
-            want += working;
+        for (int q = 0; q < 5; q++) {
+            int32_t from = base + (int32_t)spt_rng_range(&rng, -10, 140);
+            int32_t to = from + (int32_t)spt_rng_range(&rng, 0, 60);
+            int32_t want = 0, got;
+            for (int32_t d = from; d < to; d++) {
+                int wd = (int)(((d % 7) + 7 + 3) % 7) + 1;
+                bool working = !(weekend >> (wd - 1) & 1u) && !in_ranges(holidays, nh, d);
+                want += working || in_ranges(workdays, nw, d);
+            }
+            assert_int_equal(sp_calendar_working_days(cal, from, to, &got), SP_OK);
+            if (got != want)
+                fail_msg("case %u: %d working days in [%d, %d), expected %d", it, got, from, to,
+                         want);
         }
-        assert_int_equal(sp_calendar_working_days(cal, from, to, &got), SP_OK);
-        if (got != want)
-            fail_msg("case %u: %d working days in [%d, %d), expected %d", it, got, from, to, want);
         sp_calendar_free(cal);
     }
     sp_ctx_free(ctx);
@@ -813,9 +963,15 @@ typedef struct bad_calendar {
 static void test_bad_options(void **state)
 {
     (void)state;
-    static const int32_t mon[] = { 20454 + 4 }; /* 2026-01-05, a Monday */
-    static const int32_t sat[] = { 20454 + 2 }; /* 2026-01-03, a Saturday */
-    static const int32_t far[] = { 20454, 2932897 };
+    const int32_t mon[] = { 20458, 20458 };     /* 2026-01-05, a Monday */
+    const int32_t sat_mon[] = { 20456, 20458 }; /* Saturday 2026-01-03 .. Monday */
+    const int32_t far[] = { 20454, 20454, 20454, 2932897 };
+    const int32_t early[] = { -719163, 20454 };
+    const int32_t reversed[] = { 20123, 20116 }; /* 2025-02-04 back to 2025-01-28 */
+    /* The 2025 Spring Festival typed as January 28 to February 8, which is a make-up
+     * Saturday: the first range that holds the day is named. */
+    const int32_t cny_typo[] = { 20089, 20089, 20116, 20127, 20120, 20127 };
+    const int32_t cny_work[] = { 20114, 20114, 20127, 20127 };
     const bad_calendar cases[] = {
         { "start month 13", { 1, 0, 13, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EINVAL,
           "calendar: start_month 13 is not a month (1 to 12, or 0 for January in a months "
@@ -859,17 +1015,33 @@ static void test_bad_options(void **state)
         { "weekend bits", { 1, 0, 1, 0, 0, 0, 0, 0x80, NULL, 0, NULL, 0 }, SP_EINVAL,
           "calendar: weekend 0x80 has bits beyond SP_SUNDAY (0x40)" },
         { "holidays NULL", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 3, NULL, 0 }, SP_EINVAL,
-          "calendar: holidays is NULL with a count of 3" },
-        { "holiday out of range", { 1, 0, 1, 0, 0, 0, 0, 0x60, far, 2, NULL, 0 }, SP_EINVAL,
-          "calendar: holidays[1] = 2932897 is outside the years 1 to 9999" },
+          "calendar: holiday_ranges is NULL with a count of 3" },
+        { "workdays NULL", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 0, NULL, 1 }, SP_EINVAL,
+          "calendar: workday_ranges is NULL with a count of 1" },
+        { "holiday after 9999", { 1, 0, 1, 0, 0, 0, 0, 0x60, far, 2, NULL, 0 }, SP_EINVAL,
+          "calendar: holiday_ranges[1] = (20454, 2932897) is outside the years 1 to 9999" },
+        { "workday before 1", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 0, early, 1 }, SP_EINVAL,
+          "calendar: workday_ranges[0] = (-719163, 20454) is outside the years 1 to 9999" },
+        { "reversed holiday", { 1, 0, 1, 0, 0, 0, 0, 0x60, reversed, 1, NULL, 0 }, SP_EINVAL,
+          "calendar: holiday_ranges[0] = (2025-02-04, 2025-01-28) is reversed: its last day is "
+          "before its first" },
+        { "reversed workday", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 0, reversed, 1 }, SP_EINVAL,
+          "calendar: workday_ranges[0] = (2025-02-04, 2025-01-28) is reversed: its last day is "
+          "before its first" },
         { "workday on a Monday", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 0, mon, 1 }, SP_EINVAL,
-          "calendar: workdays[0] = 2026-01-05 is a Monday, not a weekend day" },
-        { "holiday and workday", { 1, 0, 1, 0, 0, 0, 0, 0x60, sat, 1, sat, 1 }, SP_EINVAL,
-          "calendar: 2026-01-03 is both a holiday (holidays[0]) and a working day "
-          "(workdays[0])" },
+          "calendar: workday_ranges[0] = (2026-01-05, 2026-01-05): 2026-01-05 is a Monday, not "
+          "a weekend day" },
+        { "workdays into Monday", { 1, 0, 1, 0, 0, 0, 0, 0x60, NULL, 0, sat_mon, 1 }, SP_EINVAL,
+          "calendar: workday_ranges[0] = (2026-01-03, 2026-01-05): 2026-01-05 is a Monday, not "
+          "a weekend day" },
+        { "holiday and workday", { 1, 0, 1, 0, 0, 0, 0, 0x60, cny_typo, 3, cny_work, 2 },
+          SP_EINVAL,
+          "calendar: 2025-02-08 is both a holiday (holiday_ranges[1] = (2025-01-28, "
+          "2025-02-08)) and a make-up working day (workday_ranges[1] = (2025-02-08, "
+          "2025-02-08))" },
         { "empty calendar", { 1, 0, 1, 0, 0, 0, 0, 0x7F, NULL, 0, NULL, 0 }, SP_EINVAL,
-          "calendar: the weekend covers all seven days and no workdays are given, so no day "
-          "is a working day" },
+          "calendar: the weekend covers all seven days and no workday_ranges are given, so no "
+          "day is a working day" },
         { "version 0", { 0, 0, 1, 0, 0, 0, 0, 0, NULL, 0, NULL, 0 }, SP_EVERSION,
           "sp_calendar_options: version 0 is not supported (this library knows 1 to 1)" },
     };
@@ -884,13 +1056,22 @@ static void test_bad_options(void **state)
                      sp_ctx_errmsg(ctx), cases[i].msg);
         assert_ptr_equal(cal, &cases[i]);
     }
-    sp_calendar *cal;
+    /* More pairs than an array can hold: refused before anything is read. */
+    sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
+    o.holiday_ranges = far;
+    o.nholiday_ranges = SIZE_MAX / 4;
+    sp_calendar *cal = NULL;
+    assert_int_equal(sp_calendar_new(&cal, ctx, &o), SP_EINVAL);
+    char want[128];
+    snprintf(want, sizeof want, "calendar: %zu holiday_ranges are more than memory can hold",
+             SIZE_MAX / 4);
+    assert_string_equal(sp_ctx_errmsg(ctx), want);
+    assert_null(cal);
     assert_int_equal(sp_calendar_new(&cal, NULL, NULL), SP_EINVAL);
     assert_int_equal(sp_calendar_new(NULL, ctx, NULL), SP_EINVAL);
-    sp_calendar_options o;
     assert_int_equal(sp_calendar_options_init(&o, SP_CALENDAR_OPTIONS_VERSION), SP_OK);
     assert_int_equal(o.kind, 0);
-    assert_null(o.holidays);
+    assert_null(o.holiday_ranges);
     assert_int_equal(sp_calendar_options_init(&o, 2), SP_EVERSION);
     sp_calendar_free(NULL);
     sp_ctx_free(ctx);
@@ -967,7 +1148,7 @@ typedef struct calendar_fault {
     spt_alloc alloc;
     sp_ctx *ctx;
     sp_calendar *cal;
-    int32_t holidays[3], workdays[1];
+    int32_t holidays[6], workdays[2];
 } calendar_fault;
 
 static int run_calendar_new(void *user)
@@ -975,23 +1156,24 @@ static int run_calendar_new(void *user)
     calendar_fault *f = user;
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     o.weekend = SP_SATURDAY | SP_SUNDAY;
-    o.holidays = f->holidays;
-    o.nholidays = 3;
-    o.workdays = f->workdays;
-    o.nworkdays = 1;
+    o.holiday_ranges = f->holidays;
+    o.nholiday_ranges = 3;
+    o.workday_ranges = f->workdays;
+    o.nworkday_ranges = 1;
     return sp_calendar_new(&f->cal, f->ctx, &o);
 }
 
 static void undo_calendar_new(void *user)
 {
     calendar_fault *f = user;
-    /* The success is real: January 2026 has 22 weekdays, less New Year's Day, plus the
-     * make-up Sunday the 4th (the other two holidays fall on a weekend and in February). */
+    /* The success is real: January 2026 has 22 weekdays, less Thursday 1 and Friday 2 (the
+     * first two ranges overlap on the 2nd and end on Saturday the 3rd), plus the make-up
+     * Sunday the 4th (the third range is in February). */
     size_t n;
     int32_t w[12];
     assert_int_equal(sp_calendar_periods(f->cal, 2026, SP_GRAIN_MONTH, NULL, NULL, w, 12, &n),
                      SP_OK);
-    assert_int_equal(w[0], 22);
+    assert_int_equal(w[0], 21);
     sp_calendar_free(f->cal);
     f->cal = NULL;
 }
@@ -1010,7 +1192,9 @@ static size_t live_calendar(void *user)
 static void test_fault_loop(void **state)
 {
     (void)state;
-    calendar_fault f = { .holidays = { 20454, 20454 + 2, 20454 + 40 }, .workdays = { 20454 + 3 } };
+    calendar_fault f = { .holidays = { 20454, 20454 + 1, 20454 + 1, 20454 + 2, 20454 + 40,
+                                       20454 + 40 },
+                         .workdays = { 20454 + 3, 20454 + 3 } };
     spt_alloc_init(&f.alloc);
     f.ctx = spt_ctx_with(&f.alloc);
     static const int errors[] = { SP_ENOMEM };
@@ -1037,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_presets_months),
         cmocka_unit_test(test_preset_bad_input),
         cmocka_unit_test(test_working_days),
+        cmocka_unit_test(test_china_schedules),
         cmocka_unit_test(test_property_working_days),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_bad_options),

@@ -80,9 +80,14 @@ typedef enum sp_weekday_bits {
  * A calendar's rules. Every field a kind needs must be set, and every field it does not
  * use must be 0, or sp_calendar_new fails naming the field. The documented defaults are:
  * kind 0 (civil months), start_month 0 in a months calendar (January), week53_month 0 (the
- * last month), weekend 0 (every weekday works), no holidays. So zero options (or NULL) are
+ * last month), weekend 0 (every weekday works), no ranges. So zero options (or NULL) are
  * the civil calendar, January to December. sp_calendar_options_preset fills the fields for
  * the common calendars.
+ *
+ * HOLIDAY AND WORKDAY RANGES ARE INCLUSIVE: each is a pair of day numbers (first_day,
+ * last_day), both days included, as holiday announcements are written ("1月28日至2月4日"
+ * is (2025-01-28, 2025-02-04), 8 days; one day is (d, d)). Periods elsewhere in this
+ * header are half-open [first_day, end_day): a range is not a period.
  */
 typedef struct sp_calendar_options {
     uint32_t version;          /* SP_CALENDAR_OPTIONS_VERSION */
@@ -101,10 +106,15 @@ typedef struct sp_calendar_options {
     /* Working days. */
     uint32_t weekend;          /* sp_weekday_bits that are not working days, e.g.
                                   SP_SATURDAY | SP_SUNDAY; 0: every weekday works */
-    const int32_t *holidays;   /* days that are not working days (duplicates allowed) */
-    size_t nholidays;
-    const int32_t *workdays;   /* weekend days that are working days (make-up days, 调休) */
-    size_t nworkdays;
+    const int32_t *holiday_ranges; /* nholiday_ranges pairs (first_day, last_day),
+                                      inclusive: days off. Ranges may overlap (their union
+                                      counts); weekend days in them change nothing */
+    size_t nholiday_ranges;
+    const int32_t *workday_ranges; /* nworkday_ranges pairs (first_day, last_day),
+                                      inclusive: weekend days that are working days
+                                      (make-up days, 调休). Every day in them must be a
+                                      weekend day, and none in a holiday range */
+    size_t nworkday_ranges;
 } sp_calendar_options;
 
 #define SP_CALENDAR_OPTIONS_VERSION 1u
@@ -133,17 +143,19 @@ typedef enum sp_calendar_preset {
 } sp_calendar_preset;
 
 /* Like sp_calendar_options_init, then sets the calendar fields (kind, start_month, label
- * and the retail fields) of `preset`; set weekend and holidays afterwards. SP_EINVAL for a
+ * and the retail fields) of `preset`; set weekend and ranges afterwards. SP_EINVAL for a
  * NULL opts or an unknown preset, SP_EVERSION for an unknown version; nothing is written
  * on error. */
 SP_API int sp_calendar_options_preset(sp_calendar_options *opts, uint32_t version,
                                       uint32_t preset);
 
-/* A calendar: the rules above, for every fiscal year 1..9999. Copies the day lists. */
+/* A calendar: the rules above, for every fiscal year 1..9999. Copies the ranges. */
 typedef struct sp_calendar sp_calendar;
 
-/* `opts` may be NULL for the civil calendar. SP_EINVAL names the offending option or day:
- * a field a kind needs that is not set, a field it does not use that is not 0. */
+/* `opts` may be NULL for the civil calendar. SP_EINVAL names the offending option, range
+ * or day: a field a kind needs that is not set, a field it does not use that is not 0, a
+ * range reversed (last_day before first_day) or outside the years 1..9999, a make-up range
+ * holding a day that is not a weekend day, a day in both a holiday and a workday range. */
 SP_API int sp_calendar_new(sp_calendar **out, sp_ctx *ctx, const sp_calendar_options *opts);
 SP_API void sp_calendar_free(sp_calendar *cal);
 
