@@ -45,11 +45,14 @@ static sp_target_plan *make_plan(sp_ctx *ctx, const char *id)
     o.currency = "CNY";
     o.fiscal_year = 2026;
     o.grain = SP_GRAIN_QUARTER;
-    int32_t hol[] = { 20454 };
+    /* Holidays Thursday 2026-01-01 and Friday the 2nd; Sunday the 4th works. */
+    int32_t hol[] = { 20454, 20455 }, work[] = { 20457, 20457 };
     sp_calendar_options cal = SP_CALENDAR_OPTIONS_INIT;
     cal.weekend = SP_SATURDAY | SP_SUNDAY;
-    cal.holidays = hol;
-    cal.nholidays = 1;
+    cal.holiday_ranges = hol;
+    cal.nholiday_ranges = 1;
+    cal.workday_ranges = work;
+    cal.nworkday_ranges = 1;
     o.calendar = &cal;
     sp_target_plan *p = NULL;
     assert_int_equal(sp_target_plan_new(&p, ctx, id, h, &o), SP_OK);
@@ -152,6 +155,14 @@ static void test_round_trips(void **state)
     assert_string_equal(qi.name, "计划 2026");
     assert_string_equal(qi.currency, "CNY");
     assert_int_equal(qi.nperiods, 4);
+    /* The calendar's ranges came along: Q1 2026 has 64 weekdays (12 weeks and Thursday 26 ..
+     * Tuesday 31 March), less the two holidays, plus the make-up Sunday. */
+    int32_t wq[4];
+    size_t nq;
+    assert_int_equal(sp_calendar_periods(qi.calendar, 2026, SP_GRAIN_QUARTER, NULL, NULL, wq, 4,
+                                         &nq),
+                     SP_OK);
+    assert_int_equal(wq[0], 63);
     const char *js, *jq;
     size_t ls, lq;
     assert_int_equal(sp_target_plan_get_settings(p, &js, &ls), SP_OK);

@@ -36,16 +36,18 @@ typedef enum sp_calendar_kind {
     SP_CALENDAR_RETAIL_544 = 3  /* ... of 5, 4, 4 weeks */
 } sp_calendar_kind;
 
-/* How a fiscal year is named. FY2026 is the year that ... Values are frozen. */
+/* How a fiscal year is named: FY2026 is the year that ... 0 is "not set", an error where
+ * the name matters (any year not starting in January). Values are frozen. */
 typedef enum sp_fiscal_label {
-    SP_FISCAL_LABEL_END = 0,  /* ... ends in 2026 (US federal, Apple, Microsoft) */
-    SP_FISCAL_LABEL_START = 1 /* ... starts in 2026 (Japan, the NRF retail calendar) */
+    SP_FISCAL_LABEL_END = 1,  /* ... ends in 2026 (US federal, Australia, India's FY26) */
+    SP_FISCAL_LABEL_START = 2 /* ... starts in 2026 (Japan's 年度, the NRF retail calendar) */
 } sp_fiscal_label;
 
-/* Where a retail year ends, in the month before start_month. Values are frozen. */
+/* Where a retail year ends, in the month before start_month. 0 is "not set", an error in a
+ * retail calendar. Values are frozen. */
 typedef enum sp_year_end_rule {
-    SP_YEAR_END_LAST = 0,   /* on the last year_end_weekday of that month */
-    SP_YEAR_END_NEAREST = 1 /* on the year_end_weekday nearest that month's last day (NRF) */
+    SP_YEAR_END_LAST = 1,   /* on the last year_end_weekday of that month */
+    SP_YEAR_END_NEAREST = 2 /* on the year_end_weekday nearest that month's last day (NRF) */
 } sp_year_end_rule;
 
 /* Grains of a calendar, coarse to fine. Values are frozen. */
@@ -75,28 +77,44 @@ typedef enum sp_weekday_bits {
 #define SP_CALENDAR_LABEL_MAX 16
 
 /*
- * A calendar's rules. Zero fields are the defaults: civil months, a year from January,
- * every day a working day.
+ * A calendar's rules. Every field a kind needs must be set, and every field it does not
+ * use must be 0, or sp_calendar_new fails naming the field. The documented defaults are:
+ * kind 0 (civil months), start_month 0 in a months calendar (January), week53_month 0 (the
+ * last month), weekend 0 (every weekday works), no ranges. So zero options (or NULL) are
+ * the civil calendar, January to December. sp_calendar_options_preset fills the fields for
+ * the common calendars.
+ *
+ * HOLIDAY AND WORKDAY RANGES ARE INCLUSIVE: each is a pair of day numbers (first_day,
+ * last_day), both days included, as holiday announcements are written ("1月28日至2月4日"
+ * is (2025-01-28, 2025-02-04), 8 days; one day is (d, d)). Periods elsewhere in this
+ * header are half-open [first_day, end_day): a range is not a period.
  */
 typedef struct sp_calendar_options {
     uint32_t version;          /* SP_CALENDAR_OPTIONS_VERSION */
     uint32_t kind;             /* sp_calendar_kind */
-    uint32_t start_month;      /* 1..12 (0: January). Retail: the month after the one the
-                                  year ends in (NRF: 2, the year ends around January 31) */
-    uint32_t label;            /* sp_fiscal_label */
-    /* Retail calendars only. */
-    uint32_t year_end_weekday; /* ISO weekday (1..7) of the last day of the year and of
-                                  every week (NRF: 6, Saturday) */
-    uint32_t year_end_rule;    /* sp_year_end_rule */
+    uint32_t start_month;      /* 1..12; the first month of the fiscal year. Months calendar:
+                                  0 is January. Retail: required, the month after the one
+                                  the year ends in (NRF: 2, the year ends around January 31) */
+    uint32_t label;            /* sp_fiscal_label; required unless the year starts in
+                                  January, where both names agree (0 allowed) */
+    /* Retail calendars only: 0 in a months calendar. */
+    uint32_t year_end_weekday; /* required: ISO weekday (1..7) of the last day of the year
+                                  and of every week (NRF: 6, Saturday) */
+    uint32_t year_end_rule;    /* required: sp_year_end_rule */
     uint32_t week53_month;     /* fiscal month (1..12) that takes the 53rd week of a long
                                   year; 0: the last (NRF) */
     /* Working days. */
     uint32_t weekend;          /* sp_weekday_bits that are not working days, e.g.
                                   SP_SATURDAY | SP_SUNDAY; 0: every weekday works */
-    const int32_t *holidays;   /* days that are not working days (duplicates allowed) */
-    size_t nholidays;
-    const int32_t *workdays;   /* weekend days that are working days (make-up days, 调休) */
-    size_t nworkdays;
+    const int32_t *holiday_ranges; /* nholiday_ranges pairs (first_day, last_day),
+                                      inclusive: days off. Ranges may overlap (their union
+                                      counts); weekend days in them change nothing */
+    size_t nholiday_ranges;        /* pairs in holiday_ranges (its length / 2) */
+    const int32_t *workday_ranges; /* nworkday_ranges pairs (first_day, last_day),
+                                      inclusive: weekend days that are working days
+                                      (make-up days, 调休). Every day in them must be a
+                                      weekend day, and none in a holiday range */
+    size_t nworkday_ranges;        /* pairs in workday_ranges (its length / 2) */
 } sp_calendar_options;
 
 #define SP_CALENDAR_OPTIONS_VERSION 1u
@@ -105,10 +123,39 @@ typedef struct sp_calendar_options {
 
 SP_API int sp_calendar_options_init(sp_calendar_options *opts, uint32_t version);
 
-/* A calendar: the rules above, for every fiscal year 1..9999. Copies the day lists. */
+/* Common calendars, for sp_calendar_options_preset. Values are frozen; 0 is none. */
+typedef enum sp_calendar_preset {
+    SP_CALENDAR_PRESET_CIVIL = 1,       /* months from January (FY2026 = 2026) */
+    SP_CALENDAR_PRESET_NRF_454 = 2,     /* the NRF 4-5-4 retail calendar: the year ends on the
+                                           Saturday nearest January 31 and is named by the
+                                           year it starts in; the 53rd week in the last month */
+    SP_CALENDAR_PRESET_RETAIL_445 = 3,  /* the same years as NRF_454, months of 4, 4, 5 weeks */
+    SP_CALENDAR_PRESET_RETAIL_544 = 4,  /* the same years as NRF_454, months of 5, 4, 4 weeks */
+    SP_CALENDAR_PRESET_APRIL_START = 5, /* April to March, named by its start: Japan's 年度
+                                           (FY2026 = 2026-04-01 .. 2027-03-31) */
+    SP_CALENDAR_PRESET_APRIL_END = 6,   /* April to March, named by its end: India's
+                                           "2025-26", short FY26 (FY2026 = 2025-04-01 ..
+                                           2026-03-31) */
+    SP_CALENDAR_PRESET_JULY_END = 7,    /* July to June, named by its end: Australia's
+                                           "2025-26", FY26 (FY2026 = 2025-07-01 .. 2026-06-30) */
+    SP_CALENDAR_PRESET_OCTOBER_END = 8  /* October to September, named by its end: the US
+                                           federal FY2026 = 2025-10-01 .. 2026-09-30 */
+} sp_calendar_preset;
+
+/* Like sp_calendar_options_init, then sets the calendar fields (kind, start_month, label
+ * and the retail fields) of `preset`; set weekend and ranges afterwards. SP_EINVAL for a
+ * NULL opts or an unknown preset, SP_EVERSION for an unknown version; nothing is written
+ * on error. */
+SP_API int sp_calendar_options_preset(sp_calendar_options *opts, uint32_t version,
+                                      uint32_t preset);
+
+/* A calendar: the rules above, for every fiscal year 1..9999. Copies the ranges. */
 typedef struct sp_calendar sp_calendar;
 
-/* `opts` may be NULL for the defaults. SP_EINVAL names the offending option or day. */
+/* `opts` may be NULL for the civil calendar. SP_EINVAL names the offending option, range
+ * or day: a field a kind needs that is not set, a field it does not use that is not 0, a
+ * range reversed (last_day before first_day) or outside the years 1..9999, a make-up range
+ * holding a day that is not a weekend day, a day in both a holiday and a workday range. */
 SP_API int sp_calendar_new(sp_calendar **out, sp_ctx *ctx, const sp_calendar_options *opts);
 SP_API void sp_calendar_free(sp_calendar *cal);
 

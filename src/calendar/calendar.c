@@ -15,12 +15,19 @@
 
 #include "calendar_internal.h"
 
+/* A run of days [first, end) and how many counted days the runs before it hold: for
+ * holidays the days that would otherwise be working days, for make-up days all of them. */
+typedef struct day_run {
+    int32_t first, end;
+    int32_t before;
+} day_run;
+
 struct sp_calendar {
     sp_ctx *ctx;
     uint32_t kind, start_month, label, end_weekday, end_rule, week53_month, weekend;
-    int32_t *holidays; /* sorted, unique, only days that would otherwise be working days */
+    day_run *holidays; /* the union of the holiday ranges: sorted, disjoint, not adjacent */
     size_t nholidays;
-    int32_t *workdays; /* sorted, unique weekend days that are working days */
+    day_run *workdays; /* the same for the make-up ranges (all weekend days) */
     size_t nworkdays;
     int64_t lo_day, hi_day; /* [first day of FY1, end of FY9999): the days locate accepts */
 };
@@ -193,34 +200,54 @@ static bool is_weekend(const sp_calendar *cal, int64_t day)
     return (cal->weekend >> (spi_weekday(day) - 1) & 1u) != 0;
 }
 
-/* Number of entries of the sorted list v[0..n-1] below `day`. */
-static size_t count_below(const int32_t *v, size_t n, int64_t day)
+/* Days in [first, end) that are not weekend days. */
+static int64_t weekdays_in(const sp_calendar *cal, int64_t first, int64_t end)
+{
+    if (end <= first)
+        return 0;
+    int64_t weeks = (end - first) / 7;
+    int64_t count = weeks * (7 - __builtin_popcount(cal->weekend));
+    for (int64_t d = first + weeks * 7; d < end; d++)
+        count += !is_weekend(cal, d);
+    return count;
+}
+
+/* How many days a run counts in [first, end): weekdays for holidays, all for make-up days. */
+static int64_t run_days(const sp_calendar *cal, bool holidays, int64_t first, int64_t end)
+{
+    return holidays ? weekdays_in(cal, first, end) : end - first;
+}
+
+/* The counted days of runs[0..n-1] before `day`: a binary search for the last run that
+ * starts before it, whose prefix count is stored. */
+static int64_t counted_below(const sp_calendar *cal, bool holidays, const day_run *runs,
+                             size_t n, int64_t day)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < day)
+        if (runs[mid].first < day)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    if (lo == 0)
+        return 0;
+    const day_run *r = &runs[lo - 1];
+    return r->before + run_days(cal, holidays, r->first, day < r->end ? day : r->end);
 }
 
+/* Weekdays, less the holidays among them, plus the make-up days (each a weekend day that
+ * is no holiday, so each adds one). O(log ranges). */
 int64_t spi_calendar_working_days_in(const sp_calendar *cal, int64_t first, int64_t end)
 {
     if (end <= first)
         return 0;
-    int64_t n = end - first, weeks = n / 7;
-    int per_week = 7 - __builtin_popcount(cal->weekend);
-    int64_t count = weeks * per_week;
-    for (int64_t d = first + weeks * 7; d < end; d++)
-        count += !is_weekend(cal, d);
-    count -= (int64_t)(count_below(cal->holidays, cal->nholidays, end) -
-                       count_below(cal->holidays, cal->nholidays, first));
-    count += (int64_t)(count_below(cal->workdays, cal->nworkdays, end) -
-                       count_below(cal->workdays, cal->nworkdays, first));
-    return count;
+    return weekdays_in(cal, first, end) -
+           (counted_below(cal, true, cal->holidays, cal->nholidays, end) -
+            counted_below(cal, true, cal->holidays, cal->nholidays, first)) +
+           (counted_below(cal, false, cal->workdays, cal->nworkdays, end) -
+            counted_below(cal, false, cal->workdays, cal->nworkdays, first));
 }
 
 int sp_calendar_working_days(const sp_calendar *cal, int32_t first_day, int32_t end_day,
@@ -432,99 +459,249 @@ int sp_calendar_label(const sp_calendar *cal, int32_t fiscal_year, uint32_t grai
     return SP_OK;
 }
 
+/* ---- presets ---- */
+
+/* The calendar fields of each sp_calendar_preset (docs/calendar.md cites the sources). */
+typedef struct preset_fields {
+    uint32_t kind, start_month, label, year_end_weekday, year_end_rule, week53_month;
+} preset_fields;
+
+static const preset_fields presets[] = {
+    [SP_CALENDAR_PRESET_CIVIL] = { SP_CALENDAR_MONTHS, 1, 0, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_NRF_454] = { SP_CALENDAR_RETAIL_454, 2, SP_FISCAL_LABEL_START, 6,
+                                     SP_YEAR_END_NEAREST, 12 },
+    [SP_CALENDAR_PRESET_RETAIL_445] = { SP_CALENDAR_RETAIL_445, 2, SP_FISCAL_LABEL_START, 6,
+                                        SP_YEAR_END_NEAREST, 12 },
+    [SP_CALENDAR_PRESET_RETAIL_544] = { SP_CALENDAR_RETAIL_544, 2, SP_FISCAL_LABEL_START, 6,
+                                        SP_YEAR_END_NEAREST, 12 },
+    [SP_CALENDAR_PRESET_APRIL_START] = { SP_CALENDAR_MONTHS, 4, SP_FISCAL_LABEL_START, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_APRIL_END] = { SP_CALENDAR_MONTHS, 4, SP_FISCAL_LABEL_END, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_JULY_END] = { SP_CALENDAR_MONTHS, 7, SP_FISCAL_LABEL_END, 0, 0, 0 },
+    [SP_CALENDAR_PRESET_OCTOBER_END] = { SP_CALENDAR_MONTHS, 10, SP_FISCAL_LABEL_END, 0, 0, 0 },
+};
+
+int sp_calendar_options_preset(sp_calendar_options *opts, uint32_t version, uint32_t preset)
+{
+    if (opts == NULL || preset == 0 || preset >= sizeof presets / sizeof presets[0])
+        return SP_EINVAL;
+    const preset_fields *p = &presets[preset];
+    sp_calendar_options t = SP_CALENDAR_OPTIONS_INIT;
+    t.kind = p->kind;
+    t.start_month = p->start_month;
+    t.label = p->label;
+    t.year_end_weekday = p->year_end_weekday;
+    t.year_end_rule = p->year_end_rule;
+    t.week53_month = p->week53_month;
+    return spi_struct_init(opts, version, calendar_options_sizes, SP_CALENDAR_OPTIONS_VERSION,
+                           &t);
+}
+
 /* ---- construction ---- */
 
-static int cmp_day(const void *a, const void *b)
+static const char *const weekday_names[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
+                                             "Friday", "Saturday", "Sunday" };
+
+/* A field that a months calendar does not use must be 0, so that a retail field set on
+ * the wrong kind is not silently ignored. */
+static int check_unused(sp_ctx *ctx, const char *field, uint32_t value)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
+    if (value == 0)
+        return SP_OK;
+    return spi_fail(ctx, SP_EINVAL,
+                    "calendar: %s is %u, but a months calendar (kind 0) does not use it: it "
+                    "must be 0",
+                    field, (unsigned)value);
 }
 
-/* Sort v[0..n-1] and drop repeats; returns the new length. */
-static size_t sort_unique(int32_t *v, size_t n)
+static int check_retail(sp_ctx *ctx, const sp_calendar_options *o)
 {
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_day);
-    size_t k = 1;
-    for (size_t i = 1; i < n; i++)
-        if (v[i] != v[k - 1])
-            v[k++] = v[i];
-    return k;
+    if (o->start_month == 0)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: start_month is not set; a retail calendar needs the month "
+                        "after the one its year ends in (1 to 12; NRF: 2)");
+    if (o->year_end_weekday == 0)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_weekday is not set; a retail calendar needs the ISO "
+                        "weekday its weeks end on (1 Monday to 7 Sunday; NRF: 6)");
+    if (o->year_end_weekday > 7)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_weekday %u is not an ISO weekday (1 Monday to 7 "
+                        "Sunday)",
+                        (unsigned)o->year_end_weekday);
+    if (o->year_end_rule == 0)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_rule is not set; a retail calendar needs "
+                        "SP_YEAR_END_LAST (1) or SP_YEAR_END_NEAREST (2)");
+    if (o->year_end_rule > SP_YEAR_END_NEAREST)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: year_end_rule %u is not an sp_year_end_rule (1 or 2)",
+                        (unsigned)o->year_end_rule);
+    if (o->week53_month > 12)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: week53_month %u is not a fiscal month (1 to 12, or 0 for the "
+                        "last)",
+                        (unsigned)o->week53_month);
+    return SP_OK;
 }
 
-static size_t index_of(const int32_t *v, size_t n, int32_t day)
+/* The pairs of v[0 .. 2n-1]: present, within the supported days, not reversed. */
+static int check_ranges(sp_ctx *ctx, const char *name, const int32_t *v, size_t n)
 {
-    size_t i = 0;
-    while (i < n && v[i] != day)
-        i++;
-    return i;
+    if (n > 0 && v == NULL)
+        return spi_fail(ctx, SP_EINVAL, "calendar: %s is NULL with a count of %zu", name, n);
+    if (n > SIZE_MAX / (2 * sizeof *v))
+        return spi_fail(ctx, SP_EINVAL, "calendar: %zu %s are more than memory can hold", n,
+                        name);
+    char t1[24], t2[24];
+    for (size_t i = 0; i < n; i++) {
+        int32_t first = v[2 * i], last = v[2 * i + 1];
+        if (!day_supported(first) || !day_supported(last))
+            return spi_fail(ctx, SP_EINVAL,
+                            "calendar: %s[%zu] = (%d, %d) is outside the years 1 to 9999", name,
+                            i, (int)first, (int)last);
+        if (last < first)
+            return spi_fail(ctx, SP_EINVAL,
+                            "calendar: %s[%zu] = (%s, %s) is reversed: its last day is before "
+                            "its first",
+                            name, i, spi_day_text(first, t1), spi_day_text(last, t2));
+    }
+    return SP_OK;
+}
+
+/* Every day of every make-up range is a weekend day. A range of 7 days or more holds every
+ * weekday, so looking at its first 7 days is enough. */
+static int check_makeup_weekend(sp_ctx *ctx, const sp_calendar_options *o)
+{
+    char t1[24], t2[24], t3[24];
+    for (size_t i = 0; i < o->nworkday_ranges; i++) {
+        int64_t first = o->workday_ranges[2 * i], last = o->workday_ranges[2 * i + 1];
+        for (int64_t d = first; d <= last && d < first + 7; d++) {
+            int wd = spi_weekday(d);
+            if ((o->weekend >> (wd - 1) & 1u) == 0)
+                return spi_fail(ctx, SP_EINVAL,
+                                "calendar: workday_ranges[%zu] = (%s, %s): %s is a %s, not a "
+                                "weekend day",
+                                i, spi_day_text(first, t1), spi_day_text(last, t2),
+                                spi_day_text(d, t3), weekday_names[wd - 1]);
+        }
+    }
+    return SP_OK;
 }
 
 static int check_options(sp_ctx *ctx, const sp_calendar_options *o)
 {
-    static const char *const weekdays[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-                                            "Friday", "Saturday", "Sunday" };
     if (o->kind > SP_CALENDAR_RETAIL_544)
         return spi_fail(ctx, SP_EINVAL, "calendar: kind %u is not an sp_calendar_kind (0 to 3)",
                         (unsigned)o->kind);
     if (o->start_month > 12)
         return spi_fail(ctx, SP_EINVAL,
-                        "calendar: start_month %u is not a month (1 to 12, or 0 for January)",
+                        "calendar: start_month %u is not a month (1 to 12, or 0 for January in "
+                        "a months calendar)",
                         (unsigned)o->start_month);
-    if (o->label > SP_FISCAL_LABEL_START)
-        return spi_fail(ctx, SP_EINVAL, "calendar: label %u is not an sp_fiscal_label (0 or 1)",
-                        (unsigned)o->label);
+    int rc;
     if (o->kind != SP_CALENDAR_MONTHS) {
-        if (o->year_end_weekday < 1 || o->year_end_weekday > 7)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: year_end_weekday %u is not an ISO weekday (1 Monday to "
-                            "7 Sunday), which a retail calendar needs",
-                            (unsigned)o->year_end_weekday);
-        if (o->year_end_rule > SP_YEAR_END_NEAREST)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: year_end_rule %u is not an sp_year_end_rule (0 or 1)",
-                            (unsigned)o->year_end_rule);
-        if (o->week53_month > 12)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: week53_month %u is not a fiscal month (1 to 12, or 0 "
-                            "for the last)",
-                            (unsigned)o->week53_month);
+        if ((rc = check_retail(ctx, o)) != SP_OK)
+            return rc;
+    } else if ((rc = check_unused(ctx, "year_end_weekday", o->year_end_weekday)) != SP_OK ||
+               (rc = check_unused(ctx, "year_end_rule", o->year_end_rule)) != SP_OK ||
+               (rc = check_unused(ctx, "week53_month", o->week53_month)) != SP_OK) {
+        return rc;
     }
+    if (o->label > SP_FISCAL_LABEL_START)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: label %u is not an sp_fiscal_label (1 END or 2 START)",
+                        (unsigned)o->label);
+    /* A year from January is named the same either way; any other needs the choice. */
+    if (o->label == 0 && o->start_month > 1)
+        return spi_fail(ctx, SP_EINVAL,
+                        "calendar: label is not set; a fiscal year from month %u needs "
+                        "SP_FISCAL_LABEL_END (1: FY2026 ends in 2026) or SP_FISCAL_LABEL_START "
+                        "(2: FY2026 starts in 2026)",
+                        (unsigned)o->start_month);
     if (o->weekend > 0x7Fu)
         return spi_fail(ctx, SP_EINVAL,
                         "calendar: weekend 0x%X has bits beyond SP_SUNDAY (0x40)",
                         (unsigned)o->weekend);
-    if ((o->nholidays > 0 && o->holidays == NULL) || (o->nworkdays > 0 && o->workdays == NULL))
-        return spi_fail(ctx, SP_EINVAL, "calendar: %s is NULL with a count of %zu",
-                        o->nholidays > 0 && o->holidays == NULL ? "holidays" : "workdays",
-                        o->nholidays > 0 && o->holidays == NULL ? o->nholidays : o->nworkdays);
-    char t[24];
-    for (size_t i = 0; i < o->nholidays; i++)
-        if (!day_supported(o->holidays[i]))
-            return spi_fail(ctx, SP_EINVAL, "calendar: holidays[%zu] = %d is outside the years "
-                                            "1 to 9999",
-                            i, (int)o->holidays[i]);
-    for (size_t i = 0; i < o->nworkdays; i++) {
-        int32_t d = o->workdays[i];
-        if (!day_supported(d))
-            return spi_fail(ctx, SP_EINVAL, "calendar: workdays[%zu] = %d is outside the years "
-                                            "1 to 9999",
-                            i, (int)d);
-        if ((o->weekend >> (spi_weekday(d) - 1) & 1u) == 0)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: workdays[%zu] = %s is a %s, not a weekend day", i,
-                            spi_day_text(d, t), weekdays[spi_weekday(d) - 1]);
-        size_t h = index_of(o->holidays, o->nholidays, d);
-        if (h < o->nholidays)
-            return spi_fail(ctx, SP_EINVAL,
-                            "calendar: %s is both a holiday (holidays[%zu]) and a working day "
-                            "(workdays[%zu])",
-                            spi_day_text(d, t), h, i);
-    }
-    if (o->weekend == 0x7Fu && o->nworkdays == 0)
+    if ((rc = check_ranges(ctx, "holiday_ranges", o->holiday_ranges, o->nholiday_ranges)) !=
+            SP_OK ||
+        (rc = check_ranges(ctx, "workday_ranges", o->workday_ranges, o->nworkday_ranges)) !=
+            SP_OK ||
+        (rc = check_makeup_weekend(ctx, o)) != SP_OK)
+        return rc;
+    if (o->weekend == 0x7Fu && o->nworkday_ranges == 0)
         return spi_fail(ctx, SP_EINVAL, "calendar: the weekend covers all seven days and no "
-                                        "workdays are given, so no day is a working day");
+                                        "workday_ranges are given, so no day is a working day");
+    return SP_OK;
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+    const day_run *x = a, *y = b;
+    return (x->first > y->first) - (x->first < y->first);
+}
+
+/* The union of the inclusive ranges v[0 .. 2n-1] as sorted, disjoint half-open runs in
+ * out[0 .. n-1], with their prefix counts; returns the number of runs. */
+static size_t build_runs(const sp_calendar *cal, bool holidays, const int32_t *v, size_t n,
+                         day_run *out)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (day_run){ v[2 * i], v[2 * i + 1] + 1, 0 };
+    qsort(out, n, sizeof *out, cmp_run);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++) {
+        if (out[i].first <= out[k - 1].end) { /* overlapping or adjacent: one run */
+            if (out[i].end > out[k - 1].end)
+                out[k - 1].end = out[i].end;
+        } else {
+            out[k++] = out[i];
+        }
+    }
+    int64_t before = 0; /* at most the 3652059 supported days */
+    for (size_t i = 0; i < k; i++) {
+        out[i].before = (int32_t)before;
+        before += run_days(cal, holidays, out[i].first, out[i].end);
+    }
+    return k;
+}
+
+/* The first range of v[0 .. 2n-1] that holds `day` (one is known to). */
+static size_t range_holding(const int32_t *v, size_t n, int64_t day)
+{
+    size_t i = 0;
+    while (i + 1 < n && !(v[2 * i] <= day && day <= v[2 * i + 1]))
+        i++;
+    return i;
+}
+
+/* No day is both a holiday and a make-up day: a walk along both sorted unions. The message
+ * names the earliest such day and the first range of each list that holds it. */
+static int check_disjoint(sp_ctx *ctx, const sp_calendar *cal, const sp_calendar_options *o)
+{
+    size_t i = 0, j = 0;
+    while (i < cal->nholidays && j < cal->nworkdays) {
+        const day_run *h = &cal->holidays[i], *w = &cal->workdays[j];
+        if (h->end <= w->first) {
+            i++;
+        } else if (w->end <= h->first) {
+            j++;
+        } else {
+            int64_t day = h->first > w->first ? h->first : w->first;
+            size_t hi = range_holding(o->holiday_ranges, o->nholiday_ranges, day);
+            size_t wi = range_holding(o->workday_ranges, o->nworkday_ranges, day);
+            char t[24], h1[24], h2[24], w1[24], w2[24];
+            return spi_fail(ctx, SP_EINVAL,
+                            "calendar: %s is both a holiday (holiday_ranges[%zu] = (%s, %s)) "
+                            "and a make-up working day (workday_ranges[%zu] = (%s, %s))",
+                            spi_day_text(day, t), hi,
+                            spi_day_text(o->holiday_ranges[2 * hi], h1),
+                            spi_day_text(o->holiday_ranges[2 * hi + 1], h2), wi,
+                            spi_day_text(o->workday_ranges[2 * wi], w1),
+                            spi_day_text(o->workday_ranges[2 * wi + 1], w2));
+        }
+    }
     return SP_OK;
 }
 
@@ -543,9 +720,9 @@ int sp_calendar_new(sp_calendar **out, sp_ctx *ctx, const sp_calendar_options *o
     sp_calendar *cal = spi_calloc(ctx, 1, sizeof *cal);
     if (cal == NULL)
         return SP_ENOMEM;
-    size_t ndays = o.nholidays + o.nworkdays;
-    int32_t *days = ndays > 0 ? spi_malloc_array(ctx, ndays, sizeof *days) : NULL;
-    if (ndays > 0 && days == NULL) {
+    size_t nranges = o.nholiday_ranges + o.nworkday_ranges; /* bounded by check_ranges */
+    day_run *runs = nranges > 0 ? spi_malloc_array(ctx, nranges, sizeof *runs) : NULL;
+    if (nranges > 0 && runs == NULL) {
         spi_free(ctx, cal);
         return SP_ENOMEM;
     }
@@ -557,18 +734,13 @@ int sp_calendar_new(sp_calendar **out, sp_ctx *ctx, const sp_calendar_options *o
     cal->end_rule = o.year_end_rule;
     cal->week53_month = o.week53_month;
     cal->weekend = o.weekend;
-
-    /* Holidays on weekend days change nothing; keep the others. */
-    size_t nh = 0;
-    for (size_t i = 0; i < o.nholidays; i++)
-        if (!is_weekend(cal, o.holidays[i]))
-            days[nh++] = o.holidays[i];
-    cal->holidays = days;
-    cal->nholidays = sort_unique(days, nh);
-    if (o.nworkdays > 0) {
-        memcpy(days + nh, o.workdays, o.nworkdays * sizeof *days);
-        cal->workdays = days + nh;
-        cal->nworkdays = sort_unique(cal->workdays, o.nworkdays);
+    cal->holidays = runs;
+    cal->nholidays = build_runs(cal, true, o.holiday_ranges, o.nholiday_ranges, runs);
+    cal->workdays = runs != NULL ? runs + o.nholiday_ranges : NULL;
+    cal->nworkdays = build_runs(cal, false, o.workday_ranges, o.nworkday_ranges, cal->workdays);
+    if ((rc = check_disjoint(ctx, cal, &o)) != SP_OK) {
+        sp_calendar_free(cal);
+        return rc;
     }
     spi_year_layout yl;
     spi_calendar_layout(cal, SP_CALENDAR_MIN_YEAR, &yl);

@@ -172,7 +172,8 @@ int spi_plan_make(sp_ctx *ctx, const spi_plan_spec *spec, spi_shared_h *sh,
     sp_calendar_options o = SP_CALENDAR_OPTIONS_INIT;
     (void)spi_struct_read(ctx, "sp_calendar_options", &o, spec->calendar, calendar_sizes,
                           SP_CALENDAR_OPTIONS_VERSION);
-    size_t ndays = o.nholidays + o.nworkdays;
+    /* The holiday pairs, then the make-up pairs (sp_calendar_new has bounded the counts). */
+    size_t nh = 2 * o.nholiday_ranges, nw = 2 * o.nworkday_ranges, ndays = nh + nw;
     rc = spi_set_strdup(ctx, &p->id, spec->id, strlen(spec->id));
     if (rc == SP_OK && spec->name != NULL && spec->name[0] != '\0')
         rc = spi_set_strdup(ctx, &p->name, spec->name, strlen(spec->name));
@@ -180,13 +181,13 @@ int spi_plan_make(sp_ctx *ctx, const spi_plan_spec *spec, spi_shared_h *sh,
         (p->cal_days = spi_malloc_array(ctx, ndays, sizeof *p->cal_days)) == NULL)
         rc = SP_ENOMEM;
     if (rc == SP_OK && ndays > 0) {
-        if (o.nholidays > 0)
-            memcpy(p->cal_days, o.holidays, o.nholidays * sizeof *p->cal_days);
-        if (o.nworkdays > 0)
-            memcpy(p->cal_days + o.nholidays, o.workdays, o.nworkdays * sizeof *p->cal_days);
+        if (nh > 0)
+            memcpy(p->cal_days, o.holiday_ranges, nh * sizeof *p->cal_days);
+        if (nw > 0)
+            memcpy(p->cal_days + nh, o.workday_ranges, nw * sizeof *p->cal_days);
     }
-    o.holidays = o.nholidays > 0 ? p->cal_days : NULL;
-    o.workdays = o.nworkdays > 0 ? p->cal_days + o.nholidays : NULL;
+    o.holiday_ranges = nh > 0 ? p->cal_days : NULL;
+    o.workday_ranges = nw > 0 && p->cal_days != NULL ? p->cal_days + nh : NULL;
     p->cal_opts = o;
     if (rc == SP_OK)
         rc = spi_settings_empty(ctx, sh->h->tree.levels, &p->settings);

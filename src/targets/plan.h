@@ -135,7 +135,7 @@ struct sp_target_plan {
     uint32_t measure;
     char currency[8];    /* "" when none */
     int32_t exponent;
-    sp_calendar_options cal_opts; /* holidays / workdays point into cal_days */
+    sp_calendar_options cal_opts; /* holiday / workday ranges point into cal_days */
     int32_t *cal_days;
     sp_calendar *cal;
     int32_t fiscal_year;

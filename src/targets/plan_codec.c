@@ -203,8 +203,8 @@ int spi_plan_encode_head(const spi_plan_out *o, uint8_t **out, size_t *len)
     spi_writer_member_int(&w, "year_end_rule", c->year_end_rule);
     spi_writer_member_int(&w, "week53_month", c->week53_month);
     spi_writer_member_int(&w, "weekend", c->weekend);
-    write_col(&w, "holidays", COL_I32, c->holidays, c->nholidays, NULL);
-    write_col(&w, "workdays", COL_I32, c->workdays, c->nworkdays, NULL);
+    write_col(&w, "holiday_ranges", COL_I32, c->holiday_ranges, 2 * c->nholiday_ranges, NULL);
+    write_col(&w, "workday_ranges", COL_I32, c->workday_ranges, 2 * c->nworkday_ranges, NULL);
     spi_writer_end_object(&w);
     write_levels(&w, plan->sh->h);
     spi_writer_key(&w, "drivers");
@@ -817,27 +817,32 @@ static int make_plan(spi_plan_in *in, spi_shared_h *sh, sp_target_plan **out)
         (rc = spi_rec_object(doc, root, "calendar", 0, &c)) != SP_OK ||
         (rc = read_u32(doc, c, "kind", 0, 3, &cal.kind)) != SP_OK ||
         (rc = read_u32(doc, c, "start_month", 0, 12, &cal.start_month)) != SP_OK ||
-        (rc = read_u32(doc, c, "label", 0, 1, &cal.label)) != SP_OK ||
+        (rc = read_u32(doc, c, "label", 0, 2, &cal.label)) != SP_OK ||
         (rc = read_u32(doc, c, "year_end_weekday", 0, 7, &cal.year_end_weekday)) != SP_OK ||
-        (rc = read_u32(doc, c, "year_end_rule", 0, 1, &cal.year_end_rule)) != SP_OK ||
+        (rc = read_u32(doc, c, "year_end_rule", 0, 2, &cal.year_end_rule)) != SP_OK ||
         (rc = read_u32(doc, c, "week53_month", 0, 12, &cal.week53_month)) != SP_OK ||
         (rc = read_u32(doc, c, "weekend", 0, 127, &cal.weekend)) != SP_OK ||
-        (rc = spi_rec_array(doc, c, "holidays", 0, &hol, &nh)) != SP_OK ||
-        (rc = spi_rec_array(doc, c, "workdays", 0, &wk, &nw)) != SP_OK)
+        (rc = spi_rec_array(doc, c, "holiday_ranges", 0, &hol, &nh)) != SP_OK ||
+        (rc = spi_rec_array(doc, c, "workday_ranges", 0, &wk, &nw)) != SP_OK)
         goto done;
+    if (nh % 2 != 0 || nw % 2 != 0) { /* ranges are (first_day, last_day) pairs */
+        rc = spi_rec_fail(doc, nh % 2 != 0 ? hol : wk, "%zu day numbers, not pairs",
+                          nh % 2 != 0 ? nh : nw);
+        goto done;
+    }
     if ((days = spi_malloc_array(ctx, nh + nw + 1, sizeof *days)) == NULL) {
         rc = SP_ENOMEM;
         goto done;
     }
-    if ((rc = read_col(doc, c, "holidays", COL_I32, nh, INT32_MIN, INT32_MAX, days, NULL)) !=
-            SP_OK ||
-        (rc = read_col(doc, c, "workdays", COL_I32, nw, INT32_MIN, INT32_MAX, days + nh,
+    if ((rc = read_col(doc, c, "holiday_ranges", COL_I32, nh, INT32_MIN, INT32_MAX, days,
+                       NULL)) != SP_OK ||
+        (rc = read_col(doc, c, "workday_ranges", COL_I32, nw, INT32_MIN, INT32_MAX, days + nh,
                        NULL)) != SP_OK)
         goto done;
-    cal.holidays = nh > 0 ? days : NULL;
-    cal.nholidays = nh;
-    cal.workdays = nw > 0 ? days + nh : NULL;
-    cal.nworkdays = nw;
+    cal.holiday_ranges = nh > 0 ? days : NULL;
+    cal.nholiday_ranges = nh / 2;
+    cal.workday_ranges = nw > 0 ? days + nh : NULL;
+    cal.nworkday_ranges = nw / 2;
     spi_plan_spec spec = { in->id, name, measure, currency, (int32_t)exponent, &cal,
                            (int32_t)fy, grain };
     if ((rc = spi_plan_make(ctx, &spec, sh, out)) != SP_OK)
