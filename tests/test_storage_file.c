@@ -1158,6 +1158,138 @@ static void test_corruption(void **state)
     sp_ctx_free(ctx);
 }
 
+/* Recompute the CRC-32C of a 32-byte header (file or batch) after a field was changed. */
+static void reseal(uint8_t *h)
+{
+    le32(h + 28, crc_bitwise(h, 28));
+}
+
+/*
+ * A record value holding what looks like batches to a search for later ones: complete
+ * batches with the next two sequence numbers, one with the damaged batch's own number,
+ * and a lone header with the next number claiming 1 MiB. `seq` is the number of the batch
+ * that will hold the value.
+ */
+static size_t fake_batches(uint8_t *out, uint64_t seq)
+{
+    static const uint8_t op[] = { 1, 1, 't', 1, 0, 0, 0, 'z', 0, 0, 0, 0 };
+    size_t n = 0;
+    memset(out, 0x11, 5);
+    n += 5;
+    n += make_batch(out + n, seq + 1, 1, op, sizeof op);
+    n += make_batch(out + n, seq + 2, 1, op, sizeof op);
+    n += make_batch(out + n, seq, 1, op, sizeof op);
+    make_batch(out + n, seq + 1, 1, op, sizeof op);
+    le64(out + n + 16, UINT64_C(1) << 20);
+    reseal(out + n);
+    n += 32;
+    return n;
+}
+
+/* Commit 4 holds a value full of fake batches: cut at every byte of its write, or with
+ * its header (and any part of its payload) lost, it is still a torn tail. */
+static void test_torn_tail_with_fake_batches(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    three_commits tc;
+    three_commits_make(&tc, ctx);
+    uint8_t value[512];
+    size_t vlen = fake_batches(value, 4);
+    assert_true(vlen <= sizeof value);
+    for (int value_last = 0; value_last < 2; value_last++) {
+        write_file(tc.path, tc.image, tc.len);
+        sp_storage *st = open_store(ctx, tc.path, 0, NULL);
+        spt_storage_begin(st);
+        if (value_last)
+            spt_storage_put(st, "u", "before", 6, "x", 1);
+        spt_storage_put(st, "t", "fake", 4, value, vlen);
+        if (!value_last)
+            spt_storage_put(st, "u", "after", 5, "x", 1);
+        spt_storage_commit(st);
+        sp_storage_free(st);
+        size_t len;
+        uint8_t *img = read_file(tc.path, &len);
+        assert_true(len > tc.len + 32 + vlen);
+        uint8_t *b = malloc(len);
+        assert_non_null(b);
+        /* A process killed during the write: any prefix of the batch reached the file. */
+        for (size_t cut = tc.len + 1; cut < len; cut++)
+            expect_tail_cut(ctx, &tc, img, cut, tc.after[2], tc.len);
+        /* A power loss that kept the end of the write but not its start. */
+        for (size_t lost = 1; lost + 8 < len - tc.len; lost++) {
+            memcpy(b, img, len);
+            memset(b + tc.len, 0, lost);
+            expect_tail_cut(ctx, &tc, b, len, tc.after[2], tc.len);
+        }
+        free(b);
+        free(img);
+    }
+    three_commits_free(&tc);
+    sp_ctx_free(ctx);
+}
+
+/* The same value in a batch that is not the last: damage to that batch is corruption,
+ * found by the batch after it, not by the fake ones. */
+static void test_corruption_with_fake_batches(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    three_commits tc;
+    three_commits_make(&tc, ctx);
+    uint8_t value[512];
+    size_t vlen = fake_batches(value, 4);
+    sp_storage *st = open_store(ctx, tc.path, 0, NULL);
+    spt_storage_begin(st);
+    spt_storage_put(st, "u", "before", 6, "x", 1);
+    spt_storage_put(st, "t", "fake", 4, value, vlen);
+    spt_storage_commit(st);
+    spt_storage_put_str(st, "t", "five", "the fifth commit");
+    sp_storage_free(st);
+    size_t len;
+    uint8_t *img = read_file(tc.path, &len);
+    uint64_t b4 = tc.len, b5 = b4 + 32 + rd64(img + b4 + 16) + 8;
+    assert_memory_equal(img + b5, "SPBT", 4);
+    assert_int_equal(b5 + 32 + rd64(img + b5 + 16) + 8, len);
+    uint8_t *b = malloc(len);
+    assert_non_null(b);
+    char msg[256];
+
+    /* A payload byte after the fake batches: batch 4's header gives its end. */
+    memcpy(b, img, len);
+    b[b5 - 9] ^= 0x40;
+    snprintf(msg, sizeof msg, "batch at offset %llu is damaged (payload checksum mismatch) and "
+             "a later batch starts at offset %llu", (unsigned long long)b4,
+             (unsigned long long)b5);
+    expect_open_fails(ctx, &tc, b, len, SP_ECORRUPT, msg);
+    /* Its commit marker. */
+    memcpy(b, img, len);
+    b[b5 - 1] = 'X';
+    snprintf(msg, sizeof msg, "batch at offset %llu is damaged (no commit marker) and a later "
+             "batch starts at offset %llu", (unsigned long long)b4, (unsigned long long)b5);
+    expect_open_fails(ctx, &tc, b, len, SP_ECORRUPT, msg);
+    /* Its header: the fake batches inside it lead nowhere; batch 5 runs to the end. */
+    memcpy(b, img, len);
+    memset(b + b4, 0, 32);
+    snprintf(msg, sizeof msg, "batch at offset %llu is damaged (no batch header) and a later "
+             "batch starts at offset %llu", (unsigned long long)b4, (unsigned long long)b5);
+    expect_open_fails(ctx, &tc, b, len, SP_ECORRUPT, msg);
+    /* Its header and its trailer. */
+    memset(b + b5 - 8, 0, 8);
+    expect_open_fails(ctx, &tc, b, len, SP_ECORRUPT, msg);
+    /* Its header checksum. */
+    memcpy(b, img, len);
+    b[b4 + 29] ^= 0x01;
+    snprintf(msg, sizeof msg, "batch at offset %llu is damaged (header checksum mismatch) and "
+             "a later batch starts at offset %llu", (unsigned long long)b4,
+             (unsigned long long)b5);
+    expect_open_fails(ctx, &tc, b, len, SP_ECORRUPT, msg);
+    free(b);
+    free(img);
+    three_commits_free(&tc);
+    sp_ctx_free(ctx);
+}
+
 /* ---- arguments, options, locks, read-only ---- */
 
 static void test_arguments(void **state)
@@ -1657,6 +1789,8 @@ int main(void)
         cmocka_unit_test(test_crash_after_compaction),
         cmocka_unit_test(test_crash_create),
         cmocka_unit_test(test_corruption),
+        cmocka_unit_test(test_torn_tail_with_fake_batches),
+        cmocka_unit_test(test_corruption_with_fake_batches),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_locks_and_readonly),
         cmocka_unit_test(test_writes_need_a_transaction),

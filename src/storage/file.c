@@ -14,8 +14,17 @@
  *
  * A commit is one pwrite of one batch at the end of the log, then fsync. Opening replays
  * the batches in order (their sequence numbers must run on from first_seq). The first
- * batch that fails validation ends the replay: when no valid batch header follows it, it
- * is the torn tail of an interrupted commit and is cut off; otherwise the file is corrupt.
+ * batch that fails validation ends the replay: it is the torn tail of an interrupted
+ * commit, cut off, unless a later commit proves it is damage in the middle (SP_ECORRUPT).
+ * Everything after a torn batch's header was written by that commit and may be record
+ * values, which can hold anything (a complete batch with the next sequence number too),
+ * so the proof is sought only where the damaged batch cannot reach:
+ *  - its header is sound (magic, checksum, the sequence number due): the header gives the
+ *    batch's end; a later commit is a sound header with a higher number at or after it;
+ *  - it is not: the batch's end is unknown; a later commit is a run of valid batches with
+ *    consecutive numbers above the last one replayed that ends exactly at the end of the
+ *    file. Batches inside a torn batch's payload cannot: the rest of that batch, its
+ *    trailer at least, follows them.
  * When the log outgrows twice its live data, the live records are written to
  * "<path>.tmp", which is fsynced and renamed over the file, and the directory is fsynced.
  * docs/storage.md has the full argument.
@@ -354,14 +363,32 @@ static void file_header(uint8_t h[SPI_FILE_HEADER_SIZE], uint64_t first_seq)
     put32(h + 28, spi_crc32c(h, 28));
 }
 
-/* NULL when `h` is a well-formed batch header (magic and checksum), else why not. */
-static const char *batch_header_problem(const uint8_t h[SPI_BATCH_HEADER_SIZE])
+/* A batch header's fields. */
+typedef struct bhead {
+    uint32_t ops;
+    uint64_t seq, payload_len;
+} bhead;
+
+enum { HEAD_OK = 0, HEAD_NONE = 1 };
+
+/* Read the 32 bytes of `h` as a batch header: HEAD_OK, or HEAD_NONE (wrong magic or
+ * checksum) with the reason in why (when not NULL). */
+static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], bhead *out, char *why, size_t cap)
 {
+    const char *problem = NULL;
     if (memcmp(h, batch_magic, 4) != 0)
-        return "no batch header";
-    if (get32(h + 28) != spi_crc32c(h, 28))
-        return "header checksum mismatch";
-    return NULL;
+        problem = "no batch header";
+    else if (get32(h + 28) != spi_crc32c(h, 28))
+        problem = "header checksum mismatch";
+    if (problem != NULL) {
+        if (why != NULL)
+            snprintf(why, cap, "%s", problem);
+        return HEAD_NONE;
+    }
+    out->ops = get32(h + 4);
+    out->seq = get64(h + 8);
+    out->payload_len = get64(h + 16);
+    return HEAD_OK;
 }
 
 static int sync_fd(file_store *fs, int fd, const char *what)
@@ -474,63 +501,77 @@ static int read_at(file_store *fs, void *buf, size_t len, uint64_t off, size_t *
 
 /* A batch read from the file. */
 typedef struct batch {
-    uint64_t seq, next;
+    uint64_t seq;
+    uint64_t next; /* the offset after the batch, by its header; 0 when past the end */
     uint32_t ops;
     const uint8_t *payload;
     size_t payload_len;
 } batch;
 
-#define BATCH_BAD 1
+/* What read_batch finds when the batch at an offset is not valid. */
+enum {
+    BATCH_UNKNOWN = 1, /* no header of this batch (missing, damaged, another sequence
+                        * number): where the batch would end is unknown */
+    BATCH_DAMAGED = 2  /* a sound header, hence a known end (b->next), bad contents */
+};
 
-/* Read and check the batch at `pos`: SP_OK, BATCH_BAD with *why, or an error. */
+/* Read and check the batch at `pos`, numbered `want_seq`: SP_OK, BATCH_UNKNOWN or
+ * BATCH_DAMAGED with the reason in why, or an error. */
 static int read_batch(file_store *fs, uint64_t pos, uint64_t size, uint64_t want_seq,
-                      uint8_t **pbuf, size_t *pcap, batch *b, const char **why)
+                      uint8_t **pbuf, size_t *pcap, batch *b, char *why, size_t cap)
 {
     uint8_t h[SPI_BATCH_HEADER_SIZE];
-    size_t got;
-    int rc = read_at(fs, h, sizeof h, pos, &got);
+    size_t got = 0;
+    int rc = size - pos >= sizeof h ? read_at(fs, h, sizeof h, pos, &got) : SP_OK;
     if (rc != SP_OK)
         return rc;
     if (got < sizeof h) {
-        *why = "incomplete batch header";
-        return BATCH_BAD;
+        snprintf(why, cap, "incomplete batch header");
+        return BATCH_UNKNOWN;
     }
-    if ((*why = batch_header_problem(h)) != NULL)
-        return BATCH_BAD;
-    b->ops = get32(h + 4);
-    b->seq = get64(h + 8);
-    uint64_t plen = get64(h + 16);
-    if (b->seq != want_seq) {
-        *why = "sequence number out of order";
-        return BATCH_BAD;
+    bhead hd;
+    if (parse_head(h, &hd, why, cap) != HEAD_OK)
+        return BATCH_UNKNOWN;
+    if (hd.seq != want_seq) {
+        snprintf(why, cap, "sequence number %llu where %llu was due",
+                 (unsigned long long)hd.seq, (unsigned long long)want_seq);
+        return BATCH_UNKNOWN;
     }
-    uint64_t room = size - pos - SPI_BATCH_HEADER_SIZE;
-    if (plen > room || room - plen < SPI_BATCH_TRAILER_SIZE) {
-        *why = "batch runs past the end of the file";
-        return BATCH_BAD;
+    b->seq = hd.seq;
+    b->ops = hd.ops;
+    b->next = 0;
+    uint64_t room = size - pos - sizeof h;
+    if (hd.payload_len > room || room - hd.payload_len < SPI_BATCH_TRAILER_SIZE) {
+        snprintf(why, cap, "batch runs past the end of the file");
+        return BATCH_DAMAGED;
     }
-    size_t total = (size_t)plen + SPI_BATCH_TRAILER_SIZE;
+    b->next = pos + sizeof h + hd.payload_len + SPI_BATCH_TRAILER_SIZE;
+    if (hd.payload_len > SIZE_MAX - SPI_BATCH_TRAILER_SIZE)
+        return ffail(fs, SP_ENOMEM, "batch at offset %llu: a payload of %llu bytes does not "
+                     "fit in memory", (unsigned long long)pos,
+                     (unsigned long long)hd.payload_len);
+    size_t total = (size_t)hd.payload_len + SPI_BATCH_TRAILER_SIZE;
     rc = reserve(fs, pbuf, pcap, total);
     if (rc == SP_OK)
-        rc = read_at(fs, *pbuf, total, pos + SPI_BATCH_HEADER_SIZE, &got);
+        rc = read_at(fs, *pbuf, total, pos + sizeof h, &got);
     if (rc != SP_OK)
         return rc;
     if (got < total) {
-        *why = "batch runs past the end of the file";
-        return BATCH_BAD;
+        b->next = 0;
+        snprintf(why, cap, "batch runs past the end of the file");
+        return BATCH_DAMAGED;
     }
-    const uint8_t *t = *pbuf + plen;
-    if (get32(t) != spi_crc32c(*pbuf, (size_t)plen)) {
-        *why = "payload checksum mismatch";
-        return BATCH_BAD;
+    const uint8_t *t = *pbuf + hd.payload_len;
+    if (get32(t) != spi_crc32c(*pbuf, (size_t)hd.payload_len)) {
+        snprintf(why, cap, "payload checksum mismatch");
+        return BATCH_DAMAGED;
     }
     if (memcmp(t + 4, commit_marker, 4) != 0) {
-        *why = "no commit marker";
-        return BATCH_BAD;
+        snprintf(why, cap, "no commit marker");
+        return BATCH_DAMAGED;
     }
     b->payload = *pbuf;
-    b->payload_len = (size_t)plen;
-    b->next = pos + SPI_BATCH_HEADER_SIZE + total;
+    b->payload_len = (size_t)hd.payload_len;
     return SP_OK;
 }
 
@@ -588,31 +629,69 @@ static int apply_batch(file_store *fs, const batch *b, uint64_t pos)
                  (unsigned long long)pos, (unsigned)i, bad != NULL ? bad : spi_mem_errmsg(fs->mem));
 }
 
-/* Whether a well-formed batch header with a sequence number above `after` starts anywhere
- * in [from, size): if so, a damaged batch before it is corruption, not a torn tail. */
-static int find_later_batch(file_store *fs, uint64_t from, uint64_t size, uint64_t after,
-                            uint64_t *found)
+/* The first offset in [from, size) where a sound batch header (magic, checksum) with a
+ * sequence number above `after` starts: *hit, *at, *seq. `buf` holds SEARCH_BUF bytes. */
+#define SEARCH_BUF (SEARCH_CHUNK + SPI_BATCH_HEADER_SIZE)
+static int find_header(file_store *fs, uint8_t *buf, uint64_t from, uint64_t size,
+                       uint64_t after, bool *hit, uint64_t *at, uint64_t *seq)
 {
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    int rc = reserve(fs, &buf, &cap, SEARCH_CHUNK + SPI_BATCH_HEADER_SIZE);
-    *found = 0;
-    for (uint64_t at = from; rc == SP_OK && at + SPI_BATCH_HEADER_SIZE <= size;
-         at += SEARCH_CHUNK) {
+    *hit = false;
+    for (uint64_t off = from; off < size && size - off >= SPI_BATCH_HEADER_SIZE;
+         off += SEARCH_CHUNK) {
         size_t got;
-        rc = read_at(fs, buf, SEARCH_CHUNK + SPI_BATCH_HEADER_SIZE, at, &got);
-        for (size_t i = 0; rc == SP_OK && i < SEARCH_CHUNK && i + SPI_BATCH_HEADER_SIZE <= got;
-             i++) {
-            if (buf[i] == batch_magic[0] && batch_header_problem(buf + i) == NULL &&
-                get64(buf + i + 8) > after) {
-                *found = at + i;
-                release(fs, &buf, &cap);
+        int rc = read_at(fs, buf, SEARCH_BUF, off, &got);
+        if (rc != SP_OK)
+            return rc;
+        for (size_t i = 0; i < SEARCH_CHUNK && i + SPI_BATCH_HEADER_SIZE <= got; i++) {
+            bhead hd;
+            if (buf[i] == batch_magic[0] && parse_head(buf + i, &hd, NULL, 0) == HEAD_OK &&
+                hd.seq > after) {
+                *hit = true;
+                *at = off + i;
+                *seq = hd.seq;
                 return SP_OK;
             }
         }
     }
-    release(fs, &buf, &cap);
-    return rc;
+    return SP_OK;
+}
+
+/*
+ * Whether valid batches with consecutive sequence numbers above `after` run from some
+ * offset in [from, size) exactly to the end of the file (*hit, *at: the first of them).
+ * A run that stops short is skipped whole, so that each byte is searched once: a batch
+ * starting inside a valid batch's checksummed payload is part of that payload.
+ */
+static int find_run_to_end(file_store *fs, uint8_t *buf, uint8_t **pbuf, size_t *pcap,
+                           uint64_t from, uint64_t size, uint64_t after, bool *hit,
+                           uint64_t *at)
+{
+    for (;;) {
+        uint64_t start, seq;
+        int rc = find_header(fs, buf, from, size, after, hit, &start, &seq);
+        if (rc != SP_OK || !*hit)
+            return rc;
+        uint64_t cur = start;
+        for (;;) {
+            batch b;
+            char why[96];
+            rc = read_batch(fs, cur, size, seq, pbuf, pcap, &b, why, sizeof why);
+            if (rc < 0)
+                return rc;
+            if (rc != SP_OK)
+                break;
+            cur = b.next;
+            if (cur == size) {
+                *at = start;
+                return SP_OK;
+            }
+            if (seq == UINT64_MAX)
+                break;
+            seq++;
+        }
+        *hit = false;
+        from = cur > start ? cur : start + 1;
+    }
 }
 
 /* Read the header and replay every batch into the live state. */
@@ -639,12 +718,12 @@ static int load(file_store *fs)
     uint64_t first = get64(h + 16);
     fs->seq = first - 1;
     uint64_t pos = SPI_FILE_HEADER_SIZE;
-    uint8_t *pbuf = NULL;
-    size_t pcap = 0;
+    uint8_t *pbuf = NULL, *sbuf = NULL;
+    size_t pcap = 0, scap = 0;
     while (rc == SP_OK && pos < size) {
         batch b;
-        const char *why = NULL;
-        rc = read_batch(fs, pos, size, fs->seq + 1, &pbuf, &pcap, &b, &why);
+        char why[96];
+        rc = read_batch(fs, pos, size, fs->seq + 1, &pbuf, &pcap, &b, why, sizeof why);
         if (rc == SP_OK) {
             rc = apply_batch(fs, &b, pos);
             if (rc == SP_OK) {
@@ -653,15 +732,23 @@ static int load(file_store *fs)
             }
             continue;
         }
-        if (rc != BATCH_BAD)
+        if (rc != BATCH_UNKNOWN && rc != BATCH_DAMAGED)
             break;
-        uint64_t later;
-        rc = find_later_batch(fs, pos + 1, size, fs->seq, &later);
-        if (rc == SP_OK && later != 0)
+        /* Torn tail or damage in the middle: is there a later commit? (The file's top
+         * comment gives the rule.) */
+        int found = rc;
+        bool later = false;
+        uint64_t at = 0, seq;
+        rc = reserve(fs, &sbuf, &scap, SEARCH_BUF);
+        if (rc == SP_OK && found == BATCH_DAMAGED && b.next != 0)
+            rc = find_header(fs, sbuf, b.next, size, fs->seq, &later, &at, &seq);
+        else if (rc == SP_OK && found == BATCH_UNKNOWN)
+            rc = find_run_to_end(fs, sbuf, &pbuf, &pcap, pos, size, fs->seq, &later, &at);
+        if (rc == SP_OK && later)
             rc = ffail(fs, SP_ECORRUPT,
                        "batch at offset %llu is damaged (%s) and a later batch starts at "
                        "offset %llu",
-                       (unsigned long long)pos, why, (unsigned long long)later);
+                       (unsigned long long)pos, why, (unsigned long long)at);
         if (rc != SP_OK)
             break;
         /* The torn tail of an interrupted commit: cut it off (read-only: ignore it). */
@@ -672,6 +759,7 @@ static int load(file_store *fs)
         }
         break;
     }
+    release(fs, &sbuf, &scap);
     release(fs, &pbuf, &pcap);
     fs->end = pos;
     return rc;
