@@ -1126,9 +1126,10 @@ static void test_corruption(void **state)
     snprintf(msg, sizeof msg, "batch at offset %llu, operation 0: value runs past the batch",
              (unsigned long long)tc.len);
     expect_open_fails(ctx, &tc, b, tc.len + n, SP_ECORRUPT, msg);
-    n = make_batch(b + tc.len, 4, 2, op, sizeof op); /* says 2 operations, holds 1 */
-    snprintf(msg, sizeof msg, "batch at offset %llu, operation 1: unknown operation",
-             (unsigned long long)tc.len);
+    static const uint8_t op14[] = { 1, 1, 't', 3, 0, 0, 0, 'z', 'z', 'z', 0, 0, 0, 0 };
+    n = make_batch(b + tc.len, 4, 2, op14, sizeof op14); /* says 2 operations, holds 1 */
+    snprintf(msg, sizeof msg, "batch at offset %llu, operation 1: the payload ends after 1 of "
+             "the 2 operations its header counts", (unsigned long long)tc.len);
     expect_open_fails(ctx, &tc, b, tc.len + n, SP_ECORRUPT, msg);
 
     /* File headers. */
@@ -1287,6 +1288,253 @@ static void test_corruption_with_fake_batches(void **state)
     free(b);
     free(img);
     three_commits_free(&tc);
+    sp_ctx_free(ctx);
+}
+
+/* Every field of the file header, each with its checksum made right again. */
+static void test_file_header_fields(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    three_commits tc;
+    three_commits_make(&tc, ctx);
+    uint8_t *b = malloc(tc.len);
+    assert_non_null(b);
+    char msg[256];
+    for (int i = 0; i < 8; i++) {
+        memcpy(b, tc.image, tc.len);
+        b[i] ^= 0x01;
+        reseal(b);
+        expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT,
+                          "not a salesplan store file (no file header)");
+    }
+    static const uint32_t versions[] = { 0, 2, UINT32_MAX };
+    for (size_t i = 0; i < SPI_ARRAY_LEN(versions); i++) {
+        memcpy(b, tc.image, tc.len);
+        le32(b + 8, versions[i]);
+        reseal(b);
+        snprintf(msg, sizeof msg, "file format version %u is not supported (this library "
+                 "reads version 1)", (unsigned)versions[i]);
+        expect_open_fails(ctx, &tc, b, tc.len, SP_EVERSION, msg);
+    }
+    /* Flags mark features of a newer writer: none is defined. */
+    memcpy(b, tc.image, tc.len);
+    le32(b + 12, 0x10);
+    reseal(b);
+    expect_open_fails(ctx, &tc, b, tc.len, SP_EVERSION,
+                      "file header: flags 0x00000010 at offset 12 are not supported (format "
+                      "version 1 defines none)");
+    memcpy(b, tc.image, tc.len);
+    le32(b + 24, 5);
+    reseal(b);
+    expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT,
+                      "file header: reserved field at offset 24 is 0x00000005, must be 0");
+    /* A first sequence number of 0 made the batches look out of order, and a writer cut
+     * them all off as a torn tail. */
+    static const uint64_t firsts[] = { 0, UINT64_C(1) << 63, UINT64_MAX };
+    for (size_t i = 0; i < SPI_ARRAY_LEN(firsts); i++) {
+        memcpy(b, tc.image, tc.len);
+        le64(b + 16, firsts[i]);
+        reseal(b);
+        snprintf(msg, sizeof msg, "file header: first sequence number %llu at offset 16 is "
+                 "out of range (1 to 9223372036854775807)", (unsigned long long)firsts[i]);
+        expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+    }
+    /* A damaged checksum, and a damaged field under a good checksum. */
+    memcpy(b, tc.image, tc.len);
+    b[29] ^= 0x80;
+    expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT,
+                      "file header at offset 0 is damaged (checksum mismatch)");
+    memcpy(b, tc.image, tc.len);
+    b[16] ^= 0x02;
+    expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT,
+                      "file header at offset 0 is damaged (checksum mismatch)");
+    free(b);
+    three_commits_free(&tc);
+    sp_ctx_free(ctx);
+}
+
+/* Every field of a batch header, in the middle of the log and at its end: a field that a
+ * good checksum vouches for is never taken for a torn write. */
+static void test_batch_header_fields(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    three_commits tc;
+    three_commits_make(&tc, ctx);
+    uint8_t *b = malloc(tc.len);
+    assert_non_null(b);
+    char msg[320];
+    /* Each batch holds one put of 31 bytes ("t", "keyN", "some value bytes"). */
+    assert_int_equal(rd64(tc.image + tc.batch[0] + 16), 31);
+    for (int which = 0; which < 3; which += 2) {
+        uint64_t at = tc.batch[which];
+        unsigned long long o = (unsigned long long)at;
+        memcpy(b, tc.image, tc.len);
+        le32(b + at + 24, 1);
+        reseal(b + at);
+        snprintf(msg, sizeof msg, "batch at offset %llu: reserved field at offset %llu is "
+                 "0x00000001, must be 0", o, o + 24);
+        expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+
+        memcpy(b, tc.image, tc.len);
+        le32(b + at + 4, 0);
+        reseal(b + at);
+        snprintf(msg, sizeof msg, "batch at offset %llu: operation count 0 at offset %llu "
+                 "(a batch holds at least one operation)", o, o + 4);
+        expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+
+        memcpy(b, tc.image, tc.len);
+        le32(b + at + 4, 5); /* 5 operations take at least 35 bytes */
+        reseal(b + at);
+        snprintf(msg, sizeof msg, "batch at offset %llu: operation count 5 at offset %llu "
+                 "does not fit a payload of 31 bytes (an operation takes at least 7)", o,
+                 o + 4);
+        expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+
+        static const uint64_t seqs[] = { 0, UINT64_C(1) << 63, UINT64_MAX };
+        for (size_t i = 0; i < SPI_ARRAY_LEN(seqs); i++) {
+            memcpy(b, tc.image, tc.len);
+            le64(b + at + 8, seqs[i]);
+            reseal(b + at);
+            snprintf(msg, sizeof msg, "batch at offset %llu: sequence number %llu at offset "
+                     "%llu is out of range (1 to 9223372036854775807)", o,
+                     (unsigned long long)seqs[i], o + 8);
+            expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+        }
+
+        /* Lengths no file can hold: the end would pass 2^63 - 1. */
+        static const uint64_t lens[] = { UINT64_MAX, UINT64_C(1) << 63,
+                                         (UINT64_C(1) << 63) - 40 };
+        for (size_t i = 0; i < SPI_ARRAY_LEN(lens); i++) {
+            memcpy(b, tc.image, tc.len);
+            le64(b + at + 16, lens[i]);
+            reseal(b + at);
+            snprintf(msg, sizeof msg, "batch at offset %llu: payload length %llu at offset "
+                     "%llu puts its end past the largest file offset", o,
+                     (unsigned long long)lens[i], o + 16);
+            expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+        }
+    }
+    /* A sequence number that is valid but not the one due: in the middle, corruption (the
+     * batches after it run to the end); at the end, a batch from the future says that
+     * commits are missing, and a stale one (an older number) is cut off. */
+    memcpy(b, tc.image, tc.len);
+    le64(b + tc.batch[1] + 8, 9);
+    reseal(b + tc.batch[1]);
+    snprintf(msg, sizeof msg, "batch at offset %llu is damaged (sequence number 9 where 2 was "
+             "due) and a later batch starts at offset %llu",
+             (unsigned long long)tc.batch[1], (unsigned long long)tc.batch[2]);
+    expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+    memcpy(b, tc.image, tc.len);
+    le64(b + tc.batch[2] + 8, 9);
+    reseal(b + tc.batch[2]);
+    snprintf(msg, sizeof msg, "batch at offset %llu: sequence number 9 where 3 was due "
+             "(commits are missing)", (unsigned long long)tc.batch[2]);
+    expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+    le64(b + tc.batch[2] + 8, 1);
+    reseal(b + tc.batch[2]);
+    expect_tail_cut(ctx, &tc, b, tc.len, tc.after[1], tc.batch[2]);
+    free(b);
+    three_commits_free(&tc);
+    sp_ctx_free(ctx);
+}
+
+/* A file whose header starts at `first`, then `batches` puts numbered from there: of
+ * keys "a", "b", ... or, with `one_key`, all of "a". */
+static size_t file_from_seq(uint8_t *out, uint64_t first, int batches, bool one_key)
+{
+    static const uint8_t magic[8] = { 0x89, 'S', 'P', 'S', 'T', 'O', 'R', '\n' };
+    memcpy(out, magic, 8);
+    le32(out + 8, 1);
+    le32(out + 12, 0);
+    le64(out + 16, first);
+    le32(out + 24, 0);
+    reseal(out);
+    size_t n = 32;
+    for (int i = 0; i < batches; i++) {
+        uint8_t op[] = { 1, 1, 't', 1, 0, 0, 0, (uint8_t)('a' + (one_key ? 0 : i)), 1, 0, 0, 0,
+                         'v' };
+        n += make_batch(out + n, first + (uint64_t)i, 1, op, sizeof op);
+    }
+    return n;
+}
+
+/* Commit key `k` and expect SP_EOVERFLOW, the store and the file unchanged. */
+static void expect_seq_overflow(sp_storage *st, const char *path, const char *k)
+{
+    static const char *const ns[] = { "t" };
+    spt_snapshot *was = spt_snapshot_take(st, ns, 1);
+    size_t len, len2;
+    uint8_t *before = read_file(path, &len);
+    assert_int_equal(st->begin(st->user), SP_OK);
+    assert_int_equal(st->put(st->user, "t", (const uint8_t *)k, strlen(k),
+                             (const uint8_t *)"v", 1), SP_OK);
+    assert_int_equal(st->commit(st->user), SP_EOVERFLOW);
+    char msg[400];
+    snprintf(msg, sizeof msg, "file store: %s: commit: the log has used up its sequence numbers "
+             "(the last is 9223372036854775807)", path);
+    assert_string_equal(st->errmsg(st->user), msg);
+    assert_int_equal(st->rollback(st->user), SP_OK);
+    spt_snapshot_assert_store(was, st);
+    uint8_t *after = read_file(path, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(after, before, len);
+    free(before);
+    free(after);
+    spt_snapshot_free(was);
+}
+
+/* Sequence numbers end at 2^63 - 1: the commit that would need the next one fails with
+ * SP_EOVERFLOW and changes nothing, and a compaction that would need more fails before
+ * replacing the log. */
+static void test_sequence_limit(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    char path[300], tmp[320];
+    path_of(path, sizeof path, "seq-limit.sps");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    const uint64_t max = (UINT64_C(1) << 63) - 1;
+    uint8_t img[2048];
+    static const char *const ns[] = { "t" };
+
+    /* From max - 1: one batch there, one commit fits. */
+    size_t n = file_from_seq(img, max - 1, 1, false);
+    remove_store(path);
+    write_file(path, img, n);
+    sp_storage *st = open_store(ctx, path, 0, NULL);
+    spt_storage_put_str(st, "t", "b", "v");
+    expect_seq_overflow(st, path, "c");
+    sp_storage_free(st);
+    st = open_store(ctx, path, 0, NULL);
+    spt_snapshot *s = spt_snapshot_take(st, ns, 1);
+    assert_int_equal(spt_snapshot_count(s), 2);
+    spt_snapshot_free(s);
+    expect_seq_overflow(st, path, "c");
+    sp_storage_free(st);
+
+    /* A log of 30 rewrites of "a" up to max - 2, compacted after every commit into
+     * batches of one record each: after "b" (max - 1) the compaction needs max and max + 1,
+     * after "c" (max) it needs max + 1. Both fail; the log stays. */
+    n = file_from_seq(img, max - 31, 30, true);
+    assert_true(n <= sizeof img);
+    remove_store(path);
+    write_file(path, img, n);
+    spi_file_config cfg = { NULL, 1, 1 };
+    st = open_store(ctx, path, 0, &cfg);
+    spt_storage_put_str(st, "t", "b", "v");
+    spt_storage_put_str(st, "t", "c", "v");
+    assert_false(file_exists(tmp));
+    assert_int_equal(file_size(path), n + 2 * 53);
+    expect_seq_overflow(st, path, "d");
+    sp_storage_free(st);
+    st = open_store(ctx, path, 0, NULL);
+    s = spt_snapshot_take(st, ns, 1);
+    assert_int_equal(spt_snapshot_count(s), 3);
+    spt_snapshot_free(s);
+    sp_storage_free(st);
+    remove_store(path);
     sp_ctx_free(ctx);
 }
 
@@ -1791,6 +2039,9 @@ int main(void)
         cmocka_unit_test(test_corruption),
         cmocka_unit_test(test_torn_tail_with_fake_batches),
         cmocka_unit_test(test_corruption_with_fake_batches),
+        cmocka_unit_test(test_file_header_fields),
+        cmocka_unit_test(test_batch_header_fields),
+        cmocka_unit_test(test_sequence_limit),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_locks_and_readonly),
         cmocka_unit_test(test_writes_need_a_transaction),

@@ -199,6 +199,12 @@ static const uint8_t commit_marker[4] = { 'S', 'P', 'C', 'M' };
 #define SEARCH_CHUNK ((size_t)1 << 16)
 #define OPEN_ATTEMPTS 4
 #define TEMP_SUFFIX ".tmp"
+/* Sequence numbers run from 1 to SEQ_MAX and never wrap; offsets stay below MAX_OFFSET
+ * (off_t). */
+#define SEQ_MAX ((uint64_t)INT64_MAX)
+#define MAX_OFFSET ((uint64_t)INT64_MAX)
+/* The shortest operation: a remove of an empty key in a 1-byte namespace. */
+#define MIN_OP_SIZE 7u
 
 typedef struct file_store {
     sp_storage table;
@@ -369,26 +375,55 @@ typedef struct bhead {
     uint64_t seq, payload_len;
 } bhead;
 
-enum { HEAD_OK = 0, HEAD_NONE = 1 };
+enum {
+    HEAD_OK = 0,
+    HEAD_NONE = 1,   /* not a batch header: wrong magic or checksum */
+    HEAD_INVALID = 2 /* a good checksum over a field no writer writes */
+};
 
-/* Read the 32 bytes of `h` as a batch header: HEAD_OK, or HEAD_NONE (wrong magic or
- * checksum) with the reason in why (when not NULL). */
-static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], bhead *out, char *why, size_t cap)
+/* Read the 32 bytes at offset `pos`, `h`, as a batch header: HEAD_OK, or another HEAD_*
+ * with the reason in why (when not NULL). */
+static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], uint64_t pos, bhead *out,
+                      char *why, size_t cap)
 {
-    const char *problem = NULL;
-    if (memcmp(h, batch_magic, 4) != 0)
-        problem = "no batch header";
-    else if (get32(h + 28) != spi_crc32c(h, 28))
-        problem = "header checksum mismatch";
-    if (problem != NULL) {
+    if (memcmp(h, batch_magic, 4) != 0 || get32(h + 28) != spi_crc32c(h, 28)) {
         if (why != NULL)
-            snprintf(why, cap, "%s", problem);
+            snprintf(why, cap, "%s",
+                     memcmp(h, batch_magic, 4) != 0 ? "no batch header"
+                                                    : "header checksum mismatch");
         return HEAD_NONE;
     }
     out->ops = get32(h + 4);
     out->seq = get64(h + 8);
     out->payload_len = get64(h + 16);
-    return HEAD_OK;
+    uint32_t reserved = get32(h + 24);
+    unsigned long long o = (unsigned long long)pos;
+    char dummy[1];
+    if (why == NULL) {
+        why = dummy;
+        cap = sizeof dummy;
+    }
+    if (reserved != 0)
+        snprintf(why, cap, "reserved field at offset %llu is 0x%08x, must be 0", o + 24,
+                 (unsigned)reserved);
+    else if (out->seq == 0 || out->seq > SEQ_MAX)
+        snprintf(why, cap, "sequence number %llu at offset %llu is out of range (1 to %llu)",
+                 (unsigned long long)out->seq, o + 8, (unsigned long long)SEQ_MAX);
+    else if (out->ops == 0)
+        snprintf(why, cap, "operation count 0 at offset %llu (a batch holds at least one "
+                 "operation)", o + 4);
+    else if ((uint64_t)out->ops * MIN_OP_SIZE > out->payload_len)
+        snprintf(why, cap, "operation count %u at offset %llu does not fit a payload of %llu "
+                 "bytes (an operation takes at least %u)", (unsigned)out->ops, o + 4,
+                 (unsigned long long)out->payload_len, (unsigned)MIN_OP_SIZE);
+    else if (pos > MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE ||
+             out->payload_len >
+                 MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE - pos)
+        snprintf(why, cap, "payload length %llu at offset %llu puts its end past the largest "
+                 "file offset", (unsigned long long)out->payload_len, o + 16);
+    else
+        return HEAD_OK;
+    return HEAD_INVALID;
 }
 
 static int sync_fd(file_store *fs, int fd, const char *what)
@@ -512,11 +547,12 @@ typedef struct batch {
 enum {
     BATCH_UNKNOWN = 1, /* no header of this batch (missing, damaged, another sequence
                         * number): where the batch would end is unknown */
-    BATCH_DAMAGED = 2  /* a sound header, hence a known end (b->next), bad contents */
+    BATCH_DAMAGED = 2, /* a sound header, hence a known end (b->next), bad contents */
+    BATCH_INVALID = 3  /* a header with a good checksum and a field no writer writes */
 };
 
-/* Read and check the batch at `pos`, numbered `want_seq`: SP_OK, BATCH_UNKNOWN or
- * BATCH_DAMAGED with the reason in why, or an error. */
+/* Read and check the batch at `pos`, numbered `want_seq`: SP_OK, another BATCH_* with the
+ * reason in why, or an error. */
 static int read_batch(file_store *fs, uint64_t pos, uint64_t size, uint64_t want_seq,
                       uint8_t **pbuf, size_t *pcap, batch *b, char *why, size_t cap)
 {
@@ -530,8 +566,9 @@ static int read_batch(file_store *fs, uint64_t pos, uint64_t size, uint64_t want
         return BATCH_UNKNOWN;
     }
     bhead hd;
-    if (parse_head(h, &hd, why, cap) != HEAD_OK)
-        return BATCH_UNKNOWN;
+    rc = parse_head(h, pos, &hd, why, cap);
+    if (rc != HEAD_OK)
+        return rc == HEAD_INVALID ? BATCH_INVALID : BATCH_UNKNOWN;
     if (hd.seq != want_seq) {
         snprintf(why, cap, "sequence number %llu where %llu was due",
                  (unsigned long long)hd.seq, (unsigned long long)want_seq);
@@ -581,9 +618,17 @@ static int apply_batch(file_store *fs, const batch *b, uint64_t pos)
     const uint8_t *p = b->payload, *end = p + b->payload_len;
     int rc = spi_mem_begin(fs->mem);
     const char *bad = NULL;
+    char short_by[96];
     uint32_t i = 0;
     for (; i < b->ops; i++) {
         char ns[SPI_NS_MAX + 1];
+        if (p == end) {
+            snprintf(short_by, sizeof short_by,
+                     "the payload ends after %u of the %u operations its header counts",
+                     (unsigned)i, (unsigned)b->ops);
+            bad = short_by;
+            break;
+        }
         if (end - p < 2 || (p[0] != SPI_OP_PUT && p[0] != SPI_OP_REMOVE)) {
             bad = "unknown operation";
             break;
@@ -644,7 +689,8 @@ static int find_header(file_store *fs, uint8_t *buf, uint64_t from, uint64_t siz
             return rc;
         for (size_t i = 0; i < SEARCH_CHUNK && i + SPI_BATCH_HEADER_SIZE <= got; i++) {
             bhead hd;
-            if (buf[i] == batch_magic[0] && parse_head(buf + i, &hd, NULL, 0) == HEAD_OK &&
+            if (buf[i] == batch_magic[0] &&
+                parse_head(buf + i, off + i, &hd, NULL, 0) == HEAD_OK &&
                 hd.seq > after) {
                 *hit = true;
                 *at = off + i;
@@ -674,7 +720,7 @@ static int find_run_to_end(file_store *fs, uint8_t *buf, uint8_t **pbuf, size_t 
         uint64_t cur = start;
         for (;;) {
             batch b;
-            char why[96];
+            char why[160];
             rc = read_batch(fs, cur, size, seq, pbuf, pcap, &b, why, sizeof why);
             if (rc < 0)
                 return rc;
@@ -685,9 +731,7 @@ static int find_run_to_end(file_store *fs, uint8_t *buf, uint8_t **pbuf, size_t 
                 *at = start;
                 return SP_OK;
             }
-            if (seq == UINT64_MAX)
-                break;
-            seq++;
+            seq++; /* at most SEQ_MAX + 1, which no valid header has */
         }
         *hit = false;
         from = cur > start ? cur : start + 1;
@@ -708,21 +752,35 @@ static int load(file_store *fs)
         return rc;
     if (got < sizeof h || memcmp(h, file_magic, sizeof file_magic) != 0)
         return ffail(fs, SP_ECORRUPT, "not a salesplan store file (no file header)");
+    /* The version first: another version may lay out the rest differently. */
     uint32_t version = get32(h + 8);
     if (version != SPI_FILE_VERSION)
         return ffail(fs, SP_EVERSION,
                      "file format version %u is not supported (this library reads version %u)",
                      (unsigned)version, SPI_FILE_VERSION);
-    if (get32(h + 28) != spi_crc32c(h, 28) || get32(h + 12) != 0)
+    if (get32(h + 28) != spi_crc32c(h, 28))
         return ffail(fs, SP_ECORRUPT, "file header at offset 0 is damaged (checksum mismatch)");
+    uint32_t flags = get32(h + 12), reserved = get32(h + 24);
     uint64_t first = get64(h + 16);
+    if (flags != 0)
+        return ffail(fs, SP_EVERSION,
+                     "file header: flags 0x%08x at offset 12 are not supported (format version "
+                     "%u defines none)", (unsigned)flags, SPI_FILE_VERSION);
+    if (reserved != 0)
+        return ffail(fs, SP_ECORRUPT,
+                     "file header: reserved field at offset 24 is 0x%08x, must be 0",
+                     (unsigned)reserved);
+    if (first == 0 || first > SEQ_MAX)
+        return ffail(fs, SP_ECORRUPT,
+                     "file header: first sequence number %llu at offset 16 is out of range "
+                     "(1 to %llu)", (unsigned long long)first, (unsigned long long)SEQ_MAX);
     fs->seq = first - 1;
     uint64_t pos = SPI_FILE_HEADER_SIZE;
     uint8_t *pbuf = NULL, *sbuf = NULL;
     size_t pcap = 0, scap = 0;
     while (rc == SP_OK && pos < size) {
         batch b;
-        char why[96];
+        char why[160];
         rc = read_batch(fs, pos, size, fs->seq + 1, &pbuf, &pcap, &b, why, sizeof why);
         if (rc == SP_OK) {
             rc = apply_batch(fs, &b, pos);
@@ -732,6 +790,8 @@ static int load(file_store *fs)
             }
             continue;
         }
+        if (rc == BATCH_INVALID)
+            rc = ffail(fs, SP_ECORRUPT, "batch at offset %llu: %s", (unsigned long long)pos, why);
         if (rc != BATCH_UNKNOWN && rc != BATCH_DAMAGED)
             break;
         /* Torn tail or damage in the middle: is there a later commit? (The file's top
@@ -744,7 +804,10 @@ static int load(file_store *fs)
             rc = find_header(fs, sbuf, b.next, size, fs->seq, &later, &at, &seq);
         else if (rc == SP_OK && found == BATCH_UNKNOWN)
             rc = find_run_to_end(fs, sbuf, &pbuf, &pcap, pos, size, fs->seq, &later, &at);
-        if (rc == SP_OK && later)
+        if (rc == SP_OK && later && at == pos) /* a valid batch from the future */
+            rc = ffail(fs, SP_ECORRUPT, "batch at offset %llu: %s (commits are missing)",
+                       (unsigned long long)pos, why);
+        else if (rc == SP_OK && later)
             rc = ffail(fs, SP_ECORRUPT,
                        "batch at offset %llu is damaged (%s) and a later batch starts at "
                        "offset %llu",
@@ -792,6 +855,8 @@ static int snapshot_flush(snapshot *s)
     if (s->ops == 0)
         return SP_OK;
     file_store *fs = s->fs;
+    if (s->seq >= SEQ_MAX)
+        return ffail(fs, SP_EOVERFLOW, "compaction: the log has used up its sequence numbers");
     size_t payload = s->len - SPI_BATCH_HEADER_SIZE;
     seal_batch(s->buf, payload, s->ops, ++s->seq);
     size_t total = s->len + SPI_BATCH_TRAILER_SIZE;
@@ -824,6 +889,8 @@ static int snapshot_record(void *arg, const char *ns, const uint8_t *key, size_t
 static int compact(file_store *fs)
 {
     snapshot s = { fs, -1, SPI_FILE_HEADER_SIZE, fs->seq, NULL, 0, 0, 0 };
+    if (fs->seq >= SEQ_MAX) /* the new file's first batch would need SEQ_MAX + 1 */
+        return ffail(fs, SP_EOVERFLOW, "compaction: the log has used up its sequence numbers");
     int rc = open_temp(fs, fs->seq + 1, &s.fd);
     if (rc != SP_OK)
         return rc;
@@ -1007,6 +1074,10 @@ static int fs_commit(void *user)
     int rc = check_usable(fs);
     if (rc != SP_OK)
         return rc;
+    if (fs->ops > 0 && fs->seq >= SEQ_MAX)
+        return ffail(fs, SP_EOVERFLOW,
+                     "commit: the log has used up its sequence numbers (the last is %llu)",
+                     (unsigned long long)fs->seq);
     if (fs->ops > 0) {
         size_t payload = fs->len - SPI_BATCH_HEADER_SIZE;
         seal_batch(fs->buf, payload, fs->ops, fs->seq + 1);
