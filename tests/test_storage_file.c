@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,12 +36,17 @@ static void path_of(char *buf, size_t cap, const char *name)
     snprintf(buf, cap, "%s/%s", test_dir, name);
 }
 
+/* Remove a store and every temporary file it may have left. */
 static void remove_store(const char *path)
 {
-    char tmp[320];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char tmp[400];
     unlink(path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     unlink(tmp);
+    for (int n = 0; n < SPI_FILE_CREATE_TRIES; n++) {
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%d", path, (long)getpid(), n);
+        unlink(tmp);
+    }
 }
 
 static int setup_dir(void **state)
@@ -852,9 +859,9 @@ static void test_crash_compaction(void **state)
      * the snapshot in batches of at most 256 bytes. */
     crash_setup_make(&cs, "crash-compact.sps", true, 1);
     cs.cfg.snapshot_batch = 256;
-    /* commit: write, fsync; compaction: create the temp file, truncate it, write its
-     * header and batches, fsync, rename over the log, fsync the directory. */
-    crash_every_point(&cs, "wsctww");
+    /* commit: write, fsync; compaction: create the temp file, write its header and
+     * batches, fsync, rename over the log, fsync the directory. */
+    crash_every_point(&cs, "wscww");
     crash_setup_free(&cs);
 }
 
@@ -923,7 +930,7 @@ static void test_crash_create(void **state)
     sp_storage *st = open_store(ctx, path, SP_FILE_STORE_CREATE, &cfg);
     sp_storage_free(st);
     uint64_t count = f.ops;
-    assert_string_equal(f.kinds, "ctwslus"); /* temp file, fsync, link, unlink, fsync dir */
+    assert_string_equal(f.kinds, "cwslus"); /* temp file, fsync, link, unlink, fsync dir */
     for (uint64_t k = 1; k <= count; k++)
         for (int tear = TEAR_NONE; tear <= TEAR_SECOND_HALF; tear++)
             for (int lose = 0; lose <= (LOSE_DATA | LOSE_DIR); lose++) {
@@ -946,9 +953,9 @@ static void test_crash_create(void **state)
                 /* No file, or a complete empty store; and creating it again works. */
                 o.flags = 0;
                 int rc = sp_storage_file_new(&st, ctx, path, &o);
-                /* The file appears with the link (mutation 5), unless the directory entry,
-                 * never fsynced before mutation 7, is lost. */
-                bool exists = k > 5 && !(lose & LOSE_DIR);
+                /* The file appears with the link (mutation 4), unless the directory entry,
+                 * never fsynced before mutation 6, is lost. */
+                bool exists = k > 4 && !(lose & LOSE_DIR);
                 if (exists != (rc == SP_OK))
                     fail_msg("crash at mutation %llu of \"%s\", tear %d, lose %d: open "
                              "returned %d",
@@ -1034,8 +1041,10 @@ static void expect_open_fails(sp_ctx *ctx, three_commits *tc, const uint8_t *byt
     assert_int_equal(file_size(tc->path), len);
 }
 
-static void expect_tail_cut(sp_ctx *ctx, three_commits *tc, const uint8_t *bytes, size_t len,
-                            const spt_snapshot *want, uint64_t cut_at)
+/* `flags`: 0, or SP_FILE_STORE_NO_SYNC for loops over many cuts (the cut is the same). */
+static void expect_tail_cut_flags(sp_ctx *ctx, three_commits *tc, const uint8_t *bytes,
+                                  size_t len, const spt_snapshot *want, uint64_t cut_at,
+                                  uint32_t flags)
 {
     sp_storage *st = NULL;
     /* Read-only: the tail is ignored and left in place. */
@@ -1044,10 +1053,16 @@ static void expect_tail_cut(sp_ctx *ctx, three_commits *tc, const uint8_t *bytes
     sp_storage_free(st);
     assert_int_equal(file_size(tc->path), len);
     /* Read-write: the tail is cut off. */
-    assert_int_equal(open_bytes(ctx, tc->path, bytes, len, 0, &st), SP_OK);
+    assert_int_equal(open_bytes(ctx, tc->path, bytes, len, flags, &st), SP_OK);
     spt_snapshot_assert_store(want, st);
     sp_storage_free(st);
     assert_int_equal(file_size(tc->path), cut_at);
+}
+
+static void expect_tail_cut(sp_ctx *ctx, three_commits *tc, const uint8_t *bytes, size_t len,
+                            const spt_snapshot *want, uint64_t cut_at)
+{
+    expect_tail_cut_flags(ctx, tc, bytes, len, want, cut_at, 0);
 }
 
 static void test_corruption(void **state)
@@ -1216,12 +1231,13 @@ static void test_torn_tail_with_fake_batches(void **state)
         assert_non_null(b);
         /* A process killed during the write: any prefix of the batch reached the file. */
         for (size_t cut = tc.len + 1; cut < len; cut++)
-            expect_tail_cut(ctx, &tc, img, cut, tc.after[2], tc.len);
+            expect_tail_cut_flags(ctx, &tc, img, cut, tc.after[2], tc.len,
+                                  SP_FILE_STORE_NO_SYNC);
         /* A power loss that kept the end of the write but not its start. */
         for (size_t lost = 1; lost + 8 < len - tc.len; lost++) {
             memcpy(b, img, len);
             memset(b + tc.len, 0, lost);
-            expect_tail_cut(ctx, &tc, b, len, tc.after[2], tc.len);
+            expect_tail_cut_flags(ctx, &tc, b, len, tc.after[2], tc.len, SP_FILE_STORE_NO_SYNC);
         }
         free(b);
         free(img);
@@ -1538,6 +1554,401 @@ static void test_sequence_limit(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- creating a store: races between creators, symbolic links ---- */
+
+/* begin, put "t" `key` = "from <key>", commit: the commit's status. */
+static int commit_one(sp_storage *st, const char *key)
+{
+    char value[32];
+    snprintf(value, sizeof value, "from %s", key);
+    int rc = st->begin(st->user);
+    if (rc == SP_OK)
+        rc = st->put(st->user, "t", (const uint8_t *)key, strlen(key), (const uint8_t *)value,
+                     strlen(value));
+    if (rc == SP_OK)
+        rc = st->commit(st->user);
+    if (rc != SP_OK)
+        st->rollback(st->user);
+    return rc;
+}
+
+/* Whether the store at `path` holds "t" `key` = "from <key>". */
+static bool holds_commit(sp_storage *st, const char *key)
+{
+    char want[32];
+    int n = snprintf(want, sizeof want, "from %s", key);
+    const uint8_t *v;
+    size_t vlen;
+    return st->get(st->user, "t", (const uint8_t *)key, strlen(key), &v, &vlen) == SP_OK &&
+           vlen == (size_t)n && memcmp(v, want, vlen) == 0;
+}
+
+/*
+ * Real I/O that, right after its k-th call, runs `other` once: another store's whole open,
+ * as if another process ran then. Walking k over every call of one open interleaves two
+ * opens at every point, deterministically.
+ */
+typedef struct step_io {
+    spi_file_io io;
+    const spi_file_io *real;
+    unsigned calls, at; /* at 0: after every call */
+    void (*other)(void *arg);
+    void *arg;
+} step_io;
+
+static void step(step_io *s)
+{
+    if ((++s->calls == s->at || s->at == 0) && s->other != NULL)
+        s->other(s->arg);
+}
+
+#define STEP_IO(name, params, args)                                                             \
+    static int step_##name params                                                           \
+    {                                                                                       \
+        step_io *s = user;                                                                  \
+        int rc = s->real->name args;                                                        \
+        step(s);                                                                            \
+        return rc;                                                                          \
+    }
+STEP_IO(open, (void *user, const char *path, spi_io_mode mode, int *fd),
+        (s->real->user, path, mode, fd))
+STEP_IO(close, (void *user, int fd), (s->real->user, fd))
+STEP_IO(pread, (void *user, int fd, void *buf, size_t len, uint64_t off, size_t *got),
+        (s->real->user, fd, buf, len, off, got))
+STEP_IO(pwrite, (void *user, int fd, const void *buf, size_t len, uint64_t off),
+        (s->real->user, fd, buf, len, off))
+STEP_IO(fsync, (void *user, int fd), (s->real->user, fd))
+STEP_IO(ftruncate, (void *user, int fd, uint64_t len), (s->real->user, fd, len))
+STEP_IO(size, (void *user, int fd, uint64_t *size), (s->real->user, fd, size))
+STEP_IO(rename, (void *user, const char *from, const char *to), (s->real->user, from, to))
+STEP_IO(link, (void *user, const char *from, const char *to), (s->real->user, from, to))
+STEP_IO(unlink, (void *user, const char *path), (s->real->user, path))
+STEP_IO(lock, (void *user, int fd, bool exclusive), (s->real->user, fd, exclusive))
+STEP_IO(same, (void *user, int fd, const char *path, bool *same), (s->real->user, fd, path, same))
+
+static void step_io_init(step_io *s)
+{
+    memset(s, 0, sizeof *s);
+    s->real = spi_file_io_posix();
+    spi_file_io t = { .user = s,
+                      .open = step_open,
+                      .close = step_close,
+                      .pread = step_pread,
+                      .pwrite = step_pwrite,
+                      .fsync = step_fsync,
+                      .ftruncate = step_ftruncate,
+                      .size = step_size,
+                      .rename = step_rename,
+                      .link = step_link,
+                      .unlink = step_unlink,
+                      .lock = step_lock,
+                      .same = step_same };
+    s->io = t;
+}
+
+/* The other creator: opens (creating), commits "b", and closes unless told to stay. */
+typedef struct other_creator {
+    sp_ctx *ctx;
+    const char *path;
+    bool stay_open, ran;
+    int rc_open, rc_commit;
+    sp_storage *st;
+} other_creator;
+
+static void run_other_creator(void *arg)
+{
+    other_creator *o = arg;
+    o->ran = true;
+    o->st = NULL;
+    o->rc_commit = -1;
+    o->rc_open = sp_storage_file_new(&o->st, o->ctx, o->path, NULL);
+    if (o->rc_open == SP_OK) {
+        o->rc_commit = commit_one(o->st, "b");
+        if (!o->stay_open) {
+            sp_storage_free(o->st);
+            o->st = NULL;
+        }
+    }
+}
+
+/*
+ * Two stores create the same new file, the second running to completion (and closing or
+ * staying open) after each call the first makes. Each either opens the store or gets
+ * SP_ECONFLICT, one of them opens it, and every commit acknowledged is in the file.
+ */
+static void test_create_race_steps(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx(), *ctx_b = new_ctx();
+    char path[300];
+    path_of(path, sizeof path, "race-steps.sps");
+    step_io s;
+    step_io_init(&s);
+    spi_file_config cfg = { &s.io, 0, 0 };
+    sp_file_store_options opts = SP_FILE_STORE_OPTIONS_INIT;
+    /* The calls of one creating open, alone. */
+    remove_store(path);
+    sp_storage *a = NULL;
+    assert_int_equal(spi_storage_file_open(&a, ctx, path, &opts, &cfg), SP_OK);
+    unsigned count = s.calls;
+    sp_storage_free(a);
+    assert_true(count >= 8);
+    for (int stay_open = 0; stay_open < 2; stay_open++)
+        for (unsigned k = 1; k <= count; k++) {
+            remove_store(path);
+            other_creator o = { ctx_b, path, stay_open != 0, false, 0, 0, NULL };
+            step_io_init(&s);
+            s.at = k;
+            s.other = run_other_creator;
+            s.arg = &o;
+            a = NULL;
+            int rc_a = spi_storage_file_open(&a, ctx, path, &opts, &cfg);
+            int rc_a_commit = rc_a == SP_OK ? commit_one(a, "a") : -1;
+            sp_storage_free(a);
+            sp_storage_free(o.st);
+            if (!o.ran)
+                continue; /* the open made fewer calls this time */
+            if ((rc_a != SP_OK && rc_a != SP_ECONFLICT) ||
+                (o.rc_open != SP_OK && o.rc_open != SP_ECONFLICT) ||
+                (rc_a != SP_OK && o.rc_open != SP_OK))
+                fail_msg("other creator after call %u (stay open %d): open %d (%s), other's "
+                         "open %d", k, stay_open, rc_a, rc_a == SP_OK ? "" : sp_ctx_errmsg(ctx),
+                         o.rc_open);
+            sp_storage *check = open_store(ctx, path, SP_FILE_STORE_READONLY, NULL);
+            if (rc_a_commit == SP_OK && !holds_commit(check, "a"))
+                fail_msg("other creator after call %u (stay open %d): commit \"a\" lost", k,
+                         stay_open);
+            if (o.rc_commit == SP_OK && !holds_commit(check, "b"))
+                fail_msg("other creator after call %u (stay open %d): commit \"b\" lost", k,
+                         stay_open);
+            sp_storage_free(check);
+        }
+    remove_store(path);
+    sp_ctx_free(ctx_b);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * Processes racing to create the same new store and commit to it, many times over: each
+ * opens it or gets SP_ECONFLICT, never another error, and every acknowledged commit is
+ * in the file afterwards.
+ */
+enum { RACERS = 4 };
+enum { RACE_ACKED = 0, RACE_CONFLICT = 1, RACE_CONFLICT_AT_COMMIT = 2 };
+
+static void yield_cpu(void *arg)
+{
+    (void)arg;
+    sched_yield();
+}
+
+static int race_child(const char *path, int index, int start_fd)
+{
+    char c;
+    if (read(start_fd, &c, 1) != 0) /* wait until the parent closes its end */
+        return 100;
+    sp_ctx *ctx = NULL;
+    if (sp_ctx_new(&ctx, NULL) != SP_OK)
+        return 101;
+    /* Real I/O that yields the processor after every call: more interleavings. */
+    step_io s;
+    step_io_init(&s);
+    s.other = yield_cpu;
+    spi_file_config cfg = { &s.io, 0, 0 };
+    sp_file_store_options o = SP_FILE_STORE_OPTIONS_INIT;
+    o.flags = SP_FILE_STORE_CREATE | SP_FILE_STORE_NO_SYNC;
+    sp_storage *st = NULL;
+    int rc = spi_storage_file_open(&st, ctx, path, &o, &cfg), code;
+    if (rc == SP_OK) {
+        char key[16];
+        snprintf(key, sizeof key, "p%d", index);
+        rc = commit_one(st, key);
+        code = rc == SP_OK ? RACE_ACKED : 110 - rc;
+        sp_storage_free(st);
+    } else {
+        code = rc == SP_ECONFLICT ? RACE_CONFLICT : 50 - rc;
+    }
+    sp_ctx_free(ctx);
+    return code;
+}
+
+static void test_create_race_processes(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    char path[300];
+    path_of(path, sizeof path, "race-procs.sps");
+    unsigned rounds = spt_iterations(200), acked_total = 0, conflicts = 0;
+    for (unsigned round = 0; round < rounds; round++) {
+        remove_store(path);
+        int start[2];
+        assert_int_equal(pipe(start), 0);
+        pid_t pids[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            pids[i] = fork();
+            assert_true(pids[i] >= 0);
+            if (pids[i] == 0) {
+                close(start[1]);
+                _exit(race_child(path, i, start[0]));
+            }
+        }
+        close(start[0]);
+        close(start[1]); /* go */
+        bool acked[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            int status = 0;
+            assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+            assert_true(WIFEXITED(status));
+            int code = WEXITSTATUS(status);
+            if (code != RACE_ACKED && code != RACE_CONFLICT)
+                fail_msg("round %u, process %d: exit code %d (open status %d, commit status "
+                         "%d)", round, i, code, code >= 50 && code < 100 ? 50 - code : 0,
+                         code >= 110 ? 110 - code : 0);
+            acked[i] = code == RACE_ACKED;
+            acked_total += acked[i];
+            conflicts += code == RACE_CONFLICT;
+        }
+        sp_storage *st = open_store(ctx, path, SP_FILE_STORE_READONLY, NULL);
+        for (int i = 0; i < RACERS; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "p%d", i);
+            if (acked[i] && !holds_commit(st, key))
+                fail_msg("round %u: process %d's acknowledged commit is lost", round, i);
+        }
+        sp_storage_free(st);
+    }
+    assert_true(acked_total >= rounds); /* someone wins every round */
+    (void)conflicts;
+    remove_store(path);
+    sp_ctx_free(ctx);
+}
+
+/* A file that a planted symbolic link points at: it must never change. */
+static const char victim_text[] = "not a store: must stay as it is";
+
+static void make_victim(const char *path)
+{
+    write_file(path, (const uint8_t *)victim_text, sizeof victim_text - 1);
+}
+
+static void expect_victim_intact(const char *path)
+{
+    size_t len = 0;
+    uint8_t *now = read_file(path, &len);
+    assert_non_null(now);
+    assert_int_equal(len, sizeof victim_text - 1);
+    assert_memory_equal(now, victim_text, len);
+    free(now);
+}
+
+static bool is_symlink(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* Plant a symbolic link to `target` at `at` (replacing what is there). */
+static void plant_link(const char *target, const char *at)
+{
+    unlink(at);
+    assert_int_equal(symlink(target, at), 0);
+}
+
+/* Creation never writes through a symbolic link at a name it may use for its temporary
+ * file: it takes a free name, or fails cleanly when none is left. */
+static void test_create_never_follows_temp_links(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    char path[300], victim[300], name[400], msg[900];
+    path_of(path, sizeof path, "links-create.sps");
+    path_of(victim, sizeof victim, "victim-create");
+    make_victim(victim);
+    /* Every name but the last one taken: "<path>.tmp" (the old temporary name) and
+     * "<path>.tmp.<pid>.<n>". */
+    for (int last_free = 1; last_free >= 0; last_free--) {
+        remove_store(path);
+        snprintf(name, sizeof name, "%s.tmp", path);
+        plant_link(victim, name);
+        for (int n = 0; n < SPI_FILE_CREATE_TRIES - last_free; n++) {
+            snprintf(name, sizeof name, "%s.tmp.%ld.%d", path, (long)getpid(), n);
+            plant_link(victim, name);
+        }
+        sp_storage *st = NULL;
+        int rc = sp_storage_file_new(&st, ctx, path, NULL);
+        expect_victim_intact(victim);
+        if (last_free) {
+            assert_int_equal(rc, SP_OK);
+            assert_int_equal(commit_one(st, "a"), SP_OK);
+            sp_storage_free(st);
+            st = open_store(ctx, path, 0, NULL);
+            assert_true(holds_commit(st, "a"));
+            sp_storage_free(st);
+            expect_victim_intact(victim);
+        } else {
+            assert_int_equal(rc, SP_ESTORAGE);
+            snprintf(msg, sizeof msg, "file store: %s: creating the file failed: the temporary "
+                     "names %s.tmp.%ld.0 to .%d are all taken", path, path, (long)getpid(),
+                     SPI_FILE_CREATE_TRIES - 1);
+            assert_string_equal(sp_ctx_errmsg(ctx), msg);
+            assert_false(file_exists(path));
+        }
+        /* The planted links are left alone. */
+        snprintf(name, sizeof name, "%s.tmp.%ld.0", path, (long)getpid());
+        assert_true(is_symlink(name));
+    }
+    remove_store(path);
+    unlink(victim);
+    sp_ctx_free(ctx);
+}
+
+/* Commit until a compaction has replaced the file (`renames` counts them). */
+static void commit_until_compacted(sp_storage *st, const fault_io *f, const char *what)
+{
+    for (int round = 0; round < 200 && strchr(f->kinds, 'r') == NULL; round++) {
+        char value[40];
+        snprintf(value, sizeof value, "round %d of the same record", round);
+        spt_storage_put_str(st, "t", "churn", value);
+    }
+    if (strchr(f->kinds, 'r') == NULL)
+        fail_msg("%s: no compaction", what);
+}
+
+/* Compaction removes a link (or anything else) at "<path>.tmp" and never writes through
+ * it. */
+static void test_compaction_never_follows_temp_link(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    char path[300], victim[300], tmp[320];
+    path_of(path, sizeof path, "links-compact.sps");
+    path_of(victim, sizeof victim, "victim-compact");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    make_victim(victim);
+    remove_store(path);
+    fault_io f;
+    fault_io_init(&f);
+    spi_file_config cfg = { &f.io, 2048, 0 };
+    sp_storage *st = open_store(ctx, path, SP_FILE_STORE_CREATE, &cfg);
+    assert_int_equal(commit_one(st, "a"), SP_OK);
+    plant_link(victim, tmp);
+    fault_io_reset(&f);
+    commit_until_compacted(st, &f, "compaction with a link at .tmp");
+    expect_victim_intact(victim);
+    assert_false(is_symlink(tmp));
+    assert_false(file_exists(tmp));
+    assert_true(holds_commit(st, "a"));
+    sp_storage_free(st);
+    st = open_store(ctx, path, 0, NULL);
+    assert_true(holds_commit(st, "a"));
+    sp_storage_free(st);
+    expect_victim_intact(victim);
+    remove_store(path);
+    unlink(victim);
+    fault_io_fini(&f);
+    sp_ctx_free(ctx);
+}
+
 /* ---- arguments, options, locks, read-only ---- */
 
 static void test_arguments(void **state)
@@ -1576,8 +1987,8 @@ static void test_arguments(void **state)
     assert_int_equal(sp_storage_file_new(&st, ctx, path, &o), SP_ENOTFOUND);
     assert_int_equal(sp_storage_file_new(&st, ctx, "/nonexistent-dir/x.sps", NULL), SP_ESTORAGE);
     assert_string_equal(sp_ctx_errmsg(ctx),
-                        "file store: /nonexistent-dir/x.sps: creating the .tmp file failed: "
-                        "No such file or directory");
+                        "file store: /nonexistent-dir/x.sps: creating the temporary file "
+                        "failed: No such file or directory");
     assert_ptr_equal(st, sentinel);
     assert_false(file_exists(path));
     /* A relative path works too (its directory is "."). */
@@ -2044,6 +2455,10 @@ int main(void)
         cmocka_unit_test(test_sequence_limit),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_locks_and_readonly),
+        cmocka_unit_test(test_create_race_steps),
+        cmocka_unit_test(test_create_race_processes),
+        cmocka_unit_test(test_create_never_follows_temp_links),
+        cmocka_unit_test(test_compaction_never_follows_temp_link),
         cmocka_unit_test(test_writes_need_a_transaction),
         cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_no_sync),

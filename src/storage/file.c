@@ -25,9 +25,11 @@
  *    consecutive numbers above the last one replayed that ends exactly at the end of the
  *    file. Batches inside a torn batch's payload cannot: the rest of that batch, its
  *    trailer at least, follows them.
- * When the log outgrows twice its live data, the live records are written to
+ * When the log outgrows twice its live data, the live records are written to a new
  * "<path>.tmp", which is fsynced and renamed over the file, and the directory is fsynced.
- * docs/storage.md has the full argument.
+ * A new store is written under a fresh name and linked into place. Temporary files are
+ * always created with O_EXCL | O_NOFOLLOW: nothing is written through a symbolic link or
+ * into a file this store did not create. docs/storage.md has the full argument.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +53,7 @@ static int px_open(void *user, const char *path, spi_io_mode mode, int *fd)
     switch (mode) {
     case SPI_IO_READ: flags |= O_RDONLY; break;
     case SPI_IO_WRITE: flags |= O_RDWR; break;
-    case SPI_IO_CREATE: flags |= O_RDWR | O_CREAT; break;
+    case SPI_IO_CREATE: flags |= O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW; break;
     case SPI_IO_DIR: flags |= O_RDONLY | O_DIRECTORY; break;
     default: return EINVAL;
     }
@@ -212,6 +214,8 @@ typedef struct file_store {
     spi_mem *mem;
     spi_file_io io;
     char *path, *tmp_path, *dir_path;
+    char *new_path; /* room for a creation's temporary name */
+    size_t new_cap;
     const char *name; /* the path for messages: the caller's until the copy exists */
     int fd;           /* -1: none */
     bool readonly, sync, poisoned;
@@ -446,72 +450,109 @@ static int sync_dir(file_store *fs)
     return err == 0 ? SP_OK : io_fail(fs, err, "fsync of the directory", NO_OFFSET);
 }
 
-/* Open "<path>.tmp" for a new image of the store, locked and empty, with a file header. */
-static int open_temp(file_store *fs, uint64_t first_seq, int *out)
-{
-    int fd, err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
-    if (err != 0)
-        return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
-    err = fs->io.lock(fs->io.user, fd, true);
-    if (err == 0)
-        err = fs->io.ftruncate(fs->io.user, fd, 0);
-    uint8_t h[SPI_FILE_HEADER_SIZE];
-    file_header(h, first_seq);
-    if (err == 0)
-        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
-    if (err != 0) {
-        fs->io.close(fs->io.user, fd);
-        if (err == EWOULDBLOCK)
-            return ffail(fs, SP_ECONFLICT,
-                         "being created or compacted by another store (" TEMP_SUFFIX
-                         " file locked)");
-        return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
-    }
-    *out = fd;
-    return SP_OK;
-}
-
 static void drop_temp(file_store *fs, int fd)
 {
     fs->io.unlink(fs->io.user, fs->tmp_path);
     fs->io.close(fs->io.user, fd);
 }
 
-/* Create an empty store: a complete file appears at `path` at once (link, which never
- * replaces a file that someone else created meanwhile), or not at all. */
-static int create_file(file_store *fs)
+/*
+ * Create "<path>.tmp" for a new image of the store, locked, with a file header. Only the
+ * store's writer compacts, so whatever has that name is a leftover of a crashed compaction
+ * or was put there by someone else: it is removed (removing a symbolic link leaves its
+ * target alone) and the file created anew with O_EXCL, never through a link planted
+ * meanwhile and never truncating a file this store did not create.
+ */
+static int open_temp(file_store *fs, uint64_t first_seq, int *out)
 {
-    int fd, rc = open_temp(fs, 1, &fd);
-    if (rc != SP_OK)
-        return rc;
-    rc = sync_fd(fs, fd, "fsync of the new file");
-    int err = rc == SP_OK ? fs->io.link(fs->io.user, fs->tmp_path, fs->path) : 0;
-    drop_temp(fs, fd);
-    if (rc != SP_OK)
-        return rc;
+    int fd, err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
+    if (err == EEXIST) {
+        fs->io.unlink(fs->io.user, fs->tmp_path);
+        err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
+    }
+    if (err != 0)
+        return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
+    err = fs->io.lock(fs->io.user, fd, true);
+    uint8_t h[SPI_FILE_HEADER_SIZE];
+    file_header(h, first_seq);
+    if (err == 0)
+        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+    if (err != 0) {
+        drop_temp(fs, fd);
+        return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
+    }
+    *out = fd;
+    return SP_OK;
+}
+
+/*
+ * Create an empty store, a complete file at `path` or none, without ever touching a file
+ * this call did not create: the file is made under a fresh name ("<path>.tmp.<pid>.<n>",
+ * O_EXCL: never an existing file, never through a symbolic link), locked, written,
+ * fsynced, then linked to `path`; a link fails when the name exists, so of creators racing
+ * exactly one wins. The winner keeps the file open and locked (*out), so no one else gets
+ * in between; a loser (*out = -1) opens the winner's file like any other.
+ */
+static int create_file(file_store *fs, int *out)
+{
+    *out = -1;
+    long pid = (long)getpid();
+    int fd = -1, err = EEXIST;
+    for (int n = 0; n < SPI_FILE_CREATE_TRIES && err == EEXIST; n++) {
+        snprintf(fs->new_path, fs->new_cap, "%s" TEMP_SUFFIX ".%ld.%d", fs->path, pid, n);
+        err = fs->io.open(fs->io.user, fs->new_path, SPI_IO_CREATE, &fd);
+    }
+    if (err == EEXIST)
+        return ffail(fs, SP_ESTORAGE,
+                     "creating the file failed: the temporary names %s" TEMP_SUFFIX
+                     ".%ld.0 to .%d are all taken",
+                     fs->path, pid, SPI_FILE_CREATE_TRIES - 1);
+    if (err != 0)
+        return io_fail(fs, err, "creating the temporary file", NO_OFFSET);
+    uint8_t h[SPI_FILE_HEADER_SIZE];
+    file_header(h, 1);
+    err = fs->io.lock(fs->io.user, fd, true);
+    if (err == 0)
+        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+    int rc = err != 0 ? io_fail(fs, err, "preparing the temporary file", NO_OFFSET)
+                      : sync_fd(fs, fd, "fsync of the new file");
+    err = rc == SP_OK ? fs->io.link(fs->io.user, fs->new_path, fs->path) : 0;
     if (err != 0 && err != EEXIST)
-        return io_fail(fs, err, "creating the file", NO_OFFSET);
-    return sync_dir(fs);
+        rc = io_fail(fs, err, "creating the file", NO_OFFSET);
+    fs->io.unlink(fs->io.user, fs->new_path);
+    if (rc == SP_OK && err == 0)
+        rc = sync_dir(fs);
+    if (rc != SP_OK || err != 0) {
+        fs->io.close(fs->io.user, fd);
+        return rc;
+    }
+    *out = fd;
+    return SP_OK;
 }
 
 /* Open and lock the file, creating it when asked to. */
 static int open_file(file_store *fs, bool create)
 {
     for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-        int fd, err = fs->io.open(fs->io.user, fs->path,
-                                  fs->readonly ? SPI_IO_READ : SPI_IO_WRITE, &fd);
+        int fd = -1, err = fs->io.open(fs->io.user, fs->path,
+                                       fs->readonly ? SPI_IO_READ : SPI_IO_WRITE, &fd);
+        bool locked = false;
         if (err == ENOENT) {
             if (!create)
                 return ffail(fs, SP_ENOTFOUND, "no such file");
-            int rc = create_file(fs);
+            int rc = create_file(fs, &fd);
             if (rc != SP_OK)
                 return rc;
-            continue;
+            if (fd < 0)
+                continue; /* another store created it first: open theirs */
+            err = 0;
+            locked = true;
         }
         if (err != 0)
             return io_fail(fs, err, "open", NO_OFFSET);
         bool same = false;
-        err = fs->io.lock(fs->io.user, fd, !fs->readonly);
+        if (!locked)
+            err = fs->io.lock(fs->io.user, fd, !fs->readonly);
         if (err == 0)
             err = fs->io.same(fs->io.user, fd, fs->path, &same);
         if (err == 0 && same) {
@@ -1127,6 +1168,7 @@ static void free_store(file_store *fs)
     f_free(fs, fs->path);
     f_free(fs, fs->tmp_path);
     f_free(fs, fs->dir_path);
+    f_free(fs, fs->new_path);
     spi_free(ctx, fs);
 }
 
@@ -1199,8 +1241,13 @@ int spi_storage_file_open(sp_storage **out, sp_ctx *ctx, const char *path,
     size_t dlen = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
     fs->path = copy_text(fs, path, plen, "");
     fs->tmp_path = copy_text(fs, path, plen, TEMP_SUFFIX);
+    /* "<path>.tmp.<pid>.<n>": a pid takes at most 20 characters, n at most 10 */
+    fs->new_cap = plen + sizeof TEMP_SUFFIX + 32;
+    fs->new_path = f_alloc(fs, fs->new_cap);
     fs->dir_path = slash == NULL ? copy_text(fs, ".", 1, "") : copy_text(fs, path, dlen, "");
-    rc = fs->path != NULL && fs->tmp_path != NULL && fs->dir_path != NULL ? SP_OK : SP_ENOMEM;
+    rc = fs->path != NULL && fs->tmp_path != NULL && fs->dir_path != NULL && fs->new_path != NULL
+             ? SP_OK
+             : SP_ENOMEM;
     if (rc == SP_OK && spi_mem_new(&fs->mem, ctx, "file store") != SP_OK)
         rc = ffail(fs, SP_ENOMEM, "out of memory opening the store");
     if (rc == SP_OK)
