@@ -435,6 +435,14 @@ static int fio_same(void *user, int fd, const char *path, bool *same)
     return f->real->same(f->real->user, fd, path, same);
 }
 
+static int fio_resolve(void *user, const char *path, char *buf, size_t cap)
+{
+    fault_io *f = user;
+    if (f->crashed)
+        return EIO;
+    return f->real->resolve(f->real->user, path, buf, cap);
+}
+
 static void fault_io_init(fault_io *f)
 {
     memset(f, 0, sizeof *f);
@@ -443,7 +451,7 @@ static void fault_io_init(fault_io *f)
         f->files[i].fd = -1;
     spi_file_io t = { f,          fio_open,   fio_close, fio_pread, fio_pwrite,
                       fio_fsync,  fio_ftruncate, fio_size, fio_rename, fio_link,
-                      fio_unlink, fio_lock,   fio_same };
+                      fio_unlink, fio_lock,   fio_same, fio_resolve };
     f->io = t;
 }
 
@@ -1625,6 +1633,8 @@ STEP_IO(link, (void *user, const char *from, const char *to), (s->real->user, fr
 STEP_IO(unlink, (void *user, const char *path), (s->real->user, path))
 STEP_IO(lock, (void *user, int fd, bool exclusive), (s->real->user, fd, exclusive))
 STEP_IO(same, (void *user, int fd, const char *path, bool *same), (s->real->user, fd, path, same))
+STEP_IO(resolve, (void *user, const char *path, char *buf, size_t cap),
+        (s->real->user, path, buf, cap))
 
 static void step_io_init(step_io *s)
 {
@@ -1642,7 +1652,8 @@ static void step_io_init(step_io *s)
                       .link = step_link,
                       .unlink = step_unlink,
                       .lock = step_lock,
-                      .same = step_same };
+                      .same = step_same,
+                      .resolve = step_resolve };
     s->io = t;
 }
 
@@ -1945,6 +1956,66 @@ static void test_compaction_never_follows_temp_link(void **state)
     expect_victim_intact(victim);
     remove_store(path);
     unlink(victim);
+    fault_io_fini(&f);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * A store opened through a symbolic link: the link is followed (as SQLite does), and a
+ * compaction writes its temporary file beside the real file and replaces the real file,
+ * so the link stays a link to the compacted store. A link to a missing file is not
+ * created through.
+ */
+static void test_store_behind_symlink(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = new_ctx();
+    char sub[200], real[240], link_path[300], link_tmp[320], real_tmp[260], msg[800];
+    path_of(sub, sizeof sub, "sub");
+    mkdir(sub, 0700);
+    snprintf(real, sizeof real, "%s/real.sps", sub);
+    path_of(link_path, sizeof link_path, "link.sps");
+    snprintf(link_tmp, sizeof link_tmp, "%s.tmp", link_path);
+    snprintf(real_tmp, sizeof real_tmp, "%s.tmp", real);
+    remove_store(real);
+    unlink(link_path);
+    assert_int_equal(symlink("sub/real.sps", link_path), 0);
+
+    /* Created through the link: refused while the link leads nowhere. */
+    sp_storage *st = NULL;
+    assert_int_equal(sp_storage_file_new(&st, ctx, link_path, NULL), SP_ESTORAGE);
+    snprintf(msg, sizeof msg, "file store: %s: creating the file failed: the name exists but "
+             "leads to no file (a dangling symbolic link, or removed meanwhile)", link_path);
+    assert_string_equal(sp_ctx_errmsg(ctx), msg);
+    assert_false(file_exists(real));
+    assert_true(is_symlink(link_path));
+
+    st = open_store(ctx, real, SP_FILE_STORE_CREATE, NULL);
+    assert_int_equal(commit_one(st, "a"), SP_OK);
+    sp_storage_free(st);
+    fault_io f;
+    fault_io_init(&f);
+    spi_file_config cfg = { &f.io, 2048, 0 };
+    st = open_store(ctx, link_path, 0, &cfg);
+    /* One store at a time, by either name. */
+    sp_storage *other = NULL;
+    assert_int_equal(sp_storage_file_new(&other, ctx, real, NULL), SP_ECONFLICT);
+    fault_io_reset(&f);
+    commit_until_compacted(st, &f, "compaction through a link");
+    assert_true(is_symlink(link_path));
+    assert_false(file_exists(link_tmp));
+    assert_false(file_exists(real_tmp));
+    assert_int_equal(commit_one(st, "b"), SP_OK); /* into the compacted file */
+    sp_storage_free(st);
+    for (int by_link = 0; by_link < 2; by_link++) {
+        st = open_store(ctx, by_link ? link_path : real, 0, NULL);
+        assert_true(holds_commit(st, "a"));
+        assert_true(holds_commit(st, "b"));
+        sp_storage_free(st);
+    }
+    unlink(link_path);
+    remove_store(real);
+    rmdir(sub);
     fault_io_fini(&f);
     sp_ctx_free(ctx);
 }
@@ -2459,6 +2530,7 @@ int main(void)
         cmocka_unit_test(test_create_race_processes),
         cmocka_unit_test(test_create_never_follows_temp_links),
         cmocka_unit_test(test_compaction_never_follows_temp_link),
+        cmocka_unit_test(test_store_behind_symlink),
         cmocka_unit_test(test_writes_need_a_transaction),
         cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_no_sync),

@@ -29,12 +29,17 @@
  * "<path>.tmp", which is fsynced and renamed over the file, and the directory is fsynced.
  * A new store is written under a fresh name and linked into place. Temporary files are
  * always created with O_EXCL | O_NOFOLLOW: nothing is written through a symbolic link or
- * into a file this store did not create. docs/storage.md has the full argument.
+ * into a file this store did not create. A symbolic link at <path> is followed; a writer
+ * resolves it so that compaction works beside, and replaces, the real file.
+ * docs/storage.md has the full argument.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -45,6 +50,12 @@
 #include "memory.h"
 
 /* ---- POSIX I/O ---- */
+
+#ifdef PATH_MAX
+#define RESOLVE_MAX PATH_MAX
+#else
+#define RESOLVE_MAX 4096
+#endif
 
 static int px_open(void *user, const char *path, spi_io_mode mode, int *fd)
 {
@@ -180,9 +191,22 @@ static int px_same(void *user, int fd, const char *path, bool *same)
     return 0;
 }
 
+static int px_resolve(void *user, const char *path, char *buf, size_t cap)
+{
+    (void)user;
+    char real[RESOLVE_MAX];
+    if (realpath(path, real) == NULL)
+        return errno;
+    size_t n = strlen(real);
+    if (n >= cap)
+        return ENAMETOOLONG;
+    memcpy(buf, real, n + 1);
+    return 0;
+}
+
 static const spi_file_io posix_io = {
-    NULL,     px_open,   px_close, px_pread,   px_pwrite, px_fsync, px_ftruncate,
-    px_size,  px_rename, px_link,  px_unlink,  px_lock,   px_same,
+    NULL,    px_open,   px_close, px_pread,  px_pwrite, px_fsync,  px_ftruncate,
+    px_size, px_rename, px_link,  px_unlink, px_lock,   px_same,   px_resolve,
 };
 
 const spi_file_io *spi_file_io_posix(void)
@@ -213,7 +237,10 @@ typedef struct file_store {
     sp_ctx *ctx;
     spi_mem *mem;
     spi_file_io io;
-    char *path, *tmp_path, *dir_path;
+    char *path;     /* as given: opened, symbolic links followed */
+    char *real;     /* the file itself, links resolved (writers): compaction replaces it */
+    char *tmp_path; /* "<real>.tmp" */
+    char *dir_path; /* the directory of the file (of `path` until `real` is known) */
     char *new_path; /* room for a creation's temporary name */
     size_t new_cap;
     const char *name; /* the path for messages: the caller's until the copy exists */
@@ -530,9 +557,58 @@ static int create_file(file_store *fs, int *out)
     return SP_OK;
 }
 
+static char *copy_text(file_store *fs, const char *a, size_t alen, const char *b);
+
+/* The directory part of `path`: "." for none, "/" for the root. */
+static char *dir_of(file_store *fs, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return copy_text(fs, ".", 1, "");
+    return copy_text(fs, path, slash == path ? 1 : (size_t)(slash - path), "");
+}
+
+/*
+ * Find the file the locked `fd` is, symbolic links resolved (*same false when `path` no
+ * longer leads to it). A compaction writes its temporary file beside that file (a rename
+ * works only within one file system) and replaces that file, so that a link to the store
+ * stays a link to the store.
+ */
+static int locate(file_store *fs, int fd, bool *same)
+{
+    char buf[RESOLVE_MAX];
+    *same = false;
+    int err = fs->io.resolve(fs->io.user, fs->path, buf, sizeof buf);
+    if (err == ENOENT)
+        return SP_OK; /* removed or replaced meanwhile */
+    if (err == 0)
+        err = fs->io.same(fs->io.user, fd, buf, same);
+    if (err != 0)
+        return io_fail(fs, err, "resolving the path", NO_OFFSET);
+    if (!*same)
+        return SP_OK;
+    size_t n = strlen(buf);
+    char *real = copy_text(fs, buf, n, ""), *tmp = copy_text(fs, buf, n, TEMP_SUFFIX);
+    char *dir = dir_of(fs, buf);
+    if (real == NULL || tmp == NULL || dir == NULL) {
+        f_free(fs, real);
+        f_free(fs, tmp);
+        f_free(fs, dir);
+        return SP_ENOMEM;
+    }
+    f_free(fs, fs->real);
+    f_free(fs, fs->tmp_path);
+    f_free(fs, fs->dir_path);
+    fs->real = real;
+    fs->tmp_path = tmp;
+    fs->dir_path = dir;
+    return SP_OK;
+}
+
 /* Open and lock the file, creating it when asked to. */
 static int open_file(file_store *fs, bool create)
 {
+    bool lost = false; /* a creation found the name taken */
     for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
         int fd = -1, err = fs->io.open(fs->io.user, fs->path,
                                        fs->readonly ? SPI_IO_READ : SPI_IO_WRITE, &fd);
@@ -540,10 +616,17 @@ static int open_file(file_store *fs, bool create)
         if (err == ENOENT) {
             if (!create)
                 return ffail(fs, SP_ENOTFOUND, "no such file");
+            /* Taken by a name that opens nothing: a symbolic link to a missing file,
+             * which is not created through (see docs/storage.md). */
+            if (lost)
+                return ffail(fs, SP_ESTORAGE,
+                             "creating the file failed: the name exists but leads to no file "
+                             "(a dangling symbolic link, or removed meanwhile)");
             int rc = create_file(fs, &fd);
             if (rc != SP_OK)
                 return rc;
-            if (fd < 0)
+            lost = fd < 0;
+            if (lost)
                 continue; /* another store created it first: open theirs */
             err = 0;
             locked = true;
@@ -555,6 +638,13 @@ static int open_file(file_store *fs, bool create)
             err = fs->io.lock(fs->io.user, fd, !fs->readonly);
         if (err == 0)
             err = fs->io.same(fs->io.user, fd, fs->path, &same);
+        if (err == 0 && same && !fs->readonly) {
+            int rc = locate(fs, fd, &same);
+            if (rc != SP_OK) {
+                fs->io.close(fs->io.user, fd);
+                return rc;
+            }
+        }
         if (err == 0 && same) {
             fs->fd = fd;
             return SP_OK;
@@ -944,7 +1034,7 @@ static int compact(file_store *fs)
     release(fs, &s.buf, &s.cap);
     if (rc == SP_OK)
         rc = sync_fd(fs, s.fd, "fsync of the " TEMP_SUFFIX " file");
-    int err = rc == SP_OK ? fs->io.rename(fs->io.user, fs->tmp_path, fs->path) : 0;
+    int err = rc == SP_OK ? fs->io.rename(fs->io.user, fs->tmp_path, fs->real) : 0;
     if (rc != SP_OK || err != 0) {
         drop_temp(fs, s.fd);
         return rc != SP_OK ? rc : io_fail(fs, err, "renaming the compacted file", NO_OFFSET);
@@ -1166,6 +1256,7 @@ static void free_store(file_store *fs)
     spi_mem_free(fs->mem);
     end_batch(fs);
     f_free(fs, fs->path);
+    f_free(fs, fs->real);
     f_free(fs, fs->tmp_path);
     f_free(fs, fs->dir_path);
     f_free(fs, fs->new_path);
@@ -1237,17 +1328,12 @@ int spi_storage_file_open(sp_storage **out, sp_ctx *ctx, const char *path,
     fs->sync = (o.flags & SP_FILE_STORE_NO_SYNC) == 0;
 
     size_t plen = strlen(path);
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
     fs->path = copy_text(fs, path, plen, "");
-    fs->tmp_path = copy_text(fs, path, plen, TEMP_SUFFIX);
+    fs->dir_path = dir_of(fs, path);
     /* "<path>.tmp.<pid>.<n>": a pid takes at most 20 characters, n at most 10 */
     fs->new_cap = plen + sizeof TEMP_SUFFIX + 32;
     fs->new_path = f_alloc(fs, fs->new_cap);
-    fs->dir_path = slash == NULL ? copy_text(fs, ".", 1, "") : copy_text(fs, path, dlen, "");
-    rc = fs->path != NULL && fs->tmp_path != NULL && fs->dir_path != NULL && fs->new_path != NULL
-             ? SP_OK
-             : SP_ENOMEM;
+    rc = fs->path != NULL && fs->dir_path != NULL && fs->new_path != NULL ? SP_OK : SP_ENOMEM;
     if (rc == SP_OK && spi_mem_new(&fs->mem, ctx, "file store") != SP_OK)
         rc = ffail(fs, SP_ENOMEM, "out of memory opening the store");
     if (rc == SP_OK)

@@ -41,6 +41,9 @@ typedef struct spi_file_io {
     int (*unlink)(void *user, const char *path);
     int (*lock)(void *user, int fd, bool exclusive);
     int (*same)(void *user, int fd, const char *path, bool *same);
+    /* The absolute path of the file `path` names, symbolic links resolved (realpath),
+     * into buf (cap bytes with the NUL); ENOENT when it names no file. */
+    int (*resolve)(void *user, const char *path, char *buf, size_t cap);
 } spi_file_io;
 
 /* The real thing: POSIX calls (flock for locks). */
