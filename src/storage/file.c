@@ -683,9 +683,11 @@ enum {
 };
 
 /* Read and check the batch at `pos`, numbered `want_seq`: SP_OK, another BATCH_* with the
- * reason in why, or an error. */
+ * reason in why, or an error. `probe`: look at the commit marker before reading the
+ * payload (a search, where most candidates fail). */
 static int read_batch(file_store *fs, uint64_t pos, uint64_t size, uint64_t want_seq,
-                      uint8_t **pbuf, size_t *pcap, batch *b, char *why, size_t cap)
+                      bool probe, uint8_t **pbuf, size_t *pcap, batch *b, char *why,
+                      size_t cap)
 {
     uint8_t h[SPI_BATCH_HEADER_SIZE];
     size_t got = 0;
@@ -714,6 +716,13 @@ static int read_batch(file_store *fs, uint64_t pos, uint64_t size, uint64_t want
         return BATCH_DAMAGED;
     }
     b->next = pos + sizeof h + hd.payload_len + SPI_BATCH_TRAILER_SIZE;
+    uint8_t marker[4];
+    if (probe && (rc = read_at(fs, marker, sizeof marker, b->next - 4, &got)) != SP_OK)
+        return rc;
+    if (probe && (got < sizeof marker || memcmp(marker, commit_marker, 4) != 0)) {
+        snprintf(why, cap, "no commit marker");
+        return BATCH_DAMAGED;
+    }
     if (hd.payload_len > SIZE_MAX - SPI_BATCH_TRAILER_SIZE)
         return ffail(fs, SP_ENOMEM, "batch at offset %llu: a payload of %llu bytes does not "
                      "fit in memory", (unsigned long long)pos,
@@ -843,16 +852,23 @@ static int find_run_to_end(file_store *fs, uint8_t *buf, uint8_t **pbuf, size_t 
                            uint64_t from, uint64_t size, uint64_t after, bool *hit,
                            uint64_t *at)
 {
+    /* A run ending at the end of the file ends with a commit marker. */
+    uint8_t last[4];
+    size_t got = 0;
+    int rc = size - from >= sizeof last ? read_at(fs, last, sizeof last, size - 4, &got) : SP_OK;
+    *hit = false;
+    if (rc != SP_OK || got < sizeof last || memcmp(last, commit_marker, 4) != 0)
+        return rc;
     for (;;) {
         uint64_t start, seq;
-        int rc = find_header(fs, buf, from, size, after, hit, &start, &seq);
+        rc = find_header(fs, buf, from, size, after, hit, &start, &seq);
         if (rc != SP_OK || !*hit)
             return rc;
         uint64_t cur = start;
         for (;;) {
             batch b;
             char why[160];
-            rc = read_batch(fs, cur, size, seq, pbuf, pcap, &b, why, sizeof why);
+            rc = read_batch(fs, cur, size, seq, true, pbuf, pcap, &b, why, sizeof why);
             if (rc < 0)
                 return rc;
             if (rc != SP_OK)
@@ -912,7 +928,7 @@ static int load(file_store *fs)
     while (rc == SP_OK && pos < size) {
         batch b;
         char why[160];
-        rc = read_batch(fs, pos, size, fs->seq + 1, &pbuf, &pcap, &b, why, sizeof why);
+        rc = read_batch(fs, pos, size, fs->seq + 1, false, &pbuf, &pcap, &b, why, sizeof why);
         if (rc == SP_OK) {
             rc = apply_batch(fs, &b, pos);
             if (rc == SP_OK) {
