@@ -1144,6 +1144,12 @@ static void test_corruption(void **state)
     snprintf(msg, sizeof msg, "batch at offset %llu, operation 0: file store: put: invalid "
              "namespace \"T!\"", (unsigned long long)tc.len);
     expect_open_fails(ctx, &tc, b, tc.len + n, SP_ECORRUPT, msg);
+    /* A NUL inside the namespace's bytes: not namespace "t". */
+    static const uint8_t nul_ns[] = { 1, 2, 't', 0, 1, 0, 0, 0, 'z', 0, 0, 0, 0 };
+    n = make_batch(b + tc.len, 4, 1, nul_ns, sizeof nul_ns);
+    snprintf(msg, sizeof msg, "batch at offset %llu, operation 0: a NUL byte in the namespace",
+             (unsigned long long)tc.len);
+    expect_open_fails(ctx, &tc, b, tc.len + n, SP_ECORRUPT, msg);
     static const uint8_t short_value[] = { 1, 1, 't', 1, 0, 0, 0, 'z', 9, 0, 0, 0, 'v' };
     n = make_batch(b + tc.len, 4, 1, short_value, sizeof short_value);
     snprintf(msg, sizeof msg, "batch at offset %llu, operation 0: value runs past the batch",

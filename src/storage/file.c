@@ -780,6 +780,10 @@ static int apply_batch(file_store *fs, const batch *b, uint64_t pos)
             bad = "bad namespace length";
             break;
         }
+        if (memchr(p, 0, ns_len) != NULL) { /* would cut the name short */
+            bad = "a NUL byte in the namespace";
+            break;
+        }
         memcpy(ns, p, ns_len);
         ns[ns_len] = '\0';
         p += ns_len;
