@@ -1099,6 +1099,29 @@ static void test_corruption(void **state)
              (unsigned long long)tc.batch[1], (unsigned long long)tc.batch[2]);
     expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
 
+    /* The first batch's header and the second batch's payload: the run of valid batches
+     * that reaches the end of the file starts at the third. */
+    memcpy(b, tc.image, tc.len);
+    memset(b + tc.batch[0], 0, 32);
+    b[tc.batch[2] - 12] ^= 0x04;
+    snprintf(msg, sizeof msg, "batch at offset 32 is damaged (no batch header) and a later "
+             "batch starts at offset %llu", (unsigned long long)tc.batch[2]);
+    expect_open_fails(ctx, &tc, b, tc.len, SP_ECORRUPT, msg);
+    /* The limit of the rule (docs/storage.md): the first batch's header damaged and the last
+     * commit torn; no run of batches reaches the end of the file, so everything from the
+     * first batch on is taken for a torn tail. */
+    memcpy(b, tc.image, tc.len);
+    memset(b + tc.batch[0], 0, 32);
+    char empty_path[300];
+    path_of(empty_path, sizeof empty_path, "empty.sps");
+    remove_store(empty_path);
+    sp_storage *es = open_store(ctx, empty_path, SP_FILE_STORE_CREATE, NULL);
+    spt_snapshot *empty = spt_snapshot_take(es, crash_ns, 2);
+    sp_storage_free(es);
+    remove_store(empty_path);
+    expect_tail_cut(ctx, &tc, b, (size_t)tc.batch[2] + 20, empty, 32);
+    spt_snapshot_free(empty);
+
     /* The commit marker of the first batch. */
     memcpy(b, tc.image, tc.len);
     b[tc.batch[1] - 1] = 'X';
