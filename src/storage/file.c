@@ -14,16 +14,32 @@
  *
  * A commit is one pwrite of one batch at the end of the log, then fsync. Opening replays
  * the batches in order (their sequence numbers must run on from first_seq). The first
- * batch that fails validation ends the replay: when no valid batch header follows it, it
- * is the torn tail of an interrupted commit and is cut off; otherwise the file is corrupt.
- * When the log outgrows twice its live data, the live records are written to
+ * batch that fails validation ends the replay: it is the torn tail of an interrupted
+ * commit, cut off, unless a later commit proves it is damage in the middle (SP_ECORRUPT).
+ * Everything after a torn batch's header was written by that commit and may be record
+ * values, which can hold anything (a complete batch with the next sequence number too),
+ * so the proof is sought only where the damaged batch cannot reach:
+ *  - its header is sound (magic, checksum, the sequence number due): the header gives the
+ *    batch's end; a later commit is a sound header with a higher number at or after it;
+ *  - it is not: the batch's end is unknown; a later commit is a run of valid batches with
+ *    consecutive numbers above the last one replayed that ends exactly at the end of the
+ *    file. Batches inside a torn batch's payload cannot: the rest of that batch, its
+ *    trailer at least, follows them.
+ * When the log outgrows twice its live data, the live records are written to a new
  * "<path>.tmp", which is fsynced and renamed over the file, and the directory is fsynced.
+ * A new store is written under a fresh name and linked into place. Temporary files are
+ * always created with O_EXCL | O_NOFOLLOW: nothing is written through a symbolic link or
+ * into a file this store did not create. A symbolic link at <path> is followed; a writer
+ * resolves it so that compaction works beside, and replaces, the real file.
  * docs/storage.md has the full argument.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -35,6 +51,12 @@
 
 /* ---- POSIX I/O ---- */
 
+#ifdef PATH_MAX
+#define RESOLVE_MAX PATH_MAX
+#else
+#define RESOLVE_MAX 4096
+#endif
+
 static int px_open(void *user, const char *path, spi_io_mode mode, int *fd)
 {
     (void)user;
@@ -42,7 +64,7 @@ static int px_open(void *user, const char *path, spi_io_mode mode, int *fd)
     switch (mode) {
     case SPI_IO_READ: flags |= O_RDONLY; break;
     case SPI_IO_WRITE: flags |= O_RDWR; break;
-    case SPI_IO_CREATE: flags |= O_RDWR | O_CREAT; break;
+    case SPI_IO_CREATE: flags |= O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW; break;
     case SPI_IO_DIR: flags |= O_RDONLY | O_DIRECTORY; break;
     default: return EINVAL;
     }
@@ -169,9 +191,22 @@ static int px_same(void *user, int fd, const char *path, bool *same)
     return 0;
 }
 
+static int px_resolve(void *user, const char *path, char *buf, size_t cap)
+{
+    (void)user;
+    char real[RESOLVE_MAX];
+    if (realpath(path, real) == NULL)
+        return errno;
+    size_t n = strlen(real);
+    if (n >= cap)
+        return ENAMETOOLONG;
+    memcpy(buf, real, n + 1);
+    return 0;
+}
+
 static const spi_file_io posix_io = {
-    NULL,     px_open,   px_close, px_pread,   px_pwrite, px_fsync, px_ftruncate,
-    px_size,  px_rename, px_link,  px_unlink,  px_lock,   px_same,
+    NULL,    px_open,   px_close, px_pread,  px_pwrite, px_fsync,  px_ftruncate,
+    px_size, px_rename, px_link,  px_unlink, px_lock,   px_same,   px_resolve,
 };
 
 const spi_file_io *spi_file_io_posix(void)
@@ -190,13 +225,24 @@ static const uint8_t commit_marker[4] = { 'S', 'P', 'C', 'M' };
 #define SEARCH_CHUNK ((size_t)1 << 16)
 #define OPEN_ATTEMPTS 4
 #define TEMP_SUFFIX ".tmp"
+/* Sequence numbers run from 1 to SEQ_MAX and never wrap; offsets stay below MAX_OFFSET
+ * (off_t). */
+#define SEQ_MAX ((uint64_t)INT64_MAX)
+#define MAX_OFFSET ((uint64_t)INT64_MAX)
+/* The shortest operation: a remove of an empty key in a 1-byte namespace. */
+#define MIN_OP_SIZE 7u
 
 typedef struct file_store {
     sp_storage table;
     sp_ctx *ctx;
     spi_mem *mem;
     spi_file_io io;
-    char *path, *tmp_path, *dir_path;
+    char *path;     /* as given: opened, symbolic links followed */
+    char *real;     /* the file itself, links resolved (writers): compaction replaces it */
+    char *tmp_path; /* "<real>.tmp" */
+    char *dir_path; /* the directory of the file (of `path` until `real` is known) */
+    char *new_path; /* room for a creation's temporary name */
+    size_t new_cap;
     const char *name; /* the path for messages: the caller's until the copy exists */
     int fd;           /* -1: none */
     bool readonly, sync, poisoned;
@@ -354,14 +400,61 @@ static void file_header(uint8_t h[SPI_FILE_HEADER_SIZE], uint64_t first_seq)
     put32(h + 28, spi_crc32c(h, 28));
 }
 
-/* NULL when `h` is a well-formed batch header (magic and checksum), else why not. */
-static const char *batch_header_problem(const uint8_t h[SPI_BATCH_HEADER_SIZE])
+/* A batch header's fields. */
+typedef struct bhead {
+    uint32_t ops;
+    uint64_t seq, payload_len;
+} bhead;
+
+enum {
+    HEAD_OK = 0,
+    HEAD_NONE = 1,   /* not a batch header: wrong magic or checksum */
+    HEAD_INVALID = 2 /* a good checksum over a field no writer writes */
+};
+
+/* Read the 32 bytes at offset `pos`, `h`, as a batch header: HEAD_OK, or another HEAD_*
+ * with the reason in why (when not NULL). */
+static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], uint64_t pos, bhead *out,
+                      char *why, size_t cap)
 {
-    if (memcmp(h, batch_magic, 4) != 0)
-        return "no batch header";
-    if (get32(h + 28) != spi_crc32c(h, 28))
-        return "header checksum mismatch";
-    return NULL;
+    if (memcmp(h, batch_magic, 4) != 0 || get32(h + 28) != spi_crc32c(h, 28)) {
+        if (why != NULL)
+            snprintf(why, cap, "%s",
+                     memcmp(h, batch_magic, 4) != 0 ? "no batch header"
+                                                    : "header checksum mismatch");
+        return HEAD_NONE;
+    }
+    out->ops = get32(h + 4);
+    out->seq = get64(h + 8);
+    out->payload_len = get64(h + 16);
+    uint32_t reserved = get32(h + 24);
+    unsigned long long o = (unsigned long long)pos;
+    char dummy[1];
+    if (why == NULL) {
+        why = dummy;
+        cap = sizeof dummy;
+    }
+    if (reserved != 0)
+        snprintf(why, cap, "reserved field at offset %llu is 0x%08x, must be 0", o + 24,
+                 (unsigned)reserved);
+    else if (out->seq == 0 || out->seq > SEQ_MAX)
+        snprintf(why, cap, "sequence number %llu at offset %llu is out of range (1 to %llu)",
+                 (unsigned long long)out->seq, o + 8, (unsigned long long)SEQ_MAX);
+    else if (out->ops == 0)
+        snprintf(why, cap, "operation count 0 at offset %llu (a batch holds at least one "
+                 "operation)", o + 4);
+    else if ((uint64_t)out->ops * MIN_OP_SIZE > out->payload_len)
+        snprintf(why, cap, "operation count %u at offset %llu does not fit a payload of %llu "
+                 "bytes (an operation takes at least %u)", (unsigned)out->ops, o + 4,
+                 (unsigned long long)out->payload_len, (unsigned)MIN_OP_SIZE);
+    else if (pos > MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE ||
+             out->payload_len >
+                 MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE - pos)
+        snprintf(why, cap, "payload length %llu at offset %llu puts its end past the largest "
+                 "file offset", (unsigned long long)out->payload_len, o + 16);
+    else
+        return HEAD_OK;
+    return HEAD_INVALID;
 }
 
 static int sync_fd(file_store *fs, int fd, const char *what)
@@ -384,74 +477,174 @@ static int sync_dir(file_store *fs)
     return err == 0 ? SP_OK : io_fail(fs, err, "fsync of the directory", NO_OFFSET);
 }
 
-/* Open "<path>.tmp" for a new image of the store, locked and empty, with a file header. */
-static int open_temp(file_store *fs, uint64_t first_seq, int *out)
-{
-    int fd, err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
-    if (err != 0)
-        return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
-    err = fs->io.lock(fs->io.user, fd, true);
-    if (err == 0)
-        err = fs->io.ftruncate(fs->io.user, fd, 0);
-    uint8_t h[SPI_FILE_HEADER_SIZE];
-    file_header(h, first_seq);
-    if (err == 0)
-        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
-    if (err != 0) {
-        fs->io.close(fs->io.user, fd);
-        if (err == EWOULDBLOCK)
-            return ffail(fs, SP_ECONFLICT,
-                         "being created or compacted by another store (" TEMP_SUFFIX
-                         " file locked)");
-        return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
-    }
-    *out = fd;
-    return SP_OK;
-}
-
 static void drop_temp(file_store *fs, int fd)
 {
     fs->io.unlink(fs->io.user, fs->tmp_path);
     fs->io.close(fs->io.user, fd);
 }
 
-/* Create an empty store: a complete file appears at `path` at once (link, which never
- * replaces a file that someone else created meanwhile), or not at all. */
-static int create_file(file_store *fs)
+/*
+ * Create "<path>.tmp" for a new image of the store, locked, with a file header. Only the
+ * store's writer compacts, so whatever has that name is a leftover of a crashed compaction
+ * or was put there by someone else: it is removed (removing a symbolic link leaves its
+ * target alone) and the file created anew with O_EXCL, never through a link planted
+ * meanwhile and never truncating a file this store did not create.
+ */
+static int open_temp(file_store *fs, uint64_t first_seq, int *out)
 {
-    int fd, rc = open_temp(fs, 1, &fd);
-    if (rc != SP_OK)
-        return rc;
-    rc = sync_fd(fs, fd, "fsync of the new file");
-    int err = rc == SP_OK ? fs->io.link(fs->io.user, fs->tmp_path, fs->path) : 0;
-    drop_temp(fs, fd);
-    if (rc != SP_OK)
-        return rc;
+    int fd, err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
+    if (err == EEXIST) {
+        fs->io.unlink(fs->io.user, fs->tmp_path);
+        err = fs->io.open(fs->io.user, fs->tmp_path, SPI_IO_CREATE, &fd);
+    }
+    if (err != 0)
+        return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
+    err = fs->io.lock(fs->io.user, fd, true);
+    uint8_t h[SPI_FILE_HEADER_SIZE];
+    file_header(h, first_seq);
+    if (err == 0)
+        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+    if (err != 0) {
+        drop_temp(fs, fd);
+        return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
+    }
+    *out = fd;
+    return SP_OK;
+}
+
+/*
+ * Create an empty store, a complete file at `path` or none, without ever touching a file
+ * this call did not create: the file is made under a fresh name ("<path>.tmp.<pid>.<n>",
+ * O_EXCL: never an existing file, never through a symbolic link), locked, written,
+ * fsynced, then linked to `path`; a link fails when the name exists, so of creators racing
+ * exactly one wins. The winner keeps the file open and locked (*out), so no one else gets
+ * in between; a loser (*out = -1) opens the winner's file like any other.
+ */
+static int create_file(file_store *fs, int *out)
+{
+    *out = -1;
+    long pid = (long)getpid();
+    int fd = -1, err = EEXIST;
+    for (int n = 0; n < SPI_FILE_CREATE_TRIES && err == EEXIST; n++) {
+        snprintf(fs->new_path, fs->new_cap, "%s" TEMP_SUFFIX ".%ld.%d", fs->path, pid, n);
+        err = fs->io.open(fs->io.user, fs->new_path, SPI_IO_CREATE, &fd);
+    }
+    if (err == EEXIST)
+        return ffail(fs, SP_ESTORAGE,
+                     "creating the file failed: the temporary names %s" TEMP_SUFFIX
+                     ".%ld.0 to .%d are all taken",
+                     fs->path, pid, SPI_FILE_CREATE_TRIES - 1);
+    if (err != 0)
+        return io_fail(fs, err, "creating the temporary file", NO_OFFSET);
+    uint8_t h[SPI_FILE_HEADER_SIZE];
+    file_header(h, 1);
+    err = fs->io.lock(fs->io.user, fd, true);
+    if (err == 0)
+        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+    int rc = err != 0 ? io_fail(fs, err, "preparing the temporary file", NO_OFFSET)
+                      : sync_fd(fs, fd, "fsync of the new file");
+    err = rc == SP_OK ? fs->io.link(fs->io.user, fs->new_path, fs->path) : 0;
     if (err != 0 && err != EEXIST)
-        return io_fail(fs, err, "creating the file", NO_OFFSET);
-    return sync_dir(fs);
+        rc = io_fail(fs, err, "creating the file", NO_OFFSET);
+    fs->io.unlink(fs->io.user, fs->new_path);
+    if (rc == SP_OK && err == 0)
+        rc = sync_dir(fs);
+    if (rc != SP_OK || err != 0) {
+        fs->io.close(fs->io.user, fd);
+        return rc;
+    }
+    *out = fd;
+    return SP_OK;
+}
+
+static char *copy_text(file_store *fs, const char *a, size_t alen, const char *b);
+
+/* The directory part of `path`: "." for none, "/" for the root. */
+static char *dir_of(file_store *fs, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return copy_text(fs, ".", 1, "");
+    return copy_text(fs, path, slash == path ? 1 : (size_t)(slash - path), "");
+}
+
+/*
+ * Find the file the locked `fd` is, symbolic links resolved (*same false when `path` no
+ * longer leads to it). A compaction writes its temporary file beside that file (a rename
+ * works only within one file system) and replaces that file, so that a link to the store
+ * stays a link to the store.
+ */
+static int locate(file_store *fs, int fd, bool *same)
+{
+    char buf[RESOLVE_MAX];
+    *same = false;
+    int err = fs->io.resolve(fs->io.user, fs->path, buf, sizeof buf);
+    if (err == ENOENT)
+        return SP_OK; /* removed or replaced meanwhile */
+    if (err == 0)
+        err = fs->io.same(fs->io.user, fd, buf, same);
+    if (err != 0)
+        return io_fail(fs, err, "resolving the path", NO_OFFSET);
+    if (!*same)
+        return SP_OK;
+    size_t n = strlen(buf);
+    char *real = copy_text(fs, buf, n, ""), *tmp = copy_text(fs, buf, n, TEMP_SUFFIX);
+    char *dir = dir_of(fs, buf);
+    if (real == NULL || tmp == NULL || dir == NULL) {
+        f_free(fs, real);
+        f_free(fs, tmp);
+        f_free(fs, dir);
+        return SP_ENOMEM;
+    }
+    f_free(fs, fs->real);
+    f_free(fs, fs->tmp_path);
+    f_free(fs, fs->dir_path);
+    fs->real = real;
+    fs->tmp_path = tmp;
+    fs->dir_path = dir;
+    return SP_OK;
 }
 
 /* Open and lock the file, creating it when asked to. */
 static int open_file(file_store *fs, bool create)
 {
+    bool lost = false; /* a creation found the name taken */
     for (int attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
-        int fd, err = fs->io.open(fs->io.user, fs->path,
-                                  fs->readonly ? SPI_IO_READ : SPI_IO_WRITE, &fd);
+        int fd = -1, err = fs->io.open(fs->io.user, fs->path,
+                                       fs->readonly ? SPI_IO_READ : SPI_IO_WRITE, &fd);
+        bool locked = false;
         if (err == ENOENT) {
             if (!create)
                 return ffail(fs, SP_ENOTFOUND, "no such file");
-            int rc = create_file(fs);
+            /* Taken by a name that opens nothing: a symbolic link to a missing file,
+             * which is not created through (see docs/storage.md). */
+            if (lost)
+                return ffail(fs, SP_ESTORAGE,
+                             "creating the file failed: the name exists but leads to no file "
+                             "(a dangling symbolic link, or removed meanwhile)");
+            int rc = create_file(fs, &fd);
             if (rc != SP_OK)
                 return rc;
-            continue;
+            lost = fd < 0;
+            if (lost)
+                continue; /* another store created it first: open theirs */
+            err = 0;
+            locked = true;
         }
         if (err != 0)
             return io_fail(fs, err, "open", NO_OFFSET);
         bool same = false;
-        err = fs->io.lock(fs->io.user, fd, !fs->readonly);
+        if (!locked)
+            err = fs->io.lock(fs->io.user, fd, !fs->readonly);
         if (err == 0)
             err = fs->io.same(fs->io.user, fd, fs->path, &same);
+        if (err == 0 && same && !fs->readonly) {
+            int rc = locate(fs, fd, &same);
+            if (rc != SP_OK) {
+                fs->io.close(fs->io.user, fd);
+                return rc;
+            }
+        }
         if (err == 0 && same) {
             fs->fd = fd;
             return SP_OK;
@@ -474,63 +667,88 @@ static int read_at(file_store *fs, void *buf, size_t len, uint64_t off, size_t *
 
 /* A batch read from the file. */
 typedef struct batch {
-    uint64_t seq, next;
+    uint64_t seq;
+    uint64_t next; /* the offset after the batch, by its header; 0 when past the end */
     uint32_t ops;
     const uint8_t *payload;
     size_t payload_len;
 } batch;
 
-#define BATCH_BAD 1
+/* What read_batch finds when the batch at an offset is not valid. */
+enum {
+    BATCH_UNKNOWN = 1, /* no header of this batch (missing, damaged, another sequence
+                        * number): where the batch would end is unknown */
+    BATCH_DAMAGED = 2, /* a sound header, hence a known end (b->next), bad contents */
+    BATCH_INVALID = 3  /* a header with a good checksum and a field no writer writes */
+};
 
-/* Read and check the batch at `pos`: SP_OK, BATCH_BAD with *why, or an error. */
+/* Read and check the batch at `pos`, numbered `want_seq`: SP_OK, another BATCH_* with the
+ * reason in why, or an error. `probe`: look at the commit marker before reading the
+ * payload (a search, where most candidates fail). */
 static int read_batch(file_store *fs, uint64_t pos, uint64_t size, uint64_t want_seq,
-                      uint8_t **pbuf, size_t *pcap, batch *b, const char **why)
+                      bool probe, uint8_t **pbuf, size_t *pcap, batch *b, char *why,
+                      size_t cap)
 {
     uint8_t h[SPI_BATCH_HEADER_SIZE];
-    size_t got;
-    int rc = read_at(fs, h, sizeof h, pos, &got);
+    size_t got = 0;
+    int rc = size - pos >= sizeof h ? read_at(fs, h, sizeof h, pos, &got) : SP_OK;
     if (rc != SP_OK)
         return rc;
     if (got < sizeof h) {
-        *why = "incomplete batch header";
-        return BATCH_BAD;
+        snprintf(why, cap, "incomplete batch header");
+        return BATCH_UNKNOWN;
     }
-    if ((*why = batch_header_problem(h)) != NULL)
-        return BATCH_BAD;
-    b->ops = get32(h + 4);
-    b->seq = get64(h + 8);
-    uint64_t plen = get64(h + 16);
-    if (b->seq != want_seq) {
-        *why = "sequence number out of order";
-        return BATCH_BAD;
+    bhead hd;
+    rc = parse_head(h, pos, &hd, why, cap);
+    if (rc != HEAD_OK)
+        return rc == HEAD_INVALID ? BATCH_INVALID : BATCH_UNKNOWN;
+    if (hd.seq != want_seq) {
+        snprintf(why, cap, "sequence number %llu where %llu was due",
+                 (unsigned long long)hd.seq, (unsigned long long)want_seq);
+        return BATCH_UNKNOWN;
     }
-    uint64_t room = size - pos - SPI_BATCH_HEADER_SIZE;
-    if (plen > room || room - plen < SPI_BATCH_TRAILER_SIZE) {
-        *why = "batch runs past the end of the file";
-        return BATCH_BAD;
+    b->seq = hd.seq;
+    b->ops = hd.ops;
+    b->next = 0;
+    uint64_t room = size - pos - sizeof h;
+    if (hd.payload_len > room || room - hd.payload_len < SPI_BATCH_TRAILER_SIZE) {
+        snprintf(why, cap, "batch runs past the end of the file");
+        return BATCH_DAMAGED;
     }
-    size_t total = (size_t)plen + SPI_BATCH_TRAILER_SIZE;
+    b->next = pos + sizeof h + hd.payload_len + SPI_BATCH_TRAILER_SIZE;
+    uint8_t marker[4];
+    if (probe && (rc = read_at(fs, marker, sizeof marker, b->next - 4, &got)) != SP_OK)
+        return rc;
+    if (probe && (got < sizeof marker || memcmp(marker, commit_marker, 4) != 0)) {
+        snprintf(why, cap, "no commit marker");
+        return BATCH_DAMAGED;
+    }
+    if (hd.payload_len > SIZE_MAX - SPI_BATCH_TRAILER_SIZE)
+        return ffail(fs, SP_ENOMEM, "batch at offset %llu: a payload of %llu bytes does not "
+                     "fit in memory", (unsigned long long)pos,
+                     (unsigned long long)hd.payload_len);
+    size_t total = (size_t)hd.payload_len + SPI_BATCH_TRAILER_SIZE;
     rc = reserve(fs, pbuf, pcap, total);
     if (rc == SP_OK)
-        rc = read_at(fs, *pbuf, total, pos + SPI_BATCH_HEADER_SIZE, &got);
+        rc = read_at(fs, *pbuf, total, pos + sizeof h, &got);
     if (rc != SP_OK)
         return rc;
     if (got < total) {
-        *why = "batch runs past the end of the file";
-        return BATCH_BAD;
+        b->next = 0;
+        snprintf(why, cap, "batch runs past the end of the file");
+        return BATCH_DAMAGED;
     }
-    const uint8_t *t = *pbuf + plen;
-    if (get32(t) != spi_crc32c(*pbuf, (size_t)plen)) {
-        *why = "payload checksum mismatch";
-        return BATCH_BAD;
+    const uint8_t *t = *pbuf + hd.payload_len;
+    if (get32(t) != spi_crc32c(*pbuf, (size_t)hd.payload_len)) {
+        snprintf(why, cap, "payload checksum mismatch");
+        return BATCH_DAMAGED;
     }
     if (memcmp(t + 4, commit_marker, 4) != 0) {
-        *why = "no commit marker";
-        return BATCH_BAD;
+        snprintf(why, cap, "no commit marker");
+        return BATCH_DAMAGED;
     }
     b->payload = *pbuf;
-    b->payload_len = (size_t)plen;
-    b->next = pos + SPI_BATCH_HEADER_SIZE + total;
+    b->payload_len = (size_t)hd.payload_len;
     return SP_OK;
 }
 
@@ -540,9 +758,17 @@ static int apply_batch(file_store *fs, const batch *b, uint64_t pos)
     const uint8_t *p = b->payload, *end = p + b->payload_len;
     int rc = spi_mem_begin(fs->mem);
     const char *bad = NULL;
+    char short_by[96];
     uint32_t i = 0;
     for (; i < b->ops; i++) {
         char ns[SPI_NS_MAX + 1];
+        if (p == end) {
+            snprintf(short_by, sizeof short_by,
+                     "the payload ends after %u of the %u operations its header counts",
+                     (unsigned)i, (unsigned)b->ops);
+            bad = short_by;
+            break;
+        }
         if (end - p < 2 || (p[0] != SPI_OP_PUT && p[0] != SPI_OP_REMOVE)) {
             bad = "unknown operation";
             break;
@@ -552,6 +778,10 @@ static int apply_batch(file_store *fs, const batch *b, uint64_t pos)
         p += 2;
         if (ns_len == 0 || ns_len > SPI_NS_MAX || (size_t)(end - p) < ns_len + 4) {
             bad = "bad namespace length";
+            break;
+        }
+        if (memchr(p, 0, ns_len) != NULL) { /* would cut the name short */
+            bad = "a NUL byte in the namespace";
             break;
         }
         memcpy(ns, p, ns_len);
@@ -588,31 +818,75 @@ static int apply_batch(file_store *fs, const batch *b, uint64_t pos)
                  (unsigned long long)pos, (unsigned)i, bad != NULL ? bad : spi_mem_errmsg(fs->mem));
 }
 
-/* Whether a well-formed batch header with a sequence number above `after` starts anywhere
- * in [from, size): if so, a damaged batch before it is corruption, not a torn tail. */
-static int find_later_batch(file_store *fs, uint64_t from, uint64_t size, uint64_t after,
-                            uint64_t *found)
+/* The first offset in [from, size) where a sound batch header (magic, checksum) with a
+ * sequence number above `after` starts: *hit, *at, *seq. `buf` holds SEARCH_BUF bytes. */
+#define SEARCH_BUF (SEARCH_CHUNK + SPI_BATCH_HEADER_SIZE)
+static int find_header(file_store *fs, uint8_t *buf, uint64_t from, uint64_t size,
+                       uint64_t after, bool *hit, uint64_t *at, uint64_t *seq)
 {
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    int rc = reserve(fs, &buf, &cap, SEARCH_CHUNK + SPI_BATCH_HEADER_SIZE);
-    *found = 0;
-    for (uint64_t at = from; rc == SP_OK && at + SPI_BATCH_HEADER_SIZE <= size;
-         at += SEARCH_CHUNK) {
+    *hit = false;
+    for (uint64_t off = from; off < size && size - off >= SPI_BATCH_HEADER_SIZE;
+         off += SEARCH_CHUNK) {
         size_t got;
-        rc = read_at(fs, buf, SEARCH_CHUNK + SPI_BATCH_HEADER_SIZE, at, &got);
-        for (size_t i = 0; rc == SP_OK && i < SEARCH_CHUNK && i + SPI_BATCH_HEADER_SIZE <= got;
-             i++) {
-            if (buf[i] == batch_magic[0] && batch_header_problem(buf + i) == NULL &&
-                get64(buf + i + 8) > after) {
-                *found = at + i;
-                release(fs, &buf, &cap);
+        int rc = read_at(fs, buf, SEARCH_BUF, off, &got);
+        if (rc != SP_OK)
+            return rc;
+        for (size_t i = 0; i < SEARCH_CHUNK && i + SPI_BATCH_HEADER_SIZE <= got; i++) {
+            bhead hd;
+            if (buf[i] == batch_magic[0] &&
+                parse_head(buf + i, off + i, &hd, NULL, 0) == HEAD_OK &&
+                hd.seq > after) {
+                *hit = true;
+                *at = off + i;
+                *seq = hd.seq;
                 return SP_OK;
             }
         }
     }
-    release(fs, &buf, &cap);
-    return rc;
+    return SP_OK;
+}
+
+/*
+ * Whether valid batches with consecutive sequence numbers above `after` run from some
+ * offset in [from, size) exactly to the end of the file (*hit, *at: the first of them).
+ * A run that stops short is skipped whole, so that each byte is searched once: a batch
+ * starting inside a valid batch's checksummed payload is part of that payload.
+ */
+static int find_run_to_end(file_store *fs, uint8_t *buf, uint8_t **pbuf, size_t *pcap,
+                           uint64_t from, uint64_t size, uint64_t after, bool *hit,
+                           uint64_t *at)
+{
+    /* A run ending at the end of the file ends with a commit marker. */
+    uint8_t last[4];
+    size_t got = 0;
+    int rc = size - from >= sizeof last ? read_at(fs, last, sizeof last, size - 4, &got) : SP_OK;
+    *hit = false;
+    if (rc != SP_OK || got < sizeof last || memcmp(last, commit_marker, 4) != 0)
+        return rc;
+    for (;;) {
+        uint64_t start, seq;
+        rc = find_header(fs, buf, from, size, after, hit, &start, &seq);
+        if (rc != SP_OK || !*hit)
+            return rc;
+        uint64_t cur = start;
+        for (;;) {
+            batch b;
+            char why[160];
+            rc = read_batch(fs, cur, size, seq, true, pbuf, pcap, &b, why, sizeof why);
+            if (rc < 0)
+                return rc;
+            if (rc != SP_OK)
+                break;
+            cur = b.next;
+            if (cur == size) {
+                *at = start;
+                return SP_OK;
+            }
+            seq++; /* at most SEQ_MAX + 1, which no valid header has */
+        }
+        *hit = false;
+        from = cur > start ? cur : start + 1;
+    }
 }
 
 /* Read the header and replay every batch into the live state. */
@@ -629,22 +903,36 @@ static int load(file_store *fs)
         return rc;
     if (got < sizeof h || memcmp(h, file_magic, sizeof file_magic) != 0)
         return ffail(fs, SP_ECORRUPT, "not a salesplan store file (no file header)");
+    /* The version first: another version may lay out the rest differently. */
     uint32_t version = get32(h + 8);
     if (version != SPI_FILE_VERSION)
         return ffail(fs, SP_EVERSION,
                      "file format version %u is not supported (this library reads version %u)",
                      (unsigned)version, SPI_FILE_VERSION);
-    if (get32(h + 28) != spi_crc32c(h, 28) || get32(h + 12) != 0)
+    if (get32(h + 28) != spi_crc32c(h, 28))
         return ffail(fs, SP_ECORRUPT, "file header at offset 0 is damaged (checksum mismatch)");
+    uint32_t flags = get32(h + 12), reserved = get32(h + 24);
     uint64_t first = get64(h + 16);
+    if (flags != 0)
+        return ffail(fs, SP_EVERSION,
+                     "file header: flags 0x%08x at offset 12 are not supported (format version "
+                     "%u defines none)", (unsigned)flags, SPI_FILE_VERSION);
+    if (reserved != 0)
+        return ffail(fs, SP_ECORRUPT,
+                     "file header: reserved field at offset 24 is 0x%08x, must be 0",
+                     (unsigned)reserved);
+    if (first == 0 || first > SEQ_MAX)
+        return ffail(fs, SP_ECORRUPT,
+                     "file header: first sequence number %llu at offset 16 is out of range "
+                     "(1 to %llu)", (unsigned long long)first, (unsigned long long)SEQ_MAX);
     fs->seq = first - 1;
     uint64_t pos = SPI_FILE_HEADER_SIZE;
-    uint8_t *pbuf = NULL;
-    size_t pcap = 0;
+    uint8_t *pbuf = NULL, *sbuf = NULL;
+    size_t pcap = 0, scap = 0;
     while (rc == SP_OK && pos < size) {
         batch b;
-        const char *why = NULL;
-        rc = read_batch(fs, pos, size, fs->seq + 1, &pbuf, &pcap, &b, &why);
+        char why[160];
+        rc = read_batch(fs, pos, size, fs->seq + 1, false, &pbuf, &pcap, &b, why, sizeof why);
         if (rc == SP_OK) {
             rc = apply_batch(fs, &b, pos);
             if (rc == SP_OK) {
@@ -653,15 +941,28 @@ static int load(file_store *fs)
             }
             continue;
         }
-        if (rc != BATCH_BAD)
+        if (rc == BATCH_INVALID)
+            rc = ffail(fs, SP_ECORRUPT, "batch at offset %llu: %s", (unsigned long long)pos, why);
+        if (rc != BATCH_UNKNOWN && rc != BATCH_DAMAGED)
             break;
-        uint64_t later;
-        rc = find_later_batch(fs, pos + 1, size, fs->seq, &later);
-        if (rc == SP_OK && later != 0)
+        /* Torn tail or damage in the middle: is there a later commit? (The file's top
+         * comment gives the rule.) */
+        int found = rc;
+        bool later = false;
+        uint64_t at = 0, seq;
+        rc = reserve(fs, &sbuf, &scap, SEARCH_BUF);
+        if (rc == SP_OK && found == BATCH_DAMAGED && b.next != 0)
+            rc = find_header(fs, sbuf, b.next, size, fs->seq, &later, &at, &seq);
+        else if (rc == SP_OK && found == BATCH_UNKNOWN)
+            rc = find_run_to_end(fs, sbuf, &pbuf, &pcap, pos, size, fs->seq, &later, &at);
+        if (rc == SP_OK && later && at == pos) /* a valid batch from the future */
+            rc = ffail(fs, SP_ECORRUPT, "batch at offset %llu: %s (commits are missing)",
+                       (unsigned long long)pos, why);
+        else if (rc == SP_OK && later)
             rc = ffail(fs, SP_ECORRUPT,
                        "batch at offset %llu is damaged (%s) and a later batch starts at "
                        "offset %llu",
-                       (unsigned long long)pos, why, (unsigned long long)later);
+                       (unsigned long long)pos, why, (unsigned long long)at);
         if (rc != SP_OK)
             break;
         /* The torn tail of an interrupted commit: cut it off (read-only: ignore it). */
@@ -672,6 +973,7 @@ static int load(file_store *fs)
         }
         break;
     }
+    release(fs, &sbuf, &scap);
     release(fs, &pbuf, &pcap);
     fs->end = pos;
     return rc;
@@ -704,6 +1006,8 @@ static int snapshot_flush(snapshot *s)
     if (s->ops == 0)
         return SP_OK;
     file_store *fs = s->fs;
+    if (s->seq >= SEQ_MAX)
+        return ffail(fs, SP_EOVERFLOW, "compaction: the log has used up its sequence numbers");
     size_t payload = s->len - SPI_BATCH_HEADER_SIZE;
     seal_batch(s->buf, payload, s->ops, ++s->seq);
     size_t total = s->len + SPI_BATCH_TRAILER_SIZE;
@@ -736,6 +1040,8 @@ static int snapshot_record(void *arg, const char *ns, const uint8_t *key, size_t
 static int compact(file_store *fs)
 {
     snapshot s = { fs, -1, SPI_FILE_HEADER_SIZE, fs->seq, NULL, 0, 0, 0 };
+    if (fs->seq >= SEQ_MAX) /* the new file's first batch would need SEQ_MAX + 1 */
+        return ffail(fs, SP_EOVERFLOW, "compaction: the log has used up its sequence numbers");
     int rc = open_temp(fs, fs->seq + 1, &s.fd);
     if (rc != SP_OK)
         return rc;
@@ -748,7 +1054,7 @@ static int compact(file_store *fs)
     release(fs, &s.buf, &s.cap);
     if (rc == SP_OK)
         rc = sync_fd(fs, s.fd, "fsync of the " TEMP_SUFFIX " file");
-    int err = rc == SP_OK ? fs->io.rename(fs->io.user, fs->tmp_path, fs->path) : 0;
+    int err = rc == SP_OK ? fs->io.rename(fs->io.user, fs->tmp_path, fs->real) : 0;
     if (rc != SP_OK || err != 0) {
         drop_temp(fs, s.fd);
         return rc != SP_OK ? rc : io_fail(fs, err, "renaming the compacted file", NO_OFFSET);
@@ -919,6 +1225,10 @@ static int fs_commit(void *user)
     int rc = check_usable(fs);
     if (rc != SP_OK)
         return rc;
+    if (fs->ops > 0 && fs->seq >= SEQ_MAX)
+        return ffail(fs, SP_EOVERFLOW,
+                     "commit: the log has used up its sequence numbers (the last is %llu)",
+                     (unsigned long long)fs->seq);
     if (fs->ops > 0) {
         size_t payload = fs->len - SPI_BATCH_HEADER_SIZE;
         seal_batch(fs->buf, payload, fs->ops, fs->seq + 1);
@@ -966,8 +1276,10 @@ static void free_store(file_store *fs)
     spi_mem_free(fs->mem);
     end_batch(fs);
     f_free(fs, fs->path);
+    f_free(fs, fs->real);
     f_free(fs, fs->tmp_path);
     f_free(fs, fs->dir_path);
+    f_free(fs, fs->new_path);
     spi_free(ctx, fs);
 }
 
@@ -1029,12 +1341,12 @@ int spi_storage_file_open(sp_storage **out, sp_ctx *ctx, const char *path,
     fs->sync = (o.flags & SP_FILE_STORE_NO_SYNC) == 0;
 
     size_t plen = strlen(path);
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
     fs->path = copy_text(fs, path, plen, "");
-    fs->tmp_path = copy_text(fs, path, plen, TEMP_SUFFIX);
-    fs->dir_path = slash == NULL ? copy_text(fs, ".", 1, "") : copy_text(fs, path, dlen, "");
-    rc = fs->path != NULL && fs->tmp_path != NULL && fs->dir_path != NULL ? SP_OK : SP_ENOMEM;
+    fs->dir_path = dir_of(fs, path);
+    /* "<path>.tmp.<pid>.<n>": a pid takes at most 20 characters, n at most 10 */
+    fs->new_cap = plen + sizeof TEMP_SUFFIX + 32;
+    fs->new_path = f_alloc(fs, fs->new_cap);
+    rc = fs->path != NULL && fs->dir_path != NULL && fs->new_path != NULL ? SP_OK : SP_ENOMEM;
     if (rc == SP_OK && spi_mem_new(&fs->mem, ctx, "file store") != SP_OK)
         rc = ffail(fs, SP_ENOMEM, "out of memory opening the store");
     if (rc == SP_OK)

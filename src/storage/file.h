@@ -16,7 +16,8 @@
 typedef enum spi_io_mode {
     SPI_IO_READ = 0,   /* an existing file, read-only */
     SPI_IO_WRITE = 1,  /* an existing file, read-write */
-    SPI_IO_CREATE = 2, /* read-write, created when missing (never truncated here) */
+    SPI_IO_CREATE = 2, /* a new file, read-write: EEXIST when the name exists, even as a
+                        * symbolic link (O_CREAT | O_EXCL | O_NOFOLLOW) */
     SPI_IO_DIR = 3     /* a directory, only to fsync it */
 } spi_io_mode;
 
@@ -40,6 +41,9 @@ typedef struct spi_file_io {
     int (*unlink)(void *user, const char *path);
     int (*lock)(void *user, int fd, bool exclusive);
     int (*same)(void *user, int fd, const char *path, bool *same);
+    /* The absolute path of the file `path` names, symbolic links resolved (realpath),
+     * into buf (cap bytes with the NUL); ENOENT when it names no file. */
+    int (*resolve)(void *user, const char *path, char *buf, size_t cap);
 } spi_file_io;
 
 /* The real thing: POSIX calls (flock for locks). */
@@ -58,6 +62,10 @@ int spi_storage_file_open(sp_storage **out, sp_ctx *ctx, const char *path,
 /* For tests: the blocks a file store holds (its live state included); false for any other
  * table. */
 bool spi_file_store_blocks(const sp_storage *table, size_t *blocks);
+
+/* Creation writes the new file as "<path>.tmp.<pid>.<n>" with the first n below this whose
+ * name is free, then links it to <path>. */
+#define SPI_FILE_CREATE_TRIES 8
 
 /* The file format (little-endian throughout). */
 #define SPI_FILE_VERSION 1u
