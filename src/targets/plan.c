@@ -245,8 +245,10 @@ int sp_target_plan_new(sp_target_plan **out, sp_ctx *ctx, const char *id,
 
 int sp_target_plan_get_info(const sp_target_plan *plan, sp_target_plan_info *info)
 {
-    if (plan == NULL || info == NULL)
+    if (plan == NULL)
         return SP_EINVAL;
+    if (info == NULL)
+        return spi_fail(plan->ctx, SP_EINVAL, "target plan: info is NULL");
     sp_target_plan_info i;
     memset(&i, 0, sizeof i);
     i.id = plan->id;
@@ -432,8 +434,10 @@ int sp_target_plan_set_settings(sp_target_plan *plan, const char *json, size_t l
 
 int sp_target_plan_get_settings(const sp_target_plan *plan, const char **json, size_t *len)
 {
-    if (plan == NULL || json == NULL)
+    if (plan == NULL)
         return SP_EINVAL;
+    if (json == NULL)
+        return spi_fail(plan->ctx, SP_EINVAL, "target plan: json is NULL");
     *json = plan->settings_json;
     if (len != NULL)
         *len = plan->settings_len;
@@ -445,8 +449,10 @@ int sp_target_plan_get_settings(const sp_target_plan *plan, const char **json, s
 int sp_target_plan_history(const sp_target_plan *plan, uint32_t node, const int64_t **values,
                            size_t *years, int32_t *first_year)
 {
-    if (plan == NULL || values == NULL)
+    if (plan == NULL)
         return SP_EINVAL;
+    if (values == NULL)
+        return spi_fail(plan->ctx, SP_EINVAL, "target plan: values is NULL");
     const spi_history *hs = &plan->history;
     if (node >= plan->n)
         return spi_fail(plan->ctx, SP_ENOTFOUND, "target plan: node %u is beyond the %u nodes",

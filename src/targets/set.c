@@ -96,8 +96,10 @@ int spi_set_reason(sp_target_set *set, uint32_t node, const char *reason, size_t
 
 int sp_target_set_get_info(const sp_target_set *set, sp_target_set_info *info)
 {
-    if (set == NULL || info == NULL)
+    if (set == NULL)
         return SP_EINVAL;
+    if (info == NULL)
+        return spi_fail(set->ctx, SP_EINVAL, "target set: info is NULL");
     sp_target_set_info i;
     memset(&i, 0, sizeof i);
     i.plan_id = set->plan_id;
@@ -123,8 +125,10 @@ int sp_target_set_get_info(const sp_target_set *set, sp_target_set_info *info)
 
 int sp_target_set_get_data(const sp_target_set *set, sp_target_set_data *data)
 {
-    if (set == NULL || data == NULL)
+    if (set == NULL)
         return SP_EINVAL;
+    if (data == NULL)
+        return spi_fail(set->ctx, SP_EINVAL, "target set: data is NULL");
     sp_target_set_data d;
     memset(&d, 0, sizeof d);
     d.nnodes = set->n;
@@ -144,9 +148,12 @@ int sp_target_set_get_data(const sp_target_set *set, sp_target_set_data *data)
 
 int sp_target_set_find(const sp_target_set *set, const char *id, size_t len, uint32_t *node)
 {
-    if (set == NULL || id == NULL || node == NULL)
+    if (set == NULL)
         return SP_EINVAL;
-    return sp_hierarchy_find(set->sh->h, id, len, node);
+    if (id == NULL || node == NULL)
+        return spi_fail(set->ctx, SP_EINVAL, "target set: %s is NULL", id == NULL ? "id" : "node");
+    int rc = sp_hierarchy_find(set->sh->h, id, len, node);
+    return rc == SP_OK ? rc : spi_fail_prefix(set->ctx, rc, "hierarchy: ", "target set");
 }
 
 const char *sp_target_set_lock_reason(const sp_target_set *set, uint32_t node)
@@ -194,7 +201,10 @@ int sp_target_compare(sp_target_comparison **out, const sp_target_set *a,
                       const sp_target_set *b)
 {
     if (a == NULL || b == NULL)
-        return SP_EINVAL;
+        return a != NULL || b != NULL
+                   ? spi_fail((a != NULL ? a : b)->ctx, SP_EINVAL, "target compare: set %s is NULL",
+                              a == NULL ? "a" : "b")
+                   : SP_EINVAL;
     sp_ctx *ctx = a->ctx;
     if (out == NULL)
         return spi_fail(ctx, SP_EINVAL, "target compare: out is NULL");
@@ -290,8 +300,10 @@ int sp_target_compare(sp_target_comparison **out, const sp_target_set *a,
 int sp_target_comparison_get_data(const sp_target_comparison *cmp,
                                   sp_target_comparison_data *data)
 {
-    if (cmp == NULL || data == NULL)
+    if (cmp == NULL)
         return SP_EINVAL;
+    if (data == NULL)
+        return spi_fail(cmp->ctx, SP_EINVAL, "target comparison: data is NULL");
     sp_target_comparison_data d;
     memset(&d, 0, sizeof d);
     d.count = cmp->count;
