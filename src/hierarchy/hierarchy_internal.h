@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../core/internal.h"
+#include "../storage/dict_internal.h"
 #include "salesplan/hierarchy.h"
 #include "salesplan/storage.h"
 
