@@ -1,5 +1,5 @@
 /* Hierarchies: building (one by one, pointers, packed), canonical order, levels, bad shapes,
- * roll-ups, reconciliation. */
+ * the copy a plan holds, roll-ups, reconciliation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -674,6 +674,131 @@ static void test_add_packed_bad_input(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- the copy a plan holds ---- */
+
+/* A random tree of n nodes, validated, with a name for each of its levels. */
+static sp_hierarchy *random_named(sp_ctx *ctx, uint64_t seed, size_t n, char ids[][16])
+{
+    spt_rng rng = { seed };
+    const char *parents[400], *idp[400];
+    assert_true(n <= 400);
+    random_tree(&rng, n, ids, parents);
+    for (size_t i = 0; i < n; i++)
+        idp[i] = ids[i];
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_all(h, idp, NULL, parents, NULL, n, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    size_t levels;
+    assert_int_equal(sp_hierarchy_level_count(h, &levels), SP_OK);
+    char names[400][16];
+    const char *np[400];
+    for (size_t l = 0; l < levels; l++) {
+        snprintf(names[l], sizeof names[l], "level %zu", l);
+        np[l] = names[l];
+    }
+    assert_int_equal(sp_hierarchy_set_levels(h, np, levels), SP_OK);
+    return h;
+}
+
+static sp_hierarchy *plan_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_target_plan **plan)
+{
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.currency = "CNY";
+    o.fiscal_year = 2027;
+    int rc = sp_target_plan_new(plan, ctx, "FY2027", h, &o);
+    if (rc != SP_OK)
+        return NULL;
+    sp_target_plan_info info = SP_TARGET_PLAN_INFO_INIT;
+    assert_int_equal(sp_target_plan_get_info(*plan, &info), SP_OK);
+    return (sp_hierarchy *)info.hierarchy;
+}
+
+static void test_plan_copy(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = fx_ctx();
+    static char ids[400][16];
+    for (uint64_t seed = 1; seed <= spt_iterations(20); seed++) {
+        size_t n = seed == 1 ? 1 : seed == 2 ? 400 : (size_t)(seed * 37 % 400) + 1;
+        sp_hierarchy *h = random_named(ctx, seed, n, ids);
+        sp_target_plan *plan = NULL;
+        const sp_hierarchy *c = plan_copy(ctx, h, &plan);
+        assert_non_null(c);
+        assert_ptr_not_equal(c, h);
+        assert_int_equal(sp_hierarchy_get_state(c), SP_HIERARCHY_FROZEN);
+        assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_VALID);
+        expect_same(h, c);
+        /* The copy stands alone: the original may change and go. */
+        assert_int_equal(sp_hierarchy_add(h, "extra", 5, ids[0], strlen(ids[0]), NULL), SP_OK);
+        sp_hierarchy_free(h);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(fx_node(c, ids[i]), i);
+        uint32_t idx;
+        fx_expect_error(ctx, sp_hierarchy_find(c, "extra", 5, &idx), SP_ENOTFOUND,
+                        "hierarchy: id \"extra\" not found");
+        sp_target_plan_free(plan);
+    }
+    sp_ctx_free(ctx);
+}
+
+typedef struct copy_fault {
+    spt_alloc alloc;
+    sp_ctx *ctx;
+    sp_hierarchy *h;
+    sp_target_plan *plan;
+} copy_fault;
+
+static int run_copy(void *user)
+{
+    copy_fault *f = user;
+    return plan_copy(f->ctx, f->h, &f->plan) != NULL ? SP_OK : sp_ctx_errcode(f->ctx);
+}
+
+static void undo_copy(void *user)
+{
+    copy_fault *f = user;
+    sp_target_plan_info info = SP_TARGET_PLAN_INFO_INIT;
+    assert_int_equal(sp_target_plan_get_info(f->plan, &info), SP_OK);
+    expect_same(f->h, info.hierarchy);
+    sp_target_plan_free(f->plan);
+    f->plan = NULL;
+}
+
+static void check_copy_unchanged(void *user)
+{
+    copy_fault *f = user;
+    assert_null(f->plan);
+    assert_int_equal(sp_hierarchy_get_state(f->h), SP_HIERARCHY_VALID);
+    assert_int_equal(sp_hierarchy_count(f->h), 300);
+}
+
+static size_t live_copy(void *user)
+{
+    return ((copy_fault *)user)->alloc.live_blocks;
+}
+
+static void test_plan_copy_faults(void **state)
+{
+    (void)state;
+    copy_fault f;
+    memset(&f, 0, sizeof f);
+    spt_alloc_init(&f.alloc);
+    f.ctx = spt_ctx_with(&f.alloc);
+    static char ids[400][16];
+    f.h = random_named(f.ctx, 77, 300, ids);
+    static const int errors[] = { SP_ENOMEM };
+    spt_injector inj = spt_alloc_injector(&f.alloc);
+    spt_fault_case fc = { "sp_target_plan_new", run_copy, undo_copy, check_copy_unchanged,
+                          live_copy, errors, 1, &f };
+    /* The copy alone: the hierarchy, the dictionary's four blocks and a map, parents,
+     * level names (an array and one per level), the tree. */
+    assert_true(spt_fault_loop(&fc, &inj) >= 9);
+    sp_hierarchy_free(f.h);
+    sp_ctx_free(f.ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+}
+
 /* ---- roll-ups ---- */
 
 static void test_rollup_examples(void **state)
@@ -1123,6 +1248,8 @@ int main(void)
         cmocka_unit_test(test_bulk),
         cmocka_unit_test(test_add_packed),
         cmocka_unit_test(test_add_packed_bad_input),
+        cmocka_unit_test(test_plan_copy),
+        cmocka_unit_test(test_plan_copy_faults),
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_bad_ids),

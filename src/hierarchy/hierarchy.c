@@ -51,6 +51,27 @@ static void free_levels(sp_ctx *ctx, char **levels, size_t n)
     spi_free(ctx, levels);
 }
 
+/* Copies of level names, all or none. */
+static int copy_levels(sp_ctx *ctx, const char *const *names, size_t n, char ***out)
+{
+    *out = NULL;
+    if (n == 0)
+        return SP_OK;
+    char **copy = spi_calloc(ctx, n, sizeof *copy);
+    if (copy == NULL)
+        return SP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if ((copy[i] = spi_malloc(ctx, len + 1)) == NULL) {
+            free_levels(ctx, copy, i);
+            return SP_ENOMEM;
+        }
+        memcpy(copy[i], names[i], len + 1);
+    }
+    *out = copy;
+    return SP_OK;
+}
+
 void sp_hierarchy_free(sp_hierarchy *h)
 {
     if (h == NULL)
@@ -379,17 +400,9 @@ int sp_hierarchy_set_levels(sp_hierarchy *h, const char *const *names, size_t n)
     int rc;
     if (h->valid && (rc = check_levels_deep_enough(h, n)) != SP_OK)
         return rc;
-    char **copy = NULL;
-    if (n > 0 && (copy = spi_calloc(h->ctx, n, sizeof *copy)) == NULL)
-        return SP_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
-        if ((copy[i] = spi_malloc(h->ctx, len + 1)) == NULL) {
-            free_levels(h->ctx, copy, i);
-            return SP_ENOMEM;
-        }
-        memcpy(copy[i], names[i], len + 1);
-    }
+    char **copy;
+    if ((rc = copy_levels(h->ctx, names, n, &copy)) != SP_OK)
+        return rc;
     free_levels(h->ctx, h->levels, h->nlevels);
     h->levels = copy;
     h->nlevels = n;
@@ -727,28 +740,28 @@ int spi_hierarchy_from_parents(sp_ctx *ctx, const char *what, char *const *ids,
 int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out)
 {
     const uint32_t n = h->tree.n;
-    const char **ids = spi_malloc_array(ctx, n, 2 * sizeof *ids + sizeof(size_t));
-    if (ids == NULL)
+    sp_hierarchy *c = spi_calloc(ctx, 1, sizeof *c);
+    if (c == NULL)
         return SP_ENOMEM;
-    const char **pid = ids + n;
-    size_t *lens = (size_t *)(void *)(pid + n);
-    for (uint32_t i = 0; i < n; i++)
-        (void)sp_dict_id(h->ids, i, &ids[i], &lens[i]);
-    for (uint32_t i = 0; i < n; i++)
-        pid[i] = h->parent[i] == SPI_TREE_NONE ? NULL : ids[h->parent[i]];
-    sp_hierarchy *c = NULL;
-    int rc = sp_hierarchy_new(&c, ctx);
+    c->ctx = ctx;
+    int rc = spi_dict_clone(ctx, h->ids, &c->ids);
+    if (rc == SP_OK && (c->parent = spi_malloc_array(ctx, n, sizeof *c->parent)) == NULL)
+        rc = SP_ENOMEM;
     if (rc == SP_OK)
-        rc = sp_hierarchy_add_all(c, ids, lens, pid, NULL, n, NULL);
-    if (rc == SP_OK && h->nlevels > 0)
-        rc = sp_hierarchy_set_levels(c, (const char *const *)h->levels, h->nlevels);
+        rc = copy_levels(ctx, (const char *const *)h->levels, h->nlevels, &c->levels);
     if (rc == SP_OK)
-        rc = sp_hierarchy_validate(c);
-    spi_free(ctx, ids);
+        c->nlevels = h->nlevels;
+    if (rc == SP_OK)
+        rc = spi_tree_copy(ctx, &c->tree, &h->tree);
     if (rc != SP_OK) {
         sp_hierarchy_free(c);
         return rc;
     }
+    /* Validated: no pending parents, the tree and the level names agree. */
+    memcpy(c->parent, h->parent, (size_t)n * sizeof *c->parent);
+    c->parent_cap = n;
+    c->valid = true;
+    c->generation = h->generation;
     *out = c;
     return SP_OK;
 }
