@@ -420,8 +420,8 @@ static void roll_back(sp_dict *d, const mark *m)
 /*
  * The hashes of a batch, computed AHEAD ids in advance with the slot each starts at
  * prefetched: in a large table every probe is a cache miss, and this way several are in
- * flight at once instead of one after the other. hashes(i) is the hash of id i; calls
- * come with i = 0, 1, 2, ...
+ * flight at once instead of one after the other. hashes_next(a, i) is the hash of id i,
+ * called with i = 0, 1, 2, ...
  */
 #define AHEAD 8
 
