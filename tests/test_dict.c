@@ -1,4 +1,5 @@
-/* Dictionaries: ids to dense indices and back, UTF-8 rules, atomic batches, faults. */
+/* Dictionaries: ids to dense indices and back, UTF-8 rules, atomic batches (pointers and
+ * packed), silent lookups, clones, faults. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include "salesplan/salesplan.h"
+#include "storage/dict_internal.h"
 #include "support/spt.h"
 
 static sp_dict *new_dict(sp_ctx *ctx)
@@ -34,6 +36,52 @@ static void expect_id(const sp_dict *d, uint32_t index, const char *want, size_t
     assert_int_equal(len, want_len);
     assert_memory_equal(id, want, want_len);
     assert_int_equal(id[len], '\0');
+}
+
+/* ids packed Arrow-style after `skip` bytes of junk (so offsets[0] == skip), with junk
+ * after the last id too: the data length and the offsets, not NULs, delimit the ids. */
+typedef struct packed {
+    char *data;
+    size_t len;
+    uint64_t *offsets;
+    size_t n;
+} packed;
+
+static packed pack_lens(const char *const *ids, const size_t *lens, size_t n, size_t skip)
+{
+    size_t total = skip;
+    for (size_t i = 0; i < n; i++)
+        total += lens != NULL ? lens[i] : strlen(ids[i]);
+    packed p = { malloc(total + 2), total, malloc((n + 1) * sizeof(uint64_t)), n };
+    memset(p.data, '#', total + 2);
+    size_t at = skip;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens != NULL ? lens[i] : strlen(ids[i]);
+        p.offsets[i] = at;
+        memcpy(p.data + at, ids[i], len);
+        at += len;
+    }
+    p.offsets[n] = at;
+    return p;
+}
+
+static packed pack(const char *const *ids, size_t n, size_t skip)
+{
+    return pack_lens(ids, NULL, n, skip);
+}
+
+static void unpack(packed *p)
+{
+    free(p->data);
+    free(p->offsets);
+}
+
+/* The status and the whole message of the context's last error. */
+static void expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
+{
+    if (rc != want_rc)
+        fail_msg("status %d, expected %d; message \"%s\"", rc, want_rc, sp_ctx_errmsg(ctx));
+    assert_string_equal(sp_ctx_errmsg(ctx), want_msg);
 }
 
 /* ---- the happy path ---- */
@@ -426,6 +474,411 @@ static void test_add_all_rollback_after_growth(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- packed batches ---- */
+
+static void test_add_packed(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx), *e = new_dict(ctx);
+    add(d, "a");
+    add(d, "b");
+    const char *ids[] = { "c", "网格-东区", "rep-001", "d", "rep-00" };
+    packed p = pack(ids, 5, 3);
+    assert_int_equal(p.offsets[0], 3);
+    uint32_t idx[5] = { 9, 9, 9, 9, 9 };
+    assert_int_equal(sp_dict_add_packed(d, p.data, p.len, p.offsets, 5, idx), SP_OK);
+    /* Expected: the indices the same ids get added one by one after "a" and "b". */
+    add(e, "a");
+    add(e, "b");
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(idx[i], add(e, ids[i]));
+        assert_int_equal(idx[i], 2 + i);
+        expect_id(d, idx[i], ids[i], strlen(ids[i]));
+        uint32_t index;
+        assert_int_equal(sp_dict_find(d, ids[i], strlen(ids[i]), &index), SP_OK);
+        assert_int_equal(index, idx[i]);
+    }
+    assert_int_equal(sp_dict_count(d), 7);
+    /* Nothing to add: data and offsets may be NULL; indices may be NULL. */
+    assert_int_equal(sp_dict_add_packed(d, NULL, 0, NULL, 0, NULL), SP_OK);
+    const char *more[] = { "e", "f" };
+    packed q = pack(more, 2, 0);
+    assert_int_equal(sp_dict_add_packed(d, q.data, q.len, q.offsets, 2, NULL), SP_OK);
+    expect_id(d, 8, "f", 1);
+    assert_int_equal(sp_dict_add_packed(NULL, q.data, q.len, q.offsets, 2, NULL), SP_EINVAL);
+    assert_int_equal(sp_dict_count(d), 9);
+    unpack(&p);
+    unpack(&q);
+    sp_dict_free(d);
+    sp_dict_free(e);
+    sp_ctx_free(ctx);
+}
+
+typedef struct packed_case {
+    const char *what;
+    const char *data; /* NULL: a NULL pointer */
+    size_t len;
+    uint64_t offsets[6]; /* n + 1 of them */
+    size_t n;
+    bool null_offsets;
+    int rc;
+    const char *msg;
+} packed_case;
+
+/* Offsets go wrong the same way for the three packed functions: one check. */
+static const packed_case offset_cases[] = {
+    { "data NULL", NULL, 4, { 0, 1, 2 }, 2, false, SP_EINVAL, "dict: data is NULL" },
+    { "offsets NULL", "xy", 2, { 0 }, 2, true, SP_EINVAL, "dict: offsets is NULL" },
+    { "decreasing", "xyzw", 4, { 0, 2, 1, 4 }, 3, false, SP_EINVAL,
+      "dict: offsets[2] = 1 is below offsets[1] = 2 (offsets never decrease)" },
+    { "beyond the data", "xyzw", 4, { 0, 1, 2, 5 }, 3, false, SP_EINVAL,
+      "dict: offsets[3] = 5 is beyond data_len 4" },
+    { "first beyond", "xyzw", 4, { 7, 8 }, 1, false, SP_EINVAL,
+      "dict: offsets[0] = 7 is beyond data_len 4" },
+    /* The buffer holds more, but data_len says where it ends. */
+    { "beyond data_len", "xyzw", 3, { 0, 1, 2, 4 }, 3, false, SP_EINVAL,
+      "dict: offsets[3] = 4 is beyond data_len 3" },
+    /* Offsets come before the ids: ids[0] is invalid too. */
+    { "offsets first", "\xC3x", 2, { 0, 1, 0 }, 2, false, SP_EINVAL,
+      "dict: offsets[2] = 0 is below offsets[1] = 1 (offsets never decrease)" },
+};
+
+/* Bad ids; sp_dict_add_packed only (interning has its own cases). */
+static const packed_case id_cases[] = {
+    { "empty id", "xy", 2, { 0, 1, 1, 2 }, 3, false, SP_EINVAL, "dict: ids[1]: id is empty" },
+    { "invalid UTF-8", "x\xC3y", 3, { 0, 1, 2, 3 }, 3, false, SP_EINVAL,
+      "dict: ids[1]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0" },
+    { "NUL byte", "xa\0b", 4, { 0, 1, 4 }, 2, false, SP_EINVAL,
+      "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1" },
+    { "present", "xyb", 3, { 0, 1, 2, 3 }, 3, false, SP_ECONFLICT,
+      "dict: ids[2]: id \"b\" is already present (index 1)" },
+    { "repeated", "xyzy", 4, { 0, 1, 2, 3, 4 }, 4, false, SP_ECONFLICT,
+      "dict: ids[3]: id \"y\" repeats ids[1]" },
+    /* Invalid ids are found before duplicates, wherever they are. */
+    { "invalid after a repeat", "xx\xFF", 3, { 0, 1, 2, 3 }, 3, false, SP_EINVAL,
+      "dict: ids[2]: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at byte 0" },
+};
+
+static int run_packed(int fn, sp_dict *d, const packed_case *c, uint32_t *out, size_t *missing)
+{
+    const uint64_t *offsets = c->null_offsets ? NULL : c->offsets;
+    switch (fn) {
+    case 0: return sp_dict_add_packed(d, c->data, c->len, offsets, c->n, out);
+    case 1: return sp_dict_intern_packed(d, c->data, c->len, offsets, c->n, out);
+    default: return sp_dict_find_packed(d, c->data, c->len, offsets, c->n, out, missing);
+    }
+}
+
+static void test_packed_bad_input(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "a");
+    add(d, "b");
+    uint32_t out[5] = { 9, 9, 9, 9, 9 };
+    size_t missing = 99;
+    for (int fn = 0; fn < 3; fn++) {
+        for (size_t i = 0; i < sizeof offset_cases / sizeof offset_cases[0]; i++) {
+            const packed_case *c = &offset_cases[i];
+            int rc = run_packed(fn, d, c, out, &missing);
+            if (rc != c->rc || strcmp(sp_ctx_errmsg(ctx), c->msg) != 0)
+                fail_msg("function %d, %s: rc %d, \"%s\"", fn, c->what, rc, sp_ctx_errmsg(ctx));
+        }
+    }
+    for (size_t i = 0; i < sizeof id_cases / sizeof id_cases[0]; i++) {
+        const packed_case *c = &id_cases[i];
+        int rc = run_packed(0, d, c, out, NULL);
+        if (rc != c->rc || strcmp(sp_ctx_errmsg(ctx), c->msg) != 0)
+            fail_msg("%s: rc %d, \"%s\"", c->what, rc, sp_ctx_errmsg(ctx));
+    }
+    /* The longest id, and one byte more. */
+    char *big = malloc(65536);
+    memset(big, 'a', 65536);
+    const uint64_t long_offsets[] = { 0, 65536 };
+    char want[200] = "dict: ids[0]: id \"";
+    memset(want + strlen(want), 'a', 80);
+    strcpy(want + strlen("dict: ids[0]: id \"") + 80, "\"... is 65536 bytes long (at most 65535)");
+    expect_error(ctx, sp_dict_add_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+    expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+
+    /* Nothing changed, nothing written; then the same ids, valid, go in. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(out[i], 9);
+    assert_int_equal(missing, 99);
+    assert_int_equal(sp_dict_count(d), 2);
+    expect_absent(d, "x");
+    expect_absent(d, "y");
+    const uint64_t ok[] = { 0, 1, 2, 3 };
+    assert_int_equal(sp_dict_add_packed(d, "xyz", 3, ok, 3, out), SP_OK);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[2], 4);
+    const uint64_t longest[] = { 0, 65535 };
+    assert_int_equal(sp_dict_add_packed(d, big, 65535, longest, 1, out), SP_OK);
+    expect_id(d, out[0], big, 65535);
+    free(big);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void test_intern_packed(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx), *e = new_dict(ctx);
+    add(d, "a");
+    add(d, "b");
+    /* New ids in order of first occurrence; repeats and present ids get their index. */
+    const char *ids[] = { "c", "a", "c", "东", "b", "东" };
+    packed p = pack(ids, 6, 1);
+    uint32_t idx[6];
+    assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, 6, idx), SP_OK);
+    const uint32_t want[] = { 2, 0, 2, 3, 1, 3 };
+    assert_memory_equal(idx, want, sizeof want);
+    /* The same as interning one by one. */
+    add(e, "a");
+    add(e, "b");
+    for (size_t i = 0; i < 6; i++) {
+        uint32_t index;
+        assert_int_equal(sp_dict_intern(e, ids[i], strlen(ids[i]), &index), SP_OK);
+        assert_int_equal(idx[i], index);
+    }
+    assert_int_equal(sp_dict_count(d), 4);
+    /* All present: the same indices, nothing added. */
+    memset(idx, 0xAB, sizeof idx);
+    assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, 6, idx), SP_OK);
+    assert_memory_equal(idx, want, sizeof want);
+    assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, 6, NULL), SP_OK);
+    assert_int_equal(sp_dict_intern_packed(d, NULL, 0, NULL, 0, NULL), SP_OK);
+    assert_int_equal(sp_dict_intern_packed(NULL, p.data, p.len, p.offsets, 6, idx), SP_EINVAL);
+    assert_int_equal(sp_dict_count(d), 4);
+
+    /* A bad new id after new ones: none of them stays, indices untouched. */
+    uint32_t out[4] = { 9, 9, 9, 9 };
+    const uint64_t off4[] = { 0, 1, 2, 3, 3 };
+    expect_error(ctx, sp_dict_intern_packed(d, "eaf", 3, off4, 4, out), SP_EINVAL,
+                 "dict: ids[3]: id is empty");
+    expect_error(ctx, sp_dict_intern_packed(d, "ea\xFF", 3, off4, 3, out), SP_EINVAL,
+                 "dict: ids[2]: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at "
+                 "byte 0");
+    const uint64_t off2[] = { 0, 1, 4 };
+    expect_error(ctx, sp_dict_intern_packed(d, "ea\0b", 4, off2, 2, out), SP_EINVAL,
+                 "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1");
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(out[i], 9);
+    assert_int_equal(sp_dict_count(d), 4);
+    expect_absent(d, "e");
+    expect_absent(d, "f");
+    /* The dictionary goes on from where it was. */
+    assert_int_equal(sp_dict_intern_packed(d, "eaf", 3, off4, 3, out), SP_OK);
+    assert_int_equal(out[0], 4);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], 5);
+    unpack(&p);
+    sp_dict_free(d);
+    sp_dict_free(e);
+    sp_ctx_free(ctx);
+}
+
+/* A failed intern after the table, the id array and the arena grew several times: every
+ * id it added comes out again, and every id that was there stays reachable (deleting
+ * from a table that grew in between must not cut another id's probe sequence). */
+static void test_intern_packed_rollback_after_growth(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx);
+    char text[64];
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "old %u", i);
+        add(d, text);
+    }
+    /* 20000 new ids, each twice, an old one every tenth, and last an invalid one. */
+    enum { N = 20000 };
+    size_t n = 0;
+    char **ids = malloc((2 * N + N / 10 + 1) * sizeof *ids);
+    for (unsigned i = 0; i < N; i++) {
+        ids[n] = malloc(32);
+        snprintf(ids[n++], 32, "new %u", i);
+        ids[n] = malloc(32);
+        snprintf(ids[n++], 32, "new %u", i);
+        if (i % 10 == 0) {
+            ids[n] = malloc(32);
+            snprintf(ids[n++], 32, "old %u", i % 100);
+        }
+    }
+    ids[n++] = strdup("\xC3");
+    packed p = pack((const char *const *)ids, n, 0);
+    expect_error(ctx, sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, NULL), SP_EINVAL,
+                 "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0");
+    assert_int_equal(sp_dict_count(d), 100);
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "old %u", i);
+        assert_int_equal(spi_dict_lookup(d, text, strlen(text)), i);
+    }
+    for (size_t k = 0; k + 1 < n; k++)
+        if (strncmp(ids[k], "new", 3) == 0)
+            expect_absent(d, ids[k]);
+    /* Without the invalid one it goes in: new ids numbered in order of first occurrence. */
+    uint32_t *idx = malloc(n * sizeof *idx);
+    assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, n - 1, idx), SP_OK);
+    assert_int_equal(sp_dict_count(d), 100 + N);
+    for (size_t k = 0; k + 1 < n; k++) {
+        unsigned num;
+        if (sscanf(ids[k], "new %u", &num) == 1)
+            assert_int_equal(idx[k], 100 + num);
+        else if (sscanf(ids[k], "old %u", &num) == 1)
+            assert_int_equal(idx[k], num);
+    }
+    for (size_t k = 0; k < n; k++)
+        free(ids[k]);
+    free(ids);
+    free(idx);
+    unpack(&p);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void test_find_packed(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "a");
+    add(d, "b");
+    add(d, "网格");
+    /* The last error stays as it was: absence is an answer, not an error. */
+    expect_error(ctx, sp_dict_add(d, "a", 1, NULL), SP_ECONFLICT,
+                 "dict: id \"a\" is already present (index 0)");
+    const char *ids[] = { "网格", "zz", "a", "", "\xC3", "b", "网" };
+    packed p = pack(ids, 7, 5);
+    uint32_t idx[7];
+    size_t missing = 99;
+    assert_int_equal(sp_dict_find_packed(d, p.data, p.len, p.offsets, 7, idx, &missing), SP_OK);
+    const uint32_t want[] = { 2, SP_NONE, 0, SP_NONE, SP_NONE, 1, SP_NONE };
+    assert_memory_equal(idx, want, sizeof want);
+    assert_int_equal(missing, 4);
+    assert_int_equal(sp_ctx_errcode(ctx), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "dict: id \"a\" is already present (index 0)");
+    /* Either output may be left out. */
+    assert_int_equal(sp_dict_find_packed(d, p.data, p.len, p.offsets, 7, NULL, &missing), SP_OK);
+    assert_int_equal(missing, 4);
+    memset(idx, 0, sizeof idx);
+    assert_int_equal(sp_dict_find_packed(d, p.data, p.len, p.offsets, 7, idx, NULL), SP_OK);
+    assert_memory_equal(idx, want, sizeof want);
+    assert_int_equal(sp_dict_find_packed(d, NULL, 0, NULL, 0, idx, &missing), SP_OK);
+    assert_int_equal(missing, 0);
+    assert_int_equal(sp_dict_find_packed(NULL, p.data, p.len, p.offsets, 7, idx, &missing),
+                     SP_EINVAL);
+    assert_int_equal(sp_dict_count(d), 3);
+    unpack(&p);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+/* ---- internal: silent lookups, clones ---- */
+
+static void test_lookup_records_nothing(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "a");
+    add(d, "东区");
+    sp_ctx_clear_error(ctx);
+    assert_int_equal(spi_dict_lookup(d, "东区", strlen("东区")), 1);
+    assert_int_equal(spi_dict_lookup(d, "zz", 2), SP_NONE);
+    assert_int_equal(spi_dict_lookup(d, "", 0), SP_NONE);
+    assert_int_equal(spi_dict_lookup(d, NULL, 0), SP_NONE);
+    assert_int_equal(sp_ctx_errcode(ctx), SP_OK);
+    assert_string_equal(sp_ctx_errmsg(ctx), "");
+    /* The public lookup records the miss: the caller asked for that id. */
+    expect_error(ctx, sp_dict_find(d, "zz", 2, NULL), SP_ENOTFOUND, "dict: id \"zz\" not found");
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
+static void clone_id(char *buf, size_t cap, size_t i)
+{
+    snprintf(buf, cap, "%s-%zu", i % 4 == 0 ? "网格" : "rep", i);
+}
+
+/* `c` holds exactly ids 0 .. n - 1 of clone_id, at their indices. */
+static void expect_clone_ids(const sp_dict *c, size_t n)
+{
+    assert_int_equal(sp_dict_count(c), n);
+    char id[64];
+    for (size_t i = 0; i < n; i++) {
+        clone_id(id, sizeof id, i);
+        expect_id(c, (uint32_t)i, id, strlen(id));
+        assert_int_equal(spi_dict_lookup(c, id, strlen(id)), i);
+    }
+    clone_id(id, sizeof id, n);
+    expect_absent(c, id);
+}
+
+/* A dictionary of n ids in several arena blocks, grown by every path, with a failed
+ * batch in between. */
+static sp_dict *clone_source(sp_ctx *ctx, size_t n)
+{
+    sp_dict *d = new_dict(ctx);
+    char id[64];
+    for (size_t i = 0; i < n / 2; i++) {
+        clone_id(id, sizeof id, i);
+        add(d, id);
+    }
+    const char *bad[] = { "fresh", "fresh too", "rep-1" };
+    assert_int_equal(sp_dict_add_all(d, bad, NULL, 3, NULL), SP_ECONFLICT);
+    char **rest = malloc(n * sizeof *rest);
+    for (size_t i = n / 2; i < n; i++) {
+        rest[i - n / 2] = malloc(64);
+        clone_id(rest[i - n / 2], 64, i);
+    }
+    packed p = pack((const char *const *)rest, n - n / 2, 2);
+    assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, n - n / 2, NULL), SP_OK);
+    for (size_t i = 0; i < n - n / 2; i++)
+        free(rest[i]);
+    free(rest);
+    unpack(&p);
+    return d;
+}
+
+static void test_clone(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx(), *other = spt_new_ctx();
+    sp_dict *d = clone_source(ctx, 3000);
+    expect_clone_ids(d, 3000);
+    sp_dict *c = NULL;
+    assert_int_equal(spi_dict_clone(other, d, &c), SP_OK);
+    expect_clone_ids(c, 3000);
+    /* Its own copy: the original's ids may go. */
+    const char *a, *b;
+    assert_int_equal(sp_dict_id(d, 7, &a, NULL), SP_OK);
+    assert_int_equal(sp_dict_id(c, 7, &b, NULL), SP_OK);
+    assert_ptr_not_equal(a, b);
+    sp_dict_free(d);
+    expect_clone_ids(c, 3000);
+    /* And it grows like any dictionary: table, id array and arena. */
+    char id[64];
+    for (size_t i = 3000; i < 9000; i++) {
+        clone_id(id, sizeof id, i);
+        assert_int_equal(add(c, id), i);
+    }
+    expect_clone_ids(c, 9000);
+    sp_dict_free(c);
+    /* An empty one. */
+    d = new_dict(ctx);
+    assert_int_equal(spi_dict_clone(ctx, d, &c), SP_OK);
+    expect_clone_ids(c, 0);
+    assert_int_equal(add(c, "rep-0"), 0);
+    sp_dict_free(c);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+    sp_ctx_free(other);
+}
+
 /* ---- property test against a simple oracle ---- */
 
 /* Well-formedness by the Unicode standard's table 3-7, byte ranges row by row: a second,
@@ -515,7 +968,7 @@ static void test_property_against_oracle(void **state)
             long at = oracle_find(&o, id, len);
             bool valid = oracle_valid(id, len);
             uint32_t index = SP_NONE;
-            switch (spt_rng_next(&rng) % 4) {
+            switch (spt_rng_next(&rng) % 6) {
             case 0: { /* add */
                 int rc = sp_dict_add(d, (const char *)id, len, &index);
                 assert_int_equal(rc, !valid ? SP_EINVAL : at >= 0 ? SP_ECONFLICT : SP_OK);
@@ -535,7 +988,7 @@ static void test_property_against_oracle(void **state)
                     assert_int_equal(index, (uint32_t)at);
                 continue;
             }
-            default: { /* a batch of up to 6 */
+            case 3: { /* a batch of up to 6, as pointers or packed */
                 unsigned char batch[6][8];
                 const char *ptrs[6];
                 size_t lens[6];
@@ -552,7 +1005,14 @@ static void test_property_against_oracle(void **state)
                         ok = ok && !(lens[j] == lens[k] && memcmp(batch[j], batch[k], lens[k]) == 0);
                 }
                 uint32_t indices[6];
-                int rc = sp_dict_add_all(d, ptrs, lens, n, indices);
+                int rc;
+                if (spt_rng_chance(&rng, 50)) {
+                    rc = sp_dict_add_all(d, ptrs, lens, n, indices);
+                } else {
+                    packed p = pack_lens(ptrs, lens, n, (size_t)spt_rng_range(&rng, 0, 3));
+                    rc = sp_dict_add_packed(d, p.data, p.len, p.offsets, n, indices);
+                    unpack(&p);
+                }
                 assert_int_equal(rc == SP_OK, ok);
                 if (ok) {
                     for (size_t k = 0; k < n; k++) {
@@ -561,6 +1021,61 @@ static void test_property_against_oracle(void **state)
                         o.lens[o.count++] = lens[k];
                     }
                 }
+                assert_int_equal(sp_dict_count(d), o.count);
+                continue;
+            }
+            default: { /* a packed batch of up to 6 interned or found */
+                unsigned char batch[6][8];
+                const char *ptrs[6];
+                size_t lens[6];
+                size_t n = (size_t)spt_rng_range(&rng, 1, 6);
+                for (size_t k = 0; k < n; k++) {
+                    ptrs[k] = (const char *)batch[k];
+                    /* Repeats within the batch and ids already present, often. */
+                    if (k > 0 && spt_rng_chance(&rng, 25)) {
+                        size_t j = (size_t)spt_rng_range(&rng, 0, (int64_t)k - 1);
+                        memcpy(batch[k], batch[j], lens[j]);
+                        lens[k] = lens[j];
+                    } else if (o.count > 0 && spt_rng_chance(&rng, 25)) {
+                        size_t j = spt_rng_next(&rng) % o.count;
+                        memcpy(batch[k], o.ids[j], o.lens[j]);
+                        lens[k] = o.lens[j];
+                    } else {
+                        lens[k] = random_id(&rng, batch[k]);
+                    }
+                }
+                packed p = pack_lens(ptrs, lens, n, (size_t)spt_rng_range(&rng, 0, 3));
+                uint32_t indices[6];
+                if (spt_rng_chance(&rng, 50)) {
+                    size_t missing = 99, absent = 0;
+                    assert_int_equal(sp_dict_find_packed(d, p.data, p.len, p.offsets, n, indices,
+                                                         &missing),
+                                     SP_OK);
+                    for (size_t k = 0; k < n; k++) {
+                        long i = oracle_find(&o, batch[k], lens[k]);
+                        assert_int_equal(indices[k], i >= 0 ? (uint32_t)i : SP_NONE);
+                        absent += i < 0;
+                    }
+                    assert_int_equal(missing, absent);
+                } else {
+                    /* All or nothing: every id absent from the oracle must be valid. */
+                    bool ok = true;
+                    for (size_t k = 0; k < n; k++)
+                        ok = ok && (oracle_find(&o, batch[k], lens[k]) >= 0 ||
+                                    oracle_valid(batch[k], lens[k]));
+                    int rc = sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, indices);
+                    assert_int_equal(rc, ok ? SP_OK : SP_EINVAL);
+                    for (size_t k = 0; ok && k < n; k++) {
+                        long i = oracle_find(&o, batch[k], lens[k]);
+                        if (i < 0) {
+                            i = (long)o.count;
+                            memcpy(o.ids[o.count], batch[k], lens[k]);
+                            o.lens[o.count++] = lens[k];
+                        }
+                        assert_int_equal(indices[k], (uint32_t)i);
+                    }
+                }
+                unpack(&p);
                 assert_int_equal(sp_dict_count(d), o.count);
                 continue;
             }
@@ -593,9 +1108,11 @@ typedef struct dict_fault {
     sp_ctx *ctx;
     sp_dict *d;
     size_t base;
-    int op; /* 0 add, 1 intern, 2 add_all */
+    int op; /* 0 add, 1 intern, 2 add_all, 3 add_packed, 4 intern_packed, 5 clone */
     size_t batch;
     char **ids;
+    packed p; /* the batch packed; for intern_packed each id twice */
+    sp_dict *clone;
 } dict_fault;
 
 static void fault_id(char *buf, size_t cap, size_t i)
@@ -622,8 +1139,20 @@ static int run_dict_fault(void *user)
         return sp_dict_add(f->d, f->ids[0], strlen(f->ids[0]), NULL);
     case 1:
         return sp_dict_intern(f->d, f->ids[0], strlen(f->ids[0]), NULL);
-    default:
+    case 2:
         return sp_dict_add_all(f->d, (const char *const *)f->ids, NULL, f->batch, NULL);
+    case 3:
+        return sp_dict_add_packed(f->d, f->p.data, f->p.len, f->p.offsets, f->p.n, NULL);
+    case 4: {
+        uint32_t *idx = malloc(f->p.n * sizeof *idx);
+        int rc = sp_dict_intern_packed(f->d, f->p.data, f->p.len, f->p.offsets, f->p.n, idx);
+        for (size_t k = 0; rc == SP_OK && k < f->p.n; k++)
+            assert_int_equal(idx[k], f->base + k / 2);
+        free(idx);
+        return rc;
+    }
+    default:
+        return spi_dict_clone(f->ctx, f->d, &f->clone);
     }
 }
 
@@ -647,6 +1176,17 @@ static void check_dict_fault_unchanged(void *user)
 static void undo_dict_fault(void *user)
 {
     dict_fault *f = user;
+    if (f->op == 5) {
+        char id[64];
+        assert_int_equal(sp_dict_count(f->clone), f->base);
+        for (size_t i = 0; i < f->base; i++) {
+            fault_id(id, sizeof id, i);
+            assert_int_equal(spi_dict_lookup(f->clone, id, strlen(id)), i);
+        }
+        sp_dict_free(f->clone);
+        f->clone = NULL;
+        return;
+    }
     assert_int_equal(sp_dict_count(f->d), f->base + f->batch);
     fault_rebuild(f);
 }
@@ -667,6 +1207,15 @@ static uint64_t run_fault_case(const char *name, int op, size_t base, size_t bat
         f.ids[k] = malloc(64);
         fault_id(f.ids[k], 64, base + k);
     }
+    if (op == 4) {
+        char **twice = malloc(2 * batch * sizeof *twice);
+        for (size_t k = 0; k < 2 * batch; k++)
+            twice[k] = f.ids[k / 2];
+        f.p = pack((const char *const *)twice, 2 * batch, 1);
+        free(twice);
+    } else {
+        f.p = pack((const char *const *)f.ids, batch, 1);
+    }
     fault_rebuild(&f);
     static const int errors[] = { SP_ENOMEM };
     spt_fault_case fc = { name, run_dict_fault, undo_dict_fault, check_dict_fault_unchanged,
@@ -679,6 +1228,7 @@ static uint64_t run_fault_case(const char *name, int op, size_t base, size_t bat
     for (size_t k = 0; k < batch; k++)
         free(f.ids[k]);
     free(f.ids);
+    unpack(&f.p);
     sp_ctx_free(f.ctx);
     assert_int_equal(f.alloc.live_blocks, 0);
     return points;
@@ -700,6 +1250,14 @@ static void test_fault_loops(void **state)
     /* A batch that needs all three at once. */
     run_fault_case("sp_dict_add_all (all three grow)", 2, 40, 400, 3);
     run_fault_case("sp_dict_add_all (small batch)", 2, 3, 2, 0);
+    run_fault_case("sp_dict_add_packed (all three grow)", 3, 40, 400, 3);
+    /* Interning grows as it goes: the table and the id array several times on the way. */
+    run_fault_case("sp_dict_intern_packed (grows as it goes)", 4, 40, 400, 6);
+    run_fault_case("sp_dict_intern_packed (small batch)", 4, 3, 2, 0);
+    /* A clone of several arena blocks: the dictionary, its table, id array, one block and
+     * a map of the blocks. */
+    run_fault_case("spi_dict_clone", 5, 3000, 0, 5);
+    run_fault_case("spi_dict_clone (empty)", 5, 0, 0, 5);
 
     /* sp_dict_new: four allocations. */
     spt_alloc a;
@@ -728,6 +1286,13 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_add_all),
         cmocka_unit_test(test_add_all_rollback_after_growth),
+        cmocka_unit_test(test_add_packed),
+        cmocka_unit_test(test_packed_bad_input),
+        cmocka_unit_test(test_intern_packed),
+        cmocka_unit_test(test_intern_packed_rollback_after_growth),
+        cmocka_unit_test(test_find_packed),
+        cmocka_unit_test(test_lookup_records_nothing),
+        cmocka_unit_test(test_clone),
         cmocka_unit_test(test_property_against_oracle),
         cmocka_unit_test(test_fault_loops),
     };

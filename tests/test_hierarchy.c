@@ -1,4 +1,5 @@
-/* Hierarchies: building, canonical order, levels, bad shapes, roll-ups, reconciliation. */
+/* Hierarchies: building (one by one, pointers, packed), canonical order, levels, bad shapes,
+ * the copy a plan holds, roll-ups, reconciliation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -405,6 +406,399 @@ static void test_property_input_order(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- packed batches ---- */
+
+/* Strings packed Arrow-style after `skip` bytes of junk; NULL packs as an empty string. */
+typedef struct packed {
+    char *data;
+    size_t len;
+    uint64_t offsets[COMPANY_N + 1];
+} packed;
+
+static packed pack(const char *const *s, size_t n, size_t skip)
+{
+    packed p;
+    size_t total = skip;
+    for (size_t i = 0; i < n; i++)
+        total += s[i] != NULL ? strlen(s[i]) : 0;
+    p.data = malloc(total + 1);
+    memset(p.data, '#', total + 1);
+    p.len = total;
+    size_t at = skip;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = s[i] != NULL ? strlen(s[i]) : 0;
+        p.offsets[i] = at;
+        memcpy(p.data + at, s[i] != NULL ? s[i] : "", len);
+        at += len;
+    }
+    p.offsets[n] = at;
+    return p;
+}
+
+/* a and b (validated) are the same hierarchy node for node: ids at the same indices,
+ * parents, children in the same order, depths, the top-down order, levels. */
+static void expect_same(const sp_hierarchy *a, const sp_hierarchy *b)
+{
+    size_t n = sp_hierarchy_count(a);
+    assert_int_equal(sp_hierarchy_count(b), n);
+    for (uint32_t v = 0; v < n; v++) {
+        const char *ia = id_of(a, v), *ib = id_of(b, v);
+        assert_string_equal(ia, ib);
+        uint32_t found = 99;
+        assert_int_equal(sp_hierarchy_find(b, ia, strlen(ia), &found), SP_OK);
+        assert_int_equal(found, v);
+        uint32_t pa, pb, da, db;
+        assert_int_equal(sp_hierarchy_parent(a, v, &pa), SP_OK);
+        assert_int_equal(sp_hierarchy_parent(b, v, &pb), SP_OK);
+        assert_int_equal(pa, pb);
+        assert_int_equal(sp_hierarchy_depth(a, v, &da), SP_OK);
+        assert_int_equal(sp_hierarchy_depth(b, v, &db), SP_OK);
+        assert_int_equal(da, db);
+        const uint32_t *ka, *kb;
+        size_t na, nb;
+        assert_int_equal(sp_hierarchy_children(a, v, &ka, &na), SP_OK);
+        assert_int_equal(sp_hierarchy_children(b, v, &kb, &nb), SP_OK);
+        assert_int_equal(na, nb);
+        if (na > 0)
+            assert_memory_equal(ka, kb, na * sizeof *ka);
+    }
+    const uint32_t *oa, *ob;
+    size_t na, nb;
+    assert_int_equal(sp_hierarchy_order(a, &oa, &na), SP_OK);
+    assert_int_equal(sp_hierarchy_order(b, &ob, &nb), SP_OK);
+    assert_int_equal(na, n);
+    assert_int_equal(nb, n);
+    assert_memory_equal(oa, ob, n * sizeof *oa);
+    uint32_t ra, rb;
+    assert_int_equal(sp_hierarchy_root(a, &ra), SP_OK);
+    assert_int_equal(sp_hierarchy_root(b, &rb), SP_OK);
+    assert_int_equal(ra, rb);
+    size_t la, lb;
+    assert_int_equal(sp_hierarchy_level_count(a, &la), SP_OK);
+    assert_int_equal(sp_hierarchy_level_count(b, &lb), SP_OK);
+    assert_int_equal(la, lb);
+    const char *name_a, *name_b;
+    for (uint32_t l = 0;; l++) {
+        int rc = sp_hierarchy_level_name(a, l, &name_a);
+        assert_int_equal(sp_hierarchy_level_name(b, l, &name_b), rc);
+        if (rc != SP_OK)
+            break;
+        assert_string_equal(name_a, name_b);
+        assert_ptr_not_equal(name_a, name_b);
+    }
+}
+
+static void test_add_packed(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = fx_ctx();
+    const char *ids[COMPANY_N], *parents[COMPANY_N];
+    for (size_t i = 0; i < COMPANY_N; i++) {
+        ids[i] = company[i].id;
+        parents[i] = company[i].parent;
+    }
+    packed pi = pack(ids, COMPANY_N, 2), pp = pack(parents, COMPANY_N, 0);
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    uint32_t idx[COMPANY_N];
+    assert_int_equal(sp_hierarchy_add_packed(h, pi.data, pi.len, pi.offsets, pp.data, pp.len,
+                                             pp.offsets, COMPANY_N, idx),
+                     SP_OK);
+    for (uint32_t i = 0; i < COMPANY_N; i++)
+        assert_int_equal(idx[i], i);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    /* The shape drawn above company[], and the same as adding node by node. */
+    expect_children(h, "Co", "East West");
+    expect_children(h, "East", "E1 E2");
+    expect_children(h, "E1", "r1 r2");
+    expect_children(h, "W1", "r4 r5");
+    sp_hierarchy *one = fx_build_valid(ctx, company, COMPANY_N);
+    expect_same(h, one);
+    sp_hierarchy_free(h);
+    sp_hierarchy_free(one);
+
+    /* Without parents: roots, every one. */
+    const uint64_t off2[] = { 0, 1, 2 };
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_packed(h, "yx", 2, off2, NULL, 0, NULL, 2, NULL), SP_OK);
+    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+                    "hierarchy: 2 roots: \"x\", \"y\" (a hierarchy has exactly one)");
+    sp_hierarchy_free(h);
+
+    /* Parents from an earlier batch, from the same one, and from a later one; a success
+     * leaves the last error as it was, though "X" is no node yet. */
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    const uint64_t off1[] = { 0, 2 };
+    assert_int_equal(sp_hierarchy_add_packed(h, "Co", 2, off1, NULL, 0, NULL, 1, NULL), SP_OK);
+    fx_expect_error(ctx, sp_hierarchy_add(h, "Co", 2, NULL, 0, NULL), SP_ECONFLICT,
+                    "hierarchy: id \"Co\" is already present (index 0)");
+    const uint64_t off3[] = { 0, 2, 4, 6 }, poff3[] = { 0, 2, 4, 5 };
+    assert_int_equal(sp_hierarchy_add_packed(h, "p1p2p3", 6, off3, "Cop1X", 5, poff3, 3, idx),
+                     SP_OK);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[2], 3);
+    assert_int_equal(sp_ctx_errcode(ctx), SP_ECONFLICT);
+    assert_string_equal(sp_ctx_errmsg(ctx), "hierarchy: id \"Co\" is already present (index 0)");
+    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+                    "hierarchy: node \"p3\" has parent \"X\", which is not a node");
+    assert_int_equal(sp_hierarchy_add_packed(h, "X", 1, off2, "Co", 2, off1, 1, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    expect_children(h, "Co", "X p1");
+    expect_children(h, "p1", "p2");
+    expect_children(h, "X", "p3");
+    assert_int_equal(sp_hierarchy_add_packed(h, NULL, 0, NULL, NULL, 0, NULL, 0, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_add_packed(NULL, "X", 1, off2, NULL, 0, NULL, 1, NULL),
+                     SP_EINVAL);
+    assert_int_equal(sp_hierarchy_count(h), 5);
+    sp_hierarchy_free(h);
+    free(pi.data);
+    free(pp.data);
+    sp_ctx_free(ctx);
+}
+
+typedef struct packed_case {
+    const char *what;
+    const char *ids;
+    size_t ids_len;
+    uint64_t ids_offsets[4];
+    const char *parents;
+    size_t parents_len;
+    uint64_t parents_offsets[4];
+    size_t n;
+    int flags; /* 1: ids_offsets NULL, 2: parents_offsets NULL */
+    int rc;
+    const char *msg;
+} packed_case;
+
+static void test_add_packed_bad_input(void **state)
+{
+    (void)state;
+    static const packed_case cases[] = {
+        { "ids_data NULL", NULL, 2, { 0, 1, 2 }, NULL, 0, { 0 }, 2, 2, SP_EINVAL,
+          "hierarchy: ids_data is NULL" },
+        { "ids_offsets NULL", "AB", 2, { 0 }, NULL, 0, { 0 }, 2, 3, SP_EINVAL,
+          "hierarchy: ids_offsets is NULL" },
+        { "parents_data NULL", "AB", 2, { 0, 1, 2 }, NULL, 2, { 0, 1, 2 }, 2, 0, SP_EINVAL,
+          "hierarchy: parents_data is NULL" },
+        { "parents_data alone", "AB", 2, { 0, 1, 2 }, "Co", 2, { 0 }, 2, 2, SP_EINVAL,
+          "hierarchy: parents_data is given without parents_offsets" },
+        { "ids_offsets decreasing", "ABC", 3, { 0, 2, 1, 3 }, NULL, 0, { 0 }, 3, 2, SP_EINVAL,
+          "hierarchy: ids_offsets[2] = 1 is below ids_offsets[1] = 2 (offsets never "
+          "decrease)" },
+        { "ids_offsets beyond", "ABCD", 4, { 0, 1, 9 }, NULL, 0, { 0 }, 2, 2, SP_EINVAL,
+          "hierarchy: ids_offsets[2] = 9 is beyond ids_data_len 4" },
+        { "parents_offsets beyond", "AB", 2, { 0, 1, 2 }, "CoCo", 4, { 0, 5, 5 }, 2, 0,
+          SP_EINVAL, "hierarchy: parents_offsets[1] = 5 is beyond parents_data_len 4" },
+        { "parents_offsets decreasing", "AB", 2, { 0, 1, 2 }, "CoCo", 4, { 2, 4, 2 }, 2, 0,
+          SP_EINVAL,
+          "hierarchy: parents_offsets[2] = 2 is below parents_offsets[1] = 4 (offsets never "
+          "decrease)" },
+        { "empty id", "AB", 2, { 0, 1, 1, 2 }, NULL, 0, { 0 }, 3, 2, SP_EINVAL,
+          "hierarchy: ids[1]: id is empty" },
+        { "invalid id", "\xC3" "B", 2, { 0, 1, 2 }, NULL, 0, { 0 }, 2, 2, SP_EINVAL,
+          "hierarchy: ids[0]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0" },
+        { "invalid parent", "AB", 2, { 0, 1, 2 }, "Co\xFF", 3, { 0, 2, 3 }, 2, 0, SP_EINVAL,
+          "hierarchy: nodes[1]: the parent id \"\\xFF\" is not valid UTF-8: byte never used "
+          "in UTF-8 at byte 0" },
+        { "parent with NUL", "AB", 2, { 0, 1, 2 }, "C\0o", 3, { 0, 0, 3 }, 2, 0, SP_EINVAL,
+          "hierarchy: nodes[1]: the parent id \"C\\x00o\" is not valid UTF-8: NUL byte at "
+          "byte 1" },
+        /* Parent ids are checked before ids. */
+        { "parent before id", "\xC3" "B", 2, { 0, 1, 2 }, "\xFF", 1, { 0, 0, 1 }, 2, 0,
+          SP_EINVAL,
+          "hierarchy: nodes[1]: the parent id \"\\xFF\" is not valid UTF-8: byte never used "
+          "in UTF-8 at byte 0" },
+        { "repeated", "ABA", 3, { 0, 1, 2, 3 }, "CoCo", 4, { 0, 2, 4, 4 }, 3, 0, SP_ECONFLICT,
+          "hierarchy: ids[2]: id \"A\" repeats ids[0]" },
+        { "present", "ACo", 3, { 0, 1, 3 }, NULL, 0, { 0 }, 2, 2, SP_ECONFLICT,
+          "hierarchy: ids[1]: id \"Co\" is already present (index 6)" },
+    };
+    sp_ctx *ctx = fx_ctx();
+    sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
+    uint32_t out[3] = { 9, 9, 9 };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const packed_case *c = &cases[i];
+        int rc = sp_hierarchy_add_packed(h, c->ids, c->ids_len,
+                                         c->flags & 1 ? NULL : c->ids_offsets, c->parents,
+                                         c->parents_len,
+                                         c->flags & 2 ? NULL : c->parents_offsets, c->n, out);
+        if (rc != c->rc || strcmp(sp_ctx_errmsg(ctx), c->msg) != 0)
+            fail_msg("%s: rc %d, message\n  \"%s\"\nexpected\n  \"%s\"", c->what, rc,
+                     sp_ctx_errmsg(ctx), c->msg);
+    }
+    /* Ids and parent ids of 65536 bytes, one more than the longest. */
+    char *big = malloc(65536);
+    memset(big, 'a', 65536);
+    const uint64_t big_off[] = { 0, 65536 }, one_off[] = { 0, 1 };
+    char want[300] = "hierarchy: ids[0]: id \"", *quote = want + strlen(want);
+    memset(quote, 'a', 80);
+    strcpy(quote + 80, "\"... is 65536 bytes long (at most 65535)");
+    fx_expect_error(ctx, sp_hierarchy_add_packed(h, big, 65536, big_off, NULL, 0, NULL, 1, out),
+                    SP_EINVAL, want);
+    strcpy(want, "hierarchy: nodes[0]: the parent id \"");
+    quote = want + strlen(want);
+    memset(quote, 'a', 80);
+    strcpy(quote + 80, "\"... is 65536 bytes long, beyond 65535");
+    fx_expect_error(ctx, sp_hierarchy_add_packed(h, "A", 1, one_off, big, 65536, big_off, 1, out),
+                    SP_EINVAL, want);
+    free(big);
+
+    /* Nothing changed; the same nodes, fixed, go in. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(out[i], 9);
+    assert_int_equal(sp_hierarchy_count(h), COMPANY_N);
+    uint32_t found;
+    assert_int_equal(sp_hierarchy_find(h, "A", 1, &found), SP_ENOTFOUND);
+    const uint64_t ok[] = { 0, 1, 2 }, pok[] = { 0, 2, 4 };
+    assert_int_equal(sp_hierarchy_add_packed(h, "AB", 2, ok, "r1r1", 4, pok, 2, out), SP_OK);
+    assert_int_equal(out[0], COMPANY_N);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    expect_children(h, "r1", "A B");
+
+    /* A hierarchy a plan holds is frozen. */
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.currency = "CNY";
+    o.fiscal_year = 2027;
+    sp_target_plan *plan = NULL;
+    assert_int_equal(sp_target_plan_new(&plan, ctx, "FY2027", h, &o), SP_OK);
+    sp_target_plan_info info = SP_TARGET_PLAN_INFO_INIT;
+    assert_int_equal(sp_target_plan_get_info(plan, &info), SP_OK);
+    sp_hierarchy *held = (sp_hierarchy *)info.hierarchy;
+    fx_expect_error(ctx, sp_hierarchy_add_packed(held, "C", 1, one_off, NULL, 0, NULL, 1, out),
+                    SP_ECONFLICT,
+                    "hierarchy: add: the hierarchy is frozen (a plan or target set holds it; "
+                    "build a new one to change it)");
+    assert_int_equal(sp_hierarchy_count(held), COMPANY_N + 2);
+    sp_target_plan_free(plan);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/* ---- the copy a plan holds ---- */
+
+/* A random tree of n nodes, validated, with a name for each of its levels. */
+static sp_hierarchy *random_named(sp_ctx *ctx, uint64_t seed, size_t n, char ids[][16])
+{
+    spt_rng rng = { seed };
+    const char *parents[400], *idp[400];
+    assert_true(n <= 400);
+    random_tree(&rng, n, ids, parents);
+    for (size_t i = 0; i < n; i++)
+        idp[i] = ids[i];
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_all(h, idp, NULL, parents, NULL, n, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    size_t levels;
+    assert_int_equal(sp_hierarchy_level_count(h, &levels), SP_OK);
+    char names[400][16];
+    const char *np[400];
+    for (size_t l = 0; l < levels; l++) {
+        snprintf(names[l], sizeof names[l], "level %zu", l);
+        np[l] = names[l];
+    }
+    assert_int_equal(sp_hierarchy_set_levels(h, np, levels), SP_OK);
+    return h;
+}
+
+static sp_hierarchy *plan_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_target_plan **plan)
+{
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.currency = "CNY";
+    o.fiscal_year = 2027;
+    int rc = sp_target_plan_new(plan, ctx, "FY2027", h, &o);
+    if (rc != SP_OK)
+        return NULL;
+    sp_target_plan_info info = SP_TARGET_PLAN_INFO_INIT;
+    assert_int_equal(sp_target_plan_get_info(*plan, &info), SP_OK);
+    return (sp_hierarchy *)info.hierarchy;
+}
+
+static void test_plan_copy(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = fx_ctx();
+    static char ids[400][16];
+    for (uint64_t seed = 1; seed <= spt_iterations(20); seed++) {
+        size_t n = seed == 1 ? 1 : seed == 2 ? 400 : (size_t)(seed * 37 % 400) + 1;
+        sp_hierarchy *h = random_named(ctx, seed, n, ids);
+        sp_target_plan *plan = NULL;
+        const sp_hierarchy *c = plan_copy(ctx, h, &plan);
+        assert_non_null(c);
+        assert_ptr_not_equal(c, h);
+        assert_int_equal(sp_hierarchy_get_state(c), SP_HIERARCHY_FROZEN);
+        assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_VALID);
+        expect_same(h, c);
+        /* The copy stands alone: the original may change and go. */
+        assert_int_equal(sp_hierarchy_add(h, "extra", 5, ids[0], strlen(ids[0]), NULL), SP_OK);
+        sp_hierarchy_free(h);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(fx_node(c, ids[i]), i);
+        uint32_t idx;
+        fx_expect_error(ctx, sp_hierarchy_find(c, "extra", 5, &idx), SP_ENOTFOUND,
+                        "hierarchy: id \"extra\" not found");
+        sp_target_plan_free(plan);
+    }
+    sp_ctx_free(ctx);
+}
+
+typedef struct copy_fault {
+    spt_alloc alloc;
+    sp_ctx *ctx;
+    sp_hierarchy *h;
+    sp_target_plan *plan;
+} copy_fault;
+
+static int run_copy(void *user)
+{
+    copy_fault *f = user;
+    return plan_copy(f->ctx, f->h, &f->plan) != NULL ? SP_OK : sp_ctx_errcode(f->ctx);
+}
+
+static void undo_copy(void *user)
+{
+    copy_fault *f = user;
+    sp_target_plan_info info = SP_TARGET_PLAN_INFO_INIT;
+    assert_int_equal(sp_target_plan_get_info(f->plan, &info), SP_OK);
+    expect_same(f->h, info.hierarchy);
+    sp_target_plan_free(f->plan);
+    f->plan = NULL;
+}
+
+static void check_copy_unchanged(void *user)
+{
+    copy_fault *f = user;
+    assert_null(f->plan);
+    assert_int_equal(sp_hierarchy_get_state(f->h), SP_HIERARCHY_VALID);
+    assert_int_equal(sp_hierarchy_count(f->h), 300);
+}
+
+static size_t live_copy(void *user)
+{
+    return ((copy_fault *)user)->alloc.live_blocks;
+}
+
+static void test_plan_copy_faults(void **state)
+{
+    (void)state;
+    copy_fault f;
+    memset(&f, 0, sizeof f);
+    spt_alloc_init(&f.alloc);
+    f.ctx = spt_ctx_with(&f.alloc);
+    static char ids[400][16];
+    f.h = random_named(f.ctx, 77, 300, ids);
+    static const int errors[] = { SP_ENOMEM };
+    spt_injector inj = spt_alloc_injector(&f.alloc);
+    spt_fault_case fc = { "sp_target_plan_new", run_copy, undo_copy, check_copy_unchanged,
+                          live_copy, errors, 1, &f };
+    /* The copy alone: the hierarchy, the dictionary's four blocks and a map, parents,
+     * level names (an array and one per level), the tree. */
+    assert_true(spt_fault_loop(&fc, &inj) >= 9);
+    sp_hierarchy_free(f.h);
+    sp_ctx_free(f.ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+}
+
 /* ---- roll-ups ---- */
 
 static void test_rollup_examples(void **state)
@@ -734,12 +1128,18 @@ static int run_build(void *user)
     int rc = sp_hierarchy_new(&h, f->ctx);
     if (rc != SP_OK)
         return rc;
-    /* Half node by node (pending parents included), half in one batch. */
+    /* Node by node (pending parents included), then in a batch of pointers, then packed. */
     for (size_t i = 0; i < 5 && rc == SP_OK; i++)
         rc = sp_hierarchy_add(h, ids[i], strlen(ids[i]), parents[i],
                               parents[i] ? strlen(parents[i]) : 0, NULL);
     if (rc == SP_OK)
-        rc = sp_hierarchy_add_all(h, ids + 5, NULL, parents + 5, NULL, COMPANY_N - 5, NULL);
+        rc = sp_hierarchy_add_all(h, ids + 5, NULL, parents + 5, NULL, 3, NULL);
+    packed pi = pack(ids + 8, COMPANY_N - 8, 1), pp = pack(parents + 8, COMPANY_N - 8, 0);
+    if (rc == SP_OK)
+        rc = sp_hierarchy_add_packed(h, pi.data, pi.len, pi.offsets, pp.data, pp.len,
+                                     pp.offsets, COMPANY_N - 8, NULL);
+    free(pi.data);
+    free(pp.data);
     if (rc == SP_OK)
         rc = sp_hierarchy_validate(h);
     if (rc != SP_OK) {
@@ -846,6 +1246,10 @@ int main(void)
         cmocka_unit_test(test_build_and_read),
         cmocka_unit_test(test_canonical_order_bytes),
         cmocka_unit_test(test_bulk),
+        cmocka_unit_test(test_add_packed),
+        cmocka_unit_test(test_add_packed_bad_input),
+        cmocka_unit_test(test_plan_copy),
+        cmocka_unit_test(test_plan_copy_faults),
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_bad_ids),

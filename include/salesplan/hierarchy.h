@@ -55,6 +55,19 @@ SP_API int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, cons
 SP_API int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *id_lens,
                                 const char *const *parents, const size_t *parent_lens, size_t n,
                                 uint32_t *indices);
+/*
+ * sp_hierarchy_add_all with ids and parent ids packed as storage.h describes for
+ * sp_dict_add_packed (one buffer and n + 1 offsets each, Arrow's layout): node i is
+ * ids_data[ids_offsets[i] .. ids_offsets[i + 1]), its parent
+ * parents_data[parents_offsets[i] .. parents_offsets[i + 1]), an empty parent marking a
+ * root candidate (ids are never empty). parents_data and parents_offsets NULL: n roots.
+ * Offsets are checked first ("hierarchy: parents_offsets[2] = 9 is beyond
+ * parents_data_len 8"), then parent ids, then ids.
+ */
+SP_API int sp_hierarchy_add_packed(sp_hierarchy *h, const char *ids_data, size_t ids_data_len,
+                                   const uint64_t *ids_offsets, const char *parents_data,
+                                   size_t parents_data_len, const uint64_t *parents_offsets,
+                                   size_t n, uint32_t *indices);
 /* Name the levels from the root down (e.g. "company", "region", "grid", "rep",
  * "product"); replaces earlier names. Names are NUL-terminated UTF-8, non-empty, unique.
  * Validation then requires every node's depth to have a name. */

@@ -144,6 +144,13 @@ SP_API void sp_storage_free(sp_storage *storage);
 /*
  * Maps the host's ids (reps, grids, products, customers: any UTF-8 byte string of 1 to
  * 65535 bytes) to dense indices 0, 1, 2, ... in order of first addition, and back.
+ *
+ * The batch functions take ids either as an array of pointers (`_all`) or packed in one
+ * buffer (`_packed`, the layout of Arrow's string arrays, convenient for FFI): `data` of
+ * `data_len` bytes and n + 1 `offsets`, id i being data[offsets[i] .. offsets[i + 1]).
+ * offsets[0] may be above 0; offsets never decrease and never exceed data_len (checked:
+ * the message names the offset, "dict: offsets[3] = 120 is beyond data_len 100"), and are
+ * checked before the ids. n == 0 does nothing, and then data and offsets may be NULL.
  */
 typedef struct sp_dict sp_dict;
 
@@ -160,8 +167,22 @@ SP_API int sp_dict_intern(sp_dict *dict, const char *id, size_t len, uint32_t *i
  * `indices` may be NULL. */
 SP_API int sp_dict_add_all(sp_dict *dict, const char *const *ids, const size_t *lens,
                            size_t n, uint32_t *indices);
-/* SP_ENOTFOUND when absent. */
+/* sp_dict_add_all for packed ids; messages name ids by position ("dict: ids[4]: ..."). */
+SP_API int sp_dict_add_packed(sp_dict *dict, const char *data, size_t data_len,
+                              const uint64_t *offsets, size_t n, uint32_t *indices);
+/* The index of each of n packed ids, adding the new ones in order (a repeat within the
+ * batch gets the index of its first occurrence); all or nothing: an invalid new id adds
+ * none and leaves `indices` as it was. `indices` may be NULL. */
+SP_API int sp_dict_intern_packed(sp_dict *dict, const char *data, size_t data_len,
+                                 const uint64_t *offsets, size_t n, uint32_t *indices);
+/* SP_ENOTFOUND when absent (recorded as the context's error: the caller asked for it). */
 SP_API int sp_dict_find(const sp_dict *dict, const char *id, size_t len, uint32_t *index);
+/* The index of each of n packed ids, SP_NONE for an absent (or invalid) one, and in
+ * *missing how many were absent. Absence is no error and records nothing; only bad
+ * arguments fail. `indices` and `missing` may be NULL. */
+SP_API int sp_dict_find_packed(const sp_dict *dict, const char *data, size_t data_len,
+                               const uint64_t *offsets, size_t n, uint32_t *indices,
+                               size_t *missing);
 /* The id of an index; *id is NUL-terminated and owned by the dictionary. */
 SP_API int sp_dict_id(const sp_dict *dict, uint32_t index, const char **id, size_t *len);
 /* The number of ids (0 for NULL). */

@@ -51,6 +51,27 @@ static void free_levels(sp_ctx *ctx, char **levels, size_t n)
     spi_free(ctx, levels);
 }
 
+/* Copies of level names, all or none. */
+static int copy_levels(sp_ctx *ctx, const char *const *names, size_t n, char ***out)
+{
+    *out = NULL;
+    if (n == 0)
+        return SP_OK;
+    char **copy = spi_calloc(ctx, n, sizeof *copy);
+    if (copy == NULL)
+        return SP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if ((copy[i] = spi_malloc(ctx, len + 1)) == NULL) {
+            free_levels(ctx, copy, i);
+            return SP_ENOMEM;
+        }
+        memcpy(copy[i], names[i], len + 1);
+    }
+    *out = copy;
+    return SP_OK;
+}
+
 void sp_hierarchy_free(sp_hierarchy *h)
 {
     if (h == NULL)
@@ -110,31 +131,6 @@ static int check_open(const sp_hierarchy *h, const char *what)
 }
 
 /* ---- adding nodes ---- */
-
-/* The context's error record, kept across a dictionary lookup that may miss on a path
- * that succeeds: sp_dict_find records a miss as an error, and a successful call must leave
- * the caller's last error as it was. Copies only the text in use. */
-typedef struct saved_error {
-    int code, user_code;
-    char msg[SPI_ERRMSG_CAP];
-    char user_msg[SPI_USER_ERRMSG_CAP];
-} saved_error;
-
-static void save_error(const sp_ctx *ctx, saved_error *s)
-{
-    s->code = ctx->errcode;
-    s->user_code = ctx->user_errcode;
-    memcpy(s->msg, ctx->errmsg, strlen(ctx->errmsg) + 1);
-    memcpy(s->user_msg, ctx->user_errmsg, strlen(ctx->user_errmsg) + 1);
-}
-
-static void restore_error(sp_ctx *ctx, const saved_error *s)
-{
-    ctx->errcode = s->code;
-    ctx->user_errcode = s->user_code;
-    memcpy(ctx->errmsg, s->msg, strlen(s->msg) + 1);
-    memcpy(ctx->user_errmsg, s->user_msg, strlen(s->user_msg) + 1);
-}
 
 /* The dictionary's error in the hierarchy's words ("dict: id ..." -> "hierarchy: id ..."). */
 static int from_dict(const sp_hierarchy *h, int rc)
@@ -251,16 +247,10 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
         return rc;
     if ((rc = reserve_nodes(h, 1)) != SP_OK)
         return rc;
-    uint32_t p = SPI_TREE_NONE;
-    bool pending = false;
-    if (parent != NULL) {
-        saved_error saved;
-        save_error(h->ctx, &saved);
-        pending = sp_dict_find(h->ids, parent, parent_len, &p) != SP_OK;
-        restore_error(h->ctx, &saved);
-        if (pending && (rc = reserve_pending(h, 1, parent_len)) != SP_OK)
-            return rc;
-    }
+    uint32_t p = parent != NULL ? spi_dict_lookup(h->ids, parent, parent_len) : SPI_TREE_NONE;
+    bool pending = parent != NULL && p == SP_NONE;
+    if (pending && (rc = reserve_pending(h, 1, parent_len)) != SP_OK)
+        return rc;
     uint32_t idx;
     if ((rc = sp_dict_add(h->ids, id, id_len, &idx)) != SP_OK)
         return from_dict(h, rc);
@@ -270,6 +260,58 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
     changed(h);
     if (index != NULL)
         *index = idx;
+    return SP_OK;
+}
+
+/* Parent i of a batch, or NULL for a root candidate: a NULL pointer, or an empty packed
+ * id. `parents` NULL: every node is one. */
+static const char *parent_at(const spi_ids *parents, size_t i, size_t *len)
+{
+    *len = 0;
+    if (parents == NULL)
+        return NULL;
+    const char *p = spi_ids_at(parents, i, len);
+    return parents->offsets != NULL && *len == 0 ? NULL : p;
+}
+
+/* The core of sp_hierarchy_add_all and sp_hierarchy_add_packed: ids->n > 0 nodes, all or
+ * nothing. Parent ids are checked first, then the dictionary checks and adds the ids. */
+static int add_nodes(sp_hierarchy *h, const spi_ids *ids, const spi_ids *parents,
+                     uint32_t *indices)
+{
+    const size_t n = ids->n;
+    size_t bytes = 0, with_parent = 0;
+    int rc;
+    for (size_t i = 0; parents != NULL && i < n; i++) {
+        size_t len;
+        const char *parent = parent_at(parents, i, &len);
+        if (parent == NULL)
+            continue;
+        char where[32];
+        snprintf(where, sizeof where, "nodes[%zu]", i);
+        if ((rc = check_parent_id(h, where, parent, len)) != SP_OK)
+            return rc;
+        bytes += len;
+        with_parent++;
+    }
+    if ((rc = reserve_nodes(h, n)) != SP_OK ||
+        (rc = reserve_pending(h, with_parent, bytes)) != SP_OK)
+        return rc;
+    uint32_t base = (uint32_t)sp_dict_count(h->ids);
+    if ((rc = spi_dict_add_ids(h->ids, ids, indices)) != SP_OK)
+        return from_dict(h, rc);
+    /* Parents are looked up after the whole batch is in, so they may be in it. */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t node = base + (uint32_t)i, p = SPI_TREE_NONE;
+        size_t len;
+        const char *parent = parent_at(parents, i, &len);
+        if (parent != NULL && (p = spi_dict_lookup(h->ids, parent, len)) == SP_NONE) {
+            p = PENDING;
+            push_pending(h, node, parent, len);
+        }
+        h->parent[node] = p;
+    }
+    changed(h);
     return SP_OK;
 }
 
@@ -284,41 +326,34 @@ int sp_hierarchy_add_all(sp_hierarchy *h, const char *const *ids, const size_t *
         return rc;
     if (ids == NULL)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: ids is NULL");
-    size_t bytes = 0, with_parent = 0;
-    for (size_t i = 0; parents != NULL && i < n; i++) {
-        if (parents[i] == NULL)
-            continue;
-        char where[32];
-        snprintf(where, sizeof where, "nodes[%zu]", i);
-        size_t len = parent_lens != NULL ? parent_lens[i] : strlen(parents[i]);
-        if ((rc = check_parent_id(h, where, parents[i], len)) != SP_OK)
-            return rc;
-        bytes += len;
-        with_parent++;
-    }
-    if ((rc = reserve_nodes(h, n)) != SP_OK ||
-        (rc = reserve_pending(h, with_parent, bytes)) != SP_OK)
+    const spi_ids v = { n, ids, id_lens, NULL, NULL };
+    const spi_ids p = { n, parents, parent_lens, NULL, NULL };
+    return add_nodes(h, &v, parents != NULL ? &p : NULL, indices);
+}
+
+int sp_hierarchy_add_packed(sp_hierarchy *h, const char *ids_data, size_t ids_data_len,
+                            const uint64_t *ids_offsets, const char *parents_data,
+                            size_t parents_data_len, const uint64_t *parents_offsets,
+                            size_t n, uint32_t *indices)
+{
+    if (h == NULL)
+        return SP_EINVAL;
+    int rc = check_open(h, "add");
+    if (rc != SP_OK || n == 0)
         return rc;
-    uint32_t base = (uint32_t)sp_dict_count(h->ids);
-    if ((rc = sp_dict_add_all(h->ids, ids, id_lens, n, indices)) != SP_OK)
-        return from_dict(h, rc);
-    /* Parents are looked up after the whole batch is in, so they may be in it. */
-    saved_error saved;
-    save_error(h->ctx, &saved);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t node = base + (uint32_t)i, p = SPI_TREE_NONE;
-        if (parents != NULL && parents[i] != NULL) {
-            size_t len = parent_lens != NULL ? parent_lens[i] : strlen(parents[i]);
-            if (sp_dict_find(h->ids, parents[i], len, &p) != SP_OK) {
-                p = PENDING;
-                push_pending(h, node, parents[i], len);
-            }
-        }
-        h->parent[node] = p;
-    }
-    restore_error(h->ctx, &saved);
-    changed(h);
-    return SP_OK;
+    if ((rc = spi_ids_check_packed(h->ctx, "hierarchy", "ids_data", "ids_offsets", ids_data,
+                                   ids_data_len, ids_offsets, n)) != SP_OK)
+        return rc;
+    if (parents_offsets == NULL && parents_data != NULL)
+        return spi_fail(h->ctx, SP_EINVAL,
+                        "hierarchy: parents_data is given without parents_offsets");
+    if (parents_offsets != NULL &&
+        (rc = spi_ids_check_packed(h->ctx, "hierarchy", "parents_data", "parents_offsets",
+                                   parents_data, parents_data_len, parents_offsets, n)) != SP_OK)
+        return rc;
+    const spi_ids v = { n, NULL, NULL, ids_data, ids_offsets };
+    const spi_ids p = { n, NULL, NULL, parents_data, parents_offsets };
+    return add_nodes(h, &v, parents_offsets != NULL ? &p : NULL, indices);
 }
 
 /* ---- levels ---- */
@@ -365,17 +400,9 @@ int sp_hierarchy_set_levels(sp_hierarchy *h, const char *const *names, size_t n)
     int rc;
     if (h->valid && (rc = check_levels_deep_enough(h, n)) != SP_OK)
         return rc;
-    char **copy = NULL;
-    if (n > 0 && (copy = spi_calloc(h->ctx, n, sizeof *copy)) == NULL)
-        return SP_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(names[i]);
-        if ((copy[i] = spi_malloc(h->ctx, len + 1)) == NULL) {
-            free_levels(h->ctx, copy, i);
-            return SP_ENOMEM;
-        }
-        memcpy(copy[i], names[i], len + 1);
-    }
+    char **copy;
+    if ((rc = copy_levels(h->ctx, names, n, &copy)) != SP_OK)
+        return rc;
     free_levels(h->ctx, h->levels, h->nlevels);
     h->levels = copy;
     h->nlevels = n;
@@ -413,8 +440,8 @@ static int resolve_pending(sp_hierarchy *h)
     size_t keep = 0;
     for (size_t i = 0; i < h->npending; i++) {
         struct spi_pending e = h->pending[i];
-        uint32_t p;
-        if (sp_dict_find(h->ids, h->pending_text + e.off, e.len, &p) == SP_OK)
+        uint32_t p = spi_dict_lookup(h->ids, h->pending_text + e.off, e.len);
+        if (p != SP_NONE)
             h->parent[e.node] = p;
         else
             h->pending[keep++] = e;
@@ -713,28 +740,28 @@ int spi_hierarchy_from_parents(sp_ctx *ctx, const char *what, char *const *ids,
 int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out)
 {
     const uint32_t n = h->tree.n;
-    const char **ids = spi_malloc_array(ctx, n, 2 * sizeof *ids + sizeof(size_t));
-    if (ids == NULL)
+    sp_hierarchy *c = spi_calloc(ctx, 1, sizeof *c);
+    if (c == NULL)
         return SP_ENOMEM;
-    const char **pid = ids + n;
-    size_t *lens = (size_t *)(void *)(pid + n);
-    for (uint32_t i = 0; i < n; i++)
-        (void)sp_dict_id(h->ids, i, &ids[i], &lens[i]);
-    for (uint32_t i = 0; i < n; i++)
-        pid[i] = h->parent[i] == SPI_TREE_NONE ? NULL : ids[h->parent[i]];
-    sp_hierarchy *c = NULL;
-    int rc = sp_hierarchy_new(&c, ctx);
+    c->ctx = ctx;
+    int rc = spi_dict_clone(ctx, h->ids, &c->ids);
+    if (rc == SP_OK && (c->parent = spi_malloc_array(ctx, n, sizeof *c->parent)) == NULL)
+        rc = SP_ENOMEM;
     if (rc == SP_OK)
-        rc = sp_hierarchy_add_all(c, ids, lens, pid, NULL, n, NULL);
-    if (rc == SP_OK && h->nlevels > 0)
-        rc = sp_hierarchy_set_levels(c, (const char *const *)h->levels, h->nlevels);
+        rc = copy_levels(ctx, (const char *const *)h->levels, h->nlevels, &c->levels);
     if (rc == SP_OK)
-        rc = sp_hierarchy_validate(c);
-    spi_free(ctx, ids);
+        c->nlevels = h->nlevels;
+    if (rc == SP_OK)
+        rc = spi_tree_copy(ctx, &c->tree, &h->tree);
     if (rc != SP_OK) {
         sp_hierarchy_free(c);
         return rc;
     }
+    /* Validated: no pending parents, the tree and the level names agree. */
+    memcpy(c->parent, h->parent, (size_t)n * sizeof *c->parent);
+    c->parent_cap = n;
+    c->valid = true;
+    c->generation = h->generation;
     *out = c;
     return SP_OK;
 }

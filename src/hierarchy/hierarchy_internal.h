@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../core/internal.h"
+#include "../storage/dict_internal.h"
 #include "salesplan/hierarchy.h"
 #include "salesplan/storage.h"
 
@@ -57,6 +58,8 @@ int spi_tree_build(sp_ctx *ctx, spi_tree *t, const uint32_t *parent, uint32_t n,
                    const uint64_t *keys, spi_tree_cmp cmp, const void *arg,
                    spi_tree_problem *problem);
 void spi_tree_free(sp_ctx *ctx, spi_tree *t);
+/* A copy of the built tree `src` into `dst` (SP_ENOMEM: dst untouched). */
+int spi_tree_copy(sp_ctx *ctx, spi_tree *dst, const spi_tree *src);
 
 /* The children of v. */
 static inline const uint32_t *spi_tree_children(const spi_tree *t, uint32_t v)
@@ -90,7 +93,8 @@ const char *spi_hierarchy_quote(const sp_hierarchy *h, uint32_t node, char *buf)
 /* SP_OK when h is validated, else SP_EINVAL with a message starting with `what`. */
 int spi_hierarchy_check_valid(const sp_hierarchy *h, const char *what);
 
-/* A validated copy of h (ids, parents, level names; same indices) in ctx. */
+/* A validated copy of h (ids, parents, level names, tree; same indices) in ctx, made in
+ * one pass: nothing is hashed, checked or sorted again. */
 int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out);
 /* A validated hierarchy from ids and parent indices (SPI_TREE_NONE for the root). */
 int spi_hierarchy_from_parents(sp_ctx *ctx, const char *what, char *const *ids,

@@ -200,3 +200,19 @@ void spi_tree_free(sp_ctx *ctx, spi_tree *t)
         spi_free(ctx, t->order); /* the block holds every array */
     memset(t, 0, sizeof *t);
 }
+
+int spi_tree_copy(sp_ctx *ctx, spi_tree *dst, const spi_tree *src)
+{
+    uint32_t *block = spi_malloc_array(ctx, src->n, 4 * sizeof(uint32_t));
+    if (block == NULL)
+        return SP_ENOMEM;
+    const size_t n = src->n;
+    *dst = *src;
+    dst->order = block;
+    dst->first = block + n;
+    dst->count = block + 2 * n;
+    dst->depth = block + 3 * n;
+    /* The arrays lie in one block in this order (spi_tree_build). */
+    memcpy(block, src->order, 4 * n * sizeof *block);
+    return SP_OK;
+}

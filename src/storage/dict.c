@@ -9,16 +9,18 @@
  * the slot's cache line, and a hit costs one more cache line, the id's own, which holds
  * the index too. A table growth moves slots by their stored hash without reading an id.
  *
- * Every change first reserves what it needs (index array, table, arena) and then inserts
- * without allocating, so an allocation failure leaves the dictionary as it was. sp_dict_add_all
- * inserts a batch and, on a duplicate, removes what it inserted in reverse order: with
- * linear probing and no rehash in between, that restores the table slot for slot.
+ * Every batch takes the ids in either form of the API (pointers, or one packed buffer
+ * with offsets: spi_ids) through one core per operation. A batch that fails takes out
+ * what it inserted, newest first, by linear probing's deletion (later slots of a cluster
+ * move back), which is right whatever the table did in between, and frees the arena
+ * blocks it made: an error, allocation failure included, leaves the dictionary as it
+ * was. Adding reserves the whole batch first; interning grows as it goes.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/internal.h"
-#include "salesplan/storage.h"
+#include "dict_internal.h"
 
 #define ID_MAX 65535u
 /* Index, length and NUL around every id in the arena. */
@@ -208,12 +210,11 @@ static int rehash(sp_dict *d, size_t cap)
 
 /*
  * Room for n more ids of `bytes` arena bytes in all, in one block. On failure nothing
- * observable changes and no block is added. *fresh tells whether a new block was made
- * (a failed batch frees it again).
+ * observable changes and no block is added; a block made for a batch that fails later
+ * is freed by roll_back.
  */
-static int reserve(sp_dict *d, size_t n, size_t bytes, bool *fresh)
+static int reserve(sp_dict *d, size_t n, size_t bytes)
 {
-    *fresh = false;
     if (n > COUNT_MAX - d->count)
         return spi_fail(d->ctx, SP_EOVERFLOW,
                         "dict: %zu more ids would exceed the %zu a dictionary holds", n,
@@ -245,7 +246,6 @@ static int reserve(sp_dict *d, size_t n, size_t bytes, bool *fresh)
         d->blocks = b;
         if (d->next_block < MAX_BLOCK)
             d->next_block *= 2;
-        *fresh = true;
     }
     return SP_OK;
 }
@@ -321,9 +321,8 @@ static int add_new(sp_dict *d, slot *s, const char *id, size_t len, uint64_t h,
                    uint32_t *index)
 {
     const unsigned char *u = (const unsigned char *)id;
-    bool fresh;
     size_t before = d->mask;
-    int rc = reserve(d, 1, len + ID_OVERHEAD, &fresh);
+    int rc = reserve(d, 1, len + ID_OVERHEAD);
     if (rc != SP_OK)
         return rc;
     if (d->mask != before)
@@ -369,28 +368,194 @@ int sp_dict_intern(sp_dict *d, const char *id, size_t len, uint32_t *index)
     return add_new(d, s, id, len, h, index);
 }
 
-/* Take out the ids from index `from` on, newest first (see the top of the file). */
-static void remove_since(sp_dict *d, size_t from)
+/* ---- batches ---- */
+
+/* The state a batch returns to when it fails. */
+typedef struct mark {
+    size_t count;
+    block *blocks;
+    size_t used, next_block;
+} mark;
+
+static mark mark_now(const sp_dict *d)
 {
-    while (d->count > from) {
-        const unsigned char *id = d->ids[d->count - 1];
-        size_t len = id_len(id);
-        slot *s = probe(d, id, len, hash_id(id, len));
-        s->id = NULL;
-        s->hash = 0;
-        d->count--;
-        d->blocks->used -= len + ID_OVERHEAD;
-    }
+    mark m = { d->count, d->blocks, d->blocks->used, d->next_block };
+    return m;
 }
 
-/* Drop the block a failed batch made; it is empty again by then. */
-static void drop_fresh_block(sp_dict *d, bool fresh)
+/* Empty slot `s`, moving back each later slot of its cluster whose probe sequence
+ * passes the hole, so that every id stays reachable (no tombstones). */
+static void delete_slot(sp_dict *d, slot *s)
 {
-    if (!fresh)
-        return;
-    block *b = d->blocks;
-    d->blocks = b->next;
-    spi_free(d->ctx, b);
+    size_t hole = (size_t)(s - d->slots);
+    for (size_t j = (hole + 1) & d->mask; d->slots[j].id != NULL; j = (j + 1) & d->mask) {
+        size_t home = (size_t)d->slots[j].hash & d->mask;
+        /* The hole lies on the path home .. j (cyclically): the id may move into it. */
+        if (((j - home) & d->mask) >= ((j - hole) & d->mask)) {
+            d->slots[hole] = d->slots[j];
+            hole = j;
+        }
+    }
+    d->slots[hole].id = NULL;
+    d->slots[hole].hash = 0;
+}
+
+/* Take out the ids added since `m`, newest first, and free the blocks made since. */
+static void roll_back(sp_dict *d, const mark *m)
+{
+    while (d->count > m->count) {
+        const unsigned char *id = d->ids[--d->count];
+        size_t len = id_len(id);
+        delete_slot(d, probe(d, id, len, hash_id(id, len)));
+    }
+    while (d->blocks != m->blocks) {
+        block *b = d->blocks;
+        d->blocks = b->next;
+        spi_free(d->ctx, b);
+    }
+    d->blocks->used = m->used;
+    d->next_block = m->next_block;
+}
+
+/*
+ * The hashes of a batch, computed AHEAD ids in advance with the slot each starts at
+ * prefetched: in a large table every probe is a cache miss, and this way several are in
+ * flight at once instead of one after the other. hashes_next(a, i) is the hash of id i,
+ * called with i = 0, 1, 2, ...
+ */
+#define AHEAD 8
+
+typedef struct hashes {
+    const sp_dict *d;
+    const spi_ids *v;
+    uint64_t h[AHEAD];
+} hashes;
+
+static void hash_ahead(hashes *a, size_t i)
+{
+    size_t len;
+    const unsigned char *u = (const unsigned char *)spi_ids_at(a->v, i, &len);
+    uint64_t h = hash_id(u, len);
+    a->h[i % AHEAD] = h;
+    __builtin_prefetch(&a->d->slots[(size_t)h & a->d->mask]);
+}
+
+static void hashes_start(hashes *a, const sp_dict *d, const spi_ids *v)
+{
+    a->d = d;
+    a->v = v;
+    for (size_t i = 0; i < AHEAD && i < v->n; i++)
+        hash_ahead(a, i);
+}
+
+static uint64_t hashes_next(hashes *a, size_t i)
+{
+    uint64_t h = a->h[i % AHEAD];
+    if (i + AHEAD < a->v->n)
+        hash_ahead(a, i + AHEAD);
+    return h;
+}
+
+int spi_ids_check_packed(sp_ctx *ctx, const char *who, const char *data_name,
+                         const char *offsets_name, const char *data, size_t data_len,
+                         const uint64_t *offsets, size_t n)
+{
+    if (data == NULL || offsets == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", who,
+                        data == NULL ? data_name : offsets_name);
+    /* n + 1 offsets: more than memory could hold is a count gone wrong. */
+    if (n >= SIZE_MAX / sizeof *offsets)
+        return spi_fail(ctx, SP_EINVAL, "%s: %zu ids is more than an offsets array holds", who,
+                        n);
+    for (size_t i = 0; i <= n; i++) {
+        if (offsets[i] > data_len)
+            return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu] = %" PRIu64 " is beyond %s_len %zu",
+                            who, offsets_name, i, offsets[i], data_name, data_len);
+        if (i > 0 && offsets[i] < offsets[i - 1])
+            return spi_fail(ctx, SP_EINVAL,
+                            "%s: %s[%zu] = %" PRIu64 " is below %s[%zu] = %" PRIu64
+                            " (offsets never decrease)",
+                            who, offsets_name, i, offsets[i], offsets_name, i - 1,
+                            offsets[i - 1]);
+    }
+    return SP_OK;
+}
+
+int spi_dict_add_ids(sp_dict *d, const spi_ids *v, uint32_t *indices)
+{
+    const size_t n = v->n;
+    /* Every id valid before anything changes. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *id = spi_ids_at(v, i, &len);
+        int rc = check_id(d->ctx, i, id, len);
+        if (rc != SP_OK)
+            return rc;
+        if (__builtin_add_overflow(bytes, len + ID_OVERHEAD, &bytes))
+            return spi_fail(d->ctx, SP_ENOMEM, "dict: %zu ids overflow size_t", n);
+    }
+    const mark m = mark_now(d);
+    int rc = reserve(d, n, bytes);
+    if (rc != SP_OK)
+        return rc;
+    hashes ahead;
+    hashes_start(&ahead, d, v);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const unsigned char *u = (const unsigned char *)spi_ids_at(v, i, &len);
+        uint64_t h = hashes_next(&ahead, i);
+        slot *s = probe(d, u, len, h);
+        if (s->id != NULL) {
+            uint32_t other = id_index(s->id);
+            roll_back(d, &m);
+            if (other < m.count)
+                return conflict(d->ctx, i, (const char *)u, len, other);
+            char q[SPI_QUOTE_CAP];
+            return spi_fail(d->ctx, SP_ECONFLICT, "dict: ids[%zu]: id %s repeats ids[%zu]", i,
+                            spi_quote(q, u, len), (size_t)other - m.count);
+        }
+        insert(d, s, u, len, h);
+    }
+    if (indices != NULL)
+        for (size_t i = 0; i < n; i++)
+            indices[i] = (uint32_t)(m.count + i);
+    return SP_OK;
+}
+
+/* Each id's index, adding the new ones; all or nothing. One pass: an id found needs no
+ * check, and a failure takes out what the batch added. The indices go through a buffer
+ * of ours, since the caller's array changes only on success. */
+static int intern_ids(sp_dict *d, const spi_ids *v, uint32_t *indices)
+{
+    uint32_t *out = NULL;
+    if (indices != NULL && (out = spi_malloc_array(d->ctx, v->n, sizeof *out)) == NULL)
+        return SP_ENOMEM;
+    const mark m = mark_now(d);
+    int rc = SP_OK;
+    hashes ahead;
+    hashes_start(&ahead, d, v);
+    for (size_t i = 0; i < v->n; i++) {
+        size_t len;
+        const char *id = spi_ids_at(v, i, &len);
+        const unsigned char *u = (const unsigned char *)id;
+        uint64_t h = hashes_next(&ahead, i);
+        slot *s = probe(d, u, len, h);
+        uint32_t index;
+        if (s->id != NULL)
+            index = id_index(s->id);
+        else if ((rc = check_id(d->ctx, i, id, len)) != SP_OK ||
+                 (rc = add_new(d, s, id, len, h, &index)) != SP_OK)
+            break;
+        if (out != NULL)
+            out[i] = index;
+    }
+    if (rc != SP_OK)
+        roll_back(d, &m);
+    else if (out != NULL)
+        memcpy(indices, out, v->n * sizeof *out);
+    spi_free(d->ctx, out);
+    return rc;
 }
 
 int sp_dict_add_all(sp_dict *d, const char *const *ids, const size_t *lens, size_t n,
@@ -402,42 +567,53 @@ int sp_dict_add_all(sp_dict *d, const char *const *ids, const size_t *lens, size
         return SP_OK;
     if (ids == NULL)
         return spi_fail(d->ctx, SP_EINVAL, "dict: ids is NULL");
-    /* Every id valid before anything changes. */
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = ids[i] == NULL ? 0 : lens != NULL ? lens[i] : strlen(ids[i]);
-        int rc = check_id(d->ctx, i, ids[i], len);
-        if (rc != SP_OK)
-            return rc;
-        if (__builtin_add_overflow(bytes, len + ID_OVERHEAD, &bytes))
-            return spi_fail(d->ctx, SP_ENOMEM, "dict: %zu ids overflow size_t", n);
+    const spi_ids v = { n, ids, lens, NULL, NULL };
+    return spi_dict_add_ids(d, &v, indices);
+}
+
+/* A packed batch of the public API, checked. */
+static int packed(const sp_dict *d, const char *data, size_t data_len, const uint64_t *offsets,
+                  size_t n, spi_ids *v)
+{
+    int rc = spi_ids_check_packed(d->ctx, "dict", "data", "offsets", data, data_len, offsets, n);
+    if (rc == SP_OK) {
+        const spi_ids p = { n, NULL, NULL, data, offsets };
+        *v = p;
     }
-    bool fresh;
-    int rc = reserve(d, n, bytes, &fresh);
-    if (rc != SP_OK)
-        return rc;
-    size_t first = d->count;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *u = (const unsigned char *)ids[i];
-        size_t len = lens != NULL ? lens[i] : strlen(ids[i]);
-        uint64_t h = hash_id(u, len);
-        slot *s = probe(d, u, len, h);
-        if (s->id != NULL) {
-            uint32_t other = id_index(s->id);
-            remove_since(d, first);
-            drop_fresh_block(d, fresh);
-            if (other < first)
-                return conflict(d->ctx, i, ids[i], len, other);
-            char q[SPI_QUOTE_CAP];
-            return spi_fail(d->ctx, SP_ECONFLICT, "dict: ids[%zu]: id %s repeats ids[%zu]", i,
-                            spi_quote(q, u, len), (size_t)other - first);
-        }
-        insert(d, s, u, len, h);
-    }
-    if (indices != NULL)
-        for (size_t i = 0; i < n; i++)
-            indices[i] = (uint32_t)(first + i);
-    return SP_OK;
+    return rc;
+}
+
+int sp_dict_add_packed(sp_dict *d, const char *data, size_t data_len, const uint64_t *offsets,
+                       size_t n, uint32_t *indices)
+{
+    if (d == NULL)
+        return SP_EINVAL;
+    if (n == 0)
+        return SP_OK;
+    spi_ids v;
+    int rc = packed(d, data, data_len, offsets, n, &v);
+    return rc != SP_OK ? rc : spi_dict_add_ids(d, &v, indices);
+}
+
+int sp_dict_intern_packed(sp_dict *d, const char *data, size_t data_len,
+                          const uint64_t *offsets, size_t n, uint32_t *indices)
+{
+    if (d == NULL)
+        return SP_EINVAL;
+    if (n == 0)
+        return SP_OK;
+    spi_ids v;
+    int rc = packed(d, data, data_len, offsets, n, &v);
+    return rc != SP_OK ? rc : intern_ids(d, &v, indices);
+}
+
+/* ---- lookups ---- */
+
+uint32_t spi_dict_lookup(const sp_dict *d, const char *id, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)id;
+    const slot *s = probe(d, u, len, hash_id(u, len));
+    return s->id != NULL ? id_index(s->id) : SP_NONE;
 }
 
 int sp_dict_find(const sp_dict *d, const char *id, size_t len, uint32_t *index)
@@ -446,14 +622,39 @@ int sp_dict_find(const sp_dict *d, const char *id, size_t len, uint32_t *index)
         return SP_EINVAL;
     if (id == NULL)
         return spi_fail(d->ctx, SP_EINVAL, "dict: id is NULL");
-    const unsigned char *u = (const unsigned char *)id;
-    const slot *s = probe(d, u, len, hash_id(u, len));
-    if (s->id == NULL) {
+    uint32_t i = spi_dict_lookup(d, id, len);
+    if (i == SP_NONE) {
         char q[SPI_QUOTE_CAP];
-        return spi_fail(d->ctx, SP_ENOTFOUND, "dict: id %s not found", spi_quote(q, u, len));
+        return spi_fail(d->ctx, SP_ENOTFOUND, "dict: id %s not found", spi_quote(q, id, len));
     }
     if (index != NULL)
-        *index = id_index(s->id);
+        *index = i;
+    return SP_OK;
+}
+
+int sp_dict_find_packed(const sp_dict *d, const char *data, size_t data_len,
+                        const uint64_t *offsets, size_t n, uint32_t *indices, size_t *missing)
+{
+    if (d == NULL)
+        return SP_EINVAL;
+    spi_ids v = { 0, NULL, NULL, NULL, NULL };
+    int rc = n > 0 ? packed(d, data, data_len, offsets, n, &v) : SP_OK;
+    if (rc != SP_OK)
+        return rc;
+    size_t absent = 0;
+    hashes ahead;
+    hashes_start(&ahead, d, &v);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const unsigned char *u = (const unsigned char *)spi_ids_at(&v, i, &len);
+        const slot *s = probe(d, u, len, hashes_next(&ahead, i));
+        uint32_t index = s->id != NULL ? id_index(s->id) : SP_NONE;
+        absent += index == SP_NONE;
+        if (indices != NULL)
+            indices[i] = index;
+    }
+    if (missing != NULL)
+        *missing = absent;
     return SP_OK;
 }
 
@@ -469,5 +670,94 @@ int sp_dict_id(const sp_dict *d, uint32_t index, const char **id, size_t *len)
     *id = (const char *)d->ids[index];
     if (len != NULL)
         *len = id_len(d->ids[index]);
+    return SP_OK;
+}
+
+/* ---- clones ---- */
+
+/* Where a source block's bytes land in the clone's single block. */
+typedef struct moved {
+    uintptr_t start; /* of the source block's data */
+    size_t to;       /* offset in the clone's block */
+} moved;
+
+/* The move of the block holding p (sorted by start, n > 0, p in one of them). */
+static const moved *find_moved(const moved *m, size_t n, uintptr_t p)
+{
+    size_t lo = 0, hi = n; /* m[lo].start <= p < m[hi].start */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m[mid].start <= p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &m[lo];
+}
+
+int spi_dict_clone(sp_ctx *ctx, const sp_dict *src, sp_dict **out)
+{
+    size_t used = 0, nblocks = 0;
+    for (const block *b = src->blocks; b != NULL; b = b->next) {
+        used += b->used;
+        nblocks++;
+    }
+    sp_dict *d = spi_calloc(ctx, 1, sizeof *d);
+    if (d == NULL)
+        return SP_ENOMEM;
+    d->ctx = ctx;
+    /* One block holds every id, oldest block first, so ids stay in index order. */
+    size_t cap = used > FIRST_BLOCK ? used : FIRST_BLOCK;
+    size_t ids_cap = src->count > FIRST_SLOTS ? src->count : FIRST_SLOTS;
+    d->blocks = spi_malloc(ctx, sizeof(block) + cap);
+    if (d->blocks != NULL)
+        d->blocks->next = NULL;
+    d->slots = spi_malloc_array(ctx, src->mask + 1, sizeof *d->slots);
+    d->ids = spi_malloc_array(ctx, ids_cap, sizeof *d->ids);
+    moved *map = spi_malloc_array(ctx, nblocks, sizeof *map);
+    if (d->blocks == NULL || d->slots == NULL || d->ids == NULL || map == NULL) {
+        spi_free(ctx, map);
+        sp_dict_free(d);
+        return SP_ENOMEM;
+    }
+    d->blocks->cap = cap;
+    d->blocks->used = used;
+    d->mask = src->mask;
+    d->ids_cap = ids_cap;
+    d->count = src->count;
+    d->next_block = src->next_block;
+
+    /* The list runs newest first: fill the map from its end. */
+    size_t k = nblocks, to = used;
+    for (const block *b = src->blocks; b != NULL; b = b->next) {
+        to -= b->used;
+        map[--k] = (moved){ (uintptr_t)b->data, to };
+        memcpy(d->blocks->data + to, b->data, b->used);
+    }
+    /* Each entry names its index: the id array straight from the copy. */
+    for (size_t pos = 0; pos < used;) {
+        unsigned char *p = d->blocks->data + pos + 6;
+        d->ids[id_index(p)] = p;
+        pos += id_len(p) + ID_OVERHEAD;
+    }
+    /* The table slot for slot, each pointer moved with its block: no id is read. */
+    for (size_t i = 1; i < nblocks; i++) { /* few blocks: insertion sort by address */
+        moved x = map[i];
+        size_t j = i;
+        for (; j > 0 && map[j - 1].start > x.start; j--)
+            map[j] = map[j - 1];
+        map[j] = x;
+    }
+    for (size_t i = 0; i <= src->mask; i++) {
+        const slot *s = &src->slots[i];
+        d->slots[i].hash = s->hash;
+        d->slots[i].id = NULL;
+        if (s->id != NULL) {
+            const moved *m = find_moved(map, nblocks, (uintptr_t)s->id);
+            d->slots[i].id = d->blocks->data + m->to + ((uintptr_t)s->id - m->start);
+        }
+    }
+    spi_free(ctx, map);
+    *out = d;
     return SP_OK;
 }
