@@ -192,17 +192,17 @@ static void test_round_trips(void **state)
     assert_int_equal(sp_target_set_versions(ctx, st, "FY2026", "base", versions, 1, &count),
                      SP_EBUFFER);
     assert_int_equal(count, 2);
-    sp_target_names *names = NULL;
+    sp_names *names = NULL;
     assert_int_equal(sp_target_scenarios(&names, ctx, st, "FY2026"), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 2);
-    assert_string_equal(sp_target_names_at(names, 0), "base");
-    assert_string_equal(sp_target_names_at(names, 1), "stretch");
-    assert_null(sp_target_names_at(names, 2));
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 2);
+    assert_string_equal(sp_names_at(names, 0), "base");
+    assert_string_equal(sp_names_at(names, 1), "stretch");
+    assert_null(sp_names_at(names, 2));
+    sp_names_free(names);
     assert_int_equal(sp_target_plans(&names, ctx, st), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 1);
-    assert_string_equal(sp_target_names_at(names, 0), "FY2026");
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 1);
+    assert_string_equal(sp_names_at(names, 0), "FY2026");
+    sp_names_free(names);
 
     sp_target_set *l = NULL;
     assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "base", 0), SP_OK);
@@ -223,16 +223,17 @@ static void test_round_trips(void **state)
     sp_target_set_free(l);
     l = NULL;
     fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "base", 3), SP_ENOTFOUND,
-                    "target set: plan \"FY2026\" has no version 3 of scenario \"base\"");
+                    "target set of plan \"FY2026\", scenario \"base\", version 3 is not in the "
+                    "store");
     fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "wild", 0), SP_ENOTFOUND,
-                    "target set: plan \"FY2026\" has no saved scenario \"wild\"");
+                    "target set of plan \"FY2026\", scenario \"wild\": no version is stored");
     assert_null(l);
 
     /* Optimistic revisions: q (revision 1) saves; p (also 1) is then out of date. */
     assert_int_equal(sp_target_plan_save(q, st), SP_OK);
     fx_expect_error(ctx, sp_target_plan_save(p, st), SP_ECONFLICT,
                     "target plan \"FY2026\": the store holds revision 2, this copy is revision 1 "
-                    "(load the plan again before saving)");
+                    "(load the target plan again before saving)");
     sp_target_plan *missing = NULL;
     fx_expect_error(ctx, sp_target_plan_load(&missing, ctx, st, "FY2027"), SP_ENOTFOUND,
                     "target plan \"FY2027\" is not in the store");
@@ -382,6 +383,54 @@ static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte
     char msg[512];
     snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
     fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+/* A set's plan must be in the store: a set of a plan never saved, or removed since, is
+ * refused inside the save's transaction and nothing is written. */
+static void test_set_needs_plan(void **state)
+{
+    env *e = *state;
+    sp_target_plan *p = make_plan(e->ctx, "P");
+    sp_target_set *s = NULL;
+    assert_int_equal(sp_target_plan_decompose(&s, p, 100000, NULL), SP_OK);
+    uint32_t v = 7;
+    static const char refused[] = "target set of plan \"P\", scenario \"base\": target plan "
+                                  "\"P\" is not in the store (save it first)";
+    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                    refused);
+    assert_int_equal(v, 7);
+    for (size_t i = 0; i < ALL_NS; i++)
+        assert_int_equal(count_records(e->st, all_ns[i]), 0);
+    sp_target_set_info info = SP_TARGET_SET_INFO_INIT;
+    assert_int_equal(sp_target_set_get_info(s, &info), SP_OK);
+    assert_string_equal(info.scenario, "");
+    assert_int_equal(info.set_version, 0);
+
+    /* Saved, then removed by the host: refused again, nothing written. */
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    tkey k = { { 0 }, 0 };
+    tkey_str(&k, "P");
+    rec_remove(e->st, "target.plan", &k);
+    spt_snapshot *before = spt_snapshot_take(e->st, all_ns, ALL_NS);
+    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                    refused);
+    spt_snapshot_assert_store(before, e->st);
+    spt_snapshot_free(before);
+
+    /* A plan whose id extends this one's is not this one's. */
+    sp_target_plan *longer = make_plan(e->ctx, "PQ");
+    assert_int_equal(sp_target_plan_save(longer, e->st), SP_OK);
+    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                    refused);
+    sp_target_plan_free(longer);
+
+    /* Stored again: the set saves. */
+    p->revision = 0;
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    assert_int_equal(sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_OK);
+    assert_int_equal(v, 1);
+    sp_target_set_free(s);
+    sp_target_plan_free(p);
 }
 
 /* ---- chunked round trips ---- */
@@ -549,14 +598,14 @@ static void test_chunked_round_trips(void **state)
     assert_int_equal(count, 2);
     assert_int_equal(versions[0], 1);
     assert_int_equal(versions[1], 2);
-    sp_target_names *names = NULL;
+    sp_names *names = NULL;
     assert_int_equal(sp_target_scenarios(&names, ctx, st, "FY2026"), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 1);
-    assert_string_equal(sp_target_names_at(names, 0), "base");
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 1);
+    assert_string_equal(sp_names_at(names, 0), "base");
+    sp_names_free(names);
     assert_int_equal(sp_target_plans(&names, ctx, st), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 1);
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 1);
+    sp_names_free(names);
     /* The latest of the scenario. */
     assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "base", 0), SP_OK);
     assert_int_equal(sp_target_set_get_info(l, &li), SP_OK);
@@ -601,6 +650,7 @@ static void test_chunk_edges(void **state)
     assert_int_equal(sp_target_set_get_data(s, &d), SP_OK);
     assert_int_equal(d.nprofiles, 8);
     s->chunk_nodes = 7;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
     assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
     assert_int_equal(count_records(st, "target.set.chunk"), 2);
     tkey k = set_chunk_key("P", "base", 1, 1);
@@ -909,6 +959,19 @@ static void test_corrupt_chunks(void **state)
                     "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
                     "children's");
 
+    /* Bit sets beyond the known bits are refused. */
+    k = set_chunk_key("P", "base", 2, 0);
+    char *c0 = rec_get(f.st, "target.set.chunk", &k);
+    at = value_at(c0, "flags") + 1;
+    edited = splice(c0, at, strcspn(c0 + at, ","), "256");
+    rec_put(f.st, "target.set.chunk", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 0: flags[0]: 256 has bits outside the known ones "
+                      "(0xff)",
+                      at);
+    free(edited);
+    free(c0);
+
     /* A plan head of a newer format version: SP_EVERSION. */
     const uint8_t pkey[] = { 'Q', 0, 1 };
     spt_storage_begin(f.st);
@@ -1081,11 +1144,11 @@ static int run_set_load(void *user)
 static int run_lists(void *user)
 {
     store_case *c = user;
-    sp_target_names *n = NULL;
+    sp_names *n = NULL;
     uint32_t v[4];
     size_t count;
     int rc = sp_target_scenarios(&n, c->ctx, c->table, "P");
-    sp_target_names_free(n);
+    sp_names_free(n);
     if (rc == SP_OK)
         rc = sp_target_set_versions(c->ctx, c->table, "P", "base", v, 4, &count);
     return rc;
@@ -1190,6 +1253,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trips, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_set_needs_plan, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_longest_names, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunked_round_trips, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunk_edges, env_setup, env_teardown),

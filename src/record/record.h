@@ -427,4 +427,6 @@ int spi_col_sparse_open(spi_col_sparse *s, const spi_rdoc *doc, const spi_rnode 
 /* True with the next entry and its row; false at the end or on error (*rc set). */
 bool spi_col_sparse_next(spi_col_sparse *s, int *rc, const spi_rnode **entry, uint32_t *row);
 
+#include "stored.h"
+
 #endif /* SPI_RECORD_H */
