@@ -385,6 +385,83 @@ static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte
     fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
 }
 
+/* The same in a one-line record with UTF-8: columns count characters (the bytes that do
+ * not continue one). */
+static void expect_corrupt_in(sp_ctx *ctx, int rc, const char *what, const char *json,
+                              size_t byte)
+{
+    size_t column = 1;
+    for (size_t i = 0; i < byte; i++)
+        column += ((unsigned char)json[i] & 0xC0u) != 0x80u;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
+    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+/* ---- the records, byte for byte ---- */
+
+/* A three-node quarterly plan and its set: every member of the heads and the chunk, each
+ * enumeration by its documented name (grain "quarter", calendar kind "months", label
+ * "end", year-end rule "last", weighting "profile"), bit sets as integers (weekend
+ * Saturday 32 + Sunday 64 = 96; no decomposition flag set). */
+static void test_record_bytes(void **state)
+{
+    env *e = *state;
+    static const spec tri[] = { { "CN", NULL }, { "East", "CN" }, { "West", "CN" } };
+    sp_hierarchy *h = fx_build_valid(e->ctx, tri, 3);
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.currency = "CNY";
+    o.fiscal_year = 2026;
+    o.grain = SP_GRAIN_QUARTER;
+    sp_calendar_options cal = SP_CALENDAR_OPTIONS_INIT;
+    cal.weekend = SP_SATURDAY | SP_SUNDAY;
+    o.calendar = &cal;
+    sp_target_plan *p = NULL;
+    assert_int_equal(sp_target_plan_new(&p, e->ctx, "P", h, &o), SP_OK);
+    sp_hierarchy_free(h);
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    sp_target_set *s = NULL;
+    assert_int_equal(sp_target_plan_decompose(&s, p, 1000, NULL), SP_OK);
+    assert_int_equal(sp_target_set_save(s, e->st, "base", "n", 1, NULL), SP_OK);
+    tkey k = { { 0 }, 0 };
+    tkey_str(&k, "P");
+    char *head = rec_get(e->st, "target.plan", &k);
+    assert_string_equal(
+        head, "{\"type\":\"target.plan\",\"v\":1,\"id\":\"P\",\"revision\":1,\"name\":null,"
+              "\"measure\":\"money\",\"currency\":\"CNY\",\"exponent\":2,\"fiscal_year\":2026,"
+              "\"grain\":\"quarter\",\"calendar\":{\"kind\":\"months\",\"start_month\":0,"
+              "\"label\":\"end\",\"year_end_weekday\":0,\"year_end_rule\":\"last\","
+              "\"week53_month\":0,\"weekend\":96,\"holidays\":[],\"workdays\":[]},"
+              "\"levels\":[],\"drivers\":[],\"settings\":{\"levels\":{},\"nodes\":{},"
+              "\"bounds\":{},\"growth_limits\":{},\"locks\":{},\"seasonality\":"
+              "{\"weighting\":\"profile\",\"profiles\":{}}},\"history\":null,\"nnodes\":3,"
+              "\"chunk_nodes\":16384,\"chunks\":1}");
+    free(head);
+    k = set_key("P", "base", 1);
+    head = rec_get(e->st, "target.set", &k);
+    assert_string_equal(
+        head, "{\"type\":\"target.set\",\"v\":1,\"plan_id\":\"P\",\"plan_revision\":1,"
+              "\"scenario\":\"base\",\"version\":1,\"note\":\"n\",\"saved_day\":1,"
+              "\"measure\":\"money\",\"currency\":\"CNY\",\"exponent\":2,\"fiscal_year\":2026,"
+              "\"grain\":\"quarter\",\"nperiods\":4,\"total\":1000,\"based_on\":0,\"closed\":0,"
+              "\"weighting\":\"profile\",\"levels\":[],\"nprofiles\":1,\"nnodes\":3,"
+              "\"chunk_nodes\":16384,\"chunks\":1}");
+    free(head);
+    /* 1000 evenly: 500 a region, 125 a quarter each, the root's 250. */
+    k = set_chunk_key("P", "base", 1, 0);
+    char *chunk = rec_get(e->st, "target.set.chunk", &k);
+    assert_string_equal(
+        chunk, "{\"type\":\"target.set.chunk\",\"v\":1,\"plan_id\":\"P\",\"scenario\":\"base\","
+               "\"version\":1,\"chunk\":0,\"first\":0,\"ids\":[\"CN\",\"East\",\"West\"],"
+               "\"parents\":[null,0,0],\"annual\":[1000,500,500],\"flags\":[0,0,0],"
+               "\"growth\":[0,0,0],\"common_growth\":[0,0,0],"
+               "\"periods\":[250,250,250,250,125,125,125,125,125,125,125,125],"
+               "\"profile_of\":[0,0,0],\"profiles\":[1,1,1,1],\"locks\":[]}");
+    free(chunk);
+    sp_target_set_free(s);
+    sp_target_plan_free(p);
+}
+
 /* A set's plan must be in the store: a set of a plan never saved, or removed since, is
  * refused inside the save's transaction and nothing is written. */
 static void test_set_needs_plan(void **state)
@@ -959,7 +1036,39 @@ static void test_corrupt_chunks(void **state)
                     "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
                     "children's");
 
-    /* Bit sets beyond the known bits are refused. */
+    /* Enumerations are names, read strictly: a near miss gets a suggestion, a number (the
+     * old encoding) lists the names; bit sets beyond the known bits are refused. */
+    k = set_key("P", "base", 2);
+    head = rec_get(f.st, "target.set", &k);
+    at = value_at(head, "weighting");
+    edited = splice(head, at, strlen("\"profile\""), "\"profil\"");
+    rec_put(f.st, "target.set", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set: weighting: expected one of 'profile', 'working_days', "
+                      "found 'profil'; did you mean 'profile'?",
+                      at);
+    free(edited);
+    at = value_at(head, "grain");
+    edited = splice(head, at, strlen("\"quarter\""), "2");
+    rec_put(f.st, "target.set", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set: grain: expected one of 'year', 'half', 'quarter', "
+                      "'month', 'week', found 2",
+                      at);
+    free(edited);
+    free(head);
+    k = plan_chunk_key("P", 0);
+    k.len -= 4;
+    head = rec_get(f.st, "target.plan", &k);
+    at = value_at(head, "kind");
+    edited = splice(head, at, strlen("\"months\""), "\"Months\"");
+    rec_put(f.st, "target.plan", &k, edited);
+    expect_corrupt_in(f.ctx, load_plan(&f),
+                      "record target.plan: calendar.kind: expected one of 'months', 'retail_445', "
+                      "'retail_454', 'retail_544', found 'Months'; did you mean 'months'?",
+                      edited, at);
+    free(edited);
+    free(head);
     k = set_chunk_key("P", "base", 2, 0);
     char *c0 = rec_get(f.st, "target.set.chunk", &k);
     at = value_at(c0, "flags") + 1;
@@ -1253,6 +1362,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trips, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_record_bytes, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_set_needs_plan, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_longest_names, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunked_round_trips, env_setup, env_teardown),

@@ -271,6 +271,9 @@ typedef struct spi_set_out {
 void spi_set_out_init(spi_set_out *o, const sp_target_set *set, const char *scenario,
                       const char *note, int32_t day);
 
+/* Names of the time weightings (sp_time_weighting), as settings and records write them. */
+extern const char *const spi_weighting_names[2];
+
 /* ---- shared checks ---- */
 
 /* Write the output struct src (newest version) into the caller's dst, as of dst's

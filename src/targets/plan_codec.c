@@ -20,8 +20,15 @@
 #define NUM_BYTES SPI_STORED_NUM_BYTES
 #define STR_BYTES(len) SPI_STORED_STR_BYTES(len)
 
+/* Enumerations as records write them: the lowercase names of the public values. */
 static const char *const measure_names[] = { "money", "quantity" };
-/* Every sp_decomp_flag bit, every weekday. */
+static const char *const grain_names[] = { "year", "half", "quarter", "month", "week" };
+/* The calendar's (calendar.h): sp_calendar_kind, sp_fiscal_label, sp_year_end_rule. */
+static const char *const kind_names[] = { "months", "retail_445", "retail_454",
+                                          "retail_544" };
+static const char *const label_names[] = { "end", "start" };
+static const char *const year_end_names[] = { "last", "nearest" };
+/* Bit sets stay integers (docs/decisions.md): every sp_decomp_flag bit, every weekday. */
 #define DECOMP_FLAGS ((uint32_t)SP_DECOMP_F_COMMON_GROWTH * 2u - 1u)
 #define WEEKDAYS ((uint32_t)SP_SUNDAY * 2u - 1u)
 
@@ -63,11 +70,12 @@ static void write_calendar(spi_writer *w, const sp_calendar_options *c)
 {
     spi_writer_key(w, "calendar");
     spi_writer_begin_object(w);
-    spi_writer_member_int(w, "kind", c->kind);
+    spi_writer_member_enum(w, "kind", kind_names, SPI_ARRAY_LEN(kind_names), c->kind);
     spi_writer_member_int(w, "start_month", c->start_month);
-    spi_writer_member_int(w, "label", c->label);
+    spi_writer_member_enum(w, "label", label_names, SPI_ARRAY_LEN(label_names), c->label);
     spi_writer_member_int(w, "year_end_weekday", c->year_end_weekday);
-    spi_writer_member_int(w, "year_end_rule", c->year_end_rule);
+    spi_writer_member_enum(w, "year_end_rule", year_end_names, SPI_ARRAY_LEN(year_end_names),
+                           c->year_end_rule);
     spi_writer_member_int(w, "week53_month", c->week53_month);
     spi_writer_member_int(w, "weekend", c->weekend);
     spi_col_write_i32(w, "holidays", c->holidays, c->nholidays);
@@ -127,7 +135,7 @@ static int plan_encode_head(const void *arg, uint32_t revision, uint8_t **out, s
                                    plan->currency[0] != '\0' ? plan->currency : NULL);
     spi_writer_member_int(&w, "exponent", plan->exponent);
     spi_writer_member_int(&w, "fiscal_year", plan->fiscal_year);
-    spi_writer_member_int(&w, "grain", plan->grain);
+    spi_writer_member_enum(&w, "grain", grain_names, SPI_ARRAY_LEN(grain_names), plan->grain);
     write_calendar(&w, &plan->cal_opts);
     write_levels(&w, plan->sh->h);
     spi_writer_key(&w, "drivers");
@@ -233,12 +241,13 @@ static int set_encode_head(const void *arg, uint32_t version, uint8_t **out, siz
                                    set->currency[0] != '\0' ? set->currency : NULL);
     spi_writer_member_int(&w, "exponent", set->exponent);
     spi_writer_member_int(&w, "fiscal_year", set->fiscal_year);
-    spi_writer_member_int(&w, "grain", set->grain);
+    spi_writer_member_enum(&w, "grain", grain_names, SPI_ARRAY_LEN(grain_names), set->grain);
     spi_writer_member_int(&w, "nperiods", set->nperiods);
     spi_writer_member_int(&w, "total", set->total);
     spi_writer_member_int(&w, "based_on", set->based_on);
     spi_writer_member_int(&w, "closed", set->closed);
-    spi_writer_member_int(&w, "weighting", set->weighting);
+    spi_writer_member_enum(&w, "weighting", spi_weighting_names,
+                           SPI_ARRAY_LEN(spi_weighting_names), set->weighting);
     write_levels(&w, set->sh->h);
     spi_writer_member_int(&w, "nprofiles", (int64_t)set->nprofiles);
     spi_stored_write_chunking(&w, set->n, &o->chunks);
@@ -532,12 +541,15 @@ static int read_calendar(sp_ctx *ctx, const spi_rdoc *doc, const spi_rnode *root
     size_t nh, nw;
     int rc;
     if ((rc = spi_rec_object(doc, root, "calendar", 0, &c)) != SP_OK ||
-        (rc = spi_rec_u32(doc, c, "kind", 0, 0, 3, &cal->kind)) != SP_OK ||
+        (rc = spi_rec_enum(doc, c, "kind", 0, kind_names, SPI_ARRAY_LEN(kind_names),
+                           &cal->kind)) != SP_OK ||
         (rc = spi_rec_u32(doc, c, "start_month", 0, 0, 12, &cal->start_month)) != SP_OK ||
-        (rc = spi_rec_u32(doc, c, "label", 0, 0, 1, &cal->label)) != SP_OK ||
+        (rc = spi_rec_enum(doc, c, "label", 0, label_names, SPI_ARRAY_LEN(label_names),
+                           &cal->label)) != SP_OK ||
         (rc = spi_rec_u32(doc, c, "year_end_weekday", 0, 0, 7, &cal->year_end_weekday)) !=
             SP_OK ||
-        (rc = spi_rec_u32(doc, c, "year_end_rule", 0, 0, 1, &cal->year_end_rule)) != SP_OK ||
+        (rc = spi_rec_enum(doc, c, "year_end_rule", 0, year_end_names,
+                           SPI_ARRAY_LEN(year_end_names), &cal->year_end_rule)) != SP_OK ||
         (rc = spi_rec_u32(doc, c, "week53_month", 0, 0, 12, &cal->week53_month)) != SP_OK ||
         (rc = spi_rec_u32(doc, c, "weekend", 0, 0, WEEKDAYS, &cal->weekend)) != SP_OK ||
         (rc = spi_rec_array(doc, c, "holidays", 0, &hol, &nh)) != SP_OK ||
@@ -574,7 +586,8 @@ static int make_plan(plan_in *in, spi_shared_h *sh, sp_target_plan **out)
         (rc = spi_rec_int(doc, root, "exponent", 0, 0, SP_MONEY_MAX_EXPONENT, &exponent)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "fiscal_year", 0, 1, 9999, &fy)) != SP_OK ||
-        (rc = spi_rec_u32(doc, root, "grain", 0, 0, SP_GRAIN_WEEK, &grain)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "grain", 0, grain_names, SPI_ARRAY_LEN(grain_names),
+                           &grain)) != SP_OK ||
         (rc = read_calendar(ctx, doc, root, &cal, &days)) != SP_OK)
         goto done;
     spi_plan_spec spec = { in->id, name, measure, currency, (int32_t)exponent, &cal,
@@ -683,13 +696,15 @@ static int read_set_head(sp_ctx *ctx, const spi_rdoc *doc, uint32_t present, set
         (rc = spi_rec_int(doc, root, "exponent", 0, 0, SP_MONEY_MAX_EXPONENT, &exponent)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "fiscal_year", 0, 1, 9999, &fy)) != SP_OK ||
-        (rc = spi_rec_u32(doc, root, "grain", 0, 0, SP_GRAIN_WEEK, &grain)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "grain", 0, grain_names, SPI_ARRAY_LEN(grain_names),
+                           &grain)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "nperiods", 0, 1, SP_CALENDAR_MAX_PERIODS, &nperiods)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "total", 0, 0, INT64_MAX, &total)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "based_on", 0, 0, UINT32_MAX, &based_on)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "closed", 0, 0, nperiods, &closed)) != SP_OK ||
-        (rc = spi_rec_u32(doc, root, "weighting", 0, 0, 1, &weighting)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "weighting", 0, spi_weighting_names,
+                           SPI_ARRAY_LEN(spi_weighting_names), &weighting)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "nprofiles", 0, 1, UINT32_MAX, &nprof)) != SP_OK ||
         (rc = spi_stored_read_chunking(doc, root, nprof, present, &n, &in->chunks)) != SP_OK)
         goto done;
