@@ -203,17 +203,17 @@ static void test_round_trips(void **state)
     assert_int_equal(sp_target_set_versions(ctx, st, "FY2026", "base", versions, 1, &count),
                      SP_EBUFFER);
     assert_int_equal(count, 2);
-    sp_target_names *names = NULL;
+    sp_names *names = NULL;
     assert_int_equal(sp_target_scenarios(&names, ctx, st, "FY2026"), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 2);
-    assert_string_equal(sp_target_names_at(names, 0), "base");
-    assert_string_equal(sp_target_names_at(names, 1), "stretch");
-    assert_null(sp_target_names_at(names, 2));
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 2);
+    assert_string_equal(sp_names_at(names, 0), "base");
+    assert_string_equal(sp_names_at(names, 1), "stretch");
+    assert_null(sp_names_at(names, 2));
+    sp_names_free(names);
     assert_int_equal(sp_target_plans(&names, ctx, st), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 1);
-    assert_string_equal(sp_target_names_at(names, 0), "FY2026");
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 1);
+    assert_string_equal(sp_names_at(names, 0), "FY2026");
+    sp_names_free(names);
 
     sp_target_set *l = NULL;
     assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "base", 0), SP_OK);
@@ -234,16 +234,17 @@ static void test_round_trips(void **state)
     sp_target_set_free(l);
     l = NULL;
     fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "base", 3), SP_ENOTFOUND,
-                    "target set: plan \"FY2026\" has no version 3 of scenario \"base\"");
+                    "target set of plan \"FY2026\", scenario \"base\", version 3 is not in the "
+                    "store");
     fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "wild", 0), SP_ENOTFOUND,
-                    "target set: plan \"FY2026\" has no saved scenario \"wild\"");
+                    "target set of plan \"FY2026\", scenario \"wild\": no version is stored");
     assert_null(l);
 
     /* Optimistic revisions: q (revision 1) saves; p (also 1) is then out of date. */
     assert_int_equal(sp_target_plan_save(q, st), SP_OK);
     fx_expect_error(ctx, sp_target_plan_save(p, st), SP_ECONFLICT,
                     "target plan \"FY2026\": the store holds revision 2, this copy is revision 1 "
-                    "(load the plan again before saving)");
+                    "(load the target plan again before saving)");
     sp_target_plan *missing = NULL;
     fx_expect_error(ctx, sp_target_plan_load(&missing, ctx, st, "FY2027"), SP_ENOTFOUND,
                     "target plan \"FY2027\" is not in the store");
@@ -393,6 +394,132 @@ static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte
     char msg[512];
     snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
     fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+/* The same in a one-line record with UTF-8: columns count characters (the bytes that do
+ * not continue one). */
+static void expect_corrupt_in(sp_ctx *ctx, int rc, const char *what, const char *json,
+                              size_t byte)
+{
+    size_t column = 1;
+    for (size_t i = 0; i < byte; i++)
+        column += ((unsigned char)json[i] & 0xC0u) != 0x80u;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
+    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+/* ---- the records, byte for byte ---- */
+
+/* A three-node quarterly plan and its set: every member of the heads and the chunk, each
+ * enumeration by its documented name (grain "quarter", calendar kind "months", label
+ * "end", year-end rule "last", weighting "profile"), bit sets as integers (weekend
+ * Saturday 32 + Sunday 64 = 96; no decomposition flag set). */
+static void test_record_bytes(void **state)
+{
+    env *e = *state;
+    static const spec tri[] = { { "CN", NULL }, { "East", "CN" }, { "West", "CN" } };
+    sp_hierarchy *h = fx_build_valid(e->ctx, tri, 3);
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.currency = "CNY";
+    o.fiscal_year = 2026;
+    o.grain = SP_GRAIN_QUARTER;
+    sp_calendar_options cal = SP_CALENDAR_OPTIONS_INIT;
+    cal.weekend = SP_SATURDAY | SP_SUNDAY;
+    o.calendar = &cal;
+    sp_target_plan *p = NULL;
+    assert_int_equal(sp_target_plan_new(&p, e->ctx, "P", h, &o), SP_OK);
+    sp_hierarchy_free(h);
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    sp_target_set *s = NULL;
+    assert_int_equal(sp_target_plan_decompose(&s, p, 1000, NULL), SP_OK);
+    assert_int_equal(sp_target_set_save(s, e->st, "base", "n", 1, NULL), SP_OK);
+    tkey k = { { 0 }, 0 };
+    tkey_str(&k, "P");
+    char *head = rec_get(e->st, "target.plan", &k);
+    assert_string_equal(
+        head, "{\"type\":\"target.plan\",\"v\":1,\"id\":\"P\",\"revision\":1,\"name\":null,"
+              "\"measure\":\"money\",\"currency\":\"CNY\",\"exponent\":2,\"fiscal_year\":2026,"
+              "\"grain\":\"quarter\",\"calendar\":{\"kind\":\"months\",\"start_month\":0,"
+              "\"label\":\"none\",\"year_end_weekday\":0,\"year_end_rule\":\"none\","
+              "\"week53_month\":0,\"weekend\":96,\"holiday_ranges\":[],"
+              "\"workday_ranges\":[]},"
+              "\"levels\":[],\"drivers\":[],\"settings\":{\"levels\":{},\"nodes\":{},"
+              "\"bounds\":{},\"growth_limits\":{},\"locks\":{},\"seasonality\":"
+              "{\"weighting\":\"profile\",\"profiles\":{}}},\"history\":null,\"nnodes\":3,"
+              "\"chunk_nodes\":16384,\"chunks\":1}");
+    free(head);
+    k = set_key("P", "base", 1);
+    head = rec_get(e->st, "target.set", &k);
+    assert_string_equal(
+        head, "{\"type\":\"target.set\",\"v\":1,\"plan_id\":\"P\",\"plan_revision\":1,"
+              "\"scenario\":\"base\",\"version\":1,\"note\":\"n\",\"saved_day\":1,"
+              "\"measure\":\"money\",\"currency\":\"CNY\",\"exponent\":2,\"fiscal_year\":2026,"
+              "\"grain\":\"quarter\",\"nperiods\":4,\"total\":1000,\"based_on\":0,\"closed\":0,"
+              "\"weighting\":\"profile\",\"levels\":[],\"nprofiles\":1,\"nnodes\":3,"
+              "\"chunk_nodes\":16384,\"chunks\":1}");
+    free(head);
+    /* 1000 evenly: 500 a region, 125 a quarter each, the root's 250. */
+    k = set_chunk_key("P", "base", 1, 0);
+    char *chunk = rec_get(e->st, "target.set.chunk", &k);
+    assert_string_equal(
+        chunk, "{\"type\":\"target.set.chunk\",\"v\":1,\"plan_id\":\"P\",\"scenario\":\"base\","
+               "\"version\":1,\"chunk\":0,\"first\":0,\"ids\":[\"CN\",\"East\",\"West\"],"
+               "\"parents\":[null,0,0],\"annual\":[1000,500,500],\"flags\":[0,0,0],"
+               "\"growth\":[0,0,0],\"common_growth\":[0,0,0],"
+               "\"periods\":[250,250,250,250,125,125,125,125,125,125,125,125],"
+               "\"profile_of\":[0,0,0],\"profiles\":[1,1,1,1],\"locks\":[]}");
+    free(chunk);
+    sp_target_set_free(s);
+    sp_target_plan_free(p);
+}
+
+/* A set's plan must be in the store: a set of a plan never saved, or removed since, is
+ * refused inside the save's transaction and nothing is written. */
+static void test_set_needs_plan(void **state)
+{
+    env *e = *state;
+    sp_target_plan *p = make_plan(e->ctx, "P");
+    sp_target_set *s = NULL;
+    assert_int_equal(sp_target_plan_decompose(&s, p, 100000, NULL), SP_OK);
+    uint32_t v = 7;
+    static const char refused[] = "target set of plan \"P\", scenario \"base\": target plan "
+                                  "\"P\" is not in the store (save it first)";
+    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                    refused);
+    assert_int_equal(v, 7);
+    for (size_t i = 0; i < ALL_NS; i++)
+        assert_int_equal(count_records(e->st, all_ns[i]), 0);
+    sp_target_set_info info = SP_TARGET_SET_INFO_INIT;
+    assert_int_equal(sp_target_set_get_info(s, &info), SP_OK);
+    assert_string_equal(info.scenario, "");
+    assert_int_equal(info.set_version, 0);
+
+    /* Saved, then removed by the host: refused again, nothing written. */
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    tkey k = { { 0 }, 0 };
+    tkey_str(&k, "P");
+    rec_remove(e->st, "target.plan", &k);
+    spt_snapshot *before = spt_snapshot_take(e->st, all_ns, ALL_NS);
+    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                    refused);
+    spt_snapshot_assert_store(before, e->st);
+    spt_snapshot_free(before);
+
+    /* A plan whose id extends this one's is not this one's. */
+    sp_target_plan *longer = make_plan(e->ctx, "PQ");
+    assert_int_equal(sp_target_plan_save(longer, e->st), SP_OK);
+    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                    refused);
+    sp_target_plan_free(longer);
+
+    /* Stored again: the set saves. */
+    p->revision = 0;
+    assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
+    assert_int_equal(sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_OK);
+    assert_int_equal(v, 1);
+    sp_target_set_free(s);
+    sp_target_plan_free(p);
 }
 
 /* ---- chunked round trips ---- */
@@ -560,14 +687,14 @@ static void test_chunked_round_trips(void **state)
     assert_int_equal(count, 2);
     assert_int_equal(versions[0], 1);
     assert_int_equal(versions[1], 2);
-    sp_target_names *names = NULL;
+    sp_names *names = NULL;
     assert_int_equal(sp_target_scenarios(&names, ctx, st, "FY2026"), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 1);
-    assert_string_equal(sp_target_names_at(names, 0), "base");
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 1);
+    assert_string_equal(sp_names_at(names, 0), "base");
+    sp_names_free(names);
     assert_int_equal(sp_target_plans(&names, ctx, st), SP_OK);
-    assert_int_equal(sp_target_names_count(names), 1);
-    sp_target_names_free(names);
+    assert_int_equal(sp_names_count(names), 1);
+    sp_names_free(names);
     /* The latest of the scenario. */
     assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "base", 0), SP_OK);
     assert_int_equal(sp_target_set_get_info(l, &li), SP_OK);
@@ -612,6 +739,7 @@ static void test_chunk_edges(void **state)
     assert_int_equal(sp_target_set_get_data(s, &d), SP_OK);
     assert_int_equal(d.nprofiles, 8);
     s->chunk_nodes = 7;
+    assert_int_equal(sp_target_plan_save(p, st), SP_OK);
     assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
     assert_int_equal(count_records(st, "target.set.chunk"), 2);
     tkey k = set_chunk_key("P", "base", 1, 1);
@@ -920,6 +1048,51 @@ static void test_corrupt_chunks(void **state)
                     "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
                     "children's");
 
+    /* Enumerations are names, read strictly: a near miss gets a suggestion, a number (the
+     * old encoding) lists the names; bit sets beyond the known bits are refused. */
+    k = set_key("P", "base", 2);
+    head = rec_get(f.st, "target.set", &k);
+    at = value_at(head, "weighting");
+    edited = splice(head, at, strlen("\"profile\""), "\"profil\"");
+    rec_put(f.st, "target.set", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set: weighting: expected one of 'profile', 'working_days', "
+                      "found 'profil'; did you mean 'profile'?",
+                      at);
+    free(edited);
+    at = value_at(head, "grain");
+    edited = splice(head, at, strlen("\"quarter\""), "2");
+    rec_put(f.st, "target.set", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set: grain: expected one of 'year', 'half', 'quarter', "
+                      "'month', 'week', found 2",
+                      at);
+    free(edited);
+    free(head);
+    k = plan_chunk_key("P", 0);
+    k.len -= 4;
+    head = rec_get(f.st, "target.plan", &k);
+    at = value_at(head, "kind");
+    edited = splice(head, at, strlen("\"months\""), "\"Months\"");
+    rec_put(f.st, "target.plan", &k, edited);
+    expect_corrupt_in(f.ctx, load_plan(&f),
+                      "record target.plan: calendar.kind: expected one of 'months', 'retail_445', "
+                      "'retail_454', 'retail_544', found 'Months'; did you mean 'months'?",
+                      edited, at);
+    free(edited);
+    free(head);
+    k = set_chunk_key("P", "base", 2, 0);
+    char *c0 = rec_get(f.st, "target.set.chunk", &k);
+    at = value_at(c0, "flags") + 1;
+    edited = splice(c0, at, strcspn(c0 + at, ","), "256");
+    rec_put(f.st, "target.set.chunk", &k, edited);
+    expect_corrupt_at(f.ctx, load_set(&f),
+                      "record target.set.chunk 0: flags[0]: 256 has bits outside the known ones "
+                      "(0xff)",
+                      at);
+    free(edited);
+    free(c0);
+
     /* A plan head of a newer format version: SP_EVERSION. */
     const uint8_t pkey[] = { 'Q', 0, 1 };
     spt_storage_begin(f.st);
@@ -1092,11 +1265,11 @@ static int run_set_load(void *user)
 static int run_lists(void *user)
 {
     store_case *c = user;
-    sp_target_names *n = NULL;
+    sp_names *n = NULL;
     uint32_t v[4];
     size_t count;
     int rc = sp_target_scenarios(&n, c->ctx, c->table, "P");
-    sp_target_names_free(n);
+    sp_names_free(n);
     if (rc == SP_OK)
         rc = sp_target_set_versions(c->ctx, c->table, "P", "base", v, 4, &count);
     return rc;
@@ -1201,6 +1374,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trips, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_record_bytes, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_set_needs_plan, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_longest_names, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunked_round_trips, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_chunk_edges, env_setup, env_teardown),

@@ -1852,6 +1852,290 @@ static void test_property_round_trip(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ======================================================================================
+ * Typed columns
+ * ====================================================================================== */
+
+/* A reader error about the value that starts at the first `marker` of `text` (one line). */
+static void expect_at(sp_ctx *ctx, int rc, const char *text, const char *marker,
+                      const char *msg)
+{
+    const char *at = strstr(text, marker);
+    if (at == NULL)
+        fail_msg("no %s in %s", marker, text);
+    size_t byte = (size_t)(at - text);
+    char want[512];
+    snprintf(want, sizeof want, "%s (line 1, column %zu, byte %zu)", msg, byte + 1, byte);
+    expect_msg(ctx, rc, SP_ECORRUPT, want);
+}
+
+static const char *const grains[] = { "year", "half", "quarter" };
+
+/* Every codec's writer, and the bytes docs/record-format.md gives for each. */
+static void test_columns_write(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spi_writer w;
+    spi_writer_init(&w, ctx);
+    const int64_t a[] = { 5, -7, 9 };
+    const uint8_t valid[] = { 1, 0, 1 };
+    const int32_t d[] = { -1, 20454 };
+    const uint32_t u[] = { 0, UINT32_MAX }, p[] = { UINT32_MAX, 0, 2 }, f[] = { 0, 96 },
+                   e[] = { 2, 0 };
+    const sp_dec g[] = { 35000000, -1000000000, 1 };
+    const char *const str[] = { "x", NULL, "\xc3\xa9" };
+    spi_writer_begin_object(&w);
+    spi_col_write_i64(&w, "a", a, valid, 3);
+    spi_col_write_i64(&w, "b", a, NULL, 2);
+    spi_col_write_i32(&w, "d", d, 2);
+    spi_col_write_u32(&w, "u", u, 2);
+    spi_col_write_index(&w, "p", p, 3);
+    spi_col_write_dec(&w, "g", g, 3);
+    spi_col_write_flags(&w, "f", f, 2);
+    spi_col_write_enum(&w, "e", e, 2, grains, 3);
+    spi_col_write_str(&w, "s", str, 3);
+    spi_writer_key(&w, "n");
+    spi_writer_begin_array(&w);
+    spi_col_write_i64(&w, NULL, a, NULL, 0);
+    spi_col_write_dec(&w, NULL, g, 1);
+    spi_writer_end_array(&w);
+    spi_writer_member_enum(&w, "m", grains, 3, 1);
+    spi_writer_member_cstr_or_null(&w, "o", NULL);
+    spi_writer_end_object(&w);
+    expect_bytes(&w, "{\"a\":[5,null,9],\"b\":[5,-7],\"d\":[-1,20454],\"u\":[0,4294967295],"
+                     "\"p\":[null,0,2],\"g\":[0.035,-1,0.000000001],\"f\":[0,96],"
+                     "\"e\":[\"quarter\",\"year\"],\"s\":[\"x\",null,\"\xc3\xa9\"],"
+                     "\"n\":[[],[0.035]],\"m\":\"half\",\"o\":null}");
+    /* An enumeration value without a name is the encoder's bug. */
+    spi_writer_init(&w, ctx);
+    spi_writer_begin_object(&w);
+    spi_col_write_enum(&w, "e", e, 2, grains, 2);
+    spi_writer_end_object(&w);
+    expect_writer_error(&w, SP_EINTERNAL,
+                        "record writer: field 'e': enumeration value 2 has no name (2 names)");
+    sp_ctx_free(ctx);
+}
+
+static void test_columns_read(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    const char *text = "{\"a\":[5,null,9],\"d\":[-1,20454],\"u\":[0,4294967295],"
+                       "\"p\":[null,0,2],\"g\":[0.035,-1,0.000000001,0.1000000000],"
+                       "\"f\":[0,96],\"e\":[\"quarter\",\"yaer\"],\"s\":[\"x\",null,\"y\\u0000\"],"
+                       "\"i\":[9223372036854775807,-9223372036854775807,-0,2.0],"
+                       "\"h\":[9223372036.854775807,12345678901.5,0.0000000001],"
+                       "\"w\":[92233720368547758070],\"t\":[\"a\",1]}";
+    spi_rdoc *doc = parse(ctx, text);
+    const spi_rnode *r = spi_rdoc_root(doc);
+    int64_t i64[4] = { 0 };
+    uint8_t valid[3] = { 7, 7, 7 };
+    int32_t i32[2];
+    uint32_t u32[3];
+    sp_dec dec[4];
+    char *str[3] = { NULL, NULL, NULL };
+
+    assert_int_equal(spi_col_read_i64(doc, r, "a", 3, -10, 10, i64, valid), SP_OK);
+    assert_int_equal(i64[0], 5);
+    assert_int_equal(i64[1], 0);
+    assert_int_equal(i64[2], 9);
+    assert_int_equal(valid[0], 1);
+    assert_int_equal(valid[1], 0);
+    assert_int_equal(valid[2], 1);
+    expect_at(ctx, spi_col_read_i64(doc, r, "a", 3, -10, 10, i64, NULL), text, "null",
+              "doc: a[1]: expected an integer, found null");
+    expect_at(ctx, spi_col_read_i64(doc, r, "a", 2, -10, 10, i64, valid), text, "[5,",
+              "doc: a: 3 values where 2 are due");
+    expect_at(ctx, spi_col_read_i64(doc, r, "a", 3, 6, 10, i64, valid), text, "5,",
+              "doc: a[0]: expected an integer from 6 to 10, found 5");
+    expect_msg(ctx, spi_col_read_i64(doc, r, "zz", 0, 0, 0, i64, NULL), SP_ECORRUPT,
+               "doc: missing field 'zz' (line 1, column 1, byte 0)");
+
+    assert_int_equal(spi_col_read_i32(doc, r, "d", 2, INT32_MIN, INT32_MAX, i32), SP_OK);
+    assert_int_equal(i32[0], -1);
+    assert_int_equal(i32[1], 20454);
+    expect_at(ctx, spi_col_read_i32(doc, r, "d", 2, 0, INT32_MAX, i32), text, "-1",
+              "doc: d[0]: expected an integer from 0 to 2147483647, found -1");
+
+    assert_int_equal(spi_col_read_u32(doc, r, "u", 2, 0, UINT32_MAX, u32), SP_OK);
+    assert_int_equal(u32[0], 0);
+    assert_int_equal(u32[1], UINT32_MAX);
+    expect_at(ctx, spi_col_read_u32(doc, r, "u", 2, 0, 100, u32), text, "4294967295",
+              "doc: u[1]: expected an integer from 0 to 100, found 4294967295");
+
+    assert_int_equal(spi_col_read_index(doc, r, "p", 3, 2, u32), SP_OK);
+    assert_int_equal(u32[0], UINT32_MAX);
+    assert_int_equal(u32[1], 0);
+    assert_int_equal(u32[2], 2);
+    expect_at(ctx, spi_col_read_index(doc, r, "p", 3, 1, u32), text, "2],\"g",
+              "doc: p[2]: expected an integer from 0 to 1, found 2");
+    /* UINT32_MAX is the null, never a value. */
+    expect_at(ctx, spi_col_read_index(doc, r, "u", 2, UINT32_MAX, u32), text, "4294967295",
+              "doc: u[1]: expected an integer from 0 to 4294967294, found 4294967295");
+
+    /* 0.1000000000: trailing zeros beyond the ninth decimal are fine. */
+    assert_int_equal(spi_col_read_dec(doc, r, "g", 4, -SP_DEC_ONE, SP_DEC_ONE, dec), SP_OK);
+    assert_int_equal(dec[0], 35000000);
+    assert_int_equal(dec[1], -1000000000);
+    assert_int_equal(dec[2], 1);
+    assert_int_equal(dec[3], 100000000);
+    expect_at(ctx, spi_col_read_dec(doc, r, "g", 4, 0, SP_DEC_ONE, dec), text, "-1,0.0",
+              "doc: g[1]: expected a decimal from 0 to 1, found -1");
+    assert_int_equal(spi_col_read_dec(doc, r, "h", 1, 0, INT64_MAX, dec), SP_ECORRUPT);
+    expect_at(ctx, spi_col_read_dec(doc, r, "h", 3, 0, INT64_MAX, dec), text, "12345678901.5",
+              "doc: h[1]: 12345678901.5 is out of range (decimals lie within "
+              "-9223372036.854775807 to 9223372036.854775807)");
+    assert_int_equal(dec[0], INT64_MAX);
+
+    /* Integers at the ends of the format, -0, and what is not an integer. */
+    assert_int_equal(spi_col_read_i64(doc, r, "i", 4, -INT64_MAX, INT64_MAX, i64, NULL),
+                     SP_ECORRUPT);
+    assert_int_equal(i64[0], INT64_MAX);
+    assert_int_equal(i64[1], -INT64_MAX);
+    assert_int_equal(i64[2], 0);
+    expect_at(ctx, spi_col_read_i64(doc, r, "i", 4, -INT64_MAX, INT64_MAX, i64, NULL), text,
+              "2.0", "doc: i[3]: expected an integer, found 2.0");
+    expect_at(ctx, spi_col_read_i64(doc, r, "w", 1, -INT64_MAX, INT64_MAX, i64, NULL), text,
+              "92233720368547758070",
+              "doc: w[0]: expected an integer from -9223372036854775807 to 9223372036854775807, "
+              "found 92233720368547758070");
+
+    assert_int_equal(spi_col_read_flags(doc, r, "f", 2, 0x7f, u32), SP_OK);
+    assert_int_equal(u32[1], 96);
+    expect_at(ctx, spi_col_read_flags(doc, r, "f", 2, 0x3f, u32), text, "96]",
+              "doc: f[1]: 96 has bits outside the known ones (0x3f)");
+
+    expect_at(ctx, spi_col_read_enum(doc, r, "e", 2, grains, 3, u32), text, "\"yaer\"",
+              "doc: e[1]: expected one of 'year', 'half', 'quarter', found 'yaer'; did you mean "
+              "'year'?");
+    assert_int_equal(u32[0], 2);
+
+    expect_at(ctx, spi_col_read_str(doc, r, "s", 3, SPI_REC_NULL, str), text, "\"y\\u",
+              "doc: s[2]: the string contains U+0000, which is not accepted here");
+    assert_string_equal(str[0], "x");
+    assert_null(str[1]);
+    spi_free(ctx, str[0]);
+    str[0] = NULL;
+    expect_at(ctx, spi_col_read_str(doc, r, "s", 3, 0, str), text, "null,\"y",
+              "doc: s[1]: expected a string, found null");
+    spi_free(ctx, str[0]);
+    expect_at(ctx, spi_col_read_str(doc, r, "t", 2, 0, str), text, "1]}",
+              "doc: t[1]: expected a string, found 1");
+    spi_free(ctx, str[0]);
+    /* A column that is not an array; a bare array (key NULL). */
+    expect_at(ctx, spi_col_read_u32(doc, spi_rnode_member(doc, r, "a"), "x", 0, 0, 1, u32),
+              text, "[5,", "doc: a: expected an object, found an array");
+    assert_int_equal(spi_col_read_i32(doc, spi_rnode_member(doc, r, "d"), NULL, 2, -1, 20454,
+                                      i32),
+                     SP_OK);
+    spi_rdoc_free(doc);
+
+    /* Sparse columns: rows ascending, each once, within the record's rows. */
+    text = "{\"l\":[{\"node\":3,\"r\":\"x\"},{\"node\":5,\"r\":\"y\"}],"
+           "\"d\":[{\"node\":4},{\"node\":4}],\"o\":[{\"node\":6}],\"q\":[{\"r\":1}]}";
+    doc = parse(ctx, text);
+    r = spi_rdoc_root(doc);
+    spi_col_sparse sp;
+    const spi_rnode *entry;
+    uint32_t row, seen[2];
+    size_t count = 0, k = 0;
+    int rc = spi_col_sparse_open(&sp, doc, r, "l", 3, 6, &count);
+    while (rc == SP_OK && spi_col_sparse_next(&sp, &rc, &entry, &row))
+        seen[k++] = row;
+    assert_int_equal(rc, SP_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(k, 2);
+    assert_int_equal(seen[0], 3);
+    assert_int_equal(seen[1], 5);
+    assert_int_equal(spi_col_sparse_open(&sp, doc, r, "d", 0, 9, NULL), SP_OK);
+    assert_true(spi_col_sparse_next(&sp, &rc, &entry, &row));
+    assert_false(spi_col_sparse_next(&sp, &rc, &entry, &row));
+    expect_at(ctx, rc, text, "4}]", "doc: d[1].node: node 4 after node 4 (ascending, each once)");
+    assert_int_equal(spi_col_sparse_open(&sp, doc, r, "o", 3, 6, NULL), SP_OK);
+    assert_false(spi_col_sparse_next(&sp, &rc, &entry, &row));
+    expect_at(ctx, rc, text, "6}]", "doc: o[0].node: expected an integer from 3 to 5, found 6");
+    assert_int_equal(spi_col_sparse_open(&sp, doc, r, "o", 7, 7, NULL), SP_OK);
+    assert_false(spi_col_sparse_next(&sp, &rc, &entry, &row));
+    expect_at(ctx, rc, text, "{\"node\":6}", "doc: o[0]: an entry where the record holds no rows");
+    assert_int_equal(spi_col_sparse_open(&sp, doc, r, "q", 0, 7, NULL), SP_OK);
+    assert_false(spi_col_sparse_next(&sp, &rc, &entry, &row));
+    expect_at(ctx, rc, text, "{\"r\":1}", "doc: q[0]: missing field 'node'");
+    spi_rdoc_free(doc);
+
+    /* Scalars: u32 and NUL-free copies. */
+    text = "{\"v\":7,\"s\":\"ab\",\"z\":null}";
+    doc = parse(ctx, text);
+    r = spi_rdoc_root(doc);
+    uint32_t v = 9;
+    char *copy = (char *)&copy;
+    assert_int_equal(spi_rec_u32(doc, r, "x", SPI_REC_OPTIONAL, 0, 9, &v), SP_OK);
+    assert_int_equal(v, 9);
+    assert_int_equal(spi_rec_u32(doc, r, "v", 0, 0, 9, &v), SP_OK);
+    assert_int_equal(v, 7);
+    expect_at(ctx, spi_rec_u32(doc, r, "v", 0, 8, 9, &v), text, "7,",
+              "doc: v: expected an integer from 8 to 9, found 7");
+    assert_int_equal(spi_rec_strdup(doc, r, "z", SPI_REC_NULL, &copy), SP_OK);
+    assert_null(copy);
+    expect_at(ctx, spi_rec_strdup(doc, r, "z", 0, &copy), text, "null",
+              "doc: z: expected a string, found null");
+    assert_int_equal(spi_rec_strdup(doc, r, "s", 0, &copy), SP_OK);
+    assert_string_equal(copy, "ab");
+    spi_free(ctx, copy);
+    spi_rdoc_free(doc);
+    sp_ctx_free(ctx);
+}
+
+/* Columns of random values and lengths come back as written, through the fast path and
+ * the typed accessors alike (values at the ends of the range included). */
+static void test_columns_property(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spt_rng rng = { 7 };
+    const unsigned iterations = spt_iterations(300);
+    for (unsigned it = 0; it < iterations; it++) {
+        size_t n = (size_t)spt_rng_range(&rng, 0, 40);
+        int64_t a[40], b[40];
+        sp_dec g[40], h[40];
+        uint32_t x[40], y[40];
+        uint8_t valid[40], back[40];
+        for (size_t i = 0; i < n; i++) {
+            int64_t ends[] = { INT64_MAX, -INT64_MAX, 0, -1, 999999999, 1000000000 };
+            a[i] = spt_rng_chance(&rng, 20) ? ends[spt_rng_range(&rng, 0, 5)]
+                                            : spt_rng_range(&rng, -INT64_MAX, INT64_MAX);
+            g[i] = spt_rng_chance(&rng, 50) ? spt_rng_range(&rng, -2000000000, 2000000000)
+                                            : a[i];
+            x[i] = (uint32_t)spt_rng_next(&rng);
+            valid[i] = spt_rng_chance(&rng, 80);
+        }
+        spi_writer w;
+        spi_writer_init(&w, ctx);
+        spi_writer_begin_object(&w);
+        spi_col_write_i64(&w, "a", a, valid, n);
+        spi_col_write_dec(&w, "g", g, n);
+        spi_col_write_u32(&w, "x", x, n);
+        spi_writer_end_object(&w);
+        uint8_t *bytes;
+        size_t len;
+        assert_int_equal(spi_writer_finish(&w, &bytes, &len), SP_OK);
+        spi_rdoc *doc = parse_n(ctx, (const char *)bytes, len, SPI_RDOC_STORED);
+        const spi_rnode *r = spi_rdoc_root(doc);
+        assert_int_equal(spi_col_read_i64(doc, r, "a", n, -INT64_MAX, INT64_MAX, b, back), SP_OK);
+        assert_int_equal(spi_col_read_dec(doc, r, "g", n, -INT64_MAX, INT64_MAX, h), SP_OK);
+        assert_int_equal(spi_col_read_u32(doc, r, "x", n, 0, UINT32_MAX, y), SP_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(back[i], valid[i] != 0);
+            assert_int_equal(b[i], valid[i] ? a[i] : 0);
+            assert_int_equal(h[i], g[i]);
+            assert_int_equal(y[i], x[i]);
+        }
+        spi_rdoc_free(doc);
+        spi_free(ctx, bytes);
+    }
+    sp_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1875,6 +2159,9 @@ int main(void)
         cmocka_unit_test(test_duplicates_large),
         cmocka_unit_test(test_reader_fault_loop),
         cmocka_unit_test(test_property_round_trip),
+        cmocka_unit_test(test_columns_write),
+        cmocka_unit_test(test_columns_read),
+        cmocka_unit_test(test_columns_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

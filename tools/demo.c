@@ -410,14 +410,14 @@ static int run(demo *d)
         (rc = sp_target_set_load(&base2, ctx, st, "FY2026", "base", 0)) != SP_OK ||
         (rc = sp_target_set_load(&stretch2, ctx, st, "FY2026", "stretch", 0)) != SP_OK)
         return fail(d, "loading", rc);
-    sp_target_names *names = NULL;
+    sp_names *names = NULL;
     if ((rc = sp_target_scenarios(&names, ctx, st, "FY2026")) != SP_OK)
         return fail(d, "scenarios", rc);
     printf("  scenarios:");
-    for (size_t i = 0; i < sp_target_names_count(names); i++)
-        printf(" %s", sp_target_names_at(names, i));
+    for (size_t i = 0; i < sp_names_count(names); i++)
+        printf(" %s", sp_names_at(names, i));
     printf("\n");
-    sp_target_names_free(names);
+    sp_names_free(names);
 
     /* What-if: stretch against base, by region. */
     sp_target_comparison *cmp = NULL;

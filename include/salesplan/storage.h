@@ -135,6 +135,23 @@ SP_API int sp_storage_file_new(sp_storage **out, sp_ctx *ctx, const char *path,
 SP_API void sp_storage_free(sp_storage *storage);
 
 /* ======================================================================================
+ * Name lists
+ * ====================================================================================== */
+
+/*
+ * A list of names read from a store (the ids of saved plans, the scenarios of a plan):
+ * UTF-8, NUL-terminated, in ascending byte order. Owned by the caller; the strings stay
+ * valid until sp_names_free (NULL is accepted).
+ */
+typedef struct sp_names sp_names;
+
+/* The number of names; 0 for NULL. */
+SP_API size_t sp_names_count(const sp_names *names);
+/* The k-th name, or NULL when k >= count (or names is NULL). */
+SP_API const char *sp_names_at(const sp_names *names, size_t k);
+SP_API void sp_names_free(sp_names *names);
+
+/* ======================================================================================
  * Dictionaries: host string ids <-> dense indices
  * ====================================================================================== */
 

@@ -467,7 +467,9 @@ SP_API int sp_target_plan_load(sp_target_plan **out, sp_ctx *ctx, const sp_stora
 /*
  * Save a set as the next version of `scenario` (1 to 255 bytes of UTF-8) of its plan in
  * namespace "target.set", with a note (may be NULL) and the day it is saved (the library
- * reads no clock). The version is found inside the transaction; a stored version is never
+ * reads no clock). The plan must be in the store: checked inside the transaction, else
+ * SP_ENOTFOUND naming the plan and nothing is written (a plan never saved, or removed
+ * since). The version is found inside the transaction; a stored version is never
  * replaced (SP_ECONFLICT). The set takes scenario, version, note and day on success; a
  * set can be saved once (SP_ECONFLICT after).
  */
@@ -483,17 +485,11 @@ SP_API int sp_target_set_versions(sp_ctx *ctx, const sp_storage *storage, const 
                                   const char *scenario, uint32_t *versions, size_t cap,
                                   size_t *count);
 
-/* A list of names (UTF-8, NUL-terminated), in ascending byte order. */
-typedef struct sp_target_names sp_target_names;
-
-SP_API size_t sp_target_names_count(const sp_target_names *names);
-SP_API const char *sp_target_names_at(const sp_target_names *names, size_t k);
-SP_API void sp_target_names_free(sp_target_names *names);
-
-/* The scenarios of a plan that have saved sets; the ids of the saved plans. */
-SP_API int sp_target_scenarios(sp_target_names **out, sp_ctx *ctx, const sp_storage *storage,
+/* The scenarios of a plan that have saved sets; the ids of the saved plans (sp_names:
+ * storage.h). */
+SP_API int sp_target_scenarios(sp_names **out, sp_ctx *ctx, const sp_storage *storage,
                                const char *plan_id);
-SP_API int sp_target_plans(sp_target_names **out, sp_ctx *ctx, const sp_storage *storage);
+SP_API int sp_target_plans(sp_names **out, sp_ctx *ctx, const sp_storage *storage);
 
 #ifdef __cplusplus
 }

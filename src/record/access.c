@@ -563,6 +563,40 @@ int spi_rec_string(const spi_rdoc *doc, const spi_rnode *node, const char *key, 
     return SP_OK;
 }
 
+int spi_rec_u32(const spi_rdoc *doc, const spi_rnode *node, const char *key, uint32_t flags,
+                uint32_t min, uint32_t max, uint32_t *out)
+{
+    int64_t x = -1; /* stays when optional and absent */
+    int rc = integer(doc, node, key, flags, min, max, "an integer", &x);
+    if (rc == SP_OK && x >= 0)
+        *out = (uint32_t)x;
+    return rc;
+}
+
+int spi_rec_strdup(const spi_rdoc *doc, const spi_rnode *node, const char *key,
+                   uint32_t flags, char **out)
+{
+    const spi_rnode *v;
+    int rc = locate(doc, node, key, flags, &v);
+    if (rc != SP_OK || v == NULL)
+        return rc;
+    if (v->type == SPI_RNULL && (flags & SPI_REC_NULL)) {
+        *out = NULL;
+        return SP_OK;
+    }
+    const char *s;
+    size_t len;
+    if ((rc = spi_rec_string(doc, v, NULL, SPI_REC_NO_NUL, &s, &len)) != SP_OK)
+        return rc;
+    char *copy = spi_malloc(doc->ctx, len + 1);
+    if (copy == NULL)
+        return SP_ENOMEM;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    *out = copy;
+    return SP_OK;
+}
+
 int spi_rec_bool(const spi_rdoc *doc, const spi_rnode *node, const char *key, uint32_t flags,
                  bool *out)
 {

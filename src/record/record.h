@@ -149,6 +149,12 @@ void spi_writer_member_int(spi_writer *w, const char *key, int64_t v);
 void spi_writer_member_dec(spi_writer *w, const char *key, sp_dec v);
 void spi_writer_member_bool(spi_writer *w, const char *key, bool v);
 void spi_writer_member_string(spi_writer *w, const char *key, const char *s, size_t len);
+/* A NUL-terminated string, or null when s is NULL. */
+void spi_writer_member_cstr_or_null(spi_writer *w, const char *key, const char *s);
+/* An enumeration value as its name: names[v]. v >= n is SP_EINTERNAL (an encoder bug). */
+void spi_writer_enum(spi_writer *w, const char *const *names, size_t n, uint32_t v);
+void spi_writer_member_enum(spi_writer *w, const char *key, const char *const *names, size_t n,
+                            uint32_t v);
 
 struct spi_rdoc;
 struct spi_rnode;
@@ -258,8 +264,9 @@ const spi_rnode *spi_rnode_member(const spi_rdoc *doc, const spi_rnode *obj, con
 enum {
     SPI_REC_OPTIONAL = 1u << 0, /* the member may be absent */
     SPI_REC_NO_NUL = 1u << 1,   /* strings: reject an embedded U+0000 */
-    SPI_REC_PERCENT = 1u << 2   /* decimals: also accept a string ending in '%' ("3.5%"
+    SPI_REC_PERCENT = 1u << 2,  /* decimals: also accept a string ending in '%' ("3.5%"
                                    is 0.035); a number is always the plain value */
+    SPI_REC_NULL = 1u << 3      /* spi_rec_strdup, string columns: null stands for NULL */
 };
 
 /* A member's value node (any type); NULL in *out when optional and absent. */
@@ -297,6 +304,14 @@ int spi_rec_enum(const spi_rdoc *doc, const spi_rnode *node, const char *key, ui
  * mean" hints in a module's own messages; SIZE_MAX when none is near. */
 size_t spi_rec_suggest(const char *s, size_t len, const char *const *names, size_t n);
 
+/* A uint32_t in [min, max]. */
+int spi_rec_u32(const spi_rdoc *doc, const spi_rnode *node, const char *key, uint32_t flags,
+                uint32_t min, uint32_t max, uint32_t *out);
+/* A NUL-terminated copy of a string without U+0000 (allocated through the document's
+ * context; free with spi_free). With SPI_REC_NULL a null gives NULL. */
+int spi_rec_strdup(const spi_rdoc *doc, const spi_rnode *node, const char *key,
+                   uint32_t flags, char **out);
+
 /*
  * Unknown members of `obj`: with SPI_RDOC_STRICT, a member whose name is not in
  * known[0..n) is an error that suggests the nearest known name (`components[0]: unknown
@@ -319,5 +334,99 @@ int spi_rec_fail(const spi_rdoc *doc, const spi_rnode *node, const char *fmt, ..
 /* The path of `node` from the root (`components[2].tiers[1].lower`; "" for the root),
  * truncated to cap - 1 bytes; returns the length written. */
 size_t spi_rec_path(const spi_rdoc *doc, const spi_rnode *node, char *buf, size_t cap);
+
+/* ======================================================================================
+ * Typed columns
+ * ====================================================================================== */
+
+/*
+ * A column is an array member with one value per row (per node of a chunk, per period),
+ * written and read by one codec per element type, so that every module stores a kind of
+ * value the same way and reads it back as strictly:
+ *
+ *   codec   C type      written as                        read back
+ *   i64     int64_t     integers (money: minor units);    integers in [min, max]; with a
+ *                       null where valid[i] == 0          valid mask also null (valid 0)
+ *   i32     int32_t     integers (day numbers)            integers in [min, max]
+ *   u32     uint32_t    integers (counts, positions)      integers in [min, max]
+ *   index   uint32_t    integers; SP_NONE (UINT32_MAX)    integers in [0, max], or null
+ *                       as null                           for SP_NONE
+ *   dec     sp_dec      decimals with minimal digits      decimals in [min, max]
+ *   flags   uint32_t    integers (bit sets whose bits     integers with no bit outside
+ *                       the module documents)             `known`
+ *   enum    uint32_t    names[v] (strings)                one of names, with "did you
+ *                                                         mean" for a near miss
+ *   str     char *      strings; NULL as null when        strings without U+0000, copied
+ *                       SPI_REC_NULL                      (NUL-terminated); null with
+ *                                                         SPI_REC_NULL
+ *
+ * Writers take the member name `key` (NULL: the array is a value of its own, e.g. an
+ * element of an enclosing array) and n values. Readers take the object holding member
+ * `key` (the array itself when key is NULL) and want exactly n values. Every error is the
+ * document's (SP_ECORRUPT for stored records) and names the record, the column and the
+ * row: `record target.set.chunk 1: annual: 2 values where 3 are due`, `record
+ * target.set.chunk 1: flags[2]: expected an integer with no bits outside 0xff, found 256`.
+ * Readers write out[i] (and valid[i]) as they go: after an error the caller drops what it
+ * was filling; a str reader's copies made so far are in out[], NULL beyond, to be freed.
+ */
+void spi_col_write_i64(spi_writer *w, const char *key, const int64_t *v, const uint8_t *valid,
+                       size_t n);
+void spi_col_write_i32(spi_writer *w, const char *key, const int32_t *v, size_t n);
+void spi_col_write_u32(spi_writer *w, const char *key, const uint32_t *v, size_t n);
+void spi_col_write_index(spi_writer *w, const char *key, const uint32_t *v, size_t n);
+void spi_col_write_dec(spi_writer *w, const char *key, const sp_dec *v, size_t n);
+void spi_col_write_flags(spi_writer *w, const char *key, const uint32_t *v, size_t n);
+void spi_col_write_enum(spi_writer *w, const char *key, const uint32_t *v, size_t n,
+                        const char *const *names, size_t nnames);
+void spi_col_write_str(spi_writer *w, const char *key, const char *const *v, size_t n);
+
+/* valid may be NULL: then null is refused. */
+int spi_col_read_i64(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                     int64_t min, int64_t max, int64_t *out, uint8_t *valid);
+int spi_col_read_i32(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                     int32_t min, int32_t max, int32_t *out);
+int spi_col_read_u32(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                     uint32_t min, uint32_t max, uint32_t *out);
+/* max < UINT32_MAX. */
+int spi_col_read_index(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                       uint32_t max, uint32_t *out);
+int spi_col_read_dec(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                     sp_dec min, sp_dec max, sp_dec *out);
+int spi_col_read_flags(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                       uint32_t known, uint32_t *out);
+int spi_col_read_enum(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                      const char *const *names, size_t nnames, uint32_t *out);
+/* flags: SPI_REC_NULL to accept null (NULL in out). */
+int spi_col_read_str(const spi_rdoc *doc, const spi_rnode *obj, const char *key, size_t n,
+                     uint32_t flags, char **out);
+
+/*
+ * Sparse columns: the rows that have a value, as an array of objects in ascending row
+ * order, each naming its row in member SPI_COL_ROW ("node") before the value's own
+ * members: `"locks":[{"node":4,"reason":"agreed"}]`. A writer writes the objects itself;
+ * the reader checks the rows:
+ *
+ *     spi_col_sparse sp;
+ *     rc = spi_col_sparse_open(&sp, doc, root, "locks", first, first + count);
+ *     while (rc == SP_OK && spi_col_sparse_next(&sp, &rc, &entry, &row))
+ *         ... read entry's members for row ...
+ *
+ * Each row must lie in [lo, hi) and follow the previous one (no repeats).
+ */
+#define SPI_COL_ROW "node"
+
+typedef struct spi_col_sparse {
+    const spi_rdoc *doc;
+    const spi_rnode *arr;
+    size_t count, next;
+    int64_t lo, hi, last;
+} spi_col_sparse;
+
+int spi_col_sparse_open(spi_col_sparse *s, const spi_rdoc *doc, const spi_rnode *obj, const char *key,
+                    uint32_t lo, uint32_t hi, size_t *count);
+/* True with the next entry and its row; false at the end or on error (*rc set). */
+bool spi_col_sparse_next(spi_col_sparse *s, int *rc, const spi_rnode **entry, uint32_t *row);
+
+#include "stored.h"
 
 #endif /* SPI_RECORD_H */

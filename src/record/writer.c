@@ -349,6 +349,31 @@ void spi_writer_member_string(spi_writer *w, const char *key, const char *s, siz
 }
 
 /* A number as parsed (valid grammar), without '-0' and trailing fractional zeros. */
+void spi_writer_member_cstr_or_null(spi_writer *w, const char *key, const char *s)
+{
+    spi_writer_key(w, key);
+    if (s != NULL)
+        spi_writer_cstr(w, s);
+    else
+        spi_writer_null(w);
+}
+
+void spi_writer_enum(spi_writer *w, const char *const *names, size_t n, uint32_t v)
+{
+    if (v >= n) {
+        wfail(w, SP_EINTERNAL, "enumeration value %u has no name (%zu names)", (unsigned)v, n);
+        return;
+    }
+    spi_writer_cstr(w, names[v]);
+}
+
+void spi_writer_member_enum(spi_writer *w, const char *key, const char *const *names, size_t n,
+                            uint32_t v)
+{
+    spi_writer_key(w, key);
+    spi_writer_enum(w, names, n, v);
+}
+
 static void put_number_text(spi_writer *w, const char *t, size_t n)
 {
     if (!value_begin(w))

@@ -125,4 +125,12 @@ int spi_key_read_str(spi_key_reader *r, char *out, size_t cap, size_t *len);
 /* True when every component has been read. */
 bool spi_key_reader_done(const spi_key_reader *r);
 
+/* ---- name lists (names.c) ---- */
+
+/* An empty sp_names list. */
+int spi_names_new(sp_names **out, sp_ctx *ctx);
+/* Append a copy of s[0..len) (no NUL inside: the caller read it from a key component
+ * or checked it). */
+int spi_names_add(sp_names *names, const char *s, size_t len);
+
 #endif /* SPI_STORAGE_STORE_H */

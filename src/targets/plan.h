@@ -150,7 +150,7 @@ struct sp_target_plan {
     char *settings_json;  /* canonical */
     size_t settings_len;
     spi_history history;
-    uint32_t chunk_nodes; /* nodes per chunk record when saved; 0: SPI_CHUNK_NODES */
+    uint32_t chunk_nodes; /* nodes per chunk record when saved; 0: the default */
 };
 
 /* The plan's options after reading: what sp_target_plan_new and the loader share. */
@@ -217,7 +217,7 @@ struct sp_target_set {
     size_t nprofiles;
     uint32_t weighting;
     char **reasons;       /* n, or NULL without locks; NULL entries for unlocked nodes */
-    uint32_t chunk_nodes; /* nodes per chunk record when saved; 0: SPI_CHUNK_NODES */
+    uint32_t chunk_nodes; /* nodes per chunk record when saved; 0: the default */
 };
 
 /* A set over `sh` (referenced) with its arrays allocated (zeroed) for its nodes, nperiods
@@ -233,81 +233,46 @@ int spi_set_strdup(sp_ctx *ctx, char **dst, const char *s, size_t len);
 
 /* ---- record codec (src/targets/plan_codec.c) ----
  *
- * A plan or a set is stored as a head record (every member but the per-node arrays, and
- * how those are cut) and chunk records, each holding a consecutive range of the per-node
- * arrays: chunk k holds nodes [k * nodes, (k + 1) * nodes) and, for sets, the profiles
- * of the same indices. Saving encodes and puts one chunk at a time, loading decodes one
- * chunk at a time into the object's arrays, so no document of the whole object is ever
- * built. The record types are the storage namespaces.
+ * A plan or a set is a stored object of the record layer (src/record/stored.h): a head
+ * record (every member but the per-node arrays, and how those are cut) and chunk
+ * records, each holding a consecutive range of the per-node arrays: chunk k holds nodes
+ * [k * nodes, (k + 1) * nodes) and, for sets, the profiles of the same indices. The codec
+ * holds only the schema: what the heads and chunks of target.plan and target.set hold.
+ * Plans are revised objects keyed by their id; sets are versioned objects keyed by plan
+ * id and scenario, whose plan must be stored.
  */
 #define SPI_PLAN_TYPE "target.plan"
 #define SPI_PLAN_CHUNK_TYPE "target.plan.chunk"
 #define SPI_SET_TYPE "target.set"
 #define SPI_SET_CHUNK_TYPE "target.set.chunk"
-/* Nodes per chunk unless the object's chunk_nodes asks for fewer, or its nodes are so wide
- * that a chunk would near the record limits (then as many as fit in half of them). */
-#define SPI_CHUNK_NODES 16384u
 
-typedef struct spi_chunking {
-    uint32_t nodes; /* per chunk, >= 1 */
-    uint32_t count; /* chunks, >= 1 */
-} spi_chunking;
+extern const spi_stored_type spi_plan_stored;
+extern const spi_stored_type spi_set_stored;
 
-/* Encode chunk k of the object `o` describes (an spi_plan_out or an spi_set_out). */
-typedef int (*spi_chunk_encode_fn)(const void *o, uint32_t k, uint8_t **out, size_t *len);
-/* Decode chunk k (the stored bytes, valid during the call) into the reader `in`. */
-typedef int (*spi_chunk_decode_fn)(void *in, uint32_t k, const uint8_t *data, size_t len);
-
-/* A plan on its way into records, as revision `revision`. */
+/* A plan on its way into records (the revision comes with the save). */
 typedef struct spi_plan_out {
     const sp_target_plan *plan;
-    uint32_t revision;
     spi_chunking chunks;
     uint8_t *has_row; /* n: the node's history row is saved (its profile uses history) */
     uint32_t nrows;
 } spi_plan_out;
 
-int spi_plan_out_init(spi_plan_out *o, const sp_target_plan *plan, uint32_t revision);
+int spi_plan_out_init(spi_plan_out *o, const sp_target_plan *plan);
 void spi_plan_out_free(spi_plan_out *o);
-int spi_plan_encode_head(const spi_plan_out *o, uint8_t **out, size_t *len);
-int spi_plan_encode_chunk(const void *o, uint32_t k, uint8_t **out, size_t *len);
 
-/* A set on its way into records, as version `version` of `scenario`. */
+/* A set on its way into records, into `scenario` (the version comes with the save). */
 typedef struct spi_set_out {
     const sp_target_set *set;
     const char *scenario, *note;
-    uint32_t version;
     int32_t day;
     spi_chunking chunks;
 } spi_set_out;
 
 void spi_set_out_init(spi_set_out *o, const sp_target_set *set, const char *scenario,
-                      uint32_t version, const char *note, int32_t day);
-int spi_set_encode_head(const spi_set_out *o, uint8_t **out, size_t *len);
-int spi_set_encode_chunk(const void *o, uint32_t k, uint8_t **out, size_t *len);
+                      const char *note, int32_t day);
 
-/* Readers: made from the head record (a plan's reader takes ownership of `head`, also on
- * failure; a set's reads it during the call), fed every chunk in order with
- * spi_*_in_chunk, finished into the object (checked as a whole) and freed. `present` is
- * the number of chunk records 0, 1, 2, ... found in the store before the head is read: a
- * head that claims more is corrupt, so that memory is only allocated for chunks that
- * exist (a head alone could otherwise claim billions of nodes). */
-typedef struct spi_plan_in spi_plan_in;
-typedef struct spi_set_in spi_set_in;
-
-int spi_plan_in_new(spi_plan_in **out, sp_ctx *ctx, uint8_t *head, size_t len,
-                    uint32_t present, spi_chunking *chunks);
-int spi_plan_in_chunk(void *in, uint32_t k, const uint8_t *data, size_t len);
-int spi_plan_in_finish(spi_plan_in *in, sp_target_plan **out);
-void spi_plan_in_free(spi_plan_in *in);
-int spi_set_in_new(spi_set_in **out, sp_ctx *ctx, const uint8_t *head, size_t len,
-                   uint32_t present, spi_chunking *chunks);
-int spi_set_in_chunk(void *in, uint32_t k, const uint8_t *data, size_t len);
-int spi_set_in_finish(spi_set_in *in, sp_target_set **out);
-void spi_set_in_free(spi_set_in *in);
-
-/* The revision stored in a plan's head record (for the optimistic check). */
-int spi_plan_stored_revision(sp_ctx *ctx, const uint8_t *data, size_t len, uint32_t *revision);
+/* Names of the time weightings (sp_time_weighting), as settings and records write them. */
+extern const char *const spi_weighting_names[2];
 
 /* ---- shared checks ---- */
 

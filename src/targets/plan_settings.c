@@ -11,7 +11,7 @@
 
 static const char *const method_names[] = { "even", "driver", "blend", "growth" };
 static const char *const null_names[] = { "error", "even" };
-static const char *const weighting_names[] = { "profile", "working_days" };
+const char *const spi_weighting_names[2] = { "profile", "working_days" };
 static const char *const season_names[] = { "even", "shares", "average_share",
                                             "ratio_to_moving_average" };
 static const char *const policy_names[] = { "reject", "normalise" };
@@ -485,7 +485,7 @@ static int read_seasonality(reader *r, const spi_rnode *root)
     if (rc != SP_OK || obj == NULL)
         return rc;
     if ((rc = spi_rec_check_members(r->doc, obj, known, 3)) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "weighting", SPI_REC_OPTIONAL, weighting_names, 2,
+        (rc = spi_rec_enum(r->doc, obj, "weighting", SPI_REC_OPTIONAL, spi_weighting_names, 2,
                            &r->s->weighting)) != SP_OK ||
         (rc = read_unit(r, obj, "unit", &r->s->period_unit)) != SP_OK)
         return rc;
@@ -649,7 +649,7 @@ void spi_settings_write(const sp_target_plan *plan, const spi_settings *s, spi_w
     spi_writer_key(w, "seasonality");
     spi_writer_begin_object(w);
     spi_writer_key(w, "weighting");
-    spi_writer_cstr(w, weighting_names[s->weighting]);
+    spi_writer_cstr(w, spi_weighting_names[s->weighting]);
     if (s->period_unit > 0) {
         spi_writer_key(w, "unit");
         spi_writer_fixed(w, s->period_unit, plan->exponent);
