@@ -171,14 +171,50 @@ static size_t find_i64_outside(const int64_t *v, size_t n, int64_t lo, int64_t h
     return i;
 }
 
+/* Position of the first INT64_MIN, or n. With u = v + 2^63 (mod 2^64), v is INT64_MIN
+ * exactly when u is 0, that is when (u - 1) & ~u has its top bit set: additions and bit
+ * operations only, which vectorise even where 64-bit comparisons do not (SSE2). */
+static size_t find_i64_min(const int64_t *v, size_t n)
+{
+    const uint64_t half = UINT64_C(0x7FFFFFFFFFFFFFFF);
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= ((uint64_t)v[i] + half) & ((uint64_t)v[i] ^ half);
+    if ((bad >> 63) == 0)
+        return n;
+    size_t i = 0;
+    while (v[i] != INT64_MIN)
+        i++;
+    return i;
+}
+
+/* Position of the first negative value, or n: the sign bits ORed together. */
+static size_t find_i64_negative(const int64_t *v, size_t n)
+{
+    uint64_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= (uint64_t)v[i];
+    if ((any >> 63) == 0)
+        return n;
+    size_t i = 0;
+    while (v[i] >= 0)
+        i++;
+    return i;
+}
+
 /* Position of the first index that is neither below `bound` nor, when none_ok, SP_NONE;
- * n when there is none. */
+ * n when there is none. With none_ok, v + 1 (SP_NONE wraps to 0) above bound is the one
+ * test. */
 static size_t find_bad_index(const uint32_t *v, size_t n, uint32_t bound, bool none_ok)
 {
-    bool bad = false;
-    for (size_t i = 0; i < n; i++)
-        bad |= v[i] >= bound && !(none_ok && v[i] == SP_NONE);
-    if (!bad)
+    uint32_t bad = 0;
+    if (none_ok)
+        for (size_t i = 0; i < n; i++)
+            bad |= (uint32_t)(v[i] + 1u) > bound;
+    else
+        for (size_t i = 0; i < n; i++)
+            bad |= v[i] >= bound;
+    if (bad == 0)
         return n;
     size_t i = 0;
     while (v[i] < bound || (none_ok && v[i] == SP_NONE))
@@ -231,10 +267,12 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
                             (long long)SPI_TIME_MAX);
         return SP_OK;
     case CHECK_VALUE: {
-        /* Refunds are money returned: never negative. */
-        int64_t lo = c == COL_AMOUNT && b->kind == SP_FACT_REFUNDS ? 0 : INT64_MIN + 1;
+        /* Refunds are money returned: never negative (INT64_MIN among them). */
         const int64_t *v = p;
-        i = find_i64_outside(v, n, lo, INT64_MAX);
+        if (c == COL_AMOUNT && b->kind == SP_FACT_REFUNDS)
+            i = find_i64_negative(v, n);
+        else
+            i = find_i64_min(v, n);
         if (i < n && v[i] == INT64_MIN)
             return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu] is INT64_MIN, which has no negation",
                             what, name, first + i);
@@ -250,6 +288,9 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
         uint32_t bound = SPI_FACT_ANY;
         if (bounds != NULL)
             memcpy(&bound, (const char *)bounds + columns[c].bound, sizeof bound);
+        /* Every index is below SPI_FACT_ANY or SP_NONE: nothing to read. */
+        if (bound == SPI_FACT_ANY && !stage)
+            return SP_OK;
         const uint32_t *v = p;
         i = find_bad_index(v, n, bound, !stage);
         if (i == n)
@@ -371,12 +412,13 @@ static sp_fact_batch slice_of(const sp_fact_batch *b, size_t start, size_t n)
 
 /* One checked slice to the consumer: whole, through the selection vector, or not at all,
  * by its lowest and highest day. */
-static int deliver(scan_state *st, const sp_fact_batch *s, const int32_t days[2])
+static int deliver(scan_state *st, const sp_fact_batch *s, size_t first, const int32_t days[2])
 {
     size_t n = s->count;
     int rc = SP_OK;
+    const spi_fact_where at = { st->batches, first, days[0], days[1] };
     if (days[0] >= st->from && days[1] < st->to) {
-        rc = st->consume(st->arg, s, NULL, n);
+        rc = st->consume(st->arg, s, NULL, n, &at);
     } else if (days[1] >= st->from && days[0] < st->to) {
         if (st->sel == NULL) {
             st->sel = spi_malloc_array(st->ctx, SPI_FACT_SLICE, sizeof *st->sel);
@@ -386,7 +428,7 @@ static int deliver(scan_state *st, const sp_fact_batch *s, const int32_t days[2]
         /* Some row is out (a day below from or not below to); maybe all are. */
         size_t k = select_rows(st, s->day, n);
         if (k > 0)
-            rc = st->consume(st->arg, s, st->sel, k);
+            rc = st->consume(st->arg, s, st->sel, k, &at);
     }
     if (rc != SP_OK)
         return rc;
@@ -419,7 +461,7 @@ static int sink(void *arg, const sp_fact_batch *batch)
         int32_t days[2];
         rc = check_rows(st->ctx, bn.text, &s, start, st->bounds, days);
         if (rc == SP_OK)
-            rc = deliver(st, &s, days);
+            rc = deliver(st, &s, start, days);
     }
     st->stop = rc;
     return rc;

@@ -50,14 +50,23 @@ const char *spi_fact_kind_name(uint32_t kind);
 int spi_fact_batch_check(sp_ctx *ctx, const sp_fact_batch *batch, const spi_fact_bounds *bounds,
                          uint64_t ordinal, sp_fact_batch *out, int32_t days[2]);
 
+/* Where a slice handed to a consumer comes from. */
+typedef struct spi_fact_where {
+    uint64_t batch;         /* the batch's ordinal within the scan, from 1 */
+    size_t first;           /* the position in that batch of the slice's row 0 */
+    int32_t day_lo, day_hi; /* the lowest and highest day of the slice's rows, selected or
+                               not: every selected row's day is within them */
+} spi_fact_where;
+
 /*
  * Receives facts from spi_facts_scan: the rows of `batch` (a current-version batch of at
  * most SPI_FACT_SLICE rows) whose positions are rows[0..nrows), or, when rows is NULL,
- * all batch->count rows (then nrows == batch->count). Returns 0 to go on or a negative
+ * all batch->count rows (then nrows == batch->count). Row r of the slice is row
+ * at->first + r of batch at->batch (what messages name). Returns 0 to go on or a negative
  * status (with its message recorded), which ends the scan and is returned as it is.
  */
 typedef int (*spi_fact_consumer_fn)(void *arg, const sp_fact_batch *batch, const uint32_t *rows,
-                                    size_t nrows);
+                                    size_t nrows, const spi_fact_where *at);
 
 /* Rows handed to a consumer at once: bounds the selection vector and the time between
  * progress reports and cancellation checks. */

@@ -80,9 +80,11 @@ static int unknown_key(group_job *j, const sp_fact_batch *b, uint32_t key, size_
     return SP_OK;
 }
 
-static int consume(void *arg, const sp_fact_batch *b, const uint32_t *sel, size_t nrows)
+static int consume(void *arg, const sp_fact_batch *b, const uint32_t *sel, size_t nrows,
+                   const spi_fact_where *at)
 {
     group_job *j = arg;
+    (void)at;
     const uint32_t *keys = key_column(j, b);
     j->rep.rows += nrows;
     if (keys == NULL) {
