@@ -723,21 +723,25 @@ static void test_key_maps_and_unknown(void **state)
     expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND,
                  "test grouping: rep[2] = 2 has id \"ghost\", which is no rep of the test "
                  "(strict ids)");
-    /* The row is the batch's, beyond its first slice of 4096 rows. */
+    /* The row is the batch's, beyond its first slice. */
     free_source(&s);
     s = lines_source();
-    s.max_batch = 6000;
-    for (uint32_t i = 0; i < 5000; i++)
-        add_fact(&s, SP_FACT_ORDER_LINES, line((int32_t)i, i == 4500 ? 4 : 0, 1));
+    const uint32_t nrows = SPI_FACT_SLICE + 904, bad_row = SPI_FACT_SLICE + 404;
+    s.max_batch = nrows;
+    for (uint32_t i = 0; i < nrows; i++)
+        add_fact(&s, SP_FACT_ORDER_LINES, line((int32_t)i, i == bad_row ? 4 : 0, 1));
     spec.nkinds = 1;
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND,
-                 "test grouping: rep[4500] = 4 has id \"ghost2\", which is no rep of the test "
-                 "(strict ids)");
+    char msg[200];
+    snprintf(msg, sizeof msg, "test grouping: rep[%u] = 4 has id \"ghost2\", which is no rep of "
+                              "the test (strict ids)",
+             (unsigned)bad_row);
+    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND, msg);
     /* Without the dictionary the id is not quoted. */
     spec.dict = NULL;
     spec.unknown_as = NULL;
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND,
-                 "test grouping: rep[4500] = 4 is unknown (strict ids)");
+    snprintf(msg, sizeof msg, "test grouping: rep[%u] = 4 is unknown (strict ids)",
+             (unsigned)bad_row);
+    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND, msg);
     free_cells(cells);
     free_source(&s);
     sp_dict_free(dict);
@@ -1290,7 +1294,7 @@ static void one_random(sp_ctx *ctx, spt_rng *r, const world *w0, bool big)
     /* Facts: days from 2021 to 2027, keys with SP_NONE now and then, every value column. */
     for (size_t k = 0; k < spec.nkinds; k++) {
         uint32_t kind = spec.kinds[k].kind;
-        size_t n = (size_t)spt_rng_range(r, 0, big ? 20000 : 600);
+        size_t n = (size_t)spt_rng_range(r, 0, big ? 3 * SPI_FACT_SLICE : 600);
         for (size_t i = 0; i < n; i++) {
             fact f;
             f.day = day_of(2021, 1, 1) + (int32_t)spt_rng_range(r, 0, 7 * 365);
@@ -1308,7 +1312,7 @@ static void one_random(sp_ctx *ctx, spt_rng *r, const world *w0, bool big)
     naive_group(&s, &spec, &d, &want);
     int64_t **cells = new_cells(&spec, want.width), **again = new_cells(&spec, want.width);
     spi_group_report rep, rep2;
-    s.max_batch = (size_t)spt_rng_range(r, 1, big ? 9000 : 300);
+    s.max_batch = (size_t)spt_rng_range(r, 1, big ? 2 * SPI_FACT_SLICE : 300);
     s.filter = spt_rng_chance(r, 50);
     s.seed = spt_rng_next(r);
     int rc = run_group(ctx, &spec, &s, cells, &rep, NULL);
@@ -1318,7 +1322,7 @@ static void one_random(sp_ctx *ctx, spt_rng *r, const world *w0, bool big)
     for (int t = 0; t < 2; t++) {
         s.shuffle = true;
         s.filter = !s.filter;
-        s.max_batch = (size_t)spt_rng_range(r, 1, big ? 9000 : 300);
+        s.max_batch = (size_t)spt_rng_range(r, 1, big ? 2 * SPI_FACT_SLICE : 300);
         s.seed = spt_rng_next(r);
         assert_int_equal(run_group(ctx, &spec, &s, again, &rep2, NULL), SP_OK);
         for (size_t m = 0; m < spec.nmeasures; m++)
@@ -1359,7 +1363,7 @@ static void test_random_against_naive(void **state)
     unsigned iters = spt_iterations(300);
     for (unsigned it = 0; it < iters; it++)
         one_random(ctx, &r, &w, false);
-    /* A few with many rows: slices of 4096 within large batches, selection vectors. */
+    /* A few with many rows: several slices within large batches, selection vectors. */
     for (unsigned it = 0; it < spt_iterations(20); it++)
         one_random(ctx, &r, &w, true);
     sp_calendar_free(w.months);

@@ -73,7 +73,7 @@ typedef int (*spi_fact_consumer_fn)(void *arg, const sp_fact_batch *batch, const
 
 /* Rows handed to a consumer at once: bounds the selection vector and the time between
  * progress reports and cancellation checks. */
-#define SPI_FACT_SLICE 4096u
+#define SPI_FACT_SLICE 16384u
 
 /*
  * Stream the facts of `query` from `src` to `consume`: checks the source table and the
