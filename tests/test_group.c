@@ -528,6 +528,12 @@ static void test_period_maps(void **state)
     assert_int_equal(m.to, day_of(2025, 2, 1));
     spi_period_map_limit(&m, day_of(2025, 6, 1), day_of(2025, 7, 1)); /* disjoint: empty */
     assert_int_equal(m.from, m.to);
+    /* A window after a limit grows the table from its own end, keeping every period. */
+    assert_int_equal(spi_period_map_window(ctx, "t", &m, day_of(2026, 8, 1), day_of(2026, 9, 1)),
+                     SP_OK);
+    assert_int_equal(m.bucket[day_of(2026, 3, 1) - m.base], 23);
+    assert_int_equal(m.bucket[day_of(2026, 8, 1) - m.base], SPI_GROUP_SKIP);
+    assert_int_equal(m.to, day_of(2026, 9, 1));
     spi_period_map_free(ctx, &m);
 
     /* Bad maps. */
@@ -1181,8 +1187,12 @@ static void random_map(spt_rng *r, const world *w, mapdesc *d)
     switch (spt_rng_range(r, 0, 3)) {
     case 0:
         d->type = MAP_WHOLE;
-        d->whole_from = spt_rng_chance(r, 30) ? INT32_MIN : day_of(2024, 1, 1) + (int32_t)spt_rng_range(r, -100, 100);
-        d->whole_to = spt_rng_chance(r, 30) ? INT32_MAX : day_of(2025, 6, 1) + (int32_t)spt_rng_range(r, -100, 100);
+        d->whole_from = spt_rng_chance(r, 30)
+                            ? INT32_MIN
+                            : day_of(2024, 1, 1) + (int32_t)spt_rng_range(r, -100, 100);
+        d->whole_to = spt_rng_chance(r, 30)
+                          ? INT32_MAX
+                          : day_of(2025, 6, 1) + (int32_t)spt_rng_range(r, -100, 100);
         break;
     case 1:
         d->type = MAP_CALENDAR;

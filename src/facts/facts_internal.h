@@ -137,7 +137,7 @@ typedef enum spi_measure {
  * periods (column nbuckets + k), whatever period a day is in. A row of a grouping has
  * width = nbuckets + nwindows columns.
  *
- * Calendar maps hold one table entry per day from `base` to `to` (O(days), built once);
+ * Calendar maps hold one table entry per day from `base` to `end` (O(days), built once);
  * the whole-range map holds none. Fields are read by the kernel; build maps with the
  * functions below only.
  */
@@ -146,9 +146,9 @@ typedef enum spi_measure {
 typedef struct spi_period_map {
     int32_t from, to;        /* the days read */
     uint32_t nbuckets;       /* period columns */
-    uint32_t *bucket;        /* day d in [base, to): bucket[d - base], a column or
+    uint32_t *bucket;        /* day d in [base, end): bucket[d - base], a column or
                                 SPI_GROUP_SKIP; NULL: a whole-range map */
-    int32_t base;
+    int32_t base, end;       /* the table's days, which cover [from, to) */
     int32_t whole_from, whole_to; /* whole-range map: the days of column 0 */
     bool gaps;               /* some day of [from, to) has no period column */
     uint32_t nwindows;
@@ -176,7 +176,8 @@ int spi_period_map_calendar(sp_ctx *ctx, const char *what, spi_period_map *m,
 int spi_period_map_window(sp_ctx *ctx, const char *what, spi_period_map *m, int32_t from,
                           int32_t to);
 /* Read no day before `from` and none from `to` on (periods and windows keep their
- * columns; days outside the limits are just not read). */
+ * columns; days outside the limits are just not read). A window added later reads its
+ * days again: limit last. */
 void spi_period_map_limit(spi_period_map *m, int32_t from, int32_t to);
 void spi_period_map_free(sp_ctx *ctx, spi_period_map *m);
 

@@ -104,7 +104,7 @@ int spi_period_map_calendar(sp_ctx *ctx, const char *what, spi_period_map *m,
         gaps |= table[d - lo] == SPI_GROUP_SKIP;
     memset(m, 0, sizeof *m);
     m->from = m->base = lo;
-    m->to = hi;
+    m->to = m->end = hi;
     m->nbuckets = column;
     m->bucket = table;
     m->gaps = gaps;
@@ -129,17 +129,17 @@ int spi_period_map_window(sp_ctx *ctx, const char *what, spi_period_map *m, int3
         nfrom = m->from < m->to && m->from < from ? m->from : from;
         nto = m->from < m->to && m->to > to ? m->to : to;
     }
-    if (m->bucket != NULL && (nfrom < m->base || nto > m->to)) {
-        /* The table covers [base, to); a calendar map's `to` is where its table ends. */
-        int32_t base = nfrom < m->base ? nfrom : m->base, end = nto > m->to ? nto : m->to;
+    if (m->bucket != NULL && (nfrom < m->base || nto > m->end)) {
+        int32_t base = nfrom < m->base ? nfrom : m->base, end = nto > m->end ? nto : m->end;
         uint32_t *t = spi_malloc_array(ctx, (size_t)(end - base), sizeof *t);
         if (t == NULL)
             return SP_ENOMEM;
         for (int32_t d = base; d < end; d++)
-            t[d - base] = d >= m->base && d < m->to ? m->bucket[d - m->base] : SPI_GROUP_SKIP;
+            t[d - base] = d >= m->base && d < m->end ? m->bucket[d - m->base] : SPI_GROUP_SKIP;
         spi_free(ctx, m->bucket);
         m->bucket = t;
         m->base = base;
+        m->end = end;
         m->gaps = true;
     } else if (m->bucket == NULL && (nfrom < m->whole_from || nto > m->whole_to)) {
         m->gaps = true;
@@ -551,7 +551,8 @@ static int check_spec(sp_ctx *ctx, const spi_group_spec *s, const sp_fact_source
                             what, (unsigned long)s->ngroups, sp_hierarchy_count(s->nodes));
     }
     if (pm->nbuckets < 1 || pm->nwindows > SPI_PERIOD_WINDOWS_MAX || pm->from > pm->to ||
-        (pm->bucket != NULL && (pm->from < pm->base || pm->year_first == NULL)))
+        (pm->bucket != NULL && (pm->year_first == NULL ||
+                                (pm->from < pm->to && (pm->from < pm->base || pm->to > pm->end)))))
         return spi_fail(ctx, SP_EINVAL, "%s: the period map was not built by spi_period_map_*",
                         what);
     size_t width = (size_t)pm->nbuckets + pm->nwindows;

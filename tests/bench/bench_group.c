@@ -9,15 +9,16 @@
  *                     the library still checks every row's day (a third more bytes)
  *   rep x month       amount per rep and fiscal month of the two years (day table)
  *   rep map x month   the same through a key map (rep -> one of 1000 groups)
- *   history           rep x month plus a trailing-twelve-months window (general loop)
+ *   history           rep x month plus a trailing-twelve-months window
  *   scan only         spi_facts_scan with a consumer that does nothing: the batch checks
  *                     and the slicing, beside a bare loop reading the same columns
  *
- * The host's source hands out its arrays in place, 64K rows per batch. Both sides are
- * timed warm, 11 runs each, alternating; the medians of wall and thread CPU time are
- * reported with the median ratio to the bare loop; the results are compared cell by cell. Self-contained on
- * purpose (no shared bench header). Build with a release build, e.g.
- * `meson setup build-rel --buildtype=release`, then run build-rel/tests/bench/bench_group.
+ * The host's source hands out its arrays in place, 64K rows per batch (or as given).
+ * Both sides are timed warm, 11 runs each, alternating; the medians of wall and thread
+ * CPU time are reported with the median ratio to the bare loop; the results are compared
+ * cell by cell. Self-contained on purpose (no shared bench header). Run it from a release
+ * build: `meson setup build-rel --buildtype=release -Dwerror=false` (gcc 12 at -O3 warns
+ * about code elsewhere), then build-rel/tests/bench/bench_group.
  *
  *   bench_group [rows [case|all [host batch rows]]]
  */
