@@ -400,11 +400,17 @@ typedef struct tally {
     uint64_t fail_at; /* 0: never */
 } tally;
 
-static int count_rows(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t nrows)
+static int count_rows(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t nrows,
+                      const spi_fact_where *at)
 {
     tally *t = arg;
     t->calls++;
     assert_true(b->count <= SPI_FACT_SLICE);
+    /* Slices start every SPI_FACT_SLICE rows of a batch; their day range covers every row. */
+    assert_true(at->batch >= 1);
+    assert_int_equal(at->first % SPI_FACT_SLICE, 0);
+    for (size_t i = 0; i < b->count; i++)
+        assert_true(b->day[i] >= at->day_lo && b->day[i] <= at->day_hi);
     if (t->fail_at != 0 && t->calls == t->fail_at)
         return spi_fail(t->ctx, SP_ECONFLICT, "consumer: stop here");
     if (rows == NULL) {

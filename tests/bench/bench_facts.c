@@ -64,8 +64,10 @@ static int host_scan(void *user, const sp_fact_query *q, sp_fact_sink_fn sink, v
 }
 
 /* The consumer a module would write: amount per rep, selection vector or not. */
-static int sum_per_rep(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t nrows)
+static int sum_per_rep(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t nrows,
+                       const spi_fact_where *at)
 {
+    (void)at;
     int64_t *sums = arg;
     if (rows == NULL) {
         for (size_t i = 0; i < nrows; i++)
