@@ -3,6 +3,7 @@
 temporary directory, and run the host program."""
 import os
 import pathlib
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,11 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([meson, "compile", "-C", str(build)], check=True,
                        stdout=subprocess.DEVNULL)
-        out = subprocess.run([str(build / "host")], check=True, capture_output=True,
-                             text=True).stdout
+        # Under `meson test --setup valgrind` the host runs under memcheck
+        # (tests/valgrind.sh); its stderr goes to the test log.
+        wrapper = shlex.split(os.environ.get("SPT_EXEC_WRAPPER", ""))
+        out = subprocess.run(wrapper + [str(build / "host")], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout
     print(out, end="")
     if "commission 432.10" not in out:
         print("unexpected output from the subproject host")
