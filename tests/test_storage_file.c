@@ -2061,12 +2061,12 @@ static void test_arguments(void **state)
     sp_storage *st = (sp_storage *)&ctx;
     sp_storage *const sentinel = st;
     assert_int_equal(sp_storage_file_new(NULL, ctx, path, NULL), SP_EINVAL);
-    assert_string_equal(sp_ctx_errmsg(ctx), "sp_storage_file_new: out is NULL");
+    assert_string_equal(sp_ctx_errmsg(ctx), "file store: out is NULL");
     assert_int_equal(sp_storage_file_new(&st, NULL, path, NULL), SP_EINVAL);
     assert_int_equal(sp_storage_file_new(&st, ctx, NULL, NULL), SP_EINVAL);
-    assert_string_equal(sp_ctx_errmsg(ctx), "sp_storage_file_new: path is NULL");
+    assert_string_equal(sp_ctx_errmsg(ctx), "file store: path is NULL");
     assert_int_equal(sp_storage_file_new(&st, ctx, "", NULL), SP_EINVAL);
-    assert_string_equal(sp_ctx_errmsg(ctx), "sp_storage_file_new: path is empty");
+    assert_string_equal(sp_ctx_errmsg(ctx), "file store: path is empty");
     sp_file_store_options o = SP_FILE_STORE_OPTIONS_INIT;
     o.version = 0;
     assert_int_equal(sp_storage_file_new(&st, ctx, path, &o), SP_EVERSION);

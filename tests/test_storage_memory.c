@@ -508,7 +508,7 @@ static void test_refusals(void **state)
     sp_storage *st = (sp_storage *)&ctx;
     sp_storage *const sentinel = st;
     assert_int_equal(sp_storage_memory_new(NULL, ctx), SP_EINVAL);
-    assert_string_equal(sp_ctx_errmsg(ctx), "sp_storage_memory_new: out is NULL");
+    assert_string_equal(sp_ctx_errmsg(ctx), "memory store: out is NULL");
     assert_int_equal(sp_storage_memory_new(&st, NULL), SP_EINVAL);
     assert_ptr_equal(st, sentinel);
     assert_int_equal(sp_storage_memory_new(&st, ctx), SP_OK);

@@ -182,9 +182,9 @@ int spi_group_map_nodes(sp_ctx *ctx, const sp_dict *dict, const sp_hierarchy *h,
     for (size_t i = 0; i < nkeys; i++) {
         const char *id;
         size_t len;
-        uint32_t node;
         (void)sp_dict_id(dict, (uint32_t)i, &id, &len);
-        m[i] = sp_hierarchy_find(h, id, len, &node) == SP_OK ? node : SPI_GROUP_UNKNOWN;
+        uint32_t node = spi_dict_lookup(h->ids, id, len); /* a miss is an unknown id */
+        m[i] = node != SP_NONE ? node : SPI_GROUP_UNKNOWN;
     }
     *map = m;
     return SP_OK;

@@ -409,12 +409,20 @@ int sp_hierarchy_set_levels(sp_hierarchy *h, const char *const *names, size_t n)
     return SP_OK;
 }
 
+/* SP_EINVAL for an output pointer that is NULL, recorded when there is a hierarchy. */
+static int null_output(const sp_hierarchy *h, const char *what, const char *name)
+{
+    return h != NULL ? spi_fail(h->ctx, SP_EINVAL, "%s: %s is NULL", what, name) : SP_EINVAL;
+}
+
 int sp_hierarchy_level_name(const sp_hierarchy *h, uint32_t level, const char **name)
 {
     if (h == NULL || name == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy levels", "name");
     if (level >= h->nlevels)
-        return SP_ENOTFOUND;
+        return spi_fail(h->ctx, SP_ENOTFOUND, "hierarchy levels: level %u is beyond the %zu "
+                                              "named levels",
+                        (unsigned)level, h->nlevels);
     *name = h->levels[level];
     return SP_OK;
 }
@@ -422,14 +430,16 @@ int sp_hierarchy_level_name(const sp_hierarchy *h, uint32_t level, const char **
 int sp_hierarchy_level_find(const sp_hierarchy *h, const char *name, uint32_t *level)
 {
     if (h == NULL || name == NULL || level == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy levels", name == NULL ? "name" : "level");
     for (size_t i = 0; i < h->nlevels; i++) {
         if (strcmp(h->levels[i], name) == 0) {
             *level = (uint32_t)i;
             return SP_OK;
         }
     }
-    return SP_ENOTFOUND;
+    char q[SPI_QUOTE_CAP];
+    return spi_fail(h->ctx, SP_ENOTFOUND, "hierarchy levels: no level is named %s",
+                    spi_quote(q, name, strlen(name)));
 }
 
 /* ---- validation ---- */
@@ -615,7 +625,7 @@ static int check_node(const sp_hierarchy *h, uint32_t index, const char *what)
 int sp_hierarchy_root(const sp_hierarchy *h, uint32_t *root)
 {
     if (h == NULL || root == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy root", "root");
     int rc = spi_hierarchy_check_valid(h, "hierarchy root");
     if (rc == SP_OK)
         *root = h->tree.root;
@@ -625,7 +635,7 @@ int sp_hierarchy_root(const sp_hierarchy *h, uint32_t *root)
 int sp_hierarchy_parent(const sp_hierarchy *h, uint32_t index, uint32_t *parent)
 {
     if (parent == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy parent", "parent");
     int rc = check_node(h, index, "hierarchy parent");
     if (rc == SP_OK)
         *parent = h->parent[index];
@@ -636,7 +646,7 @@ int sp_hierarchy_children(const sp_hierarchy *h, uint32_t index, const uint32_t 
                           size_t *count)
 {
     if (children == NULL || count == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy children", children == NULL ? "children" : "count");
     int rc = check_node(h, index, "hierarchy children");
     if (rc == SP_OK) {
         *children = spi_tree_children(&h->tree, index);
@@ -648,7 +658,7 @@ int sp_hierarchy_children(const sp_hierarchy *h, uint32_t index, const uint32_t 
 int sp_hierarchy_depth(const sp_hierarchy *h, uint32_t index, uint32_t *depth)
 {
     if (depth == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy depth", "depth");
     int rc = check_node(h, index, "hierarchy depth");
     if (rc == SP_OK)
         *depth = h->tree.depth[index];
@@ -658,7 +668,7 @@ int sp_hierarchy_depth(const sp_hierarchy *h, uint32_t index, uint32_t *depth)
 int sp_hierarchy_order(const sp_hierarchy *h, const uint32_t **order, size_t *count)
 {
     if (h == NULL || order == NULL || count == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy order", order == NULL ? "order" : "count");
     int rc = spi_hierarchy_check_valid(h, "hierarchy order");
     if (rc == SP_OK) {
         *order = h->tree.order;
@@ -670,7 +680,7 @@ int sp_hierarchy_order(const sp_hierarchy *h, const uint32_t **order, size_t *co
 int sp_hierarchy_level_count(const sp_hierarchy *h, size_t *count)
 {
     if (h == NULL || count == NULL)
-        return SP_EINVAL;
+        return null_output(h, "hierarchy levels", "count");
     int rc = spi_hierarchy_check_valid(h, "hierarchy levels");
     if (rc == SP_OK)
         *count = h->tree.levels;

@@ -1312,9 +1312,9 @@ int spi_storage_file_open(sp_storage **out, sp_ctx *ctx, const char *path,
     if (ctx == NULL)
         return SP_EINVAL;
     if (out == NULL)
-        return spi_fail(ctx, SP_EINVAL, "sp_storage_file_new: out is NULL");
+        return spi_fail(ctx, SP_EINVAL, "file store: out is NULL");
     if (path == NULL || path[0] == '\0')
-        return spi_fail(ctx, SP_EINVAL, "sp_storage_file_new: path is %s",
+        return spi_fail(ctx, SP_EINVAL, "file store: path is %s",
                         path == NULL ? "NULL" : "empty");
     sp_file_store_options o = SP_FILE_STORE_OPTIONS_INIT;
     int rc = spi_struct_read(ctx, "sp_file_store_options", &o, opts, file_options_sizes,

@@ -980,7 +980,7 @@ int sp_storage_memory_new(sp_storage **out, sp_ctx *ctx)
     if (ctx == NULL)
         return SP_EINVAL;
     if (out == NULL)
-        return spi_fail(ctx, SP_EINVAL, "sp_storage_memory_new: out is NULL");
+        return spi_fail(ctx, SP_EINVAL, "memory store: out is NULL");
     memory_store *s = spi_malloc(ctx, sizeof *s);
     if (s == NULL)
         return SP_ENOMEM;

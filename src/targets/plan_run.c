@@ -219,6 +219,9 @@ int sp_target_plan_decompose(sp_target_set **out, const sp_target_plan *plan, in
     sp_ctx *ctx = plan->ctx;
     if (out == NULL)
         return spi_fail(ctx, SP_EINVAL, "target plan: out is NULL");
+    if (total < 0)
+        return spi_fail(ctx, SP_EINVAL, "target plan: the total %lld is negative",
+                        (long long)total);
     const uint32_t n = plan->n, P = plan->nperiods;
     spi_progress pr;
     int rc = spi_progress_start(&pr, ctx, progress, "target plan: decompose", 3 * (uint64_t)n);
@@ -504,5 +507,6 @@ int sp_target_set_reconcile(const sp_target_set *set, const int64_t *commitments
 {
     if (set == NULL)
         return SP_EINVAL;
-    return sp_hierarchy_reconcile(set->sh->h, set->annual, commitments, opts, out);
+    int rc = sp_hierarchy_reconcile(set->sh->h, set->annual, commitments, opts, out);
+    return rc == SP_OK || rc == SP_ENOMEM ? rc : spi_fail_prefix(set->ctx, rc, NULL, "target set");
 }

@@ -217,9 +217,8 @@ int sp_target_compare(sp_target_comparison **out, const sp_target_set *a,
     for (uint32_t i = 0; i < b->n; i++) {
         const char *id;
         size_t len;
-        uint32_t k;
         (void)sp_dict_id(hb->ids, i, &id, &len);
-        in_a[i] = sp_hierarchy_find(ha, id, len, &k) == SP_OK;
+        in_a[i] = spi_dict_lookup(ha->ids, id, len) != SP_NONE; /* misses record nothing */
         count += !in_a[i];
     }
     const size_t P = a->nperiods == b->nperiods ? a->nperiods : 0;
@@ -263,8 +262,8 @@ int sp_target_compare(sp_target_comparison **out, const sp_target_set *a,
             size_t len;
             (void)sp_dict_id(s->sh->h->ids, i, &id, &len);
             uint32_t ia = side == 0 ? i : SPI_TREE_NONE, ib = side == 1 ? i : SPI_TREE_NONE;
-            if (side == 0 && sp_hierarchy_find(hb, id, len, &ib) != SP_OK)
-                ib = SPI_TREE_NONE;
+            if (side == 0)
+                ib = spi_dict_lookup(hb->ids, id, len); /* SP_NONE is SPI_TREE_NONE */
             c->ids[row] = id;
             c->flags[row] = (ia != SPI_TREE_NONE ? SP_COMPARE_IN_A : 0) |
                             (ib != SPI_TREE_NONE ? SP_COMPARE_IN_B : 0);
