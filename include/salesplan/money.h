@@ -26,7 +26,8 @@ typedef int64_t sp_dec;
 /* Largest currency exponent accepted anywhere (10^18 still fits int64_t). */
 #define SP_MONEY_MAX_EXPONENT 18
 
-/* Rounding modes. Values are frozen. */
+/* Rounding modes. Values are frozen. Functions take a mode as `uint32_t mode` (the
+ * conventions: enum parameters are fixed-width), one of these values. */
 typedef enum sp_rounding {
     SP_ROUND_HALF_EVEN = 0, /* nearest; ties to the even neighbour (banker's); the default */
     SP_ROUND_HALF_UP = 1,   /* nearest; ties away from zero (commercial) */
@@ -49,21 +50,21 @@ SP_API int sp_money_mul(int64_t a, int64_t n, int64_t *out);
  * SP_EINVAL when c is 0 or the mode is unknown; SP_EOVERFLOW when the result does not fit.
  * This is the one rounding primitive; the functions below are named forms of it.
  */
-SP_API int sp_muldiv(int64_t a, int64_t b, int64_t c, sp_rounding mode, int64_t *out);
+SP_API int sp_muldiv(int64_t a, int64_t b, int64_t c, uint32_t mode, int64_t *out);
 /* *out = round(a / b). */
-SP_API int sp_div_round(int64_t a, int64_t b, sp_rounding mode, int64_t *out);
+SP_API int sp_div_round(int64_t a, int64_t b, uint32_t mode, int64_t *out);
 /* Money times a rate: round(amount * rate / 10^9), e.g. a commission of 3.5 %. */
-SP_API int sp_money_mul_dec(int64_t amount, sp_dec rate, sp_rounding mode, int64_t *out);
+SP_API int sp_money_mul_dec(int64_t amount, sp_dec rate, uint32_t mode, int64_t *out);
 /* Product and quotient of two decimals: round(a * b / 10^9), round(a * 10^9 / b).
  * sp_dec_div also gives the ratio of two money amounts, e.g. attainment = actual / target. */
-SP_API int sp_dec_mul(sp_dec a, sp_dec b, sp_rounding mode, sp_dec *out);
-SP_API int sp_dec_div(int64_t a, int64_t b, sp_rounding mode, sp_dec *out);
+SP_API int sp_dec_mul(sp_dec a, sp_dec b, uint32_t mode, sp_dec *out);
+SP_API int sp_dec_div(int64_t a, int64_t b, uint32_t mode, sp_dec *out);
 
 /* Change the exponent of an amount (e.g. 2 -> 0 rounds cents to whole units). */
 SP_API int sp_money_rescale(int64_t amount, int32_t from_exponent, int32_t to_exponent,
-                            sp_rounding mode, int64_t *out);
+                            uint32_t mode, int64_t *out);
 /* Round an amount to a multiple of `unit` (> 0), e.g. to the nearest 100.00 with unit 10000. */
-SP_API int sp_money_round_to(int64_t amount, int64_t unit, sp_rounding mode, int64_t *out);
+SP_API int sp_money_round_to(int64_t amount, int64_t unit, uint32_t mode, int64_t *out);
 
 /* ISO 4217 minor-unit exponent of an alphabetic currency code ("CNY" -> 2, "JPY" -> 0,
  * "KWD" -> 3). SP_ENOTFOUND for a code not in the table (docs/money.md lists it). */
@@ -96,8 +97,8 @@ typedef enum sp_text_flags {
  * SP_EOVERFLOW.
  */
 SP_API int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t flags,
-                          sp_rounding mode, int64_t *out);
-SP_API int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_rounding mode,
+                          uint32_t mode, int64_t *out);
+SP_API int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, uint32_t mode,
                         sp_dec *out);
 
 /*

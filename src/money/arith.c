@@ -28,12 +28,12 @@ int64_t spi_pow10(int e)
     return pow10_table[e];
 }
 
-bool spi_rounding_valid(sp_rounding mode)
+bool spi_rounding_valid(uint32_t mode)
 {
-    return (int)mode >= (int)SP_ROUND_HALF_EVEN && (int)mode <= (int)SP_ROUND_FLOOR;
+    return mode <= SP_ROUND_FLOOR;
 }
 
-bool spi_round_away(sp_rounding mode, bool negative, int half, bool inexact, bool odd)
+bool spi_round_away(uint32_t mode, bool negative, int half, bool inexact, bool odd)
 {
     if (!inexact)
         return false;
@@ -49,7 +49,7 @@ bool spi_round_away(sp_rounding mode, bool negative, int half, bool inexact, boo
     return false;
 }
 
-spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, sp_rounding mode)
+spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, uint32_t mode)
 {
     bool negative = (n < 0) != (d < 0);
     spi_u128 un = n < 0 ? (spi_u128)(-n) : (spi_u128)n;
@@ -100,35 +100,35 @@ int sp_money_mul(int64_t a, int64_t n, int64_t *out)
     return checked(__builtin_mul_overflow(a, n, &r), &r, out);
 }
 
-int sp_muldiv(int64_t a, int64_t b, int64_t c, sp_rounding mode, int64_t *out)
+int sp_muldiv(int64_t a, int64_t b, int64_t c, uint32_t mode, int64_t *out)
 {
     if (out == NULL || c == 0 || !spi_rounding_valid(mode))
         return SP_EINVAL;
     return fit_i64(spi_div_round_i128((spi_i128)a * b, c, mode), out);
 }
 
-int sp_div_round(int64_t a, int64_t b, sp_rounding mode, int64_t *out)
+int sp_div_round(int64_t a, int64_t b, uint32_t mode, int64_t *out)
 {
     return sp_muldiv(a, 1, b, mode, out);
 }
 
-int sp_money_mul_dec(int64_t amount, sp_dec rate, sp_rounding mode, int64_t *out)
+int sp_money_mul_dec(int64_t amount, sp_dec rate, uint32_t mode, int64_t *out)
 {
     return sp_muldiv(amount, rate, SP_DEC_ONE, mode, out);
 }
 
-int sp_dec_mul(sp_dec a, sp_dec b, sp_rounding mode, sp_dec *out)
+int sp_dec_mul(sp_dec a, sp_dec b, uint32_t mode, sp_dec *out)
 {
     return sp_muldiv(a, b, SP_DEC_ONE, mode, out);
 }
 
-int sp_dec_div(int64_t a, int64_t b, sp_rounding mode, sp_dec *out)
+int sp_dec_div(int64_t a, int64_t b, uint32_t mode, sp_dec *out)
 {
     return sp_muldiv(a, SP_DEC_ONE, b, mode, out);
 }
 
 int sp_money_rescale(int64_t amount, int32_t from_exponent, int32_t to_exponent,
-                     sp_rounding mode, int64_t *out)
+                     uint32_t mode, int64_t *out)
 {
     if (from_exponent < 0 || from_exponent > SP_MONEY_MAX_EXPONENT || to_exponent < 0 ||
         to_exponent > SP_MONEY_MAX_EXPONENT)
@@ -138,7 +138,7 @@ int sp_money_rescale(int64_t amount, int32_t from_exponent, int32_t to_exponent,
     return sp_div_round(amount, spi_pow10(from_exponent - to_exponent), mode, out);
 }
 
-int sp_money_round_to(int64_t amount, int64_t unit, sp_rounding mode, int64_t *out)
+int sp_money_round_to(int64_t amount, int64_t unit, uint32_t mode, int64_t *out)
 {
     if (out == NULL || unit <= 0 || !spi_rounding_valid(mode))
         return SP_EINVAL;

@@ -14,7 +14,7 @@ __extension__ typedef __int128 spi_i128;
 __extension__ typedef unsigned __int128 spi_u128;
 
 /* True for the seven modes of sp_rounding. */
-bool spi_rounding_valid(sp_rounding mode);
+bool spi_rounding_valid(uint32_t mode);
 
 /*
  * Whether a truncated (toward zero) magnitude must move one unit away from zero.
@@ -22,10 +22,10 @@ bool spi_rounding_valid(sp_rounding mode);
  * half (-1 below, 0 exactly half, 1 above); `inexact`: the fraction is non-zero;
  * `odd`: the truncated magnitude is odd.
  */
-bool spi_round_away(sp_rounding mode, bool negative, int half, bool inexact, bool odd);
+bool spi_round_away(uint32_t mode, bool negative, int half, bool inexact, bool odd);
 
 /* round(n / d) for d != 0 and |n|, |d| < 2^127, by `mode`. */
-spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, sp_rounding mode);
+spi_i128 spi_div_round_i128(spi_i128 n, spi_i128 d, uint32_t mode);
 
 /* Greatest common divisor; gcd(a, 0) = a. */
 static inline uint64_t spi_gcd_u64(uint64_t a, uint64_t b)
@@ -48,7 +48,7 @@ int64_t spi_pow10(int e);
  * under the name `what` ("money", "decimal", or a document path).
  */
 int spi_parse_fixed(sp_ctx *ctx, const char *what, const char *text, size_t text_len,
-                    int frac_digits, bool percent, uint32_t flags, sp_rounding mode,
+                    int frac_digits, bool percent, uint32_t flags, uint32_t mode,
                     int64_t *out);
 /*
  * Write value / 10^frac_digits: '-' when negative, integer digits (',' every three with

@@ -25,7 +25,7 @@ static bool is_digit(char c)
 }
 
 int spi_parse_fixed(sp_ctx *ctx, const char *what, const char *text, size_t text_len,
-                    int frac_digits, bool percent, uint32_t flags, sp_rounding mode, int64_t *out)
+                    int frac_digits, bool percent, uint32_t flags, uint32_t mode, int64_t *out)
 {
     if (text == NULL || out == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, text == NULL ? "text" : "out");
@@ -194,7 +194,7 @@ static bool format_args_valid(uint32_t flags, uint32_t accepted, const char *buf
 }
 
 int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t flags,
-                   sp_rounding mode, int64_t *out)
+                   uint32_t mode, int64_t *out)
 {
     if (!exponent_valid(exponent))
         return spi_fail(ctx, SP_EINVAL, "money: exponent %d is outside 0..%d", (int)exponent,
@@ -206,7 +206,7 @@ int sp_money_parse(sp_ctx *ctx, const char *text, int32_t exponent, uint32_t fla
                            false, flags, mode, out);
 }
 
-int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, sp_rounding mode, sp_dec *out)
+int sp_dec_parse(sp_ctx *ctx, const char *text, uint32_t flags, uint32_t mode, sp_dec *out)
 {
     int rc = check_parse_flags(ctx, "decimal", flags, DEC_PARSE_FLAGS);
     if (rc != SP_OK)

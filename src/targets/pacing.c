@@ -58,7 +58,7 @@ static int pace_node(const pace_job *j, size_t i, int64_t *expected, int64_t *pr
         return spi_fail(j->ctx, SP_EINVAL, "pacing: target[%zu] = %lld is negative", i,
                         (long long)target);
     size_t k = j->o.profile_of != NULL ? j->o.profile_of[i] : 0;
-    sp_rounding mode = (sp_rounding)j->o.rounding;
+    uint32_t mode = j->o.rounding;
     int64_t num = j->num[k];
     *expected = (int64_t)spi_div_round_i128((spi_i128)target * num, j->den, mode);
 
@@ -92,7 +92,7 @@ static int check_options(sp_ctx *ctx, const sp_pacing_options *o)
         return spi_fail(ctx, SP_EINVAL,
                         "pacing: projection %u is not an sp_projection_method (0 or 1)",
                         (unsigned)o->projection);
-    if (!spi_rounding_valid((sp_rounding)o->rounding))
+    if (!spi_rounding_valid(o->rounding))
         return spi_fail(ctx, SP_EINVAL, "pacing: rounding %u is not an sp_rounding (0 to 6)",
                         (unsigned)o->rounding);
     if (o->threshold < 0)
