@@ -23,6 +23,19 @@
 
 #define SPI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * A function compiled into several specialised copies (a hot loop over facts, one copy per
+ * combination of constant flags) is forced inline into each. Not in the coverage build
+ * (meson's b_coverage defines SPI_COVERAGE_BUILD): there it stays one function called
+ * with the flags, so each of its branches is counted once, over every form, instead of
+ * once per copy with the branches on constants counted as never taken.
+ */
+#if defined(__GNUC__) && !defined(SPI_COVERAGE_BUILD)
+#  define SPI_FORCE_INLINE inline __attribute__((always_inline))
+#else
+#  define SPI_FORCE_INLINE inline
+#endif
+
 /* Messages longer than this are truncated; the fixed buffer means recording an error,
  * including SP_ENOMEM, never allocates. */
 #define SPI_ERRMSG_CAP 1024

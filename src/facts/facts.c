@@ -344,11 +344,7 @@ typedef struct slice_scan {
         }                                                                                     \
     } while (0)
 
-#if defined(__GNUC__)
-#define SCAN_INLINE inline __attribute__((always_inline))
-#else
-#define SCAN_INLINE inline
-#endif
+#define SCAN_INLINE SPI_FORCE_INLINE
 
 static SCAN_INLINE void scan_slice_body(const sp_fact_batch *b, const uint32_t *bound,
                                         slice_scan *out)

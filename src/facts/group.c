@@ -23,12 +23,11 @@
 #include "../money/numeric.h"
 #include "facts_internal.h"
 
+#define SPI_INLINE SPI_FORCE_INLINE
 #if defined(__GNUC__)
-#define SPI_INLINE inline __attribute__((always_inline))
 #define SPI_NOINLINE __attribute__((noinline, cold))
 #define SPI_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define SPI_INLINE inline
 #define SPI_NOINLINE
 #define SPI_UNLIKELY(x) (x)
 #endif
