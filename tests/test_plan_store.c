@@ -184,6 +184,13 @@ static void test_round_trips(void **state)
 
     /* Versions and scenarios. */
     uint32_t v = 0;
+    /* The day of saving is a real day: INT32_MIN is what an unsaved set reports. */
+    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, INT32_MIN, &v), SP_EINVAL,
+                    "target set: day -2147483648 is outside the years 1 to 9999 (INT32_MIN "
+                    "marks a set never saved)");
+    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 2932897, &v), SP_EINVAL,
+                    "target set: day 2932897 is outside the years 1 to 9999");
+    assert_int_equal(v, 0);
     assert_int_equal(sp_target_set_save(sp, st, "base", "first cut", 20500, &v), SP_OK);
     assert_int_equal(v, 1);
     fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 20500, &v), SP_ECONFLICT,

@@ -42,8 +42,8 @@ SPI_DEFINE_INIT(sp_calendar_options, calendar_options_sizes,
 
 /* ---- civil dates at the boundary ---- */
 
-static const int64_t first_supported_day = -719162; /* 0001-01-01 */
-static const int64_t last_supported_day = 2932896;  /* 9999-12-31 */
+static const int64_t first_supported_day = SPI_DAY_MIN;
+static const int64_t last_supported_day = SPI_DAY_MAX;
 
 static bool day_supported(int64_t day)
 {

@@ -16,6 +16,10 @@
 
 /* ---- civil dates: nothing here allocates or fails ---- */
 
+/* Day numbers of 0001-01-01 and 9999-12-31: the days the library accepts anywhere. */
+#define SPI_DAY_MIN INT32_C(-719162)
+#define SPI_DAY_MAX INT32_C(2932896)
+
 /* Day number of y-m-d, for any year; m in 1..12, d in 1..31 (not checked). */
 int64_t spi_days_from_civil(int64_t y, int m, int d);
 /* The civil date of day number z, for any z in int32_t range and beyond. */

@@ -8,15 +8,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../calendar/calendar_internal.h"
 #include "../core/internal.h"
 #include "salesplan/calendar.h"
 #include "salesplan/hierarchy.h"
 #include "salesplan/storage.h"
 
-/* Civil days and epoch seconds of 0001-01-01T00:00:00 and 9999-12-31T23:59:59 UTC: the
- * dates a batch may hold. */
-#define SPI_DAY_MIN INT32_C(-719162)
-#define SPI_DAY_MAX INT32_C(2932896)
+/* Epoch seconds of 0001-01-01T00:00:00 and 9999-12-31T23:59:59 UTC: with SPI_DAY_MIN and
+ * SPI_DAY_MAX (the calendar's), the dates a batch may hold. */
 #define SPI_TIME_MIN INT64_C(-62135596800)
 #define SPI_TIME_MAX INT64_C(253402300799)
 

@@ -6,6 +6,7 @@
 #ifndef SPI_TARGETS_PLAN_H
 #define SPI_TARGETS_PLAN_H
 
+#include "../calendar/calendar_internal.h"
 #include "../record/record.h"
 #include "decompose.h"
 

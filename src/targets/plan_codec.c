@@ -695,7 +695,7 @@ static int read_set_head(sp_ctx *ctx, const spi_rdoc *doc, uint32_t present, set
         (rc = spi_rec_strdup(doc, root, "scenario", 0, &scenario)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "version", 0, 0, UINT32_MAX, &version)) != SP_OK ||
         (rc = spi_rec_strdup(doc, root, "note", 0, &note)) != SP_OK ||
-        (rc = spi_rec_int(doc, root, "saved_day", 0, INT32_MIN, INT32_MAX, &day)) != SP_OK ||
+        (rc = spi_rec_int(doc, root, "saved_day", 0, SPI_DAY_MIN, SPI_DAY_MAX, &day)) != SP_OK ||
         (rc = spi_rec_enum(doc, root, "measure", 0, measure_names, SPI_ARRAY_LEN(measure_names),
                            &measure)) != SP_OK ||
         (rc = spi_rec_strdup(doc, root, "currency", SPI_REC_NULL, &currency)) != SP_OK ||

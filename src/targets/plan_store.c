@@ -92,6 +92,9 @@ int sp_target_set_save(sp_target_set *set, const sp_storage *storage, const char
     if (!spi_utf8_check((const uint8_t *)note, strlen(note), &bad, &why))
         return spi_fail(ctx, SP_EINVAL, "target set: note is not valid UTF-8: %s at byte %zu",
                         why, bad);
+    if (day < SPI_DAY_MIN || day > SPI_DAY_MAX)
+        return spi_fail(ctx, SP_EINVAL, "target set: day %d is outside the years 1 to 9999%s",
+                        (int)day, day == INT32_MIN ? " (INT32_MIN marks a set never saved)" : "");
     if (set->scenario != NULL) {
         char q[SPI_QUOTE_CAP];
         return spi_fail(ctx, SP_ECONFLICT, "target set: already saved as %s version %u (a saved "
