@@ -466,8 +466,8 @@ SP_API int sp_target_plan_load(sp_target_plan **out, sp_ctx *ctx, const sp_stora
 
 /*
  * Save a set as the next version of `scenario` (1 to 255 bytes of UTF-8) of its plan in
- * namespace "target.set", with a note (may be NULL) and the day it is saved (a day of the years 1 to 9999; the library
- * reads no clock). The plan must be in the store: checked inside the transaction, else
+ * namespace "target.set", with a note (may be NULL) and the day it is saved (a day of the
+ * years 1 to 9999; the library reads no clock). The plan must be in the store: checked inside the transaction, else
  * SP_ENOTFOUND naming the plan and nothing is written (a plan never saved, or removed
  * since). The version is found inside the transaction; a stored version is never
  * replaced (SP_ECONFLICT). The set takes scenario, version, note and day on success; a
