@@ -584,8 +584,8 @@ int spi_rec_strdup(const spi_rdoc *doc, const spi_rnode *node, const char *key,
         *out = NULL;
         return SP_OK;
     }
-    const char *s;
-    size_t len;
+    const char *s = ""; /* always set on success: v is present */
+    size_t len = 0;
     if ((rc = spi_rec_string(doc, v, NULL, SPI_REC_NO_NUL, &s, &len)) != SP_OK)
         return rc;
     char *copy = spi_malloc(doc->ctx, len + 1);

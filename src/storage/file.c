@@ -414,6 +414,18 @@ enum {
 
 /* Read the 32 bytes at offset `pos`, `h`, as a batch header: HEAD_OK, or another HEAD_*
  * with the reason in why (when not NULL). */
+
+/* A reason into why[0..cap) when the caller asked for one (why may be NULL). */
+static void say(char *why, size_t cap, const char *fmt, ...) SPI_PRINTF(3, 4);
+static void say(char *why, size_t cap, const char *fmt, ...)
+{
+    if (why == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+}
 static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], uint64_t pos, bhead *out,
                       char *why, size_t cap)
 {
@@ -429,28 +441,23 @@ static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], uint64_t pos, bhea
     out->payload_len = get64(h + 16);
     uint32_t reserved = get32(h + 24);
     unsigned long long o = (unsigned long long)pos;
-    char dummy[1];
-    if (why == NULL) {
-        why = dummy;
-        cap = sizeof dummy;
-    }
     if (reserved != 0)
-        snprintf(why, cap, "reserved field at offset %llu is 0x%08x, must be 0", o + 24,
+        say(why, cap, "reserved field at offset %llu is 0x%08x, must be 0", o + 24,
                  (unsigned)reserved);
     else if (out->seq == 0 || out->seq > SEQ_MAX)
-        snprintf(why, cap, "sequence number %llu at offset %llu is out of range (1 to %llu)",
+        say(why, cap, "sequence number %llu at offset %llu is out of range (1 to %llu)",
                  (unsigned long long)out->seq, o + 8, (unsigned long long)SEQ_MAX);
     else if (out->ops == 0)
-        snprintf(why, cap, "operation count 0 at offset %llu (a batch holds at least one "
+        say(why, cap, "operation count 0 at offset %llu (a batch holds at least one "
                  "operation)", o + 4);
     else if ((uint64_t)out->ops * MIN_OP_SIZE > out->payload_len)
-        snprintf(why, cap, "operation count %u at offset %llu does not fit a payload of %llu "
+        say(why, cap, "operation count %u at offset %llu does not fit a payload of %llu "
                  "bytes (an operation takes at least %u)", (unsigned)out->ops, o + 4,
                  (unsigned long long)out->payload_len, (unsigned)MIN_OP_SIZE);
     else if (pos > MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE ||
              out->payload_len >
                  MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE - pos)
-        snprintf(why, cap, "payload length %llu at offset %llu puts its end past the largest "
+        say(why, cap, "payload length %llu at offset %llu puts its end past the largest "
                  "file offset", (unsigned long long)out->payload_len, o + 16);
     else
         return HEAD_OK;
