@@ -52,23 +52,23 @@ typedef enum sp_year_end_rule {
 
 /* Grains of a calendar, coarse to fine. Values are frozen. */
 typedef enum sp_grain {
-    SP_GRAIN_YEAR = 0,
-    SP_GRAIN_HALF = 1,
-    SP_GRAIN_QUARTER = 2,
-    SP_GRAIN_MONTH = 3,
+    SP_GRAIN_YEAR = 0,    /* the fiscal year: one period */
+    SP_GRAIN_HALF = 1,    /* two halves of six months */
+    SP_GRAIN_QUARTER = 2, /* four quarters of three months */
+    SP_GRAIN_MONTH = 3,   /* twelve months (civil, or the retail calendar's 4-4-5 months) */
     SP_GRAIN_WEEK = 4 /* ISO 8601 weeks (Monday to Sunday) in a months calendar; the
                          retail weeks, ending on year_end_weekday, in a retail calendar */
 } sp_grain;
 
 /* ISO weekdays: 1 Monday .. 7 Sunday. As bits for the weekend: bit (weekday - 1). */
 typedef enum sp_weekday_bits {
-    SP_MONDAY = 1,
-    SP_TUESDAY = 2,
-    SP_WEDNESDAY = 4,
-    SP_THURSDAY = 8,
-    SP_FRIDAY = 16,
-    SP_SATURDAY = 32,
-    SP_SUNDAY = 64
+    SP_MONDAY = 1,     /* weekday 1 */
+    SP_TUESDAY = 2,    /* weekday 2 */
+    SP_WEDNESDAY = 4,  /* weekday 3 */
+    SP_THURSDAY = 8,   /* weekday 4 */
+    SP_FRIDAY = 16,    /* weekday 5 */
+    SP_SATURDAY = 32,  /* weekday 6 */
+    SP_SUNDAY = 64     /* weekday 7 */
 } sp_weekday_bits;
 
 /* The most periods a fiscal year has at any grain (a 53-week year), and the longest label

@@ -36,6 +36,7 @@ extern "C" {
  */
 typedef struct sp_hierarchy sp_hierarchy;
 
+/* A new, empty hierarchy in `ctx` (state SP_HIERARCHY_OPEN). */
 SP_API int sp_hierarchy_new(sp_hierarchy **out, sp_ctx *ctx);
 SP_API void sp_hierarchy_free(sp_hierarchy *h);
 
@@ -143,12 +144,14 @@ SP_API int sp_hierarchy_level_totals(const sp_hierarchy *h, const int64_t *value
 
 /* ---- bottom-up commitments against a top-down target ---- */
 
+/* How sp_hierarchy_reconcile settles the targets. Values are frozen. */
 typedef enum sp_reconcile_mode {
     SP_RECONCILE_TOP_DOWN = 0,  /* keep the top-down targets */
     SP_RECONCILE_BOTTOM_UP = 1, /* take the leaves' commitments, rolled up */
     SP_RECONCILE_BLEND = 2      /* weight w of bottom-up, 1 - w of top-down (see below) */
 } sp_reconcile_mode;
 
+/* Options of sp_hierarchy_reconcile. */
 typedef struct sp_reconcile_options {
     uint32_t version;         /* SP_RECONCILE_OPTIONS_VERSION */
     uint32_t mode;            /* sp_reconcile_mode */
