@@ -82,17 +82,27 @@ static inline bench_stats bench_stats_of(double *ms, int n)
 
 typedef void (*bench_fn)(void *arg);
 
-/* One untimed run of fn(arg), then BENCH_RUNS timed ones. */
-static inline bench_stats bench_measure(bench_fn fn, void *arg)
+/* One untimed run of fn(arg), then BENCH_RUNS timed ones; reset(arg), when not NULL,
+ * runs untimed before each (to free what the previous run made, say). */
+static inline bench_stats bench_measure_reset(bench_fn fn, bench_fn reset, void *arg)
 {
     double ms[BENCH_RUNS];
+    if (reset != NULL)
+        reset(arg);
     fn(arg);
     for (int r = 0; r < BENCH_RUNS; r++) {
+        if (reset != NULL)
+            reset(arg);
         double t0 = bench_now_ms();
         fn(arg);
         ms[r] = bench_now_ms() - t0;
     }
     return bench_stats_of(ms, BENCH_RUNS);
+}
+
+static inline bench_stats bench_measure(bench_fn fn, void *arg)
+{
+    return bench_measure_reset(fn, NULL, arg);
 }
 
 /* ---- result lines ---- */
