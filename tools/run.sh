@@ -3,6 +3,7 @@
 #   sh tools/run.sh demo   build, then run the end-to-end demo on generated data
 #   sh tools/run.sh test   build, run every test, again under ASan+UBSan (clang) and
 #                          valgrind, and check the ABI against abi/libsalesplan.abi
+#   sh tools/run.sh bench  every benchmark on the release build, one table (tools/bench.py)
 # Each installs the Debian packages it needs when they are missing.
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,5 +64,6 @@ run_tests() {
 case "${1:-}" in
 demo) shift; run_demo "$@" ;;
 test) run_tests ;;
-*) echo "usage: sh tools/run.sh demo|test" >&2; exit 2 ;;
+bench) shift; install_missing python3; exec /usr/bin/python3 tools/bench.py "$@" ;;
+*) echo "usage: sh tools/run.sh demo|test|bench" >&2; exit 2 ;;
 esac
