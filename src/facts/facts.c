@@ -3,8 +3,12 @@
  * uses (spi_facts_scan), and the built-in memory fact source.
  *
  * Speed: a batch is checked column by column with loops that only accumulate (a running
- * "any bad" flag, the lowest and highest day), which compilers vectorise; the row at fault
- * is searched for only after a loop found one. The day filter reuses the batch's lowest and
+ * "any bad" flag, the lowest and highest day), which compilers vectorise with x86-64's
+ * baseline SSE2: flags are integers (a bool accumulator is not vectorised), index bounds
+ * one unsigned compare, money (no 64-bit compares in SSE2) an OR of the values whose sign
+ * bit says whether the exact INT64_MIN test is needed at all, and without a day filter
+ * only the days' validity (no lowest and highest). The row at fault is searched for only
+ * after a loop found one. The day filter reuses the batch's lowest and
  * highest day: a batch wholly inside the query goes to the consumer as it is, slice by
  * slice, with no selection vector and no copy; one wholly outside is skipped; only a batch
  * across a boundary gets a selection vector, built without branches into a buffer
@@ -163,8 +167,29 @@ static const char *name_batch(batch_name *n, uint32_t kind, uint64_t ordinal)
 static size_t find_i64_outside(const int64_t *v, size_t n, int64_t lo, int64_t hi)
 {
     bool bad = false;
-    for (size_t i = 0; i < n; i++)
-        bad |= (v[i] < lo) | (v[i] > hi);
+    if (hi == INT64_MAX && (lo == INT64_MIN + 1 || lo == 0)) {
+        /* The two bounds money and quantities have, without 64-bit compares (x86-64's
+         * baseline SSE2 has none, so the general loop below stays scalar): only INT64_MIN
+         * has bit 63 as its lowest set bit, and a negative value has bit 63 set. */
+        const uint64_t *u = (const uint64_t *)v;
+        uint64_t acc = 0, a[4] = { 0, 0, 0, 0 };
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) /* four lanes: two vectors a step */
+            for (size_t k = 0; k < 4; k++)
+                a[k] |= u[j + k];
+        for (; j < n; j++)
+            acc |= u[j];
+        acc |= a[0] | a[1] | a[2] | a[3];
+        if ((acc >> 63) != 0 && lo != 0) { /* some value is negative: INT64_MIN? */
+            acc = 0;
+            for (size_t i = 0; i < n; i++)
+                acc |= u[i] & ~(u[i] - 1);
+        }
+        bad = (acc >> 63) != 0;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            bad |= (v[i] < lo) | (v[i] > hi);
+    }
     if (!bad)
         return n;
     size_t i = 0;
@@ -177,9 +202,21 @@ static size_t find_i64_outside(const int64_t *v, size_t n, int64_t lo, int64_t h
  * n when there is none. */
 static size_t find_bad_index(const uint32_t *v, size_t n, uint32_t bound, bool none_ok)
 {
-    bool bad = false;
-    for (size_t i = 0; i < n; i++)
-        bad |= v[i] >= bound && !(none_ok && v[i] == SP_NONE);
+    if (none_ok && bound == SPI_FACT_ANY)
+        return n; /* every value is below the bound or SP_NONE */
+    /* One unsigned compare a value: with none_ok, v + 1 wraps SP_NONE to 0 and the good
+     * values to 1 .. bound (bound < UINT32_MAX here). */
+    if (!none_ok && bound == 0)
+        return 0; /* nothing is below 0 (n > 0 here) */
+    uint32_t shift = none_ok ? 1 : 0, limit = bound - 1 + shift, bad = 0, a[8] = { 0 };
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) /* uint32_t, not bool, and eight lanes: two vectors a step */
+        for (size_t k = 0; k < 8; k++)
+            a[k] |= v[j + k] + shift > limit;
+    for (; j < n; j++)
+        bad |= v[j] + shift > limit;
+    for (size_t k = 0; k < 8; k++)
+        bad |= a[k];
     if (!bad)
         return n;
     size_t i = 0;
@@ -193,14 +230,34 @@ static size_t find_bad_index(const uint32_t *v, size_t n, uint32_t bound, bool n
  * the batch, and messages give rows by their position in the batch.
  */
 static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t n, size_t first,
-                      int32_t days[2])
+                      bool range, int32_t days[2])
 {
-    int32_t lo = INT32_MAX, hi = INT32_MIN;
-    for (size_t i = 0; i < n; i++) {
-        lo = day[i] < lo ? day[i] : lo;
-        hi = day[i] > hi ? day[i] : hi;
+    int32_t lo = SPI_DAY_MIN, hi = SPI_DAY_MAX;
+    bool bad;
+    if (range) {
+        lo = INT32_MAX;
+        hi = INT32_MIN;
+        for (size_t i = 0; i < n; i++) {
+            lo = day[i] < lo ? day[i] : lo;
+            hi = day[i] > hi ? day[i] : hi;
+        }
+        bad = lo < SPI_DAY_MIN || hi > SPI_DAY_MAX;
+    } else {
+        /* Only whether every day is valid (half the work of the lowest and highest):
+         * one unsigned compare a day. */
+        const uint32_t span = (uint32_t)(SPI_DAY_MAX - SPI_DAY_MIN);
+        uint32_t acc = 0, a[8] = { 0 };
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) /* eight lanes: two vectors a step */
+            for (size_t k = 0; k < 8; k++)
+                a[k] |= (uint32_t)day[j + k] - (uint32_t)SPI_DAY_MIN > span;
+        for (; j < n; j++)
+            acc |= (uint32_t)day[j] - (uint32_t)SPI_DAY_MIN > span;
+        for (size_t k = 0; k < 8; k++)
+            acc |= a[k];
+        bad = acc != 0;
     }
-    if (lo < SPI_DAY_MIN || hi > SPI_DAY_MAX) {
+    if (bad) {
         size_t i = 0;
         while (day[i] >= SPI_DAY_MIN && day[i] <= SPI_DAY_MAX)
             i++;
@@ -272,11 +329,11 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
 }
 
 /* Every value check of a (slice of a) batch whose header passed; days[] gets the lowest
- * and highest day. */
+ * and highest day when `range`, else SPI_DAY_MIN and SPI_DAY_MAX. */
 static int check_rows(sp_ctx *ctx, const char *what, const sp_fact_batch *b, size_t first,
-                      const spi_fact_bounds *bounds, int32_t days[2])
+                      const spi_fact_bounds *bounds, bool range, int32_t days[2])
 {
-    int rc = check_days(ctx, what, b->day, b->count, first, days);
+    int rc = check_days(ctx, what, b->day, b->count, first, range, days);
     for (int c = 0; rc == SP_OK && c < NCOLS; c++)
         if (col_get(b, c) != NULL)
             rc = check_column(ctx, what, b, first, c, bounds);
@@ -320,7 +377,7 @@ int spi_fact_batch_check(sp_ctx *ctx, const sp_fact_batch *batch, const spi_fact
     int rc = check_header(ctx, batch, ordinal, &b, &bn);
     int32_t range[2] = { 0, 0 };
     if (rc == SP_OK && b.count > 0)
-        rc = check_rows(ctx, bn.text, &b, 0, bounds, range);
+        rc = check_rows(ctx, bn.text, &b, 0, bounds, true, range);
     if (rc != SP_OK)
         return rc;
     *out = b;
@@ -338,6 +395,7 @@ typedef struct scan_state {
     const spi_fact_bounds *bounds;
     uint32_t kind;
     int32_t from, to;
+    bool filter; /* [from, to) leaves out some valid day: slices need their day range */
     spi_fact_consumer_fn consume;
     void *arg;
     spi_progress progress;
@@ -419,7 +477,7 @@ static int sink(void *arg, const sp_fact_batch *batch)
         size_t n = b.count - start < SPI_FACT_SLICE ? b.count - start : SPI_FACT_SLICE;
         sp_fact_batch s = slice_of(&b, start, n);
         int32_t days[2];
-        rc = check_rows(st->ctx, bn.text, &s, start, st->bounds, days);
+        rc = check_rows(st->ctx, bn.text, &s, start, st->bounds, st->filter, days);
         if (rc == SP_OK)
             rc = deliver(st, &s, days);
     }
@@ -468,7 +526,8 @@ int spi_facts_scan(sp_ctx *ctx, const sp_fact_source *src, const sp_fact_query *
                         (long)q.from_day, (long)q.to_day);
 
     scan_state st = { .ctx = ctx, .bounds = bounds, .kind = q.kind, .from = q.from_day,
-                      .to = q.to_day, .consume = consume, .arg = arg };
+                      .to = q.to_day, .consume = consume, .arg = arg,
+                      .filter = q.from_day > SPI_DAY_MIN || q.to_day <= SPI_DAY_MAX };
     rc = spi_progress_start(&st.progress, ctx, progress, kinds[q.kind].scan, 0);
     if (rc != SP_OK)
         return rc;
