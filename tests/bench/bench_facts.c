@@ -158,13 +158,22 @@ static void run_bare_months(void *arg)
     const lines *l = r->l;
     int64_t *sums = r->sums;
     memset(sums, 0, REPS * MONTHS * sizeof *sums);
-    for (size_t i = 0; i < l->n; i++) {
-        /* Without a branch: a row out of 2026 adds 0 (to its rep's January). */
-        uint32_t d = (uint32_t)l->day[i] - (uint32_t)YEAR2026;
-        bool in = d < YEAR2027 - YEAR2026;
-        int64_t keep = -(int64_t)in;
-        size_t m = in ? (size_t)month_of[d] : 0;
-        sums[(size_t)l->rep[i] * MONTHS + m] += l->amount[i] & keep;
+    /* The fastest way found: the positions of a block's rows in 2026 gathered without a
+     * branch, then summed (a branch per row, or a masked add to every row, is 2.5x
+     * slower: half the rows are out, at random). */
+    static uint32_t sel[4096];
+    for (size_t start = 0; start < l->n; start += 4096) {
+        size_t n = l->n - start < 4096 ? l->n - start : 4096, k = 0;
+        const int32_t *day = l->day + start;
+        for (size_t i = 0; i < n; i++) {
+            sel[k] = (uint32_t)i;
+            k += (uint32_t)day[i] - (uint32_t)YEAR2026 < YEAR2027 - YEAR2026;
+        }
+        for (size_t j = 0; j < k; j++) {
+            size_t i = start + sel[j];
+            sums[(size_t)l->rep[i] * MONTHS + (size_t)month_of[l->day[i] - YEAR2026]] +=
+                l->amount[i];
+        }
     }
 }
 
@@ -373,7 +382,7 @@ int main(int argc, char **argv)
                  "sp_target_plan_load_actuals (load: dict, hierarchy, plan)");
     bare = bench_measure(run_bare_months, &r);
     bench_same("facts.actuals", "bare", want_months, sums, REPS * MONTHS);
-    bench_report("facts.actuals", "bare", -1, bare, "sums[rep][month_of[day]] += amount");
+    bench_report("facts.actuals", "bare", -1, bare, "selection vector, sums[rep][month_of[day]] += amount");
     sp_target_plan_free(plan);
     sp_dict_free(dict);
 
