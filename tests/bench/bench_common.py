@@ -28,6 +28,7 @@ def timed(fn):
 
 
 def report(folder, name, load_ms, times, out):
+    """load_ms < 0: nothing to load (printed "-" by the C side)."""
     np.ascontiguousarray(np.asarray(out), dtype=np.int64).tofile(f"{folder}/out.{name}")
     print(f"= {name} load {load_ms:.3f} min {min(times):.3f} med {statistics.median(times):.3f} "
           f"max {max(times):.3f} mib {peak_mib():.1f}", flush=True)

@@ -29,16 +29,16 @@ def main():
 
     out, times = measure(lambda: {s: i for i, s in enumerate(ids)}, runs)
     d = out
-    report(folder, "py_add", 0, times, np.fromiter(d.values(), dtype=np.int64, count=len(d)))
+    report(folder, "py_add", -1, times, np.fromiter(d.values(), dtype=np.int64, count=len(d)))
     out, times = measure(lambda: [d[s] for s in ids], runs)
-    report(folder, "py_find", 0, times, out)
+    report(folder, "py_find", -1, times, out)
 
     def intern():
         seen = {}
         return [seen.setdefault(s, len(seen)) for s in col]
 
     out, times = measure(intern, runs)
-    report(folder, "py_intern", 0, times, out)
+    report(folder, "py_intern", -1, times, out)
 
 
 if __name__ == "__main__":
