@@ -49,8 +49,15 @@ static inline uint64_t bench_checksum(const int64_t *v, size_t n)
     return h;
 }
 
-static inline void bench_die(const char *fmt, ...)
+typedef struct bench_dir bench_dir;
+static inline void bench_dir_free(bench_dir *d);
+/* The scratch folder in use, removed when the program stops on an error. */
+static bench_dir *bench_dir_current;
+
+__attribute__((format(printf, 1, 2))) static inline void bench_die(const char *fmt, ...)
 {
+    if (bench_dir_current != NULL)
+        bench_dir_free(bench_dir_current);
     va_list ap;
     va_start(ap, fmt);
     fputs("bench: ", stderr);
@@ -137,11 +144,11 @@ static inline void bench_same(const char *workload, const char *side, const int6
 /* ---- the peers: files in, a process, files and lines out ---- */
 
 /* A scratch folder for one benchmark's columns; bench_dir_free removes it and its files. */
-typedef struct bench_dir {
+struct bench_dir {
     char path[64];
     char files[32][64];
     int nfiles;
-} bench_dir;
+};
 
 static inline void bench_dir_new(bench_dir *d)
 {
@@ -149,6 +156,7 @@ static inline void bench_dir_new(bench_dir *d)
     if (mkdtemp(d->path) == NULL)
         bench_die("cannot make a folder under /tmp");
     d->nfiles = 0;
+    bench_dir_current = d;
 }
 
 static inline void bench_dir_note(bench_dir *d, const char *name)
@@ -192,6 +200,7 @@ static inline void bench_dir_read(bench_dir *d, const char *name, int64_t *out, 
 
 static inline void bench_dir_free(bench_dir *d)
 {
+    bench_dir_current = NULL;
     char path[160];
     for (int k = 0; k < d->nfiles; k++) {
         snprintf(path, sizeof path, "%s/%s", d->path, d->files[k]);
