@@ -3,12 +3,15 @@
  * 3000 grids, ~997k reps, added shuffled) x 12 months decomposed by
  * sp_target_plan_decompose from a settings document: regions by a driver, grids by growth
  * over a baseline with a floor and a cap (some grids with limits of their own), reps by a
- * driver, a seasonality profile at the company and another for five regions. Prints the
- * time of every step a host goes through, the decomposition's best of 5 (the library is
+ * driver, a seasonality profile at the company and another for five regions. Setup
+ * included on every side: each run starts from the host's arrays (salesplan: hierarchy,
+ * validate, plan, settings, drivers, decompose; the bare C loop: its children index and
+ * the same arithmetic; SQLite and DuckDB: tables, indexes and SQL; pandas: the DataFrame
+ * and its operations). Prints every step's min/median/max (the library is
  * single-threaded: one core), its memory (the library's heap through counting allocator
- * hooks, and the process's peak RSS), and beside it the same decomposition, both steps,
- * in SQLite and in pandas on the same data, their results checked cell by cell against
- * salesplan's by a checksum of every node x period.
+ * hooks, and the process's peak RSS), and the "@" lines of target_plan (load + compute)
+ * and target_plan.decompose (compute alone); every side's result is compared with
+ * salesplan's cell by cell.
  *
  *   bench_target_plan [nodes] [--no-alternatives]
  *
@@ -25,7 +28,6 @@
 
 #include "bench_company.h"
 
-#define RUNS 5
 #define MONTHS 12
 #define PROFILES 2
 #define SOUTH_REGIONS 5 /* R01 .. R05 take the second profile */
