@@ -631,6 +631,85 @@ static void test_bad_batch_from_the_source(void **state)
     sp_ctx_free(ctx);
 }
 
+/*
+ * The scan's checks over random batch sizes and positions (the checks run in unrolled,
+ * vectorised loops with tails, and with or without a day filter): one bad value (a day
+ * out of years 1 to 9999, a rep at its bound, an INT64_MIN amount) is found at its batch
+ * and row, among values that are fine (SP_NONE reps, negative amounts: credit notes);
+ * without the bad value the scan delivers every row.
+ */
+static void test_scan_finds_every_bad_row(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    table *t = new_table(300);
+    spt_rng rng = { 20260101 };
+    for (int iter = 0; iter < 600; iter++) {
+        size_t n = (size_t)spt_rng_range(&rng, 1, 300), size[1];
+        size[0] = (size_t)spt_rng_range(&rng, 1, (int64_t)n);
+        for (size_t i = 0; i < n; i++) {
+            t->day[i] = 20454 + (int32_t)(i % 365);
+            t->rep[i] = spt_rng_chance(&rng, 10) ? SP_NONE : (uint32_t)(i % 40);
+            t->amount[i] = spt_rng_chance(&rng, 10) ? -(int64_t)i : 100 * (int64_t)(i + 1);
+        }
+        bool filter = spt_rng_chance(&rng, 50);
+        sp_fact_query q = query_of(SP_FACT_ORDER_LINES, filter ? 20454 : INT32_MIN,
+                                   filter ? 20454 + 365 : INT32_MAX);
+        spi_fact_bounds bounds = SPI_FACT_BOUNDS_ANY;
+        bounds.rep = 40;
+        host h = { .t = t, .rows = n, .kind = SP_FACT_ORDER_LINES, .sizes = size, .nsizes = 1 };
+        sp_fact_source src = host_source(&h);
+        tally got = { .ctx = ctx }, want;
+        int what = (int)spt_rng_range(&rng, 0, 3); /* 3: nothing bad */
+        size_t p = (size_t)spt_rng_range(&rng, 0, (int64_t)n - 1);
+        char expect[160];
+        snprintf(expect, sizeof expect, "order lines batch %zu: ", p / size[0] + 1);
+        size_t at = strlen(expect), row = p % size[0];
+        if (what == 0) {
+            t->day[p] = spt_rng_chance(&rng, 50) ? SPI_DAY_MAX + 1 : SPI_DAY_MIN - 1;
+            snprintf(expect + at, sizeof expect - at, "day[%zu] = %ld is outside years 1 to 9999",
+                     row, (long)t->day[p]);
+        } else if (what == 1) {
+            t->rep[p] = 40;
+            snprintf(expect + at, sizeof expect - at,
+                     "rep[%zu] = 40 is not a known index (dictionary has 40)", row);
+        } else if (what == 2) {
+            t->amount[p] = INT64_MIN;
+            snprintf(expect + at, sizeof expect - at,
+                     "amount[%zu] is INT64_MIN, which has no negation", row);
+        }
+        int rc = spi_facts_scan(ctx, &src, &q, &bounds, NULL, count_rows, &got);
+        if (what == 3) {
+            assert_int_equal(rc, SP_OK);
+            oracle(t, n, q.from_day, q.to_day, &want);
+            expect_tally(&got, &want);
+        } else {
+            assert_int_equal(rc, SP_EINVAL);
+            assert_non_null(strstr(sp_ctx_errmsg(ctx), expect));
+            assert_int_equal(strncmp(sp_ctx_errmsg(ctx), expect, strlen(expect)), 0);
+        }
+    }
+    free(t);
+    sp_ctx_free(ctx);
+}
+
+/* A stage bound of 0 (a funnel without stages) admits no stage at all. */
+static void test_stage_bound_zero(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    table *t = new_table(20);
+    sp_fact_batch b = full_batch(SP_FACT_STAGE_EVENTS, t, 0, 20);
+    spi_fact_bounds bounds = SPI_FACT_BOUNDS_ANY;
+    bounds.stage = 0;
+    sp_fact_batch out;
+    assert_int_equal(spi_fact_batch_check(ctx, &b, &bounds, 0, &out, NULL), SP_EINVAL);
+    assert_string_equal(sp_ctx_errmsg(ctx), "stage events batch: stage[0] = 0 is not a known "
+                                            "stage (the funnel has 0)");
+    free(t);
+    sp_ctx_free(ctx);
+}
+
 static void test_host_errors(void **state)
 {
     (void)state;
@@ -737,7 +816,7 @@ static void test_progress_and_cancel(void **state)
     assert_int_equal(got.rows, ROWS);
     /* Reports in rows, total unknown (0) until the last, which says done == total; a
      * report at least every 2 slices (the total is unknown: every 4096 rows, checked
-     * after each slice of at most 4096). */
+     * after each slice of at most SPI_FACT_SLICE, here the host's batches). */
     assert_true(full.calls >= ROWS / (2 * SPI_FACT_SLICE));
     for (unsigned k = 0; k < full.calls; k++) {
         uint64_t prev = k > 0 ? full.done[k - 1] : 0;
@@ -1076,6 +1155,8 @@ int main(void)
         cmocka_unit_test(test_filter_property),
         cmocka_unit_test(test_scan_arguments),
         cmocka_unit_test(test_bad_batch_from_the_source),
+        cmocka_unit_test(test_scan_finds_every_bad_row),
+        cmocka_unit_test(test_stage_bound_zero),
         cmocka_unit_test(test_host_errors),
         cmocka_unit_test(test_host_ignores_the_sink),
         cmocka_unit_test(test_progress_and_cancel),

@@ -5,6 +5,8 @@
 #                          docs/testing.md, each even when an earlier one failed, then a
 #                          table of the stages; the exit status is non-zero when any failed
 #   sh tools/run.sh test STAGE...   only these stages (names as in the table)
+#   sh tools/run.sh bench  every benchmark on the release build, one table (tools/bench.py,
+#                          docs/performance.md)
 # Each installs the Debian packages it needs when they are missing.
 set -eu
 cd "$(dirname "$0")/.."
@@ -241,5 +243,7 @@ run_tests() {
 case "${1:-}" in
 demo) shift; run_demo "$@" ;;
 test) shift; run_tests "$@" ;;
-*) echo "usage: sh tools/run.sh demo [demo options] | test [stage...]" >&2; exit 2 ;;
+bench) shift; install_missing python3; exec /usr/bin/python3 tools/bench.py "$@" ;;
+*) echo "usage: sh tools/run.sh demo [demo options] | test [stage...] | bench [options]" >&2
+   exit 2 ;;
 esac

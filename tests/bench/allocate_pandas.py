@@ -1,29 +1,32 @@
 """Largest-remainder split in pandas/numpy, the way an analyst would write it. Reads int64
-weights from a file; prints the compute time in ms and the same FNV-1a checksum as
-bench_allocate.c, so the C side can confirm the results agree."""
+weights (the column `w` in the folder); writes the parts to out.allocate for
+bench_allocate.c to compare and prints the times (loading: building the DataFrame)."""
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 
-from bench_common import fnv
+from bench_common import measure, report, timed
 
 
 def main():
-    path, total = sys.argv[1], int(sys.argv[2])
-    df = pd.DataFrame({"w": np.fromfile(path, dtype=np.int64)})
-    t0 = time.perf_counter()
-    prod = df["w"] * total
-    wsum = df["w"].sum()
-    floor, rem = prod // wsum, prod % wsum
-    left = total - int(floor.sum())
-    # Largest remainder first, lowest index among equals.
-    order = np.lexsort((np.arange(len(df)), -rem.to_numpy()))
-    out = floor.to_numpy().copy()
-    out[order[:left]] += 1
-    ms = (time.perf_counter() - t0) * 1e3
-    print(f"{ms:.3f} {fnv(out)}")
+    folder, runs, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    w = np.fromfile(f"{folder}/w", dtype=np.int64)
+    df, load_ms = timed(lambda: pd.DataFrame({"w": w}))
+
+    def split():
+        prod = df["w"] * total
+        wsum = df["w"].sum()
+        floor, rem = prod // wsum, prod % wsum
+        left = total - int(floor.sum())
+        # Largest remainder first, lowest index among equals.
+        order = np.lexsort((np.arange(len(df)), -rem.to_numpy()))
+        out = floor.to_numpy().copy()
+        out[order[:left]] += 1
+        return out
+
+    out, times = measure(split, runs)
+    report(folder, "allocate", load_ms, times, out)
 
 
 if __name__ == "__main__":

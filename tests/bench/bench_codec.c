@@ -1,7 +1,7 @@
 /*
  * The record codec on a plan-like record of 10,000 nodes (budget: encode + decode under
  * 50 ms), beside Python's standard json module (json.loads + json.dumps) on the same
- * bytes. Each node has an id, a parent, a name, a level, twelve monthly amounts and three
+ * bytes. No bare loop: a hand-written JSON writer and reader would be the codec itself. Each node has an id, a parent, a name, a level, twelve monthly amounts and three
  * decimals. Python must find the same number of nodes; its compact json.dumps output is
  * compared byte for byte with ours (the canonical rules are Python's compact form for
  * this document).
@@ -16,7 +16,6 @@
 #include "core/internal.h"
 #include "record/record.h"
 
-#define RUNS 20
 #define MONTHS 12
 
 typedef struct plan_node {
@@ -142,110 +141,126 @@ static void die(sp_ctx *ctx, const char *what)
     exit(1);
 }
 
+typedef struct run {
+    sp_ctx *ctx;
+    const plan_node *nodes;
+    plan_node *back;
+    size_t n, count, len;
+    uint8_t *bytes;
+    uint32_t flags;
+} run;
+
+static void run_encode(void *arg)
+{
+    run *r = arg;
+    if (r->bytes != NULL)
+        spi_free(r->ctx, r->bytes);
+    r->bytes = NULL;
+    if (encode(r->ctx, r->nodes, r->n, &r->bytes, &r->len) != SP_OK)
+        die(r->ctx, "encode");
+}
+
+static void run_decode(void *arg)
+{
+    run *r = arg;
+    if (decode(r->ctx, r->bytes, r->len, r->flags, r->back, r->n, &r->count) != SP_OK)
+        die(r->ctx, "decode");
+}
+
+static void run_roundtrip(void *arg)
+{
+    run_encode(arg);
+    run_decode(arg);
+}
+
+static void run_parse(void *arg)
+{
+    run *r = arg;
+    spi_rdoc *doc;
+    if (spi_rdoc_parse(&doc, r->ctx, "p", r->bytes, r->len, 0, NULL) != SP_OK)
+        die(r->ctx, "parse");
+    spi_rdoc_free(doc);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000;
-    plan_node *nodes = calloc(n, sizeof *nodes), *back = calloc(n, sizeof *back);
-    sp_ctx *ctx;
-    if (nodes == NULL || back == NULL || sp_ctx_new(&ctx, NULL) != SP_OK)
+    run r = { .n = n, .flags = SPI_RDOC_STORED };
+    plan_node *nodes = calloc(n, sizeof *nodes);
+    r.back = calloc(n, sizeof *r.back);
+    if (nodes == NULL || r.back == NULL || sp_ctx_new(&r.ctx, NULL) != SP_OK)
         return 1;
     make_plan(nodes, n);
+    r.nodes = nodes;
 
-    uint8_t *bytes = NULL;
-    size_t len = 0, count = 0;
-    double enc = 1e30, dec = 1e30, strict = 1e30, parse_only = 1e30;
-    for (int r = 0; r < RUNS; r++) {
-        if (bytes != NULL)
-            spi_free(ctx, bytes);
-        double t0 = bench_now_ms();
-        if (encode(ctx, nodes, n, &bytes, &len) != SP_OK)
-            die(ctx, "encode");
-        double t1 = bench_now_ms();
-        if (decode(ctx, bytes, len, SPI_RDOC_STORED, back, n, &count) != SP_OK)
-            die(ctx, "decode");
-        double t2 = bench_now_ms();
-        if (decode(ctx, bytes, len, SPI_RDOC_USER, back, n, &count) != SP_OK)
-            die(ctx, "decode (strict)");
-        double t3 = bench_now_ms();
-        spi_rdoc *doc;
-        if (spi_rdoc_parse(&doc, ctx, "p", bytes, len, 0, NULL) != SP_OK)
-            die(ctx, "parse");
-        double t4 = bench_now_ms();
-        spi_rdoc_free(doc);
-        enc = t1 - t0 < enc ? t1 - t0 : enc;
-        dec = t2 - t1 < dec ? t2 - t1 : dec;
-        strict = t3 - t2 < strict ? t3 - t2 : strict;
-        parse_only = t4 - t3 < parse_only ? t4 - t3 : parse_only;
-    }
-    bool same = count == n;
+    run_encode(&r);
+    printf("record codec, plan of %zu nodes, %zu bytes; warm, then min/median/max of %d runs "
+           "(ms)\n\n", n, r.len, BENCH_RUNS);
+    bench_report("codec.encode", "salesplan", -1, bench_measure(run_encode, &r), "encode");
+    bench_report("codec.decode", "salesplan", -1, bench_measure(run_decode, &r),
+                 "parse + typed reads");
+    bool same = r.count == n;
     for (size_t i = 0; i < n && same; i++)
-        same = nodes[i].id == back[i].id && nodes[i].parent == back[i].parent &&
-               nodes[i].level == back[i].level && nodes[i].name_len == back[i].name_len &&
-               memcmp(nodes[i].name, back[i].name, nodes[i].name_len) == 0 &&
-               memcmp(nodes[i].months, back[i].months, sizeof nodes[i].months) == 0 &&
-               nodes[i].weight == back[i].weight && nodes[i].growth == back[i].growth &&
-               nodes[i].share == back[i].share;
+        same = nodes[i].id == r.back[i].id && nodes[i].parent == r.back[i].parent &&
+               nodes[i].level == r.back[i].level && nodes[i].name_len == r.back[i].name_len &&
+               memcmp(nodes[i].name, r.back[i].name, nodes[i].name_len) == 0 &&
+               memcmp(nodes[i].months, r.back[i].months, sizeof nodes[i].months) == 0 &&
+               nodes[i].weight == r.back[i].weight && nodes[i].growth == r.back[i].growth &&
+               nodes[i].share == r.back[i].share;
+    if (!same)
+        bench_die("codec: the round trip differs");
+    r.flags = SPI_RDOC_USER;
+    bench_report("codec.decode.strict", "salesplan", -1, bench_measure(run_decode, &r),
+                 "strict members (user mode)");
+    r.flags = SPI_RDOC_STORED;
+    bench_report("codec.parse", "salesplan", -1, bench_measure(run_parse, &r), "parse only");
+    bench_report("codec", "salesplan", -1, bench_measure(run_roundtrip, &r),
+                 "encode + decode (budget 50 ms); round trip exact");
 
-    printf("record codec, plan of %zu nodes, %zu bytes (best of %d)\n\n", n, len, RUNS);
-    printf("%-46s %10s\n", "method", "ms");
-    printf("%-46s %10.2f\n", "salesplan encode", enc);
-    printf("%-46s %10.2f  %s\n", "salesplan decode (parse + typed reads)", dec,
-           same ? "round trip exact" : "ROUND TRIP DIFFERS");
-    printf("%-46s %10.2f\n", "salesplan decode, strict members (user mode)", strict);
-    printf("%-46s %10.2f\n", "salesplan parse only", parse_only);
-    printf("%-46s %10.2f  (budget 50)\n", "salesplan encode + decode", enc + dec);
-
-    /* Python's json on the same bytes. */
-    char path[] = "/tmp/sp-bench-codec-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (f != NULL) {
-        fwrite(bytes, 1, len, f);
-        fclose(f);
-        char cmd[1024];
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/codec_json.py %s 2>/dev/null", BENCH_DIR, path);
-        FILE *p = popen(cmd, "r");
-        size_t py_nodes = 0;
-        double loads = 0, dumps = 0;
-        int got = p != NULL ? fscanf(p, "%zu %lf %lf", &py_nodes, &loads, &dumps) : 0;
-        if (p != NULL)
-            pclose(p);
-        char pypath[sizeof path + 4];
-        snprintf(pypath, sizeof pypath, "%s.py", path);
-        if (got == 3) {
-            FILE *q = fopen(pypath, "rb");
-            size_t cap = 2 * len + 1;
-            uint8_t *pybytes = malloc(cap);
-            size_t pylen = q != NULL && pybytes != NULL ? fread(pybytes, 1, cap, q) : 0;
-            if (q != NULL)
-                fclose(q);
-            size_t at = 0;
-            while (at < len && at < pylen && pybytes[at] == bytes[at])
-                at++;
-            printf("%-46s %10.2f  %s\n", "python json.loads", loads,
-                   py_nodes == n ? "same number of nodes" : "NODE COUNT DIFFERS");
-            printf("%-46s %10.2f  %s\n", "python json.dumps (compact)", dumps,
-                   at == len && pylen == len ? "same bytes" : "different bytes (below)");
-            printf("%-46s %10.2f\n", "python loads + dumps", loads + dumps);
-            if (at < len || pylen != len) {
-                /* Python reads numbers as binary floats: it writes 1.2345e-05 for
-                 * 0.000012345 and rounds 17+ significant digits. */
-                size_t from = at > 24 ? at - 24 : 0;
-                int a = (int)(len - from < 48 ? len - from : 48);
-                int b = (int)(pylen > from ? (pylen - from < 48 ? pylen - from : 48) : 0);
-                printf("\nfirst difference at byte %zu:\n  record: %.*s\n  python: %.*s\n", at, a,
-                       (const char *)bytes + from, b, (const char *)pybytes + from);
-            }
-            free(pybytes);
-        } else {
-            printf("%-46s %10s\n", "python json (/usr/bin/python3 not found)", "n/a");
-        }
-        remove(pypath);
-        remove(path);
+    /* Python's json on the same bytes: loads + dumps; its compact dumps compared byte for
+     * byte with ours (the canonical rules are Python's compact form for this document). */
+    bench_dir dir;
+    bench_dir_new(&dir);
+    bench_dir_write(&dir, "record.json", r.bytes, 1, r.len);
+    bench_peer_result res[3];
+    bench_peer("python", "codec_json.py", &dir, NULL, res, 3);
+    int64_t nodes_seen;
+    bench_dir_read(&dir, "out.loads", &nodes_seen, 1);
+    if (nodes_seen != (int64_t)n)
+        bench_die("python json.loads found %lld nodes, not %zu", (long long)nodes_seen, n);
+    char path[160];
+    snprintf(path, sizeof path, "%s/out.dumps", dir.path);
+    FILE *q = fopen(path, "rb");
+    uint8_t *py = malloc(r.len + 1);
+    size_t pylen = q != NULL ? fread(py, 1, r.len + 1, q) : 0;
+    if (q != NULL)
+        fclose(q);
+    size_t at = 0;
+    while (at < r.len && at < pylen && py[at] == r.bytes[at])
+        at++;
+    const char *names[3] = { "loads", "dumps", "roundtrip" };
+    const char *rows[3] = { "codec.decode", "codec.encode", "codec" };
+    for (int k = 0; k < 3; k++) {
+        const bench_peer_result *p = bench_peer_find(res, 3, names[k]);
+        bench_report(rows[k], "python", p->load_ms, p->s,
+                     k == 0 ? "json.loads: same number of nodes"
+                     : at == r.len && pylen == r.len ? "json.dumps: same bytes"
+                                                     : "json.dumps: different bytes (below)");
     }
-    spi_free(ctx, bytes);
-    sp_ctx_free(ctx);
+    if (at < r.len || pylen != r.len) {
+        /* Python reads numbers as binary floats: it writes 1.2345e-05 for 0.000012345 and
+         * rounds 17+ significant digits. */
+        size_t from = at > 24 ? at - 24 : 0;
+        int a = (int)(r.len - from < 48 ? r.len - from : 48);
+        int b = (int)(pylen > from ? (pylen - from < 48 ? pylen - from : 48) : 0);
+        printf("\nfirst difference at byte %zu:\n  record: %.*s\n  python: %.*s\n", at, a,
+               (const char *)r.bytes + from, b, (const char *)py + from);
+    }
+    free(py);
+    bench_dir_free(&dir);
+    spi_free(r.ctx, r.bytes);
+    sp_ctx_free(r.ctx);
     free(nodes);
-    free(back);
-    return same ? 0 : 1;
+    free(r.back);
+    return 0;
 }

@@ -97,6 +97,107 @@ static inline size_t *company_shuffle(const company *c, const char **ids, const 
     return perm;
 }
 
+/* ---- the bare loops: the same arithmetic as the peers, in plain C, no library ---- */
+
+/* Children of every node in generation order (the lower id first), as a host would index
+ * them: kids[first[p] .. first[p + 1]) are p's. Counting, no sort. */
+typedef struct bare_tree {
+    uint32_t *first, *kids;
+} bare_tree;
+
+static inline void bare_tree_build(bare_tree *t, const company *c)
+{
+    t->first = calloc(c->n + 2, sizeof *t->first);
+    t->kids = malloc(c->n * sizeof *t->kids);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->parent[i] >= 0)
+            t->first[c->parent[i] + 2]++;
+    for (size_t p = 2; p < c->n + 2; p++)
+        t->first[p] += t->first[p - 1];
+    /* first[p + 1] is p's cursor while filling; afterwards first[p] is p's start. */
+    for (size_t i = 0; i < c->n; i++)
+        if (c->parent[i] >= 0)
+            t->kids[t->first[c->parent[i] + 1]++] = (uint32_t)i;
+}
+
+static inline void bare_tree_free(bare_tree *t)
+{
+    free(t->first);
+    free(t->kids);
+}
+
+typedef struct bare_rem {
+    int64_t rem;
+    uint32_t id;
+} bare_rem;
+
+/* The larger remainder first, the lower id among equals. */
+static inline bool bare_rem_before(bare_rem a, bare_rem b)
+{
+    return a.rem > b.rem || (a.rem == b.rem && a.id < b.id);
+}
+
+/* One unit more for the `left` (< m) largest remainders of r[0..m): a quickselect puts
+ * them first (in no particular order), as a careful hand-written loop would; no sort.
+ * Entries are distinct (ids are), so a two-way partition always makes progress. */
+static inline void bare_give_left(bare_rem *r, size_t m, int64_t left, int64_t *target)
+{
+    if (left <= 0)
+        return;
+    size_t k = (size_t)left, lo = 0, hi = m; /* r[0..lo) are in, r[hi..m) are out */
+    while (hi - lo > 1) {
+        size_t a = lo, b = lo + (hi - lo) / 2, c = hi - 1, pi; /* the median of three */
+        if (bare_rem_before(r[a], r[b]))
+            pi = bare_rem_before(r[b], r[c]) ? b : bare_rem_before(r[a], r[c]) ? c : a;
+        else
+            pi = bare_rem_before(r[a], r[c]) ? a : bare_rem_before(r[b], r[c]) ? c : b;
+        bare_rem t = r[pi], pivot = t;
+        r[pi] = r[hi - 1];
+        r[hi - 1] = t;
+        size_t at = lo;
+        for (size_t i = lo; i < hi - 1; i++)
+            if (bare_rem_before(r[i], pivot)) {
+                t = r[i];
+                r[i] = r[at];
+                r[at++] = t;
+            }
+        r[hi - 1] = r[at];
+        r[at] = pivot;
+        if (at == k || at + 1 == k)
+            break;
+        if (at + 1 < k)
+            lo = at + 1;
+        else
+            hi = at;
+    }
+    for (size_t j = 0; j < k; j++)
+        target[r[j].id]++;
+}
+
+/* Split each target[p] of the nodes at `level` - 1 over its children by w: floors, then
+ * the largest remainders (the lower id among equals). `scratch` holds n entries. */
+static inline void bare_split_level(const company *c, const bare_tree *t, int64_t level,
+                                    const int64_t *w, int64_t *target, bare_rem *scratch)
+{
+    for (size_t p = 0; p < c->n; p++) {
+        if (c->level[p] != level - 1 || t->first[p] == t->first[p + 1])
+            continue;
+        const uint32_t *k = t->kids + t->first[p];
+        size_t m = t->first[p + 1] - t->first[p];
+        int64_t ws = 0, pt = target[p], left = pt;
+        for (size_t j = 0; j < m; j++)
+            ws += w[k[j]];
+        for (size_t j = 0; j < m; j++) {
+            int64_t prod = w[k[j]] * pt;
+            target[k[j]] = prod / ws;
+            left -= prod / ws;
+            scratch[j].rem = prod % ws;
+            scratch[j].id = k[j];
+        }
+        bare_give_left(scratch, m, left, target);
+    }
+}
+
 #ifdef HAVE_SQLITE
 /*
  * Tables node(id INTEGER PRIMARY KEY, parent, level, w, <extra columns>) holding the

@@ -1,82 +1,79 @@
 /*
  * Decomposition of a company target over a 1M-node hierarchy (1 company, 30 regions,
- * 3000 grids, ~997k reps as leaves) by a driver (prior-period actuals), beside the same
- * level-by-level largest-remainder split in SQLite (window functions) and in pandas
- * (groupby), on the same generated data. Each alternative's result is checked against
- * salesplan's by a checksum. Prints time and peak memory (getrusage ru_maxrss).
+ * 3000 grids, ~997k reps as leaves) by a driver, level by level by largest remainder (the
+ * lower id among equals), on every side: salesplan's sp_decomp_run, a bare C loop
+ * (bench_company.h), DuckDB and SQLite (window functions) and pandas (groupby), on the
+ * same generated data, every side's targets compared value by value.
+ *
+ * Loading: salesplan's hierarchy (add_all of the shuffled nodes, validate) and its
+ * decomposition object with the driver; the bare loop's children index; the SQL tables
+ * (SQLite with the index (level, parent)); the DataFrame.
  *
  *   bench_decompose [nodes]
- *
- * The company, its shuffled order and the SQL are bench_company.h's and bench_sql.h's,
- * shared with bench_target_plan.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <salesplan/salesplan.h>
 
 #include "bench_company.h"
 
-#define RUNS 5
+static const int64_t total = INT64_C(1000000000000); /* 10 billion yuan in fen */
 
-static double peak_mib(void)
+typedef struct run {
+    sp_ctx *ctx;
+    const company *c;
+    sp_decomp *d;
+    sp_decomp_output *out;
+    sp_hierarchy *h;
+    int64_t *t, *rolled, *got;
+    bare_tree tree;
+    bare_rem *scratch;
+#ifdef HAVE_SQLITE
+    sqlite3 *db;
+#endif
+} run;
+
+static void run_decomp(void *arg)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
+    run *r = arg;
+    if (sp_decomp_run(r->d, total, r->out) != SP_OK)
+        bench_die("sp_decomp_run: %s", sp_ctx_errmsg(r->ctx));
 }
 
-static void die(sp_ctx *ctx, const char *what)
+static void run_rollup(void *arg)
 {
-    fprintf(stderr, "bench_decompose: %s: %s\n", what, sp_ctx_errmsg(ctx));
-    exit(1);
+    run *r = arg;
+    if (sp_hierarchy_rollup(r->h, r->t, SP_ROLLUP_LEAVES, r->rolled) != SP_OK)
+        bench_die("rollup: %s", sp_ctx_errmsg(r->ctx));
+}
+
+static void run_bare(void *arg)
+{
+    run *r = arg;
+    memset(r->got, 0, r->c->n * sizeof *r->got);
+    r->got[0] = total;
+    for (int64_t level = 1; level <= 3; level++)
+        bare_split_level(r->c, &r->tree, level, r->c->weight, r->got, r->scratch);
 }
 
 #ifdef HAVE_SQLITE
-/* Level by level: floors, then ROW_NUMBER over remainders within each parent. */
-static double sqlite_decompose(const company *c, int64_t total, uint64_t *sum, double *load_ms,
-                               double *mib)
+static void run_sqlite(void *arg)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    sqlite3_open(":memory:", &db);
-    double t0 = bench_now_ms();
-    company_sql_load(db, c, NULL, 0, NULL, NULL);
-    *load_ms = bench_now_ms() - t0;
-
-    t0 = bench_now_ms();
+    run *r = arg;
     char root[64];
-    snprintf(root, sizeof root, "INSERT INTO target VALUES(0, %lld)", (long long)total);
-    bench_sql_exec(db, root);
+    snprintf(root, sizeof root, "DELETE FROM target; INSERT INTO target VALUES(0, %lld)",
+             (long long)total);
+    bench_sql_exec(r->db, root);
     for (int level = 1; level <= 3; level++)
-        bench_sql_split_level(db, level);
-    double ms = bench_now_ms() - t0;
-    int64_t *out = calloc(c->n, sizeof *out);
-    st = bench_sql_prepare(db, "SELECT id, t FROM target");
+        bench_sql_split_level(r->db, level);
+    sqlite3_stmt *st = bench_sql_prepare(r->db, "SELECT id, t FROM target");
     while (sqlite3_step(st) == SQLITE_ROW)
-        out[sqlite3_column_int64(st, 0)] = sqlite3_column_int64(st, 1);
+        r->got[sqlite3_column_int64(st, 0)] = sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
-    *sum = bench_checksum(out, c->n);
-    free(out);
-    *mib = (double)sqlite3_memory_highwater(0) / (1024.0 * 1024.0);
-    sqlite3_close(db);
-    return ms;
 }
 #endif
-
-/* pandas, through Debian's python3 (python3-pandas), reading the same columns. */
-static int pandas_decompose(const company *c, int64_t total, double *ms, uint64_t *sum,
-                            double *mib)
-{
-    const char *names[] = { "parent", "level", "w" };
-    const int64_t *cols[] = { c->parent, c->level, c->weight };
-    const size_t lens[] = { c->n, c->n, c->n };
-    char args[32];
-    snprintf(args, sizeof args, "%lld", (long long)total);
-    return bench_python_columns("decompose_pandas.py", 3, names, cols, lens, args, ms, sum, mib);
-}
 
 int main(int argc, char **argv)
 {
@@ -85,114 +82,95 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_decompose: at least %d nodes\n", COMPANY_FIRST_LEAF + 1);
         return 2;
     }
-    const int64_t total = INT64_C(1000000000000); /* 10 billion yuan in fen */
     company c;
     company_generate(&c, n);
-
     const char **ids = malloc(n * sizeof *ids), **parents = malloc(n * sizeof *parents);
     size_t *perm = company_shuffle(&c, ids, parents);
-    int64_t *w = malloc(n * sizeof *w), *t = malloc(n * sizeof *t);
-    int64_t *back = malloc(n * sizeof *back);
+    int64_t *w = malloc(n * sizeof *w), *want = malloc(n * sizeof *want);
+    run r = { .c = &c, .t = malloc(n * sizeof(int64_t)), .rolled = malloc(n * sizeof(int64_t)),
+              .got = malloc(n * sizeof(int64_t)), .scratch = malloc(n * sizeof(bare_rem)) };
     for (size_t k = 0; k < n; k++)
         w[k] = c.weight[perm[k]];
-    double mib_data = peak_mib();
-
-    sp_ctx *ctx;
-    sp_ctx_new(&ctx, NULL);
-    sp_hierarchy *h;
-    sp_hierarchy_new(&h, ctx);
-    double t0 = bench_now_ms();
-    if (sp_hierarchy_add_all(h, ids, NULL, parents, NULL, n, NULL) != SP_OK)
-        die(ctx, "add_all");
-    double add_ms = bench_now_ms() - t0;
-    t0 = bench_now_ms();
-    if (sp_hierarchy_validate(h) != SP_OK)
-        die(ctx, "validate");
-    double validate_ms = bench_now_ms() - t0;
-    double mib_hierarchy = peak_mib();
-
-    sp_decomp *d;
-    if (sp_decomp_new(&d, h) != SP_OK ||
-        sp_decomp_add_driver(d, "prior", w, NULL, n, NULL) != SP_OK)
-        die(ctx, "decomposition");
-    sp_decomp_rule rule = SP_DECOMP_RULE_INIT;
-    rule.method = SP_DECOMP_DRIVER;
-    for (uint32_t level = 1; level <= 3; level++)
-        if (sp_decomp_set_level_rule(d, level, &rule) != SP_OK)
-            die(ctx, "rule");
-    double mib_setup = peak_mib();
-    sp_decomp_output out = SP_DECOMP_OUTPUT_INIT;
-    out.target = t;
-    double best = 1e30;
-    for (int r = 0; r < RUNS; r++) {
-        t0 = bench_now_ms();
-        if (sp_decomp_run(d, total, &out) != SP_OK)
-            die(ctx, "run");
-        double ms = bench_now_ms() - t0;
-        if (ms < best)
-            best = ms;
-    }
-    double mib_run = peak_mib();
-    int64_t *rolled = malloc(n * sizeof *rolled);
-    double rollup_ms = 1e30;
-    for (int r = 0; r < RUNS; r++) {
-        t0 = bench_now_ms();
-        if (sp_hierarchy_rollup(h, t, SP_ROLLUP_LEAVES, rolled) != SP_OK)
-            die(ctx, "rollup");
-        double ms = bench_now_ms() - t0;
-        if (ms < rollup_ms)
-            rollup_ms = ms;
-    }
-    size_t same = 0;
-    for (size_t k = 0; k < n; k++) {
-        back[perm[k]] = t[k];
-        same += rolled[k] == t[k];
-    }
-    uint64_t ours = bench_checksum(back, n);
 
     printf("target decomposition: %zu nodes (1 company, %d regions, %d grids, %zu leaves), "
-           "by driver\n\n",
-           n, COMPANY_REGIONS, COMPANY_GRIDS, n - COMPANY_FIRST_LEAF);
-    printf("%-46s %10s %12s\n", "step", "ms", "peak MiB");
-    printf("%-46s %10s %12.1f\n", "generated data (ids, parents, drivers)", "", mib_data);
-    printf("%-46s %10.1f\n", "salesplan hierarchy: add_all (shuffled)", add_ms);
-    printf("%-46s %10.1f %12.1f\n", "salesplan hierarchy: validate", validate_ms, mib_hierarchy);
-    printf("%-46s %10s %12.1f\n", "salesplan decomposition: driver copied", "", mib_setup);
-    printf("%-46s %10.1f %12.1f\n", "salesplan decompose (best of 5)", best, mib_run);
-    printf("%-46s %10.1f %12s\n", "salesplan roll-up of the targets (best of 5)", rollup_ms,
-           same == n ? "sums exact" : "SUMS DIFFER");
-    printf("  run memory beyond the setup: %.1f MiB = %.1f bytes per node (result 8)\n",
-           mib_run - mib_setup, (mib_run - mib_setup) * 1048576.0 / (double)n);
-    printf("\n%-46s %10s %12s\n", "alternative", "ms", "peak MiB");
-#ifdef HAVE_SQLITE
-    uint64_t sql_sum;
-    double load_ms, sql_mib;
-    double sql_ms = sqlite_decompose(&c, total, &sql_sum, &load_ms, &sql_mib);
-    printf("%-46s %10.1f\n", "SQLite: load 1 table + index", load_ms);
-    printf("%-46s %10.1f %12.1f  %s\n", "SQLite: 3 levels, window functions", sql_ms, sql_mib,
-           sql_sum == ours ? "same result" : "RESULT DIFFERS");
-#else
-    printf("%-46s %10s\n", "SQLite", "n/a");
-#endif
-    double pd_ms, pd_mib;
-    uint64_t pd_sum;
-    if (pandas_decompose(&c, total, &pd_ms, &pd_sum, &pd_mib) == 0)
-        printf("%-46s %10.1f %12.1f  %s\n", "pandas: 3 levels, groupby (compute only)", pd_ms,
-               pd_mib, pd_sum == ours ? "same result" : "RESULT DIFFERS");
-    else
-        printf("%-46s %10s\n", "pandas (python3-pandas not installed)", "n/a");
-    printf("(SQLite: sqlite3_memory_highwater; pandas: the python process's ru_maxrss)\n");
+           "by driver; warm, then min/median/max of %d runs (ms)\n\n",
+           n, COMPANY_REGIONS, COMPANY_GRIDS, n - COMPANY_FIRST_LEAF, BENCH_RUNS);
+    sp_ctx_new(&r.ctx, NULL);
+    double t0 = bench_now_ms();
+    sp_decomp_rule rule = SP_DECOMP_RULE_INIT;
+    rule.method = SP_DECOMP_DRIVER;
+    if (sp_hierarchy_new(&r.h, r.ctx) != SP_OK ||
+        sp_hierarchy_add_all(r.h, ids, NULL, parents, NULL, n, NULL) != SP_OK ||
+        sp_hierarchy_validate(r.h) != SP_OK || sp_decomp_new(&r.d, r.h) != SP_OK ||
+        sp_decomp_add_driver(r.d, "prior", w, NULL, n, NULL) != SP_OK)
+        bench_die("setup: %s", sp_ctx_errmsg(r.ctx));
+    for (uint32_t level = 1; level <= 3; level++)
+        if (sp_decomp_set_level_rule(r.d, level, &rule) != SP_OK)
+            bench_die("rule: %s", sp_ctx_errmsg(r.ctx));
+    double load = bench_now_ms() - t0;
+    sp_decomp_output out = SP_DECOMP_OUTPUT_INIT;
+    out.target = r.t;
+    r.out = &out;
+    bench_stats s = bench_measure(run_decomp, &r);
+    for (size_t k = 0; k < n; k++)
+        want[perm[k]] = r.t[k];
+    bench_report("decompose", "salesplan", load, s,
+                 "sp_decomp_run (load: add_all, validate, decomp_new, driver, rules)");
+    s = bench_measure(run_rollup, &r);
+    size_t same = 0;
+    for (size_t k = 0; k < n; k++)
+        same += r.rolled[k] == r.t[k];
+    if (same != n)
+        bench_die("the roll-up of the targets differs from them at %zu nodes", n - same);
+    bench_report("decompose.rollup", "salesplan", -1, s,
+                 "sp_hierarchy_rollup of the targets: sums exact");
 
-    sp_decomp_free(d);
-    sp_hierarchy_free(h);
-    sp_ctx_free(ctx);
-    free(rolled);
+    t0 = bench_now_ms();
+    bare_tree_build(&r.tree, &c);
+    load = bench_now_ms() - t0;
+    s = bench_measure(run_bare, &r);
+    bench_same("decompose", "bare", want, r.got, n);
+    bench_report("decompose", "bare", load, s, "same result; load: the children index");
+    bare_tree_free(&r.tree);
+
+    bench_dir dir;
+    bench_dir_new(&dir);
+    bench_dir_write(&dir, "parent", c.parent, sizeof(int64_t), n);
+    bench_dir_write(&dir, "level", c.level, sizeof(int64_t), n);
+    bench_dir_write(&dir, "w", c.weight, sizeof(int64_t), n);
+    char args[32];
+    snprintf(args, sizeof args, "%lld", (long long)total);
+    bench_peer_result res[1];
+    bench_peer("duckdb", "decompose", &dir, args, res, 1);
+    bench_peer_check(&dir, res, 1, "decompose", "decompose", "duckdb", want, r.got, n);
+    bench_peer("python", "decompose_pandas.py", &dir, args, res, 1);
+    bench_peer_check(&dir, res, 1, "decompose", "decompose", "pandas", want, r.got, n);
+    bench_dir_free(&dir);
+
+#ifdef HAVE_SQLITE
+    sqlite3_open(":memory:", &r.db);
+    t0 = bench_now_ms();
+    company_sql_load(r.db, &c, NULL, 0, NULL, NULL);
+    load = bench_now_ms() - t0;
+    s = bench_measure(run_sqlite, &r);
+    bench_same("decompose", "sqlite", want, r.got, n);
+    bench_report("decompose", "sqlite", load, s, "same result; index (level, parent)");
+    sqlite3_close(r.db);
+#else
+    bench_die("built without SQLite: install libsqlite3-dev and reconfigure the build");
+#endif
+    sp_decomp_free(r.d);
+    sp_hierarchy_free(r.h);
+    sp_ctx_free(r.ctx);
+    free(r.t);
+    free(r.rolled);
+    free(r.got);
+    free(r.scratch);
     free(perm);
     free(ids);
     free(parents);
     free(w);
-    free(t);
-    free(back);
+    free(want);
     company_free(&c);
     return 0;
 }

@@ -1,7 +1,11 @@
 /*
- * Dictionaries: 1M distinct host ids added, then found, and a 2M-row id column interned
- * (factorised), beside a Python dict and pandas.factorize on the same ids. The codes of
- * the alternatives are checked against salesplan's by a checksum.
+ * Dictionaries: 1M distinct host ids (ASCII and Chinese mixed, shuffled) added in one
+ * batch, then each found, and a 2M-row id column interned (factorised), on every side that
+ * has the operation: salesplan's sp_dict, a bare C hash table (a hash of 8 bytes a step,
+ * linear probing over (hash, index) slots, the ids copied into one arena, no UTF-8 check), pandas (factorize, Index.get_indexer)
+ * and, printed beside them, Python's dict. Every side's codes are compared value by value
+ * (codes in order of first appearance). SQL engines have no such operation: no DuckDB or
+ * SQLite side.
  *
  *   bench_dict [ids]
  */
@@ -13,49 +17,158 @@
 
 #include "bench.h"
 
-#define RUNS 3
-
 static const char *const words[] = { "东区", "华北", "网格", "门店", "shop", "Berlin", "", "K" };
 
-static uint64_t checksum(const uint32_t *v, size_t n)
-{
-    uint64_t h = 1469598103934665603u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ v[i]) * 1099511628211u;
-    return h;
-}
+/* ---- the bare hash table ---- */
 
-static void die(sp_ctx *ctx, const char *what)
-{
-    fprintf(stderr, "%s: %s\n", what, sp_ctx_errmsg(ctx));
-    exit(1);
-}
+/* 16 bytes: what a probe compares before it reads the id. */
+typedef struct bare_slot {
+    uint64_t hash;
+    uint32_t index; /* UINT32_MAX: empty */
+    uint32_t len;
+} bare_slot;
 
-/* Python (dict) and pandas (factorize) over the column in `path`: prints their times. */
-static void python_side(const char *path, size_t distinct, uint64_t want_add, uint64_t want_col)
+typedef struct bare_dict {
+    bare_slot *slot; /* cap entries, at most 3/4 full */
+    size_t cap, count, used;
+    size_t *off; /* per index: where its id starts in the arena */
+    char *arena;
+} bare_dict;
+
+/* Eight bytes a step: a multiply and a rotation each (not a hash to defend against
+ * adversarial ids, like the library's). */
+static uint64_t hash_of(const char *s, size_t n)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/dict_pandas.py %s %zu 2>/dev/null", BENCH_DIR,
-             path, distinct);
-    FILE *p = popen(cmd, "r");
-    double dict_add, dict_find, dict_col, pd_col;
-    unsigned long long h_add, h_col, h_pd;
-    int got = p != NULL ? fscanf(p, "%lf %lf %lf %lf %llu %llu %llu", &dict_add, &dict_find,
-                                 &dict_col, &pd_col, &h_add, &h_col, &h_pd)
-                        : 0;
-    if (p != NULL)
-        pclose(p);
-    if (got != 7) {
-        printf("%-46s %10s\n", "Python / pandas (python3-pandas missing?)", "n/a");
-        return;
+    uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9u;
+        h ^= h >> 29;
     }
-    printf("%-46s %10.1f  %s\n", "Python dict: {id: i} of the distinct ids", dict_add,
-           h_add == want_add ? "same codes" : "CODES DIFFER");
-    printf("%-46s %10.1f\n", "Python dict: d[id] for each distinct id", dict_find);
-    printf("%-46s %10.1f  %s\n", "Python dict: setdefault over the column", dict_col,
-           h_col == want_col ? "same codes" : "CODES DIFFER");
-    printf("%-46s %10.1f  %s\n", "pandas.factorize over the column", pd_col,
-           h_pd == want_col ? "same codes" : "CODES DIFFER");
+    w = 0;
+    for (size_t k = 0; k < n; k++) /* the tail: a loop, not a memcpy call of a variable size */
+        w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+    h = (h ^ w) * 0x94D049BB133111EBu; /* then splitmix64's finaliser: every bit mixed */
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9u;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBu;
+    return h ^ (h >> 31);
+}
+
+/* Room for n ids of `bytes` bytes in all. */
+static void bare_new(bare_dict *d, size_t n, size_t bytes)
+{
+    d->cap = 16;
+    while (d->cap / 4 * 3 < n)
+        d->cap *= 2;
+    d->slot = malloc(d->cap * sizeof *d->slot);
+    memset(d->slot, 0xff, d->cap * sizeof *d->slot);
+    d->off = malloc(n * sizeof *d->off);
+    d->arena = malloc(bytes);
+    d->count = d->used = 0;
+}
+
+static void bare_free(bare_dict *d)
+{
+    free(d->slot);
+    free(d->off);
+    free(d->arena);
+}
+
+/* The index of s, added when `add` and new; UINT32_MAX when absent and not added. */
+static uint32_t bare_lookup(bare_dict *d, const char *s, size_t n, bool add)
+{
+    uint64_t h = hash_of(s, n);
+    for (size_t at = (size_t)h & (d->cap - 1);; at = (at + 1) & (d->cap - 1)) {
+        bare_slot *e = &d->slot[at];
+        if (e->index == UINT32_MAX) {
+            if (!add)
+                return UINT32_MAX;
+            bare_slot fresh = { h, (uint32_t)d->count++, (uint32_t)n };
+            d->off[fresh.index] = d->used;
+            memcpy(d->arena + d->used, s, n);
+            d->used += n;
+            *e = fresh;
+            return fresh.index;
+        }
+        if (e->hash == h && e->len == n && memcmp(d->arena + d->off[e->index], s, n) == 0)
+            return e->index;
+    }
+}
+
+typedef struct run {
+    sp_ctx *ctx;
+    char **ids;
+    size_t *lens, n, rows, bytes;
+    const uint32_t *col;
+    uint32_t *codes;
+    sp_dict *d;
+    bare_dict b;
+} run;
+
+/* Untimed before each run: the previous run's dictionary or table goes. */
+static void reset(void *arg)
+{
+    run *r = arg;
+    sp_dict_free(r->d);
+    r->d = NULL;
+    bare_free(&r->b);
+    memset(&r->b, 0, sizeof r->b);
+}
+
+static void run_add_all(void *arg)
+{
+    run *r = arg;
+    if (sp_dict_new(&r->d, r->ctx) != SP_OK ||
+        sp_dict_add_all(r->d, (const char *const *)r->ids, r->lens, r->n, r->codes) != SP_OK)
+        bench_die("add_all: %s", sp_ctx_errmsg(r->ctx));
+}
+
+static void run_find(void *arg)
+{
+    run *r = arg;
+    for (size_t i = 0; i < r->n; i++)
+        if (sp_dict_find(r->d, r->ids[i], r->lens[i], &r->codes[i]) != SP_OK)
+            bench_die("find: %s", sp_ctx_errmsg(r->ctx));
+}
+
+static void run_intern(void *arg)
+{
+    run *r = arg;
+    if (sp_dict_new(&r->d, r->ctx) != SP_OK)
+        bench_die("dict");
+    for (size_t k = 0; k < r->rows; k++)
+        if (sp_dict_intern(r->d, r->ids[r->col[k]], r->lens[r->col[k]], &r->codes[k]) != SP_OK)
+            bench_die("intern: %s", sp_ctx_errmsg(r->ctx));
+}
+
+static void run_bare_add(void *arg)
+{
+    run *r = arg;
+    bare_new(&r->b, r->n, r->bytes);
+    for (size_t i = 0; i < r->n; i++)
+        r->codes[i] = bare_lookup(&r->b, r->ids[i], r->lens[i], true);
+}
+
+static void run_bare_find(void *arg)
+{
+    run *r = arg;
+    for (size_t i = 0; i < r->n; i++)
+        r->codes[i] = bare_lookup(&r->b, r->ids[i], r->lens[i], false);
+}
+
+static void run_bare_intern(void *arg)
+{
+    run *r = arg;
+    bare_new(&r->b, r->n, r->bytes);
+    for (size_t k = 0; k < r->rows; k++)
+        r->codes[k] = bare_lookup(&r->b, r->ids[r->col[k]], r->lens[r->col[k]], true);
+}
+
+/* Codes as int64, for the comparison with the peers' files. */
+static void widen(const uint32_t *c, size_t n, int64_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = c[i];
 }
 
 int main(int argc, char **argv)
@@ -63,9 +176,8 @@ int main(int argc, char **argv)
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
     size_t rows = 2 * n;
     uint64_t seed = 7;
-    /* Distinct ids in a shuffled order: "cust-<k>-<word>", ASCII and Chinese mixed. */
-    char **ids = malloc(n * sizeof *ids);
-    size_t *lens = malloc(n * sizeof *lens);
+    run r = { .n = n, .rows = rows, .ids = malloc(n * sizeof(char *)),
+              .lens = malloc(n * sizeof(size_t)), .codes = malloc(rows * sizeof(uint32_t)) };
     uint32_t *perm = malloc(n * sizeof *perm);
     for (size_t i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
@@ -75,91 +187,90 @@ int main(int argc, char **argv)
         perm[i - 1] = perm[j];
         perm[j] = t;
     }
+    /* Distinct ids in a shuffled order: "cust-<k>-<word>". */
     for (size_t i = 0; i < n; i++) {
         char buf[64];
         int len = snprintf(buf, sizeof buf, "cust-%u-%s", (unsigned)perm[i] * 7919u,
                            words[perm[i] % 8]);
-        ids[i] = malloc((size_t)len + 1);
-        memcpy(ids[i], buf, (size_t)len + 1);
-        lens[i] = (size_t)len;
+        r.ids[i] = malloc((size_t)len + 1);
+        memcpy(r.ids[i], buf, (size_t)len + 1);
+        r.lens[i] = (size_t)len;
+        r.bytes += (size_t)len;
     }
     /* A column of 2n rows drawn from the ids, as an order-lines export would hold them. */
     uint32_t *col = malloc(rows * sizeof *col);
-    for (size_t r = 0; r < rows; r++)
-        col[r] = (uint32_t)(bench_splitmix(&seed) % n);
+    for (size_t k = 0; k < rows; k++)
+        col[k] = (uint32_t)(bench_splitmix(&seed) % n);
+    r.col = col;
+    int64_t *want_add = calloc(n, sizeof(int64_t)), *want_col = calloc(rows, sizeof(int64_t));
+    int64_t *got = malloc(rows * sizeof(int64_t));
+    sp_ctx_new(&r.ctx, NULL);
+    printf("%zu distinct ids; a column of %zu rows drawn from them; warm, then "
+           "min/median/max of %d runs (ms)\n\n",
+           n, rows, BENCH_RUNS);
 
-    sp_ctx *ctx;
-    sp_ctx_new(&ctx, NULL);
-    uint32_t *codes = malloc(rows * sizeof *codes);
-    double best_add = 1e30, best_all = 1e30, best_find = 1e30, best_col = 1e30;
-    for (int run = 0; run < RUNS; run++) {
-        sp_dict *d;
-        sp_dict_new(&d, ctx);
-        double t0 = bench_now_ms();
-        for (size_t i = 0; i < n; i++)
-            if (sp_dict_add(d, ids[i], lens[i], NULL) != SP_OK)
-                die(ctx, "add");
-        double t1 = bench_now_ms();
-        for (size_t i = 0; i < n; i++)
-            if (sp_dict_find(d, ids[i], lens[i], &codes[i]) != SP_OK)
-                die(ctx, "find");
-        double t2 = bench_now_ms();
-        sp_dict_free(d);
-        best_add = t1 - t0 < best_add ? t1 - t0 : best_add;
-        best_find = t2 - t1 < best_find ? t2 - t1 : best_find;
+    bench_stats s = bench_measure_reset(run_add_all, reset, &r);
+    widen(r.codes, n, want_add);
+    bench_report("dict.add", "salesplan", -1, s, "sp_dict_add_all, one batch into a new dictionary");
+    s = bench_measure(run_find, &r);
+    widen(r.codes, n, got);
+    bench_same("dict.find", "salesplan", want_add, got, n);
+    bench_report("dict.find", "salesplan", -1, s, "sp_dict_find, each distinct id");
+    s = bench_measure_reset(run_intern, reset, &r);
+    widen(r.codes, rows, want_col);
+    bench_report("dict.intern", "salesplan", -1, s, "sp_dict_intern over the column");
+    reset(&r);
 
-        sp_dict_new(&d, ctx);
-        t0 = bench_now_ms();
-        if (sp_dict_add_all(d, (const char *const *)ids, lens, n, NULL) != SP_OK)
-            die(ctx, "add_all");
-        t1 = bench_now_ms();
-        sp_dict_free(d);
-        best_all = t1 - t0 < best_all ? t1 - t0 : best_all;
-    }
-    uint64_t h_add = checksum(codes, n);
-    for (int run = 0; run < RUNS; run++) {
-        sp_dict *d;
-        sp_dict_new(&d, ctx);
-        double t0 = bench_now_ms();
-        for (size_t r = 0; r < rows; r++)
-            if (sp_dict_intern(d, ids[col[r]], lens[col[r]], &codes[r]) != SP_OK)
-                die(ctx, "intern");
-        double t1 = bench_now_ms();
-        if (run == 0)
-            printf("%zu distinct ids; a column of %zu rows holds %zu of them\n\n", n, rows,
-                   sp_dict_count(d));
-        sp_dict_free(d);
-        best_col = t1 - t0 < best_col ? t1 - t0 : best_col;
-    }
-    uint64_t h_col = checksum(codes, rows);
+    s = bench_measure_reset(run_bare_add, reset, &r);
+    widen(r.codes, n, got);
+    bench_same("dict.add", "bare", want_add, got, n);
+    bench_report("dict.add", "bare", -1, s, "same codes; 8-byte hash steps, linear probing, one arena");
+    s = bench_measure(run_bare_find, &r);
+    widen(r.codes, n, got);
+    bench_same("dict.find", "bare", want_add, got, n);
+    bench_report("dict.find", "bare", -1, s, "same codes");
+    s = bench_measure_reset(run_bare_intern, reset, &r);
+    widen(r.codes, rows, got);
+    bench_same("dict.intern", "bare", want_col, got, rows);
+    bench_report("dict.intern", "bare", -1, s, "same codes");
+    reset(&r);
 
-    printf("%-46s %10s\n", "method (best of 3 for salesplan)", "ms");
-    printf("%-46s %10.1f\n", "salesplan sp_dict_add, one id at a time", best_add);
-    printf("%-46s %10.1f\n", "salesplan sp_dict_add_all, one batch", best_all);
-    printf("%-46s %10.1f\n", "salesplan sp_dict_find, each distinct id", best_find);
-    printf("%-46s %10.1f\n", "salesplan sp_dict_intern over the column", best_col);
-
-    /* The same ids and column for Python: the distinct ids, then the column. */
-    char path[] = "/tmp/sp-bench-dict-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f != NULL) {
-        for (size_t i = 0; i < n; i++)
-            fprintf(f, "%s\n", ids[i]);
-        for (size_t r = 0; r < rows; r++)
-            fprintf(f, "%s\n", ids[col[r]]);
-        fclose(f);
-        python_side(path, n, h_add, h_col);
-        remove(path);
-    }
-
-    sp_ctx_free(ctx);
+    /* The same ids and column for Python: the distinct ids, then the column, one a line. */
+    bench_dir dir;
+    bench_dir_new(&dir);
+    char path[160];
+    snprintf(path, sizeof path, "%s/ids", dir.path);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        bench_die("cannot write %s", path);
     for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-    free(lens);
+        fprintf(f, "%s\n", r.ids[i]);
+    for (size_t k = 0; k < rows; k++)
+        fprintf(f, "%s\n", r.ids[col[k]]);
+    fclose(f);
+    bench_dir_note(&dir, "ids");
+    char args[32];
+    snprintf(args, sizeof args, "%zu", n);
+    bench_peer_result res[6];
+    bench_peer("python", "dict_pandas.py", &dir, args, res, 6);
+    bench_peer_check(&dir, res, 6, "add", "dict.add", "pandas", want_add, got, n);
+    bench_peer_check(&dir, res, 6, "find", "dict.find", "pandas", want_add, got, n);
+    bench_peer_check(&dir, res, 6, "intern", "dict.intern", "pandas", want_col, got, rows);
+    bench_peer_check(&dir, res, 6, "py_add", "dict.add", "python", want_add, got, n);
+    bench_peer_check(&dir, res, 6, "py_find", "dict.find", "python", want_add, got, n);
+    bench_peer_check(&dir, res, 6, "py_intern", "dict.intern", "python", want_col, got, rows);
+    bench_dir_free(&dir);
+
+    sp_ctx_free(r.ctx);
+    for (size_t i = 0; i < n; i++)
+        free(r.ids[i]);
+    free(r.ids);
+    free(r.lens);
+    free(r.codes);
     free(perm);
     free(col);
-    free(codes);
+    free(want_add);
+    free(want_col);
+    free(got);
     return 0;
 }

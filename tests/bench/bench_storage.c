@@ -3,8 +3,11 @@
  *   memory store: 1M puts in one transaction, 1M gets (each well under 1 s)
  *   file store:   100k records committed in one transaction, with fsync (under 1 s)
  * SQLite runs the same records through prepared statements into a (ns, key, value)
- * table, in memory and in a file. Each side's contents are checked by a checksum over a
- * full ordered scan.
+ * WITHOUT ROWID table (its primary key is the index), in memory and in a file. The bare
+ * loop is the floor of an ordered key-value set: the records copied into one array and
+ * sorted by key (puts), binary searches (gets), and the same bytes written to a file and
+ * fsynced (the file commit). Each side's contents are checked by a checksum over a full
+ * ordered scan. Every run of puts starts from an empty store (made untimed).
  *
  *   bench_storage [records] [file-records] [directory]
  */
@@ -193,53 +196,151 @@ static sum sq_sum(sq *s)
 }
 #endif
 
-/* What this machine gives anyone: fresh memory for a million small records, and a
- * million dependent loads from random places in 64 MiB (a tree lookup costs a few). */
-static void machine_baseline(size_t n)
+/* ---- the bare loop: a sorted array of records ---- */
+
+typedef struct bare_rec {
+    uint8_t key[8], value[VALUE_LEN];
+} bare_rec;
+
+static int bare_cmp(const void *a, const void *b)
 {
-    void **blocks = malloc(n * sizeof *blocks);
-    double t0 = bench_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        blocks[i] = malloc(64);
-        memset(blocks[i], (int)i, 64);
-    }
-    double alloc_ms = bench_now_ms() - t0;
-    for (size_t i = 0; i < n; i++)
-        free(blocks[i]);
-    free(blocks);
-    size_t m = (size_t)8 << 20;
-    uint64_t *next = malloc(m * sizeof *next), seed = 7;
-    for (size_t i = 0; i < m; i++)
-        next[i] = i;
-    for (size_t i = m - 1; i > 0; i--) { /* one random cycle through the array */
-        size_t j = bench_splitmix(&seed) % i;
-        uint64_t t = next[i];
-        next[i] = next[j];
-        next[j] = t;
-    }
-    t0 = bench_now_ms();
-    uint64_t x = 0;
-    for (size_t i = 0; i < n; i++)
-        x = next[x];
-    double load_ms = bench_now_ms() - t0;
-    free(next);
-    printf("machine: %zu malloc(64) + first touch %.1f ms; %zu dependent random loads in "
-           "64 MiB %.1f ms (%llu)\n\n",
-           n, alloc_ms, n, load_ms, (unsigned long long)(x & 1));
+    return memcmp(a, b, 8);
 }
 
-static void row(const char *what, double ms)
+typedef struct run {
+    sp_ctx *ctx;
+    const uint64_t *ids;
+    size_t n;
+    sp_storage *st;
+    const char *path; /* file store / SQLite file */
+    bare_rec *recs;
+#ifdef HAVE_SQLITE
+    sq sq;
+#endif
+} run;
+
+static void reset_mem(void *arg)
 {
-    printf("%-58s %9.1f\n", what, ms);
+    run *r = arg;
+    sp_storage_free(r->st);
+    if (sp_storage_memory_new(&r->st, r->ctx) != SP_OK)
+        bench_die("memory store: %s", sp_ctx_errmsg(r->ctx));
 }
+
+static void reset_file(void *arg)
+{
+    run *r = arg;
+    char tmp[520];
+    sp_storage_free(r->st);
+    remove(r->path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
+    remove(tmp);
+    if (sp_storage_file_new(&r->st, r->ctx, r->path, NULL) != SP_OK)
+        bench_die("file store: %s", sp_ctx_errmsg(r->ctx));
+}
+
+static void run_put(void *arg)
+{
+    run *r = arg;
+    put_all(r->st, r->ids, r->n);
+}
+
+static void run_get(void *arg)
+{
+    run *r = arg;
+    get_all(r->st, r->ids, r->n);
+}
+
+static void run_reopen(void *arg)
+{
+    run *r = arg;
+    sp_storage_free(r->st);
+    if (sp_storage_file_new(&r->st, r->ctx, r->path, NULL) != SP_OK)
+        bench_die("reopen: %s", sp_ctx_errmsg(r->ctx));
+}
+
+static void run_bare_put(void *arg)
+{
+    run *r = arg;
+    for (size_t i = 0; i < r->n; i++) {
+        make_key(r->recs[i].key, r->ids[i]);
+        make_value(r->recs[i].value, r->ids[i]);
+    }
+    qsort(r->recs, r->n, sizeof *r->recs, bare_cmp);
+}
+
+static void run_bare_get(void *arg)
+{
+    run *r = arg;
+    uint64_t check = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        uint8_t key[8];
+        make_key(key, r->ids[i]);
+        const bare_rec *p = bsearch(key, r->recs, r->n, sizeof *r->recs, bare_cmp);
+        if (p == NULL)
+            bench_die("bare get: a key is missing");
+        check += p->value[0];
+    }
+    if (check == 0 && r->n > 100)
+        fprintf(stderr, "(unlikely checksum)\n");
+}
+
+/* The I/O floor of a commit: the records' bytes written to a new file, then fsync. */
+static void run_bare_file(void *arg)
+{
+    run *r = arg;
+    run_bare_put(r);
+    FILE *f = fopen(r->path, "wb");
+    if (f == NULL || fwrite(r->recs, sizeof *r->recs, r->n, f) != r->n || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0 || fclose(f) != 0)
+        bench_die("bare file: cannot write %s", r->path);
+}
+
+static void run_bare_read(void *arg)
+{
+    run *r = arg;
+    FILE *f = fopen(r->path, "rb");
+    if (f == NULL || fread(r->recs, sizeof *r->recs, r->n, f) != r->n)
+        bench_die("bare file: cannot read %s", r->path);
+    fclose(f);
+}
+
+static sum bare_sum(const run *r)
+{
+    sum s = { 1469598103934665603u, 0 };
+    for (size_t i = 0; i < r->n; i++)
+        sum_visit(&s, r->recs[i].key, 8, r->recs[i].value, VALUE_LEN);
+    return s;
+}
+
+#ifdef HAVE_SQLITE
+static void reset_sq(void *arg)
+{
+    run *r = arg;
+    if (r->sq.db != NULL)
+        sq_close(&r->sq);
+    remove(r->path);
+    sq_open(&r->sq, r->path);
+}
+
+static void run_sq_put(void *arg)
+{
+    run *r = arg;
+    sq_put_all(&r->sq, r->ids, r->n);
+}
+
+static void run_sq_get(void *arg)
+{
+    run *r = arg;
+    sq_get_all(&r->sq, r->ids, r->n);
+}
+#endif
 
 static void same(const char *what, sum a, sum b)
 {
-    if (a.h != b.h || a.n != b.n) {
-        fprintf(stderr, "%s: contents differ (%llu vs %llu records)\n", what,
-                (unsigned long long)a.n, (unsigned long long)b.n);
-        exit(1);
-    }
+    if (a.h != b.h || a.n != b.n)
+        bench_die("%s: contents differ (%llu vs %llu records)", what, (unsigned long long)a.n,
+                  (unsigned long long)b.n);
 }
 
 int main(int argc, char **argv)
@@ -247,79 +348,90 @@ int main(int argc, char **argv)
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
     size_t nf = argc > 2 ? strtoul(argv[2], NULL, 10) : 100000;
     const char *dir = argc > 3 ? argv[3] : "/tmp";
-    uint64_t *seq_ids = malloc(n * sizeof *seq_ids), *rnd_ids = malloc(n * sizeof *rnd_ids);
-    uint64_t seed = 42;
+    uint64_t *ids = malloc(n * sizeof *ids), seed = 42;
     for (size_t i = 0; i < n; i++)
-        seq_ids[i] = rnd_ids[i] = i * 2654435761u;
-    for (size_t i = 0; i < n; i++) /* sequential ids sorted, random ids shuffled */
-        seq_ids[i] = i;
-    for (size_t i = n; i > 1; i--) {
+        ids[i] = i * 2654435761u;
+    for (size_t i = n; i > 1; i--) { /* shuffled */
         size_t j = bench_splitmix(&seed) % i;
-        uint64_t t = rnd_ids[i - 1];
-        rnd_ids[i - 1] = rnd_ids[j];
-        rnd_ids[j] = t;
+        uint64_t t = ids[i - 1];
+        ids[i - 1] = ids[j];
+        ids[j] = t;
     }
-    sp_ctx *ctx;
-    sp_ctx_new(&ctx, NULL);
-    machine_baseline(n);
-    printf("storage: %zu records of 8-byte keys and %d-byte values (ms)\n\n", n, VALUE_LEN);
+    run r = { .ids = ids, .n = n, .recs = malloc(n * sizeof(bare_rec)) };
+    sp_ctx_new(&r.ctx, NULL);
+    printf("storage: %zu records of 8-byte keys and %d-byte values, keys in random order; "
+           "warm, then min/median/max of %d runs (ms)\n\n",
+           n, VALUE_LEN, BENCH_RUNS);
 
     /* ---- memory ---- */
-    sp_storage *mem;
-    sp_storage_memory_new(&mem, ctx);
-    row("memory store: 1 tx of puts, keys in order", put_all(mem, seq_ids, n));
-    sp_storage_free(mem);
-    sp_storage_memory_new(&mem, ctx);
-    row("memory store: 1 tx of puts, keys in random order", put_all(mem, rnd_ids, n));
-    row("memory store: gets in random order", get_all(mem, rnd_ids, n));
-    sum mem_sum = store_sum(mem);
+    bench_stats s = bench_measure_reset(run_put, reset_mem, &r);
+    bench_report("storage.mem.put", "salesplan", -1, s, "memory store: 1 tx of puts");
+    s = bench_measure(run_get, &r);
+    bench_report("storage.mem.get", "salesplan", -1, s, "memory store: gets");
+    sum want = store_sum(r.st);
+    sp_storage_free(r.st);
+    r.st = NULL;
+    s = bench_measure(run_bare_put, &r);
+    same("bare", want, bare_sum(&r));
+    bench_report("storage.mem.put", "bare", -1, s, "same contents; records sorted in an array");
+    bench_report("storage.mem.get", "bare", -1, bench_measure(run_bare_get, &r),
+                 "binary searches");
 #ifdef HAVE_SQLITE
-    sq s;
-    sq_open(&s, ":memory:");
-    row("sqlite :memory:: 1 tx of inserts, keys in random order", sq_put_all(&s, rnd_ids, n));
-    row("sqlite :memory:: selects in random order", sq_get_all(&s, rnd_ids, n));
-    same("sqlite :memory:", mem_sum, sq_sum(&s));
-    sq_close(&s);
+    r.path = ":memory:";
+    s = bench_measure_reset(run_sq_put, reset_sq, &r);
+    same("sqlite :memory:", want, sq_sum(&r.sq));
+    bench_report("storage.mem.put", "sqlite", -1, s, "same contents; :memory:, 1 tx of inserts");
+    bench_report("storage.mem.get", "sqlite", -1, bench_measure(run_sq_get, &r),
+                 "selects by primary key");
+    sq_close(&r.sq);
+    r.sq.db = NULL;
 #endif
-    sp_storage_free(mem);
 
     /* ---- file ---- */
-    printf("\n%zu records in one transaction, in %s, with fsync (ms)\n\n", nf, dir);
+    printf("\n%zu records in one transaction, in %s, with fsync\n\n", nf, dir);
     char path[512], tmp[520];
     snprintf(path, sizeof path, "%s/sp-bench-%d.sps", dir, (int)getpid());
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    sp_storage *fs;
-    int rc = sp_storage_file_new(&fs, ctx, path, NULL);
-    if (rc != SP_OK) {
-        fprintf(stderr, "%s\n", sp_ctx_errmsg(ctx));
-        return 1;
-    }
-    row("file store: 1 tx of puts + commit (write, fsync)", put_all(fs, rnd_ids, nf));
-    sum file_sum = store_sum(fs);
-    sp_storage_free(fs);
-    double t0 = bench_now_ms();
-    rc = sp_storage_file_new(&fs, ctx, path, NULL);
-    row("file store: reopen (replay the log)", bench_now_ms() - t0);
-    if (rc != SP_OK)
-        die("reopen", rc, NULL);
-    same("file store reopened", file_sum, store_sum(fs));
-    row("file store: gets in random order", get_all(fs, rnd_ids, nf));
-    sp_storage_free(fs);
+    r.path = path;
+    r.n = nf;
+    s = bench_measure_reset(run_put, reset_file, &r);
+    bench_report("storage.file.commit", "salesplan", -1, s,
+                 "file store: 1 tx of puts + commit (write, fsync)");
+    want = store_sum(r.st);
+    s = bench_measure(run_reopen, &r);
+    same("file store reopened", want, store_sum(r.st));
+    bench_report("storage.file.reopen", "salesplan", -1, s, "file store: reopen (replay the log)");
+    bench_report("storage.file.get", "salesplan", -1, bench_measure(run_get, &r),
+                 "file store: gets");
+    sp_storage_free(r.st);
+    r.st = NULL;
     remove(path);
     remove(tmp);
+    snprintf(path, sizeof path, "%s/sp-bench-%d.bare", dir, (int)getpid());
+    s = bench_measure(run_bare_file, &r);
+    bench_report("storage.file.commit", "bare", -1, s, "records sorted, written, fsync");
+    s = bench_measure(run_bare_read, &r);
+    same("bare file", want, bare_sum(&r));
+    bench_report("storage.file.reopen", "bare", -1, s, "same contents; the file read back");
+    bench_report("storage.file.get", "bare", -1, bench_measure(run_bare_get, &r),
+                 "binary searches");
+    remove(path);
 #ifdef HAVE_SQLITE
     snprintf(path, sizeof path, "%s/sp-bench-%d.db", dir, (int)getpid());
+    s = bench_measure_reset(run_sq_put, reset_sq, &r);
+    same("sqlite file", want, sq_sum(&r.sq));
+    bench_report("storage.file.commit", "sqlite", -1, s,
+                 "same contents; 1 tx of inserts + commit (journal, fsync)");
+    bench_report("storage.file.get", "sqlite", -1, bench_measure(run_sq_get, &r),
+                 "selects by primary key");
+    sq_close(&r.sq);
     remove(path);
-    sq_open(&s, path);
-    row("sqlite file: 1 tx of inserts + commit (journal, fsync)", sq_put_all(&s, rnd_ids, nf));
-    row("sqlite file: selects in random order", sq_get_all(&s, rnd_ids, nf));
-    same("sqlite file", file_sum, sq_sum(&s));
-    sq_close(&s);
-    remove(path);
+#else
+    bench_die("built without SQLite: install libsqlite3-dev and reconfigure the build");
 #endif
-    printf("\ncontents checked equal between the stores and SQLite\n");
-    free(seq_ids);
-    free(rnd_ids);
-    sp_ctx_free(ctx);
+    printf("\ncontents checked equal between the stores, the bare loop and SQLite\n");
+    free(ids);
+    free(r.recs);
+    sp_ctx_free(r.ctx);
     return 0;
 }

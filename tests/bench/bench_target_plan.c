@@ -3,12 +3,15 @@
  * 3000 grids, ~997k reps, added shuffled) x 12 months decomposed by
  * sp_target_plan_decompose from a settings document: regions by a driver, grids by growth
  * over a baseline with a floor and a cap (some grids with limits of their own), reps by a
- * driver, a seasonality profile at the company and another for five regions. Prints the
- * time of every step a host goes through, the decomposition's best of 5 (the library is
+ * driver, a seasonality profile at the company and another for five regions. Setup
+ * included on every side: each run starts from the host's arrays (salesplan: hierarchy,
+ * validate, plan, settings, drivers, decompose; the bare C loop: its children index and
+ * the same arithmetic; SQLite and DuckDB: tables, indexes and SQL; pandas: the DataFrame
+ * and its operations). Prints every step's min/median/max (the library is
  * single-threaded: one core), its memory (the library's heap through counting allocator
- * hooks, and the process's peak RSS), and beside it the same decomposition, both steps,
- * in SQLite and in pandas on the same data, their results checked cell by cell against
- * salesplan's by a checksum of every node x period.
+ * hooks, and the process's peak RSS), and the "@" lines of target_plan (load + compute)
+ * and target_plan.decompose (compute alone); every side's result is compared with
+ * salesplan's cell by cell.
  *
  *   bench_target_plan [nodes] [--no-alternatives]
  *
@@ -25,7 +28,6 @@
 
 #include "bench_company.h"
 
-#define RUNS 5
 #define MONTHS 12
 #define PROFILES 2
 #define SOUTH_REGIONS 5 /* R01 .. R05 take the second profile */
@@ -277,15 +279,11 @@ static int sqlite_growth_level(sqlite3 *db, int level)
     return rounds;
 }
 
-typedef struct sql_result {
-    double load_ms, split_ms, time_ms, read_ms, mib;
-    int rounds;
-    uint64_t sum;
-} sql_result;
-
-/* Both steps in SQLite: the three levels, the leaves' periods, the sums per period up the
- * tree; then every cell read back. */
-static void sqlite_plan(const company *c, const plan_data *p, sql_result *res)
+/* SQLite, both steps: load node and profile tables with the index (level, parent); then
+ * the three levels, the leaves' periods and the sums per period up the tree, every cell
+ * read back into out (n x MONTHS, generation order). Returns the load ms in *load. */
+static int sqlite_plan(const company *c, const plan_data *p, int64_t *out, double *load,
+                       double *compute)
 {
     sqlite3 *db;
     sqlite3_open(":memory:", &db);
@@ -296,17 +294,15 @@ static void sqlite_plan(const company *c, const plan_data *p, sql_result *res)
     bench_sql_exec(db, "BEGIN");
     bench_sql_load_profiles(db, shares[0], PROFILES, MONTHS);
     bench_sql_exec(db, "COMMIT");
-    res->load_ms = bench_now_ms() - t0;
+    double t1 = bench_now_ms();
+    *load = t1 - t0;
 
-    t0 = bench_now_ms();
     char sql[2048];
     snprintf(sql, sizeof sql, "INSERT INTO target VALUES(0, %lld)", (long long)total);
     bench_sql_exec(db, sql);
     bench_sql_split_level(db, 1);
-    res->rounds = sqlite_growth_level(db, 2);
+    int rounds = sqlite_growth_level(db, 2);
     bench_sql_split_level(db, 3);
-    double t1 = bench_now_ms();
-    res->split_ms = t1 - t0;
     bench_sql_exec(db, "CREATE TABLE cell(i INTEGER, m INTEGER, v INTEGER NOT NULL,"
                        " PRIMARY KEY(i, m)) WITHOUT ROWID");
     strcpy(sql, "INSERT INTO cell ");
@@ -321,63 +317,217 @@ static void sqlite_plan(const company *c, const plan_data *p, sql_result *res)
                  level);
         bench_sql_exec(db, sql);
     }
-    double t2 = bench_now_ms();
-    res->time_ms = t2 - t1;
-    int64_t *out = calloc(c->n * MONTHS, sizeof *out);
+    memset(out, 0, c->n * MONTHS * sizeof *out);
     sqlite3_stmt *st = bench_sql_prepare(db, "SELECT i, m, v FROM cell");
     while (sqlite3_step(st) == SQLITE_ROW)
         out[(size_t)sqlite3_column_int64(st, 0) * MONTHS + (size_t)sqlite3_column_int64(st, 1)] =
             sqlite3_column_int64(st, 2);
     sqlite3_finalize(st);
-    res->read_ms = bench_now_ms() - t2;
-    res->sum = bench_checksum(out, c->n * MONTHS);
-    free(out);
-    res->mib = mib((size_t)sqlite3_memory_highwater(0));
+    *compute = bench_now_ms() - t1;
     sqlite3_close(db);
+    return rounds;
 }
 #endif
 
-/* pandas, through Debian's python3 (python3-pandas), on the same columns. */
-static int pandas_plan(const company *c, const plan_data *p, double *ms, uint64_t *sum,
-                       double *mb)
+/* ---- the bare loop: the same decomposition in plain C over the generation-order arrays ---- */
+
+/* Growth at the grids: each region's target over its grids by the baseline b within
+ * [ceil(b (1 + f)), floor(b (1 + c))], by the clamping rounds the peers run (sp_allocate's),
+ * then the free grids share what is left by largest remainder. */
+static void bare_growth(const company *c, const bare_tree *t, const plan_data *p,
+                        int64_t *target, bare_rem *scratch, int64_t *lo, int64_t *hi,
+                        uint8_t *st)
 {
-    const char *names[] = { "parent", "level", "w", "b", "f", "c", "pid", "profiles" };
-    const int64_t *cols[] = { c->parent, c->level, p->w, p->prior, p->floor, p->cap, p->pid,
-                              shares[0] };
-    const size_t lens[] = { c->n, c->n, c->n, c->n, c->n, c->n, c->n, PROFILES * MONTHS };
-    char args[32];
-    snprintf(args, sizeof args, "%lld", (long long)total);
-    return bench_python_columns("target_plan_pandas.py", 8, names, cols, lens, args, ms, sum, mb);
+    for (size_t r = 0; r < c->n; r++) {
+        if (c->level[r] != 1)
+            continue;
+        const uint32_t *k = t->kids + t->first[r];
+        size_t m = t->first[r + 1] - t->first[r];
+        for (size_t j = 0; j < m; j++) {
+            int64_t b = p->prior[k[j]];
+            lo[j] = (b * (ONE + p->floor[k[j]]) + ONE - 1) / ONE;
+            hi[j] = b * (ONE + p->cap[k[j]]) / ONE;
+            st[j] = 0;
+        }
+        int64_t r0, w0;
+        bool changed;
+        do {
+            int64_t fixed = 0, ex = 0, sh = 0;
+            w0 = 0;
+            for (size_t j = 0; j < m; j++) {
+                fixed += st[j] == 1 ? lo[j] : st[j] == 2 ? hi[j] : 0;
+                w0 += st[j] == 0 ? p->prior[k[j]] : 0;
+            }
+            r0 = target[r] - fixed;
+            for (size_t j = 0; j < m; j++) {
+                if (st[j] != 0)
+                    continue;
+                int64_t bp = p->prior[k[j]] * r0, hw = hi[j] * w0, lw = lo[j] * w0;
+                ex += bp > hw ? bp - hw : 0;
+                sh += bp < lw ? lw - bp : 0;
+            }
+            changed = false;
+            for (size_t j = 0; j < m; j++) {
+                if (st[j] != 0)
+                    continue;
+                int64_t bp = p->prior[k[j]] * r0;
+                if (bp > hi[j] * w0 && ex >= sh)
+                    st[j] = 2, changed = true;
+                else if (bp < lo[j] * w0 && sh >= ex)
+                    st[j] = 1, changed = true;
+            }
+        } while (changed);
+        int64_t left = r0;
+        size_t nfree = 0;
+        for (size_t j = 0; j < m; j++) {
+            if (st[j] != 0) {
+                target[k[j]] = st[j] == 1 ? lo[j] : hi[j];
+                continue;
+            }
+            int64_t bp = p->prior[k[j]] * r0;
+            target[k[j]] = bp / w0;
+            left -= bp / w0;
+            scratch[nfree].rem = bp % w0;
+            scratch[nfree++].id = k[j];
+        }
+        bare_give_left(scratch, nfree, left, target);
+    }
 }
 
-/* The same decomposition in SQLite and pandas, each checked against salesplan's checksum. */
-static void run_alternatives(const company *c, const plan_data *p, uint64_t ours)
+/* Each leaf's target over the months of its profile (largest remainder, the earlier month
+ * among equals); every inner node's months the sums of its children's. */
+static void bare_months(const company *c, const plan_data *p, const int64_t *target,
+                        int64_t *cells)
 {
-    printf("\n%-52s %9s %11s\n", "the same in SQLite and pandas", "ms", "peak MiB");
-#ifdef HAVE_SQLITE
-    sql_result sr;
-    sqlite_plan(c, p, &sr);
-    printf("%-52s %9.1f\n", "SQLite: load node, profile tables + index", sr.load_ms);
-    char label[64];
-    snprintf(label, sizeof label, "SQLite: 3 levels (growth: %d clamping rounds)", sr.rounds);
-    printf("%-52s %9.1f\n", label, sr.split_ms);
-    printf("%-52s %9.1f %11.1f  %s\n", "SQLite: leaves' months + sums up the tree", sr.time_ms,
-           sr.mib, sr.sum == ours ? "same result" : "RESULT DIFFERS");
-    printf("%-52s %9.1f\n", "SQLite: read the cells back", sr.read_ms);
-#else
-    printf("%-52s %9s\n", "SQLite", "n/a");
-#endif
-    double pd_ms, pd_mib;
-    uint64_t pd_sum;
-    if (pandas_plan(c, p, &pd_ms, &pd_sum, &pd_mib) == 0)
-        printf("%-52s %9.1f %11.1f  %s\n", "pandas: both steps (compute only)", pd_ms, pd_mib,
-               pd_sum == ours ? "same result" : "RESULT DIFFERS");
-    else
-        printf("%-52s %9s\n", "pandas (python3-pandas not installed)", "n/a");
-    printf("(SQLite: sqlite3_memory_highwater; pandas: the python process's ru_maxrss. Both do "
-           "the same work:\n largest remainder with the lower id first, growth by clamping "
-           "rounds, months by largest\n remainder with the earlier month first, inner nodes "
-           "summed per month.)\n");
+    int64_t wsum[PROFILES] = { 0 };
+    for (int q = 0; q < PROFILES; q++)
+        for (int m = 0; m < MONTHS; m++)
+            wsum[q] += shares[q][m];
+    memset(cells, 0, c->n * MONTHS * sizeof *cells);
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->level[i] != 3)
+            continue;
+        const int64_t *w = shares[p->pid[i]], a = target[i];
+        int64_t rem[MONTHS], left = a, *out = cells + i * MONTHS;
+        for (int m = 0; m < MONTHS; m++) {
+            int64_t prod = a * w[m];
+            out[m] = prod / wsum[p->pid[i]];
+            rem[m] = prod % wsum[p->pid[i]];
+            left -= out[m];
+        }
+        for (; left > 0; left--) {
+            int best = 0;
+            for (int m = 1; m < MONTHS; m++)
+                best = rem[m] > rem[best] ? m : best;
+            out[best]++;
+            rem[best] = -1;
+        }
+    }
+    /* Children come after their parent: from the last node up, each is complete when
+     * it is added to its parent. */
+    for (size_t i = c->n; i-- > 1;) {
+        int64_t *to = cells + (size_t)c->parent[i] * MONTHS, *from = cells + i * MONTHS;
+        for (int m = 0; m < MONTHS; m++)
+            to[m] += from[m];
+    }
+}
+
+typedef struct bare_state {
+    const company *c;
+    const plan_data *p;
+    int64_t *target, *cells, *lo, *hi;
+    bare_rem *scratch;
+    uint8_t *st;
+    double load_ms, compute_ms;
+} bare_state;
+
+/* Loading: the children index. Compute: the three levels, the months, the sums. */
+static void bare_plan(bare_state *b)
+{
+    double t0 = bench_now_ms();
+    bare_tree t;
+    bare_tree_build(&t, b->c);
+    double t1 = bench_now_ms();
+    memset(b->target, 0, b->c->n * sizeof *b->target);
+    b->target[0] = total;
+    bare_split_level(b->c, &t, 1, b->p->w, b->target, b->scratch);
+    bare_growth(b->c, &t, b->p, b->target, b->scratch, b->lo, b->hi, b->st);
+    bare_split_level(b->c, &t, 3, b->p->w, b->target, b->scratch);
+    bare_months(b->c, b->p, b->target, b->cells);
+    double t2 = bench_now_ms();
+    bare_tree_free(&t);
+    b->load_ms = t1 - t0;
+    b->compute_ms = t2 - t1;
+}
+
+/* ---- salesplan: every step a host goes through ---- */
+
+typedef struct sp_state {
+    sp_ctx *ctx;
+    tally *heap;
+    size_t n;
+    const char **ids, **parents;
+    const int64_t *potential, *prior;
+    const char *json;
+    size_t json_len;
+    sp_target_plan *plan;
+    sp_target_set *set;
+    double ms[6]; /* add_all, levels + validate, plan_new, settings, drivers, decompose */
+    size_t heap_ready, heap_set;
+} sp_state;
+
+static void sp_plan_run(sp_state *s)
+{
+    sp_ctx *ctx = s->ctx;
+    sp_target_set_free(s->set);
+    sp_target_plan_free(s->plan);
+    s->set = NULL;
+    s->plan = NULL;
+    size_t heap0 = s->heap->now;
+    double t0 = bench_now_ms(), t1;
+    sp_hierarchy *h;
+    check(sp_hierarchy_new(&h, ctx), ctx, "hierarchy");
+    check(sp_hierarchy_add_all(h, s->ids, NULL, s->parents, NULL, s->n, NULL), ctx, "add_all");
+    t1 = bench_now_ms();
+    s->ms[0] = t1 - t0;
+    const char *levels[] = { "company", "region", "grid", "rep" };
+    check(sp_hierarchy_set_levels(h, levels, 4), ctx, "levels");
+    check(sp_hierarchy_validate(h), ctx, "validate");
+    t0 = bench_now_ms();
+    s->ms[1] = t0 - t1;
+    sp_target_plan_options po = SP_TARGET_PLAN_OPTIONS_INIT;
+    po.currency = "CNY";
+    po.fiscal_year = 2027;
+    check(sp_target_plan_new(&s->plan, ctx, "FY2027", h, &po), ctx, "plan");
+    t1 = bench_now_ms();
+    s->ms[2] = t1 - t0;
+    check(sp_target_plan_set_settings(s->plan, s->json, s->json_len), ctx, "settings");
+    t0 = bench_now_ms();
+    s->ms[3] = t0 - t1;
+    check(sp_target_plan_set_driver(s->plan, "potential", s->potential, NULL, s->n), ctx,
+          "driver");
+    check(sp_target_plan_set_driver(s->plan, "prior", s->prior, NULL, s->n), ctx, "driver");
+    /* The plan holds its own copy of the hierarchy: the host's may go. */
+    sp_hierarchy_free(h);
+    t1 = bench_now_ms();
+    s->ms[4] = t1 - t0;
+    s->heap_ready = s->heap->now - heap0;
+    check(sp_target_plan_decompose(&s->set, s->plan, total, NULL), ctx, "decompose");
+    s->ms[5] = bench_now_ms() - t1;
+    s->heap_set = s->heap->now - heap0 - s->heap_ready;
+}
+
+/* Report a side whose runs gave load[r] and compute[r] ms: target_plan (setup included:
+ * load + compute per run) and target_plan.decompose (compute only). */
+static void report_both(const char *side, double *load, double *compute, int runs,
+                        const char *note)
+{
+    double sum[BENCH_RUNS];
+    for (int r = 0; r < runs; r++)
+        sum[r] = load[r] + compute[r];
+    bench_stats l = bench_stats_of(load, runs);
+    bench_report("target_plan", side, l.med, bench_stats_of(sum, runs), note);
+    bench_report("target_plan.decompose", side, l.med, bench_stats_of(compute, runs), note);
 }
 
 int main(int argc, char **argv)
@@ -422,73 +572,6 @@ int main(int argc, char **argv)
     if (sp_ctx_new(&ctx, &co) != SP_OK)
         return 1;
 
-    /* The host's steps, each timed once. */
-    double t0 = bench_now_ms(), ms[6];
-    sp_hierarchy *h;
-    check(sp_hierarchy_new(&h, ctx), ctx, "hierarchy");
-    check(sp_hierarchy_add_all(h, ids, NULL, parents, NULL, n, NULL), ctx, "add_all");
-    ms[0] = bench_now_ms() - t0;
-    t0 = bench_now_ms();
-    const char *levels[] = { "company", "region", "grid", "rep" };
-    check(sp_hierarchy_set_levels(h, levels, 4), ctx, "levels");
-    check(sp_hierarchy_validate(h), ctx, "validate");
-    ms[1] = bench_now_ms() - t0;
-    size_t heap_h = heap.now;
-    t0 = bench_now_ms();
-    sp_target_plan_options po = SP_TARGET_PLAN_OPTIONS_INIT;
-    po.currency = "CNY";
-    po.fiscal_year = 2027;
-    sp_target_plan *plan;
-    check(sp_target_plan_new(&plan, ctx, "FY2027", h, &po), ctx, "plan");
-    ms[2] = bench_now_ms() - t0;
-    size_t heap_plan = heap.now;
-    t0 = bench_now_ms();
-    check(sp_target_plan_set_settings(plan, json, json_len), ctx, "settings");
-    ms[3] = bench_now_ms() - t0;
-    t0 = bench_now_ms();
-    check(sp_target_plan_set_driver(plan, "potential", potential, NULL, n), ctx, "driver");
-    check(sp_target_plan_set_driver(plan, "prior", prior, NULL, n), ctx, "driver");
-    ms[4] = bench_now_ms() - t0;
-    /* The plan holds its own copy of the hierarchy: the host's may go. */
-    sp_hierarchy_free(h);
-    size_t heap_ready = heap.now;
-    double rss_ready = peak_mib();
-
-    /* The decomposition, best of RUNS; each run's set freed before the next but the last. */
-    sp_target_set *set = NULL;
-    double first = 0, best = 1e30;
-    size_t heap_peak = 0, heap_set = 0;
-    for (int r = 0; r < RUNS; r++) {
-        sp_target_set_free(set);
-        set = NULL;
-        heap.peak = heap.now;
-        t0 = bench_now_ms();
-        check(sp_target_plan_decompose(&set, plan, total, NULL), ctx, "decompose");
-        double t = bench_now_ms() - t0;
-        first = r == 0 ? t : first;
-        best = t < best ? t : best;
-        heap_peak = heap.peak - heap_ready;
-        heap_set = heap.now - heap_ready;
-    }
-    double rss_run = peak_mib();
-    double touch = first_touch_ms(heap_set);
-
-    sp_target_set_data data = SP_TARGET_SET_DATA_INIT;
-    check(sp_target_set_get_data(set, &data), ctx, "data");
-    int64_t *back = malloc(n * MONTHS * sizeof *back);
-    size_t at_floor = 0, at_cap = 0, rows_exact = 0;
-    for (size_t k = 0; k < n; k++) {
-        memcpy(back + perm[k] * MONTHS, data.periods + k * MONTHS, MONTHS * sizeof *back);
-        at_floor += (data.flags[k] & SP_DECOMP_F_AT_FLOOR) != 0;
-        at_cap += (data.flags[k] & SP_DECOMP_F_AT_CAP) != 0;
-        int64_t sum = 0;
-        for (size_t m = 0; m < MONTHS; m++)
-            sum += data.periods[k * MONTHS + m];
-        rows_exact += sum == data.annual[k];
-    }
-    uint64_t ours = bench_checksum(back, n * MONTHS);
-    const double cells = (double)n * MONTHS;
-
     printf("target plan decomposition through the plan API: %zu nodes (1 company, %d regions, "
            "%d grids, %zu reps) x %d months\n",
            n, COMPANY_REGIONS, COMPANY_GRIDS, n - COMPANY_FIRST_LEAF, MONTHS);
@@ -497,36 +580,125 @@ int main(int argc, char **argv)
            "\"prior\"; shares at the company\n  and at %d regions (inherited by their grids and "
            "reps). Total %lld fen (last year's + 11%%).\n",
            COMPANY_GRIDS / 10, COMPANY_GRIDS / 10, SOUTH_REGIONS, (long long)total);
+    printf("Every side starts from the same arrays each run (setup included: salesplan's "
+           "hierarchy,\nplan, settings and drivers; the bare loop's children index; SQL tables "
+           "and indexes;\nthe DataFrame), warm, then min/median/max of %d runs (ms).\n\n",
+           BENCH_RUNS);
+
+    /* salesplan: one untimed run, then BENCH_RUNS, each from the host's arrays. */
+    sp_state s = { .ctx = ctx, .heap = &heap, .n = n, .ids = ids, .parents = parents,
+                   .potential = potential, .prior = prior, .json = json, .json_len = json_len };
+    double steps[6][BENCH_RUNS], load[BENCH_RUNS], compute[BENCH_RUNS];
+    sp_plan_run(&s);
+    double first_ms = s.ms[5];
+    for (int r = 0; r < BENCH_RUNS; r++) {
+        sp_plan_run(&s);
+        for (int k = 0; k < 6; k++)
+            steps[k][r] = s.ms[k];
+        load[r] = s.ms[0] + s.ms[1] + s.ms[2] + s.ms[3] + s.ms[4];
+        compute[r] = s.ms[5];
+    }
+    double rss_run = peak_mib();
+    double touch = first_touch_ms(s.heap_set);
+    sp_target_set_data data = SP_TARGET_SET_DATA_INIT;
+    check(sp_target_set_get_data(s.set, &data), ctx, "data");
+    int64_t *want = malloc(n * MONTHS * sizeof *want), *got = malloc(n * MONTHS * sizeof *got);
+    size_t at_floor = 0, at_cap = 0, rows_exact = 0;
+    for (size_t k = 0; k < n; k++) {
+        memcpy(want + perm[k] * MONTHS, data.periods + k * MONTHS, MONTHS * sizeof *want);
+        at_floor += (data.flags[k] & SP_DECOMP_F_AT_FLOOR) != 0;
+        at_cap += (data.flags[k] & SP_DECOMP_F_AT_CAP) != 0;
+        int64_t sum = 0;
+        for (size_t m = 0; m < MONTHS; m++)
+            sum += data.periods[k * MONTHS + m];
+        rows_exact += sum == data.annual[k];
+    }
+    const double cells = (double)n * MONTHS;
     printf("result: %zu grids at their growth floor, %zu at their cap; %zu of %zu rows sum to "
            "their annual target\n\n",
            at_floor, at_cap, rows_exact, n);
-    printf("%-52s %9s %11s %11s\n", "step (salesplan)", "ms", "heap MiB", "peak RSS MiB");
-    printf("%-52s %9s %11s %11.1f\n", "generated data (ids, parents, drivers, settings)", "", "",
-           rss_data);
-    printf("%-52s %9.1f\n", "hierarchy: sp_hierarchy_add_all (shuffled)", ms[0]);
-    printf("%-52s %9.1f %11.1f\n", "hierarchy: set_levels + validate", ms[1], mib(heap_h));
-    printf("%-52s %9.1f %11.1f\n", "plan: sp_target_plan_new (copies the hierarchy)", ms[2],
-           mib(heap_plan));
-    printf("%-52s %9.1f\n", "plan: sp_target_plan_set_settings", ms[3]);
-    printf("%-52s %9.1f\n", "plan: 2 x sp_target_plan_set_driver", ms[4]);
-    printf("%-52s %9s %11.1f %11.1f\n", "ready (the host's hierarchy freed)", "",
-           mib(heap_ready), rss_ready);
-    printf("%-52s %9.1f\n", "sp_target_plan_decompose: first call", first);
-    printf("%-52s %9.1f %11.1f %11.1f\n", "sp_target_plan_decompose: best of 5", best,
-           mib(heap_ready + heap_set), rss_run);
-    printf("  heap per node x month cell: the set keeps %.1f bytes (8 the month's target), the "
-           "call peaks at %.1f\n",
-           (double)heap_set / cells, (double)heap_peak / cells);
-    printf("  this machine: first touch of fresh memory of the set's size (page faults) takes "
-           "%.1f ms\n",
-           touch);
-    if (alternatives)
-        run_alternatives(&c, &pd, ours);
+    static const char *const step_names[6] = {
+        "hierarchy: sp_hierarchy_add_all (shuffled)", "hierarchy: set_levels + validate",
+        "plan: sp_target_plan_new (copies the hierarchy)", "plan: sp_target_plan_set_settings",
+        "plan: 2 x sp_target_plan_set_driver", "sp_target_plan_decompose",
+    };
+    printf("%-52s %9s %9s %9s\n", "step (salesplan)", "min", "median", "max");
+    for (int k = 0; k < 6; k++) {
+        bench_stats st = bench_stats_of(steps[k], BENCH_RUNS);
+        printf("%-52s %9.1f %9.1f %9.1f\n", step_names[k], st.min, st.med, st.max);
+    }
+    printf("sp_target_plan_decompose, first call: %.1f ms\n", first_ms);
+    printf("memory: generated data %.0f MiB RSS; the plan %.1f MiB heap, the set %.1f MiB "
+           "(%.1f bytes per node x month); peak RSS %.0f MiB\n",
+           rss_data, mib(s.heap_ready), mib(s.heap_set), (double)s.heap_set / cells, rss_run);
+    printf("this machine: first touch of fresh memory of the set's size (page faults): "
+           "%.1f ms\n\n", touch);
+    report_both("salesplan", load, compute, BENCH_RUNS, "every step from the host's arrays");
 
-    sp_target_set_free(set);
-    sp_target_plan_free(plan);
+    /* The bare loop, the same way. */
+    bare_state b = { .c = &c, .p = &pd, .target = malloc(n * sizeof(int64_t)), .cells = got,
+                     .lo = malloc(n * sizeof(int64_t)), .hi = malloc(n * sizeof(int64_t)),
+                     .scratch = malloc(n * sizeof(bare_rem)), .st = malloc(n) };
+    bare_plan(&b);
+    for (int r = 0; r < BENCH_RUNS; r++) {
+        bare_plan(&b);
+        load[r] = b.load_ms;
+        compute[r] = b.compute_ms;
+    }
+    bench_same("target_plan", "bare", want, got, n * MONTHS);
+    report_both("bare", load, compute, BENCH_RUNS, "same result; a quickselect per sibling group");
+    free(b.target);
+    free(b.lo);
+    free(b.hi);
+    free(b.scratch);
+    free(b.st);
+
+    if (alternatives) {
+        bench_dir dir;
+        bench_dir_new(&dir);
+        const char *names[] = { "parent", "level", "w", "b", "f", "c", "pid", "profiles" };
+        const int64_t *cols[] = { c.parent, c.level, pd.w, pd.prior, pd.floor, pd.cap, pd.pid,
+                                  shares[0] };
+        for (int k = 0; k < 8; k++)
+            bench_dir_write(&dir, names[k], cols[k], sizeof(int64_t),
+                            k < 7 ? n : PROFILES * MONTHS);
+        char args[32];
+        snprintf(args, sizeof args, "%lld", (long long)total);
+        bench_peer_result res[2];
+        bench_peer("duckdb", "target_plan", &dir, args, res, 2);
+        bench_peer_check(&dir, res, 2, "total", "target_plan", "duckdb", want, got, n * MONTHS);
+        bench_peer_check(&dir, res, 2, "decompose", "target_plan.decompose", "duckdb", want, got,
+                         n * MONTHS);
+        bench_peer("python", "target_plan_pandas.py", &dir, args, res, 2);
+        bench_peer_check(&dir, res, 2, "total", "target_plan", "pandas", want, got, n * MONTHS);
+        bench_peer_check(&dir, res, 2, "decompose", "target_plan.decompose", "pandas", want, got,
+                         n * MONTHS);
+        bench_dir_free(&dir);
+#ifdef HAVE_SQLITE
+        int rounds = 0;
+        for (int r = -1; r < BENCH_RUNS; r++) {
+            double l, m;
+            rounds = sqlite_plan(&c, &pd, got, &l, &m);
+            if (r >= 0) {
+                load[r] = l;
+                compute[r] = m;
+            }
+        }
+        bench_same("target_plan", "sqlite", want, got, n * MONTHS);
+        char note[96];
+        snprintf(note, sizeof note, "same result; index (level, parent); growth: %d rounds",
+                 rounds);
+        report_both("sqlite", load, compute, BENCH_RUNS, note);
+#else
+        bench_die("built without SQLite: install libsqlite3-dev and reconfigure the build");
+#endif
+    }
+
+    sp_target_set_free(s.set);
+    sp_target_plan_free(s.plan);
     sp_ctx_free(ctx);
-    free(back);
+    free(want);
+    free(got);
     free(perm);
     free(ids);
     free(parents);

@@ -3,16 +3,17 @@
  * (1 company, 30 regions, 3000 grids, ~997k reps) x 12 months, to the memory store and to
  * the file store (commit with fsync; reopened before loading), beside SQLite storing the
  * same numbers in a table of one row per node (id, parent, annual, 12 month columns), in
- * memory and in a file. Every load is checked equal to the set saved (a checksum over the
- * annual targets and the periods, and the node count); SQLite's rows are read back and
- * checked the same way. Budget by analogy with issue 4: well under a few seconds each.
+ * memory and in a file, and a bare loop writing the same ids, parents and numbers as raw
+ * arrays to a file (fsync) and reading them back. Every load is checked equal to the set
+ * saved (a checksum over the annual targets and the periods, and the node count); SQLite's
+ * and the bare loop's rows are read back and checked the same way. Budget by analogy with
+ * issue 4: well under a few seconds each.
  *
  *   bench_target_store [nodes] [directory]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <salesplan/salesplan.h>
@@ -30,18 +31,6 @@ static void die(sp_ctx *ctx, const char *what)
 {
     fprintf(stderr, "bench_target_store: %s: %s\n", what, sp_ctx_errmsg(ctx));
     exit(1);
-}
-
-static double peak_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
-static void row(const char *what, double ms)
-{
-    printf("%-58s %9.1f\n", what, ms);
 }
 
 /* The shared company (bench_company.h), with its ids and parent ids as pointer arrays in
@@ -90,11 +79,6 @@ static digest set_digest(sp_ctx *ctx, const sp_target_set *set)
     return digest_of(d.annual, d.periods, d.nnodes);
 }
 
-static const char *check(digest a, digest b)
-{
-    return a.n == b.n && a.sum == b.sum ? "same contents" : "CONTENTS DIFFER";
-}
-
 /* Records and bytes of a namespace, and its largest record. */
 typedef struct census {
     size_t records, bytes, largest;
@@ -121,48 +105,42 @@ static census take_census(const sp_storage *st, const char *ns)
     return c;
 }
 
-/* Save plan and set, load both back (set checked against `want`); ms into the rows. */
-static void save_and_load(sp_ctx *ctx, const char *label, sp_storage *st, sp_target_plan *plan,
-                          sp_target_set *set, digest want, const char *reopen_path)
+/* Save plan and set to a new store, load both back (set checked against `want`): ms of
+ * the saves and of the loads (with the reopen of a file store, when reopen_path is set)
+ * into ms[0] and ms[1]. Prints the records' census when `census_too`. */
+static void save_and_load(sp_ctx *ctx, sp_storage *st, sp_target_plan *plan, sp_target_set *set,
+                          digest want, const char *reopen_path, bool census_too, double ms[2])
 {
-    char what[96];
     double t0 = bench_now_ms();
+    uint32_t version;
     if (sp_target_plan_save(plan, st) != SP_OK)
         die(ctx, "plan save");
-    snprintf(what, sizeof what, "%s: plan save (ids, parents, driver)", label);
-    row(what, bench_now_ms() - t0);
-    t0 = bench_now_ms();
-    uint32_t version;
     if (sp_target_set_save(set, st, "base", NULL, 0, &version) != SP_OK)
         die(ctx, "set save");
-    snprintf(what, sizeof what, "%s: set save (1 transaction)", label);
-    row(what, bench_now_ms() - t0);
-    census pc = take_census(st, "target.plan.chunk"), sc = take_census(st, "target.set.chunk");
+    ms[0] = bench_now_ms() - t0;
+    if (census_too) {
+        census pc = take_census(st, "target.plan.chunk"), sc = take_census(st, "target.set.chunk");
+        printf("  plan: %zu chunk records, %.1f MiB, largest %.2f MiB; set: %zu chunk records, "
+               "%.1f MiB, largest %.2f MiB\n",
+               pc.records, (double)pc.bytes / 1048576.0, (double)pc.largest / 1048576.0,
+               sc.records, (double)sc.bytes / 1048576.0, (double)sc.largest / 1048576.0);
+    }
+    t0 = bench_now_ms();
     if (reopen_path != NULL) {
         sp_storage_free(st);
-        t0 = bench_now_ms();
         if (sp_storage_file_new(&st, ctx, reopen_path, NULL) != SP_OK)
             die(ctx, "reopen");
-        snprintf(what, sizeof what, "%s: reopen (replay the log)", label);
-        row(what, bench_now_ms() - t0);
     }
     sp_target_plan *p = NULL;
-    t0 = bench_now_ms();
+    sp_target_set *l = NULL;
     if (sp_target_plan_load(&p, ctx, st, "FY2026") != SP_OK)
         die(ctx, "plan load");
-    snprintf(what, sizeof what, "%s: plan load", label);
-    row(what, bench_now_ms() - t0);
-    sp_target_set *l = NULL;
-    t0 = bench_now_ms();
     if (sp_target_set_load(&l, ctx, st, "FY2026", "base", version) != SP_OK)
         die(ctx, "set load");
-    double ms = bench_now_ms() - t0;
-    snprintf(what, sizeof what, "%s: set load (all checks)", label);
-    printf("%-58s %9.1f  %s\n", what, ms, check(want, set_digest(ctx, l)));
-    printf("  plan: %zu chunk records, %.1f MiB, largest %.2f MiB; set: %zu chunk records, "
-           "%.1f MiB, largest %.2f MiB\n",
-           pc.records, (double)pc.bytes / 1048576.0, (double)pc.largest / 1048576.0, sc.records,
-           (double)sc.bytes / 1048576.0, (double)sc.largest / 1048576.0);
+    ms[1] = bench_now_ms() - t0;
+    digest got = set_digest(ctx, l);
+    if (got.n != want.n || got.sum != want.sum)
+        bench_die("target store: the set loaded differs from the set saved");
     sp_target_set_free(l);
     sp_target_plan_free(p);
     sp_storage_free(st);
@@ -180,12 +158,12 @@ static void sq_exec(sqlite3 *db, const char *sql)
 
 /* One row per node: id, parent, annual, m1..m12; inserted in one transaction, then read
  * back in node order. */
-static void sqlite_store(const char *label, const char *file, const tree *t,
-                         const int64_t *annual, const int64_t *periods, digest want)
+static void sqlite_store(const char *file, const tree *t, const int64_t *annual,
+                         const int64_t *periods, digest want, double ms[2])
 {
     sqlite3 *db;
     sqlite3_stmt *st;
-    char what[96];
+    remove(file);
     if (sqlite3_open(file, &db) != SQLITE_OK)
         exit(1);
     double t0 = bench_now_ms();
@@ -213,8 +191,7 @@ static void sqlite_store(const char *label, const char *file, const tree *t,
     }
     sqlite3_finalize(st);
     sq_exec(db, "COMMIT");
-    snprintf(what, sizeof what, "%s: 1 tx of inserts + commit", label);
-    row(what, bench_now_ms() - t0);
+    ms[0] = bench_now_ms() - t0;
 
     int64_t *a = malloc(t->c.n * sizeof *a), *p = malloc(t->c.n * MONTHS * sizeof *p);
     t0 = bench_now_ms();
@@ -234,14 +211,14 @@ static void sqlite_store(const char *label, const char *file, const tree *t,
         rows++;
     }
     sqlite3_finalize(st);
-    double ms = bench_now_ms() - t0;
+    ms[1] = bench_now_ms() - t0;
     digest d = digest_of(a, p, rows);
-    snprintf(what, sizeof what, "%s: read every row back", label);
-    printf("%-58s %9.1f  %s\n", what, ms,
-           ids_ok == t->c.n ? check(want, d) : "IDS OR PARENTS DIFFER");
+    if (ids_ok != t->c.n || d.n != want.n || d.sum != want.sum)
+        bench_die("target store: SQLite read back other contents");
     free(a);
     free(p);
     sqlite3_close(db);
+    remove(file);
 }
 #endif
 
@@ -276,6 +253,73 @@ static double make_plan(sp_ctx *ctx, const tree *t, sp_target_plan **plan,
     return bench_now_ms() - t0;
 }
 
+/* The bare loop's floor: the same ids, parents, annual targets and periods written to a
+ * new file as raw arrays (ids NUL-separated) and fsynced, then read back. */
+static void bare_store(const char *file, const tree *t, const int64_t *annual,
+                       const int64_t *periods, digest want, double ms[2])
+{
+    size_t n = t->c.n;
+    double t0 = bench_now_ms();
+    FILE *f = fopen(file, "wb");
+    bool ok = f != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = fwrite(t->ids[i], 1, strlen(t->ids[i]) + 1, f) == strlen(t->ids[i]) + 1;
+    ok = ok && fwrite(t->c.parent, sizeof(int64_t), n, f) == n &&
+         fwrite(annual, sizeof(int64_t), n, f) == n &&
+         fwrite(periods, sizeof(int64_t), n * MONTHS, f) == n * MONTHS && fflush(f) == 0 &&
+         fsync(fileno(f)) == 0;
+    if (f == NULL || fclose(f) != 0 || !ok)
+        bench_die("bare store: cannot write %s", file);
+    ms[0] = bench_now_ms() - t0;
+    t0 = bench_now_ms();
+    f = fopen(file, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0)
+        bench_die("bare store: cannot read %s", file);
+    size_t size = (size_t)ftell(f), ids = size - (2 + MONTHS) * n * sizeof(int64_t);
+    char *text = malloc(ids);
+    int64_t *parent = malloc(n * sizeof *parent), *a = malloc(n * sizeof *a),
+            *p = malloc(n * MONTHS * sizeof *p);
+    const char **id = malloc(n * sizeof *id);
+    rewind(f);
+    if (fread(text, 1, ids, f) != ids || fread(parent, sizeof *parent, n, f) != n ||
+        fread(a, sizeof *a, n, f) != n || fread(p, sizeof *p, n * MONTHS, f) != n * MONTHS)
+        bench_die("bare store: short read of %s", file);
+    fclose(f);
+    for (size_t i = 0, at = 0; i < n; i++) {
+        id[i] = text + at;
+        at += strlen(text + at) + 1;
+    }
+    ms[1] = bench_now_ms() - t0;
+    digest d = digest_of(a, p, n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(id[i], t->ids[i]) != 0 || parent[i] != t->c.parent[i])
+            bench_die("bare store: node %zu read back differs", i);
+    if (d.n != want.n || d.sum != want.sum)
+        bench_die("bare store: the numbers read back differ");
+    free(text);
+    free(parent);
+    free(a);
+    free(p);
+    free(id);
+    remove(file);
+}
+
+/* One side's runs: ms[r][0] saves, ms[r][1] loads; reported as <prefix>.save and .load. */
+static void report_store(const char *prefix, const char *side, double ms[BENCH_RUNS][2],
+                         const char *note)
+{
+    double save[BENCH_RUNS], load[BENCH_RUNS];
+    for (int r = 0; r < BENCH_RUNS; r++) {
+        save[r] = ms[r][0];
+        load[r] = ms[r][1];
+    }
+    char workload[64];
+    snprintf(workload, sizeof workload, "%s.save", prefix);
+    bench_report(workload, side, -1, bench_stats_of(save, BENCH_RUNS), note);
+    snprintf(workload, sizeof workload, "%s.load", prefix);
+    bench_report(workload, side, -1, bench_stats_of(load, BENCH_RUNS), note);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
@@ -294,41 +338,70 @@ int main(int argc, char **argv)
     digest want = set_digest(ctx, set);
 
     printf("target store: a %zu-node hierarchy (1 company, %d regions, %d grids, %zu reps) x "
-           "%d months\n(decomposed in %.1f ms; peak so far %.0f MiB)\n\n",
+           "%d months\n(decomposed in %.1f ms). Save: plan + set, one transaction each; load: "
+           "plan + set, every check\n(the file store reopened first). Each run a new store and "
+           "a new set (made untimed); warm,\nthen min/median/max of %d runs (ms)\n\n",
            n, COMPANY_REGIONS, COMPANY_GRIDS, n - COMPANY_FIRST_LEAF, MONTHS, decompose_ms,
-           peak_mib());
-    printf("%-58s %9s\n", "step", "ms");
-    sp_storage *mem;
-    sp_storage_memory_new(&mem, ctx);
-    save_and_load(ctx, "memory store", mem, plan, set, want, NULL);
-    printf("(peak so far %.0f MiB)\n\n", peak_mib());
-    /* A saved set is immutable: the file store gets a set of its own, equal to the first. */
-    sp_target_set_free(set);
-    sp_target_plan_free(plan);
-    make_plan(ctx, &t, &plan, &set);
-
+           BENCH_RUNS);
     char path[512], tmp[520];
     snprintf(path, sizeof path, "%s/sp-bench-target-%d.sps", dir, (int)getpid());
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    sp_storage *fs;
-    if (sp_storage_file_new(&fs, ctx, path, NULL) != SP_OK)
-        die(ctx, "file store");
-    save_and_load(ctx, "file store", fs, plan, set, want, path);
+    double mem[BENCH_RUNS][2], file[BENCH_RUNS][2], ms[2];
+    for (int r = -1; r < BENCH_RUNS; r++) {
+        /* A saved set is immutable: every save gets a set of its own, equal to the first. */
+        for (int k = 0; k < 2; k++) {
+            if (r >= 0 || k > 0) {
+                sp_target_set_free(set);
+                sp_target_plan_free(plan);
+                make_plan(ctx, &t, &plan, &set);
+            }
+            sp_storage *st;
+            if (k == 0) {
+                if (sp_storage_memory_new(&st, ctx) != SP_OK)
+                    die(ctx, "memory store");
+            } else {
+                remove(path);
+                remove(tmp);
+                if (sp_storage_file_new(&st, ctx, path, NULL) != SP_OK)
+                    die(ctx, "file store");
+            }
+            save_and_load(ctx, st, plan, set, want, k == 0 ? NULL : path, r == -1 && k == 0,
+                          ms);
+            if (r >= 0)
+                memcpy(k == 0 ? mem[r] : file[r], ms, sizeof ms);
+        }
+    }
     remove(path);
     remove(tmp);
-    printf("(peak so far %.0f MiB)\n\n", peak_mib());
+    report_store("target_store.mem", "salesplan", mem, "memory store; loads checked equal");
+    report_store("target_store.file", "salesplan", file,
+                 "file store (commit with fsync; reopened); loads checked equal");
 
-#ifdef HAVE_SQLITE
     sp_target_set_data data = SP_TARGET_SET_DATA_INIT;
     sp_target_set_get_data(set, &data);
-    printf("%-58s %9s\n", "SQLite, one row per node (id, parent, annual, m1..m12)", "ms");
-    sqlite_store("sqlite :memory:", ":memory:", &t, data.annual, data.periods, want);
+    snprintf(path, sizeof path, "%s/sp-bench-target-%d.bare", dir, (int)getpid());
+    for (int r = -1; r < BENCH_RUNS; r++) {
+        bare_store(path, &t, data.annual, data.periods, want, ms);
+        if (r >= 0)
+            memcpy(file[r], ms, sizeof ms);
+    }
+    report_store("target_store.file", "bare", file,
+                 "same contents; raw arrays written, fsync, read back");
+#ifdef HAVE_SQLITE
     snprintf(path, sizeof path, "%s/sp-bench-target-%d.db", dir, (int)getpid());
-    remove(path);
-    sqlite_store("sqlite file", path, &t, data.annual, data.periods, want);
-    remove(path);
+    for (int r = -1; r < BENCH_RUNS; r++) {
+        sqlite_store(":memory:", &t, data.annual, data.periods, want, ms);
+        if (r >= 0)
+            memcpy(mem[r], ms, sizeof ms);
+        sqlite_store(path, &t, data.annual, data.periods, want, ms);
+        if (r >= 0)
+            memcpy(file[r], ms, sizeof ms);
+    }
+    report_store("target_store.mem", "sqlite", mem,
+                 "same contents; :memory:, one row per node (id, parent, annual, m1..m12)");
+    report_store("target_store.file", "sqlite", file, "same contents; a file, the same table");
 #else
-    printf("SQLite: n/a\n");
+    bench_die("built without SQLite: install libsqlite3-dev and reconfigure the build");
 #endif
     sp_target_set_free(set);
     sp_target_plan_free(plan);

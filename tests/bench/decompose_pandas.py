@@ -3,12 +3,11 @@ it with groupby. Reads int64 columns parent (-1 for the root), level and w from 
 prints the compute time in ms, the same FNV-1a checksum as bench_decompose.c, and the
 process's peak RSS in MiB. split_by_weight serves bench_target_plan's script too."""
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 
-from bench_common import fnv, peak_mib
+from bench_common import measure, report, timed
 
 
 def split_by_weight(g, target):
@@ -26,17 +25,20 @@ def split_by_weight(g, target):
 
 
 def main():
-    folder, total = sys.argv[1], int(sys.argv[2])
+    folder, runs, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     cols = {k: np.fromfile(f"{folder}/{k}", dtype=np.int64) for k in ("parent", "level", "w")}
     n = len(cols["w"])
-    df = pd.DataFrame({"id": np.arange(n, dtype=np.int64), **cols})
-    t0 = time.perf_counter()
-    target = np.zeros(n, dtype=np.int64)
-    target[df.loc[df.parent < 0, "id"].to_numpy()] = total
-    for level in range(1, int(df.level.max()) + 1):
-        split_by_weight(df[df.level == level], target)
-    ms = (time.perf_counter() - t0) * 1e3
-    print(f"{ms:.3f} {fnv(target)} {peak_mib():.1f}")
+    df, load_ms = timed(lambda: pd.DataFrame({"id": np.arange(n, dtype=np.int64), **cols}))
+
+    def decompose():
+        target = np.zeros(n, dtype=np.int64)
+        target[df.loc[df.parent < 0, "id"].to_numpy()] = total
+        for level in range(1, int(df.level.max()) + 1):
+            split_by_weight(df[df.level == level], target)
+        return target
+
+    target, times = measure(decompose, runs)
+    report(folder, "decompose", load_ms, times, target)
 
 
 if __name__ == "__main__":

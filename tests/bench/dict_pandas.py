@@ -1,35 +1,44 @@
-"""The dictionary benchmark's alternatives: a Python dict and pandas.factorize. Reads the
-distinct ids then the id column (one per line); prints the times in ms and FNV-1a
-checksums of the codes, the same as bench_dict.c computes, so the C side can compare."""
+"""bench_dict's peers: pandas (factorize for adding the distinct ids and for interning the
+column, Index.get_indexer for finding) and a plain Python dict. Reads the distinct ids then
+the id column (one a line) from <folder>/ids; loading is building the Series / Index
+(none for the dict); writes the codes (in order of first appearance) to out.<name> for
+bench_dict.c to compare and prints the times."""
 import sys
-import time
 
+import numpy as np
 import pandas as pd
 
-from bench_common import fnv
+from bench_common import measure, report, timed
 
 
 def main():
-    path, n = sys.argv[1], int(sys.argv[2])
-    with open(path, encoding="utf-8") as f:
+    folder, runs, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    with open(f"{folder}/ids", encoding="utf-8") as f:
         lines = f.read().split("\n")[:-1]
     ids, col = lines[:n], lines[n:]
 
-    t0 = time.perf_counter()
-    d = {s: i for i, s in enumerate(ids)}
-    t1 = time.perf_counter()
-    found = [d[s] for s in ids]
-    t2 = time.perf_counter()
-    seen = {}
-    codes = [seen.setdefault(s, len(seen)) for s in col]
-    t3 = time.perf_counter()
-    series = pd.Series(col)
-    t4 = time.perf_counter()
-    pd_codes, _ = pd.factorize(series, sort=False)
-    t5 = time.perf_counter()
-    ms = lambda a, b: (b - a) * 1e3
-    print(f"{ms(t0, t1):.1f} {ms(t1, t2):.1f} {ms(t2, t3):.1f} {ms(t4, t5):.1f} "
-          f"{fnv(found)} {fnv(codes)} {fnv(pd_codes)}")
+    series, load = timed(lambda: pd.Series(ids))
+    out, times = measure(lambda: pd.factorize(series, sort=False)[0], runs)
+    report(folder, "add", load, times, out)
+    index, load = timed(lambda: pd.Index(ids))
+    out, times = measure(lambda: index.get_indexer(ids), runs)
+    report(folder, "find", load, times, out)
+    column, load = timed(lambda: pd.Series(col))
+    out, times = measure(lambda: pd.factorize(column, sort=False)[0], runs)
+    report(folder, "intern", load, times, out)
+
+    out, times = measure(lambda: {s: i for i, s in enumerate(ids)}, runs)
+    d = out
+    report(folder, "py_add", -1, times, np.fromiter(d.values(), dtype=np.int64, count=len(d)))
+    out, times = measure(lambda: [d[s] for s in ids], runs)
+    report(folder, "py_find", -1, times, out)
+
+    def intern():
+        seen = {}
+        return [seen.setdefault(s, len(seen)) for s in col]
+
+    out, times = measure(intern, runs)
+    report(folder, "py_intern", -1, times, out)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,16 @@ driver a level splits by), b (the growth baseline), f and c (growth floor and ca
 sp_dec), pid (the profile of a node's leaves) and profiles (2 x 12 weights) from a folder:
 regions (level 1) and reps (level 3) by w, grids (level 2) by growth over b within [f, c],
 the reps' targets over the months by their profile, every inner node's months the sums
-of its children's. Prints the compute time in ms, the FNV-1a checksum of every node x
-month (node by node) as bench_target_plan.c computes it, and the peak RSS in MiB."""
+of its children's. Writes every node x month (node by node) to out.total and
+out.decompose for bench_target_plan.c to compare, and prints their times: "total" with the DataFrame built from the arrays in every run (setup
+included), "decompose" the compute alone."""
+import statistics
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 
-from bench_common import fnv, peak_mib
+from bench_common import report, timed
 from decompose_pandas import split_by_weight
 from time_split_pandas import time_split
 
@@ -58,28 +59,42 @@ def split_by_growth(g, target):
 
 
 def main():
-    folder, total = sys.argv[1], int(sys.argv[2])
+    folder, runs, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     cols = {k: np.fromfile(f"{folder}/{k}", dtype=np.int64)
             for k in ("parent", "level", "w", "b", "f", "c", "pid")}
     profiles = np.fromfile(f"{folder}/profiles", dtype=np.int64).reshape(-1, 12)
     n = len(cols["w"])
-    df = pd.DataFrame({"id": np.arange(n, dtype=np.int64), **cols})
-    t0 = time.perf_counter()
-    target = np.zeros(n, dtype=np.int64)
-    target[df.loc[df.parent < 0, "id"].to_numpy()] = total
-    split_by_weight(df[df.level == 1], target)
-    split_by_growth(df[df.level == 2], target)
-    split_by_weight(df[df.level == 3], target)
-    cells = np.zeros((n, profiles.shape[1]), dtype=np.int64)
-    leaves = df[df.level == 3]
-    ids = leaves.id.to_numpy()
-    cells[ids] = time_split(target[ids], profiles[leaves.pid.to_numpy()])
-    for level in (3, 2, 1):
-        kids = df[df.level == level]
-        sums = pd.DataFrame(cells[kids.id.to_numpy()]).groupby(kids.parent.to_numpy()).sum()
-        cells[sums.index.to_numpy()] = sums.to_numpy()
-    ms = (time.perf_counter() - t0) * 1e3
-    print(f"{ms:.3f} {fnv(cells)} {peak_mib():.1f}")
+
+    def load():
+        return pd.DataFrame({"id": np.arange(n, dtype=np.int64), **cols})
+
+    def decompose(df):
+        target = np.zeros(n, dtype=np.int64)
+        target[df.loc[df.parent < 0, "id"].to_numpy()] = total
+        split_by_weight(df[df.level == 1], target)
+        split_by_growth(df[df.level == 2], target)
+        split_by_weight(df[df.level == 3], target)
+        cells = np.zeros((n, profiles.shape[1]), dtype=np.int64)
+        leaves = df[df.level == 3]
+        ids = leaves.id.to_numpy()
+        cells[ids] = time_split(target[ids], profiles[leaves.pid.to_numpy()])
+        for level in (3, 2, 1):
+            kids = df[df.level == level]
+            sums = pd.DataFrame(cells[kids.id.to_numpy()]).groupby(kids.parent.to_numpy()).sum()
+            cells[sums.index.to_numpy()] = sums.to_numpy()
+        return cells
+
+    # Setup included: every run builds the DataFrame from the arrays, then decomposes.
+    loads, computes = [], []
+    for r in range(runs + 1):
+        df, load_ms = timed(load)
+        cells, compute_ms = timed(lambda: decompose(df))
+        if r > 0:
+            loads.append(load_ms)
+            computes.append(compute_ms)
+    load_med = statistics.median(loads)
+    report(folder, "total", load_med, [a + b for a, b in zip(loads, computes)], cells)
+    report(folder, "decompose", load_med, computes, cells)
 
 
 if __name__ == "__main__":

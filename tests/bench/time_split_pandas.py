@@ -1,15 +1,14 @@
 """Largest-remainder split of many annual amounts over the months of one profile, vectorised
-with pandas/numpy the way an analyst would write it. Reads int64 amounts from a file and
-the profile's weights from the command line; prints the compute time in ms and the same
-FNV-1a checksum (row by row, month by month) as bench_time_split.c. time_split serves
-bench_target_plan's script too."""
+with pandas/numpy the way an analyst would write it. Reads the int64 column `annual` from
+the folder and the profile's weights from the command line; writes the amounts x months
+(row by row) to out.time_split for bench_time_split.c to compare and prints the times
+(loading: building the DataFrame). time_split serves bench_target_plan's script too."""
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 
-from bench_common import fnv
+from bench_common import measure, report, timed
 
 
 def time_split(annual, weights):
@@ -29,12 +28,12 @@ def time_split(annual, weights):
 
 
 def main():
-    path, weights = sys.argv[1], np.array([int(w) for w in sys.argv[2:]], dtype=np.int64)
-    df = pd.DataFrame({"annual": np.fromfile(path, dtype=np.int64)})
-    t0 = time.perf_counter()
-    out = time_split(df["annual"].to_numpy(), weights[None, :])
-    ms = (time.perf_counter() - t0) * 1e3
-    print(f"{ms:.3f} {fnv(out)}")
+    folder, runs = sys.argv[1], int(sys.argv[2])
+    weights = np.array([int(w) for w in sys.argv[3:]], dtype=np.int64)
+    annual = np.fromfile(f"{folder}/annual", dtype=np.int64)
+    df, load_ms = timed(lambda: pd.DataFrame({"annual": annual}))
+    out, times = measure(lambda: time_split(df["annual"].to_numpy(), weights[None, :]), runs)
+    report(folder, "time_split", load_ms, times, out)
 
 
 if __name__ == "__main__":
