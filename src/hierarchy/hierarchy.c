@@ -143,6 +143,14 @@ static int from_dict(const sp_hierarchy *h, int rc)
     return spi_fail(h->ctx, rc, "hierarchy: %s", msg);
 }
 
+/* True when a parent id passes check_parent_id: the common case, decided without
+ * formatting the message that names the node. */
+static bool parent_id_ok(const char *parent, size_t len)
+{
+    return len > 0 && len <= ID_MAX && memchr(parent, 0, len) == NULL &&
+           spi_utf8_check((const uint8_t *)parent, len, NULL, NULL);
+}
+
 /* `where` names the node in messages ("node \"R7\"", "nodes[3]"). */
 static int check_parent_id(const sp_hierarchy *h, const char *where, const char *parent,
                            size_t len)
@@ -241,10 +249,11 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
         return rc;
     if (id == NULL)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: id is NULL");
-    char q[SPI_QUOTE_CAP], where[SPI_QUOTE_CAP + 8];
-    snprintf(where, sizeof where, "node %s", spi_quote(q, id, id_len));
-    if (parent != NULL && (rc = check_parent_id(h, where, parent, parent_len)) != SP_OK)
-        return rc;
+    if (parent != NULL && !parent_id_ok(parent, parent_len)) {
+        char q[SPI_QUOTE_CAP], where[SPI_QUOTE_CAP + 8];
+        snprintf(where, sizeof where, "node %s", spi_quote(q, id, id_len));
+        return check_parent_id(h, where, parent, parent_len);
+    }
     if ((rc = reserve_nodes(h, 1)) != SP_OK)
         return rc;
     uint32_t p = parent != NULL ? spi_dict_lookup(h->ids, parent, parent_len) : SPI_TREE_NONE;
@@ -287,10 +296,11 @@ static int add_nodes(sp_hierarchy *h, const spi_ids *ids, const spi_ids *parents
         const char *parent = parent_at(parents, i, &len);
         if (parent == NULL)
             continue;
-        char where[32];
-        snprintf(where, sizeof where, "nodes[%zu]", i);
-        if ((rc = check_parent_id(h, where, parent, len)) != SP_OK)
-            return rc;
+        if (!parent_id_ok(parent, len)) {
+            char where[32];
+            snprintf(where, sizeof where, "nodes[%zu]", i);
+            return check_parent_id(h, where, parent, len);
+        }
         bytes += len;
         with_parent++;
     }
