@@ -1,10 +1,11 @@
 /*
- * salesplan/target.h - target (quota) decomposition over a hierarchy and a calendar.
+ * salesplan/target.h - target (quota) plans: decomposition over a hierarchy and a
+ * calendar, target sets, scenarios, re-plans and pacing, stored through sp_storage.
  *
  * A target is money in minor units (or a quantity in whole units): int64_t, never
- * negative. Rates (growth, blend weights, seasonal shares) are sp_dec. Kernels are pure:
- * arrays in, arrays out, no storage. docs/target.md has the methods, their formulas, the
- * rounding rules and the policies.
+ * negative. Rates (growth, blend weights, seasonal shares) are sp_dec. The kernels under
+ * the plan (pure functions over arrays) are in target_kernels.h. docs/target.md has the
+ * methods, their formulas, the rounding rules and the policies.
  */
 #ifndef SALESPLAN_TARGET_H
 #define SALESPLAN_TARGET_H
