@@ -137,10 +137,7 @@ static int from_dict(const sp_hierarchy *h, int rc)
 {
     if (rc == SP_OK || rc == SP_ENOMEM)
         return rc;
-    char msg[SPI_ERRMSG_CAP];
-    const char *m = sp_ctx_errmsg(h->ctx);
-    snprintf(msg, sizeof msg, "%s", strncmp(m, "dict: ", 6) == 0 ? m + 6 : m);
-    return spi_fail(h->ctx, rc, "hierarchy: %s", msg);
+    return spi_fail_prefix(h->ctx, rc, "dict: ", "hierarchy");
 }
 
 /* True when a parent id passes check_parent_id: the common case, decided without
