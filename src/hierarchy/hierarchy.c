@@ -782,5 +782,3 @@ int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out)
     *out = c;
     return SP_OK;
 }
-
-/* ---- names ---- */
