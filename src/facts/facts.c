@@ -132,6 +132,28 @@ static void col_set(sp_fact_batch *b, int c, const void *p)
     }
 }
 
+/* The key columns of a grouping, in the table's order. */
+_Static_assert(COL_REP + SPI_COLUMN_GRID == COL_GRID &&
+                   COL_REP + SPI_COLUMN_PRODUCT == COL_PRODUCT &&
+                   COL_REP + SPI_COLUMN_CUSTOMER == COL_CUSTOMER &&
+                   COL_REP + SPI_COLUMN_CHANNEL == COL_CHANNEL,
+               "spi_fact_column follows the index columns of the table");
+
+const char *spi_fact_column_name(uint32_t column)
+{
+    return column <= SPI_COLUMN_CHANNEL ? columns[COL_REP + column].name : NULL;
+}
+
+const uint32_t *spi_fact_key_column(const sp_fact_batch *b, uint32_t column)
+{
+    return col_get(b, COL_REP + (int)column);
+}
+
+void spi_fact_bounds_set(spi_fact_bounds *bounds, uint32_t column, uint32_t size)
+{
+    memcpy((char *)bounds + columns[COL_REP + column].bound, &size, sizeof size);
+}
+
 /* ---- versioned structs ---- */
 
 static const size_t batch_sizes[] = { 0, sizeof(sp_fact_batch) };

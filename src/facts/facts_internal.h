@@ -108,8 +108,13 @@ typedef enum spi_fact_column {
     SPI_COLUMN_CHANNEL = 4
 } spi_fact_column;
 
-/* "rep", "grid", ...; NULL for an unknown column. */
+/* The column table of facts.c answers for these too, so that grouping keeps no second
+ * list of the index columns. spi_fact_column_name: "rep", "grid", ...; NULL for an
+ * unknown column. The others take a known column: the batch's key column (NULL when the
+ * batch has none), and the size in `bounds` that column is checked against. */
 const char *spi_fact_column_name(uint32_t column);
+const uint32_t *spi_fact_key_column(const sp_fact_batch *b, uint32_t column);
+void spi_fact_bounds_set(spi_fact_bounds *bounds, uint32_t column, uint32_t size);
 
 /* What a grouping adds up per row. Values of a netted kind count negative. */
 typedef enum spi_measure {
