@@ -8,6 +8,7 @@
 #ifndef SPI_CALENDAR_INTERNAL_H
 #define SPI_CALENDAR_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,12 @@
 /* Day numbers of 0001-01-01 and 9999-12-31: the days the library accepts anywhere. */
 #define SPI_DAY_MIN INT32_C(-719162)
 #define SPI_DAY_MAX INT32_C(2932896)
+
+/* True for a day from SPI_DAY_MIN to SPI_DAY_MAX. */
+static inline bool spi_day_supported(int64_t day)
+{
+    return day >= SPI_DAY_MIN && day <= SPI_DAY_MAX;
+}
 
 /* Day number of y-m-d, for any year; m in 1..12, d in 1..31 (not checked). */
 int64_t spi_days_from_civil(int64_t y, int m, int d);

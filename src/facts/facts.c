@@ -262,7 +262,7 @@ static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t 
     }
     if (lo < SPI_DAY_MIN || hi > SPI_DAY_MAX) {
         size_t i = 0;
-        while (day[i] >= SPI_DAY_MIN && day[i] <= SPI_DAY_MAX)
+        while (spi_day_supported(day[i]))
             i++;
         return spi_fail(ctx, SP_EINVAL,
                         "%s: day[%zu] = %ld is outside years 1 to 9999 (days %ld to %ld)", what,
