@@ -183,94 +183,54 @@ static const char *name_batch(batch_name *n, uint32_t kind, uint64_t ordinal)
     return n->text;
 }
 
-/* Position of the first value outside [lo, hi], or n. */
+/*
+ * Wording a failed check: check_rows calls these only for a column whose detection pass
+ * (scan_slice_body) found a value at fault, so each is a plain search for the first one
+ * (n when none, which the pass rules out). `b` holds rows first .. first + b->count - 1
+ * of the batch, and messages give rows by their position in the batch.
+ */
 static size_t find_i64_outside(const int64_t *v, size_t n, int64_t lo, int64_t hi)
 {
-    bool bad = false;
-    for (size_t i = 0; i < n; i++)
-        bad |= (v[i] < lo) | (v[i] > hi);
-    if (!bad)
-        return n;
     size_t i = 0;
-    while (v[i] >= lo && v[i] <= hi)
+    while (i < n && v[i] >= lo && v[i] <= hi)
         i++;
     return i;
 }
 
-/* Position of the first INT64_MIN, or n. With u = v + 2^63 (mod 2^64), v is INT64_MIN
- * exactly when u is 0, that is when (u - 1) & ~u has its top bit set: additions and bit
- * operations only, which vectorise even where 64-bit comparisons do not (SSE2). */
 static size_t find_i64_min(const int64_t *v, size_t n)
 {
-    const uint64_t half = UINT64_C(0x7FFFFFFFFFFFFFFF);
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad |= ((uint64_t)v[i] + half) & ((uint64_t)v[i] ^ half);
-    if ((bad >> 63) == 0)
-        return n;
     size_t i = 0;
-    while (v[i] != INT64_MIN)
+    while (i < n && v[i] != INT64_MIN)
         i++;
     return i;
 }
 
-/* Position of the first negative value, or n: the sign bits ORed together. */
 static size_t find_i64_negative(const int64_t *v, size_t n)
 {
-    uint64_t any = 0;
-    for (size_t i = 0; i < n; i++)
-        any |= (uint64_t)v[i];
-    if ((any >> 63) == 0)
-        return n;
     size_t i = 0;
-    while (v[i] >= 0)
+    while (i < n && v[i] >= 0)
         i++;
     return i;
 }
 
-/* Position of the first index that is neither below `bound` nor, when none_ok, SP_NONE;
- * n when there is none. With none_ok, v + 1 (SP_NONE wraps to 0) above bound is the one
- * test. */
+/* An index that is neither below `bound` nor, when none_ok, SP_NONE. */
 static size_t find_bad_index(const uint32_t *v, size_t n, uint32_t bound, bool none_ok)
 {
-    uint32_t bad = 0;
-    if (none_ok)
-        for (size_t i = 0; i < n; i++)
-            bad |= (uint32_t)(v[i] + 1u) > bound;
-    else
-        for (size_t i = 0; i < n; i++)
-            bad |= v[i] >= bound;
-    if (bad == 0)
-        return n;
     size_t i = 0;
-    while (v[i] < bound || (none_ok && v[i] == SP_NONE))
+    while (i < n && (v[i] < bound || (none_ok && v[i] == SP_NONE)))
         i++;
     return i;
 }
 
-/*
- * The value checks of a slice of a batch: `b` holds rows first .. first + b->count - 1 of
- * the batch, and messages give rows by their position in the batch.
- */
-static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t n, size_t first,
-                      int32_t days[2])
+/* A day outside years 1 to 9999: the slice's lowest or highest day is one. */
+static int fail_day(sp_ctx *ctx, const char *what, const int32_t *day, size_t n, size_t first)
 {
-    int32_t lo = INT32_MAX, hi = INT32_MIN;
-    for (size_t i = 0; i < n; i++) {
-        lo = day[i] < lo ? day[i] : lo;
-        hi = day[i] > hi ? day[i] : hi;
-    }
-    if (lo < SPI_DAY_MIN || hi > SPI_DAY_MAX) {
-        size_t i = 0;
-        while (spi_day_supported(day[i]))
-            i++;
-        return spi_fail(ctx, SP_EINVAL,
-                        "%s: day[%zu] = %ld is outside years 1 to 9999 (days %ld to %ld)", what,
-                        first + i, (long)day[i], (long)SPI_DAY_MIN, (long)SPI_DAY_MAX);
-    }
-    days[0] = lo;
-    days[1] = hi;
-    return SP_OK;
+    size_t i = 0;
+    while (i + 1 < n && spi_day_supported(day[i]))
+        i++;
+    return spi_fail(ctx, SP_EINVAL,
+                    "%s: day[%zu] = %ld is outside years 1 to 9999 (days %ld to %ld)", what,
+                    first + i, (long)day[i], (long)SPI_DAY_MIN, (long)SPI_DAY_MAX);
 }
 
 static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, size_t first,
@@ -461,7 +421,7 @@ static int check_rows(sp_ctx *ctx, const char *what, const sp_fact_batch *b, siz
 #endif
         scan_slice_plain(b, bound, &sc);
     if (sc.lo < SPI_DAY_MIN || sc.hi > SPI_DAY_MAX)
-        return check_days(ctx, what, b->day, b->count, first, days);
+        return fail_day(ctx, what, b->day, b->count, first);
     for (int c = 0; sc.bad != 0 && c < NCOLS; c++) {
         int rc = (sc.bad >> c) & 1 ? check_column(ctx, what, b, first, c, bounds) : SP_OK;
         if (rc != SP_OK)
