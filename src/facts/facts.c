@@ -234,7 +234,7 @@ static int fail_day(sp_ctx *ctx, const char *what, const int32_t *day, size_t n,
 }
 
 static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, size_t first,
-                        int c, const spi_fact_bounds *bounds)
+                        int c, const uint32_t *bound)
 {
     const void *p = col_get(b, c);
     size_t n = b->count, i;
@@ -271,14 +271,8 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
     case CHECK_INDEX:
     case CHECK_STAGE: {
         bool stage = columns[c].check == CHECK_STAGE;
-        uint32_t bound = SPI_FACT_ANY;
-        if (bounds != NULL)
-            memcpy(&bound, (const char *)bounds + columns[c].bound, sizeof bound);
-        /* Every index is below SPI_FACT_ANY or SP_NONE: nothing to read. */
-        if (bound == SPI_FACT_ANY && !stage)
-            return SP_OK;
         const uint32_t *v = p;
-        i = find_bad_index(v, n, bound, !stage);
+        i = find_bad_index(v, n, bound[c], !stage);
         if (i == n)
             return SP_OK;
         if (v[i] == SP_NONE)
@@ -287,10 +281,10 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
         if (stage)
             return spi_fail(ctx, SP_EINVAL,
                             "%s: stage[%zu] = %lu is not a known stage (the funnel has %lu)",
-                            what, first + i, (unsigned long)v[i], (unsigned long)bound);
+                            what, first + i, (unsigned long)v[i], (unsigned long)bound[c]);
         return spi_fail(ctx, SP_EINVAL,
                         "%s: %s[%zu] = %lu is not a known index (dictionary has %lu)", what,
-                        name, first + i, (unsigned long)v[i], (unsigned long)bound);
+                        name, first + i, (unsigned long)v[i], (unsigned long)bound[c]);
     }
     }
     return SP_OK;
@@ -423,7 +417,7 @@ static int check_rows(sp_ctx *ctx, const char *what, const sp_fact_batch *b, siz
     if (sc.lo < SPI_DAY_MIN || sc.hi > SPI_DAY_MAX)
         return fail_day(ctx, what, b->day, b->count, first);
     for (int c = 0; sc.bad != 0 && c < NCOLS; c++) {
-        int rc = (sc.bad >> c) & 1 ? check_column(ctx, what, b, first, c, bounds) : SP_OK;
+        int rc = (sc.bad >> c) & 1 ? check_column(ctx, what, b, first, c, bound) : SP_OK;
         if (rc != SP_OK)
             return rc;
     }
