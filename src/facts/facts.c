@@ -320,10 +320,8 @@ typedef struct slice_scan {
         }                                                                                     \
     } while (0)
 
-#define SCAN_INLINE SPI_FORCE_INLINE
-
-static SCAN_INLINE void scan_slice_body(const sp_fact_batch *b, const uint32_t *bound,
-                                        slice_scan *out)
+static SPI_FORCE_INLINE void scan_slice_body(const sp_fact_batch *b, const uint32_t *bound,
+                                             slice_scan *out)
 {
     const size_t n = b->count;
     const int32_t *day = b->day;

@@ -23,7 +23,6 @@
 #include "../money/numeric.h"
 #include "facts_internal.h"
 
-#define SPI_INLINE SPI_FORCE_INLINE
 #if defined(__GNUC__)
 #define SPI_NOINLINE __attribute__((noinline, cold))
 #define SPI_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -220,7 +219,7 @@ static SPI_NOINLINE int carry(job *j, size_t m, size_t cell, int dir)
 }
 
 /* c += v (sub: c -= v), exactly. */
-static SPI_INLINE int add_exact(job *j, size_t m, size_t cell, int64_t v, bool sub)
+static SPI_FORCE_INLINE int add_exact(job *j, size_t m, size_t cell, int64_t v, bool sub)
 {
     int64_t *c = j->cells[m] + cell;
     bool over = sub ? __builtin_sub_overflow(*c, v, c) : __builtin_add_overflow(*c, v, c);
@@ -287,10 +286,10 @@ static SPI_NOINLINE int special_key(job *j, const sp_fact_batch *b, const spi_fa
  * key map, TABLE a day table (else the whole-range map, one column), NEG a netted kind,
  * EXTRA windows or days without a period (else every row lands in exactly one cell).
  */
-static SPI_INLINE int fast_rows(job *j, const sp_fact_batch *b, const uint32_t *sel, size_t n,
-                                const spi_fact_where *at, const uint32_t *keys,
-                                const int64_t *vals, bool SEL, bool IDENT, bool TABLE, bool NEG,
-                                bool EXTRA)
+static SPI_FORCE_INLINE int fast_rows(job *j, const sp_fact_batch *b, const uint32_t *sel,
+                                      size_t n, const spi_fact_where *at, const uint32_t *keys,
+                                      const int64_t *vals, bool SEL, bool IDENT, bool TABLE,
+                                      bool NEG, bool EXTRA)
 {
     int64_t *cells = j->cells[0];
     const int32_t *day = b->day;
