@@ -157,10 +157,8 @@ typedef struct spi_period_map {
     bool gaps;               /* some day of [from, to) has no period column */
     uint32_t nwindows;
     int32_t window[SPI_PERIOD_WINDOWS_MAX][2]; /* [from, to) of window k */
-    /* Calendar maps: fiscal years first_year .. first_year + years - 1; period p of year
-     * first_year + y is column year_first[y] + p; year_first[years] == nbuckets. */
-    int32_t first_year;
-    uint32_t years;
+    /* Calendar maps: period p of the y-th fiscal year built (from 0) is column
+     * year_first[y] + p; year_first[years] == nbuckets. */
     uint32_t *year_first;
 } spi_period_map;
 

@@ -100,8 +100,6 @@ int spi_period_map_calendar(sp_ctx *ctx, const char *what, spi_period_map *m,
     m->nbuckets = column;
     m->bucket = table;
     m->gaps = gaps;
-    m->first_year = first_year;
-    m->years = years;
     m->year_first = year_first;
     return SP_OK;
 }
