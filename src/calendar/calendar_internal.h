@@ -42,6 +42,10 @@ const char *spi_day_text(int64_t z, char *buf);
 
 /* ---- fiscal years ---- */
 
+/* The name of each sp_grain, indexed by it: messages and the record format (a plan's
+ * "grain" member) spell grains so. */
+extern const char *const spi_grain_names[SP_GRAIN_WEEK + 1];
+
 /* One fiscal year of a calendar: [first, end), month k is [month_start[k],
  * month_start[k + 1]), week k starts at week_first + 7k. */
 typedef struct spi_year_layout {
