@@ -42,14 +42,6 @@ SPI_DEFINE_INIT(sp_calendar_options, calendar_options_sizes,
 
 /* ---- civil dates at the boundary ---- */
 
-static const int64_t first_supported_day = SPI_DAY_MIN;
-static const int64_t last_supported_day = SPI_DAY_MAX;
-
-static bool day_supported(int64_t day)
-{
-    return day >= first_supported_day && day <= last_supported_day;
-}
-
 int sp_calendar_day_from_civil(int32_t year, int32_t month, int32_t mday, int32_t *day)
 {
     if (day == NULL || year < SP_CALENDAR_MIN_YEAR || year > SP_CALENDAR_MAX_YEAR ||
@@ -61,7 +53,7 @@ int sp_calendar_day_from_civil(int32_t year, int32_t month, int32_t mday, int32_
 
 int sp_calendar_civil_from_day(int32_t day, int32_t *year, int32_t *month, int32_t *mday)
 {
-    if (!day_supported(day))
+    if (!spi_day_supported(day))
         return SP_EINVAL;
     int64_t y;
     int m, d;
@@ -153,10 +145,12 @@ static bool year_supported(int64_t fy)
     return fy >= SP_CALENDAR_MIN_YEAR && fy <= SP_CALENDAR_MAX_YEAR;
 }
 
+const char *const spi_grain_names[SP_GRAIN_WEEK + 1] = { "year", "half", "quarter", "month",
+                                                        "week" };
+
 static const char *grain_name(uint32_t grain)
 {
-    static const char *const names[] = { "year", "half", "quarter", "month", "week" };
-    return grain <= SP_GRAIN_WEEK ? names[grain] : "?";
+    return grain <= SP_GRAIN_WEEK ? spi_grain_names[grain] : "?";
 }
 
 uint32_t spi_calendar_count_in(const spi_year_layout *yl, uint32_t grain)
@@ -555,7 +549,7 @@ static int check_ranges(sp_ctx *ctx, const char *name, const int32_t *v, size_t 
     char t1[24], t2[24];
     for (size_t i = 0; i < n; i++) {
         int32_t first = v[2 * i], last = v[2 * i + 1];
-        if (!day_supported(first) || !day_supported(last))
+        if (!spi_day_supported(first) || !spi_day_supported(last))
             return spi_fail(ctx, SP_EINVAL,
                             "calendar: %s[%zu] = (%d, %d) is outside the years 1 to 9999", name,
                             i, (int)first, (int)last);

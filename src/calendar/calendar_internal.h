@@ -8,6 +8,7 @@
 #ifndef SPI_CALENDAR_INTERNAL_H
 #define SPI_CALENDAR_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,12 @@
 /* Day numbers of 0001-01-01 and 9999-12-31: the days the library accepts anywhere. */
 #define SPI_DAY_MIN INT32_C(-719162)
 #define SPI_DAY_MAX INT32_C(2932896)
+
+/* True for a day from SPI_DAY_MIN to SPI_DAY_MAX. */
+static inline bool spi_day_supported(int64_t day)
+{
+    return day >= SPI_DAY_MIN && day <= SPI_DAY_MAX;
+}
 
 /* Day number of y-m-d, for any year; m in 1..12, d in 1..31 (not checked). */
 int64_t spi_days_from_civil(int64_t y, int m, int d);
@@ -34,6 +41,10 @@ int64_t spi_floor_div(int64_t a, int64_t b);
 const char *spi_day_text(int64_t z, char *buf);
 
 /* ---- fiscal years ---- */
+
+/* The name of each sp_grain, indexed by it: messages and the record format (a plan's
+ * "grain" member) spell grains so. */
+extern const char *const spi_grain_names[SP_GRAIN_WEEK + 1];
 
 /* One fiscal year of a calendar: [first, end), month k is [month_start[k],
  * month_start[k + 1]), week k starts at week_first + 7k. */

@@ -132,6 +132,28 @@ static void col_set(sp_fact_batch *b, int c, const void *p)
     }
 }
 
+/* The key columns of a grouping, in the table's order. */
+_Static_assert(COL_REP + SPI_COLUMN_GRID == COL_GRID &&
+                   COL_REP + SPI_COLUMN_PRODUCT == COL_PRODUCT &&
+                   COL_REP + SPI_COLUMN_CUSTOMER == COL_CUSTOMER &&
+                   COL_REP + SPI_COLUMN_CHANNEL == COL_CHANNEL,
+               "spi_fact_column follows the index columns of the table");
+
+const char *spi_fact_column_name(uint32_t column)
+{
+    return column <= SPI_COLUMN_CHANNEL ? columns[COL_REP + column].name : NULL;
+}
+
+const uint32_t *spi_fact_key_column(const sp_fact_batch *b, uint32_t column)
+{
+    return col_get(b, COL_REP + (int)column);
+}
+
+void spi_fact_bounds_set(spi_fact_bounds *bounds, uint32_t column, uint32_t size)
+{
+    memcpy((char *)bounds + columns[COL_REP + column].bound, &size, sizeof size);
+}
+
 /* ---- versioned structs ---- */
 
 static const size_t batch_sizes[] = { 0, sizeof(sp_fact_batch) };
@@ -161,98 +183,58 @@ static const char *name_batch(batch_name *n, uint32_t kind, uint64_t ordinal)
     return n->text;
 }
 
-/* Position of the first value outside [lo, hi], or n. */
+/*
+ * Wording a failed check: check_rows calls these only for a column whose detection pass
+ * (scan_slice_body) found a value at fault, so each is a plain search for the first one
+ * (n when none, which the pass rules out). `b` holds rows first .. first + b->count - 1
+ * of the batch, and messages give rows by their position in the batch.
+ */
 static size_t find_i64_outside(const int64_t *v, size_t n, int64_t lo, int64_t hi)
 {
-    bool bad = false;
-    for (size_t i = 0; i < n; i++)
-        bad |= (v[i] < lo) | (v[i] > hi);
-    if (!bad)
-        return n;
     size_t i = 0;
-    while (v[i] >= lo && v[i] <= hi)
+    while (i < n && v[i] >= lo && v[i] <= hi)
         i++;
     return i;
 }
 
-/* Position of the first INT64_MIN, or n. With u = v + 2^63 (mod 2^64), v is INT64_MIN
- * exactly when u is 0, that is when (u - 1) & ~u has its top bit set: additions and bit
- * operations only, which vectorise even where 64-bit comparisons do not (SSE2). */
 static size_t find_i64_min(const int64_t *v, size_t n)
 {
-    const uint64_t half = UINT64_C(0x7FFFFFFFFFFFFFFF);
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad |= ((uint64_t)v[i] + half) & ((uint64_t)v[i] ^ half);
-    if ((bad >> 63) == 0)
-        return n;
     size_t i = 0;
-    while (v[i] != INT64_MIN)
+    while (i < n && v[i] != INT64_MIN)
         i++;
     return i;
 }
 
-/* Position of the first negative value, or n: the sign bits ORed together. */
 static size_t find_i64_negative(const int64_t *v, size_t n)
 {
-    uint64_t any = 0;
-    for (size_t i = 0; i < n; i++)
-        any |= (uint64_t)v[i];
-    if ((any >> 63) == 0)
-        return n;
     size_t i = 0;
-    while (v[i] >= 0)
+    while (i < n && v[i] >= 0)
         i++;
     return i;
 }
 
-/* Position of the first index that is neither below `bound` nor, when none_ok, SP_NONE;
- * n when there is none. With none_ok, v + 1 (SP_NONE wraps to 0) above bound is the one
- * test. */
+/* An index that is neither below `bound` nor, when none_ok, SP_NONE. */
 static size_t find_bad_index(const uint32_t *v, size_t n, uint32_t bound, bool none_ok)
 {
-    uint32_t bad = 0;
-    if (none_ok)
-        for (size_t i = 0; i < n; i++)
-            bad |= (uint32_t)(v[i] + 1u) > bound;
-    else
-        for (size_t i = 0; i < n; i++)
-            bad |= v[i] >= bound;
-    if (bad == 0)
-        return n;
     size_t i = 0;
-    while (v[i] < bound || (none_ok && v[i] == SP_NONE))
+    while (i < n && (v[i] < bound || (none_ok && v[i] == SP_NONE)))
         i++;
     return i;
 }
 
-/*
- * The value checks of a slice of a batch: `b` holds rows first .. first + b->count - 1 of
- * the batch, and messages give rows by their position in the batch.
- */
-static int check_days(sp_ctx *ctx, const char *what, const int32_t *day, size_t n, size_t first,
-                      int32_t days[2])
+/* A day outside years 1 to 9999: the slice's lowest or highest day is one. */
+static int fail_day(sp_ctx *ctx, const char *what, const int32_t *day, size_t n, size_t first)
 {
-    int32_t lo = INT32_MAX, hi = INT32_MIN;
-    for (size_t i = 0; i < n; i++) {
-        lo = day[i] < lo ? day[i] : lo;
-        hi = day[i] > hi ? day[i] : hi;
-    }
-    if (lo < SPI_DAY_MIN || hi > SPI_DAY_MAX) {
-        size_t i = 0;
-        while (day[i] >= SPI_DAY_MIN && day[i] <= SPI_DAY_MAX)
-            i++;
-        return spi_fail(ctx, SP_EINVAL,
-                        "%s: day[%zu] = %ld is outside years 1 to 9999 (days %ld to %ld)", what,
-                        first + i, (long)day[i], (long)SPI_DAY_MIN, (long)SPI_DAY_MAX);
-    }
-    days[0] = lo;
-    days[1] = hi;
-    return SP_OK;
+    size_t i = 0;
+    while (i + 1 < n && spi_day_supported(day[i]))
+        i++;
+    return spi_fail(ctx, SP_EINVAL,
+                    "%s: day[%zu] = %ld is outside years 1 to 9999 (days %ld to %ld)", what,
+                    first + i, (long)day[i], (long)SPI_DAY_MIN, (long)SPI_DAY_MAX);
 }
 
 static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, size_t first,
-                        int c, const spi_fact_bounds *bounds)
+                        int c, const uint32_t *bound)
 {
     const void *p = col_get(b, c);
     size_t n = b->count, i;
@@ -289,14 +271,8 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
     case CHECK_INDEX:
     case CHECK_STAGE: {
         bool stage = columns[c].check == CHECK_STAGE;
-        uint32_t bound = SPI_FACT_ANY;
-        if (bounds != NULL)
-            memcpy(&bound, (const char *)bounds + columns[c].bound, sizeof bound);
-        /* Every index is below SPI_FACT_ANY or SP_NONE: nothing to read. */
-        if (bound == SPI_FACT_ANY && !stage)
-            return SP_OK;
         const uint32_t *v = p;
-        i = find_bad_index(v, n, bound, !stage);
+        i = find_bad_index(v, n, bound[c], !stage);
         if (i == n)
             return SP_OK;
         if (v[i] == SP_NONE)
@@ -305,10 +281,10 @@ static int check_column(sp_ctx *ctx, const char *what, const sp_fact_batch *b, s
         if (stage)
             return spi_fail(ctx, SP_EINVAL,
                             "%s: stage[%zu] = %lu is not a known stage (the funnel has %lu)",
-                            what, first + i, (unsigned long)v[i], (unsigned long)bound);
+                            what, first + i, (unsigned long)v[i], (unsigned long)bound[c]);
         return spi_fail(ctx, SP_EINVAL,
                         "%s: %s[%zu] = %lu is not a known index (dictionary has %lu)", what,
-                        name, first + i, (unsigned long)v[i], (unsigned long)bound);
+                        name, first + i, (unsigned long)v[i], (unsigned long)bound[c]);
     }
     }
     return SP_OK;
@@ -344,10 +320,8 @@ typedef struct slice_scan {
         }                                                                                     \
     } while (0)
 
-#define SCAN_INLINE SPI_FORCE_INLINE
-
-static SCAN_INLINE void scan_slice_body(const sp_fact_batch *b, const uint32_t *bound,
-                                        slice_scan *out)
+static SPI_FORCE_INLINE void scan_slice_body(const sp_fact_batch *b, const uint32_t *bound,
+                                             slice_scan *out)
 {
     const size_t n = b->count;
     const int32_t *day = b->day;
@@ -439,9 +413,9 @@ static int check_rows(sp_ctx *ctx, const char *what, const sp_fact_batch *b, siz
 #endif
         scan_slice_plain(b, bound, &sc);
     if (sc.lo < SPI_DAY_MIN || sc.hi > SPI_DAY_MAX)
-        return check_days(ctx, what, b->day, b->count, first, days);
+        return fail_day(ctx, what, b->day, b->count, first);
     for (int c = 0; sc.bad != 0 && c < NCOLS; c++) {
-        int rc = (sc.bad >> c) & 1 ? check_column(ctx, what, b, first, c, bounds) : SP_OK;
+        int rc = (sc.bad >> c) & 1 ? check_column(ctx, what, b, first, c, bound) : SP_OK;
         if (rc != SP_OK)
             return rc;
     }

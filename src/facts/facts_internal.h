@@ -108,8 +108,13 @@ typedef enum spi_fact_column {
     SPI_COLUMN_CHANNEL = 4
 } spi_fact_column;
 
-/* "rep", "grid", ...; NULL for an unknown column. */
+/* The column table of facts.c answers for these too, so that grouping keeps no second
+ * list of the index columns. spi_fact_column_name: "rep", "grid", ...; NULL for an
+ * unknown column. The others take a known column: the batch's key column (NULL when the
+ * batch has none), and the size in `bounds` that column is checked against. */
 const char *spi_fact_column_name(uint32_t column);
+const uint32_t *spi_fact_key_column(const sp_fact_batch *b, uint32_t column);
+void spi_fact_bounds_set(spi_fact_bounds *bounds, uint32_t column, uint32_t size);
 
 /* What a grouping adds up per row. Values of a netted kind count negative. */
 typedef enum spi_measure {
@@ -152,10 +157,8 @@ typedef struct spi_period_map {
     bool gaps;               /* some day of [from, to) has no period column */
     uint32_t nwindows;
     int32_t window[SPI_PERIOD_WINDOWS_MAX][2]; /* [from, to) of window k */
-    /* Calendar maps: fiscal years first_year .. first_year + years - 1; period p of year
-     * first_year + y is column year_first[y] + p; year_first[years] == nbuckets. */
-    int32_t first_year;
-    uint32_t years;
+    /* Calendar maps: period p of the y-th fiscal year built (from 0) is column
+     * year_first[y] + p; year_first[years] == nbuckets. */
     uint32_t *year_first;
 } spi_period_map;
 

@@ -23,7 +23,6 @@
 #include "../money/numeric.h"
 #include "facts_internal.h"
 
-#define SPI_INLINE SPI_FORCE_INLINE
 #if defined(__GNUC__)
 #define SPI_NOINLINE __attribute__((noinline, cold))
 #define SPI_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -37,15 +36,9 @@
 _Static_assert(SPI_GROUP_LIMIT <= NO_KEY && NO_KEY < SPI_GROUP_UNKNOWN,
                "special key-map entries above every group");
 
-static const char *const column_names[] = { "rep", "grid", "product", "customer", "channel" };
 /* Plural, for "the amounts of node ... overflow". */
 static const char *const measure_names[] = { "amounts", "quantities", "costs", "margins",
                                              "counts" };
-
-const char *spi_fact_column_name(uint32_t column)
-{
-    return column < SPI_ARRAY_LEN(column_names) ? column_names[column] : NULL;
-}
 
 /* ---- period maps ---- */
 
@@ -107,8 +100,6 @@ int spi_period_map_calendar(sp_ctx *ctx, const char *what, spi_period_map *m,
     m->nbuckets = column;
     m->bucket = table;
     m->gaps = gaps;
-    m->first_year = first_year;
-    m->years = years;
     m->year_first = year_first;
     return SP_OK;
 }
@@ -215,17 +206,6 @@ typedef struct job {
     spi_i128 unknown_sum;
 } job;
 
-static const uint32_t *key_column(const sp_fact_batch *b, uint32_t column)
-{
-    switch (column) {
-    case SPI_COLUMN_GRID: return b->grid;
-    case SPI_COLUMN_PRODUCT: return b->product;
-    case SPI_COLUMN_CUSTOMER: return b->customer;
-    case SPI_COLUMN_CHANNEL: return b->channel;
-    default: return b->rep;
-    }
-}
-
 /* A cell left int64_t by `dir` times 2^64 (+1 up, -1 down): the wrapped value stays. */
 static SPI_NOINLINE int carry(job *j, size_t m, size_t cell, int dir)
 {
@@ -237,7 +217,7 @@ static SPI_NOINLINE int carry(job *j, size_t m, size_t cell, int dir)
 }
 
 /* c += v (sub: c -= v), exactly. */
-static SPI_INLINE int add_exact(job *j, size_t m, size_t cell, int64_t v, bool sub)
+static SPI_FORCE_INLINE int add_exact(job *j, size_t m, size_t cell, int64_t v, bool sub)
 {
     int64_t *c = j->cells[m] + cell;
     bool over = sub ? __builtin_sub_overflow(*c, v, c) : __builtin_add_overflow(*c, v, c);
@@ -255,7 +235,7 @@ static const char *name_group(const job *j, uint32_t g, char *buf, size_t cap)
     if (s->nodes != NULL)
         snprintf(buf, cap, "node %s", spi_hierarchy_quote(s->nodes, g, q));
     else if (s->key_map == NULL && s->dict != NULL && sp_dict_id(s->dict, g, &id, &len) == SP_OK)
-        snprintf(buf, cap, "%s %s", column_names[s->column], spi_quote(q, id, len));
+        snprintf(buf, cap, "%s %s", spi_fact_column_name(s->column), spi_quote(q, id, len));
     else
         snprintf(buf, cap, "group %lu", (unsigned long)g);
     return buf;
@@ -275,7 +255,7 @@ static SPI_NOINLINE int special_key(job *j, const sp_fact_batch *b, const spi_fa
         return SP_OK;
     }
     if (s->strict) {
-        const char *col = column_names[s->column];
+        const char *col = spi_fact_column_name(s->column);
         const char *as = s->unknown_as != NULL ? s->unknown_as : "unknown";
         const char *id;
         size_t len;
@@ -304,10 +284,10 @@ static SPI_NOINLINE int special_key(job *j, const sp_fact_batch *b, const spi_fa
  * key map, TABLE a day table (else the whole-range map, one column), NEG a netted kind,
  * EXTRA windows or days without a period (else every row lands in exactly one cell).
  */
-static SPI_INLINE int fast_rows(job *j, const sp_fact_batch *b, const uint32_t *sel, size_t n,
-                                const spi_fact_where *at, const uint32_t *keys,
-                                const int64_t *vals, bool SEL, bool IDENT, bool TABLE, bool NEG,
-                                bool EXTRA)
+static SPI_FORCE_INLINE int fast_rows(job *j, const sp_fact_batch *b, const uint32_t *sel,
+                                      size_t n, const spi_fact_where *at, const uint32_t *keys,
+                                      const int64_t *vals, bool SEL, bool IDENT, bool TABLE,
+                                      bool NEG, bool EXTRA)
 {
     int64_t *cells = j->cells[0];
     const int32_t *day = b->day;
@@ -474,7 +454,7 @@ static int consume(void *arg, const sp_fact_batch *b, const uint32_t *sel, size_
 {
     job *j = arg;
     j->rep.rows += n;
-    const uint32_t *keys = key_column(b, j->spec->column);
+    const uint32_t *keys = spi_fact_key_column(b, j->spec->column);
     if (keys == NULL) {
         j->rep.no_key += n;
         return SP_OK;
@@ -583,12 +563,7 @@ static int run(job *j, const sp_fact_source *src, const sp_progress *progress)
 {
     const spi_group_spec *s = j->spec;
     spi_fact_bounds bounds = SPI_FACT_BOUNDS_ANY;
-    uint32_t *bound = s->column == SPI_COLUMN_GRID       ? &bounds.grid
-                      : s->column == SPI_COLUMN_PRODUCT  ? &bounds.product
-                      : s->column == SPI_COLUMN_CUSTOMER ? &bounds.customer
-                      : s->column == SPI_COLUMN_CHANNEL  ? &bounds.channel
-                                                         : &bounds.rep;
-    *bound = s->nkeys;
+    spi_fact_bounds_set(&bounds, s->column, s->nkeys);
     int rc = SP_OK;
     for (size_t k = 0; rc == SP_OK && k < s->nkinds; k++) {
         j->kind = &s->kinds[k];

@@ -10,8 +10,6 @@
 
 /* parent[] entry of a node whose parent id was not yet a node when it was added. */
 #define PENDING (SPI_TREE_NONE - 1)
-/* Longest id, as for sp_dict. */
-#define ID_MAX 65535
 /* Most nodes: indices stay below PENDING. */
 #define NODES_MAX (PENDING - 1u)
 /* Nodes of a cycle a message lists before cutting it short. */
@@ -137,21 +135,12 @@ static int from_dict(const sp_hierarchy *h, int rc)
 {
     if (rc == SP_OK || rc == SP_ENOMEM)
         return rc;
-    char msg[SPI_ERRMSG_CAP];
-    const char *m = sp_ctx_errmsg(h->ctx);
-    snprintf(msg, sizeof msg, "%s", strncmp(m, "dict: ", 6) == 0 ? m + 6 : m);
-    return spi_fail(h->ctx, rc, "hierarchy: %s", msg);
+    return spi_fail_prefix(h->ctx, rc, "dict: ", "hierarchy");
 }
 
-/* True when a parent id passes check_parent_id: the common case, decided without
- * formatting the message that names the node. */
-static bool parent_id_ok(const char *parent, size_t len)
-{
-    return len > 0 && len <= ID_MAX && memchr(parent, 0, len) == NULL &&
-           spi_utf8_check((const uint8_t *)parent, len, NULL, NULL);
-}
-
-/* `where` names the node in messages ("node \"R7\"", "nodes[3]"). */
+/* The message for a parent id that spi_id_valid (the dictionary's rule) refused; the
+ * callers test that first, so that the common case formats nothing. `where` names the node
+ * in messages ("node \"R7\"", "nodes[3]"). */
 static int check_parent_id(const sp_hierarchy *h, const char *where, const char *parent,
                            size_t len)
 {
@@ -159,10 +148,10 @@ static int check_parent_id(const sp_hierarchy *h, const char *where, const char 
     if (len == 0)
         return spi_fail(h->ctx, SP_EINVAL,
                         "hierarchy: %s: the parent id is empty (a root's parent is NULL)", where);
-    if (len > ID_MAX)
+    if (len > SPI_ID_MAX)
         return spi_fail(h->ctx, SP_EINVAL,
-                        "hierarchy: %s: the parent id %s is %zu bytes long, beyond %d", where,
-                        spi_quote(q, parent, len), len, ID_MAX);
+                        "hierarchy: %s: the parent id %s is %zu bytes long, beyond %u", where,
+                        spi_quote(q, parent, len), len, SPI_ID_MAX);
     size_t at;
     const char *why = "NUL byte";
     const char *nul = memchr(parent, 0, len);
@@ -249,7 +238,7 @@ int sp_hierarchy_add(sp_hierarchy *h, const char *id, size_t id_len, const char 
         return rc;
     if (id == NULL)
         return spi_fail(h->ctx, SP_EINVAL, "hierarchy: id is NULL");
-    if (parent != NULL && !parent_id_ok(parent, parent_len)) {
+    if (parent != NULL && !spi_id_valid(parent, parent_len)) {
         char q[SPI_QUOTE_CAP], where[SPI_QUOTE_CAP + 8];
         snprintf(where, sizeof where, "node %s", spi_quote(q, id, id_len));
         return check_parent_id(h, where, parent, parent_len);
@@ -296,7 +285,7 @@ static int add_nodes(sp_hierarchy *h, const spi_ids *ids, const spi_ids *parents
         const char *parent = parent_at(parents, i, &len);
         if (parent == NULL)
             continue;
-        if (!parent_id_ok(parent, len)) {
+        if (!spi_id_valid(parent, len)) {
             char where[32];
             snprintf(where, sizeof where, "nodes[%zu]", i);
             return check_parent_id(h, where, parent, len);
@@ -785,5 +774,3 @@ int spi_hierarchy_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_hierarchy **out)
     *out = c;
     return SP_OK;
 }
-
-/* ---- names ---- */

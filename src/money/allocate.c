@@ -76,33 +76,41 @@ static void raw_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
     *hi = h;
 }
 
-/* Oriented bounds of unlocked part i in units of j->unit (lo rounded up, hi down). */
-static void unit_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
+/* Raw bounds l, h (raw_bounds) in units of j->unit: lo rounded up, hi down. */
+static void to_units(const alloc_job *j, int64_t l, int64_t h, int64_t *lo, int64_t *hi)
 {
-    int64_t l, h;
-    raw_bounds(j, i, &l, &h);
     *lo = l / j->unit + (l % j->unit != 0);
     *hi = h == NO_MAX ? NO_MAX : h / j->unit;
 }
 
-/* The bounds of unlocked part i admit a part of R's sign that is a multiple of the unit. */
-static int check_bounds(const alloc_job *j, size_t i)
+/* Oriented bounds of unlocked part i in units of j->unit. */
+static void unit_bounds(const alloc_job *j, size_t i, int64_t *lo, int64_t *hi)
 {
-    int64_t lo, hi;
-    raw_bounds(j, i, &lo, &hi);
-    if (hi < 0)
+    int64_t l, h;
+    raw_bounds(j, i, &l, &h);
+    to_units(j, l, h, lo, hi);
+}
+
+/* The bounds of unlocked part i admit a part of R's sign that is a multiple of the unit.
+ * On success: *raw_hi its upper bound in minor units, *lo and *hi its bounds in units. */
+static int check_bounds(const alloc_job *j, size_t i, int64_t *raw_hi, int64_t *lo, int64_t *hi)
+{
+    int64_t l, h;
+    raw_bounds(j, i, &l, &h);
+    if (h < 0)
         return spi_fail(j->ctx, SP_EINVAL,
                         j->neg ? "allocate: min[%zu] = %lld is above zero, but the parts of a "
                                  "negative amount are not positive unless locked"
                                : "allocate: max[%zu] = %lld is below zero, but the parts of a "
                                  "positive amount are not negative unless locked",
-                        i, (long long)(j->neg ? -hi : hi));
-    unit_bounds(j, i, &lo, &hi);
-    if (lo > hi)
+                        i, (long long)(j->neg ? -h : h));
+    to_units(j, l, h, lo, hi);
+    if (*lo > *hi)
         return spi_fail(j->ctx, SP_EINVAL,
                         "allocate: part %zu: no multiple of unit %lld lies between its min "
                         "and max",
                         i, (long long)j->unit);
+    *raw_hi = h;
     return SP_OK;
 }
 
@@ -418,11 +426,9 @@ int spi_allocate_scratch(sp_ctx *ctx, int64_t total, const int64_t *weights, siz
     for (size_t i = 0; i < n; i++) {
         if (is_locked(j, i))
             continue;
-        int64_t lo, hi, raw_lo, raw_hi;
-        if ((rc = check_bounds(j, i)) != SP_OK)
+        int64_t lo = 0, hi = 0, raw_hi = 0; /* set unless check_bounds fails */
+        if ((rc = check_bounds(j, i, &raw_hi, &lo, &hi)) != SP_OK)
             return rc;
-        unit_bounds(j, i, &lo, &hi);
-        raw_bounds(j, i, &raw_lo, &raw_hi);
         has_bounds |= lo > 0 || hi != NO_MAX;
         sum_lo += (uint64_t)lo;
         if (weight_of(j, i) == 0) {

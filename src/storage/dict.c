@@ -22,7 +22,6 @@
 
 #include "dict_internal.h"
 
-#define ID_MAX 65535u
 /* Index, length and NUL around every id in the arena. */
 #define ID_OVERHEAD 7u
 #define FIRST_SLOTS 16u
@@ -283,13 +282,15 @@ static const char *where_text(where_buf *w, size_t pos)
     return w->text;
 }
 
+bool spi_id_valid(const char *id, size_t len)
+{
+    return len > 0 && len <= SPI_ID_MAX && memchr(id, 0, len) == NULL &&
+           spi_utf8_check((const uint8_t *)id, len, NULL, NULL);
+}
+
 static int check_id(sp_ctx *ctx, size_t pos, const char *id, size_t len)
 {
-    size_t at;
-    const char *why;
-    const void *nul = id != NULL ? memchr(id, 0, len) : NULL;
-    if (id != NULL && len > 0 && len <= ID_MAX && nul == NULL &&
-        spi_utf8_check((const uint8_t *)id, len, &at, &why))
+    if (id != NULL && spi_id_valid(id, len))
         return SP_OK;
     where_buf w;
     const char *where = where_text(&w, pos);
@@ -298,12 +299,16 @@ static int check_id(sp_ctx *ctx, size_t pos, const char *id, size_t len)
         return spi_fail(ctx, SP_EINVAL, "dict: %sid is NULL", where);
     if (len == 0)
         return spi_fail(ctx, SP_EINVAL, "dict: %sid is empty", where);
-    if (len > ID_MAX)
+    if (len > SPI_ID_MAX)
         return spi_fail(ctx, SP_EINVAL, "dict: %sid %s is %zu bytes long (at most %u)", where,
-                        spi_quote(q, id, len), len, ID_MAX);
+                        spi_quote(q, id, len), len, SPI_ID_MAX);
+    const char *nul = memchr(id, 0, len);
     if (nul != NULL)
         return spi_fail(ctx, SP_EINVAL, "dict: %sid %s has a NUL byte at byte %zu", where,
-                        spi_quote(q, id, len), (size_t)((const char *)nul - id));
+                        spi_quote(q, id, len), (size_t)(nul - id));
+    size_t at = 0;
+    const char *why = "";
+    (void)spi_utf8_check((const uint8_t *)id, len, &at, &why);
     return spi_fail(ctx, SP_EINVAL, "dict: %sid %s is not valid UTF-8: %s at byte %zu", where,
                     spi_quote(q, id, len), why, at);
 }

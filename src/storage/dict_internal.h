@@ -6,12 +6,21 @@
 #ifndef SPI_STORAGE_DICT_INTERNAL_H
 #define SPI_STORAGE_DICT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../core/internal.h"
 #include "salesplan/storage.h"
+
+/* Longest id in bytes: the arena keeps an id's length in two bytes. */
+#define SPI_ID_MAX 65535u
+
+/* True when id[0..len) is a valid id: 1 to SPI_ID_MAX bytes of well-formed UTF-8 without
+ * a NUL byte. The one rule for dictionary ids and for the ids that name them (a
+ * hierarchy's parent ids); callers word their own message when it fails. */
+bool spi_id_valid(const char *id, size_t len);
 
 /*
  * n ids, either as pointers (`ptrs[i]`, with `lens[i]` or NUL-terminated when `lens` is
