@@ -41,11 +41,11 @@ static const char *rule_place(const sp_target_plan *plan, bool level, uint32_t w
 static int driver_column(const sp_target_plan *plan, const char *place, const char *name,
                          uint32_t *column)
 {
-    for (size_t i = 0; i < plan->ndrivers; i++)
-        if (strcmp(plan->drivers[i].name, name) == 0) {
-            *column = (uint32_t)i;
-            return SP_OK;
-        }
+    const spi_pdriver *d = spi_plan_driver(plan, name);
+    if (d != NULL) {
+        *column = (uint32_t)(d - plan->drivers); /* build_decomp adds them in this order */
+        return SP_OK;
+    }
     char list[256] = "", q[SPI_QUOTE_CAP];
     size_t o = 0;
     for (size_t i = 0; i < plan->ndrivers && o < sizeof list; i++) {
