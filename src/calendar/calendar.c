@@ -153,10 +153,12 @@ static bool year_supported(int64_t fy)
     return fy >= SP_CALENDAR_MIN_YEAR && fy <= SP_CALENDAR_MAX_YEAR;
 }
 
+const char *const spi_grain_names[SP_GRAIN_WEEK + 1] = { "year", "half", "quarter", "month",
+                                                         "week" };
+
 static const char *grain_name(uint32_t grain)
 {
-    static const char *const names[] = { "year", "half", "quarter", "month", "week" };
-    return grain <= SP_GRAIN_WEEK ? names[grain] : "?";
+    return grain <= SP_GRAIN_WEEK ? spi_grain_names[grain] : "?";
 }
 
 uint32_t spi_calendar_count_in(const spi_year_layout *yl, uint32_t grain)

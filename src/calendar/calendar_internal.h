@@ -35,6 +35,9 @@ const char *spi_day_text(int64_t z, char *buf);
 
 /* ---- fiscal years ---- */
 
+/* The names of the sp_grain values, by value: "year" .. "week" (messages, records). */
+extern const char *const spi_grain_names[SP_GRAIN_WEEK + 1];
+
 /* One fiscal year of a calendar: [first, end), month k is [month_start[k],
  * month_start[k + 1]), week k starts at week_first + 7k. */
 typedef struct spi_year_layout {

@@ -22,8 +22,8 @@
 
 /* Enumerations as records write them: the lowercase names of the public values. */
 static const char *const measure_names[] = { "money", "quantity" };
-static const char *const grain_names[] = { "year", "half", "quarter", "month", "week" };
-/* The calendar's (calendar.h): sp_calendar_kind, sp_fiscal_label, sp_year_end_rule. */
+/* sp_grain: the calendar's names (spi_grain_names). The calendar's options (calendar.h):
+ * sp_calendar_kind, sp_fiscal_label, sp_year_end_rule. */
 static const char *const kind_names[] = { "months", "retail_445", "retail_454",
                                           "retail_544" };
 /* sp_fiscal_label and sp_year_end_rule start at 1; 0, "none", is a calendar that has no
@@ -138,7 +138,8 @@ static int plan_encode_head(const void *arg, uint32_t revision, uint8_t **out, s
                                    plan->currency[0] != '\0' ? plan->currency : NULL);
     spi_writer_member_int(&w, "exponent", plan->exponent);
     spi_writer_member_int(&w, "fiscal_year", plan->fiscal_year);
-    spi_writer_member_enum(&w, "grain", grain_names, SPI_ARRAY_LEN(grain_names), plan->grain);
+    spi_writer_member_enum(&w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
+                           plan->grain);
     write_calendar(&w, &plan->cal_opts);
     write_levels(&w, plan->sh->h);
     spi_writer_key(&w, "drivers");
@@ -244,7 +245,8 @@ static int set_encode_head(const void *arg, uint32_t version, uint8_t **out, siz
                                    set->currency[0] != '\0' ? set->currency : NULL);
     spi_writer_member_int(&w, "exponent", set->exponent);
     spi_writer_member_int(&w, "fiscal_year", set->fiscal_year);
-    spi_writer_member_enum(&w, "grain", grain_names, SPI_ARRAY_LEN(grain_names), set->grain);
+    spi_writer_member_enum(&w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
+                           set->grain);
     spi_writer_member_int(&w, "nperiods", set->nperiods);
     spi_writer_member_int(&w, "total", set->total);
     spi_writer_member_int(&w, "based_on", set->based_on);
@@ -592,8 +594,8 @@ static int make_plan(plan_in *in, spi_shared_h *sh, sp_target_plan **out)
         (rc = spi_rec_int(doc, root, "exponent", 0, 0, SP_MONEY_MAX_EXPONENT, &exponent)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "fiscal_year", 0, 1, 9999, &fy)) != SP_OK ||
-        (rc = spi_rec_enum(doc, root, "grain", 0, grain_names, SPI_ARRAY_LEN(grain_names),
-                           &grain)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "grain", 0, spi_grain_names,
+                           SPI_ARRAY_LEN(spi_grain_names), &grain)) != SP_OK ||
         (rc = read_calendar(ctx, doc, root, &cal, &days)) != SP_OK)
         goto done;
     spi_plan_spec spec = { in->id, name, measure, currency, (int32_t)exponent, &cal,
@@ -702,8 +704,8 @@ static int read_set_head(sp_ctx *ctx, const spi_rdoc *doc, uint32_t present, set
         (rc = spi_rec_int(doc, root, "exponent", 0, 0, SP_MONEY_MAX_EXPONENT, &exponent)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "fiscal_year", 0, 1, 9999, &fy)) != SP_OK ||
-        (rc = spi_rec_enum(doc, root, "grain", 0, grain_names, SPI_ARRAY_LEN(grain_names),
-                           &grain)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "grain", 0, spi_grain_names,
+                           SPI_ARRAY_LEN(spi_grain_names), &grain)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "nperiods", 0, 1, SP_CALENDAR_MAX_PERIODS, &nperiods)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "total", 0, 0, INT64_MAX, &total)) != SP_OK ||
