@@ -245,6 +245,38 @@ static int visit_stale(void *arg, const uint8_t *key, size_t key_len, const uint
     return 0;
 }
 
+/* The envelope around an encoder's members: the record opened as `type`, format version
+ * `v`; then closed and handed over. */
+static void begin_record(spi_writer *w, sp_ctx *ctx, const char *type, uint32_t v)
+{
+    spi_writer_init(w, ctx);
+    spi_record_begin(w, type, v);
+}
+
+static int finish_record(spi_writer *w, uint8_t **out, size_t *len)
+{
+    spi_record_end(w);
+    return spi_writer_finish(w, out, len);
+}
+
+int spi_stored_encode_head(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
+                           uint32_t stamp, uint8_t **out, size_t *len)
+{
+    spi_writer w;
+    begin_record(&w, ctx, t->head_type, t->head_v);
+    t->encode_head(obj, stamp, &w);
+    return finish_record(&w, out, len);
+}
+
+int spi_stored_encode_chunk(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
+                            uint32_t stamp, uint32_t k, uint8_t **out, size_t *len)
+{
+    spi_writer w;
+    begin_record(&w, ctx, t->chunk_type, t->chunk_v);
+    t->encode_chunk(obj, stamp, k, &w);
+    return finish_record(&w, out, len);
+}
+
 /* Put chunks 0 .. count - 1 of the object under `key` (its head's key; used as scratch
  * and restored), encoded one at a time, then remove the chunks an earlier revision had
  * beyond them. */
@@ -259,7 +291,7 @@ static int put_chunks(spi_store *tx, const spi_stored_type *t, spi_key *key, con
         size_t len;
         key->len = prefix_len;
         if ((rc = spi_key_u32(key, k)) != SP_OK ||
-            (rc = t->encode_chunk(obj, stamp, k, &bytes, &len)) != SP_OK)
+            (rc = spi_stored_encode_chunk(tx->ctx, t, obj, stamp, k, &bytes, &len)) != SP_OK)
             break;
         rc = spi_store_put(tx, ns, key->data, key->len, bytes, len);
         spi_free(tx->ctx, bytes);
@@ -376,7 +408,7 @@ int spi_stored_save(spi_store *tx, const spi_stored_type *t, const char *const *
     int rc = check_type(tx->ctx, t, names, t->nnames);
     if (rc != SP_OK || (rc = check_parent(tx, t, names)) != SP_OK ||
         (rc = save_target(tx, t, names, *number, &k, &stamp)) != SP_OK ||
-        (rc = t->encode_head(obj, stamp, &bytes, &len)) != SP_OK)
+        (rc = spi_stored_encode_head(tx->ctx, t, obj, stamp, &bytes, &len)) != SP_OK)
         return rc;
     rc = spi_store_put(tx, t->head_type, k.data, k.len, bytes, len);
     spi_free(tx->ctx, bytes);

@@ -122,87 +122,76 @@ void spi_plan_out_free(spi_plan_out *o)
     memset(o, 0, sizeof *o);
 }
 
-static int plan_encode_head(const void *arg, uint32_t revision, uint8_t **out, size_t *len)
+static void plan_encode_head(const void *arg, uint32_t revision, spi_writer *w)
 {
     const spi_plan_out *o = arg;
     const sp_target_plan *plan = o->plan;
-    spi_writer w;
-    spi_writer_init(&w, plan->ctx);
-    spi_record_begin(&w, SPI_PLAN_TYPE, PLAN_V);
-    spi_writer_member_string(&w, "id", plan->id, strlen(plan->id));
-    spi_writer_member_int(&w, "revision", revision);
-    spi_writer_member_cstr_or_null(&w, "name", plan->name);
-    spi_writer_member_enum(&w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
+    spi_writer_member_string(w, "id", plan->id, strlen(plan->id));
+    spi_writer_member_int(w, "revision", revision);
+    spi_writer_member_cstr_or_null(w, "name", plan->name);
+    spi_writer_member_enum(w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
                            plan->measure);
-    spi_writer_member_cstr_or_null(&w, "currency",
+    spi_writer_member_cstr_or_null(w, "currency",
                                    plan->currency[0] != '\0' ? plan->currency : NULL);
-    spi_writer_member_int(&w, "exponent", plan->exponent);
-    spi_writer_member_int(&w, "fiscal_year", plan->fiscal_year);
-    spi_writer_member_enum(&w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
+    spi_writer_member_int(w, "exponent", plan->exponent);
+    spi_writer_member_int(w, "fiscal_year", plan->fiscal_year);
+    spi_writer_member_enum(w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
                            plan->grain);
-    write_calendar(&w, &plan->cal_opts);
-    write_levels(&w, plan->sh->h);
-    spi_writer_key(&w, "drivers");
-    spi_writer_begin_array(&w);
+    write_calendar(w, &plan->cal_opts);
+    write_levels(w, plan->sh->h);
+    spi_writer_key(w, "drivers");
+    spi_writer_begin_array(w);
     for (size_t i = 0; i < plan->ndrivers; i++)
-        spi_writer_cstr(&w, plan->drivers[i].name);
-    spi_writer_end_array(&w);
-    spi_writer_key(&w, "settings");
-    spi_settings_write(plan, &plan->settings, &w);
+        spi_writer_cstr(w, plan->drivers[i].name);
+    spi_writer_end_array(w);
+    spi_writer_key(w, "settings");
+    spi_settings_write(plan, &plan->settings, w);
     const spi_history *hs = &plan->history;
-    spi_writer_key(&w, "history");
+    spi_writer_key(w, "history");
     if (hs->years == 0) {
-        spi_writer_null(&w);
+        spi_writer_null(w);
     } else {
-        spi_writer_begin_object(&w);
-        spi_writer_member_int(&w, "first_year", hs->first_year);
-        spi_writer_member_int(&w, "years", hs->years);
-        spi_writer_member_int(&w, "periods", hs->nperiods);
-        spi_writer_member_int(&w, "rows", o->nrows);
-        spi_writer_end_object(&w);
+        spi_writer_begin_object(w);
+        spi_writer_member_int(w, "first_year", hs->first_year);
+        spi_writer_member_int(w, "years", hs->years);
+        spi_writer_member_int(w, "periods", hs->nperiods);
+        spi_writer_member_int(w, "rows", o->nrows);
+        spi_writer_end_object(w);
     }
-    spi_stored_write_chunking(&w, plan->n, &o->chunks);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_stored_write_chunking(w, plan->n, &o->chunks);
 }
 
-static int plan_encode_chunk(const void *arg, uint32_t revision, uint32_t k, uint8_t **out,
-                             size_t *len)
+static void plan_encode_chunk(const void *arg, uint32_t revision, uint32_t k, spi_writer *w)
 {
     const spi_plan_out *o = arg;
     const sp_target_plan *plan = o->plan;
     const uint32_t first = k * o->chunks.nodes,
                    count = spi_chunking_items(&o->chunks, k, plan->n);
-    spi_writer w;
-    spi_writer_init(&w, plan->ctx);
-    spi_record_begin(&w, SPI_PLAN_CHUNK_TYPE, CHUNK_V);
-    spi_writer_member_string(&w, "plan_id", plan->id, strlen(plan->id));
-    spi_writer_member_int(&w, "revision", revision);
-    spi_stored_write_chunk_at(&w, &o->chunks, k);
-    write_nodes(&w, plan->sh->h, first, count);
-    spi_writer_key(&w, "drivers");
-    spi_writer_begin_array(&w);
+    spi_writer_member_string(w, "plan_id", plan->id, strlen(plan->id));
+    spi_writer_member_int(w, "revision", revision);
+    spi_stored_write_chunk_at(w, &o->chunks, k);
+    write_nodes(w, plan->sh->h, first, count);
+    spi_writer_key(w, "drivers");
+    spi_writer_begin_array(w);
     for (size_t i = 0; i < plan->ndrivers; i++) {
         const spi_pdriver *d = &plan->drivers[i];
-        spi_col_write_i64(&w, NULL, d->values + first, d->valid != NULL ? d->valid + first : NULL,
+        spi_col_write_i64(w, NULL, d->values + first, d->valid != NULL ? d->valid + first : NULL,
                           count);
     }
-    spi_writer_end_array(&w);
+    spi_writer_end_array(w);
     const spi_history *hs = &plan->history;
-    spi_writer_key(&w, "history");
-    spi_writer_begin_array(&w);
+    spi_writer_key(w, "history");
+    spi_writer_begin_array(w);
     for (uint32_t v = first; v < first + count; v++) {
         if (!o->has_row[v])
             continue;
-        spi_writer_begin_object(&w);
-        spi_writer_member_int(&w, SPI_COL_ROW, v);
-        spi_col_write_i64(&w, "values", spi_history_row(hs, v), NULL,
+        spi_writer_begin_object(w);
+        spi_writer_member_int(w, SPI_COL_ROW, v);
+        spi_col_write_i64(w, "values", spi_history_row(hs, v), NULL,
                           (size_t)hs->years * hs->nperiods);
-        spi_writer_end_object(&w);
+        spi_writer_end_object(w);
     }
-    spi_writer_end_array(&w);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_writer_end_array(w);
 }
 
 void spi_set_out_init(spi_set_out *o, const sp_target_set *set, const char *scenario,
@@ -226,42 +215,36 @@ void spi_set_out_init(spi_set_out *o, const sp_target_set *set, const char *scen
                                   set->n > set->nprofiles ? set->n : set->nprofiles);
 }
 
-static int set_encode_head(const void *arg, uint32_t version, uint8_t **out, size_t *len)
+static void set_encode_head(const void *arg, uint32_t version, spi_writer *w)
 {
     const spi_set_out *o = arg;
     const sp_target_set *set = o->set;
-    spi_writer w;
-    spi_writer_init(&w, set->ctx);
-    spi_record_begin(&w, SPI_SET_TYPE, SET_V);
-    spi_writer_member_string(&w, "plan_id", set->plan_id, strlen(set->plan_id));
-    spi_writer_member_int(&w, "plan_revision", set->plan_revision);
-    spi_writer_member_string(&w, "scenario", o->scenario, strlen(o->scenario));
-    spi_writer_member_int(&w, "version", version);
-    spi_writer_member_string(&w, "note", o->note, strlen(o->note));
-    spi_writer_member_int(&w, "saved_day", o->day);
-    spi_writer_member_enum(&w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
+    spi_writer_member_string(w, "plan_id", set->plan_id, strlen(set->plan_id));
+    spi_writer_member_int(w, "plan_revision", set->plan_revision);
+    spi_writer_member_string(w, "scenario", o->scenario, strlen(o->scenario));
+    spi_writer_member_int(w, "version", version);
+    spi_writer_member_string(w, "note", o->note, strlen(o->note));
+    spi_writer_member_int(w, "saved_day", o->day);
+    spi_writer_member_enum(w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
                            set->measure);
-    spi_writer_member_cstr_or_null(&w, "currency",
+    spi_writer_member_cstr_or_null(w, "currency",
                                    set->currency[0] != '\0' ? set->currency : NULL);
-    spi_writer_member_int(&w, "exponent", set->exponent);
-    spi_writer_member_int(&w, "fiscal_year", set->fiscal_year);
-    spi_writer_member_enum(&w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
+    spi_writer_member_int(w, "exponent", set->exponent);
+    spi_writer_member_int(w, "fiscal_year", set->fiscal_year);
+    spi_writer_member_enum(w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
                            set->grain);
-    spi_writer_member_int(&w, "nperiods", set->nperiods);
-    spi_writer_member_int(&w, "total", set->total);
-    spi_writer_member_int(&w, "based_on", set->based_on);
-    spi_writer_member_int(&w, "closed", set->closed);
-    spi_writer_member_enum(&w, "weighting", spi_weighting_names,
+    spi_writer_member_int(w, "nperiods", set->nperiods);
+    spi_writer_member_int(w, "total", set->total);
+    spi_writer_member_int(w, "based_on", set->based_on);
+    spi_writer_member_int(w, "closed", set->closed);
+    spi_writer_member_enum(w, "weighting", spi_weighting_names,
                            SPI_ARRAY_LEN(spi_weighting_names), set->weighting);
-    write_levels(&w, set->sh->h);
-    spi_writer_member_int(&w, "nprofiles", (int64_t)set->nprofiles);
-    spi_stored_write_chunking(&w, set->n, &o->chunks);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    write_levels(w, set->sh->h);
+    spi_writer_member_int(w, "nprofiles", (int64_t)set->nprofiles);
+    spi_stored_write_chunking(w, set->n, &o->chunks);
 }
 
-static int set_encode_chunk(const void *arg, uint32_t version, uint32_t k, uint8_t **out,
-                            size_t *len)
+static void set_encode_chunk(const void *arg, uint32_t version, uint32_t k, spi_writer *w)
 {
     const spi_set_out *o = arg;
     const sp_target_set *set = o->set;
@@ -269,34 +252,29 @@ static int set_encode_chunk(const void *arg, uint32_t version, uint32_t k, uint8
     const uint32_t first = k * o->chunks.nodes,
                    count = spi_chunking_items(&o->chunks, k, set->n),
                    nprof = spi_chunking_items(&o->chunks, k, set->nprofiles);
-    spi_writer w;
-    spi_writer_init(&w, set->ctx);
-    spi_record_begin(&w, SPI_SET_CHUNK_TYPE, CHUNK_V);
-    spi_writer_member_string(&w, "plan_id", set->plan_id, strlen(set->plan_id));
-    spi_writer_member_string(&w, "scenario", o->scenario, strlen(o->scenario));
-    spi_writer_member_int(&w, "version", version);
-    spi_stored_write_chunk_at(&w, &o->chunks, k);
-    write_nodes(&w, set->sh->h, first, count);
-    spi_col_write_i64(&w, "annual", set->annual + first, NULL, count);
-    spi_col_write_flags(&w, "flags", set->flags + first, count);
-    spi_col_write_dec(&w, "growth", set->growth + first, count);
-    spi_col_write_dec(&w, "common_growth", set->common_growth + first, count);
-    spi_col_write_i64(&w, "periods", set->periods + first * P, NULL, count * P);
-    spi_col_write_u32(&w, "profile_of", set->profile_of + first, count);
-    spi_col_write_dec(&w, "profiles", set->profiles + first * P, nprof * P);
-    spi_writer_key(&w, "locks");
-    spi_writer_begin_array(&w);
+    spi_writer_member_string(w, "plan_id", set->plan_id, strlen(set->plan_id));
+    spi_writer_member_string(w, "scenario", o->scenario, strlen(o->scenario));
+    spi_writer_member_int(w, "version", version);
+    spi_stored_write_chunk_at(w, &o->chunks, k);
+    write_nodes(w, set->sh->h, first, count);
+    spi_col_write_i64(w, "annual", set->annual + first, NULL, count);
+    spi_col_write_flags(w, "flags", set->flags + first, count);
+    spi_col_write_dec(w, "growth", set->growth + first, count);
+    spi_col_write_dec(w, "common_growth", set->common_growth + first, count);
+    spi_col_write_i64(w, "periods", set->periods + first * P, NULL, count * P);
+    spi_col_write_u32(w, "profile_of", set->profile_of + first, count);
+    spi_col_write_dec(w, "profiles", set->profiles + first * P, nprof * P);
+    spi_writer_key(w, "locks");
+    spi_writer_begin_array(w);
     for (uint32_t v = first; set->reasons != NULL && v < first + count; v++) {
         if (set->reasons[v] == NULL)
             continue;
-        spi_writer_begin_object(&w);
-        spi_writer_member_int(&w, SPI_COL_ROW, v);
-        spi_writer_member_string(&w, "reason", set->reasons[v], strlen(set->reasons[v]));
-        spi_writer_end_object(&w);
+        spi_writer_begin_object(w);
+        spi_writer_member_int(w, SPI_COL_ROW, v);
+        spi_writer_member_string(w, "reason", set->reasons[v], strlen(set->reasons[v]));
+        spi_writer_end_object(w);
     }
-    spi_writer_end_array(&w);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_writer_end_array(w);
 }
 
 /* ---- reading ---- */
