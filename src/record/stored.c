@@ -92,6 +92,21 @@ const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
 
 /* ---- scans over keys ---- */
 
+/* Append v to the growing array *a of *n entries (room for *cap). */
+static int push_u32(sp_ctx *ctx, uint32_t **a, size_t *n, size_t *cap, uint32_t v)
+{
+    if (*n == *cap) {
+        size_t grown_cap = *cap < 16 ? 16 : 2 * *cap;
+        uint32_t *grown = spi_realloc_array(ctx, *a, grown_cap, sizeof *grown);
+        if (grown == NULL)
+            return SP_ENOMEM;
+        *a = grown;
+        *cap = grown_cap;
+    }
+    (*a)[(*n)++] = v;
+    return SP_OK;
+}
+
 /* The u32 that ends a key after its first prefix_len bytes; false when the rest of the
  * key is not exactly one. */
 static bool key_tail_u32(sp_ctx *ctx, size_t prefix_len, const uint8_t *key, size_t key_len,
@@ -160,20 +175,12 @@ static int visit_version(void *arg, const uint8_t *key, size_t key_len, const ui
         return spi_fail(j->ctx, SP_ECORRUPT, "%s: a key of namespace %s is not %zu names and a "
                                              "version",
                         j->t->what, j->t->head_type, j->t->nnames);
-    if (j->collect) {
-        if (j->n == j->cap) {
-            size_t cap = j->cap < 16 ? 16 : 2 * j->cap;
-            uint32_t *grown = spi_realloc_array(j->ctx, j->v, cap, sizeof *grown);
-            if (grown == NULL)
-                return SP_ENOMEM;
-            j->v = grown;
-            j->cap = cap;
-        }
-        j->v[j->n] = v;
-    }
-    j->n++;
     j->last = v;
-    return 0;
+    if (!j->collect) {
+        j->n++;
+        return 0;
+    }
+    return push_u32(j->ctx, &j->v, &j->n, &j->cap, v);
 }
 
 static int scan_versions(spi_store *s, const spi_stored_type *t, const char *const *names,
@@ -231,18 +238,7 @@ static int visit_stale(void *arg, const uint8_t *key, size_t key_len, const uint
     stale_job *j = arg;
     uint32_t k;
     int rc = chunk_number(j->ctx, j->t, j->prefix_len, key, key_len, &k);
-    if (rc != SP_OK)
-        return rc;
-    if (j->n == j->cap) {
-        size_t cap = j->cap < 16 ? 16 : 2 * j->cap;
-        uint32_t *grown = spi_realloc_array(j->ctx, j->k, cap, sizeof *grown);
-        if (grown == NULL)
-            return SP_ENOMEM;
-        j->k = grown;
-        j->cap = cap;
-    }
-    j->k[j->n++] = k;
-    return 0;
+    return rc != SP_OK ? rc : push_u32(j->ctx, &j->k, &j->n, &j->cap, k);
 }
 
 /* The envelope around an encoder's members: the record opened as `type`, format version
