@@ -65,10 +65,11 @@ static int make_key(spi_key *k, sp_ctx *ctx, const char *const *names, size_t n,
                     bool with_version, uint32_t version)
 {
     spi_key_init(k, ctx);
-    int rc = SP_OK;
     for (size_t i = 0; i < n; i++)
-        rc = spi_key_str(k, names[i], strlen(names[i]));
-    return with_version ? spi_key_u32(k, version) : rc;
+        (void)spi_key_str(k, names[i], strlen(names[i]));
+    if (with_version)
+        (void)spi_key_u32(k, version);
+    return k->status; /* a key's first error sticks */
 }
 
 const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
