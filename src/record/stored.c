@@ -72,8 +72,10 @@ static int make_key(spi_key *k, sp_ctx *ctx, const char *const *names, size_t n,
     return k->status; /* a key's first error sticks */
 }
 
-const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
-                                const char *const *names, size_t nnames, uint32_t version)
+/* The object's description in messages: `target plan "P"`, `target set of plan "P",
+ * scenario "base", version 2` (no version when 0). Returns buf. */
+static const char *describe(char *buf, size_t cap, const spi_stored_type *t,
+                            const char *const *names, size_t nnames, uint32_t version)
 {
     if (cap == 0)
         return buf;
@@ -325,8 +327,8 @@ static int check_parent(spi_store *tx, const spi_stored_type *t, const char *con
         return rc;
     char d[DESC_CAP], dp[DESC_CAP];
     return spi_fail(tx->ctx, SP_ENOTFOUND, "%s: %s is not in the store (save it first)",
-                    spi_stored_describe(d, sizeof d, t, names, t->nnames, 0),
-                    spi_stored_describe(dp, sizeof dp, p, names, p->nnames, 0));
+                    describe(d, sizeof d, t, names, t->nnames, 0),
+                    describe(dp, sizeof dp, p, names, p->nnames, 0));
 }
 
 /* The revision in a stored head of a revised type; *found false when there is none. */
@@ -361,7 +363,7 @@ static int save_target(spi_store *tx, const spi_stored_type *t, const char *cons
         if ((rc = make_key(k, ctx, names, t->nnames, false, 0)) != SP_OK ||
             (rc = stored_revision(tx, t, k, &stored, &found)) != SP_OK)
             return rc;
-        spi_stored_describe(d, sizeof d, t, names, t->nnames, 0);
+        describe(d, sizeof d, t, names, t->nnames, 0);
         if (!found && held != 0)
             return spi_fail(ctx, SP_ECONFLICT,
                             "%s: the store holds no revision, this copy is revision %u", d,
@@ -382,7 +384,7 @@ static int save_target(spi_store *tx, const spi_stored_type *t, const char *cons
         return rc;
     if (j.n > 0 && j.last == UINT32_MAX)
         return spi_fail(ctx, SP_EOVERFLOW, "%s: version %u is the last",
-                        spi_stored_describe(d, sizeof d, t, names, t->nnames, 0),
+                        describe(d, sizeof d, t, names, t->nnames, 0),
                         (unsigned)j.last);
     *stamp = j.last + 1;
     bool found;
@@ -391,7 +393,7 @@ static int save_target(spi_store *tx, const spi_stored_type *t, const char *cons
         return rc;
     if (found)
         return spi_fail(ctx, SP_ECONFLICT, "%s is already stored",
-                        spi_stored_describe(d, sizeof d, t, names, t->nnames, *stamp));
+                        describe(d, sizeof d, t, names, t->nnames, *stamp));
     return SP_OK;
 }
 
@@ -518,7 +520,7 @@ int spi_stored_load(spi_store *s, const spi_stored_type *t, const char *const *n
             return rc;
         if (j.n == 0)
             return spi_fail(ctx, SP_ENOTFOUND, "%s: no version is stored",
-                            spi_stored_describe(d, sizeof d, t, names, t->nnames, 0));
+                            describe(d, sizeof d, t, names, t->nnames, 0));
         version = j.last;
     }
     spi_key k;
@@ -529,7 +531,7 @@ int spi_stored_load(spi_store *s, const spi_stored_type *t, const char *const *n
     if ((rc = spi_store_get(s, t->head_type, k.data, k.len, &head, &len)) != SP_OK)
         return rc == SP_ENOTFOUND
                    ? spi_fail(ctx, rc, "%s is not in the store",
-                              spi_stored_describe(d, sizeof d, t, names, t->nnames, version))
+                              describe(d, sizeof d, t, names, t->nnames, version))
                    : rc;
     rc = read_object(s, t, &k, head, len, out);
     spi_free(ctx, head);

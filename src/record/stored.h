@@ -136,11 +136,6 @@ int spi_stored_versions(spi_store *s, const spi_stored_type *t, const char *cons
 int spi_stored_list(sp_names **out, spi_store *s, const spi_stored_type *t,
                     const char *const *names, size_t depth);
 
-/* The object's description in messages: `target plan "P"`, `target set of plan "P",
- * scenario "base", version 2` (no version when 0). Returns buf. */
-const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
-                                const char *const *names, size_t nnames, uint32_t version);
-
 /* The bytes a save writes for the head, or chunk k, of `obj` stamped `stamp` (*out from
  * ctx's allocator; free with spi_free). */
 int spi_stored_encode_head(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
