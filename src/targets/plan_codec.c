@@ -474,7 +474,7 @@ static int read_rows(plan_in *in, const spi_rdoc *doc, const spi_rnode *root, ui
     spi_col_sparse sp;
     const spi_rnode *e;
     uint32_t node;
-    int rc = spi_col_sparse_open(&sp, doc, root, "history", first, first + count, NULL);
+    int rc = spi_col_sparse_open(&sp, doc, root, "history", first, first + count);
     while (rc == SP_OK && spi_col_sparse_next(&sp, &rc, &e, &node)) {
         if (hs->nrows == in->nrows)
             return spi_rec_fail(doc, e, "more history rows than the %u of the head",
@@ -773,7 +773,7 @@ static int read_locks(sp_target_set *s, const spi_rdoc *doc, uint32_t first, uin
     spi_col_sparse sp;
     const spi_rnode *e;
     uint32_t node;
-    int rc = spi_col_sparse_open(&sp, doc, spi_rdoc_root(doc), "locks", first, first + count, NULL);
+    int rc = spi_col_sparse_open(&sp, doc, spi_rdoc_root(doc), "locks", first, first + count);
     while (rc == SP_OK && spi_col_sparse_next(&sp, &rc, &e, &node)) {
         const char *reason;
         size_t rlen;
