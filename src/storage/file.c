@@ -485,6 +485,15 @@ static int sync_dir(file_store *fs)
     return err == 0 ? SP_OK : io_fail(fs, err, "fsync of the directory", NO_OFFSET);
 }
 
+/* Lock a file this store has just created and write its header: 0 or an errno. */
+static int start_file(file_store *fs, int fd, uint64_t first_seq)
+{
+    uint8_t h[SPI_FILE_HEADER_SIZE];
+    file_header(h, first_seq);
+    int err = fs->io.lock(fs->io.user, fd, true);
+    return err != 0 ? err : fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+}
+
 static void drop_temp(file_store *fs, int fd)
 {
     fs->io.unlink(fs->io.user, fs->tmp_path);
@@ -507,12 +516,7 @@ static int open_temp(file_store *fs, uint64_t first_seq, int *out)
     }
     if (err != 0)
         return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
-    err = fs->io.lock(fs->io.user, fd, true);
-    uint8_t h[SPI_FILE_HEADER_SIZE];
-    file_header(h, first_seq);
-    if (err == 0)
-        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
-    if (err != 0) {
+    if ((err = start_file(fs, fd, first_seq)) != 0) {
         drop_temp(fs, fd);
         return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
     }
@@ -544,11 +548,7 @@ static int create_file(file_store *fs, int *out)
                      fs->path, pid, SPI_FILE_CREATE_TRIES - 1);
     if (err != 0)
         return io_fail(fs, err, "creating the temporary file", NO_OFFSET);
-    uint8_t h[SPI_FILE_HEADER_SIZE];
-    file_header(h, 1);
-    err = fs->io.lock(fs->io.user, fd, true);
-    if (err == 0)
-        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+    err = start_file(fs, fd, 1);
     int rc = err != 0 ? io_fail(fs, err, "preparing the temporary file", NO_OFFSET)
                       : sync_fd(fs, fd, "fsync of the new file");
     err = rc == SP_OK ? fs->io.link(fs->io.user, fs->new_path, fs->path) : 0;
