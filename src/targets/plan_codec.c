@@ -8,7 +8,6 @@
  * (lengths, chunks, parents, sums) are SP_ECORRUPT, never a crash and never a half-made
  * object.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "../money/numeric.h"
@@ -332,9 +331,7 @@ static int corrupt(sp_ctx *ctx, const char *type, int rc)
 {
     if (rc == SP_ENOMEM || rc == SP_ECORRUPT)
         return rc;
-    char msg[SPI_ERRMSG_CAP];
-    snprintf(msg, sizeof msg, "%s", sp_ctx_errmsg(ctx));
-    return spi_fail(ctx, SP_ECORRUPT, "record %s: %s", type, msg);
+    return spi_fail_prefix(ctx, SP_ECORRUPT, NULL, "record %s", type);
 }
 
 /* The hierarchy of ids, parents and level names read, shared. */
