@@ -823,6 +823,17 @@ static void test_replan_pacing_reconcile(void **state)
     assert_int_equal(exp_[fx_node(h, "CN")], 460);
     assert_int_equal(rolled[fx_node(h, "CN")], 140);
     assert_int_equal(st[fx_node(h, "w1b")], SP_PACE_BEHIND);
+    /* Against a set of zero targets every row weighs nothing, so each node paces by the
+     * even profile: by day 45 of Q1's 90, 1/4 x 45/90 = 1/8 of the year is due, so e1a's
+     * 40 projects to 320 and CN's rolled-up 140 to 1120. */
+    sp_target_set *zero = NULL;
+    assert_int_equal(sp_target_plan_decompose(&zero, p, 0, NULL), SP_OK);
+    assert_int_equal(sp_target_plan_pacing(p, zero, day_of(2026, 2, 15), act, &po, &out), SP_OK);
+    assert_int_equal(exp_[fx_node(h, "e1a")], 0);
+    assert_int_equal(proj[fx_node(h, "e1a")], 320);
+    assert_int_equal(proj[fx_node(h, "CN")], 1120);
+    assert_int_equal(st[fx_node(h, "e1a")], SP_PACE_AHEAD);
+    sp_target_set_free(zero);
 
     /* Bottom-up: e1a commits 1500 (top-down 1143): E1's gap 357. */
     int64_t commit[CO_N] = { 0 }, bu[CO_N], gap[CO_N];

@@ -121,33 +121,23 @@ static toy_out toy_out_make(const toy *t, const spi_stored_type *type, uint32_t 
     return o;
 }
 
-static int toy_head(const void *arg, uint32_t stamp, uint8_t **out, size_t *len)
+static void toy_head(const void *arg, uint32_t stamp, spi_writer *w)
 {
     const toy_out *o = arg;
-    spi_writer w;
-    spi_writer_init(&w, o->t->ctx);
-    spi_record_begin(&w, o->type->head_type, 1);
-    spi_writer_member_string(&w, "id", o->t->id, strlen(o->t->id));
-    spi_writer_member_int(&w, stamp_key(o->type), stamp);
-    spi_stored_write_chunking(&w, o->t->n, &o->c);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_writer_member_string(w, "id", o->t->id, strlen(o->t->id));
+    spi_writer_member_int(w, stamp_key(o->type), stamp);
+    spi_stored_write_chunking(w, o->t->n, &o->c);
 }
 
-static int toy_chunk(const void *arg, uint32_t stamp, uint32_t k, uint8_t **out, size_t *len)
+static void toy_chunk(const void *arg, uint32_t stamp, uint32_t k, spi_writer *w)
 {
     const toy_out *o = arg;
     const uint32_t first = k * o->c.nodes, count = spi_chunking_items(&o->c, k, o->t->n);
-    spi_writer w;
-    spi_writer_init(&w, o->t->ctx);
-    spi_record_begin(&w, o->type->chunk_type, 1);
-    spi_writer_member_string(&w, "id", o->t->id, strlen(o->t->id));
-    spi_writer_member_int(&w, stamp_key(o->type), stamp);
-    spi_stored_write_chunk_at(&w, &o->c, k);
-    spi_col_write_i64(&w, "vals", o->t->vals + first, o->t->valid + first, count);
-    spi_col_write_str(&w, "tags", (const char *const *)o->t->tags + first, count);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_writer_member_string(w, "id", o->t->id, strlen(o->t->id));
+    spi_writer_member_int(w, stamp_key(o->type), stamp);
+    spi_stored_write_chunk_at(w, &o->c, k);
+    spi_col_write_i64(w, "vals", o->t->vals + first, o->t->valid + first, count);
+    spi_col_write_str(w, "tags", (const char *const *)o->t->tags + first, count);
 }
 
 typedef struct toy_in {
@@ -496,7 +486,7 @@ static void test_revised(void **state)
     toy_out o = toy_out_make(b, &toy_doc, 1);
     uint8_t *bytes;
     size_t len;
-    assert_int_equal(toy_head(&o, UINT32_MAX, &bytes, &len), SP_OK);
+    assert_int_equal(spi_stored_encode_head(ctx, o.type, &o, UINT32_MAX, &bytes, &len), SP_OK);
     tkey kb = tk_str(tk0, "b");
     spt_storage_begin(e->st);
     spt_storage_put(e->st, "toy.doc", kb.b, kb.len, bytes, len);
@@ -671,7 +661,7 @@ static void test_versioned(void **state)
     toy_out o = toy_out_make(t, &toy_ver, 3);
     uint8_t *bytes;
     size_t len;
-    assert_int_equal(toy_head(&o, UINT32_MAX, &bytes, &len), SP_OK);
+    assert_int_equal(spi_stored_encode_head(ctx, o.type, &o, UINT32_MAX, &bytes, &len), SP_OK);
     tkey k = tk_u32(tk_str(tk_str(tk0, "p"), "z"), UINT32_MAX);
     spt_storage_begin(e->st);
     spt_storage_put(e->st, "toy.ver", k.b, k.len, bytes, len);
@@ -892,14 +882,15 @@ static void expect_canonical(const sp_storage *st, const toy *back, uint32_t row
     uint8_t *bytes;
     size_t len;
     tkey k = tk_str(tk0, back->id);
-    assert_int_equal(toy_head(&o, stamp, &bytes, &len), SP_OK);
+    assert_int_equal(spi_stored_encode_head(back->ctx, o.type, &o, stamp, &bytes, &len), SP_OK);
     char *stored = rec_get(st, "toy.doc", k);
     assert_int_equal(strlen(stored), len);
     assert_memory_equal(stored, bytes, len);
     free(stored);
     spi_free(back->ctx, bytes);
     for (uint32_t c = 0; c < o.c.count; c++) {
-        assert_int_equal(toy_chunk(&o, stamp, c, &bytes, &len), SP_OK);
+        assert_int_equal(spi_stored_encode_chunk(back->ctx, o.type, &o, stamp, c, &bytes, &len),
+                         SP_OK);
         stored = rec_get(st, "toy.doc.chunk", tk_u32(k, c));
         assert_int_equal(strlen(stored), len);
         assert_memory_equal(stored, bytes, len);

@@ -271,18 +271,15 @@ int spi_col_read_str(const spi_rdoc *doc, const spi_rnode *obj, const char *key,
 
 /* ---- sparse columns ---- */
 
-int spi_col_sparse_open(spi_col_sparse *s, const spi_rdoc *doc, const spi_rnode *obj, const char *key,
-                    uint32_t lo, uint32_t hi, size_t *count)
+int spi_col_sparse_open(spi_col_sparse *s, const spi_rdoc *doc, const spi_rnode *obj,
+                        const char *key, uint32_t lo, uint32_t hi)
 {
     memset(s, 0, sizeof *s);
     s->doc = doc;
     s->lo = lo;
     s->hi = hi;
     s->last = (int64_t)lo - 1;
-    int rc = spi_rec_array(doc, obj, key, 0, &s->arr, &s->count);
-    if (rc == SP_OK && count != NULL)
-        *count = s->count;
-    return rc;
+    return spi_rec_array(doc, obj, key, 0, &s->arr, &s->count);
 }
 
 bool spi_col_sparse_next(spi_col_sparse *s, int *rc, const spi_rnode **entry, uint32_t *row)

@@ -77,11 +77,6 @@ typedef struct spi_rec_limits {
     { SPI_REC_MAX_DEPTH, SPI_REC_MAX_NODES, SPI_REC_MAX_BYTES, SPI_REC_MAX_STRING }
 
 /* ======================================================================================
- * UTF-8
- * ====================================================================================== */
-
-
-/* ======================================================================================
  * Writer
  * ====================================================================================== */
 
@@ -422,8 +417,9 @@ typedef struct spi_col_sparse {
     int64_t lo, hi, last;
 } spi_col_sparse;
 
-int spi_col_sparse_open(spi_col_sparse *s, const spi_rdoc *doc, const spi_rnode *obj, const char *key,
-                    uint32_t lo, uint32_t hi, size_t *count);
+/* Open member `key` of obj (an array of entries: s->count of them) for rows [lo, hi). */
+int spi_col_sparse_open(spi_col_sparse *s, const spi_rdoc *doc, const spi_rnode *obj,
+                        const char *key, uint32_t lo, uint32_t hi);
 /* True with the next entry and its row; false at the end or on error (*rc set). */
 bool spi_col_sparse_next(spi_col_sparse *s, int *rc, const spi_rnode **entry, uint32_t *row);
 

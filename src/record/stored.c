@@ -65,14 +65,17 @@ static int make_key(spi_key *k, sp_ctx *ctx, const char *const *names, size_t n,
                     bool with_version, uint32_t version)
 {
     spi_key_init(k, ctx);
-    int rc = SP_OK;
     for (size_t i = 0; i < n; i++)
-        rc = spi_key_str(k, names[i], strlen(names[i]));
-    return with_version ? spi_key_u32(k, version) : rc;
+        (void)spi_key_str(k, names[i], strlen(names[i]));
+    if (with_version)
+        (void)spi_key_u32(k, version);
+    return k->status; /* a key's first error sticks */
 }
 
-const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
-                                const char *const *names, size_t nnames, uint32_t version)
+/* The object's description in messages: `target plan "P"`, `target set of plan "P",
+ * scenario "base", version 2` (no version when 0). Returns buf. */
+static const char *describe(char *buf, size_t cap, const spi_stored_type *t,
+                            const char *const *names, size_t nnames, uint32_t version)
 {
     if (cap == 0)
         return buf;
@@ -91,6 +94,21 @@ const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
 }
 
 /* ---- scans over keys ---- */
+
+/* Append v to the growing array *a of *n entries (room for *cap). */
+static int push_u32(sp_ctx *ctx, uint32_t **a, size_t *n, size_t *cap, uint32_t v)
+{
+    if (*n == *cap) {
+        size_t grown_cap = *cap < 16 ? 16 : 2 * *cap;
+        uint32_t *grown = spi_realloc_array(ctx, *a, grown_cap, sizeof *grown);
+        if (grown == NULL)
+            return SP_ENOMEM;
+        *a = grown;
+        *cap = grown_cap;
+    }
+    (*a)[(*n)++] = v;
+    return SP_OK;
+}
 
 /* The u32 that ends a key after its first prefix_len bytes; false when the rest of the
  * key is not exactly one. */
@@ -160,20 +178,12 @@ static int visit_version(void *arg, const uint8_t *key, size_t key_len, const ui
         return spi_fail(j->ctx, SP_ECORRUPT, "%s: a key of namespace %s is not %zu names and a "
                                              "version",
                         j->t->what, j->t->head_type, j->t->nnames);
-    if (j->collect) {
-        if (j->n == j->cap) {
-            size_t cap = j->cap < 16 ? 16 : 2 * j->cap;
-            uint32_t *grown = spi_realloc_array(j->ctx, j->v, cap, sizeof *grown);
-            if (grown == NULL)
-                return SP_ENOMEM;
-            j->v = grown;
-            j->cap = cap;
-        }
-        j->v[j->n] = v;
-    }
-    j->n++;
     j->last = v;
-    return 0;
+    if (!j->collect) {
+        j->n++;
+        return 0;
+    }
+    return push_u32(j->ctx, &j->v, &j->n, &j->cap, v);
 }
 
 static int scan_versions(spi_store *s, const spi_stored_type *t, const char *const *names,
@@ -231,18 +241,39 @@ static int visit_stale(void *arg, const uint8_t *key, size_t key_len, const uint
     stale_job *j = arg;
     uint32_t k;
     int rc = chunk_number(j->ctx, j->t, j->prefix_len, key, key_len, &k);
-    if (rc != SP_OK)
-        return rc;
-    if (j->n == j->cap) {
-        size_t cap = j->cap < 16 ? 16 : 2 * j->cap;
-        uint32_t *grown = spi_realloc_array(j->ctx, j->k, cap, sizeof *grown);
-        if (grown == NULL)
-            return SP_ENOMEM;
-        j->k = grown;
-        j->cap = cap;
-    }
-    j->k[j->n++] = k;
-    return 0;
+    return rc != SP_OK ? rc : push_u32(j->ctx, &j->k, &j->n, &j->cap, k);
+}
+
+/* The envelope around an encoder's members: the record opened as `type`, format version
+ * `v`; then closed and handed over. */
+static void begin_record(spi_writer *w, sp_ctx *ctx, const char *type, uint32_t v)
+{
+    spi_writer_init(w, ctx);
+    spi_record_begin(w, type, v);
+}
+
+static int finish_record(spi_writer *w, uint8_t **out, size_t *len)
+{
+    spi_record_end(w);
+    return spi_writer_finish(w, out, len);
+}
+
+int spi_stored_encode_head(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
+                           uint32_t stamp, uint8_t **out, size_t *len)
+{
+    spi_writer w;
+    begin_record(&w, ctx, t->head_type, t->head_v);
+    t->encode_head(obj, stamp, &w);
+    return finish_record(&w, out, len);
+}
+
+int spi_stored_encode_chunk(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
+                            uint32_t stamp, uint32_t k, uint8_t **out, size_t *len)
+{
+    spi_writer w;
+    begin_record(&w, ctx, t->chunk_type, t->chunk_v);
+    t->encode_chunk(obj, stamp, k, &w);
+    return finish_record(&w, out, len);
 }
 
 /* Put chunks 0 .. count - 1 of the object under `key` (its head's key; used as scratch
@@ -259,7 +290,7 @@ static int put_chunks(spi_store *tx, const spi_stored_type *t, spi_key *key, con
         size_t len;
         key->len = prefix_len;
         if ((rc = spi_key_u32(key, k)) != SP_OK ||
-            (rc = t->encode_chunk(obj, stamp, k, &bytes, &len)) != SP_OK)
+            (rc = spi_stored_encode_chunk(tx->ctx, t, obj, stamp, k, &bytes, &len)) != SP_OK)
             break;
         rc = spi_store_put(tx, ns, key->data, key->len, bytes, len);
         spi_free(tx->ctx, bytes);
@@ -296,8 +327,8 @@ static int check_parent(spi_store *tx, const spi_stored_type *t, const char *con
         return rc;
     char d[DESC_CAP], dp[DESC_CAP];
     return spi_fail(tx->ctx, SP_ENOTFOUND, "%s: %s is not in the store (save it first)",
-                    spi_stored_describe(d, sizeof d, t, names, t->nnames, 0),
-                    spi_stored_describe(dp, sizeof dp, p, names, p->nnames, 0));
+                    describe(d, sizeof d, t, names, t->nnames, 0),
+                    describe(dp, sizeof dp, p, names, p->nnames, 0));
 }
 
 /* The revision in a stored head of a revised type; *found false when there is none. */
@@ -332,7 +363,7 @@ static int save_target(spi_store *tx, const spi_stored_type *t, const char *cons
         if ((rc = make_key(k, ctx, names, t->nnames, false, 0)) != SP_OK ||
             (rc = stored_revision(tx, t, k, &stored, &found)) != SP_OK)
             return rc;
-        spi_stored_describe(d, sizeof d, t, names, t->nnames, 0);
+        describe(d, sizeof d, t, names, t->nnames, 0);
         if (!found && held != 0)
             return spi_fail(ctx, SP_ECONFLICT,
                             "%s: the store holds no revision, this copy is revision %u", d,
@@ -353,7 +384,7 @@ static int save_target(spi_store *tx, const spi_stored_type *t, const char *cons
         return rc;
     if (j.n > 0 && j.last == UINT32_MAX)
         return spi_fail(ctx, SP_EOVERFLOW, "%s: version %u is the last",
-                        spi_stored_describe(d, sizeof d, t, names, t->nnames, 0),
+                        describe(d, sizeof d, t, names, t->nnames, 0),
                         (unsigned)j.last);
     *stamp = j.last + 1;
     bool found;
@@ -362,7 +393,7 @@ static int save_target(spi_store *tx, const spi_stored_type *t, const char *cons
         return rc;
     if (found)
         return spi_fail(ctx, SP_ECONFLICT, "%s is already stored",
-                        spi_stored_describe(d, sizeof d, t, names, t->nnames, *stamp));
+                        describe(d, sizeof d, t, names, t->nnames, *stamp));
     return SP_OK;
 }
 
@@ -376,7 +407,7 @@ int spi_stored_save(spi_store *tx, const spi_stored_type *t, const char *const *
     int rc = check_type(tx->ctx, t, names, t->nnames);
     if (rc != SP_OK || (rc = check_parent(tx, t, names)) != SP_OK ||
         (rc = save_target(tx, t, names, *number, &k, &stamp)) != SP_OK ||
-        (rc = t->encode_head(obj, stamp, &bytes, &len)) != SP_OK)
+        (rc = spi_stored_encode_head(tx->ctx, t, obj, stamp, &bytes, &len)) != SP_OK)
         return rc;
     rc = spi_store_put(tx, t->head_type, k.data, k.len, bytes, len);
     spi_free(tx->ctx, bytes);
@@ -489,7 +520,7 @@ int spi_stored_load(spi_store *s, const spi_stored_type *t, const char *const *n
             return rc;
         if (j.n == 0)
             return spi_fail(ctx, SP_ENOTFOUND, "%s: no version is stored",
-                            spi_stored_describe(d, sizeof d, t, names, t->nnames, 0));
+                            describe(d, sizeof d, t, names, t->nnames, 0));
         version = j.last;
     }
     spi_key k;
@@ -500,7 +531,7 @@ int spi_stored_load(spi_store *s, const spi_stored_type *t, const char *const *n
     if ((rc = spi_store_get(s, t->head_type, k.data, k.len, &head, &len)) != SP_OK)
         return rc == SP_ENOTFOUND
                    ? spi_fail(ctx, rc, "%s is not in the store",
-                              spi_stored_describe(d, sizeof d, t, names, t->nnames, version))
+                              describe(d, sizeof d, t, names, t->nnames, version))
                    : rc;
     rc = read_object(s, t, &k, head, len, out);
     spi_free(ctx, head);

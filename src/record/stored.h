@@ -59,11 +59,13 @@ typedef enum spi_stored_kind {
 
 #define SPI_STORED_NAMES_MAX 4
 
-/* Encode the head, or chunk k, of the object `obj` (the module's encoder state) with
- * `stamp`, the revision or version the save gives it. *out from the context's allocator. */
-typedef int (*spi_stored_head_fn)(const void *obj, uint32_t stamp, uint8_t **out, size_t *len);
-typedef int (*spi_stored_chunk_fn)(const void *obj, uint32_t stamp, uint32_t k, uint8_t **out,
-                                   size_t *len);
+/* Write the members of the head, or of chunk k, of the object `obj` (the module's encoder
+ * state) into `w`, with `stamp`, the revision or version the save gives it. The layer opens
+ * the record before (its type and format version are the type's head_type and head_v, or
+ * chunk_type and chunk_v) and closes it after; a writer error sticks and the save returns
+ * it. */
+typedef void (*spi_stored_head_fn)(const void *obj, uint32_t stamp, spi_writer *w);
+typedef void (*spi_stored_chunk_fn)(const void *obj, uint32_t stamp, uint32_t k, spi_writer *w);
 /*
  * A reader is made from the head (its bytes stay valid until reader_free) and `present`,
  * the number of chunk records 0, 1, 2, ... found in the store before the head is read:
@@ -134,10 +136,12 @@ int spi_stored_versions(spi_store *s, const spi_stored_type *t, const char *cons
 int spi_stored_list(sp_names **out, spi_store *s, const spi_stored_type *t,
                     const char *const *names, size_t depth);
 
-/* The object's description in messages: `target plan "P"`, `target set of plan "P",
- * scenario "base", version 2` (no version when 0). Returns buf. */
-const char *spi_stored_describe(char *buf, size_t cap, const spi_stored_type *t,
-                                const char *const *names, size_t nnames, uint32_t version);
+/* The bytes a save writes for the head, or chunk k, of `obj` stamped `stamp` (*out from
+ * ctx's allocator; free with spi_free). */
+int spi_stored_encode_head(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
+                           uint32_t stamp, uint8_t **out, size_t *len);
+int spi_stored_encode_chunk(sp_ctx *ctx, const spi_stored_type *t, const void *obj,
+                            uint32_t stamp, uint32_t k, uint8_t **out, size_t *len);
 
 /* ---- codec helpers for a type's encoders and readers ---- */
 

@@ -348,7 +348,6 @@ void spi_writer_member_string(spi_writer *w, const char *key, const char *s, siz
     spi_writer_string(w, s, len);
 }
 
-/* A number as parsed (valid grammar), without '-0' and trailing fractional zeros. */
 void spi_writer_member_cstr_or_null(spi_writer *w, const char *key, const char *s)
 {
     spi_writer_key(w, key);
@@ -374,6 +373,7 @@ void spi_writer_member_enum(spi_writer *w, const char *key, const char *const *n
     spi_writer_enum(w, names, n, v);
 }
 
+/* A number as parsed (valid grammar), without '-0' and trailing fractional zeros. */
 static void put_number_text(spi_writer *w, const char *t, size_t n)
 {
     if (!value_begin(w))

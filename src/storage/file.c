@@ -412,9 +412,6 @@ enum {
     HEAD_INVALID = 2 /* a good checksum over a field no writer writes */
 };
 
-/* Read the 32 bytes at offset `pos`, `h`, as a batch header: HEAD_OK, or another HEAD_*
- * with the reason in why (when not NULL). */
-
 /* A reason into why[0..cap) when the caller asked for one (why may be NULL). */
 static void say(char *why, size_t cap, const char *fmt, ...) SPI_PRINTF(3, 4);
 static void say(char *why, size_t cap, const char *fmt, ...)
@@ -426,14 +423,18 @@ static void say(char *why, size_t cap, const char *fmt, ...)
     vsnprintf(why, cap, fmt, ap);
     va_end(ap);
 }
+
+/* Read the 32 bytes at offset `pos`, `h`, as a batch header: HEAD_OK, or another HEAD_*
+ * with the reason in why (when not NULL). */
 static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], uint64_t pos, bhead *out,
                       char *why, size_t cap)
 {
-    if (memcmp(h, batch_magic, 4) != 0 || get32(h + 28) != spi_crc32c(h, 28)) {
-        if (why != NULL)
-            snprintf(why, cap, "%s",
-                     memcmp(h, batch_magic, 4) != 0 ? "no batch header"
-                                                    : "header checksum mismatch");
+    if (memcmp(h, batch_magic, 4) != 0) {
+        say(why, cap, "no batch header");
+        return HEAD_NONE;
+    }
+    if (get32(h + 28) != spi_crc32c(h, 28)) {
+        say(why, cap, "header checksum mismatch");
         return HEAD_NONE;
     }
     out->ops = get32(h + 4);
@@ -443,22 +444,22 @@ static int parse_head(const uint8_t h[SPI_BATCH_HEADER_SIZE], uint64_t pos, bhea
     unsigned long long o = (unsigned long long)pos;
     if (reserved != 0)
         say(why, cap, "reserved field at offset %llu is 0x%08x, must be 0", o + 24,
-                 (unsigned)reserved);
+            (unsigned)reserved);
     else if (out->seq == 0 || out->seq > SEQ_MAX)
         say(why, cap, "sequence number %llu at offset %llu is out of range (1 to %llu)",
-                 (unsigned long long)out->seq, o + 8, (unsigned long long)SEQ_MAX);
+            (unsigned long long)out->seq, o + 8, (unsigned long long)SEQ_MAX);
     else if (out->ops == 0)
         say(why, cap, "operation count 0 at offset %llu (a batch holds at least one "
-                 "operation)", o + 4);
+            "operation)", o + 4);
     else if ((uint64_t)out->ops * MIN_OP_SIZE > out->payload_len)
         say(why, cap, "operation count %u at offset %llu does not fit a payload of %llu "
-                 "bytes (an operation takes at least %u)", (unsigned)out->ops, o + 4,
-                 (unsigned long long)out->payload_len, (unsigned)MIN_OP_SIZE);
+            "bytes (an operation takes at least %u)", (unsigned)out->ops, o + 4,
+            (unsigned long long)out->payload_len, (unsigned)MIN_OP_SIZE);
     else if (pos > MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE ||
              out->payload_len >
                  MAX_OFFSET - SPI_BATCH_HEADER_SIZE - SPI_BATCH_TRAILER_SIZE - pos)
         say(why, cap, "payload length %llu at offset %llu puts its end past the largest "
-                 "file offset", (unsigned long long)out->payload_len, o + 16);
+            "file offset", (unsigned long long)out->payload_len, o + 16);
     else
         return HEAD_OK;
     return HEAD_INVALID;
@@ -484,6 +485,15 @@ static int sync_dir(file_store *fs)
     return err == 0 ? SP_OK : io_fail(fs, err, "fsync of the directory", NO_OFFSET);
 }
 
+/* Lock a file this store has just created and write its header: 0 or an errno. */
+static int start_file(file_store *fs, int fd, uint64_t first_seq)
+{
+    uint8_t h[SPI_FILE_HEADER_SIZE];
+    file_header(h, first_seq);
+    int err = fs->io.lock(fs->io.user, fd, true);
+    return err != 0 ? err : fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+}
+
 static void drop_temp(file_store *fs, int fd)
 {
     fs->io.unlink(fs->io.user, fs->tmp_path);
@@ -506,12 +516,7 @@ static int open_temp(file_store *fs, uint64_t first_seq, int *out)
     }
     if (err != 0)
         return io_fail(fs, err, "creating the " TEMP_SUFFIX " file", NO_OFFSET);
-    err = fs->io.lock(fs->io.user, fd, true);
-    uint8_t h[SPI_FILE_HEADER_SIZE];
-    file_header(h, first_seq);
-    if (err == 0)
-        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
-    if (err != 0) {
+    if ((err = start_file(fs, fd, first_seq)) != 0) {
         drop_temp(fs, fd);
         return io_fail(fs, err, "preparing the " TEMP_SUFFIX " file", NO_OFFSET);
     }
@@ -543,11 +548,7 @@ static int create_file(file_store *fs, int *out)
                      fs->path, pid, SPI_FILE_CREATE_TRIES - 1);
     if (err != 0)
         return io_fail(fs, err, "creating the temporary file", NO_OFFSET);
-    uint8_t h[SPI_FILE_HEADER_SIZE];
-    file_header(h, 1);
-    err = fs->io.lock(fs->io.user, fd, true);
-    if (err == 0)
-        err = fs->io.pwrite(fs->io.user, fd, h, sizeof h, 0);
+    err = start_file(fs, fd, 1);
     int rc = err != 0 ? io_fail(fs, err, "preparing the temporary file", NO_OFFSET)
                       : sync_fd(fs, fd, "fsync of the new file");
     err = rc == SP_OK ? fs->io.link(fs->io.user, fs->new_path, fs->path) : 0;

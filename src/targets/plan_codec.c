@@ -8,7 +8,6 @@
  * (lengths, chunks, parents, sums) are SP_ECORRUPT, never a crash and never a half-made
  * object.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "../money/numeric.h"
@@ -22,8 +21,8 @@
 
 /* Enumerations as records write them: the lowercase names of the public values. */
 static const char *const measure_names[] = { "money", "quantity" };
-static const char *const grain_names[] = { "year", "half", "quarter", "month", "week" };
-/* The calendar's (calendar.h): sp_calendar_kind, sp_fiscal_label, sp_year_end_rule. */
+/* sp_grain: the calendar's names (spi_grain_names). The calendar's options (calendar.h):
+ * sp_calendar_kind, sp_fiscal_label, sp_year_end_rule. */
 static const char *const kind_names[] = { "months", "retail_445", "retail_454",
                                           "retail_544" };
 /* sp_fiscal_label and sp_year_end_rule start at 1; 0, "none", is a calendar that has no
@@ -122,86 +121,76 @@ void spi_plan_out_free(spi_plan_out *o)
     memset(o, 0, sizeof *o);
 }
 
-static int plan_encode_head(const void *arg, uint32_t revision, uint8_t **out, size_t *len)
+static void plan_encode_head(const void *arg, uint32_t revision, spi_writer *w)
 {
     const spi_plan_out *o = arg;
     const sp_target_plan *plan = o->plan;
-    spi_writer w;
-    spi_writer_init(&w, plan->ctx);
-    spi_record_begin(&w, SPI_PLAN_TYPE, PLAN_V);
-    spi_writer_member_string(&w, "id", plan->id, strlen(plan->id));
-    spi_writer_member_int(&w, "revision", revision);
-    spi_writer_member_cstr_or_null(&w, "name", plan->name);
-    spi_writer_member_enum(&w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
+    spi_writer_member_string(w, "id", plan->id, strlen(plan->id));
+    spi_writer_member_int(w, "revision", revision);
+    spi_writer_member_cstr_or_null(w, "name", plan->name);
+    spi_writer_member_enum(w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
                            plan->measure);
-    spi_writer_member_cstr_or_null(&w, "currency",
+    spi_writer_member_cstr_or_null(w, "currency",
                                    plan->currency[0] != '\0' ? plan->currency : NULL);
-    spi_writer_member_int(&w, "exponent", plan->exponent);
-    spi_writer_member_int(&w, "fiscal_year", plan->fiscal_year);
-    spi_writer_member_enum(&w, "grain", grain_names, SPI_ARRAY_LEN(grain_names), plan->grain);
-    write_calendar(&w, &plan->cal_opts);
-    write_levels(&w, plan->sh->h);
-    spi_writer_key(&w, "drivers");
-    spi_writer_begin_array(&w);
+    spi_writer_member_int(w, "exponent", plan->exponent);
+    spi_writer_member_int(w, "fiscal_year", plan->fiscal_year);
+    spi_writer_member_enum(w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
+                           plan->grain);
+    write_calendar(w, &plan->cal_opts);
+    write_levels(w, plan->sh->h);
+    spi_writer_key(w, "drivers");
+    spi_writer_begin_array(w);
     for (size_t i = 0; i < plan->ndrivers; i++)
-        spi_writer_cstr(&w, plan->drivers[i].name);
-    spi_writer_end_array(&w);
-    spi_writer_key(&w, "settings");
-    spi_settings_write(plan, &plan->settings, &w);
+        spi_writer_cstr(w, plan->drivers[i].name);
+    spi_writer_end_array(w);
+    spi_writer_key(w, "settings");
+    spi_settings_write(plan, &plan->settings, w);
     const spi_history *hs = &plan->history;
-    spi_writer_key(&w, "history");
+    spi_writer_key(w, "history");
     if (hs->years == 0) {
-        spi_writer_null(&w);
+        spi_writer_null(w);
     } else {
-        spi_writer_begin_object(&w);
-        spi_writer_member_int(&w, "first_year", hs->first_year);
-        spi_writer_member_int(&w, "years", hs->years);
-        spi_writer_member_int(&w, "periods", hs->nperiods);
-        spi_writer_member_int(&w, "rows", o->nrows);
-        spi_writer_end_object(&w);
+        spi_writer_begin_object(w);
+        spi_writer_member_int(w, "first_year", hs->first_year);
+        spi_writer_member_int(w, "years", hs->years);
+        spi_writer_member_int(w, "periods", hs->nperiods);
+        spi_writer_member_int(w, "rows", o->nrows);
+        spi_writer_end_object(w);
     }
-    spi_stored_write_chunking(&w, plan->n, &o->chunks);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_stored_write_chunking(w, plan->n, &o->chunks);
 }
 
-static int plan_encode_chunk(const void *arg, uint32_t revision, uint32_t k, uint8_t **out,
-                             size_t *len)
+static void plan_encode_chunk(const void *arg, uint32_t revision, uint32_t k, spi_writer *w)
 {
     const spi_plan_out *o = arg;
     const sp_target_plan *plan = o->plan;
     const uint32_t first = k * o->chunks.nodes,
                    count = spi_chunking_items(&o->chunks, k, plan->n);
-    spi_writer w;
-    spi_writer_init(&w, plan->ctx);
-    spi_record_begin(&w, SPI_PLAN_CHUNK_TYPE, CHUNK_V);
-    spi_writer_member_string(&w, "plan_id", plan->id, strlen(plan->id));
-    spi_writer_member_int(&w, "revision", revision);
-    spi_stored_write_chunk_at(&w, &o->chunks, k);
-    write_nodes(&w, plan->sh->h, first, count);
-    spi_writer_key(&w, "drivers");
-    spi_writer_begin_array(&w);
+    spi_writer_member_string(w, "plan_id", plan->id, strlen(plan->id));
+    spi_writer_member_int(w, "revision", revision);
+    spi_stored_write_chunk_at(w, &o->chunks, k);
+    write_nodes(w, plan->sh->h, first, count);
+    spi_writer_key(w, "drivers");
+    spi_writer_begin_array(w);
     for (size_t i = 0; i < plan->ndrivers; i++) {
         const spi_pdriver *d = &plan->drivers[i];
-        spi_col_write_i64(&w, NULL, d->values + first, d->valid != NULL ? d->valid + first : NULL,
+        spi_col_write_i64(w, NULL, d->values + first, d->valid != NULL ? d->valid + first : NULL,
                           count);
     }
-    spi_writer_end_array(&w);
+    spi_writer_end_array(w);
     const spi_history *hs = &plan->history;
-    spi_writer_key(&w, "history");
-    spi_writer_begin_array(&w);
+    spi_writer_key(w, "history");
+    spi_writer_begin_array(w);
     for (uint32_t v = first; v < first + count; v++) {
         if (!o->has_row[v])
             continue;
-        spi_writer_begin_object(&w);
-        spi_writer_member_int(&w, SPI_COL_ROW, v);
-        spi_col_write_i64(&w, "values", spi_history_row(hs, v), NULL,
+        spi_writer_begin_object(w);
+        spi_writer_member_int(w, SPI_COL_ROW, v);
+        spi_col_write_i64(w, "values", spi_history_row(hs, v), NULL,
                           (size_t)hs->years * hs->nperiods);
-        spi_writer_end_object(&w);
+        spi_writer_end_object(w);
     }
-    spi_writer_end_array(&w);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_writer_end_array(w);
 }
 
 void spi_set_out_init(spi_set_out *o, const sp_target_set *set, const char *scenario,
@@ -225,41 +214,36 @@ void spi_set_out_init(spi_set_out *o, const sp_target_set *set, const char *scen
                                   set->n > set->nprofiles ? set->n : set->nprofiles);
 }
 
-static int set_encode_head(const void *arg, uint32_t version, uint8_t **out, size_t *len)
+static void set_encode_head(const void *arg, uint32_t version, spi_writer *w)
 {
     const spi_set_out *o = arg;
     const sp_target_set *set = o->set;
-    spi_writer w;
-    spi_writer_init(&w, set->ctx);
-    spi_record_begin(&w, SPI_SET_TYPE, SET_V);
-    spi_writer_member_string(&w, "plan_id", set->plan_id, strlen(set->plan_id));
-    spi_writer_member_int(&w, "plan_revision", set->plan_revision);
-    spi_writer_member_string(&w, "scenario", o->scenario, strlen(o->scenario));
-    spi_writer_member_int(&w, "version", version);
-    spi_writer_member_string(&w, "note", o->note, strlen(o->note));
-    spi_writer_member_int(&w, "saved_day", o->day);
-    spi_writer_member_enum(&w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
+    spi_writer_member_string(w, "plan_id", set->plan_id, strlen(set->plan_id));
+    spi_writer_member_int(w, "plan_revision", set->plan_revision);
+    spi_writer_member_string(w, "scenario", o->scenario, strlen(o->scenario));
+    spi_writer_member_int(w, "version", version);
+    spi_writer_member_string(w, "note", o->note, strlen(o->note));
+    spi_writer_member_int(w, "saved_day", o->day);
+    spi_writer_member_enum(w, "measure", measure_names, SPI_ARRAY_LEN(measure_names),
                            set->measure);
-    spi_writer_member_cstr_or_null(&w, "currency",
+    spi_writer_member_cstr_or_null(w, "currency",
                                    set->currency[0] != '\0' ? set->currency : NULL);
-    spi_writer_member_int(&w, "exponent", set->exponent);
-    spi_writer_member_int(&w, "fiscal_year", set->fiscal_year);
-    spi_writer_member_enum(&w, "grain", grain_names, SPI_ARRAY_LEN(grain_names), set->grain);
-    spi_writer_member_int(&w, "nperiods", set->nperiods);
-    spi_writer_member_int(&w, "total", set->total);
-    spi_writer_member_int(&w, "based_on", set->based_on);
-    spi_writer_member_int(&w, "closed", set->closed);
-    spi_writer_member_enum(&w, "weighting", spi_weighting_names,
+    spi_writer_member_int(w, "exponent", set->exponent);
+    spi_writer_member_int(w, "fiscal_year", set->fiscal_year);
+    spi_writer_member_enum(w, "grain", spi_grain_names, SPI_ARRAY_LEN(spi_grain_names),
+                           set->grain);
+    spi_writer_member_int(w, "nperiods", set->nperiods);
+    spi_writer_member_int(w, "total", set->total);
+    spi_writer_member_int(w, "based_on", set->based_on);
+    spi_writer_member_int(w, "closed", set->closed);
+    spi_writer_member_enum(w, "weighting", spi_weighting_names,
                            SPI_ARRAY_LEN(spi_weighting_names), set->weighting);
-    write_levels(&w, set->sh->h);
-    spi_writer_member_int(&w, "nprofiles", (int64_t)set->nprofiles);
-    spi_stored_write_chunking(&w, set->n, &o->chunks);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    write_levels(w, set->sh->h);
+    spi_writer_member_int(w, "nprofiles", (int64_t)set->nprofiles);
+    spi_stored_write_chunking(w, set->n, &o->chunks);
 }
 
-static int set_encode_chunk(const void *arg, uint32_t version, uint32_t k, uint8_t **out,
-                            size_t *len)
+static void set_encode_chunk(const void *arg, uint32_t version, uint32_t k, spi_writer *w)
 {
     const spi_set_out *o = arg;
     const sp_target_set *set = o->set;
@@ -267,34 +251,29 @@ static int set_encode_chunk(const void *arg, uint32_t version, uint32_t k, uint8
     const uint32_t first = k * o->chunks.nodes,
                    count = spi_chunking_items(&o->chunks, k, set->n),
                    nprof = spi_chunking_items(&o->chunks, k, set->nprofiles);
-    spi_writer w;
-    spi_writer_init(&w, set->ctx);
-    spi_record_begin(&w, SPI_SET_CHUNK_TYPE, CHUNK_V);
-    spi_writer_member_string(&w, "plan_id", set->plan_id, strlen(set->plan_id));
-    spi_writer_member_string(&w, "scenario", o->scenario, strlen(o->scenario));
-    spi_writer_member_int(&w, "version", version);
-    spi_stored_write_chunk_at(&w, &o->chunks, k);
-    write_nodes(&w, set->sh->h, first, count);
-    spi_col_write_i64(&w, "annual", set->annual + first, NULL, count);
-    spi_col_write_flags(&w, "flags", set->flags + first, count);
-    spi_col_write_dec(&w, "growth", set->growth + first, count);
-    spi_col_write_dec(&w, "common_growth", set->common_growth + first, count);
-    spi_col_write_i64(&w, "periods", set->periods + first * P, NULL, count * P);
-    spi_col_write_u32(&w, "profile_of", set->profile_of + first, count);
-    spi_col_write_dec(&w, "profiles", set->profiles + first * P, nprof * P);
-    spi_writer_key(&w, "locks");
-    spi_writer_begin_array(&w);
+    spi_writer_member_string(w, "plan_id", set->plan_id, strlen(set->plan_id));
+    spi_writer_member_string(w, "scenario", o->scenario, strlen(o->scenario));
+    spi_writer_member_int(w, "version", version);
+    spi_stored_write_chunk_at(w, &o->chunks, k);
+    write_nodes(w, set->sh->h, first, count);
+    spi_col_write_i64(w, "annual", set->annual + first, NULL, count);
+    spi_col_write_flags(w, "flags", set->flags + first, count);
+    spi_col_write_dec(w, "growth", set->growth + first, count);
+    spi_col_write_dec(w, "common_growth", set->common_growth + first, count);
+    spi_col_write_i64(w, "periods", set->periods + first * P, NULL, count * P);
+    spi_col_write_u32(w, "profile_of", set->profile_of + first, count);
+    spi_col_write_dec(w, "profiles", set->profiles + first * P, nprof * P);
+    spi_writer_key(w, "locks");
+    spi_writer_begin_array(w);
     for (uint32_t v = first; set->reasons != NULL && v < first + count; v++) {
         if (set->reasons[v] == NULL)
             continue;
-        spi_writer_begin_object(&w);
-        spi_writer_member_int(&w, SPI_COL_ROW, v);
-        spi_writer_member_string(&w, "reason", set->reasons[v], strlen(set->reasons[v]));
-        spi_writer_end_object(&w);
+        spi_writer_begin_object(w);
+        spi_writer_member_int(w, SPI_COL_ROW, v);
+        spi_writer_member_string(w, "reason", set->reasons[v], strlen(set->reasons[v]));
+        spi_writer_end_object(w);
     }
-    spi_writer_end_array(&w);
-    spi_record_end(&w);
-    return spi_writer_finish(&w, out, len);
+    spi_writer_end_array(w);
 }
 
 /* ---- reading ---- */
@@ -352,9 +331,7 @@ static int corrupt(sp_ctx *ctx, const char *type, int rc)
 {
     if (rc == SP_ENOMEM || rc == SP_ECORRUPT)
         return rc;
-    char msg[SPI_ERRMSG_CAP];
-    snprintf(msg, sizeof msg, "%s", sp_ctx_errmsg(ctx));
-    return spi_fail(ctx, SP_ECORRUPT, "record %s: %s", type, msg);
+    return spi_fail_prefix(ctx, SP_ECORRUPT, NULL, "record %s", type);
 }
 
 /* The hierarchy of ids, parents and level names read, shared. */
@@ -494,7 +471,7 @@ static int read_rows(plan_in *in, const spi_rdoc *doc, const spi_rnode *root, ui
     spi_col_sparse sp;
     const spi_rnode *e;
     uint32_t node;
-    int rc = spi_col_sparse_open(&sp, doc, root, "history", first, first + count, NULL);
+    int rc = spi_col_sparse_open(&sp, doc, root, "history", first, first + count);
     while (rc == SP_OK && spi_col_sparse_next(&sp, &rc, &e, &node)) {
         if (hs->nrows == in->nrows)
             return spi_rec_fail(doc, e, "more history rows than the %u of the head",
@@ -592,8 +569,8 @@ static int make_plan(plan_in *in, spi_shared_h *sh, sp_target_plan **out)
         (rc = spi_rec_int(doc, root, "exponent", 0, 0, SP_MONEY_MAX_EXPONENT, &exponent)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "fiscal_year", 0, 1, 9999, &fy)) != SP_OK ||
-        (rc = spi_rec_enum(doc, root, "grain", 0, grain_names, SPI_ARRAY_LEN(grain_names),
-                           &grain)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "grain", 0, spi_grain_names,
+                           SPI_ARRAY_LEN(spi_grain_names), &grain)) != SP_OK ||
         (rc = read_calendar(ctx, doc, root, &cal, &days)) != SP_OK)
         goto done;
     spi_plan_spec spec = { in->id, name, measure, currency, (int32_t)exponent, &cal,
@@ -702,8 +679,8 @@ static int read_set_head(sp_ctx *ctx, const spi_rdoc *doc, uint32_t present, set
         (rc = spi_rec_int(doc, root, "exponent", 0, 0, SP_MONEY_MAX_EXPONENT, &exponent)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "fiscal_year", 0, 1, 9999, &fy)) != SP_OK ||
-        (rc = spi_rec_enum(doc, root, "grain", 0, grain_names, SPI_ARRAY_LEN(grain_names),
-                           &grain)) != SP_OK ||
+        (rc = spi_rec_enum(doc, root, "grain", 0, spi_grain_names,
+                           SPI_ARRAY_LEN(spi_grain_names), &grain)) != SP_OK ||
         (rc = spi_rec_u32(doc, root, "nperiods", 0, 1, SP_CALENDAR_MAX_PERIODS, &nperiods)) !=
             SP_OK ||
         (rc = spi_rec_int(doc, root, "total", 0, 0, INT64_MAX, &total)) != SP_OK ||
@@ -793,7 +770,7 @@ static int read_locks(sp_target_set *s, const spi_rdoc *doc, uint32_t first, uin
     spi_col_sparse sp;
     const spi_rnode *e;
     uint32_t node;
-    int rc = spi_col_sparse_open(&sp, doc, spi_rdoc_root(doc), "locks", first, first + count, NULL);
+    int rc = spi_col_sparse_open(&sp, doc, spi_rdoc_root(doc), "locks", first, first + count);
     while (rc == SP_OK && spi_col_sparse_next(&sp, &rc, &e, &node)) {
         const char *reason;
         size_t rlen;

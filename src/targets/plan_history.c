@@ -115,17 +115,6 @@ static int write_report(sp_ctx *ctx, const spi_group_report *g, sp_target_histor
                         SP_TARGET_HISTORY_REPORT_VERSION);
 }
 
-static int check_report(sp_ctx *ctx, const sp_target_history_report *report)
-{
-    if (report != NULL &&
-        (report->version == 0 || report->version > SP_TARGET_HISTORY_REPORT_VERSION))
-        return spi_fail(ctx, SP_EVERSION,
-                        "sp_target_history_report: version %u is not one this library writes "
-                        "(1 to %u)",
-                        (unsigned)report->version, (unsigned)SP_TARGET_HISTORY_REPORT_VERSION);
-    return SP_OK;
-}
-
 /* The first day of the trailing twelve months ending before as_of: the same calendar day
  * a year earlier (February 29 falls back to February 28). */
 static int32_t trailing_start(int32_t as_of)
@@ -150,7 +139,9 @@ static int open_call(const sp_target_plan *plan, const char *what,
     if (src == NULL || dict == NULL)
         return spi_fail(plan->ctx, SP_EINVAL, "%s: %s is NULL", what,
                         src == NULL ? "the fact source" : "the dictionary");
-    return check_report(plan->ctx, report);
+    return report != NULL ? spi_info_check(plan->ctx, "sp_target_history_report", report,
+                                           SP_TARGET_HISTORY_REPORT_VERSION)
+                          : SP_OK;
 }
 
 int sp_target_plan_load_history(sp_target_plan *plan, const sp_fact_source *src,

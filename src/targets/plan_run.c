@@ -41,11 +41,11 @@ static const char *rule_place(const sp_target_plan *plan, bool level, uint32_t w
 static int driver_column(const sp_target_plan *plan, const char *place, const char *name,
                          uint32_t *column)
 {
-    for (size_t i = 0; i < plan->ndrivers; i++)
-        if (strcmp(plan->drivers[i].name, name) == 0) {
-            *column = (uint32_t)i;
-            return SP_OK;
-        }
+    const spi_pdriver *d = spi_plan_driver(plan, name);
+    if (d != NULL) {
+        *column = (uint32_t)(d - plan->drivers); /* build_decomp adds them in this order */
+        return SP_OK;
+    }
     char list[256] = "", q[SPI_QUOTE_CAP];
     size_t o = 0;
     for (size_t i = 0; i < plan->ndrivers && o < sizeof list; i++) {
@@ -428,49 +428,32 @@ int sp_target_plan_pacing(const sp_target_plan *plan, const sp_target_set *set,
                         (unsigned)o.rolled_up);
     const uint32_t n = plan->n, P = plan->nperiods;
     /* Each node's profile is its own periods (negative ones, net returns, weigh zero); a
-     * node whose periods weigh nothing takes the even profile, the last. */
+     * node whose periods weigh nothing (a zero target) gets the even profile in their
+     * place, since the kernel refuses a profile of zeros. One block: rolled, expected,
+     * projection (n each), the profiles (n x P), profile_of (n). */
     int64_t *buf = spi_malloc_array(ctx, n, (3 + (size_t)P) * sizeof *buf + sizeof(uint32_t));
-    sp_dec *even = spi_malloc_array(ctx, P, sizeof *even);
-    if (buf == NULL || even == NULL) {
-        spi_free(ctx, buf);
-        spi_free(ctx, even);
+    if (buf == NULL)
         return SP_ENOMEM;
-    }
     int64_t *rolled = buf, *expected = buf + n, *projection = buf + 2 * (size_t)n;
     sp_dec *profiles = buf + 3 * (size_t)n;
     uint32_t *profile_of = (uint32_t *)(void *)(profiles + (size_t)n * P);
-    int32_t *status = NULL;
-    for (uint32_t p = 0; p < P; p++)
-        even[p] = SP_DEC_ONE;
     if (o.rolled_up)
         memcpy(rolled, actual, n * sizeof *rolled);
     else
         rc = sp_hierarchy_rollup(plan->sh->h, actual, SP_ROLLUP_OWN, rolled);
-    /* Profiles: node rows; the even one goes where a row weighs nothing (index n). */
-    bool any_even = false;
     for (uint32_t v = 0; rc == SP_OK && v < n; v++) {
         const int64_t *row = set->periods + (size_t)v * P;
+        sp_dec *w = profiles + (size_t)v * P;
         spi_i128 sum = 0;
         for (uint32_t p = 0; p < P; p++) {
-            profiles[(size_t)v * P + p] = row[p] > 0 ? row[p] : 0;
-            sum += row[p] > 0 ? row[p] : 0;
+            w[p] = row[p] > 0 ? row[p] : 0;
+            sum += w[p];
         }
-        profile_of[v] = sum > 0 && sum <= INT64_MAX ? v : n;
-        any_even |= profile_of[v] == n;
+        if (sum == 0 || sum > INT64_MAX)
+            for (uint32_t p = 0; p < P; p++)
+                w[p] = SP_DEC_ONE;
+        profile_of[v] = v;
     }
-    sp_dec *all = NULL;
-    if (rc == SP_OK && any_even) {
-        /* The even profile appended: copy the rows into a block with one more. */
-        all = spi_malloc_array(ctx, (size_t)(n + 1) * P, sizeof *all);
-        if (all == NULL)
-            rc = SP_ENOMEM;
-        else {
-            memcpy(all, profiles, (size_t)n * P * sizeof *all);
-            memcpy(all + (size_t)n * P, even, P * sizeof *all);
-        }
-    }
-    if (rc == SP_OK && po.status != NULL)
-        status = po.status;
     if (rc == SP_OK) {
         sp_pacing_options so = SP_PACING_OPTIONS_INIT;
         so.calendar = plan->cal;
@@ -484,9 +467,8 @@ int sp_target_plan_pacing(const sp_target_plan *plan, const sp_target_set *set,
         so.projection = o.projection;
         so.threshold = o.threshold;
         so.rounding = o.rounding;
-        sp_pacing_output sout = { SP_PACING_OUTPUT_VERSION, expected, projection, status };
-        rc = sp_pacing(ctx, set->annual, rolled, n, all != NULL ? all : profiles,
-                       all != NULL ? n + 1 : n, P, &so, &sout);
+        sp_pacing_output sout = { SP_PACING_OUTPUT_VERSION, expected, projection, po.status };
+        rc = sp_pacing(ctx, set->annual, rolled, n, profiles, n, P, &so, &sout);
     }
     if (rc == SP_OK) {
         if (po.actual != NULL)
@@ -496,8 +478,6 @@ int sp_target_plan_pacing(const sp_target_plan *plan, const sp_target_set *set,
         if (po.projection != NULL)
             memcpy(po.projection, projection, n * sizeof *projection);
     }
-    spi_free(ctx, all);
-    spi_free(ctx, even);
     spi_free(ctx, buf);
     return rc;
 }

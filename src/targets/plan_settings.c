@@ -132,7 +132,8 @@ static int read_rule(reader *r, const spi_rnode *obj, spi_srule *rule)
     memset(rule, 0, sizeof *rule);
     rule->floor = SP_DECOMP_NO_FLOOR;
     rule->cap = SP_DECOMP_NO_CAP;
-    if ((rc = spi_rec_enum(r->doc, obj, "method", 0, method_names, 4, &rule->method)) != SP_OK)
+    if ((rc = spi_rec_enum(r->doc, obj, "method", 0, method_names, SPI_ARRAY_LEN(method_names),
+                           &rule->method)) != SP_OK)
         return rc;
     const uint32_t m = rule->method;
     if (m != SP_DECOMP_DRIVER && (rc = refuse(r, obj, "driver", "applies to method 'driver' only")))
@@ -168,7 +169,7 @@ static int read_rule(reader *r, const spi_rnode *obj, spi_srule *rule)
         for (size_t i = 0; i < n; i++) {
             static const char *const bknown[] = { "driver", "weight" };
             const spi_rnode *e = spi_rnode_at(r->doc, arr, i);
-            if ((rc = spi_rec_check_members(r->doc, e, bknown, 2)) != SP_OK ||
+            if ((rc = spi_rec_check_members(r->doc, e, bknown, SPI_ARRAY_LEN(bknown))) != SP_OK ||
                 (rc = read_driver_name(r, e, "driver", &rule->blend_drivers[i])) != SP_OK ||
                 (rc = spi_rec_dec(r->doc, e, "weight", SPI_REC_PERCENT, 0, INT64_MAX,
                                   &rule->blend_weights[i])) != SP_OK)
@@ -184,8 +185,8 @@ static int read_rule(reader *r, const spi_rnode *obj, spi_srule *rule)
             return spi_rec_fail(r->doc, arr, "every blend weight is zero");
     }
     if (m != SP_DECOMP_EVEN &&
-        (rc = spi_rec_enum(r->doc, obj, "null", SPI_REC_OPTIONAL, null_names, 2,
-                           &rule->null_policy)) != SP_OK)
+        (rc = spi_rec_enum(r->doc, obj, "null", SPI_REC_OPTIONAL, null_names,
+                           SPI_ARRAY_LEN(null_names), &rule->null_policy)) != SP_OK)
         return rc;
     if (m == SP_DECOMP_GROWTH) {
         if ((rc = read_optional_rate(r, obj, "floor", SP_DECOMP_NO_FLOOR, &rule->floor)) != SP_OK ||
@@ -336,7 +337,7 @@ static int read_bounds(reader *r, const spi_rnode *root)
         b->min = 0;
         b->max = INT64_MAX;
         if ((rc = member_node(r, v, &b->node)) != SP_OK ||
-            (rc = spi_rec_check_members(r->doc, v, known, 2)) != SP_OK ||
+            (rc = spi_rec_check_members(r->doc, v, known, SPI_ARRAY_LEN(known))) != SP_OK ||
             (rc = spi_rec_money_major(r->doc, v, "min", SPI_REC_OPTIONAL, r->plan->exponent,
                                       &b->min)) != SP_OK ||
             (rc = spi_rec_money_major(r->doc, v, "max", SPI_REC_OPTIONAL, r->plan->exponent,
@@ -367,7 +368,7 @@ static int read_limits(reader *r, const spi_rnode *root)
         const spi_rnode *v = spi_rnode_at(r->doc, obj, i);
         spi_slimit *g = &r->s->limits[i];
         if ((rc = member_node(r, v, &g->node)) != SP_OK ||
-            (rc = spi_rec_check_members(r->doc, v, known, 2)) != SP_OK ||
+            (rc = spi_rec_check_members(r->doc, v, known, SPI_ARRAY_LEN(known))) != SP_OK ||
             (rc = read_optional_rate(r, v, "floor", SP_DECOMP_NO_FLOOR, &g->floor)) != SP_OK ||
             (rc = read_optional_rate(r, v, "cap", SP_DECOMP_NO_CAP, &g->cap)) != SP_OK)
             return rc;
@@ -397,7 +398,7 @@ static int read_locks(reader *r, const spi_rnode *root)
         const char *reason;
         size_t len;
         if ((rc = member_node(r, v, &k->node)) != SP_OK ||
-            (rc = spi_rec_check_members(r->doc, v, known, 2)) != SP_OK ||
+            (rc = spi_rec_check_members(r->doc, v, known, SPI_ARRAY_LEN(known))) != SP_OK ||
             (rc = spi_rec_money_major(r->doc, v, "value", 0, r->plan->exponent, &k->value)) !=
                 SP_OK ||
             (rc = spi_rec_string(r->doc, v, "reason", SPI_REC_NO_NUL, &reason, &len)) != SP_OK)
@@ -422,7 +423,8 @@ static int read_profile(reader *r, const spi_rnode *v, spi_sprofile *p)
     static const char *const known[] = { "method", "shares", "policy", "years", "zero",
                                          "average" };
     int rc = spi_rec_check_members(r->doc, v, known, SPI_ARRAY_LEN(known));
-    if (rc != SP_OK || (rc = spi_rec_enum(r->doc, v, "method", 0, season_names, 4, &p->method)))
+    if (rc != SP_OK || (rc = spi_rec_enum(r->doc, v, "method", 0, season_names,
+                                          SPI_ARRAY_LEN(season_names), &p->method)))
         return rc;
     const bool history = p->method >= SPI_SEASON_AVERAGE_SHARE;
     if ((p->method != SPI_SEASON_SHARES &&
@@ -436,8 +438,8 @@ static int read_profile(reader *r, const spi_rnode *v, spi_sprofile *p)
     if (p->method == SPI_SEASON_SHARES) {
         const spi_rnode *arr;
         size_t n;
-        if ((rc = spi_rec_enum(r->doc, v, "policy", SPI_REC_OPTIONAL, policy_names, 2,
-                               &p->policy)) != SP_OK ||
+        if ((rc = spi_rec_enum(r->doc, v, "policy", SPI_REC_OPTIONAL, policy_names,
+                               SPI_ARRAY_LEN(policy_names), &p->policy)) != SP_OK ||
             (rc = spi_rec_array(r->doc, v, "shares", 0, &arr, &n)) != SP_OK)
             return rc;
         if (n != r->plan->nperiods)
@@ -467,13 +469,14 @@ static int read_profile(reader *r, const spi_rnode *v, spi_sprofile *p)
         if ((rc = spi_rec_int(r->doc, v, "years", SPI_REC_OPTIONAL,
                               p->method == SPI_SEASON_RATIO_TO_MA ? 2 : 1, SPI_HISTORY_YEARS_MAX,
                               &years)) != SP_OK ||
-            (rc = spi_rec_enum(r->doc, v, "zero", SPI_REC_OPTIONAL, zero_names, 2,
-                               &p->zero_policy)) != SP_OK)
+            (rc = spi_rec_enum(r->doc, v, "zero", SPI_REC_OPTIONAL, zero_names,
+                               SPI_ARRAY_LEN(zero_names), &p->zero_policy)) != SP_OK)
             return rc;
         p->years = (uint32_t)years;
     }
     if (p->method == SPI_SEASON_RATIO_TO_MA)
-        rc = spi_rec_enum(r->doc, v, "average", SPI_REC_OPTIONAL, average_names, 2, &p->average);
+        rc = spi_rec_enum(r->doc, v, "average", SPI_REC_OPTIONAL, average_names,
+                          SPI_ARRAY_LEN(average_names), &p->average);
     return rc;
 }
 
@@ -484,9 +487,9 @@ static int read_seasonality(reader *r, const spi_rnode *root)
     int rc = spi_rec_object(r->doc, root, "seasonality", SPI_REC_OPTIONAL, &obj);
     if (rc != SP_OK || obj == NULL)
         return rc;
-    if ((rc = spi_rec_check_members(r->doc, obj, known, 3)) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "weighting", SPI_REC_OPTIONAL, spi_weighting_names, 2,
-                           &r->s->weighting)) != SP_OK ||
+    if ((rc = spi_rec_check_members(r->doc, obj, known, SPI_ARRAY_LEN(known))) != SP_OK ||
+        (rc = spi_rec_enum(r->doc, obj, "weighting", SPI_REC_OPTIONAL, spi_weighting_names,
+                           SPI_ARRAY_LEN(spi_weighting_names), &r->s->weighting)) != SP_OK ||
         (rc = read_unit(r, obj, "unit", &r->s->period_unit)) != SP_OK)
         return rc;
     const spi_rnode *map;
@@ -541,8 +544,7 @@ static void key_node(const sp_target_plan *plan, spi_writer *w, uint32_t node)
 static void write_rule(const sp_target_plan *plan, const spi_srule *r, spi_writer *w)
 {
     spi_writer_begin_object(w);
-    spi_writer_key(w, "method");
-    spi_writer_cstr(w, method_names[r->method]);
+    spi_writer_member_enum(w, "method", method_names, SPI_ARRAY_LEN(method_names), r->method);
     if (r->method == SP_DECOMP_DRIVER || r->method == SP_DECOMP_GROWTH) {
         spi_writer_key(w, r->method == SP_DECOMP_DRIVER ? "driver" : "baseline");
         spi_writer_cstr(w, r->driver);
@@ -559,10 +561,8 @@ static void write_rule(const sp_target_plan *plan, const spi_srule *r, spi_write
         }
         spi_writer_end_array(w);
     }
-    if (r->method != SP_DECOMP_EVEN) {
-        spi_writer_key(w, "null");
-        spi_writer_cstr(w, null_names[r->null_policy]);
-    }
+    if (r->method != SP_DECOMP_EVEN)
+        spi_writer_member_enum(w, "null", null_names, SPI_ARRAY_LEN(null_names), r->null_policy);
     if (r->method == SP_DECOMP_GROWTH && r->floor != SP_DECOMP_NO_FLOOR)
         spi_writer_member_dec(w, "floor", r->floor);
     if (r->method == SP_DECOMP_GROWTH && r->cap != SP_DECOMP_NO_CAP)
@@ -648,8 +648,8 @@ void spi_settings_write(const sp_target_plan *plan, const spi_settings *s, spi_w
 
     spi_writer_key(w, "seasonality");
     spi_writer_begin_object(w);
-    spi_writer_key(w, "weighting");
-    spi_writer_cstr(w, spi_weighting_names[s->weighting]);
+    spi_writer_member_enum(w, "weighting", spi_weighting_names, SPI_ARRAY_LEN(spi_weighting_names),
+                           s->weighting);
     if (s->period_unit > 0) {
         spi_writer_key(w, "unit");
         spi_writer_fixed(w, s->period_unit, plan->exponent);
@@ -660,27 +660,25 @@ void spi_settings_write(const sp_target_plan *plan, const spi_settings *s, spi_w
         const spi_sprofile *p = &s->profiles[i];
         key_node(plan, w, p->node);
         spi_writer_begin_object(w);
-        spi_writer_key(w, "method");
-        spi_writer_cstr(w, season_names[p->method]);
+        spi_writer_member_enum(w, "method", season_names, SPI_ARRAY_LEN(season_names), p->method);
         if (p->method == SPI_SEASON_SHARES) {
             spi_writer_key(w, "shares");
             spi_writer_begin_array(w);
             for (uint32_t k = 0; k < plan->nperiods; k++)
                 spi_writer_dec(w, p->shares[k]);
             spi_writer_end_array(w);
-            spi_writer_key(w, "policy");
-            spi_writer_cstr(w, policy_names[p->policy]);
+            spi_writer_member_enum(w, "policy", policy_names, SPI_ARRAY_LEN(policy_names),
+                                   p->policy);
         }
         if (p->method >= SPI_SEASON_AVERAGE_SHARE) {
             if (p->years > 0)
                 spi_writer_member_int(w, "years", p->years);
-            spi_writer_key(w, "zero");
-            spi_writer_cstr(w, zero_names[p->zero_policy]);
+            spi_writer_member_enum(w, "zero", zero_names, SPI_ARRAY_LEN(zero_names),
+                                   p->zero_policy);
         }
-        if (p->method == SPI_SEASON_RATIO_TO_MA) {
-            spi_writer_key(w, "average");
-            spi_writer_cstr(w, average_names[p->average]);
-        }
+        if (p->method == SPI_SEASON_RATIO_TO_MA)
+            spi_writer_member_enum(w, "average", average_names, SPI_ARRAY_LEN(average_names),
+                                   p->average);
         spi_writer_end_object(w);
     }
     spi_writer_end_object(w);
