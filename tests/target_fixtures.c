@@ -7,13 +7,6 @@
 
 #include "target_fixtures.h"
 
-sp_ctx *fx_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 sp_hierarchy *fx_build(sp_ctx *ctx, const spec *s, size_t n)
 {
     sp_hierarchy *h = NULL;

@@ -12,8 +12,6 @@ typedef struct spec {
     const char *id, *parent;
 } spec;
 
-/* A context with the default allocator; fails the test if it cannot be made. */
-sp_ctx *fx_ctx(void);
 /* A hierarchy of the n nodes added one by one (each must get index i); and validated. */
 sp_hierarchy *fx_build(sp_ctx *ctx, const spec *s, size_t n);
 sp_hierarchy *fx_build_valid(sp_ctx *ctx, const spec *s, size_t n);

@@ -63,7 +63,7 @@ static const spec org[] = {
 static void test_every_method(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
@@ -174,7 +174,7 @@ typedef struct flat_run {
 static void flat_new(flat_run *fr, size_t n)
 {
     memset(fr, 0, sizeof *fr);
-    fr->ctx = fx_ctx();
+    fr->ctx = spt_new_ctx();
     fr->h = fx_build_valid(fr->ctx, flat, n);
     assert_int_equal(sp_decomp_new(&fr->d, fr->h), SP_OK);
 }
@@ -369,7 +369,7 @@ static void test_locks(void **state)
 static void test_locked_inner_node(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
@@ -885,7 +885,7 @@ static void check_invariants(sp_hierarchy *h, const prop_case *c, const size_t *
 static void test_property_invariants(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 21 };
     static prop_case c;
     size_t id_perm[PN], perm[PN];
@@ -935,7 +935,7 @@ static void test_property_growth(void **state)
      * growth stays within its limits, no node below its cap could take from a node above
      * its floor to even out their growth (the common growth), the flags say who is clamped,
      * and the common growth is that of the free nodes. */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 24 };
     enum { K = 60 };
     static char names[K + 1][8];
@@ -1038,7 +1038,7 @@ static void test_property_scaling(void **state)
     (void)state;
     /* Scaling every driver by a constant changes nothing (growth is left out: its bounds
      * are in money, so a scaled baseline means other bounds). */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 22 };
     static prop_case c;
     size_t perm[PN];
@@ -1068,7 +1068,7 @@ static void test_property_scaling(void **state)
 static void test_property_against_reference(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 23 };
     static prop_case c;
     size_t perm[PN];
@@ -1157,7 +1157,7 @@ static void test_large_groups(void **state)
 {
     (void)state;
     /* A group of 1000 (heap scratch) under a group of 70: exact sums, even split. */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     enum { W = 70, L = 1000 };
     static char names[1 + W + L][12];
     static const char *ids[1 + W + L], *parents[1 + W + L];

@@ -59,7 +59,7 @@ static const spec company[] = {
 static void test_build_and_read(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     assert_int_equal(sp_hierarchy_count(h), COMPANY_N);
     assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_OPEN);
@@ -117,7 +117,7 @@ static void test_build_and_read(void **state)
 static void test_canonical_order_bytes(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* Unsigned bytes, a proper prefix first: "R1" < "R10" < "R2" < "r" < "网格" (0xE7...). */
     const spec s[] = { { "网格", "root" }, { "R2", "root" }, { "r", "root" },
                        { "R10", "root" }, { "root", NULL }, { "R1", "root" } };
@@ -137,7 +137,7 @@ static void test_canonical_order_bytes(void **state)
 static void test_bulk(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = NULL;
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     /* Explicit lengths: ids need not be NUL-terminated. */
@@ -169,7 +169,7 @@ static void test_bulk(void **state)
 static void test_levels(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     const char *names[] = { "company", "region", "grid", "rep", "product" };
     assert_int_equal(sp_hierarchy_set_levels(h, names, 5), SP_OK);
@@ -266,7 +266,7 @@ static void test_bad_shapes(void **state)
           "-> ... (8 nodes)" },
         { "no nodes", { { NULL, NULL } }, 0, "hierarchy: no nodes" },
     };
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const shape_case *c = &cases[i];
         sp_hierarchy *h = fx_build(ctx, c->nodes, c->n);
@@ -287,7 +287,7 @@ static void test_bad_shapes(void **state)
 static void test_bad_ids(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, 3);
     uint32_t idx = 77;
     fx_expect_error(ctx, sp_hierarchy_add(h, "West", 4, "Co", 2, &idx), SP_ECONFLICT,
@@ -354,7 +354,7 @@ static void random_tree(spt_rng *rng, size_t n, char ids[][16], const char **par
 static void test_property_input_order(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 11 };
     enum { N = 200 };
     static char ids[N][16];
@@ -491,7 +491,7 @@ static void expect_same(const sp_hierarchy *a, const sp_hierarchy *b)
 static void test_add_packed(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     const char *ids[COMPANY_N], *parents[COMPANY_N];
     for (size_t i = 0; i < COMPANY_N; i++) {
         ids[i] = company[i].id;
@@ -613,7 +613,7 @@ static void test_add_packed_bad_input(void **state)
         { "present", "ACo", 3, { 0, 1, 3 }, NULL, 0, { 0 }, 2, 2, SP_ECONFLICT,
           "hierarchy: ids[1]: id \"Co\" is already present (index 6)" },
     };
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     uint32_t out[3] = { 9, 9, 9 };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -717,7 +717,7 @@ static sp_hierarchy *plan_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_target_pla
 static void test_plan_copy(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static char ids[400][16];
     for (uint64_t seed = 1; seed <= spt_iterations(20); seed++) {
         size_t n = seed == 1 ? 1 : seed == 2 ? 400 : (size_t)(seed * 37 % 400) + 1;
@@ -804,7 +804,7 @@ static void test_plan_copy_faults(void **state)
 static void test_rollup_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, company, COMPANY_N);
     int64_t values[COMPANY_N], out[COMPANY_N];
     for (size_t i = 0; i < COMPANY_N; i++)
@@ -882,7 +882,7 @@ static void test_rollup_examples(void **state)
 static void test_property_rollup(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 12 };
     enum { N = 300 };
     static char ids[N][16];
@@ -936,7 +936,7 @@ enum { S_CO, S_EAST, S_WEST, S_R1, S_R2, S_R3, S_N };
 static void test_reconcile_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, small, S_N);
     const int64_t td[S_N] = { 1000, 600, 400, 400, 200, 400 };
     const int64_t commit[S_N] = { 0, 0, 0, 450, 150, 500 };
@@ -996,7 +996,7 @@ static void test_reconcile_examples(void **state)
 static void test_reconcile_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, small, S_N);
     int64_t td[S_N] = { 1000, 600, 400, 400, 190, 400 };
     int64_t commit[S_N] = { 0, 0, 0, 450, 150, 500 };
@@ -1053,7 +1053,7 @@ static void test_property_reconcile(void **state)
     (void)state;
     /* Blended results always add up at every node, stay within a unit of... the exact blend
      * at the root, and are the exact blend when it is an integer at every node. */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 13 };
     enum { N = 120 };
     static char ids[N][16];

@@ -208,7 +208,7 @@ static const char example_settings[] =
 static void test_worked_example(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan *p = quarter_plan(ctx, h);
     sp_hierarchy_free(h); /* the plan has its own copy */
@@ -326,7 +326,7 @@ static void test_worked_example(void **state)
 static void test_refunds_and_trailing(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan *p = quarter_plan(ctx, h);
     const line refunds[] = { { "w1b", 2025, 11, 1, 100 }, { "w1b", 2026, 2, 1, 40 } };
@@ -394,7 +394,7 @@ static void expect_settings_error(sp_target_plan *p, sp_ctx *ctx, const char *js
 static void test_settings_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan *p = quarter_plan(ctx, h);
     settings(p, example_settings);
@@ -473,7 +473,7 @@ static char *read_file(const char *path, size_t *len)
 static void test_settings_example_and_canonical(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static const spec org[] = {
         { "CN", NULL },     { "East", "CN" },    { "West", "CN" },    { "E-01", "East" },
         { "E-02", "East" }, { "W-01", "West" },  { "rep-1", "E-01" }, { "rep-2", "E-01" },
@@ -579,7 +579,7 @@ static sp_target_plan *gen_plan(sp_ctx *ctx, const gen *g, const size_t *perm, i
 static void test_properties(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng r = { 42 };
     const char *json = "{\"nodes\": {\"n0\": {\"method\": \"driver\", \"driver\": \"d\", "
                        "\"null\": \"even\"}},"
@@ -638,7 +638,7 @@ static void test_properties(void **state)
 static void test_history_against_naive(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng r = { 7 };
     unsigned iters = spt_iterations(20);
     for (unsigned it = 0; it < iters; it++) {
@@ -715,7 +715,7 @@ static sp_target_set *example_set(sp_ctx *ctx, sp_target_plan **plan, int64_t to
 static void test_compare(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_target_plan *p;
     sp_target_set *base = example_set(ctx, &p, 6000);
     sp_target_set *stretch = NULL;
@@ -773,7 +773,7 @@ static void test_compare(void **state)
 static void test_replan_pacing_reconcile(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_target_plan *p;
     sp_target_set *base = example_set(ctx, &p, 6000);
     sp_target_plan_info pi = SP_TARGET_PLAN_INFO_INIT;
@@ -846,7 +846,7 @@ static void test_replan_pacing_reconcile(void **state)
 static void test_sums_beyond_int64(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static const spec flat[] = { { "R", NULL }, { "a", "R" }, { "b", "R" }, { "c", "R" } };
     sp_hierarchy *h = fx_build_valid(ctx, flat, 4);
     sp_target_plan *p = quarter_plan(ctx, h);
@@ -901,7 +901,7 @@ static void test_sums_beyond_int64(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
     o.fiscal_year = 2026;

@@ -121,7 +121,7 @@ static int env_setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
     assert_non_null(e);
-    e->ctx = fx_ctx();
+    e->ctx = spt_new_ctx();
     assert_int_equal(sp_storage_memory_new(&e->st, e->ctx), SP_OK);
     *state = e;
     return 0;
@@ -1301,7 +1301,7 @@ static void setup_case(store_case *c)
     memset(c, 0, sizeof *c);
     spt_alloc_init(&c->alloc);
     c->ctx = spt_ctx_with(&c->alloc);
-    c->store_ctx = fx_ctx();
+    c->store_ctx = spt_new_ctx();
     assert_int_equal(sp_storage_memory_new(&c->store, c->store_ctx), SP_OK);
     c->table = c->store;
     /* Stored in 4 chunks; saved again in 3 (chunk 3 removed). Sets in 3 chunks. */
