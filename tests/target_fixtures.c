@@ -38,10 +38,3 @@ uint32_t fx_node(const sp_hierarchy *h, const char *id)
     return idx;
 }
 
-void fx_expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
-{
-    if (rc != want_rc)
-        fail_msg("rc %d, expected %d (%s)", rc, want_rc, sp_ctx_errmsg(ctx));
-    if (strcmp(sp_ctx_errmsg(ctx), want_msg) != 0)
-        fail_msg("message\n  \"%s\"\nexpected\n  \"%s\"", sp_ctx_errmsg(ctx), want_msg);
-}

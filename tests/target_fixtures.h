@@ -17,7 +17,5 @@ sp_hierarchy *fx_build(sp_ctx *ctx, const spec *s, size_t n);
 sp_hierarchy *fx_build_valid(sp_ctx *ctx, const spec *s, size_t n);
 /* The index of an id that must exist. */
 uint32_t fx_node(const sp_hierarchy *h, const char *id);
-/* The status and the whole message of the context's last error. */
-void fx_expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg);
 
 #endif

@@ -76,14 +76,6 @@ static void unpack(packed *p)
     free(p->offsets);
 }
 
-/* The status and the whole message of the context's last error. */
-static void expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
-{
-    if (rc != want_rc)
-        fail_msg("status %d, expected %d; message \"%s\"", rc, want_rc, sp_ctx_errmsg(ctx));
-    assert_string_equal(sp_ctx_errmsg(ctx), want_msg);
-}
-
 /* ---- the happy path ---- */
 
 static void test_add_find_id(void **state)
@@ -600,8 +592,8 @@ static void test_packed_bad_input(void **state)
     char want[200] = "dict: ids[0]: id \"";
     memset(want + strlen(want), 'a', 80);
     strcpy(want + strlen("dict: ids[0]: id \"") + 80, "\"... is 65536 bytes long (at most 65535)");
-    expect_error(ctx, sp_dict_add_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
-    expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+    spt_expect_error(ctx, sp_dict_add_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+    spt_expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
 
     /* Nothing changed, nothing written; then the same ids, valid, go in. */
     for (int i = 0; i < 5; i++)
@@ -657,14 +649,14 @@ static void test_intern_packed(void **state)
     /* A bad new id after new ones: none of them stays, indices untouched. */
     uint32_t out[4] = { 9, 9, 9, 9 };
     const uint64_t off4[] = { 0, 1, 2, 3, 3 };
-    expect_error(ctx, sp_dict_intern_packed(d, "eaf", 3, off4, 4, out), SP_EINVAL,
-                 "dict: ids[3]: id is empty");
-    expect_error(ctx, sp_dict_intern_packed(d, "ea\xFF", 3, off4, 3, out), SP_EINVAL,
-                 "dict: ids[2]: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at "
-                 "byte 0");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, "eaf", 3, off4, 4, out), SP_EINVAL,
+                     "dict: ids[3]: id is empty");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, "ea\xFF", 3, off4, 3, out), SP_EINVAL,
+                     "dict: ids[2]: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at "
+                     "byte 0");
     const uint64_t off2[] = { 0, 1, 4 };
-    expect_error(ctx, sp_dict_intern_packed(d, "ea\0b", 4, off2, 2, out), SP_EINVAL,
-                 "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, "ea\0b", 4, off2, 2, out), SP_EINVAL,
+                     "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1");
     for (int i = 0; i < 4; i++)
         assert_int_equal(out[i], 9);
     assert_int_equal(sp_dict_count(d), 4);
@@ -710,8 +702,8 @@ static void test_intern_packed_rollback_after_growth(void **state)
     }
     ids[n++] = strdup("\xC3");
     packed p = pack((const char *const *)ids, n, 0);
-    expect_error(ctx, sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, NULL), SP_EINVAL,
-                 "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, NULL), SP_EINVAL,
+                     "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0");
     assert_int_equal(sp_dict_count(d), 100);
     for (unsigned i = 0; i < 100; i++) {
         snprintf(text, sizeof text, "old %u", i);
@@ -749,8 +741,8 @@ static void test_find_packed(void **state)
     add(d, "b");
     add(d, "网格");
     /* The last error stays as it was: absence is an answer, not an error. */
-    expect_error(ctx, sp_dict_add(d, "a", 1, NULL), SP_ECONFLICT,
-                 "dict: id \"a\" is already present (index 0)");
+    spt_expect_error(ctx, sp_dict_add(d, "a", 1, NULL), SP_ECONFLICT,
+                     "dict: id \"a\" is already present (index 0)");
     const char *ids[] = { "网格", "zz", "a", "", "\xC3", "b", "网" };
     packed p = pack(ids, 7, 5);
     uint32_t idx[7];
@@ -794,7 +786,7 @@ static void test_lookup_records_nothing(void **state)
     assert_int_equal(sp_ctx_errcode(ctx), SP_OK);
     assert_string_equal(sp_ctx_errmsg(ctx), "");
     /* The public lookup records the miss: the caller asked for that id. */
-    expect_error(ctx, sp_dict_find(d, "zz", 2, NULL), SP_ENOTFOUND, "dict: id \"zz\" not found");
+    spt_expect_error(ctx, sp_dict_find(d, "zz", 2, NULL), SP_ENOTFOUND, "dict: id \"zz\" not found");
     sp_dict_free(d);
     sp_ctx_free(ctx);
 }

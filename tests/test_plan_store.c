@@ -185,16 +185,16 @@ static void test_round_trips(void **state)
     /* Versions and scenarios. */
     uint32_t v = 0;
     /* The day of saving is a real day: INT32_MIN is what an unsaved set reports. */
-    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, INT32_MIN, &v), SP_EINVAL,
-                    "target set: day -2147483648 is outside the years 1 to 9999 (INT32_MIN "
-                    "marks a set never saved)");
-    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 2932897, &v), SP_EINVAL,
-                    "target set: day 2932897 is outside the years 1 to 9999");
+    spt_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, INT32_MIN, &v), SP_EINVAL,
+                     "target set: day -2147483648 is outside the years 1 to 9999 (INT32_MIN "
+                     "marks a set never saved)");
+    spt_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 2932897, &v), SP_EINVAL,
+                     "target set: day 2932897 is outside the years 1 to 9999");
     assert_int_equal(v, 0);
     assert_int_equal(sp_target_set_save(sp, st, "base", "first cut", 20500, &v), SP_OK);
     assert_int_equal(v, 1);
-    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 20500, &v), SP_ECONFLICT,
-                    "target set: already saved as \"base\" version 1 (a saved set is immutable)");
+    spt_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 20500, &v), SP_ECONFLICT,
+                     "target set: already saved as \"base\" version 1 (a saved set is immutable)");
     assert_int_equal(sp_target_set_save(sq, st, "base", NULL, 20501, &v), SP_OK);
     assert_int_equal(v, 2);
     sp_target_set *stretch = NULL;
@@ -232,29 +232,29 @@ static void test_round_trips(void **state)
     assert_string_equal(li.note, "");
     assert_int_equal(li.plan_revision, 1);
     expect_equal_sets(l, sp);
-    fx_expect_error(ctx, sp_target_set_save(l, st, "base", NULL, 1, &v), SP_ECONFLICT,
-                    "target set: already saved as \"base\" version 2 (a saved set is immutable)");
+    spt_expect_error(ctx, sp_target_set_save(l, st, "base", NULL, 1, &v), SP_ECONFLICT,
+                     "target set: already saved as \"base\" version 2 (a saved set is immutable)");
     sp_target_set_free(l);
     assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "stretch", 1), SP_OK);
     expect_equal_sets(l, stretch);
     assert_string_equal(sp_target_set_lock_reason(l, 2), "agreed in person");
     sp_target_set_free(l);
     l = NULL;
-    fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "base", 3), SP_ENOTFOUND,
-                    "target set of plan \"FY2026\", scenario \"base\", version 3 is not in the "
-                    "store");
-    fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "wild", 0), SP_ENOTFOUND,
-                    "target set of plan \"FY2026\", scenario \"wild\": no version is stored");
+    spt_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "base", 3), SP_ENOTFOUND,
+                     "target set of plan \"FY2026\", scenario \"base\", version 3 is not in the "
+                     "store");
+    spt_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "wild", 0), SP_ENOTFOUND,
+                     "target set of plan \"FY2026\", scenario \"wild\": no version is stored");
     assert_null(l);
 
     /* Optimistic revisions: q (revision 1) saves; p (also 1) is then out of date. */
     assert_int_equal(sp_target_plan_save(q, st), SP_OK);
-    fx_expect_error(ctx, sp_target_plan_save(p, st), SP_ECONFLICT,
-                    "target plan \"FY2026\": the store holds revision 2, this copy is revision 1 "
-                    "(load the target plan again before saving)");
+    spt_expect_error(ctx, sp_target_plan_save(p, st), SP_ECONFLICT,
+                     "target plan \"FY2026\": the store holds revision 2, this copy is revision 1 "
+                     "(load the target plan again before saving)");
     sp_target_plan *missing = NULL;
-    fx_expect_error(ctx, sp_target_plan_load(&missing, ctx, st, "FY2027"), SP_ENOTFOUND,
-                    "target plan \"FY2027\" is not in the store");
+    spt_expect_error(ctx, sp_target_plan_load(&missing, ctx, st, "FY2027"), SP_ENOTFOUND,
+                     "target plan \"FY2027\" is not in the store");
 
     sp_target_set_free(stretch);
     sp_target_set_free(sp);
@@ -400,7 +400,7 @@ static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte
 {
     char msg[512];
     snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
-    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
 }
 
 /* The same in a one-line record with UTF-8: columns count characters (the bytes that do
@@ -413,7 +413,7 @@ static void expect_corrupt_in(sp_ctx *ctx, int rc, const char *what, const char 
         column += ((unsigned char)json[i] & 0xC0u) != 0x80u;
     char msg[512];
     snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
-    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
+    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
 }
 
 /* ---- the records, byte for byte ---- */
@@ -492,8 +492,8 @@ static void test_set_needs_plan(void **state)
     uint32_t v = 7;
     static const char refused[] = "target set of plan \"P\", scenario \"base\": target plan "
                                   "\"P\" is not in the store (save it first)";
-    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
-                    refused);
+    spt_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                     refused);
     assert_int_equal(v, 7);
     for (size_t i = 0; i < ALL_NS; i++)
         assert_int_equal(count_records(e->st, all_ns[i]), 0);
@@ -508,16 +508,16 @@ static void test_set_needs_plan(void **state)
     tkey_str(&k, "P");
     rec_remove(e->st, "target.plan", &k);
     spt_snapshot *before = spt_snapshot_take(e->st, all_ns, ALL_NS);
-    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
-                    refused);
+    spt_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                     refused);
     spt_snapshot_assert_store(before, e->st);
     spt_snapshot_free(before);
 
     /* A plan whose id extends this one's is not this one's. */
     sp_target_plan *longer = make_plan(e->ctx, "PQ");
     assert_int_equal(sp_target_plan_save(longer, e->st), SP_OK);
-    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
-                    refused);
+    spt_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                     refused);
     sp_target_plan_free(longer);
 
     /* Stored again: the set saves. */
@@ -935,27 +935,27 @@ static void test_corrupt_chunks(void **state)
     /* Missing: a middle chunk, the last one. */
     tkey k = set_chunk_key("P", "base", 2, 1);
     rec_remove(f.st, "target.set.chunk", &k);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 1 of 3 is missing");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 1 of 3 is missing");
     k = set_chunk_key("P", "base", 2, 2);
     rec_remove(f.st, "target.set.chunk", &k);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 2 of 3 is missing");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 2 of 3 is missing");
     k = plan_chunk_key("P", 0);
     rec_remove(f.st, "target.plan.chunk", &k);
-    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
-                    "record target.plan: chunk 0 of 3 is missing");
+    spt_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                     "record target.plan: chunk 0 of 3 is missing");
 
     /* Extra: a chunk 3, and a key that is not a chunk number. */
     k = set_chunk_key("P", "base", 2, 2);
     char *c2 = rec_get(f.st, "target.set.chunk", &k);
     k = set_chunk_key("P", "base", 2, 3);
     rec_put(f.st, "target.set.chunk", &k, c2);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: chunk 3 is beyond the 3 chunks of the head");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: chunk 3 is beyond the 3 chunks of the head");
     k = set_key("P", "base", 2);
     k.b[k.len++] = 7;
     rec_put(f.st, "target.set.chunk", &k, c2);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: a chunk key is not the head's key and a chunk number");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: a chunk key is not the head's key and a chunk number");
 
     /* Out of range: chunk 2's record under chunk 1's key; chunk 1 claiming node 0 on. */
     k = set_chunk_key("P", "base", 2, 1);
@@ -991,8 +991,8 @@ static void test_corrupt_chunks(void **state)
     edited = bump(huge, "chunks", INT64_C(1431655764) - 3);
     free(huge);
     rec_put(f.st, "target.set", &k, edited);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: chunk 3 of 1431655764 is missing");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: chunk 3 of 1431655764 is missing");
     free(edited);
     /* Chunks larger than the writer ever makes. */
     edited = bump(head, "chunk_nodes", 16384 - 3 + 1);
@@ -1005,8 +1005,8 @@ static void test_corrupt_chunks(void **state)
     /* The total. */
     edited = bump(head, "total", 1);
     rec_put(f.st, "target.set", &k, edited);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: total: 100001 is not the root's annual target 100000");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: total: 100001 is not the root's annual target 100000");
     free(edited);
     free(head);
 
@@ -1032,8 +1032,8 @@ static void test_corrupt_chunks(void **state)
     size_t at = value_at(p0, "history");
     edited = splice(p0, at, strlen(p0) - at, "[]}");
     rec_put(f.st, "target.plan.chunk", &k, edited);
-    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
-                    "record target.plan: history: 0 rows where the head lists 1");
+    spt_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                     "record target.plan: history: 0 rows where the head lists 1");
     free(edited);
     at = value_at(p0, "drivers") + 1;
     edited = splice(p0, at, 0, "[1,2,3],");
@@ -1051,9 +1051,9 @@ static void test_corrupt_chunks(void **state)
                       "its annual target",
                       byte);
     edit_set_chunk(&f, 1, e1_up, "periods", &byte);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
-                    "children's");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
+                     "children's");
 
     /* Enumerations are names, read strictly: a near miss gets a suggestion, a number (the
      * old encoding) lists the names; bit sets beyond the known bits are refused. */

@@ -335,12 +335,6 @@ static int versions(sp_ctx *ctx, const sp_storage *st, const char *id, const cha
     return rc == SP_OK ? spi_stored_versions(&s, &toy_ver, names, v, count, last) : rc;
 }
 
-static void expect_error(sp_ctx *ctx, int rc, int code, const char *msg)
-{
-    if (rc != code || strcmp(sp_ctx_errmsg(ctx), msg) != 0)
-        fail_msg("got      %d %s\nexpected %d %s", rc, sp_ctx_errmsg(ctx), code, msg);
-}
-
 /* ---- records as the tests see them: keys by hand (docs/storage.md) ---- */
 
 typedef struct tkey {
@@ -411,7 +405,7 @@ static void expect_corrupt(sp_ctx *ctx, int rc, const char *json, const char *ma
     size_t byte = (size_t)(at - json);
     char msg[512];
     snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
-    expect_error(ctx, rc, SP_ECORRUPT, msg);
+    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
 }
 
 /* Each test's context and memory store. */
@@ -475,22 +469,22 @@ static void test_revised(void **state)
     assert_int_equal(rev, 2);
     spt_snapshot *before = spt_snapshot_take(e->st, all_ns, 4);
     uint32_t stale = 1, fresh = 0;
-    expect_error(ctx, save_doc(ctx, e->st, t, 2, &stale), SP_ECONFLICT,
-                 "toy \"a\": the store holds revision 2, this copy is revision 1 (load the toy "
-                 "again before saving)");
+    spt_expect_error(ctx, save_doc(ctx, e->st, t, 2, &stale), SP_ECONFLICT,
+                     "toy \"a\": the store holds revision 2, this copy is revision 1 (load the toy "
+                     "again before saving)");
     assert_int_equal(stale, 1);
-    expect_error(ctx, save_doc(ctx, e->st, t, 2, &fresh), SP_ECONFLICT,
-                 "toy \"a\": the store holds revision 2, this copy is revision 0 (load the toy "
-                 "again before saving)");
+    spt_expect_error(ctx, save_doc(ctx, e->st, t, 2, &fresh), SP_ECONFLICT,
+                     "toy \"a\": the store holds revision 2, this copy is revision 0 (load the toy "
+                     "again before saving)");
     /* A copy of a toy that is no longer stored. */
     toy *b = toy_make(ctx, "b", 1);
     uint32_t three = 3;
-    expect_error(ctx, save_doc(ctx, e->st, b, 0, &three), SP_ECONFLICT,
-                 "toy \"b\": the store holds no revision, this copy is revision 3");
+    spt_expect_error(ctx, save_doc(ctx, e->st, b, 0, &three), SP_ECONFLICT,
+                     "toy \"b\": the store holds no revision, this copy is revision 3");
     spt_snapshot_assert_store(before, e->st);
     spt_snapshot_free(before);
-    expect_error(ctx, load(ctx, e->st, &toy_doc, "b", NULL, 0, &back), SP_ENOTFOUND,
-                 "toy \"b\" is not in the store");
+    spt_expect_error(ctx, load(ctx, e->st, &toy_doc, "b", NULL, 0, &back), SP_ENOTFOUND,
+                     "toy \"b\" is not in the store");
 
     /* The last revision: a stored head at UINT32_MAX cannot be saved over. */
     toy_out o = toy_out_make(b, &toy_doc, 1);
@@ -503,8 +497,8 @@ static void test_revised(void **state)
     spt_storage_commit(e->st);
     spi_free(ctx, bytes);
     uint32_t last = UINT32_MAX;
-    expect_error(ctx, save_doc(ctx, e->st, b, 1, &last), SP_EOVERFLOW,
-                 "toy \"b\": revision 4294967295 is the last");
+    spt_expect_error(ctx, save_doc(ctx, e->st, b, 1, &last), SP_EOVERFLOW,
+                     "toy \"b\": revision 4294967295 is the last");
     toy_free(b);
     toy_free(t);
 }
@@ -599,18 +593,18 @@ static void test_versioned(void **state)
     uint32_t v = 77, rev = 0;
 
     /* The toy is not stored: nothing is written. */
-    expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
-                 "first)");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
+                     "first)");
     assert_int_equal(v, 77);
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(count_records(e->st, all_ns[i]), 0);
     /* Another toy whose id extends this one's does not count ("p" vs "pq"). */
     toy *pq = toy_make(ctx, "pq", 1);
     assert_int_equal(save_doc(ctx, e->st, pq, 0, &rev), SP_OK);
-    expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
-                 "first)");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
+                     "first)");
     toy_free(pq);
     rev = 0;
     assert_int_equal(save_doc(ctx, e->st, t, 0, &rev), SP_OK);
@@ -643,10 +637,10 @@ static void test_versioned(void **state)
     expect_equal_toys(t, back);
     toy_free(back);
     back = NULL;
-    expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "n", 301, &back), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"n\", version 301 is not in the store");
-    expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "m", 0, &back), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"m\": no version is stored");
+    spt_expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "n", 301, &back), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"n\", version 301 is not in the store");
+    spt_expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "m", 0, &back), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"m\": no version is stored");
     assert_null(back);
 
     /* A version the scan did not show is still never replaced. */
@@ -662,8 +656,8 @@ static void test_versioned(void **state)
     assert_int_equal(versions(ctx, &h.table, "p", "n", NULL, &count, &last), SP_OK);
     assert_int_equal(last, 299);
     spt_snapshot *before = spt_snapshot_take(e->st, all_ns, 4);
-    expect_error(ctx, save_ver(ctx, &h.table, t, "n", 3, &v), SP_ECONFLICT,
-                 "toy version of toy \"p\", named \"n\", version 300 is already stored");
+    spt_expect_error(ctx, save_ver(ctx, &h.table, t, "n", 3, &v), SP_ECONFLICT,
+                     "toy version of toy \"p\", named \"n\", version 300 is already stored");
     spt_snapshot_assert_store(before, e->st);
     spt_snapshot_free(before);
 
@@ -677,15 +671,15 @@ static void test_versioned(void **state)
     spt_storage_put(e->st, "toy.ver", k.b, k.len, bytes, len);
     spt_storage_commit(e->st);
     spi_free(ctx, bytes);
-    expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_EOVERFLOW,
-                 "toy version of toy \"p\", named \"z\": version 4294967295 is the last");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_EOVERFLOW,
+                     "toy version of toy \"p\", named \"z\": version 4294967295 is the last");
     /* A key that is not the names and a version. */
     k = tk_str(tk_str(tk0, "p"), "z");
     k.b[k.len++] = 1;
     k.b[k.len++] = 2;
     rec_put(e->st, "toy.ver", k, "{}");
-    expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_ECORRUPT,
-                 "toy version: a key of namespace toy.ver is not 2 names and a version");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_ECORRUPT,
+                     "toy version: a key of namespace toy.ver is not 2 names and a version");
     toy_free(t);
 }
 
@@ -777,7 +771,7 @@ static void test_corrupt(void **state)
                c3 = tk_u32(head, 3);
 #define LOAD_FAILS(code, msg)                                                                \
     do {                                                                                     \
-        expect_error(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), code, msg);       \
+        spt_expect_error(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), code, msg);       \
         assert_null(back);                                                                   \
         spt_snapshot_restore(saved, e->st);                                                  \
     } while (0)
@@ -854,8 +848,8 @@ static void test_corrupt(void **state)
     /* A save over a head that is not a record fails and changes nothing. */
     rec_put(e->st, "toy.doc", head, "{\"type\":\"toy.doc\",\"v\":1}");
     spt_snapshot *broken = spt_snapshot_take(e->st, all_ns, 4);
-    expect_error(ctx, save_doc(ctx, e->st, t, 2, &rev), SP_ECORRUPT,
-                 "record toy.doc: missing field 'revision' (line 1, column 1, byte 0)");
+    spt_expect_error(ctx, save_doc(ctx, e->st, t, 2, &rev), SP_ECORRUPT,
+                     "record toy.doc: missing field 'revision' (line 1, column 1, byte 0)");
     spt_snapshot_assert_store(broken, e->st);
     spt_snapshot_free(broken);
 #undef LOAD_FAILS

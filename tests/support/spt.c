@@ -92,6 +92,13 @@ int32_t spt_day(int32_t year, int32_t month, int32_t mday)
     return day;
 }
 
+void spt_expect_error(sp_ctx *ctx, int rc, int code, const char *msg)
+{
+    if (rc != code || strcmp(sp_ctx_errmsg(ctx), msg) != 0)
+        fail_msg("status %d, message\n  \"%s\"\nexpected %d, message\n  \"%s\"", rc,
+                 sp_ctx_errmsg(ctx), code, msg);
+}
+
 sp_ctx *spt_ctx_with(spt_alloc *a)
 {
     sp_ctx_options opts = SP_CTX_OPTIONS_INIT;

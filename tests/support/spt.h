@@ -18,6 +18,9 @@ sp_ctx *spt_new_ctx(void);
  * does not exist. */
 int32_t spt_day(int32_t year, int32_t month, int32_t mday);
 
+/* Fails the test unless `rc` is `code` and the context's last message is exactly `msg`. */
+void spt_expect_error(sp_ctx *ctx, int rc, int code, const char *msg);
+
 /* ---- failing allocator ---- */
 
 /*
