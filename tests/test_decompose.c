@@ -255,8 +255,9 @@ static void test_growth_clamped(void **state)
     memcpy(before, fr.t, sizeof before);
     spt_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
                      "decompose: children of \"P\" (target 1000, split by growth over \"last "
-                     "year\"): allocate: the maximums of the unlocked parts sum to 990 (zero-weight "
-                     "parts count at their minimums), short of the 1000 left after locked parts");
+                     "year\"): allocate: the maximums of the unlocked parts sum to 990 "
+                     "(zero-weight parts count at their minimums), short of the 1000 left after "
+                     "locked parts");
     assert_memory_equal(fr.t, before, sizeof before);
     /* Nor below the floors: -5 % everywhere is 475 + 285 + 95 = 855 > 700. */
     set_growth_rule(&fr, base, -50000000, SP_DECOMP_NO_CAP);
@@ -342,8 +343,8 @@ static void test_locks(void **state)
     assert_int_equal(flat_go(&fr, 1000), SP_OK);
     assert_memory_equal(fr.t, ((int64_t[]){ 1000, 100, 450, 200, 250 }), sizeof fr.t);
     spt_expect_error(fr.ctx, flat_go(&fr, 1001), SP_EINVAL,
-                     "decompose: children of \"P\" (target 1001, split evenly): allocate: every part "
-                     "is locked: the locked parts sum to 1000, not the total 1001");
+                     "decompose: children of \"P\" (target 1001, split evenly): allocate: every "
+                     "part is locked: the locked parts sum to 1000, not the total 1001");
 
     spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, P, 5, "x"), SP_EINVAL,
                      "decompose: node \"P\" is the root, whose target is the total: it cannot be "
@@ -353,8 +354,8 @@ static void test_locks(void **state)
     spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, ""), SP_EINVAL,
                      "decompose: node \"A\": a lock needs a reason (kept for audit)");
     spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, "bad \xc0\x80"), SP_EINVAL,
-                     "decompose: node \"A\": the lock reason \"bad \\xC0\\x80\" is not valid UTF-8: "
-                     "overlong encoding at byte 4");
+                     "decompose: node \"A\": the lock reason \"bad \\xC0\\x80\" is not valid "
+                     "UTF-8: overlong encoding at byte 4");
     spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, 9, 5, "x"), SP_ENOTFOUND,
                      "decompose: node index 9 is beyond the 5 nodes");
     assert_int_equal(sp_decomp_lock_at(fr.d, 0, &n, &v, &reason), SP_OK);
@@ -404,7 +405,8 @@ static void test_null_fallback(void **state)
     /* Null policy error (the default): the first null child is named. Values under a null
      * mark are never read (B's -7 is no error). */
     spt_expect_error(fr.ctx, flat_go(&fr, 800), SP_EINVAL,
-                     "decompose: node \"B\": driver \"prior\" is null (the null policy is an error)");
+                     "decompose: node \"B\": driver \"prior\" is null (the null policy is an "
+                     "error)");
     /* Even share: B and D count with the mean of A and C, 200: weights 100, 200, 300, 200
      * of 800 -> exactly what an even split would give B and D (800 / 4 = 200). */
     r.null_policy = SP_DECOMP_NULL_EVEN;
@@ -511,10 +513,11 @@ static void test_bounds_and_units(void **state)
                      SP_OK);
     spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
                      "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
-                     "allocate: the maximums of the unlocked parts sum to 90 (zero-weight parts count "
-                     "at their minimums), short of the 100 left after locked parts");
+                     "allocate: the maximums of the unlocked parts sum to 90 (zero-weight parts "
+                     "count at their minimums), short of the 100 left after locked parts");
     /* The root's own bounds bind the total. */
-    spt_expect_error(fr.ctx, sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ 10, -1, 3, 3 }, 4),
+    spt_expect_error(fr.ctx,
+                     sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ 10, -1, 3, 3 }, 4),
                      SP_EINVAL, "decompose: node \"A\": max -1 is below min 0");
     assert_int_equal(sp_decomp_set_bounds(fr.d, P, 0, 80), SP_OK);
     spt_expect_error(fr.ctx, flat_go(&fr, 90), SP_EINVAL,
@@ -537,14 +540,14 @@ static void test_bad_drivers(void **state)
     r.driver = prior;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                     "decompose: node \"B\": driver \"prior\" is -5, but a proportional split needs "
-                     "values >= 0");
+                     "decompose: node \"B\": driver \"prior\" is -5, but a proportional split "
+                     "needs values >= 0");
     r.driver = zero;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                     "decompose: children of \"P\" (target 100, split by driver \"hc\"): allocate: "
-                     "every unlocked weight is zero, so only the minimums (0) can be placed of the 100 "
-                     "left after locked parts");
+                     "decompose: children of \"P\" (target 100, split by driver \"hc\"): "
+                     "allocate: every unlocked weight is zero, so only the minimums (0) can be "
+                     "placed of the 100 left after locked parts");
     /* Nothing to place: all-zero weights are no problem. */
     assert_int_equal(flat_go(&fr, 0), SP_OK);
     r.driver = big;

@@ -593,7 +593,8 @@ static void test_packed_bad_input(void **state)
     memset(want + strlen(want), 'a', 80);
     strcpy(want + strlen("dict: ids[0]: id \"") + 80, "\"... is 65536 bytes long (at most 65535)");
     spt_expect_error(ctx, sp_dict_add_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
-    spt_expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+    spt_expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL,
+                     want);
 
     /* Nothing changed, nothing written; then the same ids, valid, go in. */
     for (int i = 0; i < 5; i++)
@@ -703,7 +704,8 @@ static void test_intern_packed_rollback_after_growth(void **state)
     ids[n++] = strdup("\xC3");
     packed p = pack((const char *const *)ids, n, 0);
     spt_expect_error(ctx, sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, NULL), SP_EINVAL,
-                     "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0");
+                     "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at "
+                     "byte 0");
     assert_int_equal(sp_dict_count(d), 100);
     for (unsigned i = 0; i < 100; i++) {
         snprintf(text, sizeof text, "old %u", i);

@@ -874,7 +874,8 @@ static void test_rollup_examples(void **state)
     spt_expect_error(ctx, sp_hierarchy_level_totals(h, lv, totals, 5), SP_EOVERFLOW,
                      "level totals: the total of level 2 overflows int64_t");
     assert_int_equal(totals[0], 58);
-    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, 2, out), SP_EINVAL, "rollup: unknown flags 2");
+    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, 2, out), SP_EINVAL,
+                     "rollup: unknown flags 2");
     sp_hierarchy_free(h);
     sp_ctx_free(ctx);
 }

@@ -394,28 +394,6 @@ static char *bump(const char *json, const char *name, int64_t delta)
     return splice(json, at, (size_t)(end - (json + at)), text);
 }
 
-/* The whole message of a reader error about the value at `byte` of a one-line ASCII
- * record: column = byte + 1. */
-static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
-    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
-}
-
-/* The same in a one-line record with UTF-8: columns count characters (the bytes that do
- * not continue one). */
-static void expect_corrupt_in(sp_ctx *ctx, int rc, const char *what, const char *json,
-                              size_t byte)
-{
-    size_t column = 1;
-    for (size_t i = 0; i < byte; i++)
-        column += ((unsigned char)json[i] & 0xC0u) != 0x80u;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
-    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
-}
-
 /* ---- the records, byte for byte ---- */
 
 /* A three-node quarterly plan and its set: every member of the heads and the chunk, each
@@ -960,29 +938,27 @@ static void test_corrupt_chunks(void **state)
     /* Out of range: chunk 2's record under chunk 1's key; chunk 1 claiming node 0 on. */
     k = set_chunk_key("P", "base", 2, 1);
     rec_put(f.st, "target.set.chunk", &k, c2);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 1: chunk: chunk 2 stored under the key of chunk 1",
-                      value_at(c2, "chunk"));
+    spt_expect_corrupt_at(f.ctx, load_set(&f), c2, value_at(c2, "chunk"),
+                          "record target.set.chunk 1: chunk: chunk 2 stored under the key of "
+                          "chunk 1");
     free(c2);
     size_t byte;
     edit_set_chunk(&f, 1, first_to_0, "first", &byte);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 1: first: first node 0 where chunk 1 starts at "
-                      "node 3",
-                      byte);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), NULL, byte,
+                          "record target.set.chunk 1: first: first node 0 where chunk 1 starts at "
+                          "node 3");
 
     /* Sizes: chunk 1 one annual target short; the head's chunk size changed. */
     edit_set_chunk(&f, 1, annual_short, "annual", &byte);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 1: annual: 2 values where 3 are due", byte);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), NULL, byte,
+                          "record target.set.chunk 1: annual: 2 values where 3 are due");
     k = set_key("P", "base", 2);
     char *head = rec_get(f.st, "target.set", &k);
     char *edited = bump(head, "chunk_nodes", 1);
     rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: chunks: 3 chunks where 7 node indices in chunks of 4 "
-                      "make 2",
-                      value_at(edited, "chunks"));
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, value_at(edited, "chunks"),
+                          "record target.set: chunks: 3 chunks where 7 node indices in chunks of "
+                          "4 make 2");
     free(edited);
     /* A head claiming about 4 billion nodes in consistent chunks of 3, with 3 chunk
      * records in the store: refused as corrupt before any memory is taken for them
@@ -997,10 +973,9 @@ static void test_corrupt_chunks(void **state)
     /* Chunks larger than the writer ever makes. */
     edited = bump(head, "chunk_nodes", 16384 - 3 + 1);
     rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: chunk_nodes: expected an integer from 1 to 16384, "
-                      "found 16385",
-                      value_at(edited, "chunk_nodes"));
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, value_at(edited, "chunk_nodes"),
+                          "record target.set: chunk_nodes: expected an integer from 1 to 16384, "
+                          "found 16385");
     free(edited);
     /* The total. */
     edited = bump(head, "total", 1);
@@ -1015,16 +990,16 @@ static void test_corrupt_chunks(void **state)
     char *v1 = rec_get(f.st, "target.set.chunk", &k);
     k = set_chunk_key("P", "base", 2, 0);
     rec_put(f.st, "target.set.chunk", &k, v1);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 0: version: a chunk of version 1 under version 2",
-                      value_at(v1, "version"));
+    spt_expect_corrupt_at(f.ctx, load_set(&f), v1, value_at(v1, "version"),
+                          "record target.set.chunk 0: version: a chunk of version 1 under "
+                          "version 2");
     free(v1);
     k = plan_chunk_key("P", 1);
     rec_put(f.st, "target.plan.chunk", &k, f.old_plan_chunk);
-    expect_corrupt_at(f.ctx, load_plan(&f),
-                      "record target.plan.chunk 1: revision: a chunk of revision 1 under "
-                      "revision 2",
-                      value_at(f.old_plan_chunk, "revision"));
+    spt_expect_corrupt_at(f.ctx, load_plan(&f), f.old_plan_chunk,
+                          value_at(f.old_plan_chunk, "revision"),
+                          "record target.plan.chunk 1: revision: a chunk of revision 1 under "
+                          "revision 2");
 
     /* A plan chunk without East's history row; with a second driver column. */
     k = plan_chunk_key("P", 0);
@@ -1038,18 +1013,17 @@ static void test_corrupt_chunks(void **state)
     at = value_at(p0, "drivers") + 1;
     edited = splice(p0, at, 0, "[1,2,3],");
     rec_put(f.st, "target.plan.chunk", &k, edited);
-    expect_corrupt_at(f.ctx, load_plan(&f),
-                      "record target.plan.chunk 0: drivers: 4 drivers where the head lists 3",
-                      value_at(edited, "drivers"));
+    spt_expect_corrupt_at(f.ctx, load_plan(&f), edited, value_at(edited, "drivers"),
+                          "record target.plan.chunk 0: drivers: 4 drivers where the head "
+                          "lists 3");
     free(edited);
     free(p0);
 
     /* Sums: the root's periods (chunk 0); e1 against East (checked once all are read). */
     edit_set_chunk(&f, 0, root_period_up, "periods", &byte);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 0: periods: the periods of node 0 do not sum to "
-                      "its annual target",
-                      byte);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), NULL, byte,
+                          "record target.set.chunk 0: periods: the periods of node 0 do not sum "
+                          "to its annual target");
     edit_set_chunk(&f, 1, e1_up, "periods", &byte);
     spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
                      "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
@@ -1062,18 +1036,16 @@ static void test_corrupt_chunks(void **state)
     at = value_at(head, "weighting");
     edited = splice(head, at, strlen("\"profile\""), "\"profil\"");
     rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: weighting: expected one of 'profile', 'working_days', "
-                      "found 'profil'; did you mean 'profile'?",
-                      at);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, at,
+                          "record target.set: weighting: expected one of 'profile', "
+                          "'working_days', found 'profil'; did you mean 'profile'?");
     free(edited);
     at = value_at(head, "grain");
     edited = splice(head, at, strlen("\"quarter\""), "2");
     rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: grain: expected one of 'year', 'half', 'quarter', "
-                      "'month', 'week', found 2",
-                      at);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, at,
+                          "record target.set: grain: expected one of 'year', 'half', 'quarter', "
+                          "'month', 'week', found 2");
     free(edited);
     free(head);
     k = plan_chunk_key("P", 0);
@@ -1082,10 +1054,10 @@ static void test_corrupt_chunks(void **state)
     at = value_at(head, "kind");
     edited = splice(head, at, strlen("\"months\""), "\"Months\"");
     rec_put(f.st, "target.plan", &k, edited);
-    expect_corrupt_in(f.ctx, load_plan(&f),
-                      "record target.plan: calendar.kind: expected one of 'months', 'retail_445', "
-                      "'retail_454', 'retail_544', found 'Months'; did you mean 'months'?",
-                      edited, at);
+    spt_expect_corrupt_at(f.ctx, load_plan(&f), edited, at,
+                          "record target.plan: calendar.kind: expected one of 'months', "
+                          "'retail_445', 'retail_454', 'retail_544', found 'Months'; did you "
+                          "mean 'months'?");
     free(edited);
     free(head);
     k = set_chunk_key("P", "base", 2, 0);
@@ -1093,10 +1065,9 @@ static void test_corrupt_chunks(void **state)
     at = value_at(c0, "flags") + 1;
     edited = splice(c0, at, strcspn(c0 + at, ","), "256");
     rec_put(f.st, "target.set.chunk", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 0: flags[0]: 256 has bits outside the known ones "
-                      "(0xff)",
-                      at);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, at,
+                          "record target.set.chunk 0: flags[0]: 256 has bits outside the known "
+                          "ones (0xff)");
     free(edited);
     free(c0);
 

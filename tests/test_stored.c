@@ -395,19 +395,6 @@ static void rec_remove(const sp_storage *st, const char *ns, tkey k)
     spt_storage_commit(st);
 }
 
-/* The message of a reader error about the value at the first `marker` of json. */
-static void expect_corrupt(sp_ctx *ctx, int rc, const char *json, const char *marker,
-                           const char *what)
-{
-    const char *at = strstr(json, marker);
-    if (at == NULL)
-        fail_msg("no %s in %s", marker, json);
-    size_t byte = (size_t)(at - json);
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
-    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
-}
-
 /* Each test's context and memory store. */
 typedef struct env {
     sp_ctx *ctx;
@@ -594,8 +581,8 @@ static void test_versioned(void **state)
 
     /* The toy is not stored: nothing is written. */
     spt_expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
-                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
-                     "first)");
+                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save "
+                     "it first)");
     assert_int_equal(v, 77);
     for (size_t i = 0; i < 4; i++)
         assert_int_equal(count_records(e->st, all_ns[i]), 0);
@@ -603,8 +590,8 @@ static void test_versioned(void **state)
     toy *pq = toy_make(ctx, "pq", 1);
     assert_int_equal(save_doc(ctx, e->st, pq, 0, &rev), SP_OK);
     spt_expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
-                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
-                     "first)");
+                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save "
+                     "it first)");
     toy_free(pq);
     rev = 0;
     assert_int_equal(save_doc(ctx, e->st, t, 0, &rev), SP_OK);
@@ -789,12 +776,16 @@ static void test_corrupt(void **state)
     LOAD_FAILS(SP_ECORRUPT, "record toy.doc: a chunk key is not the head's key and a chunk "
                             "number");
     rec_put(e->st, "toy.doc.chunk", c1, last);
-    expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), last, "2,\"first",
-                   "record toy.doc.chunk 1: chunk: chunk 2 stored under the key of chunk 1");
+    spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), last,
+                              "2,\"first",
+                              "record toy.doc.chunk 1: chunk: chunk 2 stored under the key of "
+                              "chunk 1");
     spt_snapshot_restore(saved, e->st);
     rec_put(e->st, "toy.doc.chunk", c1, old1);
-    expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), old1, "1,\"chunk",
-                   "record toy.doc.chunk 1: revision: a chunk of revision 1 under revision 2");
+    spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), old1,
+                              "1,\"chunk",
+                              "record toy.doc.chunk 1: revision: a chunk of revision 1 under "
+                              "revision 2");
     spt_snapshot_restore(saved, e->st);
     free(last);
     free(old1);
@@ -821,8 +812,8 @@ static void test_corrupt(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rec_put(e->st, "toy.doc.chunk", c0, bad[i].json);
-        expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), bad[i].json,
-                       bad[i].marker, bad[i].msg);
+        spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back),
+                                  bad[i].json, bad[i].marker, bad[i].msg);
         assert_null(back);
         spt_snapshot_restore(saved, e->st);
     }
@@ -833,8 +824,10 @@ static void test_corrupt(void **state)
     static const char inconsistent[] = "{\"type\":\"toy.doc\",\"v\":1,\"id\":\"c\",\"revision\":2,"
                                        "\"nnodes\":5,\"chunk_nodes\":2,\"chunks\":4}";
     rec_put(e->st, "toy.doc", head, inconsistent);
-    expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), inconsistent, "4}",
-                   "record toy.doc: chunks: 4 chunks where 5 node indices in chunks of 2 make 3");
+    spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back),
+                              inconsistent, "4}",
+                              "record toy.doc: chunks: 4 chunks where 5 node indices in chunks of "
+                              "2 make 3");
     spt_snapshot_restore(saved, e->st);
     rec_put(e->st, "toy.doc", head,
             "{\"type\":\"toy.doc\",\"v\":1,\"id\":\"c\",\"revision\":2,"

@@ -223,8 +223,8 @@ static void test_split_bad_input(void **state)
     o.fiscal_year = 2023;
     o.grain = SP_GRAIN_WEEK;
     spt_expect_error(ctx, sp_timesplit(ctx, annual, 2, weekly, 1, 52, &o, out), SP_EINVAL,
-                     "timesplit: the profiles have 52 periods, but FY2023 of the calendar has 53 at "
-                     "grain 4");
+                     "timesplit: the profiles have 52 periods, but FY2023 of the calendar has 53 "
+                     "at grain 4");
     o.fiscal_year = 2024;
     assert_int_equal(sp_timesplit(ctx, annual, 1, weekly, 1, 52, &o, out), SP_OK);
     for (size_t i = 0; i < 2 * 52; i++)

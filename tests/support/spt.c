@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,26 @@ void spt_expect_error(sp_ctx *ctx, int rc, int code, const char *msg)
     if (rc != code || strcmp(sp_ctx_errmsg(ctx), msg) != 0)
         fail_msg("status %d, message\n  \"%s\"\nexpected %d, message\n  \"%s\"", rc,
                  sp_ctx_errmsg(ctx), code, msg);
+}
+
+void spt_expect_corrupt_at(sp_ctx *ctx, int rc, const char *text, size_t byte,
+                           const char *what)
+{
+    size_t column = 1;
+    for (size_t i = 0; i < byte; i++)
+        column += text == NULL || ((unsigned char)text[i] & 0xC0u) != 0x80u;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
+    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+void spt_expect_corrupt_marker(sp_ctx *ctx, int rc, const char *text, const char *marker,
+                               const char *what)
+{
+    const char *at = strstr(text, marker);
+    if (at == NULL)
+        fail_msg("no %s in %s", marker, text);
+    spt_expect_corrupt_at(ctx, rc, text, (size_t)(at - text), what);
 }
 
 sp_ctx *spt_ctx_with(spt_alloc *a)

@@ -21,6 +21,18 @@ int32_t spt_day(int32_t year, int32_t month, int32_t mday);
 /* Fails the test unless `rc` is `code` and the context's last message is exactly `msg`. */
 void spt_expect_error(sp_ctx *ctx, int rc, int code, const char *msg);
 
+/*
+ * Fails the test unless `rc` is SP_ECORRUPT and the message is `what` followed by the
+ * position of byte `byte` of the one-line record `text`: " (line 1, column C, byte B)".
+ * Columns count characters (the bytes that do not continue a UTF-8 sequence); for a
+ * record of ASCII only, `text` may be NULL (the column is then byte + 1).
+ */
+void spt_expect_corrupt_at(sp_ctx *ctx, int rc, const char *text, size_t byte,
+                           const char *what);
+/* The same at the first `marker` in `text` (fails the test when there is none). */
+void spt_expect_corrupt_marker(sp_ctx *ctx, int rc, const char *text, const char *marker,
+                               const char *what);
+
 /* ---- failing allocator ---- */
 
 /*
