@@ -408,33 +408,6 @@ static void test_property_input_order(void **state)
 
 /* ---- packed batches ---- */
 
-/* Strings packed Arrow-style after `skip` bytes of junk; NULL packs as an empty string. */
-typedef struct packed {
-    char *data;
-    size_t len;
-    uint64_t offsets[COMPANY_N + 1];
-} packed;
-
-static packed pack(const char *const *s, size_t n, size_t skip)
-{
-    packed p;
-    size_t total = skip;
-    for (size_t i = 0; i < n; i++)
-        total += s[i] != NULL ? strlen(s[i]) : 0;
-    p.data = malloc(total + 1);
-    memset(p.data, '#', total + 1);
-    p.len = total;
-    size_t at = skip;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = s[i] != NULL ? strlen(s[i]) : 0;
-        p.offsets[i] = at;
-        memcpy(p.data + at, s[i] != NULL ? s[i] : "", len);
-        at += len;
-    }
-    p.offsets[n] = at;
-    return p;
-}
-
 /* a and b (validated) are the same hierarchy node for node: ids at the same indices,
  * parents, children in the same order, depths, the top-down order, levels. */
 static void expect_same(const sp_hierarchy *a, const sp_hierarchy *b)
@@ -497,7 +470,7 @@ static void test_add_packed(void **state)
         ids[i] = company[i].id;
         parents[i] = company[i].parent;
     }
-    packed pi = pack(ids, COMPANY_N, 2), pp = pack(parents, COMPANY_N, 0);
+    spt_packed pi = spt_pack(ids, NULL, COMPANY_N, 2), pp = spt_pack(parents, NULL, COMPANY_N, 0);
     sp_hierarchy *h = NULL;
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     uint32_t idx[COMPANY_N];
@@ -551,8 +524,8 @@ static void test_add_packed(void **state)
                      SP_EINVAL);
     assert_int_equal(sp_hierarchy_count(h), 5);
     sp_hierarchy_free(h);
-    free(pi.data);
-    free(pp.data);
+    spt_packed_free(&pi);
+    spt_packed_free(&pp);
     sp_ctx_free(ctx);
 }
 
@@ -1135,12 +1108,13 @@ static int run_build(void *user)
                               parents[i] ? strlen(parents[i]) : 0, NULL);
     if (rc == SP_OK)
         rc = sp_hierarchy_add_all(h, ids + 5, NULL, parents + 5, NULL, 3, NULL);
-    packed pi = pack(ids + 8, COMPANY_N - 8, 1), pp = pack(parents + 8, COMPANY_N - 8, 0);
+    spt_packed pi = spt_pack(ids + 8, NULL, COMPANY_N - 8, 1),
+               pp = spt_pack(parents + 8, NULL, COMPANY_N - 8, 0);
     if (rc == SP_OK)
         rc = sp_hierarchy_add_packed(h, pi.data, pi.len, pi.offsets, pp.data, pp.len,
                                      pp.offsets, COMPANY_N - 8, NULL);
-    free(pi.data);
-    free(pp.data);
+    spt_packed_free(&pi);
+    spt_packed_free(&pp);
     if (rc == SP_OK)
         rc = sp_hierarchy_validate(h);
     if (rc != SP_OK) {

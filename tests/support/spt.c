@@ -120,6 +120,33 @@ void spt_expect_corrupt_marker(sp_ctx *ctx, int rc, const char *text, const char
     spt_expect_corrupt_at(ctx, rc, text, (size_t)(at - text), what);
 }
 
+spt_packed spt_pack(const char *const *s, const size_t *lens, size_t n, size_t skip)
+{
+    size_t total = skip;
+    for (size_t i = 0; i < n; i++)
+        total += lens != NULL ? lens[i] : s[i] != NULL ? strlen(s[i]) : 0;
+    spt_packed p = { malloc(total + 2), total, malloc((n + 1) * sizeof(uint64_t)), n };
+    assert_non_null(p.data);
+    assert_non_null(p.offsets);
+    memset(p.data, '#', total + 2);
+    size_t at = skip;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens != NULL ? lens[i] : s[i] != NULL ? strlen(s[i]) : 0;
+        p.offsets[i] = at;
+        if (len > 0)
+            memcpy(p.data + at, s[i], len);
+        at += len;
+    }
+    p.offsets[n] = at;
+    return p;
+}
+
+void spt_packed_free(spt_packed *p)
+{
+    free(p->data);
+    free(p->offsets);
+}
+
 sp_ctx *spt_ctx_with(spt_alloc *a)
 {
     sp_ctx_options opts = SP_CTX_OPTIONS_INIT;

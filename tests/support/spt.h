@@ -33,6 +33,24 @@ void spt_expect_corrupt_at(sp_ctx *ctx, int rc, const char *text, size_t byte,
 void spt_expect_corrupt_marker(sp_ctx *ctx, int rc, const char *text, const char *marker,
                                const char *what);
 
+/* ---- strings packed as Arrow packs a string column ---- */
+
+/*
+ * n strings in one malloc'd buffer after `skip` bytes of junk (so offsets[0] == skip),
+ * with junk after the last one too: only the data length and the n + 1 offsets delimit
+ * them, never a NUL. lens[i] is the length of s[i], or lens is NULL for NUL-terminated
+ * strings; a NULL s[i] packs as an empty string.
+ */
+typedef struct spt_packed {
+    char *data;
+    size_t len;
+    uint64_t *offsets;
+    size_t n;
+} spt_packed;
+
+spt_packed spt_pack(const char *const *s, const size_t *lens, size_t n, size_t skip);
+void spt_packed_free(spt_packed *p);
+
 /* ---- failing allocator ---- */
 
 /*
