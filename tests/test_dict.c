@@ -382,16 +382,36 @@ static void test_add_all(void **state)
     sp_ctx_free(ctx);
 }
 
-static void test_add_all_rollback_after_growth(void **state)
+/* The rollback tests' dictionary before a failed batch: "old 0" .. "old 99" at indices
+ * 0 .. 99. */
+static sp_dict *old_ids_dict(sp_ctx *ctx)
 {
-    (void)state;
-    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     char text[64];
     for (unsigned i = 0; i < 100; i++) {
         snprintf(text, sizeof text, "old %u", i);
-        add(d, text);
+        assert_int_equal(add(d, text), i);
     }
+    return d;
+}
+
+/* Every old id is still found, at its index. */
+static void expect_old_ids(const sp_dict *d)
+{
+    char text[64];
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "old %u", i);
+        uint32_t index;
+        assert_int_equal(sp_dict_find(d, text, strlen(text), &index), SP_OK);
+        assert_int_equal(index, i);
+    }
+}
+
+static void test_add_all_rollback_after_growth(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = old_ids_dict(ctx);
     /* 20000 new ids (the table, the index array and the arena all grow), the last one a
      * repeat of the 5000th: everything the batch added is taken out again. */
     enum { N = 20000 };
@@ -405,12 +425,7 @@ static void test_add_all_rollback_after_growth(void **state)
     assert_int_equal(sp_dict_count(d), 100);
     for (unsigned i = 0; i < N; i++)
         expect_absent(d, ids[i]);
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(text, sizeof text, "old %u", i);
-        uint32_t index;
-        assert_int_equal(sp_dict_find(d, text, strlen(text), &index), SP_OK);
-        assert_int_equal(index, i);
-    }
+    expect_old_ids(d);
     /* The same batch without the repeat goes in whole. */
     snprintf(ids[N - 1], 32, "new %u", N - 1);
     uint32_t *indices = malloc(N * sizeof *indices);
@@ -643,12 +658,7 @@ static void test_intern_packed_rollback_after_growth(void **state)
 {
     (void)state;
     sp_ctx *ctx = spt_new_ctx();
-    sp_dict *d = new_dict(ctx);
-    char text[64];
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(text, sizeof text, "old %u", i);
-        add(d, text);
-    }
+    sp_dict *d = old_ids_dict(ctx);
     /* 20000 new ids, each twice, an old one every tenth, and last an invalid one. */
     enum { N = 20000 };
     size_t n = 0;
@@ -669,10 +679,7 @@ static void test_intern_packed_rollback_after_growth(void **state)
                      "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at "
                      "byte 0");
     assert_int_equal(sp_dict_count(d), 100);
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(text, sizeof text, "old %u", i);
-        assert_int_equal(spi_dict_lookup(d, text, strlen(text)), i);
-    }
+    expect_old_ids(d);
     for (size_t k = 0; k + 1 < n; k++)
         if (strncmp(ids[k], "new", 3) == 0)
             expect_absent(d, ids[k]);
