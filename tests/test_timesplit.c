@@ -382,7 +382,7 @@ static void test_property_replan(void **state)
         o.policy = SP_PROFILE_NORMALISE;
         o.overshoot = (uint32_t)(it % 2);
         assert_int_equal(replan(ctx, target, actual, nodes, closed, profile, 1, P, &o, out,
-                                   excess),
+                                excess),
                          SP_OK);
         for (size_t i = 0; i < nodes; i++) {
             int64_t to_date = 0, sum = 0;
