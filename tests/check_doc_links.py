@@ -64,6 +64,8 @@ def main():
             if anchor not in cache[dest]:
                 problems.append(f"{where}: {dest.relative_to(root)} has no heading "
                                 f"#{anchor}")
+    if count == 0:
+        problems.append("no relative link found: the link pattern no longer matches the docs")
     for p in problems:
         print(p)
     if problems:

@@ -8,10 +8,9 @@ January is days [20454, 20485) (2026-01-01 is day 20454; January has 31 days).
   total 6,050.50 in 6 of 8 lines; 8 lines in batches of 3 are 3 batches.
 Reps are numbered in order of first appearance (王伟, 李娜, 张敏), and a batch without
 its amount column is refused with the library's message."""
-import os
-import shlex
-import subprocess
 import sys
+
+from spt_run import output_of
 
 EXPECTED = """source checked: 8 order lines, 3 reps
 refused: order lines batch: required column amount is NULL (count 3)
@@ -24,11 +23,7 @@ January 2026 (days 20454 to 20484), 6 lines in 3 batches:
 
 
 def main():
-    # Under `meson test --setup valgrind` the program runs under memcheck (tests/valgrind.sh);
-    # its stderr goes to the test log.
-    wrapper = shlex.split(os.environ.get("SPT_EXEC_WRAPPER", ""))
-    out = subprocess.run(wrapper + [sys.argv[1]], check=True,
-                         stdout=subprocess.PIPE).stdout.decode()
+    out = output_of([sys.argv[1]])
     if out != EXPECTED:
         print(f"fact_source printed:\n{out}expected:\n{EXPECTED}")
         return 1

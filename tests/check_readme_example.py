@@ -4,12 +4,11 @@ program prints the split computed by hand:
   1,000,000.00 by 420,000 : 310,000 : 150,000 (sum 880,000), in cents:
   100000000 * 42/88 = 47727272.72..., * 31/88 = 35227272.72..., * 15/88 = 17045454.54...
   floors sum to 99999998; the two cents left go to the two largest remainders (.72, .72)."""
-import os
 import pathlib
 import re
-import shlex
-import subprocess
 import sys
+
+from spt_run import output_of
 
 EXPECTED = "region 1: 477,272.73\nregion 2: 352,272.73\nregion 3: 170,454.54\n"
 
@@ -25,11 +24,7 @@ def main():
     if lines > 25:
         print(f"the README example has {lines} lines; keep it short")
         return 1
-    # Under `meson test --setup valgrind` the program runs under memcheck (tests/valgrind.sh);
-    # its stderr goes to the test log.
-    wrapper = shlex.split(os.environ.get("SPT_EXEC_WRAPPER", ""))
-    out = subprocess.run(wrapper + [program], check=True, stdout=subprocess.PIPE,
-                         text=True).stdout
+    out = output_of([program])
     if out != EXPECTED:
         print(f"quickstart printed:\n{out}expected:\n{EXPECTED}")
         return 1

@@ -3,11 +3,12 @@
 temporary directory, and run the host program."""
 import os
 import pathlib
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from spt_run import output_of
 
 
 def main():
@@ -22,11 +23,7 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([meson, "compile", "-C", str(build)], check=True,
                        stdout=subprocess.DEVNULL)
-        # Under `meson test --setup valgrind` the host runs under memcheck
-        # (tests/valgrind.sh); its stderr goes to the test log.
-        wrapper = shlex.split(os.environ.get("SPT_EXEC_WRAPPER", ""))
-        out = subprocess.run(wrapper + [str(build / "host")], check=True,
-                             stdout=subprocess.PIPE, text=True).stdout
+        out = output_of([str(build / "host")])
     print(out, end="")
     if "commission 432.10" not in out:
         print("unexpected output from the subproject host")

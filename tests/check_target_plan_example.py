@@ -9,8 +9,9 @@ fen left over to the largest remainders (ties to the earlier part). Per rep, in 
   B1 24,691,358: 4,938,271.6 6,172,839.5 6,172,839.5 7,407,407.4 -> +1 to Q1, Q2
   B2 49,382,715: 9,876,543 12,345,678.75 12,345,678.75 14,814,814.5 -> +1 to Q2, Q3
 and regions and the company are the sums of their children in every quarter."""
-import subprocess
 import sys
+
+from spt_run import output_of
 
 EXPECTED = """node,level,annual,Q1,Q2,Q3,Q4
 Co,company,1234567.89,246913.59,308641.98,308641.97,370370.35
@@ -25,7 +26,7 @@ saved as scenario "base" version 1
 
 
 def main():
-    out = subprocess.run([sys.argv[1]], check=True, capture_output=True).stdout.decode()
+    out = output_of([sys.argv[1]])
     if out != EXPECTED:
         print(f"target_plan printed:\n{out}expected:\n{EXPECTED}")
         return 1

@@ -7,13 +7,6 @@
 
 #include "target_fixtures.h"
 
-sp_ctx *fx_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 sp_hierarchy *fx_build(sp_ctx *ctx, const spec *s, size_t n)
 {
     sp_hierarchy *h = NULL;
@@ -45,10 +38,3 @@ uint32_t fx_node(const sp_hierarchy *h, const char *id)
     return idx;
 }
 
-void fx_expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
-{
-    if (rc != want_rc)
-        fail_msg("rc %d, expected %d (%s)", rc, want_rc, sp_ctx_errmsg(ctx));
-    if (strcmp(sp_ctx_errmsg(ctx), want_msg) != 0)
-        fail_msg("message\n  \"%s\"\nexpected\n  \"%s\"", sp_ctx_errmsg(ctx), want_msg);
-}

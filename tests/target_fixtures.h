@@ -12,14 +12,10 @@ typedef struct spec {
     const char *id, *parent;
 } spec;
 
-/* A context with the default allocator; fails the test if it cannot be made. */
-sp_ctx *fx_ctx(void);
 /* A hierarchy of the n nodes added one by one (each must get index i); and validated. */
 sp_hierarchy *fx_build(sp_ctx *ctx, const spec *s, size_t n);
 sp_hierarchy *fx_build_valid(sp_ctx *ctx, const spec *s, size_t n);
 /* The index of an id that must exist. */
 uint32_t fx_node(const sp_hierarchy *h, const char *id);
-/* The status and the whole message of the context's last error. */
-void fx_expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg);
 
 #endif

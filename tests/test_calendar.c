@@ -526,23 +526,57 @@ static void expect_month_starts(const sp_calendar *cal, int32_t fy, const int st
     }
 }
 
+/* A retail preset: the years of expect_retail_years, FY2024 month by month, and FY2023's
+ * last month, which takes that year's 53rd week and so runs from `last_month` (month,
+ * day in 2023) to 2024-02-03. Months and dates by hand, from Sunday 2024-02-04. */
+typedef struct retail_preset {
+    uint32_t preset;
+    int months[13][2];
+    int last_month[2];
+} retail_preset;
+
+static const retail_preset retail_presets[] = {
+    /* 4-5-4 (the NRF's 2024 calendar has February 4 .. March 2, March 3 .. April 6, ...);
+     * the 53rd week makes January 5 weeks: 2023-12-31 .. 2024-02-03. */
+    { SP_CALENDAR_PRESET_NRF_454,
+      { { 2, 4 }, { 3, 3 }, { 4, 7 }, { 5, 5 }, { 6, 2 }, { 7, 7 }, { 8, 4 }, { 9, 1 },
+        { 10, 6 }, { 11, 3 }, { 12, 1 }, { 1, 5 }, { 2, 2 } },
+      { 12, 31 } },
+    /* 4-4-5: the last month 6 weeks, 2023-12-24 .. 2024-02-03. */
+    { SP_CALENDAR_PRESET_RETAIL_445,
+      { { 2, 4 }, { 3, 3 }, { 3, 31 }, { 5, 5 }, { 6, 2 }, { 6, 30 }, { 8, 4 }, { 9, 1 },
+        { 9, 29 }, { 11, 3 }, { 12, 1 }, { 12, 29 }, { 2, 2 } },
+      { 12, 24 } },
+    /* 5-4-4: the last month 5 weeks, 2023-12-31 .. 2024-02-03. */
+    { SP_CALENDAR_PRESET_RETAIL_544,
+      { { 2, 4 }, { 3, 10 }, { 4, 7 }, { 5, 5 }, { 6, 9 }, { 7, 7 }, { 8, 4 }, { 9, 8 },
+        { 10, 6 }, { 11, 3 }, { 12, 8 }, { 1, 5 }, { 2, 2 } },
+      { 12, 31 } },
+};
+
+static void test_presets_retail(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    for (size_t i = 0; i < sizeof retail_presets / sizeof retail_presets[0]; i++) {
+        const retail_preset *r = &retail_presets[i];
+        sp_calendar *cal = preset_calendar(ctx, r->preset);
+        expect_retail_years(cal);
+        expect_month_starts(cal, 2024, r->months);
+        int32_t f, e;
+        period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
+        assert_int_equal(f, spt_day(2023, r->last_month[0], r->last_month[1]));
+        assert_int_equal(e, spt_day(2024, 2, 4));
+        sp_calendar_free(cal);
+    }
+    sp_ctx_free(ctx);
+}
+
 static void test_presets_nrf(void **state)
 {
     (void)state;
     sp_ctx *ctx = spt_new_ctx();
     sp_calendar *cal = preset_calendar(ctx, SP_CALENDAR_PRESET_NRF_454);
-    expect_retail_years(cal);
-    /* FY2024 month by month, 4-5-4 weeks from Sunday 2024-02-04 (by hand: the NRF's 2024
-     * calendar has February 4 .. March 2, March 3 .. April 6, ...). */
-    static const int m2024[13][2] = { { 2, 4 },  { 3, 3 },  { 4, 7 },  { 5, 5 },  { 6, 2 },
-                                      { 7, 7 },  { 8, 4 },  { 9, 1 },  { 10, 6 }, { 11, 3 },
-                                      { 12, 1 }, { 1, 5 },  { 2, 2 } };
-    expect_month_starts(cal, 2024, m2024);
-    /* The 53rd week of FY2023 goes to January: 2023-12-31 .. 2024-02-03, 5 weeks. */
-    int32_t f, e;
-    period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
-    assert_int_equal(f, spt_day(2023, 12, 31));
-    assert_int_equal(e, spt_day(2024, 2, 4));
     expect_label(cal, spt_day(2025, 2, 1), SP_GRAIN_WEEK, "FY2024-W52");
     expect_label(cal, spt_day(2025, 2, 2), SP_GRAIN_YEAR, "FY2025");
     sp_calendar_free(cal);
@@ -555,43 +589,14 @@ static void test_presets_nrf(void **state)
     o.week53_month = 2;
     o.weekend = SP_SUNDAY;
     cal = new_calendar(ctx, &o);
+    /* FY2023's 53rd week now goes to its second month: 5 + 1 weeks, 42 days. */
+    int32_t f, e;
     period(cal, 2023, SP_GRAIN_MONTH, 1, &f, &e);
     assert_int_equal(e - f, 42);
     int32_t w[12];
     size_t n;
     assert_int_equal(sp_calendar_periods(cal, 2024, SP_GRAIN_MONTH, NULL, NULL, w, 12, &n), SP_OK);
     assert_int_equal(w[0], 24); /* 4 weeks of 6 working days */
-    sp_calendar_free(cal);
-    sp_ctx_free(ctx);
-}
-
-static void test_presets_retail(void **state)
-{
-    (void)state;
-    sp_ctx *ctx = spt_new_ctx();
-    /* The same years as the NRF's; months of 4-4-5 and 5-4-4 weeks, by hand. */
-    sp_calendar *cal = preset_calendar(ctx, SP_CALENDAR_PRESET_RETAIL_445);
-    expect_retail_years(cal);
-    static const int m445[13][2] = { { 2, 4 },  { 3, 3 },  { 3, 31 }, { 5, 5 },  { 6, 2 },
-                                     { 6, 30 }, { 8, 4 },  { 9, 1 },  { 9, 29 }, { 11, 3 },
-                                     { 12, 1 }, { 12, 29 }, { 2, 2 } };
-    expect_month_starts(cal, 2024, m445);
-    /* FY2023's last month takes the 53rd week: 2023-12-24 .. 2024-02-03, 6 weeks. */
-    int32_t f, e;
-    period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
-    assert_int_equal(f, spt_day(2023, 12, 24));
-    assert_int_equal(e, spt_day(2024, 2, 4));
-    sp_calendar_free(cal);
-
-    cal = preset_calendar(ctx, SP_CALENDAR_PRESET_RETAIL_544);
-    expect_retail_years(cal);
-    static const int m544[13][2] = { { 2, 4 }, { 3, 10 }, { 4, 7 }, { 5, 5 },  { 6, 9 },
-                                     { 7, 7 }, { 8, 4 },  { 9, 8 }, { 10, 6 }, { 11, 3 },
-                                     { 12, 8 }, { 1, 5 }, { 2, 2 } };
-    expect_month_starts(cal, 2024, m544);
-    period(cal, 2023, SP_GRAIN_MONTH, 11, &f, &e);
-    assert_int_equal(f, spt_day(2023, 12, 31));
-    assert_int_equal(e, spt_day(2024, 2, 4));
     sp_calendar_free(cal);
     sp_ctx_free(ctx);
 }

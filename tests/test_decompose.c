@@ -63,7 +63,7 @@ static const spec org[] = {
 static void test_every_method(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
@@ -80,10 +80,10 @@ static void test_every_method(void **state)
     uint32_t found = 9;
     assert_int_equal(sp_decomp_find_driver(d, "headcount", &found), SP_OK);
     assert_int_equal(found, c_hc);
-    fx_expect_error(ctx, sp_decomp_find_driver(d, "nope", &found), SP_ENOTFOUND,
-                    "decompose: no driver is named \"nope\"");
-    fx_expect_error(ctx, sp_decomp_find_driver(d, NULL, &found), SP_EINVAL,
-                    "decompose: name is NULL");
+    spt_expect_error(ctx, sp_decomp_find_driver(d, "nope", &found), SP_ENOTFOUND,
+                     "decompose: no driver is named \"nope\"");
+    spt_expect_error(ctx, sp_decomp_find_driver(d, NULL, &found), SP_EINVAL,
+                     "decompose: name is NULL");
 
     /* Regions by potential: 1000 x 300/400 = 750, 250. */
     sp_decomp_rule r = SP_DECOMP_RULE_INIT;
@@ -174,7 +174,7 @@ typedef struct flat_run {
 static void flat_new(flat_run *fr, size_t n)
 {
     memset(fr, 0, sizeof *fr);
-    fr->ctx = fx_ctx();
+    fr->ctx = spt_new_ctx();
     fr->h = fx_build_valid(fr->ctx, flat, n);
     assert_int_equal(sp_decomp_new(&fr->d, fr->h), SP_OK);
 }
@@ -253,18 +253,19 @@ static void test_growth_clamped(void **state)
     /* Beyond: no common growth reaches 1000 within the caps. */
     int64_t before[5];
     memcpy(before, fr.t, sizeof before);
-    fx_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
-                    "decompose: children of \"P\" (target 1000, split by growth over \"last "
-                    "year\"): allocate: the maximums of the unlocked parts sum to 990 (zero-weight "
-                    "parts count at their minimums), short of the 1000 left after locked parts");
+    spt_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
+                     "decompose: children of \"P\" (target 1000, split by growth over \"last "
+                     "year\"): allocate: the maximums of the unlocked parts sum to 990 "
+                     "(zero-weight parts count at their minimums), short of the 1000 left after "
+                     "locked parts");
     assert_memory_equal(fr.t, before, sizeof before);
     /* Nor below the floors: -5 % everywhere is 475 + 285 + 95 = 855 > 700. */
     set_growth_rule(&fr, base, -50000000, SP_DECOMP_NO_CAP);
     assert_int_equal(sp_decomp_set_growth_limits(fr.d, A, -50000000, SP_DECOMP_NO_CAP), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 700), SP_EINVAL,
-                    "decompose: children of \"P\" (target 700, split by growth over \"last "
-                    "year\"): allocate: the minimums of the unlocked parts sum to 855, beyond the "
-                    "700 left after locked parts");
+    spt_expect_error(fr.ctx, flat_go(&fr, 700), SP_EINVAL,
+                     "decompose: children of \"P\" (target 700, split by growth over \"last "
+                     "year\"): allocate: the minimums of the unlocked parts sum to 855, beyond the "
+                     "700 left after locked parts");
     flat_free(&fr);
 }
 
@@ -277,9 +278,9 @@ static void test_growth_bounds_rounding(void **state)
     /* Bounds are ceil(b (1 + floor)) and floor(b (1 + cap)): with b = 1, floor +10 % and
      * cap +20 % give 2 and 1: no integer target grows between 10 % and 20 %. */
     set_growth_rule(&fr, base, 100000000, 200000000);
-    fx_expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
-                    "decompose: node \"A\": its lower bound 2 (growth floor) is above its upper "
-                    "bound 1 (growth cap)");
+    spt_expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
+                     "decompose: node \"A\": its lower bound 2 (growth floor) is above its upper "
+                     "bound 1 (growth cap)");
     /* b = 1001 at 0 % to +3 %: [1001, 1031]; with unit 100 no multiple fits for B. */
     sp_decomp_rule r = SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_GROWTH;
@@ -289,9 +290,9 @@ static void test_growth_bounds_rounding(void **state)
     r.unit = 100;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     assert_int_equal(sp_decomp_set_growth_limits(fr.d, A, -SP_DEC_ONE, SP_DECOMP_NO_CAP), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
-                    "decompose: node \"B\": no multiple of unit 100 lies between its lower bound "
-                    "1001 (growth floor) and its upper bound 1031 (growth cap)");
+    spt_expect_error(fr.ctx, flat_go(&fr, 1200), SP_EINVAL,
+                     "decompose: node \"B\": no multiple of unit 100 lies between its lower bound "
+                     "1001 (growth floor) and its upper bound 1031 (growth cap)");
     flat_free(&fr);
 }
 
@@ -320,56 +321,56 @@ static void test_locks(void **state)
     assert_int_equal(sp_decomp_lock_at(fr.d, 1, &n, &v, &reason), SP_OK);
     assert_int_equal(n, D);
     assert_string_equal(reason, "on leave, 大区经理批准");
-    fx_expect_error(fr.ctx, sp_decomp_lock_at(fr.d, 2, &n, &v, &reason), SP_ENOTFOUND,
-                    "decompose: lock 2 is beyond the 2 locks");
+    spt_expect_error(fr.ctx, sp_decomp_lock_at(fr.d, 2, &n, &v, &reason), SP_ENOTFOUND,
+                     "decompose: lock 2 is beyond the 2 locks");
     /* 1000 - 450 - 0 = 550 over A and C -> 275 each. */
     assert_int_equal(flat_go(&fr, 1000), SP_OK);
     assert_memory_equal(fr.t, ((int64_t[]){ 1000, 275, 450, 275, 0 }), sizeof fr.t);
     assert_int_equal(sp_decomp_unlock(fr.d, D), SP_OK);
-    fx_expect_error(fr.ctx, sp_decomp_unlock(fr.d, D), SP_ENOTFOUND,
-                    "decompose: node \"D\" is not locked");
+    spt_expect_error(fr.ctx, sp_decomp_unlock(fr.d, D), SP_ENOTFOUND,
+                     "decompose: node \"D\" is not locked");
     assert_int_equal(sp_decomp_lock_count(fr.d), 1);
 
     /* Locked beyond the parent's target. */
     assert_int_equal(sp_decomp_lock(fr.d, C, 700, "key account"), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
-                    "decompose: children of \"P\" (target 1000, split evenly): allocate: locked "
-                    "parts sum to 1150, beyond the total 1000");
+    spt_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
+                     "decompose: children of \"P\" (target 1000, split evenly): allocate: locked "
+                     "parts sum to 1150, beyond the total 1000");
     /* Every child locked: they must make the target exactly. */
     assert_int_equal(sp_decomp_lock(fr.d, C, 200, "key account"), SP_OK);
     assert_int_equal(sp_decomp_lock(fr.d, A, 100, "new hire"), SP_OK);
     assert_int_equal(sp_decomp_lock(fr.d, D, 250, "x"), SP_OK);
     assert_int_equal(flat_go(&fr, 1000), SP_OK);
     assert_memory_equal(fr.t, ((int64_t[]){ 1000, 100, 450, 200, 250 }), sizeof fr.t);
-    fx_expect_error(fr.ctx, flat_go(&fr, 1001), SP_EINVAL,
-                    "decompose: children of \"P\" (target 1001, split evenly): allocate: every part "
-                    "is locked: the locked parts sum to 1000, not the total 1001");
+    spt_expect_error(fr.ctx, flat_go(&fr, 1001), SP_EINVAL,
+                     "decompose: children of \"P\" (target 1001, split evenly): allocate: every "
+                     "part is locked: the locked parts sum to 1000, not the total 1001");
 
-    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, P, 5, "x"), SP_EINVAL,
-                    "decompose: node \"P\" is the root, whose target is the total: it cannot be "
-                    "locked");
-    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, -5, "x"), SP_EINVAL,
-                    "decompose: node \"A\": locked value -5 is negative");
-    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, ""), SP_EINVAL,
-                    "decompose: node \"A\": a lock needs a reason (kept for audit)");
-    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, "bad \xc0\x80"), SP_EINVAL,
-                    "decompose: node \"A\": the lock reason \"bad \\xC0\\x80\" is not valid UTF-8: "
-                    "overlong encoding at byte 4");
-    fx_expect_error(fr.ctx, sp_decomp_lock(fr.d, 9, 5, "x"), SP_ENOTFOUND,
-                    "decompose: node index 9 is beyond the 5 nodes");
+    spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, P, 5, "x"), SP_EINVAL,
+                     "decompose: node \"P\" is the root, whose target is the total: it cannot be "
+                     "locked");
+    spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, -5, "x"), SP_EINVAL,
+                     "decompose: node \"A\": locked value -5 is negative");
+    spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, ""), SP_EINVAL,
+                     "decompose: node \"A\": a lock needs a reason (kept for audit)");
+    spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, A, 5, "bad \xc0\x80"), SP_EINVAL,
+                     "decompose: node \"A\": the lock reason \"bad \\xC0\\x80\" is not valid "
+                     "UTF-8: overlong encoding at byte 4");
+    spt_expect_error(fr.ctx, sp_decomp_lock(fr.d, 9, 5, "x"), SP_ENOTFOUND,
+                     "decompose: node index 9 is beyond the 5 nodes");
     assert_int_equal(sp_decomp_lock_at(fr.d, 0, &n, &v, &reason), SP_OK);
     assert_int_equal(v, 100); /* A unchanged by the failed calls */
     /* A lock outside the node's own bounds. */
     assert_int_equal(sp_decomp_set_bounds(fr.d, A, 0, 50), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
-                    "decompose: node \"A\" is locked at 100, outside its bounds [0, 50]");
+    spt_expect_error(fr.ctx, flat_go(&fr, 1000), SP_EINVAL,
+                     "decompose: node \"A\" is locked at 100, outside its bounds [0, 50]");
     flat_free(&fr);
 }
 
 static void test_locked_inner_node(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, org, ORG_N);
     sp_decomp *d = NULL;
     assert_int_equal(sp_decomp_new(&d, h), SP_OK);
@@ -403,8 +404,9 @@ static void test_null_fallback(void **state)
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     /* Null policy error (the default): the first null child is named. Values under a null
      * mark are never read (B's -7 is no error). */
-    fx_expect_error(fr.ctx, flat_go(&fr, 800), SP_EINVAL,
-                    "decompose: node \"B\": driver \"prior\" is null (the null policy is an error)");
+    spt_expect_error(fr.ctx, flat_go(&fr, 800), SP_EINVAL,
+                     "decompose: node \"B\": driver \"prior\" is null (the null policy is an "
+                     "error)");
     /* Even share: B and D count with the mean of A and C, 200: weights 100, 200, 300, 200
      * of 800 -> exactly what an even split would give B and D (800 / 4 = 200). */
     r.null_policy = SP_DECOMP_NULL_EVEN;
@@ -503,24 +505,25 @@ static void test_bounds_and_units(void **state)
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
     assert_int_equal(sp_decomp_set_bounds_all(fr.d, (const int64_t[]){ 0, 40, 40, 30 }, NULL, 4),
                      SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                    "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
-                    "allocate: the minimums of the unlocked parts sum to 110, beyond the 100 left "
-                    "after locked parts");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+                     "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
+                     "allocate: the minimums of the unlocked parts sum to 110, beyond the 100 left "
+                     "after locked parts");
     assert_int_equal(sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ NOMAX, 30, 30, 30 }, 4),
                      SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                    "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
-                    "allocate: the maximums of the unlocked parts sum to 90 (zero-weight parts count "
-                    "at their minimums), short of the 100 left after locked parts");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+                     "decompose: children of \"P\" (target 100, split by driver \"potential\"): "
+                     "allocate: the maximums of the unlocked parts sum to 90 (zero-weight parts "
+                     "count at their minimums), short of the 100 left after locked parts");
     /* The root's own bounds bind the total. */
-    fx_expect_error(fr.ctx, sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ 10, -1, 3, 3 }, 4),
-                    SP_EINVAL, "decompose: node \"A\": max -1 is below min 0");
+    spt_expect_error(fr.ctx,
+                     sp_decomp_set_bounds_all(fr.d, NULL, (const int64_t[]){ 10, -1, 3, 3 }, 4),
+                     SP_EINVAL, "decompose: node \"A\": max -1 is below min 0");
     assert_int_equal(sp_decomp_set_bounds(fr.d, P, 0, 80), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 90), SP_EINVAL,
-                    "decompose: the total 90 is outside the bounds [0, 80] of the root \"P\"");
-    fx_expect_error(fr.ctx, sp_decomp_set_bounds(fr.d, A, -1, 5), SP_EINVAL,
-                    "decompose: node \"A\": min -1 is negative");
+    spt_expect_error(fr.ctx, flat_go(&fr, 90), SP_EINVAL,
+                     "decompose: the total 90 is outside the bounds [0, 80] of the root \"P\"");
+    spt_expect_error(fr.ctx, sp_decomp_set_bounds(fr.d, A, -1, 5), SP_EINVAL,
+                     "decompose: node \"A\": min -1 is negative");
     flat_free(&fr);
 }
 
@@ -536,21 +539,21 @@ static void test_bad_drivers(void **state)
     r.method = SP_DECOMP_DRIVER;
     r.driver = prior;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                    "decompose: node \"B\": driver \"prior\" is -5, but a proportional split needs "
-                    "values >= 0");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+                     "decompose: node \"B\": driver \"prior\" is -5, but a proportional split "
+                     "needs values >= 0");
     r.driver = zero;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                    "decompose: children of \"P\" (target 100, split by driver \"hc\"): allocate: "
-                    "every unlocked weight is zero, so only the minimums (0) can be placed of the 100 "
-                    "left after locked parts");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+                     "decompose: children of \"P\" (target 100, split by driver \"hc\"): "
+                     "allocate: every unlocked weight is zero, so only the minimums (0) can be "
+                     "placed of the 100 left after locked parts");
     /* Nothing to place: all-zero weights are no problem. */
     assert_int_equal(flat_go(&fr, 0), SP_OK);
     r.driver = big;
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
-                    "decompose: children of \"P\": driver \"big\" sums beyond int64_t");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
+                     "decompose: children of \"P\": driver \"big\" sums beyond int64_t");
     r.method = SP_DECOMP_BLEND;
     r.blend_drivers = (const uint32_t[]){ big, zero };
     r.blend_weights = (const sp_dec[]){ 1, 1 };
@@ -559,9 +562,9 @@ static void test_bad_drivers(void **state)
     uint32_t p2 = add_driver(fr.d, "p2", (const int64_t[]){ 0, 5, 5, 7 }, NULL, 4);
     r.blend_drivers = (const uint32_t[]){ p2, zero };
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
-                    "decompose: children of \"P\": blend driver \"hc\" is zero for every unlocked "
-                    "child, so its share of the blend has nowhere to go");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EINVAL,
+                     "decompose: children of \"P\": blend driver \"hc\" is zero for every unlocked "
+                     "child, so its share of the blend has nowhere to go");
 
     /* The even fallback's weights beyond int64_t: values 3 and 2^63 - 4 (mean not whole:
      * every value is doubled), and, with whole means, a sum of weights beyond it. */
@@ -571,36 +574,36 @@ static void test_bad_drivers(void **state)
     r.driver = add_driver(fr.d, "huge", (const int64_t[]){ 0, 3, 0, INT64_MAX - 3 },
                           (const uint8_t[]){ 1, 1, 0, 1 }, 4);
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
-                    "decompose: children of \"P\": driver \"huge\": weighting its nulls by the "
-                    "mean of its 2 values overflows int64_t");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
+                     "decompose: children of \"P\": driver \"huge\": weighting its nulls by the "
+                     "mean of its 2 values overflows int64_t");
     r.driver = add_driver(fr.d, "huge2", (const int64_t[]){ 0, INT64_C(4000000000000000000), 0,
                                                              INT64_C(4000000000000000000) },
                           (const uint8_t[]){ 1, 1, 0, 1 }, 4);
     assert_int_equal(sp_decomp_set_level_rule(fr.d, 1, &r), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
-                    "decompose: children of \"P\" (target 100, split by driver \"huge2\"): "
-                    "allocate: the weights of the unlocked parts sum to 12000000000000000000, "
-                    "beyond 2^63 - 1");
+    spt_expect_error(fr.ctx, flat_go(&fr, 100), SP_EOVERFLOW,
+                     "decompose: children of \"P\" (target 100, split by driver \"huge2\"): "
+                     "allocate: the weights of the unlocked parts sum to 12000000000000000000, "
+                     "beyond 2^63 - 1");
 
     /* Outputs untouched by every failure above. */
     sp_decomp_output out = { SP_DECOMP_OUTPUT_VERSION, NULL, NULL, NULL, NULL };
-    fx_expect_error(fr.ctx, sp_decomp_run(fr.d, 5, &out), SP_EINVAL,
-                    "decompose: the output's target array is NULL");
-    fx_expect_error(fr.ctx, flat_go(&fr, -5), SP_EINVAL, "decompose: the total -5 is negative");
+    spt_expect_error(fr.ctx, sp_decomp_run(fr.d, 5, &out), SP_EINVAL,
+                     "decompose: the output's target array is NULL");
+    spt_expect_error(fr.ctx, flat_go(&fr, -5), SP_EINVAL, "decompose: the total -5 is negative");
     for (int i = 0; i < 4; i++)
         assert_int_equal(fr.t[i], 0);
 
     /* Drivers themselves. */
     int64_t v4[4] = { 0 };
-    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "prior", v4, NULL, 4, NULL), SP_ECONFLICT,
-                    "decompose: driver \"prior\" already exists (column 0)");
-    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", v4, NULL, 3, NULL), SP_EINVAL,
-                    "decompose: driver \"x\" has 3 values for 4 nodes");
-    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "", v4, NULL, 4, NULL), SP_EINVAL,
-                    "decompose: a driver name is empty");
-    fx_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", NULL, NULL, 4, NULL), SP_EINVAL,
-                    "decompose: driver \"x\": values is NULL");
+    spt_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "prior", v4, NULL, 4, NULL), SP_ECONFLICT,
+                     "decompose: driver \"prior\" already exists (column 0)");
+    spt_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", v4, NULL, 3, NULL), SP_EINVAL,
+                     "decompose: driver \"x\" has 3 values for 4 nodes");
+    spt_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "", v4, NULL, 4, NULL), SP_EINVAL,
+                     "decompose: a driver name is empty");
+    spt_expect_error(fr.ctx, sp_decomp_add_driver(fr.d, "x", NULL, NULL, 4, NULL), SP_EINVAL,
+                     "decompose: driver \"x\": values is NULL");
     flat_free(&fr);
 }
 
@@ -613,59 +616,59 @@ static void test_bad_rules(void **state)
     sp_decomp_rule r = SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_DRIVER;
     r.driver = 3;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: driver 3 is not a driver column (there are 1)");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: driver 3 is not a driver column (there are 1)");
     r.method = 9;
-    fx_expect_error(fr.ctx, sp_decomp_set_node_rule(fr.d, P, &r), SP_EINVAL,
-                    "decompose: rule of node \"P\": method 9 is unknown");
+    spt_expect_error(fr.ctx, sp_decomp_set_node_rule(fr.d, P, &r), SP_EINVAL,
+                     "decompose: rule of node \"P\": method 9 is unknown");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.null_policy = 5;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: null policy 5 is unknown");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: null policy 5 is unknown");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.unit = -1;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: unit -1 is negative");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: unit -1 is negative");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_BLEND;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: a blend needs blend_count > 0, blend_drivers and "
-                    "blend_weights");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: a blend needs blend_count > 0, blend_drivers and "
+                     "blend_weights");
     r.blend_drivers = (const uint32_t[]){ 0, 0 };
     r.blend_weights = (const sp_dec[]){ 100, -200000000 };
     r.blend_count = 2;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: blend_weights[1] = -0.2 is negative");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: blend_weights[1] = -0.2 is negative");
     r.blend_weights = (const sp_dec[]){ 0, 0 };
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: every blend weight is zero");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: every blend weight is zero");
     /* The allocation's own message, prefixed in place (it was once formatted into the
      * buffer it was read from). The weights sum to 2 x (2^63 - 1) = 2^64 - 2. */
     r.blend_weights = (const sp_dec[]){ INT64_MAX, INT64_MAX };
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EOVERFLOW,
-                    "decompose: rule of level 1: blend weights: allocate: the weights of the "
-                    "unlocked parts sum to 18446744073709551614, beyond 2^63 - 1");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EOVERFLOW,
+                     "decompose: rule of level 1: blend weights: allocate: the weights of the "
+                     "unlocked parts sum to 18446744073709551614, beyond 2^63 - 1");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
     r.method = SP_DECOMP_GROWTH;
     r.growth_floor = -1500000000;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: growth floor -1.5 is below -1 (a fall of 100 %)");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: growth floor -1.5 is below -1 (a fall of 100 %)");
     r.growth_floor = 200000000;
     r.growth_cap = 100000000;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
-                    "decompose: rule of level 1: growth cap 0.1 is below growth floor 0.2");
-    fx_expect_error(fr.ctx, sp_decomp_set_growth_limits(fr.d, A, 200000000, 100000000), SP_EINVAL,
-                    "decompose: node \"A\": growth cap 0.1 is below growth floor 0.2");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EINVAL,
+                     "decompose: rule of level 1: growth cap 0.1 is below growth floor 0.2");
+    spt_expect_error(fr.ctx, sp_decomp_set_growth_limits(fr.d, A, 200000000, 100000000), SP_EINVAL,
+                     "decompose: node \"A\": growth cap 0.1 is below growth floor 0.2");
     r = (sp_decomp_rule)SP_DECOMP_RULE_INIT;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 0, &r), SP_EINVAL,
-                    "decompose: level 0 has no rule: rules are set for levels 1 to 1 (level 0 is "
-                    "the root)");
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 2, &r), SP_EINVAL,
-                    "decompose: level 2 has no rule: rules are set for levels 1 to 1 (level 0 is "
-                    "the root)");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 0, &r), SP_EINVAL,
+                     "decompose: level 0 has no rule: rules are set for levels 1 to 1 (level 0 is "
+                     "the root)");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 2, &r), SP_EINVAL,
+                     "decompose: level 2 has no rule: rules are set for levels 1 to 1 (level 0 is "
+                     "the root)");
     r.version = 0;
-    fx_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EVERSION,
-                    "sp_decomp_rule: version 0 is not supported (this library knows 1 to 1)");
+    spt_expect_error(fr.ctx, sp_decomp_set_level_rule(fr.d, 1, &r), SP_EVERSION,
+                     "sp_decomp_rule: version 0 is not supported (this library knows 1 to 1)");
     /* Nothing was set by the failures: the split is even. */
     assert_int_equal(flat_go(&fr, 30), SP_OK);
     assert_memory_equal(fr.t, ((int64_t[]){ 30, 10, 10, 10 }), 4 * sizeof(int64_t));
@@ -688,13 +691,13 @@ static void test_bad_rules(void **state)
     /* A hierarchy changed under a decomposition. */
     assert_int_equal(sp_hierarchy_add(fr.h, "E", 1, "P", 1, NULL), SP_OK);
     assert_int_equal(sp_hierarchy_validate(fr.h), SP_OK);
-    fx_expect_error(fr.ctx, flat_go(&fr, 30), SP_EINVAL,
-                    "decompose: the hierarchy changed after this decomposition was made");
+    spt_expect_error(fr.ctx, flat_go(&fr, 30), SP_EINVAL,
+                     "decompose: the hierarchy changed after this decomposition was made");
     sp_decomp *d2 = NULL;
     assert_int_equal(sp_hierarchy_add(fr.h, "F", 1, "P", 1, NULL), SP_OK);
-    fx_expect_error(fr.ctx, sp_decomp_new(&d2, fr.h), SP_EINVAL,
-                    "decompose: the hierarchy is not validated (call sp_hierarchy_validate after "
-                    "adding nodes)");
+    spt_expect_error(fr.ctx, sp_decomp_new(&d2, fr.h), SP_EINVAL,
+                     "decompose: the hierarchy is not validated (call sp_hierarchy_validate after "
+                     "adding nodes)");
     flat_free(&fr);
 }
 
@@ -885,7 +888,7 @@ static void check_invariants(sp_hierarchy *h, const prop_case *c, const size_t *
 static void test_property_invariants(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 21 };
     static prop_case c;
     size_t id_perm[PN], perm[PN];
@@ -935,7 +938,7 @@ static void test_property_growth(void **state)
      * growth stays within its limits, no node below its cap could take from a node above
      * its floor to even out their growth (the common growth), the flags say who is clamped,
      * and the common growth is that of the free nodes. */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 24 };
     enum { K = 60 };
     static char names[K + 1][8];
@@ -1038,7 +1041,7 @@ static void test_property_scaling(void **state)
     (void)state;
     /* Scaling every driver by a constant changes nothing (growth is left out: its bounds
      * are in money, so a scaled baseline means other bounds). */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 22 };
     static prop_case c;
     size_t perm[PN];
@@ -1068,7 +1071,7 @@ static void test_property_scaling(void **state)
 static void test_property_against_reference(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 23 };
     static prop_case c;
     size_t perm[PN];
@@ -1157,7 +1160,7 @@ static void test_large_groups(void **state)
 {
     (void)state;
     /* A group of 1000 (heap scratch) under a group of 70: exact sums, even split. */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     enum { W = 70, L = 1000 };
     static char names[1 + W + L][12];
     static const char *ids[1 + W + L], *parents[1 + W + L];

@@ -38,52 +38,6 @@ static void expect_id(const sp_dict *d, uint32_t index, const char *want, size_t
     assert_int_equal(id[len], '\0');
 }
 
-/* ids packed Arrow-style after `skip` bytes of junk (so offsets[0] == skip), with junk
- * after the last id too: the data length and the offsets, not NULs, delimit the ids. */
-typedef struct packed {
-    char *data;
-    size_t len;
-    uint64_t *offsets;
-    size_t n;
-} packed;
-
-static packed pack_lens(const char *const *ids, const size_t *lens, size_t n, size_t skip)
-{
-    size_t total = skip;
-    for (size_t i = 0; i < n; i++)
-        total += lens != NULL ? lens[i] : strlen(ids[i]);
-    packed p = { malloc(total + 2), total, malloc((n + 1) * sizeof(uint64_t)), n };
-    memset(p.data, '#', total + 2);
-    size_t at = skip;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = lens != NULL ? lens[i] : strlen(ids[i]);
-        p.offsets[i] = at;
-        memcpy(p.data + at, ids[i], len);
-        at += len;
-    }
-    p.offsets[n] = at;
-    return p;
-}
-
-static packed pack(const char *const *ids, size_t n, size_t skip)
-{
-    return pack_lens(ids, NULL, n, skip);
-}
-
-static void unpack(packed *p)
-{
-    free(p->data);
-    free(p->offsets);
-}
-
-/* The status and the whole message of the context's last error. */
-static void expect_error(sp_ctx *ctx, int rc, int want_rc, const char *want_msg)
-{
-    if (rc != want_rc)
-        fail_msg("status %d, expected %d; message \"%s\"", rc, want_rc, sp_ctx_errmsg(ctx));
-    assert_string_equal(sp_ctx_errmsg(ctx), want_msg);
-}
-
 /* ---- the happy path ---- */
 
 static void test_add_find_id(void **state)
@@ -428,16 +382,36 @@ static void test_add_all(void **state)
     sp_ctx_free(ctx);
 }
 
-static void test_add_all_rollback_after_growth(void **state)
+/* The rollback tests' dictionary before a failed batch: "old 0" .. "old 99" at indices
+ * 0 .. 99. */
+static sp_dict *old_ids_dict(sp_ctx *ctx)
 {
-    (void)state;
-    sp_ctx *ctx = spt_new_ctx();
     sp_dict *d = new_dict(ctx);
     char text[64];
     for (unsigned i = 0; i < 100; i++) {
         snprintf(text, sizeof text, "old %u", i);
-        add(d, text);
+        assert_int_equal(add(d, text), i);
     }
+    return d;
+}
+
+/* Every old id is still found, at its index. */
+static void expect_old_ids(const sp_dict *d)
+{
+    char text[64];
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "old %u", i);
+        uint32_t index;
+        assert_int_equal(sp_dict_find(d, text, strlen(text), &index), SP_OK);
+        assert_int_equal(index, i);
+    }
+}
+
+static void test_add_all_rollback_after_growth(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = old_ids_dict(ctx);
     /* 20000 new ids (the table, the index array and the arena all grow), the last one a
      * repeat of the 5000th: everything the batch added is taken out again. */
     enum { N = 20000 };
@@ -451,12 +425,7 @@ static void test_add_all_rollback_after_growth(void **state)
     assert_int_equal(sp_dict_count(d), 100);
     for (unsigned i = 0; i < N; i++)
         expect_absent(d, ids[i]);
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(text, sizeof text, "old %u", i);
-        uint32_t index;
-        assert_int_equal(sp_dict_find(d, text, strlen(text), &index), SP_OK);
-        assert_int_equal(index, i);
-    }
+    expect_old_ids(d);
     /* The same batch without the repeat goes in whole. */
     snprintf(ids[N - 1], 32, "new %u", N - 1);
     uint32_t *indices = malloc(N * sizeof *indices);
@@ -484,7 +453,7 @@ static void test_add_packed(void **state)
     add(d, "a");
     add(d, "b");
     const char *ids[] = { "c", "网格-东区", "rep-001", "d", "rep-00" };
-    packed p = pack(ids, 5, 3);
+    spt_packed p = spt_pack(ids, NULL, 5, 3);
     assert_int_equal(p.offsets[0], 3);
     uint32_t idx[5] = { 9, 9, 9, 9, 9 };
     assert_int_equal(sp_dict_add_packed(d, p.data, p.len, p.offsets, 5, idx), SP_OK);
@@ -503,13 +472,13 @@ static void test_add_packed(void **state)
     /* Nothing to add: data and offsets may be NULL; indices may be NULL. */
     assert_int_equal(sp_dict_add_packed(d, NULL, 0, NULL, 0, NULL), SP_OK);
     const char *more[] = { "e", "f" };
-    packed q = pack(more, 2, 0);
+    spt_packed q = spt_pack(more, NULL, 2, 0);
     assert_int_equal(sp_dict_add_packed(d, q.data, q.len, q.offsets, 2, NULL), SP_OK);
     expect_id(d, 8, "f", 1);
     assert_int_equal(sp_dict_add_packed(NULL, q.data, q.len, q.offsets, 2, NULL), SP_EINVAL);
     assert_int_equal(sp_dict_count(d), 9);
-    unpack(&p);
-    unpack(&q);
+    spt_packed_free(&p);
+    spt_packed_free(&q);
     sp_dict_free(d);
     sp_dict_free(e);
     sp_ctx_free(ctx);
@@ -600,8 +569,9 @@ static void test_packed_bad_input(void **state)
     char want[200] = "dict: ids[0]: id \"";
     memset(want + strlen(want), 'a', 80);
     strcpy(want + strlen("dict: ids[0]: id \"") + 80, "\"... is 65536 bytes long (at most 65535)");
-    expect_error(ctx, sp_dict_add_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
-    expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+    spt_expect_error(ctx, sp_dict_add_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL, want);
+    spt_expect_error(ctx, sp_dict_intern_packed(d, big, 65536, long_offsets, 1, out), SP_EINVAL,
+                     want);
 
     /* Nothing changed, nothing written; then the same ids, valid, go in. */
     for (int i = 0; i < 5; i++)
@@ -631,7 +601,7 @@ static void test_intern_packed(void **state)
     add(d, "b");
     /* New ids in order of first occurrence; repeats and present ids get their index. */
     const char *ids[] = { "c", "a", "c", "东", "b", "东" };
-    packed p = pack(ids, 6, 1);
+    spt_packed p = spt_pack(ids, NULL, 6, 1);
     uint32_t idx[6];
     assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, 6, idx), SP_OK);
     const uint32_t want[] = { 2, 0, 2, 3, 1, 3 };
@@ -657,14 +627,14 @@ static void test_intern_packed(void **state)
     /* A bad new id after new ones: none of them stays, indices untouched. */
     uint32_t out[4] = { 9, 9, 9, 9 };
     const uint64_t off4[] = { 0, 1, 2, 3, 3 };
-    expect_error(ctx, sp_dict_intern_packed(d, "eaf", 3, off4, 4, out), SP_EINVAL,
-                 "dict: ids[3]: id is empty");
-    expect_error(ctx, sp_dict_intern_packed(d, "ea\xFF", 3, off4, 3, out), SP_EINVAL,
-                 "dict: ids[2]: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at "
-                 "byte 0");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, "eaf", 3, off4, 4, out), SP_EINVAL,
+                     "dict: ids[3]: id is empty");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, "ea\xFF", 3, off4, 3, out), SP_EINVAL,
+                     "dict: ids[2]: id \"\\xFF\" is not valid UTF-8: byte never used in UTF-8 at "
+                     "byte 0");
     const uint64_t off2[] = { 0, 1, 4 };
-    expect_error(ctx, sp_dict_intern_packed(d, "ea\0b", 4, off2, 2, out), SP_EINVAL,
-                 "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1");
+    spt_expect_error(ctx, sp_dict_intern_packed(d, "ea\0b", 4, off2, 2, out), SP_EINVAL,
+                     "dict: ids[1]: id \"a\\x00b\" has a NUL byte at byte 1");
     for (int i = 0; i < 4; i++)
         assert_int_equal(out[i], 9);
     assert_int_equal(sp_dict_count(d), 4);
@@ -675,7 +645,7 @@ static void test_intern_packed(void **state)
     assert_int_equal(out[0], 4);
     assert_int_equal(out[1], 0);
     assert_int_equal(out[2], 5);
-    unpack(&p);
+    spt_packed_free(&p);
     sp_dict_free(d);
     sp_dict_free(e);
     sp_ctx_free(ctx);
@@ -688,12 +658,7 @@ static void test_intern_packed_rollback_after_growth(void **state)
 {
     (void)state;
     sp_ctx *ctx = spt_new_ctx();
-    sp_dict *d = new_dict(ctx);
-    char text[64];
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(text, sizeof text, "old %u", i);
-        add(d, text);
-    }
+    sp_dict *d = old_ids_dict(ctx);
     /* 20000 new ids, each twice, an old one every tenth, and last an invalid one. */
     enum { N = 20000 };
     size_t n = 0;
@@ -709,14 +674,12 @@ static void test_intern_packed_rollback_after_growth(void **state)
         }
     }
     ids[n++] = strdup("\xC3");
-    packed p = pack((const char *const *)ids, n, 0);
-    expect_error(ctx, sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, NULL), SP_EINVAL,
-                 "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at byte 0");
+    spt_packed p = spt_pack((const char *const *)ids, NULL, n, 0);
+    spt_expect_error(ctx, sp_dict_intern_packed(d, p.data, p.len, p.offsets, n, NULL), SP_EINVAL,
+                     "dict: ids[42000]: id \"\\xC3\" is not valid UTF-8: truncated sequence at "
+                     "byte 0");
     assert_int_equal(sp_dict_count(d), 100);
-    for (unsigned i = 0; i < 100; i++) {
-        snprintf(text, sizeof text, "old %u", i);
-        assert_int_equal(spi_dict_lookup(d, text, strlen(text)), i);
-    }
+    expect_old_ids(d);
     for (size_t k = 0; k + 1 < n; k++)
         if (strncmp(ids[k], "new", 3) == 0)
             expect_absent(d, ids[k]);
@@ -735,7 +698,7 @@ static void test_intern_packed_rollback_after_growth(void **state)
         free(ids[k]);
     free(ids);
     free(idx);
-    unpack(&p);
+    spt_packed_free(&p);
     sp_dict_free(d);
     sp_ctx_free(ctx);
 }
@@ -749,10 +712,10 @@ static void test_find_packed(void **state)
     add(d, "b");
     add(d, "网格");
     /* The last error stays as it was: absence is an answer, not an error. */
-    expect_error(ctx, sp_dict_add(d, "a", 1, NULL), SP_ECONFLICT,
-                 "dict: id \"a\" is already present (index 0)");
+    spt_expect_error(ctx, sp_dict_add(d, "a", 1, NULL), SP_ECONFLICT,
+                     "dict: id \"a\" is already present (index 0)");
     const char *ids[] = { "网格", "zz", "a", "", "\xC3", "b", "网" };
-    packed p = pack(ids, 7, 5);
+    spt_packed p = spt_pack(ids, NULL, 7, 5);
     uint32_t idx[7];
     size_t missing = 99;
     assert_int_equal(sp_dict_find_packed(d, p.data, p.len, p.offsets, 7, idx, &missing), SP_OK);
@@ -772,7 +735,7 @@ static void test_find_packed(void **state)
     assert_int_equal(sp_dict_find_packed(NULL, p.data, p.len, p.offsets, 7, idx, &missing),
                      SP_EINVAL);
     assert_int_equal(sp_dict_count(d), 3);
-    unpack(&p);
+    spt_packed_free(&p);
     sp_dict_free(d);
     sp_ctx_free(ctx);
 }
@@ -794,7 +757,7 @@ static void test_lookup_records_nothing(void **state)
     assert_int_equal(sp_ctx_errcode(ctx), SP_OK);
     assert_string_equal(sp_ctx_errmsg(ctx), "");
     /* The public lookup records the miss: the caller asked for that id. */
-    expect_error(ctx, sp_dict_find(d, "zz", 2, NULL), SP_ENOTFOUND, "dict: id \"zz\" not found");
+    spt_expect_error(ctx, sp_dict_find(d, "zz", 2, NULL), SP_ENOTFOUND, "dict: id \"zz\" not found");
     sp_dict_free(d);
     sp_ctx_free(ctx);
 }
@@ -835,12 +798,12 @@ static sp_dict *clone_source(sp_ctx *ctx, size_t n)
         rest[i - n / 2] = malloc(64);
         clone_id(rest[i - n / 2], 64, i);
     }
-    packed p = pack((const char *const *)rest, n - n / 2, 2);
+    spt_packed p = spt_pack((const char *const *)rest, NULL, n - n / 2, 2);
     assert_int_equal(sp_dict_intern_packed(d, p.data, p.len, p.offsets, n - n / 2, NULL), SP_OK);
     for (size_t i = 0; i < n - n / 2; i++)
         free(rest[i]);
     free(rest);
-    unpack(&p);
+    spt_packed_free(&p);
     return d;
 }
 
@@ -1009,9 +972,9 @@ static void test_property_against_oracle(void **state)
                 if (spt_rng_chance(&rng, 50)) {
                     rc = sp_dict_add_all(d, ptrs, lens, n, indices);
                 } else {
-                    packed p = pack_lens(ptrs, lens, n, (size_t)spt_rng_range(&rng, 0, 3));
+                    spt_packed p = spt_pack(ptrs, lens, n, (size_t)spt_rng_range(&rng, 0, 3));
                     rc = sp_dict_add_packed(d, p.data, p.len, p.offsets, n, indices);
-                    unpack(&p);
+                    spt_packed_free(&p);
                 }
                 assert_int_equal(rc == SP_OK, ok);
                 if (ok) {
@@ -1044,7 +1007,7 @@ static void test_property_against_oracle(void **state)
                         lens[k] = random_id(&rng, batch[k]);
                     }
                 }
-                packed p = pack_lens(ptrs, lens, n, (size_t)spt_rng_range(&rng, 0, 3));
+                spt_packed p = spt_pack(ptrs, lens, n, (size_t)spt_rng_range(&rng, 0, 3));
                 uint32_t indices[6];
                 if (spt_rng_chance(&rng, 50)) {
                     size_t missing = 99, absent = 0;
@@ -1075,7 +1038,7 @@ static void test_property_against_oracle(void **state)
                         assert_int_equal(indices[k], (uint32_t)i);
                     }
                 }
-                unpack(&p);
+                spt_packed_free(&p);
                 assert_int_equal(sp_dict_count(d), o.count);
                 continue;
             }
@@ -1111,7 +1074,7 @@ typedef struct dict_fault {
     int op; /* 0 add, 1 intern, 2 add_all, 3 add_packed, 4 intern_packed, 5 clone */
     size_t batch;
     char **ids;
-    packed p; /* the batch packed; for intern_packed each id twice */
+    spt_packed p; /* the batch packed; for intern_packed each id twice */
     sp_dict *clone;
 } dict_fault;
 
@@ -1211,10 +1174,10 @@ static uint64_t run_fault_case(const char *name, int op, size_t base, size_t bat
         char **twice = malloc(2 * batch * sizeof *twice);
         for (size_t k = 0; k < 2 * batch; k++)
             twice[k] = f.ids[k / 2];
-        f.p = pack((const char *const *)twice, 2 * batch, 1);
+        f.p = spt_pack((const char *const *)twice, NULL, 2 * batch, 1);
         free(twice);
     } else {
-        f.p = pack((const char *const *)f.ids, batch, 1);
+        f.p = spt_pack((const char *const *)f.ids, NULL, batch, 1);
     }
     fault_rebuild(&f);
     static const int errors[] = { SP_ENOMEM };
@@ -1228,7 +1191,7 @@ static uint64_t run_fault_case(const char *name, int op, size_t base, size_t bat
     for (size_t k = 0; k < batch; k++)
         free(f.ids[k]);
     free(f.ids);
-    unpack(&f.p);
+    spt_packed_free(&f.p);
     sp_ctx_free(f.ctx);
     assert_int_equal(f.alloc.live_blocks, 0);
     return points;

@@ -486,14 +486,6 @@ static sp_hierarchy *tree(sp_ctx *ctx, const char *const *ids, const char *const
     return h;
 }
 
-static void expect_error(sp_ctx *ctx, int rc, int code, const char *msg)
-{
-    if (rc != code)
-        fail_msg("returned %d, want %d (%s)", rc, code, sp_ctx_errmsg(ctx));
-    if (strcmp(sp_ctx_errmsg(ctx), msg) != 0)
-        fail_msg("message\n  %s\nwant\n  %s", sp_ctx_errmsg(ctx), msg);
-}
-
 /* ---- period maps ---- */
 
 static void test_period_maps(void **state)
@@ -538,20 +530,20 @@ static void test_period_maps(void **state)
     spi_period_map_free(ctx, &m);
 
     /* Bad maps. */
-    expect_error(ctx, spi_period_map_calendar(ctx, "t", &m, cal, SP_GRAIN_MONTH, 2025, 0),
-                 SP_EINVAL, "t: 0 fiscal years is outside 1..9999");
-    expect_error(ctx, spi_period_map_calendar(ctx, "t", &m, cal, SP_GRAIN_MONTH, 9999, 2),
-                 SP_EINVAL, "t: FY9999 + 1 years is after FY9999");
+    spt_expect_error(ctx, spi_period_map_calendar(ctx, "t", &m, cal, SP_GRAIN_MONTH, 2025, 0),
+                     SP_EINVAL, "t: 0 fiscal years is outside 1..9999");
+    spt_expect_error(ctx, spi_period_map_calendar(ctx, "t", &m, cal, SP_GRAIN_MONTH, 9999, 2),
+                     SP_EINVAL, "t: FY9999 + 1 years is after FY9999");
     assert_int_equal(spi_period_map_calendar(ctx, "t", &m, cal, 9, 2025, 1), SP_EINVAL);
     spi_period_map_whole(&m, 100, 200);
-    expect_error(ctx, spi_period_map_window(ctx, "t", &m, 5, 4), SP_EINVAL,
-                 "t: day window [5, 4) is empty backwards or outside years 1 to 9999");
-    expect_error(ctx, spi_period_map_window(ctx, "t", &m, -800000, 4), SP_EINVAL,
-                 "t: day window [-800000, 4) is empty backwards or outside years 1 to 9999");
+    spt_expect_error(ctx, spi_period_map_window(ctx, "t", &m, 5, 4), SP_EINVAL,
+                     "t: day window [5, 4) is empty backwards or outside years 1 to 9999");
+    spt_expect_error(ctx, spi_period_map_window(ctx, "t", &m, -800000, 4), SP_EINVAL,
+                     "t: day window [-800000, 4) is empty backwards or outside years 1 to 9999");
     for (int w = 0; w < SPI_PERIOD_WINDOWS_MAX; w++)
         assert_int_equal(spi_period_map_window(ctx, "t", &m, 150, 300), SP_OK);
-    expect_error(ctx, spi_period_map_window(ctx, "t", &m, 150, 300), SP_EINVAL,
-                 "t: more than 4 day windows");
+    spt_expect_error(ctx, spi_period_map_window(ctx, "t", &m, 150, 300), SP_EINVAL,
+                     "t: more than 4 day windows");
     assert_int_equal(m.from, 100);
     assert_int_equal(m.to, 300);
     assert_true(m.gaps);
@@ -614,14 +606,14 @@ static void test_measures_and_netting(void **state)
 
     /* A measure whose column a batch lacks: the batch is named. */
     lk->cost = false;
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EINVAL,
-                 "test grouping: order lines batch 1 has no cost column, which the costs "
-                 "measure reads");
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EINVAL,
+                     "test grouping: order lines batch 1 has no cost column, which the costs "
+                     "measure reads");
     spec.nmeasures = 4; /* margin reads cost too */
     spec.measures[2] = SPI_MEASURE_AMOUNT;
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EINVAL,
-                 "test grouping: order lines batch 1 has no cost column, which the margins "
-                 "measure reads");
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EINVAL,
+                     "test grouping: order lines batch 1 has no cost column, which the margins "
+                     "measure reads");
     free_cells(cells);
     free_source(&s);
     sp_ctx_free(ctx);
@@ -727,9 +719,9 @@ static void test_key_maps_and_unknown(void **state)
     /* Strict: the first unknown row is an error naming its column, row, index and id. */
     spec.strict = true;
     spec.unknown_as = "no rep of the test";
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND,
-                 "test grouping: rep[2] = 2 has id \"ghost\", which is no rep of the test "
-                 "(strict ids)");
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND,
+                     "test grouping: rep[2] = 2 has id \"ghost\", which is no rep of the test "
+                     "(strict ids)");
     /* The row is the batch's, beyond its first slice. */
     free_source(&s);
     s = lines_source();
@@ -742,13 +734,13 @@ static void test_key_maps_and_unknown(void **state)
     snprintf(msg, sizeof msg, "test grouping: rep[%u] = 4 has id \"ghost2\", which is no rep of "
                               "the test (strict ids)",
              (unsigned)bad_row);
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND, msg);
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND, msg);
     /* Without the dictionary the id is not quoted. */
     spec.dict = NULL;
     spec.unknown_as = NULL;
     snprintf(msg, sizeof msg, "test grouping: rep[%u] = 4 is unknown (strict ids)",
              (unsigned)bad_row);
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND, msg);
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_ENOTFOUND, msg);
     free_cells(cells);
     free_source(&s);
     sp_dict_free(dict);
@@ -963,8 +955,8 @@ static void test_overflow(void **state)
     const char *const ids[] = { "wang", "li" };
     assert_int_equal(sp_dict_add_all(dict, ids, NULL, 2, NULL), SP_OK);
     spec.dict = dict;
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
-                 "test grouping: the margins of rep \"wang\" overflow int64_t");
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
+                     "test grouping: the margins of rep \"wang\" overflow int64_t");
     /* Two groups overflow: the lower group is named, whatever the order. */
     free_source(&s);
     s = lines_source();
@@ -977,8 +969,8 @@ static void test_overflow(void **state)
     spec.dict = NULL;
     for (uint64_t seed = 0; seed < 6; seed++) {
         s.seed = seed;
-        expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
-                     "test grouping: the amounts of group 0 overflow int64_t");
+        spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
+                         "test grouping: the amounts of group 0 overflow int64_t");
     }
     /* A window's cell and a node's: named as a node. */
     const char *const nids[] = { "R", "a", "b" };
@@ -996,8 +988,8 @@ static void test_overflow(void **state)
     spec.nodes = h;
     free_cells(cells);
     cells = new_cells(&spec, 2);
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
-                 "test grouping: the amounts of node \"a\" overflow int64_t");
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
+                     "test grouping: the amounts of node \"a\" overflow int64_t");
     /* Own cells that fit, a roll-up that does not: the roll-up's message. */
     uint32_t b;
     assert_int_equal(sp_hierarchy_find(h, "b", 1, &b), SP_OK);
@@ -1008,8 +1000,8 @@ static void test_overflow(void **state)
     spec.rollup = true;
     free_cells(cells);
     cells = new_cells(&spec, 1);
-    expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
-                 "test grouping: the sum at node \"R\" overflows int64_t");
+    spt_expect_error(ctx, run_group(ctx, &spec, &s, cells, &rep, NULL), SP_EOVERFLOW,
+                     "test grouping: the sum at node \"R\" overflows int64_t");
     free_cells(cells);
     free_source(&s);
     sp_hierarchy_free(h);
@@ -1084,69 +1076,69 @@ static void test_bad_input(void **state)
     spi_group_spec good = spec_of(SPI_COLUMN_REP, 2, &pm), spec;
     int64_t c0[8], *cells[SPI_GROUP_MEASURES_MAX] = { c0, c0, c0, c0, c0 };
     spi_group_report rep;
-    expect_error(ctx, spi_group_facts(ctx, NULL, &src, NULL, cells, &rep), SP_EINVAL,
-                 "fact grouping: the spec is NULL");
-    expect_error(ctx, spi_group_facts(ctx, &good, NULL, NULL, cells, &rep), SP_EINVAL,
-                 "fact grouping: the fact source is NULL");
-    expect_error(ctx, spi_group_facts(ctx, &good, &src, NULL, NULL, &rep), SP_EINVAL,
-                 "fact grouping: cells is NULL");
+    spt_expect_error(ctx, spi_group_facts(ctx, NULL, &src, NULL, cells, &rep), SP_EINVAL,
+                     "fact grouping: the spec is NULL");
+    spt_expect_error(ctx, spi_group_facts(ctx, &good, NULL, NULL, cells, &rep), SP_EINVAL,
+                     "fact grouping: the fact source is NULL");
+    spt_expect_error(ctx, spi_group_facts(ctx, &good, &src, NULL, NULL, &rep), SP_EINVAL,
+                     "fact grouping: cells is NULL");
     spec = good, spec.what = NULL;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "fact grouping: what is NULL");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "fact grouping: what is NULL");
     spec = good, spec.periods = NULL;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: the period map is NULL");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: the period map is NULL");
     spec = good, spec.column = 5;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: column 5 is not an index column (0 to 4)");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: column 5 is not an index column (0 to 4)");
     spec = good, spec.nkinds = 0;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: 0 kinds is outside 1..4");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: 0 kinds is outside 1..4");
     spec = good, spec.kinds[0].kind = 6;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: kinds[0]: unknown kind 6");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: kinds[0]: unknown kind 6");
     spec = good, spec.nmeasures = 6;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: 6 measures is outside 1..5");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: 6 measures is outside 1..5");
     spec = good, spec.measures[0] = 5;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: measures[0]: unknown measure 5");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: measures[0]: unknown measure 5");
     spec = good, spec.nmeasures = 2, spec.measures[1] = SPI_MEASURE_COUNT;
     int64_t *one[SPI_GROUP_MEASURES_MAX] = { c0, NULL, NULL, NULL, NULL };
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, one, &rep), SP_EINVAL,
-                 "test grouping: cells[1] is NULL");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, one, &rep), SP_EINVAL,
+                     "test grouping: cells[1] is NULL");
     spec = good, spec.ngroups = SPI_GROUP_LIMIT;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: 4294967292 groups are too many");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: 4294967292 groups are too many");
     spec = good, spec.nkeys = 3;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: 3 keys without a key map need as many groups (there are 2)");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: 3 keys without a key map need as many groups (there are 2)");
     const uint32_t bad_map[2] = { 1, 2 };
     spec = good, spec.key_map = bad_map;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: key_map[1] = 2 is no group (2 groups)");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: key_map[1] = 2 is no group (2 groups)");
     spec = good, spec.rollup = true;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: a roll-up needs the hierarchy of the groups");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: a roll-up needs the hierarchy of the groups");
     sp_hierarchy *h;
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     assert_int_equal(sp_hierarchy_add(h, "R", 1, NULL, 0, NULL), SP_OK);
     spec = good, spec.nodes = h;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: the hierarchy is not validated");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: the hierarchy is not validated");
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: 2 groups, but the hierarchy has 1 nodes");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: 2 groups, but the hierarchy has 1 nodes");
     spi_period_map broken = pm;
     broken.nbuckets = 0;
     spec = good, spec.periods = &broken;
-    expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
-                 "test grouping: the period map was not built by spi_period_map_*");
+    spt_expect_error(ctx, spi_group_facts(ctx, &spec, &src, NULL, cells, &rep), SP_EINVAL,
+                     "test grouping: the period map was not built by spi_period_map_*");
     /* A key beyond the dictionary: the batch check names it (rep 3, nkeys 2). */
     memset(&rep, 0x5A, sizeof rep);
     spi_group_report before = rep;
-    expect_error(ctx, spi_group_facts(ctx, &good, &src, NULL, cells, &rep), SP_EINVAL,
-                 "order lines batch 1: rep[1] = 3 is not a known index (dictionary has 2)");
+    spt_expect_error(ctx, spi_group_facts(ctx, &good, &src, NULL, cells, &rep), SP_EINVAL,
+                     "order lines batch 1: rep[1] = 3 is not a known index (dictionary has 2)");
     assert_memory_equal(&rep, &before, sizeof rep); /* the report is written on success only */
     sp_hierarchy_free(h);
     free_source(&s);

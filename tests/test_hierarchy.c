@@ -59,7 +59,7 @@ static const spec company[] = {
 static void test_build_and_read(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     assert_int_equal(sp_hierarchy_count(h), COMPANY_N);
     assert_int_equal(sp_hierarchy_get_state(h), SP_HIERARCHY_OPEN);
@@ -105,9 +105,9 @@ static void test_build_and_read(void **state)
     /* Adding a node makes it unvalidated again; validating again takes it in. */
     assert_int_equal(sp_hierarchy_add(h, "r6", 2, "E2", 2, &idx), SP_OK);
     assert_int_equal(idx, COMPANY_N);
-    fx_expect_error(ctx, sp_hierarchy_root(h, &root), SP_EINVAL,
-                    "hierarchy root: the hierarchy is not validated (call sp_hierarchy_validate "
-                    "after adding nodes)");
+    spt_expect_error(ctx, sp_hierarchy_root(h, &root), SP_EINVAL,
+                     "hierarchy root: the hierarchy is not validated (call sp_hierarchy_validate "
+                     "after adding nodes)");
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
     expect_children(h, "E2", "r3 r6");
     sp_hierarchy_free(h);
@@ -117,7 +117,7 @@ static void test_build_and_read(void **state)
 static void test_canonical_order_bytes(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     /* Unsigned bytes, a proper prefix first: "R1" < "R10" < "R2" < "r" < "网格" (0xE7...). */
     const spec s[] = { { "网格", "root" }, { "R2", "root" }, { "r", "root" },
                        { "R10", "root" }, { "root", NULL }, { "R1", "root" } };
@@ -137,7 +137,7 @@ static void test_canonical_order_bytes(void **state)
 static void test_bulk(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = NULL;
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     /* Explicit lengths: ids need not be NUL-terminated. */
@@ -153,8 +153,8 @@ static void test_bulk(void **state)
     const char *more[] = { "p1", "p2", "X" };
     const char *more_parents[] = { "r1", "X", "Co" };
     assert_int_equal(sp_hierarchy_add_all(h, more, NULL, more_parents, NULL, 2, NULL), SP_OK);
-    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
-                    "hierarchy: node \"p2\" has parent \"X\", which is not a node");
+    spt_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+                     "hierarchy: node \"p2\" has parent \"X\", which is not a node");
     assert_int_equal(sp_hierarchy_add_all(h, more + 2, NULL, more_parents + 2, NULL, 1, NULL),
                      SP_OK);
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
@@ -169,7 +169,7 @@ static void test_bulk(void **state)
 static void test_levels(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     const char *names[] = { "company", "region", "grid", "rep", "product" };
     assert_int_equal(sp_hierarchy_set_levels(h, names, 5), SP_OK);
@@ -184,29 +184,29 @@ static void test_levels(void **state)
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
 
     /* Too few names for the depth in use: refused, the old names kept. */
-    fx_expect_error(ctx, sp_hierarchy_set_levels(h, names, 3), SP_EINVAL,
-                    "hierarchy: node \"r5\" is at level 3, but only 3 level names are given");
+    spt_expect_error(ctx, sp_hierarchy_set_levels(h, names, 3), SP_EINVAL,
+                     "hierarchy: node \"r5\" is at level 3, but only 3 level names are given");
     assert_int_equal(sp_hierarchy_level_name(h, 4, &name), SP_OK);
     assert_string_equal(name, "product");
     /* A validated hierarchy checks the names it is given against its depth too. */
     sp_hierarchy *h2 = fx_build(ctx, company, COMPANY_N);
     assert_int_equal(sp_hierarchy_set_levels(h2, names, 2), SP_OK);
-    fx_expect_error(ctx, sp_hierarchy_validate(h2), SP_EINVAL,
-                    "hierarchy: node \"r5\" is at level 3, but only 2 level names are given");
+    spt_expect_error(ctx, sp_hierarchy_validate(h2), SP_EINVAL,
+                     "hierarchy: node \"r5\" is at level 3, but only 2 level names are given");
     assert_int_equal(sp_hierarchy_get_state(h2), SP_HIERARCHY_OPEN);
     assert_int_equal(sp_hierarchy_set_levels(h2, NULL, 0), SP_OK); /* unnamed levels */
     assert_int_equal(sp_hierarchy_validate(h2), SP_OK);
 
     const char *dup[] = { "company", "rep", "rep" };
-    fx_expect_error(ctx, sp_hierarchy_set_levels(h, dup, 3), SP_EINVAL,
-                    "hierarchy: level names 1 and 2 are both \"rep\"");
+    spt_expect_error(ctx, sp_hierarchy_set_levels(h, dup, 3), SP_EINVAL,
+                     "hierarchy: level names 1 and 2 are both \"rep\"");
     const char *empty[] = { "company", "" };
-    fx_expect_error(ctx, sp_hierarchy_set_levels(h, empty, 2), SP_EINVAL,
-                    "hierarchy: level name 1 is empty");
+    spt_expect_error(ctx, sp_hierarchy_set_levels(h, empty, 2), SP_EINVAL,
+                     "hierarchy: level name 1 is empty");
     const char *bad[] = { "comp\xff" };
-    fx_expect_error(ctx, sp_hierarchy_set_levels(h, bad, 1), SP_EINVAL,
-                    "hierarchy: level name 0 \"comp\\xFF\" is not valid UTF-8: byte never used "
-                    "in UTF-8 at byte 4");
+    spt_expect_error(ctx, sp_hierarchy_set_levels(h, bad, 1), SP_EINVAL,
+                     "hierarchy: level name 0 \"comp\\xFF\" is not valid UTF-8: byte never used "
+                     "in UTF-8 at byte 4");
     assert_int_equal(sp_hierarchy_level_name(h, 1, &name), SP_OK);
     assert_string_equal(name, "region");
     sp_hierarchy_free(h);
@@ -266,7 +266,7 @@ static void test_bad_shapes(void **state)
           "-> ... (8 nodes)" },
         { "no nodes", { { NULL, NULL } }, 0, "hierarchy: no nodes" },
     };
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const shape_case *c = &cases[i];
         sp_hierarchy *h = fx_build(ctx, c->nodes, c->n);
@@ -287,29 +287,29 @@ static void test_bad_shapes(void **state)
 static void test_bad_ids(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, 3);
     uint32_t idx = 77;
-    fx_expect_error(ctx, sp_hierarchy_add(h, "West", 4, "Co", 2, &idx), SP_ECONFLICT,
-                    "hierarchy: id \"West\" is already present (index 2)");
-    fx_expect_error(ctx, sp_hierarchy_add(h, "", 0, "Co", 2, &idx), SP_EINVAL,
-                    "hierarchy: id is empty");
-    fx_expect_error(ctx, sp_hierarchy_add(h, "a\xc3", 2, "Co", 2, &idx), SP_EINVAL,
-                    "hierarchy: id \"a\\xC3\" is not valid UTF-8: truncated sequence at byte 1");
-    fx_expect_error(ctx, sp_hierarchy_add(h, NULL, 0, "Co", 2, &idx), SP_EINVAL,
-                    "hierarchy: id is NULL");
-    fx_expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "", 0, &idx), SP_EINVAL,
-                    "hierarchy: node \"r9\": the parent id is empty (a root's parent is NULL)");
-    fx_expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "\xff", 1, &idx), SP_EINVAL,
-                    "hierarchy: node \"r9\": the parent id \"\\xFF\" is not valid UTF-8: byte "
-                    "never used in UTF-8 at byte 0");
+    spt_expect_error(ctx, sp_hierarchy_add(h, "West", 4, "Co", 2, &idx), SP_ECONFLICT,
+                     "hierarchy: id \"West\" is already present (index 2)");
+    spt_expect_error(ctx, sp_hierarchy_add(h, "", 0, "Co", 2, &idx), SP_EINVAL,
+                     "hierarchy: id is empty");
+    spt_expect_error(ctx, sp_hierarchy_add(h, "a\xc3", 2, "Co", 2, &idx), SP_EINVAL,
+                     "hierarchy: id \"a\\xC3\" is not valid UTF-8: truncated sequence at byte 1");
+    spt_expect_error(ctx, sp_hierarchy_add(h, NULL, 0, "Co", 2, &idx), SP_EINVAL,
+                     "hierarchy: id is NULL");
+    spt_expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "", 0, &idx), SP_EINVAL,
+                     "hierarchy: node \"r9\": the parent id is empty (a root's parent is NULL)");
+    spt_expect_error(ctx, sp_hierarchy_add(h, "r9", 2, "\xff", 1, &idx), SP_EINVAL,
+                     "hierarchy: node \"r9\": the parent id \"\\xFF\" is not valid UTF-8: byte "
+                     "never used in UTF-8 at byte 0");
     const char *ids[] = { "A", "B", "A" };
     const char *parents[] = { "Co", "Co", "Co" };
-    fx_expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, parents, NULL, 3, NULL), SP_ECONFLICT,
-                    "hierarchy: ids[2]: id \"A\" repeats ids[0]");
+    spt_expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, parents, NULL, 3, NULL), SP_ECONFLICT,
+                     "hierarchy: ids[2]: id \"A\" repeats ids[0]");
     const char *bad_parents[] = { "Co", "", "Co" };
-    fx_expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, bad_parents, NULL, 2, NULL), SP_EINVAL,
-                    "hierarchy: nodes[1]: the parent id is empty (a root's parent is NULL)");
+    spt_expect_error(ctx, sp_hierarchy_add_all(h, ids, NULL, bad_parents, NULL, 2, NULL), SP_EINVAL,
+                     "hierarchy: nodes[1]: the parent id is empty (a root's parent is NULL)");
     assert_int_equal(idx, 77);
     assert_int_equal(sp_hierarchy_count(h), 3);
     /* A success leaves the last error as it was, though its parent is not known yet. */
@@ -321,15 +321,15 @@ static void test_bad_ids(void **state)
     assert_string_equal(sp_ctx_errmsg(ctx),
                         "hierarchy: nodes[1]: the parent id is empty (a root's parent is NULL)");
     uint32_t found;
-    fx_expect_error(ctx, sp_hierarchy_find(h, "zz", 2, &found), SP_ENOTFOUND,
-                    "hierarchy: id \"zz\" not found");
+    spt_expect_error(ctx, sp_hierarchy_find(h, "zz", 2, &found), SP_ENOTFOUND,
+                     "hierarchy: id \"zz\" not found");
     const char *text;
-    fx_expect_error(ctx, sp_hierarchy_id(h, 99, &text, NULL), SP_ENOTFOUND,
-                    "hierarchy: index 99 is not in the dictionary (count 5)");
+    spt_expect_error(ctx, sp_hierarchy_id(h, 99, &text, NULL), SP_ENOTFOUND,
+                     "hierarchy: index 99 is not in the dictionary (count 5)");
     /* Nothing else was added: r2, r5, West, r8 and r7 have unknown parents. */
-    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
-                    "hierarchy: node \"r2\" has parent \"E1\", which is not a node (5 nodes have "
-                    "parents that are not nodes)");
+    spt_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+                     "hierarchy: node \"r2\" has parent \"E1\", which is not a node (5 nodes have "
+                     "parents that are not nodes)");
     sp_hierarchy_free(h);
     assert_int_equal(sp_hierarchy_new(NULL, ctx), SP_EINVAL);
     assert_int_equal(sp_hierarchy_new(&h, NULL), SP_EINVAL);
@@ -354,7 +354,7 @@ static void random_tree(spt_rng *rng, size_t n, char ids[][16], const char **par
 static void test_property_input_order(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 11 };
     enum { N = 200 };
     static char ids[N][16];
@@ -407,33 +407,6 @@ static void test_property_input_order(void **state)
 }
 
 /* ---- packed batches ---- */
-
-/* Strings packed Arrow-style after `skip` bytes of junk; NULL packs as an empty string. */
-typedef struct packed {
-    char *data;
-    size_t len;
-    uint64_t offsets[COMPANY_N + 1];
-} packed;
-
-static packed pack(const char *const *s, size_t n, size_t skip)
-{
-    packed p;
-    size_t total = skip;
-    for (size_t i = 0; i < n; i++)
-        total += s[i] != NULL ? strlen(s[i]) : 0;
-    p.data = malloc(total + 1);
-    memset(p.data, '#', total + 1);
-    p.len = total;
-    size_t at = skip;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = s[i] != NULL ? strlen(s[i]) : 0;
-        p.offsets[i] = at;
-        memcpy(p.data + at, s[i] != NULL ? s[i] : "", len);
-        at += len;
-    }
-    p.offsets[n] = at;
-    return p;
-}
 
 /* a and b (validated) are the same hierarchy node for node: ids at the same indices,
  * parents, children in the same order, depths, the top-down order, levels. */
@@ -491,13 +464,13 @@ static void expect_same(const sp_hierarchy *a, const sp_hierarchy *b)
 static void test_add_packed(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     const char *ids[COMPANY_N], *parents[COMPANY_N];
     for (size_t i = 0; i < COMPANY_N; i++) {
         ids[i] = company[i].id;
         parents[i] = company[i].parent;
     }
-    packed pi = pack(ids, COMPANY_N, 2), pp = pack(parents, COMPANY_N, 0);
+    spt_packed pi = spt_pack(ids, NULL, COMPANY_N, 2), pp = spt_pack(parents, NULL, COMPANY_N, 0);
     sp_hierarchy *h = NULL;
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     uint32_t idx[COMPANY_N];
@@ -521,8 +494,8 @@ static void test_add_packed(void **state)
     const uint64_t off2[] = { 0, 1, 2 };
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     assert_int_equal(sp_hierarchy_add_packed(h, "yx", 2, off2, NULL, 0, NULL, 2, NULL), SP_OK);
-    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
-                    "hierarchy: 2 roots: \"x\", \"y\" (a hierarchy has exactly one)");
+    spt_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+                     "hierarchy: 2 roots: \"x\", \"y\" (a hierarchy has exactly one)");
     sp_hierarchy_free(h);
 
     /* Parents from an earlier batch, from the same one, and from a later one; a success
@@ -530,8 +503,8 @@ static void test_add_packed(void **state)
     assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
     const uint64_t off1[] = { 0, 2 };
     assert_int_equal(sp_hierarchy_add_packed(h, "Co", 2, off1, NULL, 0, NULL, 1, NULL), SP_OK);
-    fx_expect_error(ctx, sp_hierarchy_add(h, "Co", 2, NULL, 0, NULL), SP_ECONFLICT,
-                    "hierarchy: id \"Co\" is already present (index 0)");
+    spt_expect_error(ctx, sp_hierarchy_add(h, "Co", 2, NULL, 0, NULL), SP_ECONFLICT,
+                     "hierarchy: id \"Co\" is already present (index 0)");
     const uint64_t off3[] = { 0, 2, 4, 6 }, poff3[] = { 0, 2, 4, 5 };
     assert_int_equal(sp_hierarchy_add_packed(h, "p1p2p3", 6, off3, "Cop1X", 5, poff3, 3, idx),
                      SP_OK);
@@ -539,8 +512,8 @@ static void test_add_packed(void **state)
     assert_int_equal(idx[2], 3);
     assert_int_equal(sp_ctx_errcode(ctx), SP_ECONFLICT);
     assert_string_equal(sp_ctx_errmsg(ctx), "hierarchy: id \"Co\" is already present (index 0)");
-    fx_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
-                    "hierarchy: node \"p3\" has parent \"X\", which is not a node");
+    spt_expect_error(ctx, sp_hierarchy_validate(h), SP_EINVAL,
+                     "hierarchy: node \"p3\" has parent \"X\", which is not a node");
     assert_int_equal(sp_hierarchy_add_packed(h, "X", 1, off2, "Co", 2, off1, 1, NULL), SP_OK);
     assert_int_equal(sp_hierarchy_validate(h), SP_OK);
     expect_children(h, "Co", "X p1");
@@ -551,8 +524,8 @@ static void test_add_packed(void **state)
                      SP_EINVAL);
     assert_int_equal(sp_hierarchy_count(h), 5);
     sp_hierarchy_free(h);
-    free(pi.data);
-    free(pp.data);
+    spt_packed_free(&pi);
+    spt_packed_free(&pp);
     sp_ctx_free(ctx);
 }
 
@@ -613,7 +586,7 @@ static void test_add_packed_bad_input(void **state)
         { "present", "ACo", 3, { 0, 1, 3 }, NULL, 0, { 0 }, 2, 2, SP_ECONFLICT,
           "hierarchy: ids[1]: id \"Co\" is already present (index 6)" },
     };
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build(ctx, company, COMPANY_N);
     uint32_t out[3] = { 9, 9, 9 };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -633,14 +606,14 @@ static void test_add_packed_bad_input(void **state)
     char want[300] = "hierarchy: ids[0]: id \"", *quote = want + strlen(want);
     memset(quote, 'a', 80);
     strcpy(quote + 80, "\"... is 65536 bytes long (at most 65535)");
-    fx_expect_error(ctx, sp_hierarchy_add_packed(h, big, 65536, big_off, NULL, 0, NULL, 1, out),
-                    SP_EINVAL, want);
+    spt_expect_error(ctx, sp_hierarchy_add_packed(h, big, 65536, big_off, NULL, 0, NULL, 1, out),
+                     SP_EINVAL, want);
     strcpy(want, "hierarchy: nodes[0]: the parent id \"");
     quote = want + strlen(want);
     memset(quote, 'a', 80);
     strcpy(quote + 80, "\"... is 65536 bytes long, beyond 65535");
-    fx_expect_error(ctx, sp_hierarchy_add_packed(h, "A", 1, one_off, big, 65536, big_off, 1, out),
-                    SP_EINVAL, want);
+    spt_expect_error(ctx, sp_hierarchy_add_packed(h, "A", 1, one_off, big, 65536, big_off, 1, out),
+                     SP_EINVAL, want);
     free(big);
 
     /* Nothing changed; the same nodes, fixed, go in. */
@@ -664,10 +637,10 @@ static void test_add_packed_bad_input(void **state)
     sp_target_plan_info info = SP_TARGET_PLAN_INFO_INIT;
     assert_int_equal(sp_target_plan_get_info(plan, &info), SP_OK);
     sp_hierarchy *held = (sp_hierarchy *)info.hierarchy;
-    fx_expect_error(ctx, sp_hierarchy_add_packed(held, "C", 1, one_off, NULL, 0, NULL, 1, out),
-                    SP_ECONFLICT,
-                    "hierarchy: add: the hierarchy is frozen (a plan or target set holds it; "
-                    "build a new one to change it)");
+    spt_expect_error(ctx, sp_hierarchy_add_packed(held, "C", 1, one_off, NULL, 0, NULL, 1, out),
+                     SP_ECONFLICT,
+                     "hierarchy: add: the hierarchy is frozen (a plan or target set holds it; "
+                     "build a new one to change it)");
     assert_int_equal(sp_hierarchy_count(held), COMPANY_N + 2);
     sp_target_plan_free(plan);
     sp_hierarchy_free(h);
@@ -717,7 +690,7 @@ static sp_hierarchy *plan_copy(sp_ctx *ctx, const sp_hierarchy *h, sp_target_pla
 static void test_plan_copy(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static char ids[400][16];
     for (uint64_t seed = 1; seed <= spt_iterations(20); seed++) {
         size_t n = seed == 1 ? 1 : seed == 2 ? 400 : (size_t)(seed * 37 % 400) + 1;
@@ -735,8 +708,8 @@ static void test_plan_copy(void **state)
         for (size_t i = 0; i < n; i++)
             assert_int_equal(fx_node(c, ids[i]), i);
         uint32_t idx;
-        fx_expect_error(ctx, sp_hierarchy_find(c, "extra", 5, &idx), SP_ENOTFOUND,
-                        "hierarchy: id \"extra\" not found");
+        spt_expect_error(ctx, sp_hierarchy_find(c, "extra", 5, &idx), SP_ENOTFOUND,
+                         "hierarchy: id \"extra\" not found");
         sp_target_plan_free(plan);
     }
     sp_ctx_free(ctx);
@@ -804,7 +777,7 @@ static void test_plan_copy_faults(void **state)
 static void test_rollup_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, company, COMPANY_N);
     int64_t values[COMPANY_N], out[COMPANY_N];
     for (size_t i = 0; i < COMPANY_N; i++)
@@ -839,8 +812,8 @@ static void test_rollup_examples(void **state)
     for (int l = 0; l < 4; l++)
         assert_int_equal(totals[l], 58);
     assert_int_equal(totals[4], 7);
-    fx_expect_error(ctx, sp_hierarchy_level_totals(h, out, totals, 3), SP_EBUFFER,
-                    "level totals: room for 3 levels, the hierarchy has 4");
+    spt_expect_error(ctx, sp_hierarchy_level_totals(h, out, totals, 3), SP_EBUFFER,
+                     "level totals: room for 3 levels, the hierarchy has 4");
 
     /* Overflow: the highest node whose sum leaves int64_t is named, nothing written. A
      * transient overflow that cancels out is not one. */
@@ -848,8 +821,8 @@ static void test_rollup_examples(void **state)
     memcpy(before, out, sizeof out);
     values[fx_node(h, "r1")] = INT64_MAX;
     values[fx_node(h, "r2")] = 1;
-    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
-                    "rollup: the sum at node \"Co\" overflows int64_t");
+    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+                     "rollup: the sum at node \"Co\" overflows int64_t");
     assert_memory_equal(out, before, sizeof out);
     values[fx_node(h, "r2")] = -1;
     values[fx_node(h, "r3")] = 1;
@@ -859,22 +832,23 @@ static void test_rollup_examples(void **state)
     assert_int_equal(sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_OK);
     assert_true(out[fx_node(h, "Co")] == INT64_MAX - 1);
     values[fx_node(h, "r5")] = 0;
-    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
-                    "rollup: the sum at node \"Co\" overflows int64_t");
+    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+                     "rollup: the sum at node \"Co\" overflows int64_t");
     values[fx_node(h, "r3")] = INT64_MAX;
-    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
-                    "rollup: the sum at node \"Co\" overflows int64_t");
+    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+                     "rollup: the sum at node \"Co\" overflows int64_t");
     values[fx_node(h, "r4")] = INT64_MIN;
-    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
-                    "rollup: the sum at node \"East\" overflows int64_t");
+    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, SP_ROLLUP_LEAVES, out), SP_EOVERFLOW,
+                     "rollup: the sum at node \"East\" overflows int64_t");
     /* Level totals: level 3 holds r1..r5 = MAX + (-1) + MAX + MIN + 0 = MAX - 2, level 2
      * (E1, E2, W1 given as MAX each) overflows. */
     int64_t lv[COMPANY_N] = { 0 };
     lv[fx_node(h, "E1")] = lv[fx_node(h, "E2")] = INT64_MAX;
-    fx_expect_error(ctx, sp_hierarchy_level_totals(h, lv, totals, 5), SP_EOVERFLOW,
-                    "level totals: the total of level 2 overflows int64_t");
+    spt_expect_error(ctx, sp_hierarchy_level_totals(h, lv, totals, 5), SP_EOVERFLOW,
+                     "level totals: the total of level 2 overflows int64_t");
     assert_int_equal(totals[0], 58);
-    fx_expect_error(ctx, sp_hierarchy_rollup(h, values, 2, out), SP_EINVAL, "rollup: unknown flags 2");
+    spt_expect_error(ctx, sp_hierarchy_rollup(h, values, 2, out), SP_EINVAL,
+                     "rollup: unknown flags 2");
     sp_hierarchy_free(h);
     sp_ctx_free(ctx);
 }
@@ -882,7 +856,7 @@ static void test_rollup_examples(void **state)
 static void test_property_rollup(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 12 };
     enum { N = 300 };
     static char ids[N][16];
@@ -936,7 +910,7 @@ enum { S_CO, S_EAST, S_WEST, S_R1, S_R2, S_R3, S_N };
 static void test_reconcile_examples(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, small, S_N);
     const int64_t td[S_N] = { 1000, 600, 400, 400, 200, 400 };
     const int64_t commit[S_N] = { 0, 0, 0, 450, 150, 500 };
@@ -996,52 +970,52 @@ static void test_reconcile_examples(void **state)
 static void test_reconcile_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = fx_build_valid(ctx, small, S_N);
     int64_t td[S_N] = { 1000, 600, 400, 400, 190, 400 };
     int64_t commit[S_N] = { 0, 0, 0, 450, 150, 500 };
     int64_t result[S_N] = { 7, 7, 7, 7, 7, 7 };
     sp_reconcile_options o = SP_RECONCILE_OPTIONS_INIT;
     sp_reconcile_output out = { SP_RECONCILE_OUTPUT_VERSION, NULL, NULL, result };
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
-                    "reconcile: the top-down targets of the children of node \"East\" sum to 590, "
-                    "not its 600");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+                     "reconcile: the top-down targets of the children of node \"East\" sum to 590, "
+                     "not its 600");
     td[S_R2] = 200;
     td[S_R3] = -1;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
-                    "reconcile: the top-down target of node \"r3\" is -1");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+                     "reconcile: the top-down target of node \"r3\" is -1");
     td[S_R3] = 400;
     commit[S_R1] = -5;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
-                    "reconcile: the commitment of leaf \"r1\" is -5");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+                     "reconcile: the commitment of leaf \"r1\" is -5");
     commit[S_R1] = 450;
     o.mode = 7;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
-                    "reconcile: mode 7 is unknown");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+                     "reconcile: mode 7 is unknown");
     o.mode = SP_RECONCILE_BLEND;
     o.bottom_up_weight = 1500000000;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
-                    "reconcile: bottom-up weight 1.5 is outside [0, 1]");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EINVAL,
+                     "reconcile: bottom-up weight 1.5 is outside [0, 1]");
     /* Commitments rolled up beyond int64_t. */
     commit[S_R1] = INT64_MAX;
     o.bottom_up_weight = 0;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EOVERFLOW,
-                    "reconcile: the sum at node \"Co\" overflows int64_t");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, commit, &o, &out), SP_EOVERFLOW,
+                     "reconcile: the sum at node \"Co\" overflows int64_t");
     /* Blend weights beyond 2^63 - 1: 123456789 x 1e10 + 876543211 x 1e10 ~ 1e19. */
     const int64_t big = INT64_C(10000000000);
     int64_t td2[S_N] = { 2 * big, big, big, big / 2, big / 2, big };
     int64_t c2[S_N] = { 0, 0, 0, big / 2, big / 2, big };
     o.bottom_up_weight = 123456789;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td2, c2, &o, &out), SP_EOVERFLOW,
-                    "reconcile: the blend weights (bottom-up x 123456789 + top-down x 876543211) "
-                    "exceed 2^63 - 1 at the root: use a bottom-up weight with fewer decimals");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td2, c2, &o, &out), SP_EOVERFLOW,
+                     "reconcile: the blend weights (bottom-up x 123456789 + top-down x 876543211) "
+                     "exceed 2^63 - 1 at the root: use a bottom-up weight with fewer decimals");
     o.bottom_up_weight = 250000000; /* 1/4: fine */
     assert_int_equal(sp_hierarchy_reconcile(h, td2, c2, &o, &out), SP_OK);
     assert_true(result[S_CO] == 2 * big);
     memcpy(result, ((int64_t[]){ 7, 7, 7, 7, 7, 7 }), sizeof result);
     o.bottom_up_weight = 0;
-    fx_expect_error(ctx, sp_hierarchy_reconcile(h, td, NULL, &o, &out), SP_EINVAL,
-                    "reconcile: commitments is NULL");
+    spt_expect_error(ctx, sp_hierarchy_reconcile(h, td, NULL, &o, &out), SP_EINVAL,
+                     "reconcile: commitments is NULL");
     for (int i = 0; i < S_N; i++)
         assert_int_equal(result[i], 7);
     sp_hierarchy_free(h);
@@ -1053,7 +1027,7 @@ static void test_property_reconcile(void **state)
     (void)state;
     /* Blended results always add up at every node, stay within a unit of... the exact blend
      * at the root, and are the exact blend when it is an integer at every node. */
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 13 };
     enum { N = 120 };
     static char ids[N][16];
@@ -1134,12 +1108,13 @@ static int run_build(void *user)
                               parents[i] ? strlen(parents[i]) : 0, NULL);
     if (rc == SP_OK)
         rc = sp_hierarchy_add_all(h, ids + 5, NULL, parents + 5, NULL, 3, NULL);
-    packed pi = pack(ids + 8, COMPANY_N - 8, 1), pp = pack(parents + 8, COMPANY_N - 8, 0);
+    spt_packed pi = spt_pack(ids + 8, NULL, COMPANY_N - 8, 1),
+               pp = spt_pack(parents + 8, NULL, COMPANY_N - 8, 0);
     if (rc == SP_OK)
         rc = sp_hierarchy_add_packed(h, pi.data, pi.len, pi.offsets, pp.data, pp.len,
                                      pp.offsets, COMPANY_N - 8, NULL);
-    free(pi.data);
-    free(pp.data);
+    spt_packed_free(&pi);
+    spt_packed_free(&pp);
     if (rc == SP_OK)
         rc = sp_hierarchy_validate(h);
     if (rc != SP_OK) {

@@ -429,8 +429,7 @@ static void format_refused(int rc, const char *buf, size_t len)
 static void test_text_flags(void **state)
 {
     (void)state;
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
+    sp_ctx *ctx = spt_new_ctx();
     int64_t v = 4242;
     /* Each function takes only the flags that apply to it: money parse GROUPING and ROUND,
      * decimal parse also PERCENT; format GROUPING, decimal format also PERCENT. */

@@ -65,7 +65,7 @@ static void test_pacing_by_days(void **state)
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.threshold = PCT(5);
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
-                               actual, 6, quarters, 1, 4, &o, expected, projection, status),
+                          actual, 6, quarters, 1, 4, &o, expected, projection, status),
                      SP_OK);
     for (size_t i = 0; i < 6; i++)
         assert_int_equal(expected[i], 373626);
@@ -81,7 +81,7 @@ static void test_pacing_by_days(void **state)
     o.projection = SP_PROJECT_LINEAR;
     o.rounding = SP_ROUND_CEILING;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
-                               actual, 1, quarters, 1, 4, &o, expected, projection, NULL),
+                          actual, 1, quarters, 1, 4, &o, expected, projection, NULL),
                      SP_OK);
     assert_int_equal(expected[0], 373627);
     assert_int_equal(projection[0], 1081482);
@@ -89,12 +89,12 @@ static void test_pacing_by_days(void **state)
     o = (sp_pacing_options)SP_PACING_OPTIONS_INIT;
     int64_t exact = 373626;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
-                               &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
+                          &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
                      SP_OK);
     assert_int_equal(status[0], SP_PACE_ON_TRACK);
     exact++;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), target,
-                               &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
+                          &exact, 1, quarters, 1, 4, &o, NULL, NULL, status),
                      SP_OK);
     assert_int_equal(status[0], SP_PACE_AHEAD);
     sp_calendar_free(cal);
@@ -118,13 +118,13 @@ static void test_pacing_by_working_days(void **state)
     o.elapsed = SP_ELAPSED_WORKING_DAYS;
     o.projection = SP_PROJECT_LINEAR;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 16), &target,
-                               &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
+                          &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
                      SP_OK);
     assert_int_equal(expected, 376923);
     assert_int_equal(projection, 1076289);
     /* A Saturday adds nothing: the same figures on the days before Sunday May 17. */
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 5, 18), &target,
-                               &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
+                          &actual, 1, quarters, 1, 4, &o, &expected, &projection, NULL),
                      SP_OK);
     assert_int_equal(expected, 376923);
 
@@ -137,7 +137,7 @@ static void test_pacing_by_working_days(void **state)
     o.weighting = SP_TIME_WEIGHT_WORKING_DAYS;
     target = 261000000;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), &target,
-                               &actual, 1, quarters, 1, 4, &o, &expected, NULL, NULL),
+                          &actual, 1, quarters, 1, 4, &o, &expected, NULL, NULL),
                      SP_OK);
     /* shares by largest remainder of 10^9 over 64:65:66:66 -> 245210727.97, 249042145.59,
      * 252873563.22 (twice): floors sum to 999999998, the two units to .97 and .59; Q1's
@@ -156,9 +156,9 @@ static void test_pacing_edges(void **state)
     int32_t status[2];
     /* Before the year: nothing expected, nothing to extrapolate from. */
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2025, 6, 1), target, actual,
-                               2, (sp_dec[]){ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 1, 12,
-                               &(sp_pacing_options){ 1, NULL, 0, 0, 0, SP_PROFILE_NORMALISE, NULL, 0, 0, 0, 0, 0 },
-                               expected, projection, status),
+                          2, (sp_dec[]){ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 1, 12,
+                          &(sp_pacing_options){ .version = 1, .policy = SP_PROFILE_NORMALISE },
+                          expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[0], 0);
     assert_int_equal(projection[1], 5);
@@ -167,7 +167,7 @@ static void test_pacing_edges(void **state)
     /* After the year: the whole target is expected and the projection is the actual. */
     actual[1] = 990;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2027, 3, 1), target,
-                               actual, 2, quarters, 1, 4, NULL, expected, projection, status),
+                          actual, 2, quarters, 1, 4, NULL, expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[1], 1000);
     assert_int_equal(projection[1], 990);
@@ -177,7 +177,7 @@ static void test_pacing_edges(void **state)
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.profile_of = (uint32_t[]){ 0, 1 };
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_QUARTER, spt_day(2026, 4, 1), target,
-                               actual, 2, two, 2, 4, &o, expected, projection, status),
+                          actual, 2, two, 2, 4, &o, expected, projection, status),
                      SP_OK);
     assert_int_equal(expected[0], 250);
     assert_int_equal(expected[1], 1000);
@@ -201,7 +201,7 @@ static void test_pacing_edges(void **state)
     o.policy = SP_PROFILE_NORMALISE;
     target[0] = 5200000;
     assert_int_equal(pace(ctx, cal, 2024, SP_GRAIN_WEEK, spt_day(2024, 2, 4) + 91, target,
-                               actual, 1, weekly, 1, 52, &o, expected, NULL, NULL),
+                          actual, 1, weekly, 1, 52, &o, expected, NULL, NULL),
                      SP_OK);
     assert_int_equal(expected[0], 1300000);
     sp_calendar_free(cal);
@@ -232,23 +232,24 @@ static void test_pacing_bad_input(void **state)
           "pacing: calendar is NULL" },
         { "profile length", SP_PACING_OPTIONS_INIT, cal, SP_GRAIN_MONTH, 4, SP_EINVAL,
           "pacing: the profiles have 4 periods, but FY2026 of the calendar has 12 at grain 3" },
-        { "threshold", { 1, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, -1, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        /* pace() fills in the calendar, year, grain and day of the options of version 1. */
+        { "threshold", { .version = 1, .threshold = -1 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: threshold -1 is negative" },
-        { "rounding", { 1, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 7 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "rounding", { .version = 1, .rounding = 7 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: rounding 7 is not an sp_rounding (0 to 6)" },
-        { "elapsed", { 1, NULL, 0, 0, 0, 0, NULL, 0, 2, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "elapsed", { .version = 1, .elapsed = 2 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: elapsed 2 is not an sp_elapsed_measure (0 or 1)" },
-        { "projection", { 1, NULL, 0, 0, 0, 0, NULL, 0, 0, 2, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
+        { "projection", { .version = 1, .projection = 2 }, cal, SP_GRAIN_QUARTER, 4, SP_EINVAL,
           "pacing: projection 2 is not an sp_projection_method (0 or 1)" },
-        { "profile_of", { 1, NULL, 0, 0, 0, 0, (uint32_t[]){ 0, 1 }, 0, 0, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4,
-          SP_EINVAL, "pacing: profile_of[1] = 1, but there are 1 profiles" },
-        { "version", { 2, NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0 }, cal, SP_GRAIN_QUARTER, 4, SP_EVERSION,
+        { "profile_of", { .version = 1, .profile_of = (uint32_t[]){ 0, 1 } }, cal,
+          SP_GRAIN_QUARTER, 4, SP_EINVAL, "pacing: profile_of[1] = 1, but there are 1 profiles" },
+        { "version", { .version = 2 }, cal, SP_GRAIN_QUARTER, 4, SP_EVERSION,
           "sp_pacing_options: version 2 is not supported (this library knows 1 to 1)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = pace(ctx, cases[i].cal, 2026, cases[i].grain, day, target, actual, 2,
-                           quarters, 1, cases[i].nperiods, &cases[i].o, expected, projection,
-                           status);
+                      quarters, 1, cases[i].nperiods, &cases[i].o, expected, projection,
+                      status);
         if (rc != cases[i].rc || strcmp(sp_ctx_errmsg(ctx), cases[i].msg) != 0)
             fail_msg("%s: rc %d, \"%s\"", cases[i].what, rc, sp_ctx_errmsg(ctx));
     }
@@ -259,15 +260,15 @@ static void test_pacing_bad_input(void **state)
     sp_pacing_options o = SP_PACING_OPTIONS_INIT;
     o.policy = SP_PROFILE_NORMALISE;
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_MONTH, spt_day(2026, 1, 2), target, actual,
-                               2, months, 1, 12, &o, expected, projection, status),
+                          2, months, 1, 12, &o, expected, projection, status),
                      SP_EOVERFLOW);
     assert_string_equal(sp_ctx_errmsg(ctx),
                         "pacing: node 1: the projection of 4611686018427387903 overflows");
     assert_int_equal(pace(ctx, cal, 2026, SP_GRAIN_MONTH, day, NULL, actual, 2, months, 1,
-                               12, &o, expected, projection, status),
+                          12, &o, expected, projection, status),
                      SP_EINVAL);
     assert_int_equal(pace(NULL, cal, 2026, SP_GRAIN_MONTH, day, target, actual, 2, months, 1,
-                               12, &o, expected, projection, status),
+                          12, &o, expected, projection, status),
                      SP_EINVAL);
     /* The calendar, year and grain are options: without them there is nothing to pace by. */
     assert_int_equal(sp_pacing(ctx, target, actual, 2, months, 1, 12, NULL, NULL), SP_EINVAL);
@@ -304,7 +305,7 @@ static int run_pacing(void *user)
 {
     pacing_fault *f = user;
     return pace(f->ctx, f->cal, 2026, SP_GRAIN_QUARTER, 20454 + 90, &f->target, &f->actual,
-                     1, quarters, 1, 4, NULL, &f->expected, NULL, NULL);
+                1, quarters, 1, 4, NULL, &f->expected, NULL, NULL);
 }
 
 static void undo_pacing(void *user)

@@ -208,7 +208,7 @@ static const char example_settings[] =
 static void test_worked_example(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan *p = quarter_plan(ctx, h);
     sp_hierarchy_free(h); /* the plan has its own copy */
@@ -239,14 +239,14 @@ static void test_worked_example(void **state)
     assert_int_equal(sp_hierarchy_get_state(held), SP_HIERARCHY_FROZEN);
     const char *frozen_msg = "hierarchy: add: the hierarchy is frozen (a plan or target set holds "
                              "it; build a new one to change it)";
-    fx_expect_error(ctx, sp_hierarchy_add(held, "late", 4, "CN", 2, NULL), SP_ECONFLICT,
-                    frozen_msg);
+    spt_expect_error(ctx, sp_hierarchy_add(held, "late", 4, "CN", 2, NULL), SP_ECONFLICT,
+                     frozen_msg);
     const char *late[1] = { "late" };
-    fx_expect_error(ctx, sp_hierarchy_add_all(held, late, NULL, NULL, NULL, 1, NULL), SP_ECONFLICT,
-                    frozen_msg);
-    fx_expect_error(ctx, sp_hierarchy_set_levels(held, late, 1), SP_ECONFLICT,
-                    "hierarchy: set levels: the hierarchy is frozen (a plan or target set holds "
-                    "it; build a new one to change it)");
+    spt_expect_error(ctx, sp_hierarchy_add_all(held, late, NULL, NULL, NULL, 1, NULL), SP_ECONFLICT,
+                     frozen_msg);
+    spt_expect_error(ctx, sp_hierarchy_set_levels(held, late, 1), SP_ECONFLICT,
+                     "hierarchy: set levels: the hierarchy is frozen (a plan or target set holds "
+                     "it; build a new one to change it)");
     assert_int_equal(sp_hierarchy_validate(held), SP_OK);
     assert_int_equal(sp_hierarchy_count(held), nodes);
     const int64_t *row;
@@ -326,7 +326,7 @@ static void test_worked_example(void **state)
 static void test_refunds_and_trailing(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan *p = quarter_plan(ctx, h);
     const line refunds[] = { { "w1b", 2025, 11, 1, 100 }, { "w1b", 2026, 2, 1, 40 } };
@@ -360,10 +360,10 @@ static void test_refunds_and_trailing(void **state)
     /* Strict ids: the ghost is an error naming it; nothing changes. */
     ho.flags = SP_TARGET_HISTORY_STRICT_IDS;
     ho.as_of = INT32_MIN;
-    fx_expect_error(ctx, sp_target_plan_load_history(p, f.src, f.dict, &ho, NULL, NULL),
-                    SP_ENOTFOUND,
-                    "target history: rep[22] = 5 has id \"ghost\", which is no node of plan "
-                    "\"FY2026\" (strict ids)");
+    spt_expect_error(ctx, sp_target_plan_load_history(p, f.src, f.dict, &ho, NULL, NULL),
+                     SP_ENOTFOUND,
+                     "target history: rep[22] = 5 has id \"ghost\", which is no node of plan "
+                     "\"FY2026\" (strict ids)");
     assert_int_equal(sp_target_plan_driver_at(p, 0, NULL, &prior, NULL), SP_OK);
     assert_int_equal(prior[fx_node(h, "w1b")], 300);
     free_facts(&f);
@@ -382,7 +382,7 @@ static void expect_settings_error(sp_target_plan *p, sp_ctx *ctx, const char *js
     assert_int_equal(sp_target_plan_get_settings(p, &before, &before_len), SP_OK);
     char *copy = malloc(before_len + 1);
     memcpy(copy, before, before_len + 1);
-    fx_expect_error(ctx, sp_target_plan_set_settings(p, json, strlen(json)), SP_EINVAL, want);
+    spt_expect_error(ctx, sp_target_plan_set_settings(p, json, strlen(json)), SP_EINVAL, want);
     const char *after;
     size_t after_len;
     assert_int_equal(sp_target_plan_get_settings(p, &after, &after_len), SP_OK);
@@ -394,7 +394,7 @@ static void expect_settings_error(sp_target_plan *p, sp_ctx *ctx, const char *js
 static void test_settings_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan *p = quarter_plan(ctx, h);
     settings(p, example_settings);
@@ -473,7 +473,7 @@ static char *read_file(const char *path, size_t *len)
 static void test_settings_example_and_canonical(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static const spec org[] = {
         { "CN", NULL },     { "East", "CN" },    { "West", "CN" },    { "E-01", "East" },
         { "E-02", "East" }, { "W-01", "West" },  { "rep-1", "E-01" }, { "rep-2", "E-01" },
@@ -510,9 +510,9 @@ static void test_settings_example_and_canonical(void **state)
     free(copy);
     /* Decomposing names the missing driver with the settings path. */
     sp_target_set *s = NULL;
-    fx_expect_error(ctx, sp_target_plan_decompose(&s, p, 100000000, NULL), SP_EINVAL,
-                    "target plan: settings levels.region: the plan has no driver \"prior_year\" "
-                    "(drivers: none)");
+    spt_expect_error(ctx, sp_target_plan_decompose(&s, p, 100000000, NULL), SP_EINVAL,
+                     "target plan: settings levels.region: the plan has no driver \"prior_year\" "
+                     "(drivers: none)");
     assert_null(s);
     sp_target_plan_free(p);
     sp_hierarchy_free(h);
@@ -579,7 +579,7 @@ static sp_target_plan *gen_plan(sp_ctx *ctx, const gen *g, const size_t *perm, i
 static void test_properties(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng r = { 42 };
     const char *json = "{\"nodes\": {\"n0\": {\"method\": \"driver\", \"driver\": \"d\", "
                        "\"null\": \"even\"}},"
@@ -638,7 +638,7 @@ static void test_properties(void **state)
 static void test_history_against_naive(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng r = { 7 };
     unsigned iters = spt_iterations(20);
     for (unsigned it = 0; it < iters; it++) {
@@ -715,7 +715,7 @@ static sp_target_set *example_set(sp_ctx *ctx, sp_target_plan **plan, int64_t to
 static void test_compare(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_target_plan *p;
     sp_target_set *base = example_set(ctx, &p, 6000);
     sp_target_set *stretch = NULL;
@@ -773,7 +773,7 @@ static void test_compare(void **state)
 static void test_replan_pacing_reconcile(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_target_plan *p;
     sp_target_set *base = example_set(ctx, &p, 6000);
     sp_target_plan_info pi = SP_TARGET_PLAN_INFO_INIT;
@@ -857,7 +857,7 @@ static void test_replan_pacing_reconcile(void **state)
 static void test_sums_beyond_int64(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     static const spec flat[] = { { "R", NULL }, { "a", "R" }, { "b", "R" }, { "c", "R" } };
     sp_hierarchy *h = fx_build_valid(ctx, flat, 4);
     sp_target_plan *p = quarter_plan(ctx, h);
@@ -900,8 +900,8 @@ static void test_sums_beyond_int64(void **state)
     /* Without c's returns R's Q1 would be big + 200: an error, no set. */
     actual[3 * 4] = actual[3 * 4 + 1] = 0;
     re = NULL;
-    fx_expect_error(ctx, sp_target_plan_replan(&re, p, base, actual, 2, NULL), SP_EOVERFLOW,
-                    "target replan: the sum at node \"R\" overflows int64_t");
+    spt_expect_error(ctx, sp_target_plan_replan(&re, p, base, actual, 2, NULL), SP_EOVERFLOW,
+                     "target replan: the sum at node \"R\" overflows int64_t");
     assert_null(re);
     sp_target_set_free(base);
     free_facts(&f);
@@ -912,42 +912,42 @@ static void test_sums_beyond_int64(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    sp_ctx *ctx = fx_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_hierarchy *h = company(ctx);
     sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
     o.fiscal_year = 2026;
     sp_target_plan *p = NULL;
     o.currency = "XYZ";
-    fx_expect_error(ctx, sp_target_plan_new(&p, ctx, "x", h, &o), SP_EINVAL,
-                    "target plan: currency \"XYZ\" is not an ISO 4217 code salesplan knows "
-                    "(docs/money.md)");
+    spt_expect_error(ctx, sp_target_plan_new(&p, ctx, "x", h, &o), SP_EINVAL,
+                     "target plan: currency \"XYZ\" is not an ISO 4217 code salesplan knows "
+                     "(docs/money.md)");
     o.currency = NULL;
-    fx_expect_error(ctx, sp_target_plan_new(&p, ctx, "", h, &o), SP_EINVAL,
-                    "target plan: id is empty");
+    spt_expect_error(ctx, sp_target_plan_new(&p, ctx, "", h, &o), SP_EINVAL,
+                     "target plan: id is empty");
     o.fiscal_year = 0;
-    fx_expect_error(ctx, sp_target_plan_new(&p, ctx, "x", h, &o), SP_EINVAL,
-                    "target plan: fiscal_year 0 is outside 1..9999");
+    spt_expect_error(ctx, sp_target_plan_new(&p, ctx, "x", h, &o), SP_EINVAL,
+                     "target plan: fiscal_year 0 is outside 1..9999");
     assert_null(p);
     o.fiscal_year = 2026;
     assert_int_equal(sp_target_plan_new(&p, ctx, "x", h, &o), SP_OK);
     int64_t v[CO_N] = { 0 };
-    fx_expect_error(ctx, sp_target_plan_set_driver(p, "prior_year", v, NULL, CO_N), SP_ECONFLICT,
-                    "target plan: driver \"prior_year\" is built in (sp_target_plan_load_history "
-                    "sets it)");
-    fx_expect_error(ctx, sp_target_plan_set_driver(p, "d", v, NULL, 3), SP_EINVAL,
-                    "target plan: driver \"d\" has 3 values for 11 nodes");
+    spt_expect_error(ctx, sp_target_plan_set_driver(p, "prior_year", v, NULL, CO_N), SP_ECONFLICT,
+                     "target plan: driver \"prior_year\" is built in (sp_target_plan_load_history "
+                     "sets it)");
+    spt_expect_error(ctx, sp_target_plan_set_driver(p, "d", v, NULL, 3), SP_EINVAL,
+                     "target plan: driver \"d\" has 3 values for 11 nodes");
     assert_int_equal(sp_target_plan_driver_count(p), 0);
     /* A history-based profile without history. */
     settings(p, "{\"seasonality\": {\"profiles\": {\"East\": {\"method\": \"average_share\"}}}}");
     sp_target_set *s = NULL;
-    fx_expect_error(ctx, sp_target_plan_decompose(&s, p, 100, NULL), SP_EINVAL,
-                    "target plan: seasonality of node \"East\" is taken from history, but the "
-                    "plan holds none for it (load it with sp_target_plan_load_history)");
+    spt_expect_error(ctx, sp_target_plan_decompose(&s, p, 100, NULL), SP_EINVAL,
+                     "target plan: seasonality of node \"East\" is taken from history, but the "
+                     "plan holds none for it (load it with sp_target_plan_load_history)");
     /* Locks above the total: the kernel's message. */
     settings(p, "{\"locks\": {\"East\": {\"value\": 2, \"reason\": \"r\"}}}");
-    fx_expect_error(ctx, sp_target_plan_decompose(&s, p, 100, NULL), SP_EINVAL,
-                    "decompose: children of \"CN\" (target 100, split evenly): allocate: locked "
-                    "parts sum to 200, beyond the total 100");
+    spt_expect_error(ctx, sp_target_plan_decompose(&s, p, 100, NULL), SP_EINVAL,
+                     "decompose: children of \"CN\" (target 100, split evenly): allocate: locked "
+                     "parts sum to 200, beyond the total 100");
     assert_null(s);
     assert_int_equal(sp_target_plan_decompose(&s, p, 1000, NULL), SP_OK);
     assert_string_equal(sp_target_set_lock_reason(s, fx_node(h, "East")), "r");

@@ -111,34 +111,9 @@ static void expect_equal_sets(const sp_target_set *a, const sp_target_set *b)
     }
 }
 
-/* Each test's context and memory store. */
-typedef struct env {
-    sp_ctx *ctx;
-    sp_storage *st;
-} env;
-
-static int env_setup(void **state)
-{
-    env *e = calloc(1, sizeof *e);
-    assert_non_null(e);
-    e->ctx = fx_ctx();
-    assert_int_equal(sp_storage_memory_new(&e->st, e->ctx), SP_OK);
-    *state = e;
-    return 0;
-}
-
-static int env_teardown(void **state)
-{
-    env *e = *state;
-    sp_storage_free(e->st);
-    sp_ctx_free(e->ctx);
-    free(e);
-    return 0;
-}
-
 static void test_round_trips(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     sp_storage *st = e->st;
     sp_target_plan *p = make_plan(ctx, "FY2026");
@@ -185,16 +160,16 @@ static void test_round_trips(void **state)
     /* Versions and scenarios. */
     uint32_t v = 0;
     /* The day of saving is a real day: INT32_MIN is what an unsaved set reports. */
-    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, INT32_MIN, &v), SP_EINVAL,
-                    "target set: day -2147483648 is outside the years 1 to 9999 (INT32_MIN "
-                    "marks a set never saved)");
-    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 2932897, &v), SP_EINVAL,
-                    "target set: day 2932897 is outside the years 1 to 9999");
+    spt_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, INT32_MIN, &v), SP_EINVAL,
+                     "target set: day -2147483648 is outside the years 1 to 9999 (INT32_MIN "
+                     "marks a set never saved)");
+    spt_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 2932897, &v), SP_EINVAL,
+                     "target set: day 2932897 is outside the years 1 to 9999");
     assert_int_equal(v, 0);
     assert_int_equal(sp_target_set_save(sp, st, "base", "first cut", 20500, &v), SP_OK);
     assert_int_equal(v, 1);
-    fx_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 20500, &v), SP_ECONFLICT,
-                    "target set: already saved as \"base\" version 1 (a saved set is immutable)");
+    spt_expect_error(ctx, sp_target_set_save(sp, st, "base", NULL, 20500, &v), SP_ECONFLICT,
+                     "target set: already saved as \"base\" version 1 (a saved set is immutable)");
     assert_int_equal(sp_target_set_save(sq, st, "base", NULL, 20501, &v), SP_OK);
     assert_int_equal(v, 2);
     sp_target_set *stretch = NULL;
@@ -232,29 +207,29 @@ static void test_round_trips(void **state)
     assert_string_equal(li.note, "");
     assert_int_equal(li.plan_revision, 1);
     expect_equal_sets(l, sp);
-    fx_expect_error(ctx, sp_target_set_save(l, st, "base", NULL, 1, &v), SP_ECONFLICT,
-                    "target set: already saved as \"base\" version 2 (a saved set is immutable)");
+    spt_expect_error(ctx, sp_target_set_save(l, st, "base", NULL, 1, &v), SP_ECONFLICT,
+                     "target set: already saved as \"base\" version 2 (a saved set is immutable)");
     sp_target_set_free(l);
     assert_int_equal(sp_target_set_load(&l, ctx, st, "FY2026", "stretch", 1), SP_OK);
     expect_equal_sets(l, stretch);
     assert_string_equal(sp_target_set_lock_reason(l, 2), "agreed in person");
     sp_target_set_free(l);
     l = NULL;
-    fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "base", 3), SP_ENOTFOUND,
-                    "target set of plan \"FY2026\", scenario \"base\", version 3 is not in the "
-                    "store");
-    fx_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "wild", 0), SP_ENOTFOUND,
-                    "target set of plan \"FY2026\", scenario \"wild\": no version is stored");
+    spt_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "base", 3), SP_ENOTFOUND,
+                     "target set of plan \"FY2026\", scenario \"base\", version 3 is not in the "
+                     "store");
+    spt_expect_error(ctx, sp_target_set_load(&l, ctx, st, "FY2026", "wild", 0), SP_ENOTFOUND,
+                     "target set of plan \"FY2026\", scenario \"wild\": no version is stored");
     assert_null(l);
 
     /* Optimistic revisions: q (revision 1) saves; p (also 1) is then out of date. */
     assert_int_equal(sp_target_plan_save(q, st), SP_OK);
-    fx_expect_error(ctx, sp_target_plan_save(p, st), SP_ECONFLICT,
-                    "target plan \"FY2026\": the store holds revision 2, this copy is revision 1 "
-                    "(load the target plan again before saving)");
+    spt_expect_error(ctx, sp_target_plan_save(p, st), SP_ECONFLICT,
+                     "target plan \"FY2026\": the store holds revision 2, this copy is revision 1 "
+                     "(load the target plan again before saving)");
     sp_target_plan *missing = NULL;
-    fx_expect_error(ctx, sp_target_plan_load(&missing, ctx, st, "FY2027"), SP_ENOTFOUND,
-                    "target plan \"FY2027\" is not in the store");
+    spt_expect_error(ctx, sp_target_plan_load(&missing, ctx, st, "FY2027"), SP_ENOTFOUND,
+                     "target plan \"FY2027\" is not in the store");
 
     sp_target_set_free(stretch);
     sp_target_set_free(sp);
@@ -263,98 +238,27 @@ static void test_round_trips(void **state)
     sp_target_plan_free(q);
 }
 
-/* ---- records as the tests see them ---- */
+/* ---- records as the tests see them: keys by hand (docs/storage.md) ---- */
 
-static int count_cb(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
-                    size_t value_len)
+static spt_key plan_key(const char *plan)
 {
-    (void)key;
-    (void)key_len;
-    (void)value;
-    (void)value_len;
-    ++*(size_t *)arg;
-    return 0;
+    return spt_key_str(SPT_KEY_EMPTY, plan);
 }
 
-/* Records in namespace ns. */
-static size_t count_records(const sp_storage *st, const char *ns)
+static spt_key plan_chunk_key(const char *plan, uint32_t chunk)
 {
-    size_t n = 0;
-    assert_int_equal(st->scan(st->user, ns, NULL, 0, NULL, 0, count_cb, &n), SP_OK);
-    return n;
+    return spt_key_u32(plan_key(plan), chunk);
 }
 
-/* Keys built by hand (docs/storage.md): a string is its bytes and 00 01, a u32 is four
- * bytes big-endian. */
-typedef struct tkey {
-    uint8_t b[64];
-    size_t len;
-} tkey;
-
-static void tkey_str(tkey *k, const char *s)
+static spt_key set_key(const char *plan, const char *scenario, uint32_t version)
 {
-    memcpy(k->b + k->len, s, strlen(s));
-    k->len += strlen(s);
-    k->b[k->len++] = 0;
-    k->b[k->len++] = 1;
+    return spt_key_u32(spt_key_str(plan_key(plan), scenario), version);
 }
 
-static void tkey_u32(tkey *k, uint32_t v)
+static spt_key set_chunk_key(const char *plan, const char *scenario, uint32_t version,
+                             uint32_t chunk)
 {
-    for (int i = 3; i >= 0; i--)
-        k->b[k->len++] = (uint8_t)(v >> (8 * i));
-}
-
-static tkey plan_chunk_key(const char *plan, uint32_t chunk)
-{
-    tkey k = { { 0 }, 0 };
-    tkey_str(&k, plan);
-    tkey_u32(&k, chunk);
-    return k;
-}
-
-static tkey set_key(const char *plan, const char *scenario, uint32_t version)
-{
-    tkey k = { { 0 }, 0 };
-    tkey_str(&k, plan);
-    tkey_str(&k, scenario);
-    tkey_u32(&k, version);
-    return k;
-}
-
-static tkey set_chunk_key(const char *plan, const char *scenario, uint32_t version,
-                          uint32_t chunk)
-{
-    tkey k = set_key(plan, scenario, version);
-    tkey_u32(&k, chunk);
-    return k;
-}
-
-/* A NUL-terminated copy of a stored record (free with free). */
-static char *rec_get(const sp_storage *st, const char *ns, const tkey *k)
-{
-    const uint8_t *val;
-    size_t len;
-    assert_int_equal(st->get(st->user, ns, k->b, k->len, &val, &len), SP_OK);
-    char *copy = malloc(len + 1);
-    assert_non_null(copy);
-    memcpy(copy, val, len);
-    copy[len] = '\0';
-    return copy;
-}
-
-static void rec_put(const sp_storage *st, const char *ns, const tkey *k, const char *json)
-{
-    spt_storage_begin(st);
-    spt_storage_put(st, ns, k->b, k->len, json, strlen(json));
-    spt_storage_commit(st);
-}
-
-static void rec_remove(const sp_storage *st, const char *ns, const tkey *k)
-{
-    spt_storage_begin(st);
-    assert_int_equal(st->remove(st->user, ns, k->b, k->len), SP_OK);
-    spt_storage_commit(st);
+    return spt_key_u32(set_key(plan, scenario, version), chunk);
 }
 
 /* Offset of the value of the first member `name` in json. */
@@ -394,28 +298,6 @@ static char *bump(const char *json, const char *name, int64_t delta)
     return splice(json, at, (size_t)(end - (json + at)), text);
 }
 
-/* The whole message of a reader error about the value at `byte` of a one-line ASCII
- * record: column = byte + 1. */
-static void expect_corrupt_at(sp_ctx *ctx, int rc, const char *what, size_t byte)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
-    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
-}
-
-/* The same in a one-line record with UTF-8: columns count characters (the bytes that do
- * not continue one). */
-static void expect_corrupt_in(sp_ctx *ctx, int rc, const char *what, const char *json,
-                              size_t byte)
-{
-    size_t column = 1;
-    for (size_t i = 0; i < byte; i++)
-        column += ((unsigned char)json[i] & 0xC0u) != 0x80u;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
-    fx_expect_error(ctx, rc, SP_ECORRUPT, msg);
-}
-
 /* ---- the records, byte for byte ---- */
 
 /* A three-node quarterly plan and its set: every member of the heads and the chunk, each
@@ -424,7 +306,7 @@ static void expect_corrupt_in(sp_ctx *ctx, int rc, const char *what, const char 
  * Saturday 32 + Sunday 64 = 96; no decomposition flag set). */
 static void test_record_bytes(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     static const spec tri[] = { { "CN", NULL }, { "East", "CN" }, { "West", "CN" } };
     sp_hierarchy *h = fx_build_valid(e->ctx, tri, 3);
     sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
@@ -441,9 +323,8 @@ static void test_record_bytes(void **state)
     sp_target_set *s = NULL;
     assert_int_equal(sp_target_plan_decompose(&s, p, 1000, NULL), SP_OK);
     assert_int_equal(sp_target_set_save(s, e->st, "base", "n", 1, NULL), SP_OK);
-    tkey k = { { 0 }, 0 };
-    tkey_str(&k, "P");
-    char *head = rec_get(e->st, "target.plan", &k);
+    spt_key k = plan_key("P");
+    char *head = spt_record_get(e->st, "target.plan", k);
     assert_string_equal(
         head, "{\"type\":\"target.plan\",\"v\":1,\"id\":\"P\",\"revision\":1,\"name\":null,"
               "\"measure\":\"money\",\"currency\":\"CNY\",\"exponent\":2,\"fiscal_year\":2026,"
@@ -457,7 +338,7 @@ static void test_record_bytes(void **state)
               "\"chunk_nodes\":16384,\"chunks\":1}");
     free(head);
     k = set_key("P", "base", 1);
-    head = rec_get(e->st, "target.set", &k);
+    head = spt_record_get(e->st, "target.set", k);
     assert_string_equal(
         head, "{\"type\":\"target.set\",\"v\":1,\"plan_id\":\"P\",\"plan_revision\":1,"
               "\"scenario\":\"base\",\"version\":1,\"note\":\"n\",\"saved_day\":1,"
@@ -468,7 +349,7 @@ static void test_record_bytes(void **state)
     free(head);
     /* 1000 evenly: 500 a region, 125 a quarter each, the root's 250. */
     k = set_chunk_key("P", "base", 1, 0);
-    char *chunk = rec_get(e->st, "target.set.chunk", &k);
+    char *chunk = spt_record_get(e->st, "target.set.chunk", k);
     assert_string_equal(
         chunk, "{\"type\":\"target.set.chunk\",\"v\":1,\"plan_id\":\"P\",\"scenario\":\"base\","
                "\"version\":1,\"chunk\":0,\"first\":0,\"ids\":[\"CN\",\"East\",\"West\"],"
@@ -485,18 +366,18 @@ static void test_record_bytes(void **state)
  * refused inside the save's transaction and nothing is written. */
 static void test_set_needs_plan(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_target_plan *p = make_plan(e->ctx, "P");
     sp_target_set *s = NULL;
     assert_int_equal(sp_target_plan_decompose(&s, p, 100000, NULL), SP_OK);
     uint32_t v = 7;
     static const char refused[] = "target set of plan \"P\", scenario \"base\": target plan "
                                   "\"P\" is not in the store (save it first)";
-    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
-                    refused);
+    spt_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                     refused);
     assert_int_equal(v, 7);
     for (size_t i = 0; i < ALL_NS; i++)
-        assert_int_equal(count_records(e->st, all_ns[i]), 0);
+        assert_int_equal(spt_record_count(e->st, all_ns[i]), 0);
     sp_target_set_info info = SP_TARGET_SET_INFO_INIT;
     assert_int_equal(sp_target_set_get_info(s, &info), SP_OK);
     assert_string_equal(info.scenario, "");
@@ -504,20 +385,19 @@ static void test_set_needs_plan(void **state)
 
     /* Saved, then removed by the host: refused again, nothing written. */
     assert_int_equal(sp_target_plan_save(p, e->st), SP_OK);
-    tkey k = { { 0 }, 0 };
-    tkey_str(&k, "P");
-    rec_remove(e->st, "target.plan", &k);
+    spt_key k = plan_key("P");
+    spt_record_remove(e->st, "target.plan", k);
     spt_snapshot *before = spt_snapshot_take(e->st, all_ns, ALL_NS);
-    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
-                    refused);
+    spt_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                     refused);
     spt_snapshot_assert_store(before, e->st);
     spt_snapshot_free(before);
 
     /* A plan whose id extends this one's is not this one's. */
     sp_target_plan *longer = make_plan(e->ctx, "PQ");
     assert_int_equal(sp_target_plan_save(longer, e->st), SP_OK);
-    fx_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
-                    refused);
+    spt_expect_error(e->ctx, sp_target_set_save(s, e->st, "base", NULL, 1, &v), SP_ENOTFOUND,
+                     refused);
     sp_target_plan_free(longer);
 
     /* Stored again: the set saves. */
@@ -603,7 +483,7 @@ static void expect_equal_plans(const sp_target_plan *a, const sp_target_plan *b)
  * more of either is refused before anything is stored. */
 static void test_longest_names(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     char id[514], scenario[257];
     memset(id, 'p', sizeof id - 1);
     id[512] = '\0';
@@ -636,19 +516,19 @@ static void test_longest_names(void **state)
 
 static void test_chunked_round_trips(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     sp_storage *st = e->st;
     sp_target_plan *p = make_plan(ctx, "FY2026");
     p->chunk_nodes = 3;
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
-    assert_int_equal(count_records(st, "target.plan"), 1);
-    assert_int_equal(count_records(st, "target.plan.chunk"), 3);
+    assert_int_equal(spt_record_count(st, "target.plan"), 1);
+    assert_int_equal(spt_record_count(st, "target.plan.chunk"), 3);
     /* East's history row (node 1) is in chunk 0; chunks 1 and 2 have none. */
-    tkey k = plan_chunk_key("FY2026", 0);
-    char *c0 = rec_get(st, "target.plan.chunk", &k);
+    spt_key k = plan_chunk_key("FY2026", 0);
+    char *c0 = spt_record_get(st, "target.plan.chunk", k);
     k = plan_chunk_key("FY2026", 2);
-    char *c2 = rec_get(st, "target.plan.chunk", &k);
+    char *c2 = spt_record_get(st, "target.plan.chunk", k);
     assert_non_null(strstr(c0, "\"ids\":[\"CN\",\"East\",\"West\"],\"parents\":[null,0,0]"));
     assert_non_null(strstr(c0, "\"history\":[{\"node\":1,\"values\":[300,0,0,700]}]"));
     assert_non_null(strstr(c2, "\"chunk\":2,\"first\":6,\"ids\":[\"w2\"],\"parents\":[2]"));
@@ -670,10 +550,10 @@ static void test_chunked_round_trips(void **state)
     assert_int_equal(sp_target_set_save(sp, st, "base", "first", 20500, &v), SP_OK);
     assert_int_equal(sp_target_set_save(sq, st, "base", "second", 20501, &v), SP_OK);
     assert_int_equal(v, 2);
-    assert_int_equal(count_records(st, "target.set"), 2);
-    assert_int_equal(count_records(st, "target.set.chunk"), 6);
+    assert_int_equal(spt_record_count(st, "target.set"), 2);
+    assert_int_equal(spt_record_count(st, "target.set.chunk"), 6);
     k = set_chunk_key("FY2026", "base", 2, 1);
-    char *c1 = rec_get(st, "target.set.chunk", &k);
+    char *c1 = spt_record_get(st, "target.set.chunk", k);
     assert_non_null(strstr(c1, "{\"type\":\"target.set.chunk\",\"v\":1,\"plan_id\":\"FY2026\","
                                "\"scenario\":\"base\",\"version\":2,\"chunk\":1,\"first\":3,"
                                "\"ids\":[\"e1\",\"e2\",\"w1\"],\"parents\":[1,1,2],"));
@@ -719,7 +599,7 @@ static void test_chunked_round_trips(void **state)
  * holds no node and the last profile. Growth at the rep level gives decimals. */
 static void test_chunk_edges(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     sp_storage *st = e->st;
     sp_target_plan *p = make_plan(ctx, "P");
@@ -748,9 +628,9 @@ static void test_chunk_edges(void **state)
     s->chunk_nodes = 7;
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
     assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
-    assert_int_equal(count_records(st, "target.set.chunk"), 2);
-    tkey k = set_chunk_key("P", "base", 1, 1);
-    char *c1 = rec_get(st, "target.set.chunk", &k);
+    assert_int_equal(spt_record_count(st, "target.set.chunk"), 2);
+    spt_key k = set_chunk_key("P", "base", 1, 1);
+    char *c1 = spt_record_get(st, "target.set.chunk", k);
     assert_non_null(strstr(c1, "\"first\":7,\"ids\":[],\"parents\":[],\"annual\":[],"));
     /* The last profile is w2's (profiles in id order after the default one): its shares as
      * given, weights normalised when the periods are split. */
@@ -758,7 +638,7 @@ static void test_chunk_edges(void **state)
     free(c1);
     /* Growth is written as decimals: parse each stored value back. */
     k = set_chunk_key("P", "base", 1, 0);
-    char *c0 = rec_get(st, "target.set.chunk", &k);
+    char *c0 = spt_record_get(st, "target.set.chunk", k);
     const char *g = c0 + value_at(c0, "growth") + 1;
     for (uint32_t v = 0; v < ORG_N; v++) {
         size_t len = strcspn(g, ",]");
@@ -785,19 +665,19 @@ static void test_chunk_edges(void **state)
  * earlier revision stays behind. */
 static void test_stale_chunks(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     sp_storage *st = e->st;
     sp_target_plan *p = make_plan(ctx, "P");
     p->chunk_nodes = 2;
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
-    assert_int_equal(count_records(st, "target.plan.chunk"), 4);
+    assert_int_equal(spt_record_count(st, "target.plan.chunk"), 4);
     p->chunk_nodes = 3;
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
-    assert_int_equal(count_records(st, "target.plan.chunk"), 3);
+    assert_int_equal(spt_record_count(st, "target.plan.chunk"), 3);
     p->chunk_nodes = 0; /* the default: one chunk */
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
-    assert_int_equal(count_records(st, "target.plan.chunk"), 1);
+    assert_int_equal(spt_record_count(st, "target.plan.chunk"), 1);
     sp_target_plan *q = NULL;
     assert_int_equal(sp_target_plan_load(&q, ctx, st, "P"), SP_OK);
     expect_equal_plans(p, q);
@@ -818,10 +698,10 @@ static void test_stale_chunks(void **state)
     r->chunk_nodes = 1;
     assert_int_equal(sp_target_plan_save(r, st), SP_OK);
     assert_int_equal(r->revision, 5);
-    assert_int_equal(count_records(st, "target.plan.chunk"), 3);
+    assert_int_equal(spt_record_count(st, "target.plan.chunk"), 3);
     for (uint32_t c = 0; c < 3; c++) {
-        tkey k = plan_chunk_key("P", c);
-        char *json = rec_get(st, "target.plan.chunk", &k);
+        spt_key k = plan_chunk_key("P", c);
+        char *json = spt_record_get(st, "target.plan.chunk", k);
         assert_non_null(strstr(json, "\"revision\":5,"));
         free(json);
     }
@@ -843,15 +723,15 @@ typedef struct corrupt_fx {
     char *old_plan_chunk;
 } corrupt_fx;
 
-static void corrupt_setup(corrupt_fx *f, const env *e)
+static void corrupt_setup(corrupt_fx *f, const spt_env *e)
 {
     f->ctx = e->ctx;
     f->st = e->st;
     sp_target_plan *p = make_plan(f->ctx, "P");
     p->chunk_nodes = 3;
     assert_int_equal(sp_target_plan_save(p, f->st), SP_OK);
-    tkey k = plan_chunk_key("P", 1);
-    f->old_plan_chunk = rec_get(f->st, "target.plan.chunk", &k);
+    spt_key k = plan_chunk_key("P", 1);
+    f->old_plan_chunk = spt_record_get(f->st, "target.plan.chunk", k);
     assert_int_equal(sp_target_plan_save(p, f->st), SP_OK);
     for (int i = 0; i < 2; i++) {
         sp_target_set *s = NULL;
@@ -891,11 +771,11 @@ static int load_plan(corrupt_fx *f)
 static void edit_set_chunk(corrupt_fx *f, uint32_t c, char *(*edit)(const char *json),
                            const char *at, size_t *byte)
 {
-    tkey k = set_chunk_key("P", "base", 2, c);
-    char *json = rec_get(f->st, "target.set.chunk", &k);
+    spt_key k = set_chunk_key("P", "base", 2, c);
+    char *json = spt_record_get(f->st, "target.set.chunk", k);
     char *edited = edit(json);
     *byte = value_at(edited, at);
-    rec_put(f->st, "target.set.chunk", &k, edited);
+    spt_record_put(f->st, "target.set.chunk", k, edited);
     free(json);
     free(edited);
 }
@@ -933,56 +813,54 @@ static void test_corrupt_chunks(void **state)
     assert_int_equal(load_plan(&f), SP_OK);
 
     /* Missing: a middle chunk, the last one. */
-    tkey k = set_chunk_key("P", "base", 2, 1);
-    rec_remove(f.st, "target.set.chunk", &k);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 1 of 3 is missing");
+    spt_key k = set_chunk_key("P", "base", 2, 1);
+    spt_record_remove(f.st, "target.set.chunk", k);
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 1 of 3 is missing");
     k = set_chunk_key("P", "base", 2, 2);
-    rec_remove(f.st, "target.set.chunk", &k);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 2 of 3 is missing");
+    spt_record_remove(f.st, "target.set.chunk", k);
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT, "record target.set: chunk 2 of 3 is missing");
     k = plan_chunk_key("P", 0);
-    rec_remove(f.st, "target.plan.chunk", &k);
-    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
-                    "record target.plan: chunk 0 of 3 is missing");
+    spt_record_remove(f.st, "target.plan.chunk", k);
+    spt_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                     "record target.plan: chunk 0 of 3 is missing");
 
     /* Extra: a chunk 3, and a key that is not a chunk number. */
     k = set_chunk_key("P", "base", 2, 2);
-    char *c2 = rec_get(f.st, "target.set.chunk", &k);
+    char *c2 = spt_record_get(f.st, "target.set.chunk", k);
     k = set_chunk_key("P", "base", 2, 3);
-    rec_put(f.st, "target.set.chunk", &k, c2);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: chunk 3 is beyond the 3 chunks of the head");
+    spt_record_put(f.st, "target.set.chunk", k, c2);
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: chunk 3 is beyond the 3 chunks of the head");
     k = set_key("P", "base", 2);
     k.b[k.len++] = 7;
-    rec_put(f.st, "target.set.chunk", &k, c2);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: a chunk key is not the head's key and a chunk number");
+    spt_record_put(f.st, "target.set.chunk", k, c2);
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: a chunk key is not the head's key and a chunk number");
 
     /* Out of range: chunk 2's record under chunk 1's key; chunk 1 claiming node 0 on. */
     k = set_chunk_key("P", "base", 2, 1);
-    rec_put(f.st, "target.set.chunk", &k, c2);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 1: chunk: chunk 2 stored under the key of chunk 1",
-                      value_at(c2, "chunk"));
+    spt_record_put(f.st, "target.set.chunk", k, c2);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), c2, value_at(c2, "chunk"),
+                          "record target.set.chunk 1: chunk: chunk 2 stored under the key of "
+                          "chunk 1");
     free(c2);
     size_t byte;
     edit_set_chunk(&f, 1, first_to_0, "first", &byte);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 1: first: first node 0 where chunk 1 starts at "
-                      "node 3",
-                      byte);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), NULL, byte,
+                          "record target.set.chunk 1: first: first node 0 where chunk 1 starts at "
+                          "node 3");
 
     /* Sizes: chunk 1 one annual target short; the head's chunk size changed. */
     edit_set_chunk(&f, 1, annual_short, "annual", &byte);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 1: annual: 2 values where 3 are due", byte);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), NULL, byte,
+                          "record target.set.chunk 1: annual: 2 values where 3 are due");
     k = set_key("P", "base", 2);
-    char *head = rec_get(f.st, "target.set", &k);
+    char *head = spt_record_get(f.st, "target.set", k);
     char *edited = bump(head, "chunk_nodes", 1);
-    rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: chunks: 3 chunks where 7 node indices in chunks of 4 "
-                      "make 2",
-                      value_at(edited, "chunks"));
+    spt_record_put(f.st, "target.set", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, value_at(edited, "chunks"),
+                          "record target.set: chunks: 3 chunks where 7 node indices in chunks of "
+                          "4 make 2");
     free(edited);
     /* A head claiming about 4 billion nodes in consistent chunks of 3, with 3 chunk
      * records in the store: refused as corrupt before any memory is taken for them
@@ -990,113 +868,107 @@ static void test_corrupt_chunks(void **state)
     char *huge = bump(head, "nnodes", INT64_C(4294967292) - 7);
     edited = bump(huge, "chunks", INT64_C(1431655764) - 3);
     free(huge);
-    rec_put(f.st, "target.set", &k, edited);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: chunk 3 of 1431655764 is missing");
+    spt_record_put(f.st, "target.set", k, edited);
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: chunk 3 of 1431655764 is missing");
     free(edited);
     /* Chunks larger than the writer ever makes. */
     edited = bump(head, "chunk_nodes", 16384 - 3 + 1);
-    rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: chunk_nodes: expected an integer from 1 to 16384, "
-                      "found 16385",
-                      value_at(edited, "chunk_nodes"));
+    spt_record_put(f.st, "target.set", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, value_at(edited, "chunk_nodes"),
+                          "record target.set: chunk_nodes: expected an integer from 1 to 16384, "
+                          "found 16385");
     free(edited);
     /* The total. */
     edited = bump(head, "total", 1);
-    rec_put(f.st, "target.set", &k, edited);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set: total: 100001 is not the root's annual target 100000");
+    spt_record_put(f.st, "target.set", k, edited);
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set: total: 100001 is not the root's annual target 100000");
     free(edited);
     free(head);
 
     /* A chunk of version 1 under version 2; a plan chunk of revision 1 under revision 2. */
     k = set_chunk_key("P", "base", 1, 0);
-    char *v1 = rec_get(f.st, "target.set.chunk", &k);
+    char *v1 = spt_record_get(f.st, "target.set.chunk", k);
     k = set_chunk_key("P", "base", 2, 0);
-    rec_put(f.st, "target.set.chunk", &k, v1);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 0: version: a chunk of version 1 under version 2",
-                      value_at(v1, "version"));
+    spt_record_put(f.st, "target.set.chunk", k, v1);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), v1, value_at(v1, "version"),
+                          "record target.set.chunk 0: version: a chunk of version 1 under "
+                          "version 2");
     free(v1);
     k = plan_chunk_key("P", 1);
-    rec_put(f.st, "target.plan.chunk", &k, f.old_plan_chunk);
-    expect_corrupt_at(f.ctx, load_plan(&f),
-                      "record target.plan.chunk 1: revision: a chunk of revision 1 under "
-                      "revision 2",
-                      value_at(f.old_plan_chunk, "revision"));
+    spt_record_put(f.st, "target.plan.chunk", k, f.old_plan_chunk);
+    spt_expect_corrupt_at(f.ctx, load_plan(&f), f.old_plan_chunk,
+                          value_at(f.old_plan_chunk, "revision"),
+                          "record target.plan.chunk 1: revision: a chunk of revision 1 under "
+                          "revision 2");
 
     /* A plan chunk without East's history row; with a second driver column. */
     k = plan_chunk_key("P", 0);
-    char *p0 = rec_get(f.st, "target.plan.chunk", &k);
+    char *p0 = spt_record_get(f.st, "target.plan.chunk", k);
     size_t at = value_at(p0, "history");
     edited = splice(p0, at, strlen(p0) - at, "[]}");
-    rec_put(f.st, "target.plan.chunk", &k, edited);
-    fx_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
-                    "record target.plan: history: 0 rows where the head lists 1");
+    spt_record_put(f.st, "target.plan.chunk", k, edited);
+    spt_expect_error(f.ctx, load_plan(&f), SP_ECORRUPT,
+                     "record target.plan: history: 0 rows where the head lists 1");
     free(edited);
     at = value_at(p0, "drivers") + 1;
     edited = splice(p0, at, 0, "[1,2,3],");
-    rec_put(f.st, "target.plan.chunk", &k, edited);
-    expect_corrupt_at(f.ctx, load_plan(&f),
-                      "record target.plan.chunk 0: drivers: 4 drivers where the head lists 3",
-                      value_at(edited, "drivers"));
+    spt_record_put(f.st, "target.plan.chunk", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_plan(&f), edited, value_at(edited, "drivers"),
+                          "record target.plan.chunk 0: drivers: 4 drivers where the head "
+                          "lists 3");
     free(edited);
     free(p0);
 
     /* Sums: the root's periods (chunk 0); e1 against East (checked once all are read). */
     edit_set_chunk(&f, 0, root_period_up, "periods", &byte);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 0: periods: the periods of node 0 do not sum to "
-                      "its annual target",
-                      byte);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), NULL, byte,
+                          "record target.set.chunk 0: periods: the periods of node 0 do not sum "
+                          "to its annual target");
     edit_set_chunk(&f, 1, e1_up, "periods", &byte);
-    fx_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
-                    "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
-                    "children's");
+    spt_expect_error(f.ctx, load_set(&f), SP_ECORRUPT,
+                     "record target.set.chunk 0: periods: period 0 of node 1 is not the sum of its "
+                     "children's");
 
     /* Enumerations are names, read strictly: a near miss gets a suggestion, a number (the
      * old encoding) lists the names; bit sets beyond the known bits are refused. */
     k = set_key("P", "base", 2);
-    head = rec_get(f.st, "target.set", &k);
+    head = spt_record_get(f.st, "target.set", k);
     at = value_at(head, "weighting");
     edited = splice(head, at, strlen("\"profile\""), "\"profil\"");
-    rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: weighting: expected one of 'profile', 'working_days', "
-                      "found 'profil'; did you mean 'profile'?",
-                      at);
+    spt_record_put(f.st, "target.set", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, at,
+                          "record target.set: weighting: expected one of 'profile', "
+                          "'working_days', found 'profil'; did you mean 'profile'?");
     free(edited);
     at = value_at(head, "grain");
     edited = splice(head, at, strlen("\"quarter\""), "2");
-    rec_put(f.st, "target.set", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set: grain: expected one of 'year', 'half', 'quarter', "
-                      "'month', 'week', found 2",
-                      at);
+    spt_record_put(f.st, "target.set", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, at,
+                          "record target.set: grain: expected one of 'year', 'half', 'quarter', "
+                          "'month', 'week', found 2");
     free(edited);
     free(head);
-    k = plan_chunk_key("P", 0);
-    k.len -= 4;
-    head = rec_get(f.st, "target.plan", &k);
+    k = plan_key("P");
+    head = spt_record_get(f.st, "target.plan", k);
     at = value_at(head, "kind");
     edited = splice(head, at, strlen("\"months\""), "\"Months\"");
-    rec_put(f.st, "target.plan", &k, edited);
-    expect_corrupt_in(f.ctx, load_plan(&f),
-                      "record target.plan: calendar.kind: expected one of 'months', 'retail_445', "
-                      "'retail_454', 'retail_544', found 'Months'; did you mean 'months'?",
-                      edited, at);
+    spt_record_put(f.st, "target.plan", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_plan(&f), edited, at,
+                          "record target.plan: calendar.kind: expected one of 'months', "
+                          "'retail_445', 'retail_454', 'retail_544', found 'Months'; did you "
+                          "mean 'months'?");
     free(edited);
     free(head);
     k = set_chunk_key("P", "base", 2, 0);
-    char *c0 = rec_get(f.st, "target.set.chunk", &k);
+    char *c0 = spt_record_get(f.st, "target.set.chunk", k);
     at = value_at(c0, "flags") + 1;
     edited = splice(c0, at, strcspn(c0 + at, ","), "256");
-    rec_put(f.st, "target.set.chunk", &k, edited);
-    expect_corrupt_at(f.ctx, load_set(&f),
-                      "record target.set.chunk 0: flags[0]: 256 has bits outside the known ones "
-                      "(0xff)",
-                      at);
+    spt_record_put(f.st, "target.set.chunk", k, edited);
+    spt_expect_corrupt_at(f.ctx, load_set(&f), edited, at,
+                          "record target.set.chunk 0: flags[0]: 256 has bits outside the known "
+                          "ones (0xff)");
     free(edited);
     free(c0);
 
@@ -1121,7 +993,7 @@ static void test_corrupt_chunks(void **state)
  * monthly set: saved and loaded at the default chunk size, ceil(n / 16384) chunks. */
 static void test_large(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     const uint32_t n = 20000 * spt_iterations(10);
     const uint32_t regions = 40, grids = 1600;
     sp_ctx *ctx = e->ctx;
@@ -1173,8 +1045,8 @@ static void test_large(void **state)
     assert_int_equal(sp_target_plan_save(p, st), SP_OK);
     assert_int_equal(sp_target_set_save(s, st, "base", NULL, 0, NULL), SP_OK);
     const size_t chunks = (n + 16383) / 16384;
-    assert_int_equal(count_records(st, "target.plan.chunk"), chunks);
-    assert_int_equal(count_records(st, "target.set.chunk"), chunks);
+    assert_int_equal(spt_record_count(st, "target.plan.chunk"), chunks);
+    assert_int_equal(spt_record_count(st, "target.set.chunk"), chunks);
     sp_target_plan *q = NULL;
     assert_int_equal(sp_target_plan_load(&q, ctx, st, "big"), SP_OK);
     expect_equal_plans(p, q);
@@ -1301,7 +1173,7 @@ static void setup_case(store_case *c)
     memset(c, 0, sizeof *c);
     spt_alloc_init(&c->alloc);
     c->ctx = spt_ctx_with(&c->alloc);
-    c->store_ctx = fx_ctx();
+    c->store_ctx = spt_new_ctx();
     assert_int_equal(sp_storage_memory_new(&c->store, c->store_ctx), SP_OK);
     c->table = c->store;
     /* Stored in 4 chunks; saved again in 3 (chunk 3 removed). Sets in 3 chunks. */
@@ -1315,8 +1187,8 @@ static void setup_case(store_case *c)
     sp_target_set_free(c->set);
     assert_int_equal(sp_target_plan_decompose(&c->set, c->plan, 100000, NULL), SP_OK);
     c->set->chunk_nodes = 3;
-    assert_int_equal(count_records(c->store, "target.plan.chunk"), 4);
-    assert_int_equal(count_records(c->store, "target.set.chunk"), 3);
+    assert_int_equal(spt_record_count(c->store, "target.plan.chunk"), 4);
+    assert_int_equal(spt_record_count(c->store, "target.set.chunk"), 3);
     c->before = spt_snapshot_take(c->store, all_ns, ALL_NS);
 }
 
@@ -1380,15 +1252,15 @@ static void test_faults_storage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trips, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_record_bytes, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_set_needs_plan, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_longest_names, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_chunked_round_trips, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_chunk_edges, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_stale_chunks, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_chunks, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_large, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trips, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_record_bytes, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_set_needs_plan, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_longest_names, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_chunked_round_trips, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_chunk_edges, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_chunks, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_chunks, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_large, spt_env_setup, spt_env_teardown),
         cmocka_unit_test(test_faults_allocator),
         cmocka_unit_test(test_faults_storage),
     };

@@ -18,13 +18,6 @@
 #include "support/spt.h"
 #include "support/spt_storage.h"
 
-static sp_ctx *new_ctx(void)
-{
-    sp_ctx *ctx = NULL;
-    assert_int_equal(sp_ctx_new(&ctx, NULL), SP_OK);
-    return ctx;
-}
-
 static sp_storage *new_memory(sp_ctx *ctx)
 {
     sp_storage *st = NULL;
@@ -198,7 +191,7 @@ static void test_struct_init(void **state)
 static void test_open_validates(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_store s;
     assert_int_equal(spi_store_open(&s, ctx, NULL), SP_EINVAL);
     assert_string_equal(sp_ctx_errmsg(ctx), "storage: no storage table given");
@@ -258,7 +251,7 @@ static int do_one_put(spi_store *tx, void *arg)
 static void test_error_mapping(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_storage *mem = new_memory(ctx);
     script s;
     script_init(&s, mem);
@@ -475,7 +468,7 @@ static int bad_arguments(spi_store *tx, void *arg)
 static void test_refusals(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_storage *mem = new_memory(ctx);
     script s;
     script_init(&s, mem);
@@ -569,7 +562,7 @@ static int record_visit(void *arg, const uint8_t *key, size_t key_len, const uin
 static void test_scan_relay(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_storage *mem = new_memory(ctx);
     spt_storage_begin(mem);
     for (int i = 0; i < 6; i++) {
@@ -671,7 +664,7 @@ static void test_prefix_end(void **state)
 static void test_scan_prefix(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     sp_storage *mem = new_memory(ctx);
     static const struct {
         const char *b;
@@ -725,7 +718,7 @@ static int sign(int64_t x)
 static void test_key_order(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spt_rng rng = { 7 };
     unsigned n = spt_iterations(20000);
     static const int64_t edges[] = { INT64_MIN, INT64_MIN + 1, -256, -1, 0, 1, 255, 256,
@@ -797,7 +790,7 @@ static void test_key_order(void **state)
 static void test_key_errors(void **state)
 {
     (void)state;
-    sp_ctx *ctx = new_ctx();
+    sp_ctx *ctx = spt_new_ctx();
     spi_key k;
     spi_key_init(&k, ctx);
     uint8_t big[SPI_KEY_MAX];

@@ -325,108 +325,15 @@ static int versions(sp_ctx *ctx, const sp_storage *st, const char *id, const cha
     return rc == SP_OK ? spi_stored_versions(&s, &toy_ver, names, v, count, last) : rc;
 }
 
-static void expect_error(sp_ctx *ctx, int rc, int code, const char *msg)
+/* Keys of the toy records (docs/storage.md): the id; a chunk's adds its number. */
+static spt_key toy_key(const char *id)
 {
-    if (rc != code || strcmp(sp_ctx_errmsg(ctx), msg) != 0)
-        fail_msg("got      %d %s\nexpected %d %s", rc, sp_ctx_errmsg(ctx), code, msg);
+    return spt_key_str(SPT_KEY_EMPTY, id);
 }
 
-/* ---- records as the tests see them: keys by hand (docs/storage.md) ---- */
-
-typedef struct tkey {
-    uint8_t b[64];
-    size_t len;
-} tkey;
-
-static tkey tk_str(tkey k, const char *s)
+static spt_key chunk_key(const char *id, uint32_t chunk)
 {
-    memcpy(k.b + k.len, s, strlen(s));
-    k.len += strlen(s);
-    k.b[k.len++] = 0;
-    k.b[k.len++] = 1;
-    return k;
-}
-
-static tkey tk_u32(tkey k, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--)
-        k.b[k.len++] = (uint8_t)(v >> (8 * i));
-    return k;
-}
-
-static const tkey tk0 = { { 0 }, 0 };
-
-static size_t count_records(const sp_storage *st, const char *ns)
-{
-    spt_snapshot *s = spt_snapshot_take(st, &ns, 1);
-    size_t n = spt_snapshot_count(s);
-    spt_snapshot_free(s);
-    return n;
-}
-
-/* A copy of a stored record, NUL-terminated (free with free). */
-static char *rec_get(const sp_storage *st, const char *ns, tkey k)
-{
-    const uint8_t *v;
-    size_t len;
-    assert_int_equal(st->get(st->user, ns, k.b, k.len, &v, &len), SP_OK);
-    char *copy = malloc(len + 1);
-    assert_non_null(copy);
-    memcpy(copy, v, len);
-    copy[len] = '\0';
-    return copy;
-}
-
-static void rec_put(const sp_storage *st, const char *ns, tkey k, const char *json)
-{
-    spt_storage_begin(st);
-    spt_storage_put(st, ns, k.b, k.len, json, strlen(json));
-    spt_storage_commit(st);
-}
-
-static void rec_remove(const sp_storage *st, const char *ns, tkey k)
-{
-    spt_storage_begin(st);
-    assert_int_equal(st->remove(st->user, ns, k.b, k.len), SP_OK);
-    spt_storage_commit(st);
-}
-
-/* The message of a reader error about the value at the first `marker` of json. */
-static void expect_corrupt(sp_ctx *ctx, int rc, const char *json, const char *marker,
-                           const char *what)
-{
-    const char *at = strstr(json, marker);
-    if (at == NULL)
-        fail_msg("no %s in %s", marker, json);
-    size_t byte = (size_t)(at - json);
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, byte + 1, byte);
-    expect_error(ctx, rc, SP_ECORRUPT, msg);
-}
-
-/* Each test's context and memory store. */
-typedef struct env {
-    sp_ctx *ctx;
-    sp_storage *st;
-} env;
-
-static int env_setup(void **state)
-{
-    env *e = calloc(1, sizeof *e);
-    assert_non_null(e);
-    e->ctx = spt_new_ctx();
-    assert_int_equal(sp_storage_memory_new(&e->st, e->ctx), SP_OK);
-    *state = e;
-    return 0;
-}
-
-static int env_teardown(void **state)
-{
-    env *e = *state;
-    sp_storage_free(e->st);
-    sp_ctx_free(e->ctx);
-    free(e);
-    return 0;
+    return spt_key_u32(toy_key(id), chunk);
 }
 
 /* ======================================================================================
@@ -436,22 +343,22 @@ static int env_teardown(void **state)
 /* Revised objects: records as written, round trip, optimistic revisions, the last one. */
 static void test_revised(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     toy *t = toy_make(ctx, "a", 5), *back = NULL;
     uint32_t rev = 0;
     assert_int_equal(save_doc(ctx, e->st, t, 2, &rev), SP_OK);
     assert_int_equal(rev, 1);
     /* Head and chunks, byte for byte (rows 0-1, 2-3, 4). */
-    char *head = rec_get(e->st, "toy.doc", tk_str(tk0, "a"));
+    char *head = spt_record_get(e->st, "toy.doc", toy_key("a"));
     assert_string_equal(head, "{\"type\":\"toy.doc\",\"v\":1,\"id\":\"a\",\"revision\":1,"
                               "\"nnodes\":5,\"chunk_nodes\":2,\"chunks\":3}");
     free(head);
-    char *c1 = rec_get(e->st, "toy.doc.chunk", tk_u32(tk_str(tk0, "a"), 1));
+    char *c1 = spt_record_get(e->st, "toy.doc.chunk", chunk_key("a", 1));
     assert_string_equal(c1, "{\"type\":\"toy.doc.chunk\",\"v\":1,\"id\":\"a\",\"revision\":1,"
                             "\"chunk\":1,\"first\":2,\"vals\":[1993,2993],\"tags\":[null,\"t3\"]}");
     free(c1);
-    char *c2 = rec_get(e->st, "toy.doc.chunk", tk_u32(tk_str(tk0, "a"), 2));
+    char *c2 = spt_record_get(e->st, "toy.doc.chunk", chunk_key("a", 2));
     assert_string_equal(c2, "{\"type\":\"toy.doc.chunk\",\"v\":1,\"id\":\"a\",\"revision\":1,"
                             "\"chunk\":2,\"first\":4,\"vals\":[null],\"tags\":[\"t4\"]}");
     free(c2);
@@ -465,36 +372,36 @@ static void test_revised(void **state)
     assert_int_equal(rev, 2);
     spt_snapshot *before = spt_snapshot_take(e->st, all_ns, 4);
     uint32_t stale = 1, fresh = 0;
-    expect_error(ctx, save_doc(ctx, e->st, t, 2, &stale), SP_ECONFLICT,
-                 "toy \"a\": the store holds revision 2, this copy is revision 1 (load the toy "
-                 "again before saving)");
+    spt_expect_error(ctx, save_doc(ctx, e->st, t, 2, &stale), SP_ECONFLICT,
+                     "toy \"a\": the store holds revision 2, this copy is revision 1 (load the toy "
+                     "again before saving)");
     assert_int_equal(stale, 1);
-    expect_error(ctx, save_doc(ctx, e->st, t, 2, &fresh), SP_ECONFLICT,
-                 "toy \"a\": the store holds revision 2, this copy is revision 0 (load the toy "
-                 "again before saving)");
+    spt_expect_error(ctx, save_doc(ctx, e->st, t, 2, &fresh), SP_ECONFLICT,
+                     "toy \"a\": the store holds revision 2, this copy is revision 0 (load the toy "
+                     "again before saving)");
     /* A copy of a toy that is no longer stored. */
     toy *b = toy_make(ctx, "b", 1);
     uint32_t three = 3;
-    expect_error(ctx, save_doc(ctx, e->st, b, 0, &three), SP_ECONFLICT,
-                 "toy \"b\": the store holds no revision, this copy is revision 3");
+    spt_expect_error(ctx, save_doc(ctx, e->st, b, 0, &three), SP_ECONFLICT,
+                     "toy \"b\": the store holds no revision, this copy is revision 3");
     spt_snapshot_assert_store(before, e->st);
     spt_snapshot_free(before);
-    expect_error(ctx, load(ctx, e->st, &toy_doc, "b", NULL, 0, &back), SP_ENOTFOUND,
-                 "toy \"b\" is not in the store");
+    spt_expect_error(ctx, load(ctx, e->st, &toy_doc, "b", NULL, 0, &back), SP_ENOTFOUND,
+                     "toy \"b\" is not in the store");
 
     /* The last revision: a stored head at UINT32_MAX cannot be saved over. */
     toy_out o = toy_out_make(b, &toy_doc, 1);
     uint8_t *bytes;
     size_t len;
     assert_int_equal(spi_stored_encode_head(ctx, o.type, &o, UINT32_MAX, &bytes, &len), SP_OK);
-    tkey kb = tk_str(tk0, "b");
+    spt_key kb = toy_key("b");
     spt_storage_begin(e->st);
     spt_storage_put(e->st, "toy.doc", kb.b, kb.len, bytes, len);
     spt_storage_commit(e->st);
     spi_free(ctx, bytes);
     uint32_t last = UINT32_MAX;
-    expect_error(ctx, save_doc(ctx, e->st, b, 1, &last), SP_EOVERFLOW,
-                 "toy \"b\": revision 4294967295 is the last");
+    spt_expect_error(ctx, save_doc(ctx, e->st, b, 1, &last), SP_EOVERFLOW,
+                     "toy \"b\": revision 4294967295 is the last");
     toy_free(b);
     toy_free(t);
 }
@@ -583,24 +490,24 @@ static int hide_rollback(void *u)
  * never replaced, the last version. */
 static void test_versioned(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     toy *t = toy_make(ctx, "p", 4), *back = NULL;
     uint32_t v = 77, rev = 0;
 
     /* The toy is not stored: nothing is written. */
-    expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
-                 "first)");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save "
+                     "it first)");
     assert_int_equal(v, 77);
     for (size_t i = 0; i < 4; i++)
-        assert_int_equal(count_records(e->st, all_ns[i]), 0);
+        assert_int_equal(spt_record_count(e->st, all_ns[i]), 0);
     /* Another toy whose id extends this one's does not count ("p" vs "pq"). */
     toy *pq = toy_make(ctx, "pq", 1);
     assert_int_equal(save_doc(ctx, e->st, pq, 0, &rev), SP_OK);
-    expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save it "
-                 "first)");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "n", 3, &v), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"n\": toy \"p\" is not in the store (save "
+                     "it first)");
     toy_free(pq);
     rev = 0;
     assert_int_equal(save_doc(ctx, e->st, t, 0, &rev), SP_OK);
@@ -633,10 +540,10 @@ static void test_versioned(void **state)
     expect_equal_toys(t, back);
     toy_free(back);
     back = NULL;
-    expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "n", 301, &back), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"n\", version 301 is not in the store");
-    expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "m", 0, &back), SP_ENOTFOUND,
-                 "toy version of toy \"p\", named \"m\": no version is stored");
+    spt_expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "n", 301, &back), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"n\", version 301 is not in the store");
+    spt_expect_error(ctx, load(ctx, e->st, &toy_ver, "p", "m", 0, &back), SP_ENOTFOUND,
+                     "toy version of toy \"p\", named \"m\": no version is stored");
     assert_null(back);
 
     /* A version the scan did not show is still never replaced. */
@@ -652,8 +559,8 @@ static void test_versioned(void **state)
     assert_int_equal(versions(ctx, &h.table, "p", "n", NULL, &count, &last), SP_OK);
     assert_int_equal(last, 299);
     spt_snapshot *before = spt_snapshot_take(e->st, all_ns, 4);
-    expect_error(ctx, save_ver(ctx, &h.table, t, "n", 3, &v), SP_ECONFLICT,
-                 "toy version of toy \"p\", named \"n\", version 300 is already stored");
+    spt_expect_error(ctx, save_ver(ctx, &h.table, t, "n", 3, &v), SP_ECONFLICT,
+                     "toy version of toy \"p\", named \"n\", version 300 is already stored");
     spt_snapshot_assert_store(before, e->st);
     spt_snapshot_free(before);
 
@@ -662,20 +569,20 @@ static void test_versioned(void **state)
     uint8_t *bytes;
     size_t len;
     assert_int_equal(spi_stored_encode_head(ctx, o.type, &o, UINT32_MAX, &bytes, &len), SP_OK);
-    tkey k = tk_u32(tk_str(tk_str(tk0, "p"), "z"), UINT32_MAX);
+    spt_key k = spt_key_u32(spt_key_str(toy_key("p"), "z"), UINT32_MAX);
     spt_storage_begin(e->st);
     spt_storage_put(e->st, "toy.ver", k.b, k.len, bytes, len);
     spt_storage_commit(e->st);
     spi_free(ctx, bytes);
-    expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_EOVERFLOW,
-                 "toy version of toy \"p\", named \"z\": version 4294967295 is the last");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_EOVERFLOW,
+                     "toy version of toy \"p\", named \"z\": version 4294967295 is the last");
     /* A key that is not the names and a version. */
-    k = tk_str(tk_str(tk0, "p"), "z");
+    k = spt_key_str(toy_key("p"), "z");
     k.b[k.len++] = 1;
     k.b[k.len++] = 2;
-    rec_put(e->st, "toy.ver", k, "{}");
-    expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_ECORRUPT,
-                 "toy version: a key of namespace toy.ver is not 2 names and a version");
+    spt_record_put(e->st, "toy.ver", k, "{}");
+    spt_expect_error(ctx, save_ver(ctx, e->st, t, "z", 3, &v), SP_ECORRUPT,
+                     "toy version: a key of namespace toy.ver is not 2 names and a version");
     toy_free(t);
 }
 
@@ -690,7 +597,7 @@ static void expect_names(const sp_names *l, const char *const *want, size_t n)
 /* Names under a prefix: each once, in byte order, whatever the records under them. */
 static void test_list(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     static const char *const ids[] = { "b", "\xc3\xa9", "ab", "a b", "a" };
     static const char *const sorted[] = { "a", "a b", "ab", "b", "\xc3\xa9" };
@@ -731,18 +638,18 @@ static void test_list(void **state)
  * chunk beyond the new count goes too. */
 static void test_stale_chunks(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     toy *t = toy_make(ctx, "s", 10), *small = toy_make(ctx, "s", 2), *back = NULL;
     uint32_t rev = 0;
     assert_int_equal(save_doc(ctx, e->st, t, 1, &rev), SP_OK);
-    assert_int_equal(count_records(e->st, "toy.doc.chunk"), 10);
+    assert_int_equal(spt_record_count(e->st, "toy.doc.chunk"), 10);
     assert_int_equal(save_doc(ctx, e->st, t, 4, &rev), SP_OK);
-    assert_int_equal(count_records(e->st, "toy.doc.chunk"), 3);
-    rec_put(e->st, "toy.doc.chunk", tk_u32(tk_str(tk0, "s"), 40), "{}");
+    assert_int_equal(spt_record_count(e->st, "toy.doc.chunk"), 3);
+    spt_record_put(e->st, "toy.doc.chunk", chunk_key("s", 40), "{}");
     assert_int_equal(save_doc(ctx, e->st, small, 0, &rev), SP_OK);
     assert_int_equal(rev, 3);
-    assert_int_equal(count_records(e->st, "toy.doc.chunk"), 1);
+    assert_int_equal(spt_record_count(e->st, "toy.doc.chunk"), 1);
     back = loaded(ctx, e->st, &toy_doc, "s", NULL, 0);
     expect_equal_toys(small, back);
     toy_free(back);
@@ -754,43 +661,47 @@ static void test_stale_chunks(void **state)
  * shape; a head that claims more chunks than exist takes no memory for them. */
 static void test_corrupt(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     toy *t = toy_make(ctx, "c", 5), *back = NULL;
     uint32_t rev = 0;
     assert_int_equal(save_doc(ctx, e->st, t, 2, &rev), SP_OK);
-    char *old1 = rec_get(e->st, "toy.doc.chunk", tk_u32(tk_str(tk0, "c"), 1));
+    char *old1 = spt_record_get(e->st, "toy.doc.chunk", chunk_key("c", 1));
     assert_int_equal(save_doc(ctx, e->st, t, 2, &rev), SP_OK);
     spt_snapshot *saved = spt_snapshot_take(e->st, all_ns, 4);
-    const tkey head = tk_str(tk0, "c");
-    const tkey c0 = tk_u32(head, 0), c1 = tk_u32(head, 1), c2 = tk_u32(head, 2),
-               c3 = tk_u32(head, 3);
+    const spt_key head = toy_key("c");
+    const spt_key c0 = chunk_key("c", 0), c1 = chunk_key("c", 1), c2 = chunk_key("c", 2),
+                  c3 = chunk_key("c", 3);
 #define LOAD_FAILS(code, msg)                                                                \
     do {                                                                                     \
-        expect_error(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), code, msg);       \
+        spt_expect_error(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), code, msg);       \
         assert_null(back);                                                                   \
         spt_snapshot_restore(saved, e->st);                                                  \
     } while (0)
 
-    rec_remove(e->st, "toy.doc.chunk", c1);
+    spt_record_remove(e->st, "toy.doc.chunk", c1);
     LOAD_FAILS(SP_ECORRUPT, "record toy.doc: chunk 1 of 3 is missing");
-    rec_remove(e->st, "toy.doc.chunk", c2);
+    spt_record_remove(e->st, "toy.doc.chunk", c2);
     LOAD_FAILS(SP_ECORRUPT, "record toy.doc: chunk 2 of 3 is missing");
-    char *last = rec_get(e->st, "toy.doc.chunk", c2);
-    rec_put(e->st, "toy.doc.chunk", c3, last);
+    char *last = spt_record_get(e->st, "toy.doc.chunk", c2);
+    spt_record_put(e->st, "toy.doc.chunk", c3, last);
     LOAD_FAILS(SP_ECORRUPT, "record toy.doc: chunk 3 is beyond the 3 chunks of the head");
-    tkey odd = head;
+    spt_key odd = head;
     odd.b[odd.len++] = 7;
-    rec_put(e->st, "toy.doc.chunk", odd, last);
+    spt_record_put(e->st, "toy.doc.chunk", odd, last);
     LOAD_FAILS(SP_ECORRUPT, "record toy.doc: a chunk key is not the head's key and a chunk "
                             "number");
-    rec_put(e->st, "toy.doc.chunk", c1, last);
-    expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), last, "2,\"first",
-                   "record toy.doc.chunk 1: chunk: chunk 2 stored under the key of chunk 1");
+    spt_record_put(e->st, "toy.doc.chunk", c1, last);
+    spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), last,
+                              "2,\"first",
+                              "record toy.doc.chunk 1: chunk: chunk 2 stored under the key of "
+                              "chunk 1");
     spt_snapshot_restore(saved, e->st);
-    rec_put(e->st, "toy.doc.chunk", c1, old1);
-    expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), old1, "1,\"chunk",
-                   "record toy.doc.chunk 1: revision: a chunk of revision 1 under revision 2");
+    spt_record_put(e->st, "toy.doc.chunk", c1, old1);
+    spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), old1,
+                              "1,\"chunk",
+                              "record toy.doc.chunk 1: revision: a chunk of revision 1 under "
+                              "revision 2");
     spt_snapshot_restore(saved, e->st);
     free(last);
     free(old1);
@@ -816,9 +727,9 @@ static void test_corrupt(void **state)
           "'toy.ver.chunk'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        rec_put(e->st, "toy.doc.chunk", c0, bad[i].json);
-        expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), bad[i].json,
-                       bad[i].marker, bad[i].msg);
+        spt_record_put(e->st, "toy.doc.chunk", c0, bad[i].json);
+        spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back),
+                                  bad[i].json, bad[i].marker, bad[i].msg);
         assert_null(back);
         spt_snapshot_restore(saved, e->st);
     }
@@ -828,24 +739,26 @@ static void test_corrupt(void **state)
      * before any row is allocated. A newer format version: SP_EVERSION. */
     static const char inconsistent[] = "{\"type\":\"toy.doc\",\"v\":1,\"id\":\"c\",\"revision\":2,"
                                        "\"nnodes\":5,\"chunk_nodes\":2,\"chunks\":4}";
-    rec_put(e->st, "toy.doc", head, inconsistent);
-    expect_corrupt(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back), inconsistent, "4}",
-                   "record toy.doc: chunks: 4 chunks where 5 node indices in chunks of 2 make 3");
+    spt_record_put(e->st, "toy.doc", head, inconsistent);
+    spt_expect_corrupt_marker(ctx, load(ctx, e->st, &toy_doc, "c", NULL, 0, &back),
+                              inconsistent, "4}",
+                              "record toy.doc: chunks: 4 chunks where 5 node indices in chunks of "
+                              "2 make 3");
     spt_snapshot_restore(saved, e->st);
-    rec_put(e->st, "toy.doc", head,
+    spt_record_put(e->st, "toy.doc", head,
             "{\"type\":\"toy.doc\",\"v\":1,\"id\":\"c\",\"revision\":2,"
             "\"nnodes\":4294967292,\"chunk_nodes\":1,\"chunks\":4294967292}");
     rows_allocated = 0;
     LOAD_FAILS(SP_ECORRUPT, "record toy.doc: chunk 3 of 4294967292 is missing");
     assert_int_equal(rows_allocated, 0);
-    rec_put(e->st, "toy.doc", head, "{\"type\":\"toy.doc\",\"v\":2}");
+    spt_record_put(e->st, "toy.doc", head, "{\"type\":\"toy.doc\",\"v\":2}");
     LOAD_FAILS(SP_EVERSION, "record toy.doc: v: 'toy.doc' version 2 is newer than version 1, "
                             "the newest this library reads (line 1, column 23, byte 22)");
     /* A save over a head that is not a record fails and changes nothing. */
-    rec_put(e->st, "toy.doc", head, "{\"type\":\"toy.doc\",\"v\":1}");
+    spt_record_put(e->st, "toy.doc", head, "{\"type\":\"toy.doc\",\"v\":1}");
     spt_snapshot *broken = spt_snapshot_take(e->st, all_ns, 4);
-    expect_error(ctx, save_doc(ctx, e->st, t, 2, &rev), SP_ECORRUPT,
-                 "record toy.doc: missing field 'revision' (line 1, column 1, byte 0)");
+    spt_expect_error(ctx, save_doc(ctx, e->st, t, 2, &rev), SP_ECORRUPT,
+                     "record toy.doc: missing field 'revision' (line 1, column 1, byte 0)");
     spt_snapshot_assert_store(broken, e->st);
     spt_snapshot_free(broken);
 #undef LOAD_FAILS
@@ -881,9 +794,9 @@ static void expect_canonical(const sp_storage *st, const toy *back, uint32_t row
     toy_out o = toy_out_make(back, &toy_doc, rows);
     uint8_t *bytes;
     size_t len;
-    tkey k = tk_str(tk0, back->id);
+    spt_key k = toy_key(back->id);
     assert_int_equal(spi_stored_encode_head(back->ctx, o.type, &o, stamp, &bytes, &len), SP_OK);
-    char *stored = rec_get(st, "toy.doc", k);
+    char *stored = spt_record_get(st, "toy.doc", k);
     assert_int_equal(strlen(stored), len);
     assert_memory_equal(stored, bytes, len);
     free(stored);
@@ -891,18 +804,18 @@ static void expect_canonical(const sp_storage *st, const toy *back, uint32_t row
     for (uint32_t c = 0; c < o.c.count; c++) {
         assert_int_equal(spi_stored_encode_chunk(back->ctx, o.type, &o, stamp, c, &bytes, &len),
                          SP_OK);
-        stored = rec_get(st, "toy.doc.chunk", tk_u32(k, c));
+        stored = spt_record_get(st, "toy.doc.chunk", spt_key_u32(k, c));
         assert_int_equal(strlen(stored), len);
         assert_memory_equal(stored, bytes, len);
         free(stored);
         spi_free(back->ctx, bytes);
     }
-    assert_int_equal(count_records(st, "toy.doc.chunk"), o.c.count);
+    assert_int_equal(spt_record_count(st, "toy.doc.chunk"), o.c.count);
 }
 
 static void test_property(void **state)
 {
-    env *e = *state;
+    spt_env *e = *state;
     sp_ctx *ctx = e->ctx;
     spt_rng rng = { 2026 };
     const unsigned iterations = spt_iterations(200);
@@ -1087,12 +1000,12 @@ static void test_faults_storage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_revised, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_versioned, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_list, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_stale_chunks, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt, env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_property, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_revised, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_versioned, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_list, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_chunks, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt, spt_env_setup, spt_env_teardown),
+        cmocka_unit_test_setup_teardown(test_property, spt_env_setup, spt_env_teardown),
         cmocka_unit_test(test_faults_allocator),
         cmocka_unit_test(test_faults_storage),
     };

@@ -1,6 +1,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,60 @@ int32_t spt_day(int32_t year, int32_t month, int32_t mday)
     if (sp_calendar_day_from_civil(year, month, mday, &day) != SP_OK)
         fail_msg("%04d-%02d-%02d is not a date", (int)year, (int)month, (int)mday);
     return day;
+}
+
+void spt_expect_error(sp_ctx *ctx, int rc, int code, const char *msg)
+{
+    if (rc != code || strcmp(sp_ctx_errmsg(ctx), msg) != 0)
+        fail_msg("status %d, message\n  \"%s\"\nexpected %d, message\n  \"%s\"", rc,
+                 sp_ctx_errmsg(ctx), code, msg);
+}
+
+void spt_expect_corrupt_at(sp_ctx *ctx, int rc, const char *text, size_t byte,
+                           const char *what)
+{
+    size_t column = 1;
+    for (size_t i = 0; i < byte; i++)
+        column += text == NULL || ((unsigned char)text[i] & 0xC0u) != 0x80u;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s (line 1, column %zu, byte %zu)", what, column, byte);
+    spt_expect_error(ctx, rc, SP_ECORRUPT, msg);
+}
+
+void spt_expect_corrupt_marker(sp_ctx *ctx, int rc, const char *text, const char *marker,
+                               const char *what)
+{
+    const char *at = strstr(text, marker);
+    if (at == NULL)
+        fail_msg("no %s in %s", marker, text);
+    spt_expect_corrupt_at(ctx, rc, text, (size_t)(at - text), what);
+}
+
+spt_packed spt_pack(const char *const *s, const size_t *lens, size_t n, size_t skip)
+{
+    size_t total = skip;
+    for (size_t i = 0; i < n; i++)
+        total += lens != NULL ? lens[i] : s[i] != NULL ? strlen(s[i]) : 0;
+    spt_packed p = { malloc(total + 2), total, malloc((n + 1) * sizeof(uint64_t)), n };
+    assert_non_null(p.data);
+    assert_non_null(p.offsets);
+    memset(p.data, '#', total + 2);
+    size_t at = skip;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens != NULL ? lens[i] : s[i] != NULL ? strlen(s[i]) : 0;
+        p.offsets[i] = at;
+        if (len > 0)
+            memcpy(p.data + at, s[i], len);
+        at += len;
+    }
+    p.offsets[n] = at;
+    return p;
+}
+
+void spt_packed_free(spt_packed *p)
+{
+    free(p->data);
+    free(p->offsets);
 }
 
 sp_ctx *spt_ctx_with(spt_alloc *a)

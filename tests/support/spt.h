@@ -18,6 +18,39 @@ sp_ctx *spt_new_ctx(void);
  * does not exist. */
 int32_t spt_day(int32_t year, int32_t month, int32_t mday);
 
+/* Fails the test unless `rc` is `code` and the context's last message is exactly `msg`. */
+void spt_expect_error(sp_ctx *ctx, int rc, int code, const char *msg);
+
+/*
+ * Fails the test unless `rc` is SP_ECORRUPT and the message is `what` followed by the
+ * position of byte `byte` of the one-line record `text`: " (line 1, column C, byte B)".
+ * Columns count characters (the bytes that do not continue a UTF-8 sequence); for a
+ * record of ASCII only, `text` may be NULL (the column is then byte + 1).
+ */
+void spt_expect_corrupt_at(sp_ctx *ctx, int rc, const char *text, size_t byte,
+                           const char *what);
+/* The same at the first `marker` in `text` (fails the test when there is none). */
+void spt_expect_corrupt_marker(sp_ctx *ctx, int rc, const char *text, const char *marker,
+                               const char *what);
+
+/* ---- strings packed as Arrow packs a string column ---- */
+
+/*
+ * n strings in one malloc'd buffer after `skip` bytes of junk (so offsets[0] == skip),
+ * with junk after the last one too: only the data length and the n + 1 offsets delimit
+ * them, never a NUL. lens[i] is the length of s[i], or lens is NULL for NUL-terminated
+ * strings; a NULL s[i] packs as an empty string.
+ */
+typedef struct spt_packed {
+    char *data;
+    size_t len;
+    uint64_t *offsets;
+    size_t n;
+} spt_packed;
+
+spt_packed spt_pack(const char *const *s, const size_t *lens, size_t n, size_t skip);
+void spt_packed_free(spt_packed *p);
+
 /* ---- failing allocator ---- */
 
 /*

@@ -316,3 +316,86 @@ void spt_storage_put_str(const sp_storage *st, const char *ns, const char *key,
     spt_storage_put(st, ns, key, strlen(key), value, strlen(value));
     spt_storage_commit(st);
 }
+
+/* ---- records under keys built by hand ---- */
+
+spt_key spt_key_str(spt_key k, const char *s)
+{
+    size_t n = strlen(s);
+    assert_true(k.len + n + 2 <= sizeof k.b);
+    memcpy(k.b + k.len, s, n);
+    k.len += n;
+    k.b[k.len++] = 0;
+    k.b[k.len++] = 1;
+    return k;
+}
+
+spt_key spt_key_u32(spt_key k, uint32_t v)
+{
+    assert_true(k.len + 4 <= sizeof k.b);
+    for (int i = 3; i >= 0; i--)
+        k.b[k.len++] = (uint8_t)(v >> (8 * i));
+    return k;
+}
+
+char *spt_record_get(const sp_storage *st, const char *ns, spt_key k)
+{
+    const uint8_t *v;
+    size_t len;
+    expect_ok(st, st->get(st->user, ns, k.b, k.len, &v, &len), "get");
+    char *copy = malloc(len + 1);
+    assert_non_null(copy);
+    memcpy(copy, v, len);
+    copy[len] = '\0';
+    return copy;
+}
+
+void spt_record_put(const sp_storage *st, const char *ns, spt_key k, const char *value)
+{
+    spt_storage_begin(st);
+    spt_storage_put(st, ns, k.b, k.len, value, strlen(value));
+    spt_storage_commit(st);
+}
+
+void spt_record_remove(const sp_storage *st, const char *ns, spt_key k)
+{
+    spt_storage_begin(st);
+    expect_ok(st, st->remove(st->user, ns, k.b, k.len), "remove");
+    spt_storage_commit(st);
+}
+
+static int count_record(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
+                        size_t value_len)
+{
+    (void)key, (void)key_len, (void)value, (void)value_len;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+size_t spt_record_count(const sp_storage *st, const char *ns)
+{
+    size_t n = 0;
+    expect_ok(st, st->scan(st->user, ns, NULL, 0, NULL, 0, count_record, &n), "scan");
+    return n;
+}
+
+/* ---- a test's context and memory store ---- */
+
+int spt_env_setup(void **state)
+{
+    spt_env *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->ctx = spt_new_ctx();
+    assert_int_equal(sp_storage_memory_new(&e->st, e->ctx), SP_OK);
+    *state = e;
+    return 0;
+}
+
+int spt_env_teardown(void **state)
+{
+    spt_env *e = *state;
+    sp_storage_free(e->st);
+    sp_ctx_free(e->ctx);
+    free(e);
+    return 0;
+}

@@ -85,4 +85,40 @@ void spt_storage_put(const sp_storage *st, const char *ns, const void *key, size
 void spt_storage_put_str(const sp_storage *st, const char *ns, const char *key,
                          const char *value);
 
+/* ---- records under keys built by hand (docs/storage.md) ---- */
+
+/* A key as docs/storage.md lays it out, built by the test: a string is its bytes and
+ * 00 01, a u32 its four bytes big-endian. Start from SPT_KEY_EMPTY. */
+typedef struct spt_key {
+    uint8_t b[64];
+    size_t len;
+} spt_key;
+
+#define SPT_KEY_EMPTY ((spt_key){ { 0 }, 0 })
+
+spt_key spt_key_str(spt_key k, const char *s);
+spt_key spt_key_u32(spt_key k, uint32_t v);
+
+/* A malloc'd, NUL-terminated copy of the value under `k`; fails the test when there is
+ * none. */
+char *spt_record_get(const sp_storage *st, const char *ns, spt_key k);
+/* Put (a NUL-terminated value) or remove the record under `k`, each in a transaction of
+ * its own. */
+void spt_record_put(const sp_storage *st, const char *ns, spt_key k, const char *value);
+void spt_record_remove(const sp_storage *st, const char *ns, spt_key k);
+/* The number of records in namespace `ns`. */
+size_t spt_record_count(const sp_storage *st, const char *ns);
+
+/* ---- a test's context and memory store ---- */
+
+typedef struct spt_env {
+    sp_ctx *ctx;
+    sp_storage *st;
+} spt_env;
+
+/* Setup and teardown for cmocka_unit_test_setup_teardown: *state is an spt_env with a
+ * new context and a memory store made in it. */
+int spt_env_setup(void **state);
+int spt_env_teardown(void **state);
+
 #endif /* SPT_STORAGE_H */
