@@ -19,8 +19,10 @@ DEMO_PACKAGES="meson ninja-build gcc libc6-dev python3"
 # runtimes (libclang-rt-14-dev is only a recommendation of clang's, and recommendations
 # are not installed here), valgrind, abigail-tools and binutils (abidiff, nm), gcovr, and
 # doxygen (the API reference and its completeness check).
+# pytest runs the Python package's suite, with numpy and pandas for its numpy and pandas
+# parts (Debian's packages, for /usr/bin/python3).
 TEST_PACKAGES="$DEMO_PACKAGES pkg-config libcmocka-dev libsqlite3-dev g++ clang libclang-rt-14-dev
-    valgrind abigail-tools binutils gcovr doxygen"
+    valgrind abigail-tools binutils gcovr doxygen python3-pytest python3-numpy python3-pandas"
 
 # The coverage floor of src/ (docs/testing.md says how it is measured and why these).
 COVERAGE_MIN_LINES=95
@@ -52,6 +54,9 @@ install_missing() {
 setup() {
     dir=$1
     shift
+    # The bindings' interpreter: Debian's, which sees Debian's Python packages (another
+    # python3 may come first on PATH).
+    set -- "$@" -Dpython=/usr/bin/python3
     key="cc=${CC:-} cxx=${CXX:-} meson=$(meson --version) options=$(
         for o in "$@"; do echo "${o%%=*}"; done | sort | tr '\n' ' ')"
     stamp="$dir/run-sh.stamp"
@@ -113,6 +118,16 @@ stage_gcc() {
     default_build
     meson compile -C build
     meson test -C build --print-errorlogs --no-suite abi
+    test_summaries build
+}
+
+# test_summaries DIR: each test program's own summary line from the last meson test run in
+# DIR (cmocka's "[  PASSED  ] 12 test(s).", pytest's "== 80 passed in 2.1s =="), after
+# the test's name, so that the log shows the tests that ran and not only the programs.
+test_summaries() {
+    awk '/^test: / { name = $NF }
+         /^\[  (PASSED|FAILED)  \]|^=+ .*(passed|failed|error).* in [0-9.]+s/ {
+             printf "  %-28s %s\n", name, $0 }' "$1/meson-logs/testlog.txt"
 }
 
 # The exported symbols against the version script and the headers, and abidiff against
@@ -126,12 +141,14 @@ stage_abi() {
 # C code. Not the abi suite: nm and abidiff read the library and run none of its code.
 stage_valgrind() {
     default_build
-    meson test -C build --setup valgrind --print-errorlogs --no-suite abi --no-suite docs
+    meson test -C build --setup valgrind --print-errorlogs --no-suite abi --no-suite docs \
+        --no-suite python
 }
 
 # clang with AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer, any report
 # fatal. Not the abi suite (it checks the default build), nor the subproject one (it
-# builds its own copy of the library, without the sanitizers).
+# builds its own copy of the library, without the sanitizers), nor the python one (the
+# interpreter is not built with the sanitizers' runtime).
 stage_asan_ubsan() {
     CC=clang CXX=clang++ setup build-asan -Dtests=enabled -Dbench=false \
         -Db_sanitize=address,undefined -Db_lundef=false \
@@ -139,7 +156,7 @@ stage_asan_ubsan() {
     meson compile -C build-asan
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs --no-suite abi --no-suite subproject \
-        --no-suite docs
+        --no-suite docs --no-suite python
 }
 
 # clang with ThreadSanitizer: the threads suite, where four threads use a context each at
@@ -167,6 +184,7 @@ release() {
     setup "$dir" -Dtests=enabled -Dbuildtype=release -Db_ndebug=true -Dwerror=true
     meson compile -C "$dir"
     meson test -C "$dir" --print-errorlogs --no-suite abi --no-suite subproject --no-suite docs
+    test_summaries "$dir"
 }
 stage_release_gcc() {
     CC=gcc CXX=g++ release build-release-gcc

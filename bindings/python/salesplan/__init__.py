@@ -1,0 +1,28 @@
+"""salesplan: sales planning arithmetic, exact to the cent, from Python.
+
+A ctypes binding of libsalesplan (no compiled extension, the standard library only; numpy
+and pandas are used when present). docs/python.md is the guide; help() on any name gives
+its reference.
+
+    import salesplan as sp
+    ctx = sp.Context()                 # optional: each thread has one of its own
+"""
+from ._lib import LIBRARY_VERSION, PACKAGE_VERSION, LibraryVersionError, library_path
+from ._core import ENUMS as _ENUMS, Context
+from .errors import (BufferTooSmallError, CallbackError, CanceledError, ConflictError,
+                     CorruptError, ExactOverflowError, InternalError, InvalidError,
+                     NoMemoryError, NotFoundError, SalesplanError, StorageError, VersionError)
+
+__version__ = "%d.%d.%d" % PACKAGE_VERSION
+library_version = "%d.%d.%d" % LIBRARY_VERSION
+
+# The library's enumerations under Python names: sp_rounding -> Rounding, with members
+# stripped of their common prefix (SP_ROUND_HALF_EVEN -> Rounding.HALF_EVEN).
+globals().update({e.__name__: e for e in _ENUMS.values()})
+
+__all__ = [
+    "__version__", "library_version", "library_path", "LibraryVersionError", "Context",
+    "SalesplanError", "InvalidError", "NoMemoryError", "ExactOverflowError", "NotFoundError",
+    "ConflictError", "CorruptError", "StorageError", "CallbackError", "CanceledError",
+    "VersionError", "BufferTooSmallError", "InternalError",
+] + sorted(e.__name__ for e in _ENUMS.values())

@@ -1,0 +1,288 @@
+"""Contexts, calls into C, handles, and callbacks that raise.
+
+Every call into the library goes through Context.call (functions that record errors in a
+context) or call_pure (arithmetic without one). Both raise the exception of the status
+code with the library's message, and first re-raise any exception a Python callback
+raised during the call: a callback that raises returns an error to C (a ctypes callback
+that raised would return 0, which C reads as success), and the exception is kept in a
+thread-local slot until the call returns.
+"""
+import ctypes
+import enum
+import threading
+import weakref
+
+from . import _ffi
+from ._lib import lib
+from .errors import error_class
+
+__all__ = ["Context", "Handle", "call_pure", "callback", "raise_pending", "progress_table",
+           "enum_of", "text_in", "text_out"]
+
+_tls = threading.local()
+
+# What a Python callback returns to C when it raised: a code of the host's own, which the
+# library reports as SP_EUSER (sp_ctx_user_errcode gives it back).
+CALLBACK_RAISED = -1000
+
+
+def callback(fn, failed=CALLBACK_RAISED):
+    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned."""
+    def wrapper(*args):
+        try:
+            return fn(*args)
+        except BaseException as e:  # noqa: B902 - KeyboardInterrupt too: kept, re-raised
+            if getattr(_tls, "pending", None) is None:
+                _tls.pending = e
+            return failed
+    wrapper.__name__ = getattr(fn, "__name__", "callback")
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def raise_pending():
+    """Raise the exception a callback raised during the last call on this thread, if any."""
+    e = getattr(_tls, "pending", None)
+    if e is not None:
+        _tls.pending = None
+        raise e
+
+
+def text_in(value, what):
+    """A str (or bytes) argument as UTF-8 bytes for C."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    raise TypeError(f"{what}: expected str, not {type(value).__name__}")
+
+
+def text_out(raw, length=None):
+    """Bytes (or a char pointer and its length) from C as str."""
+    if raw is None:
+        return ""
+    if length is not None:
+        raw = ctypes.string_at(raw, length)
+    return raw.decode("utf-8")
+
+
+def call_pure(fn, *args, what):
+    """Call a function that takes no context; a failure raises with `what` and the status."""
+    rc = fn(*args)
+    raise_pending()
+    if rc < 0:
+        msg = lib.sp_strerror(rc).decode()
+        raise error_class(rc)(f"{what}: {msg}", rc)
+    return rc
+
+
+class Context:
+    """An sp_ctx: the allocator and the last error of the calls made within it.
+
+    Objects are made within a context (the `ctx=` argument of every constructor); without
+    one they use the calling thread's own context (Context.current()). A context is used by
+    one thread at a time: calls through one context from several threads take turns (a
+    lock), and calls through distinct contexts run in parallel (ctypes releases the GIL).
+    """
+
+    def __init__(self):
+        ptr = ctypes.POINTER(_ffi.sp_ctx)()
+        rc = lib.sp_ctx_new(ctypes.byref(ptr), None)
+        if rc < 0:
+            raise error_class(rc)("context: " + lib.sp_strerror(rc).decode(), rc)
+        self._ptr = ptr
+        self._lock = threading.RLock()
+        self._objects = weakref.WeakSet()
+
+    @classmethod
+    def current(cls):
+        """The calling thread's implicit context, made on first use."""
+        ctx = getattr(_tls, "ctx", None)
+        if ctx is None or ctx._ptr is None:
+            ctx = _tls.ctx = cls()
+        return ctx
+
+    @classmethod
+    def of(cls, ctx):
+        """ctx, or the calling thread's context when ctx is None."""
+        if ctx is None:
+            return cls.current()
+        if not isinstance(ctx, Context):
+            raise TypeError(f"ctx: expected a salesplan.Context, not {type(ctx).__name__}")
+        return ctx
+
+    @property
+    def _as_parameter_(self):
+        if self._ptr is None:
+            raise ValueError("salesplan: the context is closed")
+        return self._ptr
+
+    @property
+    def closed(self):
+        return self._ptr is None
+
+    def adopt(self, obj):
+        """Remember obj, made within this context, so that close() closes it first."""
+        self._objects.add(obj)
+
+    def call(self, fn, *args):
+        """Call fn (which records its errors in this context); raise on failure."""
+        with self._lock:
+            rc = fn(*args)
+            raise_pending()
+            if isinstance(rc, int) and rc < 0:
+                raise self.error(rc)
+        return rc
+
+    def error(self, rc):
+        """The exception of status rc with the message this context holds."""
+        msg = text_out(lib.sp_ctx_errmsg(self))
+        if not msg:
+            msg = lib.sp_strerror(rc).decode()
+        user_code = lib.sp_ctx_user_errcode(self)
+        user_msg = text_out(lib.sp_ctx_user_errmsg(self))
+        lib.sp_ctx_clear_error(self)
+        return error_class(rc)(msg, rc, user_code, user_msg)
+
+    def close(self):
+        """Close every object made within the context, then the context. Idempotent."""
+        if self._ptr is None:
+            return
+        for obj in list(self._objects):
+            obj.close()
+        lib.sp_ctx_free(self._ptr)
+        self._ptr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
+
+    def __repr__(self):
+        return f"<salesplan.Context{' closed' if self._ptr is None else ''}>"
+
+
+class Handle:
+    """A C object owned by Python: closed by close(), a with block, or the collector.
+
+    `_keep` holds what C borrows from Python (tables, callbacks, buffers) for as long as
+    the C object lives. Subclasses set `_free` to the name of the C destructor and `_what`
+    to the noun used in messages.
+    """
+
+    _free = None
+    _what = "object"
+    _ptr = None
+
+    def _init_handle(self, ptr, ctx, keep=()):
+        self._ptr = ptr
+        self._ctx = ctx
+        self._keep = list(keep)
+        ctx.adopt(self)
+
+    @property
+    def _as_parameter_(self):
+        if self._ptr is None:
+            raise ValueError(f"salesplan: the {self._what} is closed")
+        return self._ptr
+
+    @property
+    def closed(self):
+        return self._ptr is None
+
+    @property
+    def context(self):
+        """The Context the object was made within."""
+        return self._ctx
+
+    def close(self):
+        """Free the C object (idempotent); using it afterwards raises ValueError."""
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None:
+            with self._ctx._lock:
+                getattr(lib, self._free)(ptr)
+                self._keep = []
+                raise_pending()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def progress_table(progress):
+    """An sp_progress pointer for `progress` (None: no reports) and what must stay alive.
+
+    progress(done, total) is called now and then during long work; returning True asks the
+    operation to stop (it raises CanceledError and changes nothing); raising stops it too,
+    and the exception comes out of the call."""
+    if progress is None:
+        return None, None
+    if not callable(progress):
+        raise TypeError("progress: expected a callable(done, total)")
+
+    def report(_user, done, total):
+        return 1 if progress(done, total) else 0
+
+    fn = _ffi.sp_progress._fields_[2][1](callback(report, failed=1))
+    table = _ffi.sp_progress(_ffi.SP_PROGRESS_VERSION, None, fn)
+    return ctypes.byref(table), (table, fn)
+
+
+# ---- enumerations ----
+
+_FLAG_ENUMS = ("_flags", "_flag", "_bits")
+
+
+def _py_name(c_name):
+    return "".join(p.capitalize() for p in c_name[3:].split("_"))
+
+
+def _strip(members):
+    names = list(members)
+    prefix = names[0]
+    for n in names[1:]:
+        while not n.startswith(prefix):
+            prefix = prefix[:-1]
+    prefix = prefix[:prefix.rfind("_") + 1] if len(names) > 1 else "SP_"
+    out = {}
+    for n, v in members.items():
+        short = n[len(prefix):]
+        out["_" + short if short[0].isdigit() else short] = v
+    return out
+
+
+ENUMS = {}
+for _c, _members in _ffi.ENUMS.items():
+    _base = enum.IntFlag if _c.endswith(_FLAG_ENUMS) else enum.IntEnum
+    ENUMS[_c] = _base(_py_name(_c), _strip(_members), module="salesplan")
+
+
+def enum_of(c_name, value, what):
+    """value (a member, its name in any case, or its number) as the C enumeration's int."""
+    cls = ENUMS[c_name]
+    if isinstance(value, str):
+        try:
+            return int(cls[value.upper().replace("-", "_")])
+        except KeyError:
+            names = ", ".join(m.name.lower() for m in cls)
+            raise ValueError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
+                from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what}: expected a {cls.__name__}, not {type(value).__name__}")
+    return int(value)
+
