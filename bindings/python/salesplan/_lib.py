@@ -68,9 +68,14 @@ def _bind(dll, path):
 
 
 def _check_version(dll, path):
-    dll.sp_version.restype = ctypes.c_uint32
-    dll.sp_version.argtypes = []
-    v = dll.sp_version()
+    try:
+        fn = dll.sp_version
+    except AttributeError:
+        raise LibraryVersionError(f"salesplan: {path} does not export sp_version: it is not "
+                                  f"libsalesplan") from None
+    fn.restype = ctypes.c_uint32
+    fn.argtypes = []
+    v = fn()
     got = (v >> 16, (v >> 8) & 0xFF, v & 0xFF)
     want = PACKAGE_VERSION
     if got[:2] != want[:2]:
