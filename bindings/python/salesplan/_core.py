@@ -32,8 +32,13 @@ def callback(fn, failed=CALLBACK_RAISED):
         try:
             return fn(*args)
         except BaseException as e:  # noqa: B902 - KeyboardInterrupt too: kept, re-raised
-            if getattr(_tls, "pending", None) is None:
+            first = getattr(_tls, "pending", None)
+            if first is None:
                 _tls.pending = e
+            elif first is not e and hasattr(first, "add_note"):
+                # a second callback raised during the same C call (an errmsg or a destroy
+                # after the failure): the first exception wins, the second is noted on it
+                first.add_note(f"then {wrapper.__name__} raised {type(e).__name__}: {e}")
             return failed
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
