@@ -27,7 +27,10 @@ CALLBACK_RAISED = -1000
 
 
 def callback(fn, failed=CALLBACK_RAISED):
-    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned."""
+    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned.
+
+    `failed` may also be a callable of the exception giving the value to return (a store
+    returns the status of a SalesplanError, so that the library acts on it)."""
     def wrapper(*args):
         try:
             return fn(*args)
@@ -39,7 +42,7 @@ def callback(fn, failed=CALLBACK_RAISED):
                 # a second callback raised during the same C call (an errmsg or a destroy
                 # after the failure): the first exception wins, the second is noted on it
                 first.add_note(f"then {wrapper.__name__} raised {type(e).__name__}: {e}")
-            return failed
+            return failed(e) if callable(failed) else failed
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
     return wrapper
