@@ -15,6 +15,8 @@ from .errors import (BufferTooSmallError, CallbackError, CanceledError, Conflict
 
 # storage.py: stores
 from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, StoreView
+# facts.py: fact sources
+from .facts import FactBatch, FactQuery, FactSource, MemoryFactSource
 
 __version__ = "%d.%d.%d" % PACKAGE_VERSION
 library_version = "%d.%d.%d" % LIBRARY_VERSION
@@ -30,4 +32,6 @@ __all__ = [
     "VersionError", "BufferTooSmallError", "InternalError",
     # storage.py
     "Store", "MemoryStore", "FileStore", "PythonStore", "SQLiteStore", "StoreView",
+    # facts.py
+    "FactBatch", "FactQuery", "FactSource", "MemoryFactSource",
 ] + sorted(e.__name__ for e in _ENUMS.values())
