@@ -13,6 +13,7 @@ or other buffer of the right item size (no copy when writable), or any sequence 
 """
 import array
 import ctypes
+import datetime
 import decimal
 import numbers
 import sys
@@ -21,7 +22,7 @@ from . import _ffi
 from .errors import ExactOverflowError, InvalidError
 
 __all__ = ["to_minor", "from_minor", "to_dec", "from_dec", "Column", "column_in",
-           "column_out", "numpy", "pandas", "DEC_DIGITS"]
+           "column_out", "numpy", "pandas", "DEC_DIGITS", "day_of", "date_of"]
 
 DEC_DIGITS = _ffi.SP_DEC_DIGITS
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
@@ -206,3 +207,38 @@ def as_result(arr, count, kind, form="list"):
     a = array.array(_TYPECODES[kind])
     a.frombytes(memoryview(arr).cast("B")[:count * ctypes.sizeof(_CTYPES[kind])])
     return a if form == "array" else a.tolist()
+
+
+# ---- days ----
+
+EPOCH = datetime.date(1970, 1, 1)
+DAY_MIN = (datetime.date.min - EPOCH).days  # 0001-01-01: -719162
+DAY_MAX = (datetime.date.max - EPOCH).days  # 9999-12-31: 2932896
+
+
+def day_of(value, what="day"):
+    """A datetime.date (or an ISO "YYYY-MM-DD" string, or a numpy datetime64) as the C
+    day number: days since 1970-01-01. A datetime is refused (TypeError): which day it
+    falls on depends on a time zone."""
+    if isinstance(value, datetime.datetime):
+        raise TypeError(f"{what}: expected a date, not datetime (take its .date() in the "
+                        f"time zone you mean)")
+    if isinstance(value, datetime.date):
+        return (value - EPOCH).days
+    if isinstance(value, str):
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return (datetime.date.fromisoformat(value) - EPOCH).days
+        except ValueError:
+            raise InvalidError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+    if numpy is not None and isinstance(value, numpy.datetime64):
+        if numpy.isnat(value):
+            raise InvalidError(f"{what}: NaT is not a date")
+        return int(value.astype("datetime64[D]").astype("int64"))
+    raise TypeError(f"{what}: expected a date, not {type(value).__name__}")
+
+
+def date_of(day):
+    """The C day number `day` (days since 1970-01-01) as a datetime.date."""
+    return EPOCH + datetime.timedelta(days=int(day))

@@ -27,14 +27,22 @@ CALLBACK_RAISED = -1000
 
 
 def callback(fn, failed=CALLBACK_RAISED):
-    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned."""
+    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned.
+
+    `failed` may also be a callable of the exception giving the value to return (a store
+    returns the status of a SalesplanError, so that the library acts on it)."""
     def wrapper(*args):
         try:
             return fn(*args)
         except BaseException as e:  # noqa: B902 - KeyboardInterrupt too: kept, re-raised
-            if getattr(_tls, "pending", None) is None:
+            first = getattr(_tls, "pending", None)
+            if first is None:
                 _tls.pending = e
-            return failed
+            elif first is not e and hasattr(first, "add_note"):
+                # a second callback raised during the same C call (an errmsg or a destroy
+                # after the failure): the first exception wins, the second is noted on it
+                first.add_note(f"then {wrapper.__name__} raised {type(e).__name__}: {e}")
+            return failed(e) if callable(failed) else failed
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
     return wrapper
@@ -129,7 +137,17 @@ class Context:
         """Call fn (which records its errors in this context); raise on failure."""
         with self._lock:
             rc = fn(*args)
-            raise_pending()
+            e = getattr(_tls, "pending", None)
+            if e is not None:
+                _tls.pending = None
+                if isinstance(rc, int) and rc < 0:
+                    # what the library made of the callback's failure, noted on it; the
+                    # context's error is cleared as for any other failure
+                    msg = text_out(lib.sp_ctx_errmsg(self))
+                    lib.sp_ctx_clear_error(self)
+                    if msg and hasattr(e, "add_note"):
+                        e.add_note(f"salesplan: {msg}")
+                raise e
             if isinstance(rc, int) and rc < 0:
                 raise self.error(rc)
         return rc
