@@ -14,7 +14,7 @@ import weakref
 
 from . import _ffi
 from ._lib import lib
-from .errors import error_class
+from .errors import InvalidError, error_class
 
 __all__ = ["Context", "Handle", "call_pure", "callback", "raise_pending", "progress_table",
            "enum_of", "text_in", "text_out"]
@@ -280,9 +280,12 @@ def enum_of(c_name, value, what):
             return int(cls[value.upper().replace("-", "_")])
         except KeyError:
             names = ", ".join(m.name.lower() for m in cls)
-            raise ValueError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
+            raise InvalidError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
                 from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what}: expected a {cls.__name__}, not {type(value).__name__}")
+    if value not in cls._value2member_map_ and not issubclass(cls, enum.IntFlag):
+        names = ", ".join(m.name.lower() for m in cls)
+        raise InvalidError(f"{what}: {value} is no {cls.__name__} (one of {names})")
     return int(value)
 
