@@ -66,9 +66,21 @@ def text_out(raw, length=None):
     return raw.decode("utf-8")
 
 
+def _reraise_closed(args):
+    """ctypes wraps the ValueError of a closed object's _as_parameter_ in ArgumentError:
+    raise the ValueError itself, as the conventions promise."""
+    for a in args:
+        if hasattr(type(a), "_as_parameter_"):
+            a._as_parameter_  # raises ValueError when closed  # noqa: B018
+
+
 def call_pure(fn, *args, what):
     """Call a function that takes no context; a failure raises with `what` and the status."""
-    rc = fn(*args)
+    try:
+        rc = fn(*args)
+    except ctypes.ArgumentError:
+        _reraise_closed(args)
+        raise
     raise_pending()
     if rc < 0:
         msg = lib.sp_strerror(rc).decode()
@@ -126,9 +138,16 @@ class Context:
         self._objects.add(obj)
 
     def call(self, fn, *args):
-        """Call fn (which records its errors in this context); raise on failure."""
+        """Call fn (which records its errors in this context); raise on failure.
+
+        Also fine for functions that return a count or a state (never negative). A closed
+        object among the arguments raises ValueError (not ctypes.ArgumentError)."""
         with self._lock:
-            rc = fn(*args)
+            try:
+                rc = fn(*args)
+            except ctypes.ArgumentError:
+                _reraise_closed(args)
+                raise
             raise_pending()
             if isinstance(rc, int) and rc < 0:
                 raise self.error(rc)
