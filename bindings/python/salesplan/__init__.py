@@ -26,3 +26,13 @@ __all__ = [
     "ConflictError", "CorruptError", "StorageError", "CallbackError", "CanceledError",
     "VersionError", "BufferTooSmallError", "InternalError",
 ] + sorted(e.__name__ for e in _ENUMS.values())
+
+# py-basics: hierarchies, calendars, dictionaries, days (hierarchy.py, calendar.py,
+# dictionary.py, _convert.py)
+from ._convert import date_of, day_of
+from .calendar import Calendar, Period
+from .dictionary import Dictionary
+from .hierarchy import Hierarchy, Reconciliation
+
+__all__ += ["day_of", "date_of", "Hierarchy", "Reconciliation", "Calendar", "Period",
+            "Dictionary"]
