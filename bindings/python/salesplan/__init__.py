@@ -36,3 +36,8 @@ from .hierarchy import Hierarchy, Reconciliation
 
 __all__ += ["day_of", "date_of", "Hierarchy", "Reconciliation", "Calendar", "Period",
             "Dictionary"]
+
+# py-basics: money (money.py; its functions as salesplan.money.<name>)
+from . import money
+
+__all__ += ["money"]
