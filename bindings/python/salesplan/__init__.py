@@ -35,3 +35,25 @@ __all__ = [
     # facts.py
     "FactBatch", "FactQuery", "FactSource", "MemoryFactSource",
 ] + sorted(e.__name__ for e in _ENUMS.values())
+
+# py-basics: hierarchies, calendars, dictionaries, days (hierarchy.py, calendar.py,
+# dictionary.py, _convert.py)
+from ._convert import date_of, day_of
+from .calendar import Calendar, Period
+from .dictionary import Dictionary
+from .hierarchy import Hierarchy, Reconciliation
+
+__all__ += ["day_of", "date_of", "Hierarchy", "Reconciliation", "Calendar", "Period",
+            "Dictionary"]
+
+# py-basics: money (money.py; its functions as salesplan.money.<name>)
+from . import money
+
+__all__ += ["money"]
+
+# py-basics: the kernels of target_kernels.h (kernels.py)
+from .kernels import (Decomposed, Decomposition, Lock, Rule, season_average_share,
+                      season_ratio_to_ma, season_shares, timesplit)
+
+__all__ += ["Decomposition", "Decomposed", "Rule", "Lock", "season_shares",
+            "season_average_share", "season_ratio_to_ma", "timesplit"]

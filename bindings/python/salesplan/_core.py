@@ -14,7 +14,7 @@ import weakref
 
 from . import _ffi
 from ._lib import lib
-from .errors import error_class
+from .errors import InvalidError, error_class
 
 __all__ = ["Context", "Handle", "call_pure", "callback", "raise_pending", "progress_table",
            "enum_of", "text_in", "text_out"]
@@ -74,9 +74,21 @@ def text_out(raw, length=None):
     return raw.decode("utf-8")
 
 
+def _reraise_closed(args):
+    """ctypes wraps the ValueError of a closed object's _as_parameter_ in ArgumentError:
+    raise the ValueError itself, as the conventions promise."""
+    for a in args:
+        if hasattr(type(a), "_as_parameter_"):
+            a._as_parameter_  # raises ValueError when closed  # noqa: B018
+
+
 def call_pure(fn, *args, what):
     """Call a function that takes no context; a failure raises with `what` and the status."""
-    rc = fn(*args)
+    try:
+        rc = fn(*args)
+    except ctypes.ArgumentError:
+        _reraise_closed(args)
+        raise
     raise_pending()
     if rc < 0:
         msg = lib.sp_strerror(rc).decode()
@@ -134,9 +146,16 @@ class Context:
         self._objects.add(obj)
 
     def call(self, fn, *args):
-        """Call fn (which records its errors in this context); raise on failure."""
+        """Call fn (which records its errors in this context); raise on failure.
+
+        Also fine for functions that return a count or a state (never negative). A closed
+        object among the arguments raises ValueError (not ctypes.ArgumentError)."""
         with self._lock:
-            rc = fn(*args)
+            try:
+                rc = fn(*args)
+            except ctypes.ArgumentError:
+                _reraise_closed(args)
+                raise
             e = getattr(_tls, "pending", None)
             if e is not None:
                 _tls.pending = None
@@ -298,9 +317,12 @@ def enum_of(c_name, value, what):
             return int(cls[value.upper().replace("-", "_")])
         except KeyError:
             names = ", ".join(m.name.lower() for m in cls)
-            raise ValueError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
+            raise InvalidError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
                 from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what}: expected a {cls.__name__}, not {type(value).__name__}")
+    if value not in cls._value2member_map_ and not issubclass(cls, enum.IntFlag):
+        names = ", ".join(m.name.lower() for m in cls)
+        raise InvalidError(f"{what}: {value} is no {cls.__name__} (one of {names})")
     return int(value)
 

@@ -35,7 +35,7 @@ import weakref
 from typing import NamedTuple, Optional
 
 from . import _convert, _ffi
-from ._convert import DAY_MAX, DAY_MIN, as_result, column_in, date_of, day_of
+from ._convert import MAX_DAY, MIN_DAY, as_result, column_in, date_of, day_of
 from ._core import ENUMS, Context, Handle, callback, enum_of, raise_pending
 from ._lib import lib
 from .errors import CallbackError, InvalidError, error_class
@@ -208,7 +208,7 @@ class FactQuery(NamedTuple):
 
 
 def _bound(day):
-    return None if day <= DAY_MIN or day > DAY_MAX else date_of(day)
+    return None if day <= MIN_DAY or day > MAX_DAY else date_of(day)
 
 
 def _day_bound(value, what, default):
