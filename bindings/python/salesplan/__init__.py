@@ -13,6 +13,9 @@ from .errors import (BufferTooSmallError, CallbackError, CanceledError, Conflict
                      CorruptError, ExactOverflowError, InternalError, InvalidError,
                      NoMemoryError, NotFoundError, SalesplanError, StorageError, VersionError)
 
+# storage.py: stores
+from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, StoreView
+
 __version__ = "%d.%d.%d" % PACKAGE_VERSION
 library_version = "%d.%d.%d" % LIBRARY_VERSION
 
@@ -25,4 +28,6 @@ __all__ = [
     "SalesplanError", "InvalidError", "NoMemoryError", "ExactOverflowError", "NotFoundError",
     "ConflictError", "CorruptError", "StorageError", "CallbackError", "CanceledError",
     "VersionError", "BufferTooSmallError", "InternalError",
+    # storage.py
+    "Store", "MemoryStore", "FileStore", "PythonStore", "SQLiteStore", "StoreView",
 ] + sorted(e.__name__ for e in _ENUMS.values())

@@ -27,14 +27,22 @@ CALLBACK_RAISED = -1000
 
 
 def callback(fn, failed=CALLBACK_RAISED):
-    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned."""
+    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned.
+
+    `failed` may also be a callable of the exception giving the value to return (a store
+    returns the status of a SalesplanError, so that the library acts on it)."""
     def wrapper(*args):
         try:
             return fn(*args)
         except BaseException as e:  # noqa: B902 - KeyboardInterrupt too: kept, re-raised
-            if getattr(_tls, "pending", None) is None:
+            first = getattr(_tls, "pending", None)
+            if first is None:
                 _tls.pending = e
-            return failed
+            elif first is not e and hasattr(first, "add_note"):
+                # a second callback raised during the same C call (an errmsg or a destroy
+                # after the failure): the first exception wins, the second is noted on it
+                first.add_note(f"then {wrapper.__name__} raised {type(e).__name__}: {e}")
+            return failed(e) if callable(failed) else failed
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
     return wrapper
