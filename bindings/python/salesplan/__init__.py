@@ -16,6 +16,11 @@ from .errors import (BufferTooSmallError, CallbackError, CanceledError, Conflict
 # storage.py: stores
 from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, StoreView
 
+# targets.py: target plans and sets
+from .targets import (Actuals, Comparison, HistoryReport, Pacing, PlanInfo, Reconciliation,
+                      SetInfo, TargetPlan, TargetRow, TargetSet, compare, target_plans,
+                      target_scenarios, target_set_versions)
+
 __version__ = "%d.%d.%d" % PACKAGE_VERSION
 library_version = "%d.%d.%d" % LIBRARY_VERSION
 
@@ -30,4 +35,8 @@ __all__ = [
     "VersionError", "BufferTooSmallError", "InternalError",
     # storage.py
     "Store", "MemoryStore", "FileStore", "PythonStore", "SQLiteStore", "StoreView",
+    # targets.py
+    "TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals", "Pacing",
+    "Reconciliation", "Comparison", "TargetRow", "compare", "target_plans", "target_scenarios",
+    "target_set_versions",
 ] + sorted(e.__name__ for e in _ENUMS.values())
