@@ -40,3 +40,13 @@ __all__ = [
     "Reconciliation", "Comparison", "TargetRow", "compare", "target_plans", "target_scenarios",
     "target_set_versions",
 ] + sorted(e.__name__ for e in _ENUMS.values())
+
+# py-basics: hierarchies, calendars, dictionaries, days (hierarchy.py, calendar.py,
+# dictionary.py, _convert.py)
+from ._convert import date_of, day_of
+from .calendar import Calendar, Period
+from .dictionary import Dictionary
+from .hierarchy import Hierarchy, Reconciliation
+
+__all__ += ["day_of", "date_of", "Hierarchy", "Reconciliation", "Calendar", "Period",
+            "Dictionary"]
