@@ -316,6 +316,9 @@ def index_out(value):
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 MIN_DAY = datetime.date(1, 1, 1).toordinal() - _EPOCH_ORDINAL
 MAX_DAY = datetime.date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
+# The names py-io's modules use for the same bounds (both branches added days here).
+EPOCH = datetime.date(1970, 1, 1)
+DAY_MIN, DAY_MAX = MIN_DAY, MAX_DAY
 
 
 def day_of(value, what="day"):
