@@ -19,9 +19,9 @@ from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, St
 from .facts import FactBatch, FactQuery, FactSource, MemoryFactSource
 
 # targets.py: target plans and sets
-from .targets import (Actuals, Comparison, HistoryReport, Pacing, PlanInfo, Reconciliation,
-                      SetInfo, TargetPlan, TargetRow, TargetSet, compare, target_plans,
-                      target_scenarios, target_set_versions)
+from .targets import (Actuals, Comparison, HistoryReport, Pacing, PlanInfo, SetInfo,
+                      TargetPlan, TargetReconciliation, TargetRow, TargetSet, compare,
+                      target_plans, target_scenarios, target_set_versions)
 
 __version__ = "%d.%d.%d" % PACKAGE_VERSION
 library_version = "%d.%d.%d" % LIBRARY_VERSION
@@ -39,8 +39,8 @@ __all__ = [
     "Store", "MemoryStore", "FileStore", "PythonStore", "SQLiteStore", "StoreView",
     # targets.py
     "TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals", "Pacing",
-    "Reconciliation", "Comparison", "TargetRow", "compare", "target_plans", "target_scenarios",
-    "target_set_versions",
+    "TargetReconciliation", "Comparison", "TargetRow", "compare", "target_plans",
+    "target_scenarios", "target_set_versions",
     # facts.py
     "FactBatch", "FactQuery", "FactSource", "MemoryFactSource",
 ] + sorted(e.__name__ for e in _ENUMS.values())

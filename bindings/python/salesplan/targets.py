@@ -19,17 +19,17 @@ import decimal
 import json
 import numbers
 from collections import namedtuple
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _convert, _ffi
-from ._core import Context, Handle, enum_of, progress_table, raise_pending, text_in, text_out
+from ._core import Context, Handle, enum_of, progress_table, text_out
 from ._core import ENUMS
 from ._lib import lib
 from .storage import names_list
 from .errors import BufferTooSmallError, InvalidError, NotFoundError, error_class
 
 __all__ = ["TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals",
-           "Pacing", "Reconciliation", "Comparison", "TargetRow", "compare", "target_plans",
+           "Pacing", "TargetReconciliation", "Comparison", "TargetRow", "compare", "target_plans",
            "target_scenarios", "target_set_versions"]
 
 Measure = ENUMS["sp_target_measure"]
@@ -78,9 +78,15 @@ def _storage(store, what="store"):
 
 
 def _id_in(value, what):
+    """A str for C (ids, names, notes): UTF-8 without NUL (C would cut the text there)."""
     if not isinstance(value, str):
         raise TypeError(f"{what}: expected str, not {type(value).__name__}")
-    return text_in(value, what)
+    if "\0" in value:
+        raise InvalidError(f"{what}: {value!r} contains a NUL character")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidError(f"{what}: {value!r} is not valid Unicode ({e.reason})") from None
 
 
 def _opt_text(value, what):
@@ -475,7 +481,7 @@ class Pacing(_Columns):
         return f"<salesplan.Pacing of {len(self.ids)} nodes>"
 
 
-class Reconciliation(_Columns):
+class TargetReconciliation(_Columns):
     """TargetSet.reconcile's result per node: `bottom_up` (the commitments rolled up),
     `gap` (bottom_up - top-down), `result` (the reconciled targets)."""
 
@@ -496,7 +502,7 @@ class Reconciliation(_Columns):
         return self._col(name, minor)
 
     def __repr__(self):
-        return f"<salesplan.Reconciliation of {len(self.ids)} nodes>"
+        return f"<salesplan.TargetReconciliation of {len(self.ids)} nodes>"
 
 
 TargetRow = namedtuple("TargetRow", "index id parent depth level annual periods flags")
@@ -678,7 +684,10 @@ class TargetPlan(Handle):
     @settings.setter
     def settings(self, document: Union[str, Mapping[str, Any]]) -> None:
         if isinstance(document, (str, bytes)):
-            raw = text_in(document, "settings")
+            try:
+                raw = document.encode("utf-8") if isinstance(document, str) else document
+            except UnicodeEncodeError as e:
+                raise InvalidError(f"settings: not valid Unicode ({e.reason})") from None
         elif isinstance(document, Mapping):
             raw = _json_text(document, "settings").encode("utf-8")
         else:
@@ -1206,12 +1215,12 @@ class TargetSet(Handle):
 
     def reconcile(self, commitments, *, mode="top_down",
                   bottom_up_weight=decimal.Decimal(0), committed=None,
-                  minor: bool = False) -> Reconciliation:
+                  minor: bool = False) -> TargetReconciliation:
         """The leaves' commitments (one amount per node, read at the leaves; Decimal major
         units or ints of minor units with minor=True) against the set's annual targets:
         mode a ReconcileMode (top_down, bottom_up, blend with bottom_up_weight, a Decimal in
         [0, 1]); committed: a bool column (False: the leaf gave none), None: every leaf.
-        Returns a Reconciliation."""
+        Returns a TargetReconciliation."""
         n = self._n
         col = self._unit.column(commitments, "commitments", n, minor)
         o = _ffi.sp_reconcile_options()
@@ -1228,7 +1237,7 @@ class TargetSet(Handle):
         with self._ctx._lock:
             self._ctx.call(lib.sp_target_set_reconcile, self, col.ptr, ctypes.byref(o),
                            ctypes.byref(out))
-        return Reconciliation(self._ids(), self._unit,
+        return TargetReconciliation(self._ids(), self._unit,
                               *[_convert.as_result(a, n, "int64") for a, _ in cols])
 
     def compare(self, other: "TargetSet") -> "Comparison":
