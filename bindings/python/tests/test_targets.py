@@ -744,3 +744,35 @@ def test_context_close_closes_plans_and_sets():
     s = p.decompose(D("1"))
     c.close()
     assert p.closed and s.closed
+
+
+# ---- the guide ----
+
+def test_python_targets_md_runs(tmp_path, monkeypatch):
+    # The code blocks of docs/python-targets.md, in order, in one namespace; the tutorial's
+    # output is target.md's worked example, derived by hand there.
+    import os
+    import re
+    from conftest import SOURCE_ROOT
+    text = open(os.path.join(SOURCE_ROOT, "docs", "python-targets.md"), encoding="utf-8").read()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "org.csv").write_text("id,parent\nCo,\nA,Co\nB,Co\nA1,A\nA2,A\nB1,B\nB2,B\n")
+    (tmp_path / "sales.csv").write_text("rep,amount\nA1,300000.00\nA2,100000.00\n"
+                                        "B1,200000.00\nB2,400000.00\n")
+    ns = {}
+    exec(compile(blocks[0], "python-targets.md", "exec"), ns)
+    ns["out"] = None
+    gc.collect()                                   # flushes and closes targets.csv
+    got = (tmp_path / "targets.csv").read_text().splitlines()
+    want = re.search(r"```\n(node,level,annual.*?)```", text, flags=re.S).group(1)
+    assert got == want.splitlines()
+    assert got[4] == "A1,rep,370370.37,74074.08,92592.59,92592.59,111111.11"
+    for b in blocks[1:3]:
+        exec(compile(b, "python-targets.md", "exec"), ns)
+    assert ns["pace"].status[ns["h"].find("A1")] == sp.PaceStatus.AHEAD
+    assert ns["replan"].info.based_on == 1 and ns["replan"].info.version == 2
+    ns["commitments"] = ns["latest"].annual
+    exec(compile(blocks[3], "python-targets.md", "exec"), ns)
+    assert ns["rec"].gap == [D("0.00")] * 7
