@@ -54,3 +54,15 @@ from .hierarchy import Hierarchy, Reconciliation
 
 __all__ += ["day_of", "date_of", "Hierarchy", "Reconciliation", "Calendar", "Period",
             "Dictionary"]
+
+# py-basics: money (money.py; its functions as salesplan.money.<name>)
+from . import money
+
+__all__ += ["money"]
+
+# py-basics: the kernels of target_kernels.h (kernels.py)
+from .kernels import (Decomposed, Decomposition, Lock, Rule, season_average_share,
+                      season_ratio_to_ma, season_shares, timesplit)
+
+__all__ += ["Decomposition", "Decomposed", "Rule", "Lock", "season_shares",
+            "season_average_share", "season_ratio_to_ma", "timesplit"]
