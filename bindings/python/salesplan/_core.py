@@ -156,7 +156,17 @@ class Context:
             except ctypes.ArgumentError:
                 _reraise_closed(args)
                 raise
-            raise_pending()
+            e = getattr(_tls, "pending", None)
+            if e is not None:
+                _tls.pending = None
+                if isinstance(rc, int) and rc < 0:
+                    # what the library made of the callback's failure, noted on it; the
+                    # context's error is cleared as for any other failure
+                    msg = text_out(lib.sp_ctx_errmsg(self))
+                    lib.sp_ctx_clear_error(self)
+                    if msg and hasattr(e, "add_note"):
+                        e.add_note(f"salesplan: {msg}")
+                raise e
             if isinstance(rc, int) and rc < 0:
                 raise self.error(rc)
         return rc
