@@ -18,6 +18,11 @@ from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, St
 # facts.py: fact sources
 from .facts import FactBatch, FactQuery, FactSource, MemoryFactSource
 
+# targets.py: target plans and sets
+from .targets import (Actuals, Comparison, HistoryReport, Pacing, PlanInfo, SetInfo,
+                      TargetPlan, TargetReconciliation, TargetRow, TargetSet, compare,
+                      target_plans, target_scenarios, target_set_versions)
+
 __version__ = "%d.%d.%d" % PACKAGE_VERSION
 library_version = "%d.%d.%d" % LIBRARY_VERSION
 
@@ -32,6 +37,10 @@ __all__ = [
     "VersionError", "BufferTooSmallError", "InternalError",
     # storage.py
     "Store", "MemoryStore", "FileStore", "PythonStore", "SQLiteStore", "StoreView",
+    # targets.py
+    "TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals", "Pacing",
+    "TargetReconciliation", "Comparison", "TargetRow", "compare", "target_plans",
+    "target_scenarios", "target_set_versions",
     # facts.py
     "FactBatch", "FactQuery", "FactSource", "MemoryFactSource",
 ] + sorted(e.__name__ for e in _ENUMS.values())
