@@ -27,7 +27,7 @@ from .errors import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_LIBRARY, EXIT_OK, EXIT_S
                      EXIT_USAGE, CliInputError, CliOutputError, CliUsageError)
 
 __all__ = ["main", "build_parser", "Env", "add_module", "add_command", "add_input_options",
-           "add_output_options", "money_arg", "int_arg", "MODULES", "EXIT_OK",
+           "add_output_options", "money_arg", "int_arg", "rate_arg", "date_arg", "MODULES", "EXIT_OK",
            "EXIT_LIBRARY", "EXIT_USAGE", "EXIT_INPUT", "EXIT_STORAGE", "EXIT_INTERRUPTED"]
 
 # The modules whose commands the salesplan command has (salesplan.cli.<name>).
@@ -79,6 +79,30 @@ def money_arg(text: str) -> decimal.Decimal:
         raise argparse.ArgumentTypeError(f"expected a decimal amount such as 1200000.00, "
                                          f"found {text!r}")
     return decimal.Decimal(s)
+
+
+def rate_arg(text: str) -> decimal.Decimal:
+    """A rate given on the command line: a decimal (0.05) or a percentage (5%), exactly."""
+    s = text.strip()
+    percent = s.endswith("%")
+    body = s[:-1].strip() if percent else s
+    if not re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", body):
+        raise argparse.ArgumentTypeError(f"expected a rate such as 0.05 or 5%, found {text!r}")
+    d = decimal.Decimal(body)
+    return d.scaleb(-2) if percent else d
+
+
+def date_arg(text: str):
+    """A date given on the command line: YYYY-MM-DD."""
+    import datetime
+    s = text.strip()
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", s):
+            raise ValueError
+        return datetime.date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, found {text!r}") \
+            from None
 
 
 def int_arg(text: str) -> int:

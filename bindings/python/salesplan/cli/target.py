@@ -6,8 +6,10 @@
     salesplan target replan      a new version from a saved one and the actuals so far
     salesplan target pace        on track? actuals to date against the saved set
 """
-from . import add_command, add_input_options, add_module, add_output_options, int_arg, \
-    money_arg
+import decimal
+
+from . import add_command, add_input_options, add_module, add_output_options, date_arg, \
+    int_arg, money_arg, rate_arg
 
 NAME = "target"
 HELP = "sales targets: decompose, show, compare, replan, pace"
@@ -144,9 +146,9 @@ def register(subparsers):
     p.add_argument("--actuals", required=True, metavar="CSV", help="facts: order lines")
     p.add_argument("--closed", required=True, type=int_arg, metavar="N",
                    help="the periods closed (their actuals replace their targets)")
-    p.add_argument("--overshoot", default="zero",
-                   help="what a leaf that already beat its year gets in the open periods "
-                        "(an sp_overshoot_policy name; default zero)")
+    p.add_argument("--overshoot", default="zero", choices=("zero", "keep_plan"),
+                   help="what the open periods of a leaf that already beat its year get: "
+                        "zero (the default) or keep_plan (the original split)")
     p.add_argument("--note", default=None, help="a note saved with the new set")
     add_input_options(p)
     add_output_options(p)
@@ -156,12 +158,16 @@ def register(subparsers):
                     epilog=PACE_EPILOG)
     _store_options(p)
     p.add_argument("--actuals", required=True, metavar="CSV", help="facts: order lines")
-    p.add_argument("--as-of", required=True, metavar="DATE",
-                   help="the first day not elapsed (YYYY-MM-DD)")
-    p.add_argument("--threshold", default="0", metavar="RATE",
-                   help="on track while within this share of the expected (0.05: 5%%)")
-    p.add_argument("--elapsed", default=None, help="an sp_elapsed_measure name")
-    p.add_argument("--projection", default=None, help="an sp_projection_method name")
+    p.add_argument("--as-of", required=True, type=date_arg, metavar="DATE",
+                   help="the first day not elapsed (YYYY-MM-DD): actuals before it count")
+    p.add_argument("--threshold", default=decimal.Decimal(0), type=rate_arg, metavar="RATE",
+                   help="on track while within this share of the expected (0.05 or 5%%; "
+                        "default 0: any difference counts)")
+    p.add_argument("--elapsed", default="days", choices=("days", "working_days"),
+                   help="how the elapsed part of a period is measured (default days)")
+    p.add_argument("--projection", default="profile", choices=("profile", "linear"),
+                   help="year-end projection: profile (seasonally adjusted, the default) "
+                        "or linear")
     add_input_options(p)
     add_output_options(p)
 
