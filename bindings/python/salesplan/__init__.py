@@ -13,6 +13,14 @@ from .errors import (BufferTooSmallError, CallbackError, CanceledError, Conflict
                      CorruptError, ExactOverflowError, InternalError, InvalidError,
                      NoMemoryError, NotFoundError, SalesplanError, StorageError, VersionError)
 
+# storage.py: stores
+from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, StoreView
+
+# targets.py: target plans and sets
+from .targets import (Actuals, Comparison, HistoryReport, Pacing, PlanInfo, Reconciliation,
+                      SetInfo, TargetPlan, TargetRow, TargetSet, compare, target_plans,
+                      target_scenarios, target_set_versions)
+
 __version__ = "%d.%d.%d" % PACKAGE_VERSION
 library_version = "%d.%d.%d" % LIBRARY_VERSION
 
@@ -25,4 +33,20 @@ __all__ = [
     "SalesplanError", "InvalidError", "NoMemoryError", "ExactOverflowError", "NotFoundError",
     "ConflictError", "CorruptError", "StorageError", "CallbackError", "CanceledError",
     "VersionError", "BufferTooSmallError", "InternalError",
+    # storage.py
+    "Store", "MemoryStore", "FileStore", "PythonStore", "SQLiteStore", "StoreView",
+    # targets.py
+    "TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals", "Pacing",
+    "Reconciliation", "Comparison", "TargetRow", "compare", "target_plans", "target_scenarios",
+    "target_set_versions",
 ] + sorted(e.__name__ for e in _ENUMS.values())
+
+# py-basics: hierarchies, calendars, dictionaries, days (hierarchy.py, calendar.py,
+# dictionary.py, _convert.py)
+from ._convert import date_of, day_of
+from .calendar import Calendar, Period
+from .dictionary import Dictionary
+from .hierarchy import Hierarchy, Reconciliation
+
+__all__ += ["day_of", "date_of", "Hierarchy", "Reconciliation", "Calendar", "Period",
+            "Dictionary"]

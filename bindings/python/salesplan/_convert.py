@@ -13,7 +13,9 @@ or other buffer of the right item size (no copy when writable), or any sequence 
 """
 import array
 import ctypes
+import datetime
 import decimal
+import itertools
 import numbers
 import sys
 
@@ -21,7 +23,8 @@ from . import _ffi
 from .errors import ExactOverflowError, InvalidError
 
 __all__ = ["to_minor", "from_minor", "to_dec", "from_dec", "Column", "column_in",
-           "column_out", "numpy", "pandas", "DEC_DIGITS"]
+           "column_out", "as_result", "numpy", "pandas", "DEC_DIGITS", "Packed", "pack_strings",
+           "day_of", "date_of", "index_in", "index_out", "NONE"]
 
 DEC_DIGITS = _ffi.SP_DEC_DIGITS
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
@@ -206,3 +209,139 @@ def as_result(arr, count, kind, form="list"):
     a = array.array(_TYPECODES[kind])
     a.frombytes(memoryview(arr).cast("B")[:count * ctypes.sizeof(_CTYPES[kind])])
     return a if form == "array" else a.tolist()
+
+
+# ---- strings packed for C (Arrow's layout) ----
+
+class Packed:
+    """Strings packed for C: `data` (bytes), `offsets` (n + 1 uint64, an array.array), and
+    ctypes pointers to both (`data_ptr`, `offsets_ptr`) valid while this object lives."""
+
+    __slots__ = ("data", "offsets", "count", "data_ptr", "offsets_ptr", "_arr")
+
+    def __init__(self, data, offsets):
+        self.data = data
+        self.offsets = offsets
+        self.count = len(offsets) - 1
+        self.data_ptr = ctypes.c_char_p(data)
+        self._arr = (ctypes.c_uint64 * len(offsets)).from_buffer(offsets)
+        self.offsets_ptr = ctypes.cast(self._arr, ctypes.POINTER(ctypes.c_uint64))
+
+
+def _as_str_list(values, what):
+    if pandas is not None and isinstance(values, (pandas.Series, pandas.Index)):
+        values = values.to_numpy()
+    if numpy is not None and isinstance(values, numpy.ndarray):
+        if values.ndim != 1:
+            raise InvalidError(f"{what}: expected a one-dimensional column, not "
+                               f"{values.ndim} dimensions")
+        if values.dtype.kind not in "UO":
+            raise TypeError(f"{what}: expected strings, found numpy dtype {values.dtype}")
+        return values.tolist()
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{what}: expected a sequence of str, not a single "
+                        f"{type(values).__name__}")
+    try:
+        return values if isinstance(values, list) else list(values)
+    except TypeError:
+        raise TypeError(f"{what}: expected a sequence of str, not "
+                        f"{type(values).__name__}") from None
+
+
+def _bad_item(seq, what, none_ok):
+    for i, v in enumerate(seq):
+        if not isinstance(v, str) and not (none_ok and v is None):
+            raise TypeError(f"{what}[{i}]: expected str, not {type(v).__name__}")
+    for i, v in enumerate(seq):  # str, but not encodable (a lone surrogate)
+        try:
+            if v is not None:
+                v.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidError(f"{what}[{i}]: {v!r} is not valid Unicode ({e.reason})") \
+                from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def pack_strings(values, what, none_as_empty=False):
+    """A sequence of str (list, tuple, numpy or pandas string column) packed for C.
+
+    none_as_empty: None items become empty strings (a root's parent). Wrong types raise
+    TypeError naming the item ("ids[3]: expected str, not int")."""
+    seq = _as_str_list(values, what)
+    if none_as_empty and None in seq:
+        nones = seq.count(None)
+        if nones <= 16:  # typically one root: find them at C speed
+            seq, at = list(seq), -1
+            for _ in range(nones):
+                at = seq.index(None, at + 1)
+                seq[at] = ""
+        else:
+            seq = ["" if v is None else v for v in seq]
+    try:
+        joined = "".join(seq)
+        data = joined.encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        _bad_item(seq, what, False)
+    offsets = array.array("Q", [0])
+    if len(data) == len(joined):  # ASCII only: a character is a byte
+        offsets.extend(itertools.accumulate(map(len, seq)))
+    else:
+        offsets.extend(itertools.accumulate(len(s.encode("utf-8")) for s in seq))
+    return Packed(data, offsets)
+
+
+# ---- node and dictionary indexes ----
+
+NONE = _ffi.SP_NONE
+
+
+def index_in(value, what):
+    """A node or dictionary index (an int >= 0) for C."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what}: expected an int index, not {type(value).__name__}")
+    value = int(value)
+    if not 0 <= value < NONE:
+        raise InvalidError(f"{what}: index {value} is outside 0..{NONE - 1}")
+    return value
+
+
+def index_out(value):
+    """An index from C as an int, or None for SP_NONE."""
+    value = int(value)
+    return None if value == NONE else value
+
+
+# ---- days ----
+
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+MIN_DAY = datetime.date(1, 1, 1).toordinal() - _EPOCH_ORDINAL
+MAX_DAY = datetime.date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
+
+
+def day_of(value, what="day"):
+    """A datetime.date (or an ISO "YYYY-MM-DD" string) as the library's day number: days
+    since 1970-01-01 (2026-01-01 is 20454). A datetime is refused (TypeError): its time of
+    day would be dropped silently; pass .date()."""
+    if isinstance(value, str):
+        try:
+            text = value.strip()
+            if len(text) != 10 or text[4] != "-" or text[7] != "-":
+                raise ValueError
+            value = datetime.date.fromisoformat(text)
+        except ValueError:
+            raise InvalidError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+    elif isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
+        raise TypeError(f"{what}: expected a datetime.date or an ISO date string, not "
+                        f"{type(value).__name__}")
+    return value.toordinal() - _EPOCH_ORDINAL
+
+
+def date_of(day):
+    """The datetime.date of a day number (days since 1970-01-01); years 1 to 9999."""
+    if isinstance(day, bool) or not isinstance(day, numbers.Integral):
+        raise TypeError(f"day: expected an int day number, not {type(day).__name__}")
+    day = int(day)
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise InvalidError(f"day: {day} is outside the years 1 to 9999 "
+                           f"({MIN_DAY}..{MAX_DAY})")
+    return datetime.date.fromordinal(day + _EPOCH_ORDINAL)

@@ -14,7 +14,7 @@ import weakref
 
 from . import _ffi
 from ._lib import lib
-from .errors import error_class
+from .errors import InvalidError, error_class
 
 __all__ = ["Context", "Handle", "call_pure", "callback", "raise_pending", "progress_table",
            "enum_of", "text_in", "text_out"]
@@ -27,14 +27,22 @@ CALLBACK_RAISED = -1000
 
 
 def callback(fn, failed=CALLBACK_RAISED):
-    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned."""
+    """Wrap fn for C: an exception is kept for raise_pending and `failed` returned.
+
+    `failed` may also be a callable of the exception giving the value to return (a store
+    returns the status of a SalesplanError, so that the library acts on it)."""
     def wrapper(*args):
         try:
             return fn(*args)
         except BaseException as e:  # noqa: B902 - KeyboardInterrupt too: kept, re-raised
-            if getattr(_tls, "pending", None) is None:
+            first = getattr(_tls, "pending", None)
+            if first is None:
                 _tls.pending = e
-            return failed
+            elif first is not e and hasattr(first, "add_note"):
+                # a second callback raised during the same C call (an errmsg or a destroy
+                # after the failure): the first exception wins, the second is noted on it
+                first.add_note(f"then {wrapper.__name__} raised {type(e).__name__}: {e}")
+            return failed(e) if callable(failed) else failed
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
     return wrapper
@@ -66,9 +74,21 @@ def text_out(raw, length=None):
     return raw.decode("utf-8")
 
 
+def _reraise_closed(args):
+    """ctypes wraps the ValueError of a closed object's _as_parameter_ in ArgumentError:
+    raise the ValueError itself, as the conventions promise."""
+    for a in args:
+        if hasattr(type(a), "_as_parameter_"):
+            a._as_parameter_  # raises ValueError when closed  # noqa: B018
+
+
 def call_pure(fn, *args, what):
     """Call a function that takes no context; a failure raises with `what` and the status."""
-    rc = fn(*args)
+    try:
+        rc = fn(*args)
+    except ctypes.ArgumentError:
+        _reraise_closed(args)
+        raise
     raise_pending()
     if rc < 0:
         msg = lib.sp_strerror(rc).decode()
@@ -126,9 +146,16 @@ class Context:
         self._objects.add(obj)
 
     def call(self, fn, *args):
-        """Call fn (which records its errors in this context); raise on failure."""
+        """Call fn (which records its errors in this context); raise on failure.
+
+        Also fine for functions that return a count or a state (never negative). A closed
+        object among the arguments raises ValueError (not ctypes.ArgumentError)."""
         with self._lock:
-            rc = fn(*args)
+            try:
+                rc = fn(*args)
+            except ctypes.ArgumentError:
+                _reraise_closed(args)
+                raise
             raise_pending()
             if isinstance(rc, int) and rc < 0:
                 raise self.error(rc)
@@ -280,9 +307,12 @@ def enum_of(c_name, value, what):
             return int(cls[value.upper().replace("-", "_")])
         except KeyError:
             names = ", ".join(m.name.lower() for m in cls)
-            raise ValueError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
+            raise InvalidError(f"{what}: unknown {cls.__name__} {value!r} (one of {names})") \
                 from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what}: expected a {cls.__name__}, not {type(value).__name__}")
+    if value not in cls._value2member_map_ and not issubclass(cls, enum.IntFlag):
+        names = ", ".join(m.name.lower() for m in cls)
+        raise InvalidError(f"{what}: {value} is no {cls.__name__} (one of {names})")
     return int(value)
 
