@@ -15,6 +15,8 @@ from .errors import (BufferTooSmallError, CallbackError, CanceledError, Conflict
 
 # storage.py: stores
 from .storage import FileStore, MemoryStore, PythonStore, SQLiteStore, Store, StoreView
+# facts.py: fact sources
+from .facts import FactBatch, FactQuery, FactSource, MemoryFactSource
 
 # targets.py: target plans and sets
 from .targets import (Actuals, Comparison, HistoryReport, Pacing, PlanInfo, Reconciliation,
@@ -39,6 +41,8 @@ __all__ = [
     "TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals", "Pacing",
     "Reconciliation", "Comparison", "TargetRow", "compare", "target_plans", "target_scenarios",
     "target_set_versions",
+    # facts.py
+    "FactBatch", "FactQuery", "FactSource", "MemoryFactSource",
 ] + sorted(e.__name__ for e in _ENUMS.values())
 
 # py-basics: hierarchies, calendars, dictionaries, days (hierarchy.py, calendar.py,
