@@ -316,6 +316,9 @@ def index_out(value):
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 MIN_DAY = datetime.date(1, 1, 1).toordinal() - _EPOCH_ORDINAL
 MAX_DAY = datetime.date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
+# py-io's names for the same bounds (facts.py imports them); the lead reconciles the two
+# day_of/date_of of py-basics and py-io.
+DAY_MIN, DAY_MAX = MIN_DAY, MAX_DAY
 
 
 def day_of(value, what="day"):
