@@ -144,11 +144,10 @@ class Output:
         self._tmp = None
         self._text = None
 
-    def prepare(self, text: str):
-        """Write `text` where commit() will publish it (OSError if the directory cannot
-        take it: nothing is left behind)."""
-        self._text = text
-        if self.path is None:
+    def reserve(self):
+        """Make the temporary file now (empty), so that a directory that cannot take the
+        output fails before the command changes its store (CliOutputError)."""
+        if self.path is None or self._tmp is not None:
             return
         directory = os.path.dirname(os.path.abspath(self.path))
         if os.path.isdir(self.path):
@@ -157,10 +156,21 @@ class Output:
             fd, tmp = tempfile.mkstemp(dir=directory,
                                        prefix="." + os.path.basename(self.path) + ".",
                                        suffix=".tmp")
+            os.close(fd)
         except OSError as e:
             raise CliOutputError(self.path, _reason(e)) from None
+        self._tmp = tmp
+
+    def prepare(self, text: str):
+        """Write `text` where commit() will publish it (CliOutputError if the directory
+        cannot take it: nothing is left behind)."""
+        self._text = text
+        if self.path is None:
+            return
+        self.reserve()
+        tmp = self._tmp
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
@@ -174,12 +184,11 @@ class Output:
                 os.umask(umask)
                 os.chmod(tmp, 0o666 & ~umask)
         except OSError as e:
-            _unlink(tmp)
+            self.abort()
             raise CliOutputError(self.path, _reason(e)) from None
         except BaseException:
-            _unlink(tmp)
+            self.abort()
             raise
-        self._tmp = tmp
 
     def commit(self):
         """Publish the prepared text."""

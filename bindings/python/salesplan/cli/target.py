@@ -404,17 +404,15 @@ def decompose(args, env):
                                        f"another id)")
         # Two transactions (the library's saves cannot share one): the plan, then the
         # set. Everything that can be checked is checked before the first.
-        output = None
-        try:
+        from .out import Output, render
+        output = Output(args.output)
+        with output:
+            output.reserve()        # an output that cannot be written fails here
             plan.save(store)
             tset.save(store, args.scenario, note=args.note or "")
-            output, text = _render(args, set_result(tset))
-            output.prepare(text)
+            output.prepare(render(set_result(tset), args.format))
             output.commit()
             done = True
-        finally:
-            if output is not None:
-                output.abort()
     finally:
         store.close()
         if not exists and not done:   # a store made by this run and left empty
@@ -501,12 +499,10 @@ def replan(args, env):
         from .out import Output, render
         output = Output(args.output)
         with output:
-            text = None
-            version = new.save(store, args.scenario, note=args.note or "")
-            text = render(set_result(new), args.format)
-            output.prepare(text)
+            output.reserve()        # an output that cannot be written fails here
+            new.save(store, args.scenario, note=args.note or "")
+            output.prepare(render(set_result(new), args.format))
             output.commit()
-        del version
     return 0
 
 
