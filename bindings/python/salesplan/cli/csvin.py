@@ -29,6 +29,7 @@ Encodings: the file is read as bytes and decoded with the declared encoding (any
 codec name, "utf-8" by default, where a leading byte order mark is dropped); bytes that are
 not text in that encoding raise a CliInputError at their line and field.
 """
+import codecs
 import csv
 import datetime
 import decimal
@@ -142,7 +143,7 @@ def decode(path, data: bytes, encoding: str = "utf-8", *, fields: bool = True) -
     A byte that is not text in the encoding raises CliInputError at its line and (fields
     True, for CSV) field number, or (fields False, for JSON) character column."""
     try:
-        codec = __import__("codecs").lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise CliInputError(path, None, None, "a known text encoding (--encoding)",
                             quote(encoding)) from None

@@ -6,7 +6,6 @@
     salesplan target replan      a new version from a saved one and the actuals so far
     salesplan target pace        on track? actuals to date against the saved set
 """
-import datetime
 import decimal
 import os
 
