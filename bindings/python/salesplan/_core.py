@@ -110,7 +110,9 @@ class Context:
         rc = lib.sp_ctx_new(ctypes.byref(ptr), None)
         if rc < 0:
             raise error_class(rc)("context: " + lib.sp_strerror(rc).decode(), rc)
-        self._ptr = ptr
+        self._ptr = ptr       # None once closed: no new calls through the context
+        self._cptr = ptr      # freed when closed and no object made within it is left
+        self._live = 0        # objects made within it, not yet closed
         self._lock = threading.RLock()
         self._objects = weakref.WeakSet()
 
@@ -141,9 +143,22 @@ class Context:
     def closed(self):
         return self._ptr is None
 
-    def adopt(self, obj):
-        """Remember obj, made within this context, so that close() closes it first."""
+    def _hold(self, obj):
+        """obj was made within this context: close() closes it first, and the C context
+        outlives it."""
         self._objects.add(obj)
+        self._live += 1
+
+    def _release(self):
+        """An object made within the context was closed."""
+        self._live -= 1
+        if self._live == 0 and self._ptr is None:
+            self._free_c()
+
+    def _free_c(self):
+        ptr, self._cptr = self._cptr, None
+        if ptr is not None:
+            lib.sp_ctx_free(ptr)
 
     def call(self, fn, *args):
         """Call fn (which records its errors in this context); raise on failure.
@@ -182,13 +197,19 @@ class Context:
         return error_class(rc)(msg, rc, user_code, user_msg)
 
     def close(self):
-        """Close every object made within the context, then the context. Idempotent."""
+        """Close every object made within the context, then the context. Idempotent.
+
+        The collector may finalize objects in any order: one it is about to finalize is no
+        longer in the weak set close() walks, so the C context is freed only when the last
+        object made within it is closed (each frees itself through the context's
+        allocator)."""
         if self._ptr is None:
             return
         for obj in list(self._objects):
             obj.close()
-        lib.sp_ctx_free(self._ptr)
         self._ptr = None
+        if self._live == 0:
+            self._free_c()
 
     def __enter__(self):
         return self
@@ -218,11 +239,14 @@ class Handle:
     _what = "object"
     _ptr = None
 
-    def _init_handle(self, ptr, ctx, keep=()):
+    def _init_handle(self, ptr, ctx, keep=(), owns=True):
+        """Take ptr, made within ctx. owns=False: a view of a C object another object frees
+        (that object goes in keep, so it outlives the view); close() only lets go."""
         self._ptr = ptr
         self._ctx = ctx
         self._keep = list(keep)
-        ctx.adopt(self)
+        self._owns = owns
+        ctx._hold(self)
 
     @property
     def _as_parameter_(self):
@@ -240,12 +264,18 @@ class Handle:
         return self._ctx
 
     def close(self):
-        """Free the C object (idempotent); using it afterwards raises ValueError."""
+        """Free the C object (idempotent; a view only lets go of its holder); using it
+        afterwards raises ValueError."""
         ptr, self._ptr = self._ptr, None
         if ptr is not None:
-            with self._ctx._lock:
-                getattr(lib, self._free)(ptr)
-                self._keep = []
+            ctx = self._ctx
+            with ctx._lock:
+                try:
+                    if self._owns:
+                        getattr(lib, self._free)(ptr)
+                    self._keep = []
+                finally:
+                    ctx._release()
                 raise_pending()
 
     def __enter__(self):

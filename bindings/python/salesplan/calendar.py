@@ -246,7 +246,7 @@ class Calendar(Handle):
         self = cls.__new__(cls)
         self._owner = owner
         self._options = options
-        self._init_handle(ptr, owner.context, keep=(owner,))
+        self._init_handle(ptr, owner.context, keep=(owner,), owns=False)
         return self
 
     @property
@@ -258,13 +258,6 @@ class Calendar(Handle):
                              f"closed")
         return self._ptr
 
-    def close(self) -> None:
-        """Free the calendar (idempotent); a borrowed view only lets go of its holder."""
-        if self._owner is not None:
-            self._ptr = None
-            self._keep = []
-            return
-        super().close()
 
     @property
     def options(self) -> "dict | None":

@@ -82,7 +82,7 @@ class Hierarchy(Handle):
             raise ValueError("salesplan: no hierarchy (NULL pointer)")
         self = cls.__new__(cls)
         self._owner = owner
-        self._init_handle(ptr, owner.context, keep=(owner,))
+        self._init_handle(ptr, owner.context, keep=(owner,), owns=False)
         return self
 
     @property
@@ -99,13 +99,6 @@ class Hierarchy(Handle):
         """True for a view of a hierarchy another object holds (and frees)."""
         return self._owner is not None
 
-    def close(self) -> None:
-        """Free the hierarchy (idempotent). A borrowed view only lets go of its holder."""
-        if self._owner is not None:
-            self._ptr = None
-            self._keep = []
-            return
-        super().close()
 
     # ---- building ----
 

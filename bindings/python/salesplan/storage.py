@@ -347,12 +347,8 @@ class StoreView(Store):
         else:
             raise TypeError(f"store: expected a Store or an sp_storage pointer, not "
                             f"{type(store).__name__}")
-        self._init_handle(ptr, ctx, keep)
-
-    def close(self):
-        """Forget the table (the store itself stays open)."""
-        self._ptr = None
-        self._keep = []
+        # a view: close() forgets the table, the store itself stays open
+        self._init_handle(ptr, ctx, keep, owns=False)
 
 
 class PythonStore(Store):

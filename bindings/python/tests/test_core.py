@@ -355,3 +355,46 @@ def test_results_as_lists_arrays_and_numpy():
     got = _convert.as_result(arr, 3, "int64", "numpy")
     ptr[0] = 0  # a copy: later writes do not show
     assert got.tolist() == [-1, 2**40, 3] and got.dtype == np.int64
+
+
+# ---- lifetimes at collection ----
+
+def test_the_c_context_outlives_the_objects_the_collector_has_not_finalized_yet():
+    # The collector clears weak references before it runs finalizers, so a context
+    # finalized before an object made within it does not see that object: its C context
+    # must stay until the object has freed itself through it.
+    c = sp.Context()
+    h = sp.Hierarchy(ctx=c)
+    h.add("root")
+    c._objects.discard(h)  # as the collector leaves it
+    c.close()
+    assert c.closed and c._cptr is not None  # closed for calls, the C context kept
+    h.close()  # frees the hierarchy through the context's allocator
+    assert c._cptr is None
+
+
+def test_objects_left_to_the_collector_at_exit_free_cleanly(tmp_path):
+    # Globals of a script, a fact source whose callbacks were called and an exception
+    # kept in its state: all left to the interpreter's shutdown, in whatever order it
+    # finalizes them (this crashed before the C context was counted).
+    script = tmp_path / "leave.py"
+    script.write_text(
+        "import salesplan as sp\n"
+        "ctx = sp.Context()\n"
+        "reps = ['r%d' % i for i in range(10)]\n"
+        "h = sp.Hierarchy(ctx=ctx)\n"
+        "h.add_all(['all'] + reps, [None] + ['all'] * 10)\n"
+        "h.validate()\n"
+        "plan = sp.TargetPlan('p', h, fiscal_year=2026, currency='CNY', ctx=ctx)\n"
+        "view = plan.info.hierarchy\n"
+        "d = sp.Dictionary(ctx=ctx)\n"
+        "d.add_all(reps)\n"
+        "def gen(kind, a, b):\n"
+        "    yield dict(id=[1], day=['2026-01-05'], rep=[0], amount=[5])\n"
+        "src = sp.FactSource.from_batches(gen, ctx=ctx)\n"
+        "actuals = plan.load_actuals(src, d, minor=True)\n"
+        "targets = plan.decompose(100)\n"
+        "print(actuals.totals[0])\n")
+    out = subprocess.run([sys.executable, "-X", "faulthandler", str(script)],
+                         capture_output=True, text=True, check=False)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "5\n", "")
