@@ -13,6 +13,7 @@ or other buffer of the right item size (no copy when writable), or any sequence 
 """
 import array
 import ctypes
+import importlib
 import datetime
 import decimal
 import itertools
@@ -23,20 +24,33 @@ from . import _ffi
 from .errors import ExactOverflowError, InvalidError
 
 __all__ = ["to_minor", "from_minor", "to_dec", "from_dec", "Column", "column_in",
-           "column_out", "as_result", "numpy", "pandas", "DEC_DIGITS", "Packed", "pack_strings",
+           "column_out", "as_result", "loaded", "DEC_DIGITS", "Packed", "pack_strings",
            "day_of", "date_of", "index_in", "index_out", "NONE"]
 
 DEC_DIGITS = _ffi.SP_DEC_DIGITS
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 
-try:  # optional: used when present
-    import numpy
-except ImportError:  # pragma: no cover - depends on the machine
-    numpy = None
-try:
-    import pandas
-except ImportError:  # pragma: no cover
-    pandas = None
+
+
+def loaded(name):
+    """The module `name` ("numpy", "pandas") if the program imported it, else None. A
+    value of its types can only come from a program that did, so type checks of the
+    caller's values use this and never import them (pandas alone takes 0.4 s to import,
+    the command-line tool's whole budget for small inputs)."""
+    return sys.modules.get(name)
+
+
+def __getattr__(name):
+    """_convert.numpy, _convert.pandas: the module, imported on first use, or None when
+    it is not installed (for results made as numpy arrays or DataFrames)."""
+    if name not in ("numpy", "pandas"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        module = None
+    globals()[name] = module
+    return module
 
 
 def _decimal(value, what):
@@ -86,11 +100,15 @@ def to_minor(value, exponent, what="amount"):
     return _scaled(value, exponent, what, "the currency has")
 
 
+# Enough digits for any int64 (19) at any exponent: scaleb in it is exact, and the
+# caller's decimal context (its precision, its traps) plays no part.
+_EXACT = decimal.Context(prec=40, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
 def from_minor(units, exponent):
-    """Minor units as a Decimal in major units (exact, whatever the decimal context)."""
-    units = int(units)
-    sign = 1 if units < 0 else 0
-    return decimal.Decimal((sign, tuple(map(int, str(abs(units)))), -exponent))
+    """Minor units as a Decimal in major units (exact, whatever the decimal context):
+    1234 at exponent 2 is Decimal("12.34"), 1200 is Decimal("12.00")."""
+    return decimal.Decimal(int(units)).scaleb(-exponent, _EXACT)
 
 
 def to_dec(value, what="value"):
@@ -124,22 +142,23 @@ def column_in(values, kind, what, count=None):
     if values is None:
         return None
     ct = _CTYPES[kind]
-    if pandas is not None and isinstance(values, (pandas.Series, pandas.Index)):
+    pd, np = loaded("pandas"), loaded("numpy")
+    if pd is not None and isinstance(values, (pd.Series, pd.Index)):
         values = values.to_numpy()
-    if numpy is not None and isinstance(values, numpy.ndarray):
+    if np is not None and isinstance(values, np.ndarray):
         if values.ndim != 1:
             values = values.reshape(-1) if values.flags.c_contiguous else None
             if values is None:
                 raise InvalidError(f"{what}: a numpy array must be C-contiguous")
-        want = numpy.dtype(kind)
+        want = np.dtype(kind)
         if values.dtype != want:
             if values.dtype.kind not in "iub":
                 raise TypeError(f"{what}: expected integers, found numpy dtype {values.dtype}")
             converted = values.astype(want)
-            if not numpy.array_equal(converted, values):
+            if not np.array_equal(converted, values):
                 raise ExactOverflowError(f"{what}: a value does not fit in {kind}")
             values = converted
-        values = numpy.ascontiguousarray(values)
+        values = np.ascontiguousarray(values)
         ptr = values.ctypes.data_as(ctypes.POINTER(ct))
         col = Column(ptr, len(values), values)
     else:
@@ -203,9 +222,10 @@ def column_out(kind, count):
 def as_result(arr, count, kind, form="list"):
     """A column C wrote, as a list, an array.array or (form "numpy") a numpy array."""
     if form == "numpy":
-        if numpy is None:
+        np = __getattr__("numpy")
+        if np is None:
             raise ImportError("salesplan: numpy is not installed (Debian: python3-numpy)")
-        return numpy.frombuffer(arr, dtype=kind, count=count).copy()
+        return np.frombuffer(arr, dtype=kind, count=count).copy()
     a = array.array(_TYPECODES[kind])
     a.frombytes(memoryview(arr).cast("B")[:count * ctypes.sizeof(_CTYPES[kind])])
     return a if form == "array" else a.tolist()
@@ -229,9 +249,10 @@ class Packed:
 
 
 def _as_str_list(values, what):
-    if pandas is not None and isinstance(values, (pandas.Series, pandas.Index)):
+    pd, np = loaded("pandas"), loaded("numpy")
+    if pd is not None and isinstance(values, (pd.Series, pd.Index)):
         values = values.to_numpy()
-    if numpy is not None and isinstance(values, numpy.ndarray):
+    if np is not None and isinstance(values, np.ndarray):
         if values.ndim != 1:
             raise InvalidError(f"{what}: expected a one-dimensional column, not "
                                f"{values.ndim} dimensions")
@@ -331,8 +352,8 @@ def day_of(value, what="day"):
             value = datetime.date.fromisoformat(text)
         except ValueError:
             raise InvalidError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
-    elif numpy is not None and isinstance(value, numpy.datetime64):
-        if numpy.isnat(value):
+    elif loaded("numpy") is not None and isinstance(value, loaded("numpy").datetime64):
+        if loaded("numpy").isnat(value):
             raise InvalidError(f"{what}: NaT is not a date")
         return int(value.astype("datetime64[D]").astype("int64"))
     elif isinstance(value, datetime.datetime):

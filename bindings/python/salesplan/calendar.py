@@ -124,8 +124,8 @@ def _grain(value, what="grain"):
 def _dates_in(dates, what):
     """A column of dates as an int32 Column of day numbers (numpy datetime64 without a
     Python loop)."""
-    np = _convert.numpy
-    pd = _convert.pandas
+    np = _convert.loaded("numpy")
+    pd = _convert.loaded("pandas")
     if pd is not None and isinstance(dates, (pd.Series, pd.Index, pd.DatetimeIndex)):
         if pd.api.types.is_datetime64_any_dtype(dates.dtype):
             if getattr(dates.dtype, "tz", None) is not None:

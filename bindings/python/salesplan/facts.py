@@ -65,7 +65,7 @@ def _names():
 
 def _day_column(values, what):
     """A day column as a Column of int32 day numbers."""
-    np, pd = _convert.numpy, _convert.pandas
+    np, pd = _convert.loaded("numpy"), _convert.loaded("pandas")
     if pd is not None and isinstance(values, (pd.Series, pd.Index)):
         if values.dtype.kind == "M" or str(values.dtype).startswith("datetime64"):
             s = pd.Series(values)
@@ -112,7 +112,7 @@ def _is_buffer(values):
 
 def _columns_of(data, what):
     """A dict of columns from a dict, a FactBatch or a pandas DataFrame."""
-    pd = _convert.pandas
+    pd = _convert.loaded("pandas")
     if isinstance(data, FactBatch):
         return dict(data.columns)
     if pd is not None and isinstance(data, pd.DataFrame):

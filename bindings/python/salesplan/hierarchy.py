@@ -137,11 +137,11 @@ class Hierarchy(Handle):
         n = packed.count
         if parents is not None:
             plist = _convert._as_str_list(parents, "parents")
-            if _convert.pandas is not None and not isinstance(plist, list):
+            pd = _convert.loaded("pandas")
+            if not isinstance(plist, list):
                 plist = list(plist)
-            if _convert.pandas is not None and isinstance(parents, (
-                    _convert.pandas.Series, _convert.pandas.Index)):
-                isna = _convert.pandas.isna
+            if pd is not None and isinstance(parents, (pd.Series, pd.Index)):
+                isna = pd.isna
                 plist = [None if v is not None and not isinstance(v, str) and isna(v) else v
                          for v in plist]
             if len(plist) != n:
@@ -361,10 +361,11 @@ class Hierarchy(Handle):
 
 def _bool_column(values, what, count):
     """A column of flags (bools, or ints 0/1, or a numpy bool array) as uint8 for C."""
-    np = _convert.numpy
+    np = _convert.loaded("numpy")
     if np is not None and isinstance(values, np.ndarray) and values.dtype == bool:
         return _convert.column_in(values.astype(np.uint8), "uint8", what, count=count)
-    if _convert.pandas is not None and isinstance(values, _convert.pandas.Series):
+    pd = _convert.loaded("pandas")
+    if pd is not None and isinstance(values, pd.Series):
         values = values.to_numpy()
         if values.dtype == bool:
             return _convert.column_in(values.astype(np.uint8), "uint8", what, count=count)

@@ -391,7 +391,7 @@ def timesplit(annual, profiles, *, policy="reject", profile_of=None,
 def _flat_rows(rows, nnodes, nperiods, what):
     """nnodes rows of nperiods values (or a flat column, or a 2-D numpy array) as one
     flat list or array."""
-    np = _convert.numpy
+    np = _convert.loaded("numpy")
     if np is not None and isinstance(rows, np.ndarray):
         if rows.size != nnodes * nperiods:
             raise InvalidError(f"{what}: {rows.size} values where {nnodes} x {nperiods} are "

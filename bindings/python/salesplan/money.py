@@ -254,7 +254,7 @@ def _weights(weights, n_hint):
     any is a Decimal (or str), all are scaled by the same power of ten to exact ints."""
     if weights is None:
         return None
-    np = _convert.numpy
+    np = _convert.loaded("numpy")
     if (np is not None and isinstance(weights, np.ndarray)) or not hasattr(weights, "__len__") \
             or isinstance(weights, (bytes, bytearray, memoryview)):
         return _convert.column_in(weights, "int64", "weights")
@@ -272,7 +272,7 @@ def _amounts(values, e, minor, what, count):
     allowed (returned as a list of the positions that were None)."""
     if values is None:
         return None, []
-    np = _convert.numpy
+    np = _convert.loaded("numpy")
     if minor and np is not None and isinstance(values, np.ndarray):
         return _convert.column_in(values, "int64", what, count=count), []
     seq = list(values)

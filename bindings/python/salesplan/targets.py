@@ -228,7 +228,7 @@ class _Unit:
         """A column of `count` amounts as an int64 Column (major units unless minor)."""
         if minor:
             return _convert.column_in(values, "int64", what, count=count)
-        if _convert.numpy is not None and isinstance(values, _convert.numpy.ndarray):
+        if _convert.loaded("numpy") is not None and isinstance(values, _convert.loaded("numpy").ndarray):
             raise TypeError(f"{what}: a numpy column of amounts needs minor=True (ints of "
                             f"minor units)")
         try:
@@ -250,7 +250,7 @@ def _grid(unit, values, what, rows, cols, minor=False):
             raise InvalidError(f"{what}: the actuals have {len(values._minor)} cells, not "
                                f"{rows} x {cols}")
         return _convert.column_in(values._minor, "int64", what)
-    np = _convert.numpy
+    np = _convert.loaded("numpy")
     if np is not None and isinstance(values, np.ndarray):
         if not minor:
             raise TypeError(f"{what}: a numpy array of amounts needs minor=True (ints of minor "
@@ -283,7 +283,7 @@ def _grid(unit, values, what, rows, cols, minor=False):
 
 def _bools(values, what, count):
     """A column of booleans (bool sequence, numpy bool array) as uint8."""
-    np = _convert.numpy
+    np = _convert.loaded("numpy")
     if np is not None and isinstance(values, np.ndarray):
         return _convert.column_in(values.astype("uint8") if values.dtype.kind == "b" else values,
                                   "uint8", what, count=count)
@@ -400,7 +400,8 @@ class Actuals:
     def to_numpy(self):
         """The cells as an int64 array (nodes x periods), minor units (a copy)."""
         np = _need_numpy()
-        return np.array(self._minor, dtype="int64").reshape(self.nnodes, self.nperiods)
+        return np.frombuffer(self._minor, dtype="int64").reshape(self.nnodes,
+                                                                 self.nperiods).copy()
 
     def __repr__(self):
         return f"<salesplan.Actuals {self.nnodes} nodes x {self.nperiods} periods>"
@@ -793,7 +794,8 @@ class TargetPlan(Handle):
             self._ctx.call(lib.sp_target_plan_load_actuals, self, source, dictionary,
                            ctypes.byref(o), prog, ptr, ctypes.byref(r))
         del keep
-        cells = _convert.as_result(arr, n * P, "int64")
+        # an array.array, turned into Python ints only when read (.periods, .totals)
+        cells = _convert.as_result(arr, n * P, "int64", "array")
         return Actuals(cells, n, P, self._unit, self._report(r), minor)
 
     # -- decomposition and living with the plan --
