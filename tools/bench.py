@@ -31,7 +31,11 @@ BUILD = os.path.join(ROOT, "build-release")
 DEBIAN = ["meson", "ninja-build", "gcc", "libc6-dev", "pkg-config", "python3-pandas",
           "python3-numpy", "sqlite3", "libsqlite3-dev"]
 SIDES = [("salesplan", "salesplan"), ("bare", "bare C loop"), ("duckdb", "DuckDB (2 threads)"),
-         ("pandas", "pandas"), ("sqlite", "SQLite (indexed)"), ("python", "Python dict/json")]
+         ("pandas", "pandas"), ("sqlite", "SQLite (indexed)"), ("python", "Python dict/json"),
+         ("binding", "the Python package")]
+# Scripts run with /usr/bin/python3 over the release build's copy of the package, after
+# the C programs: name -> path under tests/bench.
+PY_BENCHMARKS = {"python": "bench_python.py"}
 
 # The table's rows in this order (others follow in the order the programs print them).
 ROWS = [
@@ -68,6 +72,12 @@ ROWS = [
     ("codec.decode", "record codec: decode"),
     ("codec.decode.strict", "record codec: decode, strict members"),
     ("codec.parse", "record codec: parse only"),
+    ("py.facts.append", "Python: a 10M-row batch from numpy into a memory fact source"),
+    ("py.facts.actuals", "Python: actuals per rep x month of 10M rows (package: a Python "
+     "source of numpy arrays)"),
+    ("py.dict.add", "Python: 1M ids from a list into a dictionary"),
+    ("py.hierarchy.add", "Python: 1M ids and parents from lists into a hierarchy"),
+    ("cli.decompose", "salesplan target decompose: 100k nodes from CSV (whole process)"),
 ]
 
 # Budgets (issue "Benchmarks a skeptical reader trusts"): reported, never asserted.
@@ -76,6 +86,16 @@ BUDGETS = [
      lambda m: m["salesplan"] / m["bare"], lambda x: x <= 1.3, "{:.2f} x"),
     ("target_plan", "pandas / salesplan >= 5 (setup included)",
      lambda m: m["pandas"] / m["salesplan"], lambda x: x >= 5, "{:.1f} x"),
+    ("py.facts.append", "Python package <= 1.05 x the same C call (fact batch)",
+     lambda m: m["binding"] / m["salesplan"], lambda x: x <= 1.05, "{:.2f} x"),
+    ("py.facts.actuals", "Python package <= 1.05 x the same C call (actuals)",
+     lambda m: m["binding"] / m["salesplan"], lambda x: x <= 1.05, "{:.2f} x"),
+    ("py.dict.add", "1M ids into a dictionary from Python <= 0.5 s",
+     lambda m: m["binding"], lambda x: x <= 0.5, "{:.2f} s"),
+    ("py.hierarchy.add", "1M ids into a hierarchy from Python <= 0.5 s",
+     lambda m: m["binding"], lambda x: x <= 0.5, "{:.2f} s"),
+    ("cli.decompose", "the CLI decomposes 100k nodes from CSV <= 5 s",
+     lambda m: m["binding"], lambda x: x <= 5, "{:.1f} s"),
 ]
 
 LINE = re.compile(r"^@ (\S+)\s+(\S+)\s+load\s+(\S+)\s+min\s+(\S+)\s+med\s+(\S+)\s+max\s+(\S+)")
@@ -106,7 +126,8 @@ def install():
 
 def build():
     if not os.path.exists(os.path.join(BUILD, "build.ninja")):
-        sh(["meson", "setup", BUILD, "--buildtype=release", "-Db_ndebug=true"], cwd=ROOT)
+        sh(["meson", "setup", BUILD, "--buildtype=release", "-Db_ndebug=true",
+            "-Dpython=/usr/bin/python3"], cwd=ROOT)
     sh(["meson", "compile", "-C", BUILD], cwd=ROOT)
 
 
@@ -120,9 +141,14 @@ def programs():
 
 
 def run(name, results, order):
-    exe = os.path.join(BUILD, "tests", "bench", "bench_" + name)
-    print(f"\n=== bench_{name}", flush=True)
-    p = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True, cwd=BUILD)
+    if name in PY_BENCHMARKS:
+        cmd = ["/usr/bin/python3", os.path.join(BENCH, PY_BENCHMARKS[name])]
+        env = dict(os.environ, PYTHONPATH=os.path.join(BUILD, "bindings", "python"))
+        env.pop("SALESPLAN_LIBRARY", None)  # the release build's library (_config.py)
+    else:
+        cmd, env = [os.path.join(BUILD, "tests", "bench", "bench_" + name)], None
+    print(f"\n=== {os.path.basename(cmd[-1])}", flush=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=BUILD, env=env)
     for line in p.stdout:
         sys.stdout.write(line)
         sys.stdout.flush()
@@ -135,7 +161,7 @@ def run(name, results, order):
             if workload not in order:
                 order.append(workload)
     if p.wait() != 0:
-        sys.exit(f"bench: bench_{name} failed with status {p.returncode}")
+        sys.exit(f"bench: {os.path.basename(cmd[-1])} failed with status {p.returncode}")
 
 
 def seconds(s):
@@ -233,7 +259,7 @@ def main():
     if not args.no_install:
         install()
     build()
-    names = programs()
+    names = programs() + list(PY_BENCHMARKS)
     if args.only:
         wanted = args.only.split(",")
         unknown = [w for w in wanted if w not in names]
