@@ -748,21 +748,28 @@ def test_context_close_closes_plans_and_sets():
 
 # ---- the guide ----
 
-def test_python_targets_md_runs(tmp_path, monkeypatch):
-    # The code blocks of docs/python-targets.md, in order, in one namespace; the tutorial's
-    # output is target.md's worked example, derived by hand there.
+def test_python_md_and_python_targets_md_run(tmp_path, monkeypatch):
+    # The tutorial of docs/python.md, then the code blocks of docs/python-targets.md that
+    # continue from it, in order, in one namespace; the tutorial's output is target.md's
+    # worked example, derived by hand there.
     import os
     import re
     from conftest import SOURCE_ROOT
-    text = open(os.path.join(SOURCE_ROOT, "docs", "python-targets.md"), encoding="utf-8").read()
+
+    def read(name):
+        with open(os.path.join(SOURCE_ROOT, "docs", name), encoding="utf-8") as f:
+            return f.read()
+    text = read("python.md")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 1
+    blocks += re.findall(r"```python\n(.*?)```", read("python-targets.md"), flags=re.S)
     assert len(blocks) == 4
     monkeypatch.chdir(tmp_path)
     (tmp_path / "org.csv").write_text("id,parent\nCo,\nA,Co\nB,Co\nA1,A\nA2,A\nB1,B\nB2,B\n")
     (tmp_path / "sales.csv").write_text("rep,amount\nA1,300000.00\nA2,100000.00\n"
                                         "B1,200000.00\nB2,400000.00\n")
     ns = {}
-    exec(compile(blocks[0], "python-targets.md", "exec"), ns)
+    exec(compile(blocks[0], "python.md", "exec"), ns)
     ns["out"] = None
     gc.collect()                                   # flushes and closes targets.csv
     got = (tmp_path / "targets.csv").read_text().splitlines()
