@@ -25,7 +25,7 @@ from .errors import ExactOverflowError, InvalidError
 
 __all__ = ["to_minor", "from_minor", "to_dec", "from_dec", "Column", "column_in",
            "column_out", "as_result", "loaded", "DEC_DIGITS", "Packed", "pack_strings",
-           "day_of", "date_of", "index_in", "index_out", "NONE"]
+           "day_of", "date_of", "index_in", "index_out", "NONE", "check_form", "bools_in"]
 
 DEC_DIGITS = _ffi.SP_DEC_DIGITS
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
@@ -162,7 +162,7 @@ def column_in(values, kind, what, count=None):
         ptr = values.ctypes.data_as(ctypes.POINTER(ct))
         col = Column(ptr, len(values), values)
     else:
-        col = _buffer_column(values, ct, kind)
+        col = _buffer_column(values, ct, kind, what)
         if col is None:
             col = _sequence_column(values, ct, kind, what)
     if count is not None and col.count != count:
@@ -170,7 +170,7 @@ def column_in(values, kind, what, count=None):
     return col
 
 
-def _buffer_column(values, ct, kind):
+def _buffer_column(values, ct, kind, what):
     if isinstance(values, (list, tuple, range, str)):
         return None
     try:
@@ -181,7 +181,7 @@ def _buffer_column(values, ct, kind):
             _TYPECODES[kind], _TYPECODES[kind].replace("q", "l").replace("Q", "L")) or \
             not mv.c_contiguous or (mv.format[:1] in "<=" and sys.byteorder != "little"):
         # a buffer of another type: read it as a sequence (copied and checked)
-        return _sequence_column(mv.tolist(), ct, kind, "values")
+        return _sequence_column(mv.tolist(), ct, kind, what)
     n = mv.nbytes // mv.itemsize
     if mv.readonly:
         arr = (ct * n).from_buffer_copy(mv)
@@ -210,6 +210,56 @@ def _sequence_column(values, ct, kind, what):
         return Column(ctypes.cast(arr, ctypes.POINTER(ct)), 0, arr)
     arr = (ct * n).from_buffer(a)
     return Column(ctypes.cast(arr, ctypes.POINTER(ct)), n, (arr, a))
+
+
+def bools_in(values, what, count=None):
+    """A column of flags as a uint8 Column for C (1 true, 0 false): a sequence of bools
+    (or the ints 0 and 1), a numpy bool array (or an integer one of 0s and 1s), a pandas
+    Series of them. TypeError naming the item for anything else ("valid[2]: expected a
+    bool, not str")."""
+    if values is None:
+        return None
+    pd, np = loaded("pandas"), loaded("numpy")
+    if pd is not None and isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    if np is not None and isinstance(values, np.ndarray):
+        if values.dtype.kind == "b":
+            return column_in(values.astype(np.uint8), "uint8", what, count=count)
+        if values.dtype.kind in "iu":
+            flat = values.reshape(-1)
+            bad = np.flatnonzero((flat != 0) & (flat != 1))
+            if bad.size:
+                i = int(bad[0])
+                raise TypeError(f"{what}[{i}]: expected a bool, not {flat[i]}")
+            return column_in(flat.astype(np.uint8), "uint8", what, count=count)
+        values = values.tolist()
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{what}: expected a sequence of bools, not {type(values).__name__}")
+    try:
+        seq = list(values)
+    except TypeError:
+        raise TypeError(f"{what}: expected a sequence of bools, not "
+                        f"{type(values).__name__}") from None
+    flags = bytearray(len(seq))
+    for i, v in enumerate(seq):
+        if v is True or v is False or (np is not None and isinstance(v, np.bool_)):
+            flags[i] = 1 if v else 0
+        elif isinstance(v, numbers.Integral) and not isinstance(v, bool) and v in (0, 1):
+            flags[i] = int(v)
+        else:
+            raise TypeError(f"{what}[{i}]: expected a bool, not {type(v).__name__}")
+    return column_in(flags, "uint8", what, count=count)
+
+
+FORMS = ("list", "numpy", "array")
+
+
+def check_form(form, forms=FORMS):
+    """InvalidError unless `form` (the form= of a bulk result) is one of `forms`."""
+    if not isinstance(form, str) or form not in forms:
+        names = " or ".join([", ".join(repr(f) for f in forms[:-1]), repr(forms[-1])]) \
+            if len(forms) > 1 else repr(forms[0])
+        raise InvalidError(f"form: expected {names}, not {form!r}")
 
 
 def column_out(kind, count):

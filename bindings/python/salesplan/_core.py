@@ -17,7 +17,7 @@ from ._lib import lib
 from .errors import InvalidError, error_class
 
 __all__ = ["Context", "Handle", "call_pure", "callback", "raise_pending", "progress_table",
-           "enum_of", "text_in", "text_out"]
+           "enum_of", "text_in", "cstr_in", "text_out"]
 
 _tls = threading.local()
 
@@ -57,12 +57,25 @@ def raise_pending():
 
 
 def text_in(value, what):
-    """A str (or bytes) argument as UTF-8 bytes for C."""
-    if isinstance(value, str):
+    """A str argument (an id, a name, a text) as UTF-8 bytes for C.
+
+    TypeError for anything not a str (ids and names are str throughout the package),
+    InvalidError for a str that is not valid Unicode (a lone surrogate)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what}: expected str, not {type(value).__name__}")
+    try:
         return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    raise TypeError(f"{what}: expected str, not {type(value).__name__}")
+    except UnicodeEncodeError as e:
+        raise InvalidError(f"{what}: {value!r} is not valid Unicode ({e.reason})") from None
+
+
+def cstr_in(value, what):
+    """text_in for a NUL-terminated C string (a name, a reason, a plan id): a NUL inside
+    is InvalidError, as C would cut the text there."""
+    b = text_in(value, what)
+    if b"\0" in b:
+        raise InvalidError(f"{what}: {value!r} contains a NUL character")
+    return b
 
 
 def text_out(raw, length=None):

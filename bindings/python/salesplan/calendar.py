@@ -308,8 +308,7 @@ class Calendar(Handle):
         """(fiscal_years, indexes): locate() for a column of dates (dates or ISO strings;
         a numpy datetime64 array or pandas datetime column is converted without a Python
         loop). Lists, or numpy int32/uint32 arrays with form="numpy"."""
-        if form not in ("list", "numpy", "array"):
-            raise InvalidError(f"form: expected 'list', 'numpy' or 'array', not {form!r}")
+        _convert.check_form(form)
         g = _grain(grain)
         col = _dates_in(dates, "dates")
         n = col.count

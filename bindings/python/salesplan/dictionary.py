@@ -7,10 +7,9 @@ first addition and never change.
 import ctypes
 
 from . import _convert, _ffi
-from ._core import Context, Handle, text_out
+from ._core import Context, Handle, text_in, text_out
 from ._lib import lib
 from .errors import InvalidError, NotFoundError
-from .hierarchy import _check_form, _id_bytes
 
 __all__ = ["Dictionary"]
 
@@ -44,20 +43,20 @@ class Dictionary(Handle):
     def add(self, id: str) -> int:
         """Add a new id and return its index. ConflictError when already present,
         InvalidError when empty, too long or not valid UTF-8."""
-        b = _id_bytes(id, "id")
+        b = text_in(id, "id")
         out = ctypes.c_uint32()
         self._ctx.call(lib.sp_dict_add, self, b, len(b), ctypes.byref(out))
         return out.value
 
     def intern(self, id: str) -> int:
         """The index of `id`, adding it when new."""
-        b = _id_bytes(id, "id")
+        b = text_in(id, "id")
         out = ctypes.c_uint32()
         self._ctx.call(lib.sp_dict_intern, self, b, len(b), ctypes.byref(out))
         return out.value
 
     def _packed(self, fn, ids, form):
-        _check_form(form)
+        _convert.check_form(form)
         packed = _convert.pack_strings(ids, "ids")
         n = packed.count
         out, optr = _convert.column_out("uint32", n)
@@ -79,7 +78,7 @@ class Dictionary(Handle):
 
     def find(self, id: str) -> int:
         """The index of `id`; NotFoundError when absent."""
-        b = _id_bytes(id, "id")
+        b = text_in(id, "id")
         out = ctypes.c_uint32()
         self._ctx.call(lib.sp_dict_find, self, b, len(b), ctypes.byref(out))
         return out.value
@@ -88,7 +87,7 @@ class Dictionary(Handle):
         """(indexes, missing_count): the index of each id, None for an absent one (in
         form="numpy" or "array", absent ids are 4294967295, SP_NONE); absence is no
         error."""
-        _check_form(form)
+        _convert.check_form(form)
         packed = _convert.pack_strings(ids, "ids")
         n = packed.count
         out, optr = _convert.column_out("uint32", n)

@@ -349,8 +349,7 @@ class FactSource(Handle):
         the library reads them, as a list of FactBatch. A source may include rows outside
         the range. form "list": columns as lists, days as datetime.date; "numpy": numpy
         arrays, days as datetime64[D]. Amounts in minor units."""
-        if form not in ("list", "numpy"):
-            raise InvalidError(f"form: expected 'list' or 'numpy', not {form!r}")
+        _convert.check_form(form, ("list", "numpy"))
         if form == "numpy" and _convert.numpy is None:
             raise ImportError("salesplan: numpy is not installed (Debian: python3-numpy)")
         k = enum_of("sp_fact_kind", kind, "kind")

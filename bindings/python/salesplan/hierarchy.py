@@ -9,7 +9,7 @@ import decimal
 from collections import namedtuple
 
 from . import _convert, _ffi
-from ._core import ENUMS, Context, Handle, enum_of, text_in, text_out
+from ._core import ENUMS, Context, Handle, cstr_in, enum_of, text_in, text_out
 from ._lib import lib
 from .errors import InvalidError, NotFoundError
 
@@ -21,26 +21,6 @@ Reconciliation = namedtuple("Reconciliation", "bottom_up gap result")
 Reconciliation.__doc__ = """The result of Hierarchy.reconcile, one column per output, each
 indexed by node: bottom_up (the leaves' commitments rolled up), gap (bottom_up -
 top_down) and result (the reconciled targets)."""
-
-
-def _id_bytes(value, what):
-    """An id (str) as UTF-8 bytes; a lone surrogate is InvalidError."""
-    try:
-        return text_in(value, what)
-    except UnicodeEncodeError as e:
-        raise InvalidError(f"{what}: {value!r} is not valid Unicode ({e.reason})") from None
-
-
-def _name_bytes(value, what):
-    b = _id_bytes(value, what)
-    if b"\0" in b:
-        raise InvalidError(f"{what}: {value!r} contains a NUL character")
-    return b
-
-
-def _check_form(form):
-    if form not in ("list", "numpy", "array"):
-        raise InvalidError(f"form: expected 'list', 'numpy' or 'array', not {form!r}")
 
 
 class Hierarchy(Handle):
@@ -109,11 +89,11 @@ class Hierarchy(Handle):
         Raises ConflictError for an id already present (or a frozen hierarchy),
         InvalidError for an empty, too long or invalid id or parent id, TypeError for a
         non-str."""
-        idb = _id_bytes(id, "id")
+        idb = text_in(id, "id")
         if parent is None:
             pb, plen = None, 0
         else:
-            pb = _id_bytes(parent, "parent")
+            pb = text_in(parent, "parent")
             plen = len(pb)
         index = ctypes.c_uint32()
         self._ctx.call(lib.sp_hierarchy_add, self, idb, len(idb), pb, plen,
@@ -166,7 +146,7 @@ class Hierarchy(Handle):
         distinct strs (InvalidError), ConflictError when frozen."""
         if isinstance(names, (str, bytes)):
             raise TypeError("names: expected a sequence of str, not a single str")
-        encoded = [_name_bytes(v, f"names[{i}]") for i, v in enumerate(names)]
+        encoded = [cstr_in(v, f"names[{i}]") for i, v in enumerate(names)]
         arr = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
         self._ctx.call(lib.sp_hierarchy_set_levels, self, arr, len(encoded))
 
@@ -191,7 +171,7 @@ class Hierarchy(Handle):
 
     def find(self, id: str) -> int:
         """The index of node `id`; NotFoundError when absent."""
-        idb = _id_bytes(id, "id")
+        idb = text_in(id, "id")
         index = ctypes.c_uint32()
         self._ctx.call(lib.sp_hierarchy_find, self, idb, len(idb), ctypes.byref(index))
         return index.value
@@ -282,7 +262,7 @@ class Hierarchy(Handle):
 
     def level_find(self, name: str) -> int:
         """The level (depth) named `name`; NotFoundError when no level has it."""
-        nb = _name_bytes(name, "name")
+        nb = cstr_in(name, "name")
         out = ctypes.c_uint32()
         self._ctx.call(lib.sp_hierarchy_level_find, self, nb, ctypes.byref(out))
         return out.value
@@ -298,7 +278,7 @@ class Hierarchy(Handle):
         not read); own=True: its own value plus everything below it (house accounts).
         Returns a list (form="numpy": an int64 array; "array": an array.array).
         ExactOverflowError when a sum leaves int64, naming the node."""
-        _check_form(form)
+        _convert.check_form(form)
         n = len(self)
         col = _convert.column_in(values, "int64", "values", count=n)
         out, optr = _convert.column_out("int64", n)
@@ -309,7 +289,7 @@ class Hierarchy(Handle):
     def level_totals(self, values, *, form: str = "list"):
         """totals[l] = the sum of values over the nodes of level l, for every level in use
         (values: one int per node, as for rollup). ExactOverflowError naming the level."""
-        _check_form(form)
+        _convert.check_form(form)
         n = len(self)
         col = _convert.column_in(values, "int64", "values", count=n)
         levels = self.level_count
@@ -332,7 +312,7 @@ class Hierarchy(Handle):
         `form`). InvalidError for targets that do not add up or negative values,
         ExactOverflowError when the blend's weights leave int64 (the messages name the
         node)."""
-        _check_form(form)
+        _convert.check_form(form)
         n = len(self)
         td = _convert.column_in(top_down, "int64", "top_down", count=n)
         cm = _convert.column_in(commitments, "int64", "commitments", count=n)
@@ -342,7 +322,7 @@ class Hierarchy(Handle):
         opts.bottom_up_weight = _convert.to_dec(bottom_up_weight, "bottom_up_weight")
         flags = None
         if committed is not None:
-            flags = _bool_column(committed, "committed", n)
+            flags = _convert.bools_in(committed, "committed", n)
             opts.committed = flags.ptr
         outs = [_convert.column_out("int64", n) for _ in range(3)]
         out = _ffi.sp_reconcile_output()
@@ -357,29 +337,3 @@ class Hierarchy(Handle):
             return "<salesplan.Hierarchy closed>"
         return f"<salesplan.Hierarchy {len(self)} nodes, {self.state.name.lower()}" \
                f"{', borrowed' if self._owner is not None else ''}>"
-
-
-def _bool_column(values, what, count):
-    """A column of flags (bools, or ints 0/1, or a numpy bool array) as uint8 for C."""
-    np = _convert.loaded("numpy")
-    if np is not None and isinstance(values, np.ndarray) and values.dtype == bool:
-        return _convert.column_in(values.astype(np.uint8), "uint8", what, count=count)
-    pd = _convert.loaded("pandas")
-    if pd is not None and isinstance(values, pd.Series):
-        values = values.to_numpy()
-        if values.dtype == bool:
-            return _convert.column_in(values.astype(np.uint8), "uint8", what, count=count)
-    try:
-        seq = list(values)
-    except TypeError:
-        raise TypeError(f"{what}: expected a sequence of bools, not "
-                        f"{type(values).__name__}") from None
-    flags = []
-    for i, v in enumerate(seq):
-        if isinstance(v, bool) or (np is not None and isinstance(v, np.bool_)):
-            flags.append(1 if v else 0)
-        elif isinstance(v, int) and v in (0, 1):
-            flags.append(v)
-        else:
-            raise TypeError(f"{what}[{i}]: expected a bool, not {type(v).__name__}")
-    return _convert.column_in(flags, "uint8", what, count=count)

@@ -15,11 +15,11 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 
 from . import _convert, _ffi
-from ._core import ENUMS, Context, Handle, enum_of, text_out
+from ._core import ENUMS, Context, Handle, cstr_in, enum_of, text_out
 from ._lib import lib
 from .calendar import Calendar, _year
 from .errors import InvalidError
-from .hierarchy import Hierarchy, _bool_column, _check_form, _name_bytes
+from .hierarchy import Hierarchy
 
 __all__ = ["Rule", "Decomposition", "Decomposed", "Lock", "season_shares",
            "season_average_share", "season_ratio_to_ma", "timesplit"]
@@ -117,10 +117,10 @@ class Decomposition(Handle):
         headcount, ...), copied; valid: None, or a bool per node, False marking a null
         (absent, not zero). Returns the column number. ConflictError for a name already
         used; InvalidError for a count that is not the node count."""
-        nb = _name_bytes(name, "name")
+        nb = cstr_in(name, "name")
         n = len(self._h)
         col = _convert.column_in(values, "int64", "values", count=n)
-        v = _bool_column(valid, "valid", n) if valid is not None else None
+        v = _convert.bools_in(valid, "valid", n) if valid is not None else None
         out = ctypes.c_uint32()
         self._ctx.call(lib.sp_decomp_add_driver, self, nb, col.ptr, v.ptr if v else None, n,
                        ctypes.byref(out))
@@ -129,7 +129,7 @@ class Decomposition(Handle):
     def find_driver(self, name: str) -> int:
         """The column number of driver `name`; NotFoundError when absent."""
         out = ctypes.c_uint32()
-        self._ctx.call(lib.sp_decomp_find_driver, self, _name_bytes(name, "name"),
+        self._ctx.call(lib.sp_decomp_find_driver, self, cstr_in(name, "name"),
                        ctypes.byref(out))
         return out.value
 
@@ -206,7 +206,7 @@ class Decomposition(Handle):
         its siblings share what is left. The root cannot be locked. Locking again
         replaces the value and reason."""
         self._ctx.call(lib.sp_decomp_lock, self, self._node(node), _int(value, "value"),
-                       _name_bytes(reason, "reason"))
+                       cstr_in(reason, "reason"))
 
     def unlock(self, node) -> None:
         """Unlock a node; NotFoundError when it is not locked."""
@@ -228,7 +228,7 @@ class Decomposition(Handle):
         Decomposed(target, flags, growth, common_growth); with form="numpy" the columns
         are numpy arrays (growth and common_growth then as int64 sp_dec, value x 10^9).
         InvalidError / ExactOverflowError naming the node, group and driver."""
-        _check_form(form)
+        _convert.check_form(form)
         n = len(self._h)
         t, tp = _convert.column_out("int64", n)
         f, fp = _convert.column_out("uint32", n)
@@ -287,7 +287,7 @@ def _season(fn, history, nperiods, zero_policy, average, missing, ctx):
     opts.average = enum_of("sp_season_average", average, "average")
     miss = None
     if missing is not None:
-        miss = _bool_column(missing, "missing", col.count)
+        miss = _convert.bools_in(missing, "missing", col.count)
         opts.missing = miss.ptr
     out, optr = _convert.column_out("int64", max(np_, 1))
     ctx.call(fn, ctx, col.ptr, col.count, np_, ctypes.byref(opts), optr)
@@ -331,7 +331,7 @@ def timesplit(annual, profiles, *, policy="reject", profile_of=None,
     days. unit: an int > 1 makes parts multiples of it. held / held_value: per node a row
     per period (bools / ints), holding a period at a value, the rest spread over the
     others. Returns a list of rows (form="numpy": a 2-D int64 array)."""
-    _check_form(form)
+    _convert.check_form(form, ("list", "numpy"))
     ctx = Context.of(ctx)
     a = _convert.column_in(annual, "int64", "annual")
     nnodes = a.count
@@ -368,7 +368,7 @@ def timesplit(annual, profiles, *, policy="reject", profile_of=None,
     opts.unit = 0 if unit is None else _int(unit, "unit")
     if held is not None:
         hflat = _flat_rows(held, nnodes, nperiods, "held")
-        hcol = _bool_column(hflat, "held", nnodes * nperiods)
+        hcol = _convert.bools_in(hflat, "held", nnodes * nperiods)
         opts.held = hcol.ptr
         keep.append(hcol)
         if held_value is None:

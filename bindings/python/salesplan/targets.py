@@ -22,7 +22,7 @@ from collections import namedtuple
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _convert, _ffi
-from ._core import Context, Handle, enum_of, progress_table, text_out
+from ._core import Context, Handle, cstr_in, enum_of, progress_table, text_out
 from ._core import ENUMS
 from ._lib import lib
 from .storage import names_list
@@ -77,20 +77,8 @@ def _storage(store, what="store"):
     return store._table, store._ctx
 
 
-def _id_in(value, what):
-    """A str for C (ids, names, notes): UTF-8 without NUL (C would cut the text there)."""
-    if not isinstance(value, str):
-        raise TypeError(f"{what}: expected str, not {type(value).__name__}")
-    if "\0" in value:
-        raise InvalidError(f"{what}: {value!r} contains a NUL character")
-    try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise InvalidError(f"{what}: {value!r} is not valid Unicode ({e.reason})") from None
-
-
 def _opt_text(value, what):
-    return None if value is None else _id_in(value, what)
+    return None if value is None else cstr_in(value, what)
 
 
 def _none_if_empty(raw):
@@ -108,7 +96,7 @@ def _hier_id(h, index):
 
 
 def _hier_find(h, node_id):
-    raw = _id_in(node_id, "node")
+    raw = cstr_in(node_id, "node")
     idx = ctypes.c_uint32()
     rc = lib.sp_hierarchy_find(h, raw, len(raw), ctypes.byref(idx))
     if rc < 0:
@@ -279,26 +267,6 @@ def _grid(unit, values, what, rows, cols, minor=False):
         for p, v in enumerate(r):
             flat.append(unit.into(v, f"{what}[{i}][{p}]", minor))
     return _convert.column_in(flat, "int64", what)
-
-
-def _bools(values, what, count):
-    """A column of booleans (bool sequence, numpy bool array) as uint8."""
-    np = _convert.loaded("numpy")
-    if np is not None and isinstance(values, np.ndarray):
-        return _convert.column_in(values.astype("uint8") if values.dtype.kind == "b" else values,
-                                  "uint8", what, count=count)
-    try:
-        seq = list(values)
-    except TypeError:
-        raise TypeError(f"{what}: expected a sequence of bool, not "
-                        f"{type(values).__name__}") from None
-    out = []
-    for i, v in enumerate(seq):
-        if isinstance(v, bool) or (isinstance(v, numbers.Integral) and int(v) in (0, 1)):
-            out.append(1 if v else 0)
-        else:
-            raise TypeError(f"{what}[{i}]: expected a bool, not {type(v).__name__}")
-    return _convert.column_in(out, "uint8", what, count=count)
 
 
 def _day_opt(value, what):
@@ -539,7 +507,7 @@ class TargetPlan(Handle):
                  exponent: Optional[int] = None, calendar=None, grain="month",
                  ctx: Optional[Context] = None):
         ctx = Context.of(ctx)
-        raw_id = _id_in(id, "id")
+        raw_id = cstr_in(id, "id")
         o = _ffi.sp_target_plan_options()
         lib.sp_target_plan_options_init(ctypes.byref(o), _ffi.SP_TARGET_PLAN_OPTIONS_VERSION)
         o.name = _opt_text(name, "name")
@@ -548,7 +516,7 @@ class TargetPlan(Handle):
             if exponent is not None:
                 raise InvalidError("exponent: give a currency or an exponent, not both (the "
                                    "currency gives the exponent)")
-            o.currency = _id_in(currency, "currency")
+            o.currency = cstr_in(currency, "currency")
         if exponent is not None:
             if isinstance(exponent, bool) or not isinstance(exponent, numbers.Integral):
                 raise TypeError(f"exponent: expected an int, not {type(exponent).__name__}")
@@ -638,14 +606,14 @@ class TargetPlan(Handle):
         column). Nulls: `valid`, a bool column (False: null), or None items in a list of
         values when valid is None. "prior_year" and "trailing_12m" are built in
         (ConflictError); a wrong length is InvalidError with the library's message."""
-        raw = _id_in(name, "name")
+        raw = cstr_in(name, "name")
         if valid is None and isinstance(values, (list, tuple)) and any(v is None for v in values):
             valid = [v is not None for v in values]
             values = [0 if v is None else v for v in values]
         col = _convert.column_in(values, "int64", "values")
         vcol = None
         if valid is not None:
-            vcol = _bools(valid, "valid", col.count)
+            vcol = _convert.bools_in(valid, "valid", col.count)
         with self._ctx._lock:
             self._ctx.call(lib.sp_target_plan_set_driver, self, raw, col.ptr,
                            vcol.ptr if vcol is not None else None, col.count)
@@ -894,7 +862,7 @@ class TargetPlan(Handle):
     def load(cls, store, plan_id: str, *, ctx: Optional[Context] = None) -> "TargetPlan":
         """The plan `plan_id` from `store` (NotFoundError naming it when absent)."""
         ctx = Context.of(ctx)
-        raw = _id_in(plan_id, "plan_id")
+        raw = cstr_in(plan_id, "plan_id")
         sptr, sctx = _storage(store)
         out = ctypes.POINTER(_ffi.sp_target_plan)()
         with _Locks(ctx, sctx):
@@ -1019,7 +987,7 @@ class TargetSet(Handle):
 
     def find(self, node_id: str) -> Optional[int]:
         """The index of the node with id `node_id`, or None."""
-        raw = _id_in(node_id, "node_id")
+        raw = cstr_in(node_id, "node_id")
         idx = ctypes.c_uint32()
         with self._ctx._lock:
             rc = lib.sp_target_set_find(self, raw, len(raw), ctypes.byref(idx))
@@ -1185,8 +1153,8 @@ class TargetSet(Handle):
         `store`, with a note and the day it is saved (a date; None: today). Returns the
         version. The plan must be in the store (NotFoundError); a set is saved once
         (ConflictError after)."""
-        sc = _id_in(scenario, "scenario")
-        nt = _id_in(note, "note") if note is not None else None
+        sc = cstr_in(scenario, "scenario")
+        nt = cstr_in(note, "note") if note is not None else None
         if day is None:
             day = datetime.date.today()
         d = _convert.day_of(day, "day")
@@ -1202,8 +1170,8 @@ class TargetSet(Handle):
         """A saved set: `version` of `scenario` of plan `plan_id` (None or 0: the latest).
         NotFoundError naming the plan, scenario and version when absent."""
         ctx = Context.of(ctx)
-        pid = _id_in(plan_id, "plan_id")
-        sc = _id_in(scenario, "scenario")
+        pid = cstr_in(plan_id, "plan_id")
+        sc = cstr_in(scenario, "scenario")
         if version is None:
             version = 0
         if isinstance(version, bool) or not isinstance(version, numbers.Integral):
@@ -1234,7 +1202,7 @@ class TargetSet(Handle):
         o.bottom_up_weight = _convert.to_dec(bottom_up_weight, "bottom_up_weight")
         ccol = None
         if committed is not None:
-            ccol = _bools(committed, "committed", n)
+            ccol = _convert.bools_in(committed, "committed", n)
             o.committed = ccol.ptr
         cols = [_convert.column_out("int64", n) for _ in range(3)]
         out = _ffi.sp_reconcile_output(_ffi.SP_RECONCILE_OUTPUT_VERSION, cols[0][1], cols[1][1],
@@ -1383,7 +1351,7 @@ def target_plans(store, *, ctx: Optional[Context] = None) -> List[str]:
 def target_scenarios(store, plan_id: str, *, ctx: Optional[Context] = None) -> List[str]:
     """The scenarios of plan `plan_id` that have saved sets, in byte order."""
     ctx = Context.of(ctx)
-    pid = _id_in(plan_id, "plan_id")
+    pid = cstr_in(plan_id, "plan_id")
     sptr, sctx = _storage(store)
     out = ctypes.POINTER(_ffi.sp_names)()
     with _Locks(ctx, sctx):
@@ -1395,8 +1363,8 @@ def target_set_versions(store, plan_id: str, scenario: str, *,
                         ctx: Optional[Context] = None) -> List[int]:
     """The saved versions of `scenario` of plan `plan_id`, ascending ([] when none)."""
     ctx = Context.of(ctx)
-    pid = _id_in(plan_id, "plan_id")
-    sc = _id_in(scenario, "scenario")
+    pid = cstr_in(plan_id, "plan_id")
+    sc = cstr_in(scenario, "scenario")
     sptr, sctx = _storage(store)
     cap = 16
     while True:

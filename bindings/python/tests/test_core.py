@@ -398,3 +398,57 @@ def test_objects_left_to_the_collector_at_exit_free_cleanly(tmp_path):
     out = subprocess.run([sys.executable, "-X", "faulthandler", str(script)],
                          capture_output=True, text=True, check=False)
     assert (out.returncode, out.stdout, out.stderr) == (0, "5\n", "")
+
+
+# ---- shared argument helpers (one rule for every module) ----
+
+def test_text_arguments_are_str_only_and_checked():
+    h = sp.Hierarchy()
+    d = sp.Dictionary()
+    # bytes were taken by Hierarchy and Dictionary but refused by TargetPlan: ids are str
+    for call, what in ((lambda: h.add(b"x"), "id"), (lambda: d.add(b"x"), "id"),
+                       (lambda: sp.money.currency_exponent(b"CNY"), "currency")):
+        with pytest.raises(TypeError, match=f"^{what}: expected str, not bytes"):
+            call()
+    assert len(h) == 0 and len(d) == 0
+    # a lone surrogate: the documented InvalidError naming the argument, not a raw
+    # UnicodeEncodeError (money.parse let that escape)
+    with pytest.raises(sp.InvalidError, match=r"^text: .*not valid Unicode"):
+        sp.money.parse("1\ud800")
+    with pytest.raises(sp.InvalidError, match=r"^name: .*contains a NUL"):
+        h.level_find("a\0b")
+
+
+def test_buffer_of_another_type_names_the_argument():
+    h = sp.Hierarchy()
+    h.add_all(["r", "a"], [None, "r"])
+    h.validate()
+    # a float buffer is read item by item; the message named "values" whatever the argument
+    with pytest.raises(TypeError, match=r"^top_down\[0\]: expected an int, not float"):
+        h.reconcile(array.array("d", [1.0, 1.0]), [0, 0])
+
+
+def test_bool_columns_are_checked_alike_everywhere():
+    np = pytest.importorskip("numpy")
+    assert list(_convert.bools_in([True, False, 1, 0, np.bool_(True)], "f").keep[1]) == \
+        [1, 0, 1, 0, 1]
+    assert _convert.bools_in(np.array([1, 0, 1], dtype="uint8"), "f", count=3).count == 3
+    # an int array with a 2 passed to C unchecked through targets' own helper
+    with pytest.raises(TypeError, match=r"^committed\[1\]: expected a bool, not 2"):
+        _convert.bools_in(np.array([0, 2], dtype="uint8"), "committed")
+    with pytest.raises(TypeError, match=r"^valid\[2\]: expected a bool, not str"):
+        _convert.bools_in([True, False, "yes"], "valid")
+    with pytest.raises(sp.InvalidError, match="^valid: 2 values where 3 are needed"):
+        _convert.bools_in([True, False], "valid", count=3)
+
+
+def test_form_is_checked_alike_everywhere():
+    _convert.check_form("array")
+    with pytest.raises(sp.InvalidError, match="^form: expected 'list', 'numpy' or 'array', "
+                                              "not 'pandas'"):
+        _convert.check_form("pandas")
+    with pytest.raises(sp.InvalidError, match="^form: expected 'list' or 'numpy', not 'array'"):
+        _convert.check_form("array", ("list", "numpy"))
+    # timesplit took form="array" and gave lists all the same
+    with pytest.raises(sp.InvalidError, match="^form: expected 'list' or 'numpy'"):
+        sp.timesplit([100], [[D("0.5"), D("0.5")]], form="array")
