@@ -203,8 +203,11 @@ class Hierarchy(Handle):
 
     # ---- the tree (validated hierarchies) ----
 
-    def _node(self, index, what="index"):
-        return _convert.index_in(index, what)
+    def _node(self, node, what="node"):
+        """A node given by its index or its id (str), as every module takes nodes."""
+        if isinstance(node, str):
+            return self.find(node)
+        return _convert.index_in(node, what)
 
     @property
     def root(self) -> int:
@@ -213,24 +216,25 @@ class Hierarchy(Handle):
         self._ctx.call(lib.sp_hierarchy_root, self, ctypes.byref(out))
         return out.value
 
-    def parent(self, index: int) -> "int | None":
-        """The parent's index of node `index`; None for the root."""
+    def parent(self, node: "int | str") -> "int | None":
+        """The parent's index of `node` (an index or an id); None for the root.
+        NotFoundError for an id that is not in the hierarchy."""
         out = ctypes.c_uint32()
-        self._ctx.call(lib.sp_hierarchy_parent, self, self._node(index), ctypes.byref(out))
+        self._ctx.call(lib.sp_hierarchy_parent, self, self._node(node), ctypes.byref(out))
         return _convert.index_out(out.value)
 
-    def children(self, index: int) -> "list[int]":
-        """The children of node `index` in canonical order (by their ids' bytes); [] for
-        a leaf."""
+    def children(self, node: "int | str") -> "list[int]":
+        """The children of `node` (an index or an id) in canonical order (by their ids'
+        bytes); [] for a leaf."""
         ptr, n = ctypes.POINTER(ctypes.c_uint32)(), ctypes.c_size_t()
-        self._ctx.call(lib.sp_hierarchy_children, self, self._node(index), ctypes.byref(ptr),
+        self._ctx.call(lib.sp_hierarchy_children, self, self._node(node), ctypes.byref(ptr),
                        ctypes.byref(n))
         return ptr[:n.value] if n.value else []
 
-    def depth(self, index: int) -> int:
-        """The level of node `index` (the root is 0)."""
+    def depth(self, node: "int | str") -> int:
+        """The level of `node` (an index or an id; the root is 0)."""
         out = ctypes.c_uint32()
-        self._ctx.call(lib.sp_hierarchy_depth, self, self._node(index), ctypes.byref(out))
+        self._ctx.call(lib.sp_hierarchy_depth, self, self._node(node), ctypes.byref(out))
         return out.value
 
     def order(self) -> "list[int]":

@@ -985,25 +985,24 @@ class TargetSet(Handle):
         self._data()
         return list(self._ids())
 
-    def find(self, node_id: str) -> Optional[int]:
-        """The index of the node with id `node_id`, or None."""
+    def find(self, node_id: str) -> int:
+        """The index of the node with id `node_id`; NotFoundError naming it when none (as
+        Hierarchy.find and Dictionary.find)."""
         raw = cstr_in(node_id, "node_id")
         idx = ctypes.c_uint32()
         with self._ctx._lock:
             rc = lib.sp_target_set_find(self, raw, len(raw), ctypes.byref(idx))
             if rc == NotFoundError.code:
                 lib.sp_ctx_clear_error(self._ctx)
-                return None
+                raise NotFoundError(f"node: the target set has no node {node_id!r}")
             if rc < 0:
                 raise self._ctx.error(rc)
         return idx.value
 
     def node(self, node_id: str) -> int:
-        """The index of the node with id `node_id`; NotFoundError naming it when none."""
-        idx = self.find(node_id)
-        if idx is None:
-            raise NotFoundError(f"node: the target set has no node {node_id!r}")
-        return idx
+        """The index of the node with id `node_id`; NotFoundError naming it when none (the
+        same as find, and as TargetPlan.node)."""
+        return self.find(node_id)
 
     def _index(self, node, what="node"):
         if isinstance(node, str):

@@ -51,6 +51,10 @@ def test_reading(h):
     assert [h.parent(i) for i in range(7)] == [None, 0, 0, 1, 2, 3, 4]
     assert h.children(0) == [1, 2] and h.children(5) == []
     assert [h.depth(i) for i in range(7)] == [0, 1, 1, 2, 2, 3, 3]
+    # a node by its id, as the kernels and the target plans take nodes (IDS[1] is East)
+    assert h.parent("East") == 0 and h.children("CN") == [1, 2] and h.depth("rep-7") == 3
+    with pytest.raises(sp.NotFoundError):
+        h.parent("Nowhere")
     # parents first, level by level, grouped by parent
     assert h.order() == [0, 1, 2, 3, 4, 5, 6]
     assert h.levels == LEVELS and h.level_find("grid") == 2 and h.level_count == 4
@@ -151,11 +155,13 @@ def test_index_errors(h):
         h.id(7)
     with pytest.raises(sp.NotFoundError, match='"zz" not found'):
         h.find("zz")
-    with pytest.raises(sp.InvalidError, match="index: index -1 is outside"):
+    with pytest.raises(sp.InvalidError, match="node: index -1 is outside"):
         h.parent(-1)
-    with pytest.raises(TypeError, match="index: expected an int index, not str"):
-        h.depth("1")
-    with pytest.raises(TypeError, match="index: expected an int index, not bool"):
+    with pytest.raises(sp.NotFoundError, match='"1" not found'):
+        h.depth("1")  # a str is an id, as everywhere nodes are taken
+    with pytest.raises(TypeError, match="node: expected an int index, not float"):
+        h.depth(1.0)
+    with pytest.raises(TypeError, match="node: expected an int index, not bool"):
         h.depth(True)
 
 

@@ -206,7 +206,9 @@ def test_decompose_by_hand(plan):
     assert (i.scenario, i.version, i.based_on, i.saved_day, i.note) == \
         (None, None, None, None, "")
     assert s.ids == IDS and len(s) == 7
-    assert s.node("x2") == X2 and s.find("nope") is None
+    assert s.node("x2") == X2 and s.find("x2") == X2
+    with pytest.raises(sp.NotFoundError, match="no node 'nope'"):
+        s.find("nope")  # as Hierarchy.find and Dictionary.find (it gave None)
 
 
 def test_decompose_rounding_and_locks(plan):
