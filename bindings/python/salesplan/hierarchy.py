@@ -301,8 +301,8 @@ class Hierarchy(Handle):
         self._ctx.call(lib.sp_hierarchy_level_totals, self, col.ptr, optr, levels)
         return _convert.as_result(out, levels, "int64", form)
 
-    def reconcile(self, top_down, commitments, mode="top_down",
-                  bottom_up_weight: "decimal.Decimal | int | str" = 0, committed=None, *,
+    def reconcile(self, top_down, commitments, *, mode="top_down",
+                  bottom_up_weight: "decimal.Decimal | int | str" = 0, committed=None,
                   form: str = "list") -> Reconciliation:
         """Reconcile the leaves' bottom-up commitments with top-down targets.
 

@@ -221,12 +221,12 @@ def test_reconcile_by_hand(ctx):
     assert r.bottom_up == [1100, 600, 500, 450, 150, 500]
     assert r.gap == [100, 0, 100, 50, -50, 100]
     assert r.result == TD
-    assert h.reconcile(TD, CM, "bottom_up").result == [1100, 600, 500, 450, 150, 500]
+    assert h.reconcile(TD, CM, mode="bottom_up").result == [1100, 600, 500, 450, 150, 500]
     # w = 0.3: weight 3 BU + 7 TD, all integral: Co 10300 / 10 = 1030 ...
-    r = h.reconcile(TD, CM, sp.ReconcileMode.BLEND, Decimal("0.3"))
+    r = h.reconcile(TD, CM, mode=sp.ReconcileMode.BLEND, bottom_up_weight=Decimal("0.3"))
     assert r.result == [1030, 600, 430, 415, 185, 430]
     # w = 0.333333333 (worked in the guide): 1033; East 600, West 433; r1 417, r2 183
-    r = h.reconcile(TD, CM, "blend", "0.333333333")
+    r = h.reconcile(TD, CM, mode="blend", bottom_up_weight="0.333333333")
     assert r.result == [1033, 600, 433, 417, 183, 433]
     # r2 gave no commitment: counts with its 200 (BU of East 650, of Co 1150)
     r = h.reconcile(TD, CM, committed=[True, True, True, True, False, True])
@@ -238,13 +238,13 @@ def test_reconcile_errors(ctx):
     with pytest.raises(sp.InvalidError, match='children of node "East" sum to 590'):
         h.reconcile([1000, 600, 400, 390, 200, 400], CM)
     with pytest.raises(sp.InvalidError, match="bottom-up weight 1.5 is outside"):
-        h.reconcile(TD, CM, "blend", Decimal("1.5"))
+        h.reconcile(TD, CM, mode="blend", bottom_up_weight=Decimal("1.5"))
     with pytest.raises(TypeError, match="bottom_up_weight: expected a Decimal"):
-        h.reconcile(TD, CM, "blend", 0.3)
+        h.reconcile(TD, CM, mode="blend", bottom_up_weight=0.3)
     with pytest.raises(sp.InvalidError, match="bottom_up_weight: .* more decimal places"):
-        h.reconcile(TD, CM, "blend", Decimal("0.1234567891"))
+        h.reconcile(TD, CM, mode="blend", bottom_up_weight=Decimal("0.1234567891"))
     with pytest.raises(sp.InvalidError, match="mode: unknown ReconcileMode 'sideways'"):
-        h.reconcile(TD, CM, "sideways")
+        h.reconcile(TD, CM, mode="sideways")
     with pytest.raises(TypeError, match=r"committed\[1\]: expected a bool, not str"):
         h.reconcile(TD, CM, committed=[1, "no", 1, 1, 1, 1])
     with pytest.raises(sp.InvalidError, match="commitments: 5 values"):
