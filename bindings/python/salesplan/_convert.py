@@ -389,7 +389,7 @@ MIN_DAY = datetime.date(1, 1, 1).toordinal() - _EPOCH_ORDINAL
 MAX_DAY = datetime.date(9999, 12, 31).toordinal() - _EPOCH_ORDINAL
 
 
-def day_of(value, what="day"):
+def day_of(value: "datetime.date | str", what: "str" = "day") -> "int":
     """A datetime.date (or an ISO "YYYY-MM-DD" string, or a numpy datetime64) as the
     library's day number: days since 1970-01-01 (2026-01-01 is 20454). A datetime is
     refused (TypeError): its time of day would be dropped silently, and which day it falls
@@ -415,7 +415,7 @@ def day_of(value, what="day"):
     return value.toordinal() - _EPOCH_ORDINAL
 
 
-def date_of(day):
+def date_of(day: "int") -> "datetime.date":
     """The datetime.date of a day number (days since 1970-01-01); years 1 to 9999."""
     if isinstance(day, bool) or not isinstance(day, numbers.Integral):
         raise TypeError(f"day: expected an int day number, not {type(day).__name__}")

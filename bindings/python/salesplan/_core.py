@@ -130,7 +130,7 @@ class Context:
         self._objects = weakref.WeakSet()
 
     @classmethod
-    def current(cls):
+    def current(cls) -> "Context":
         """The calling thread's implicit context, made on first use."""
         ctx = getattr(_tls, "ctx", None)
         if ctx is None or ctx._ptr is None:
@@ -138,7 +138,7 @@ class Context:
         return ctx
 
     @classmethod
-    def of(cls, ctx):
+    def of(cls, ctx: "Context | None") -> "Context":
         """ctx, or the calling thread's context when ctx is None."""
         if ctx is None:
             return cls.current()
@@ -153,7 +153,8 @@ class Context:
         return self._ptr
 
     @property
-    def closed(self):
+    def closed(self) -> "bool":
+        """Whether close() was called (a closed context raises ValueError when used)."""
         return self._ptr is None
 
     def _hold(self, obj):
@@ -173,7 +174,7 @@ class Context:
         if ptr is not None:
             lib.sp_ctx_free(ptr)
 
-    def call(self, fn, *args):
+    def call(self, fn: "ctypes._CFuncPtr", *args) -> "int":
         """Call fn (which records its errors in this context); raise on failure.
 
         Also fine for functions that return a count or a state (never negative). A closed
@@ -199,7 +200,7 @@ class Context:
                 raise self.error(rc)
         return rc
 
-    def error(self, rc):
+    def error(self, rc: "int") -> "SalesplanError":
         """The exception of status rc with the message this context holds."""
         msg = text_out(lib.sp_ctx_errmsg(self))
         if not msg:
@@ -209,7 +210,7 @@ class Context:
         lib.sp_ctx_clear_error(self)
         return error_class(rc)(msg, rc, user_code, user_msg)
 
-    def close(self):
+    def close(self) -> "None":
         """Close every object made within the context, then the context. Idempotent.
 
         The collector may finalize objects in any order: one it is about to finalize is no
@@ -268,15 +269,17 @@ class Handle:
         return self._ptr
 
     @property
-    def closed(self):
+    def closed(self) -> "bool":
+        """Whether the object was closed (by close(), a with block, or its context's
+        close()); a closed object raises ValueError when used."""
         return self._ptr is None
 
     @property
-    def context(self):
+    def context(self) -> "Context":
         """The Context the object was made within."""
         return self._ctx
 
-    def close(self):
+    def close(self) -> "None":
         """Free the C object (idempotent; a view only lets go of its holder); using it
         afterwards raises ValueError."""
         ptr, self._ptr = self._ptr, None

@@ -167,9 +167,16 @@ class Calendar(Handle):
     _what = "calendar"
     _owner = None
 
-    def __init__(self, preset=None, *, kind=None, start_month=None, label=None,
-                 year_end_weekday=None, year_end_rule=None, week53_month=None,
-                 weekend=None, holidays=None, workdays=None, ctx: "Context | None" = None):
+    def __init__(self, preset: "CalendarPreset | str | int | None" = None, *,
+                 kind: "CalendarKind | str | int | None" = None, start_month: "int | None" = None,
+                 label: "FiscalLabel | str | int | None" = None,
+                 year_end_weekday: "str | int | None" = None,
+                 year_end_rule: "YearEndRule | str | int | None" = None,
+                 week53_month: "int | None" = None,
+                 weekend: "Iterable[str | int] | WeekdayBits | None" = None,
+                 holidays: "Iterable[datetime.date | str] | None" = None,
+                 workdays: "Iterable[datetime.date | str] | None" = None,
+                 ctx: "Context | None" = None):
         """A calendar from a preset (CalendarPreset, or its name: "civil", "nrf_454",
         "retail_445", "retail_544", "april_start", "april_end", "july_end",
         "october_end"; None: civil from January) and/or explicit fields, which override
@@ -271,7 +278,7 @@ class Calendar(Handle):
         d["workdays"] = list(d["workdays"])
         return d
 
-    def periods(self, fiscal_year: int, grain="month") -> "list[Period]":
+    def periods(self, fiscal_year: int, grain: "Grain | str | int" = "month") -> "list[Period]":
         """The periods of a fiscal year at `grain` (Grain or "year", "half", "quarter",
         "month", "week"): 1, 2, 4, 12, or 52/53 Periods (first, end exclusive,
         working_days, label)."""
@@ -290,13 +297,14 @@ class Calendar(Handle):
         self._ctx.call(lib.sp_calendar_label, self, y, g, index, buf, len(buf), ctypes.byref(n))
         return text_out(buf.raw[:n.value])
 
-    def label(self, fiscal_year: int, grain, index: int) -> str:
+    def label(self, fiscal_year: int, grain: "Grain | str | int", index: int) -> str:
         """The label of period `index` (0-based): "FY2026", "FY2026-H1", "FY2026-Q1",
         "FY2026-M03", "FY2026-W05". InvalidError for an index beyond the year."""
         return self._label(_year(fiscal_year), _grain(grain),
                            _convert.index_in(index, "index"))
 
-    def locate(self, day, grain="month") -> "tuple[int, int]":
+    def locate(self, day: "datetime.date | str",
+               grain: "Grain | str | int" = "month") -> "tuple[int, int]":
         """(fiscal_year, index) of the period holding `day` (a date or ISO string) at
         `grain`; for ISO weeks the fiscal year of the week's Thursday."""
         d, g = _convert.day_of(day), _grain(grain)
@@ -304,7 +312,8 @@ class Calendar(Handle):
         self._ctx.call(lib.sp_calendar_locate, self, d, g, ctypes.byref(y), ctypes.byref(i))
         return y.value, i.value
 
-    def locate_many(self, dates, grain="month", *, form: str = "list"):
+    def locate_many(self, dates: "Sequence[datetime.date | str] | numpy.ndarray",
+                    grain: "Grain | str | int" = "month", *, form: str = "list") -> "tuple":
         """(fiscal_years, indexes): locate() for a column of dates (dates or ISO strings;
         a numpy datetime64 array or pandas datetime column is converted without a Python
         loop). Lists, or numpy int32/uint32 arrays with form="numpy"."""
@@ -318,7 +327,8 @@ class Calendar(Handle):
         return (_convert.as_result(ys, n, "int32", form),
                 _convert.as_result(ix, n, "uint32", form))
 
-    def parent(self, fiscal_year: int, grain, index: int, parent_grain) -> int:
+    def parent(self, fiscal_year: int, grain: "Grain | str | int", index: int,
+               parent_grain: "Grain | str | int") -> int:
         """The index of the period at the coarser `parent_grain` holding period `index` of
         `grain` in the same year (the quarter of a month; an ISO week belongs to the
         month of its Thursday)."""
@@ -328,7 +338,7 @@ class Calendar(Handle):
                        ctypes.byref(out))
         return out.value
 
-    def working_days(self, first, end) -> int:
+    def working_days(self, first: "datetime.date | str", end: "datetime.date | str") -> int:
         """The working days in [first, end) (end exclusive; 0 when end <= first)."""
         a, b = _convert.day_of(first, "first"), _convert.day_of(end, "end")
         out = ctypes.c_int32()

@@ -26,7 +26,7 @@ class Dictionary(Handle):
     _free = "sp_dict_free"
     _what = "dictionary"
 
-    def __init__(self, ids=None, *, ctx: "Context | None" = None):
+    def __init__(self, ids: "Iterable[str] | None" = None, *, ctx: "Context | None" = None):
         """An empty dictionary made within ctx (None: the thread's context), or one
         holding `ids` (added with add_all: duplicates are ConflictError)."""
         ctx = Context.of(ctx)
@@ -64,14 +64,14 @@ class Dictionary(Handle):
                        optr)
         return _convert.as_result(out, n, "uint32", form)
 
-    def add_all(self, ids, *, form: str = "list"):
+    def add_all(self, ids: "Iterable[str]", *, form: str = "list") -> "list | numpy.ndarray":
         """Add n new ids at once, all or nothing, and return their indexes (consecutive).
         ids: strs (list, tuple, numpy or pandas string column). ConflictError for an id
         repeated in the batch or already present, InvalidError for an invalid id
         ("dict: ids[4]: ..."), TypeError for a non-str item."""
         return self._packed(lib.sp_dict_add_packed, ids, form)
 
-    def intern_all(self, ids, *, form: str = "list"):
+    def intern_all(self, ids: "Iterable[str]", *, form: str = "list") -> "list | numpy.ndarray":
         """The index of each id, adding the new ones in order (a repeat in the batch gets
         the index of its first occurrence); all or nothing."""
         return self._packed(lib.sp_dict_intern_packed, ids, form)
@@ -83,7 +83,7 @@ class Dictionary(Handle):
         self._ctx.call(lib.sp_dict_find, self, b, len(b), ctypes.byref(out))
         return out.value
 
-    def find_all(self, ids, *, form: str = "list"):
+    def find_all(self, ids: "Iterable[str]", *, form: str = "list") -> "tuple":
         """(indexes, missing_count): the index of each id, None for an absent one (in
         form="numpy" or "array", absent ids are 4294967295, SP_NONE); absence is no
         error."""

@@ -23,7 +23,8 @@ class SalesplanError(Exception):
 
     code = None
 
-    def __init__(self, message, code=None, user_code=0, user_message=""):
+    def __init__(self, message: "str", code: "int | None" = None, user_code: "int" = 0,
+                 user_message: "str | None" = ""):
         super().__init__(message)
         if code is not None:
             self.code = code

@@ -163,7 +163,7 @@ class FactBatch:
 
     __slots__ = ("kind", "columns")
 
-    def __init__(self, kind, **columns):
+    def __init__(self, kind: "FactKind | str | int", **columns):
         self.kind = FactKind(enum_of("sp_fact_kind", kind, "kind"))
         for name in columns:
             if name not in COLUMNS:
@@ -181,7 +181,7 @@ class FactBatch:
     def __contains__(self, name):
         return name in self.columns
 
-    def to_frame(self):
+    def to_frame(self) -> "pandas.DataFrame":
         """The batch as a pandas DataFrame, one column per fact column."""
         if _convert.pandas is None:
             raise ImportError("salesplan: pandas is not installed (Debian: python3-pandas)")
@@ -316,7 +316,8 @@ class FactSource(Handle):
         return Handle._as_parameter_.fget(self)
 
     @classmethod
-    def from_batches(cls, fn, *, ctx: "Context | None" = None) -> "FactSource":
+    def from_batches(cls, fn: "Callable[[FactQuery], Iterable[FactBatch]]", *,
+                     ctx: "Context | None" = None) -> "FactSource":
         """A source whose scan calls fn(kind, from_day, to_day) — a FactKind and two
         dates or None — and takes the batches it yields (dicts of columns, FactBatch,
         DataFrames).
@@ -332,7 +333,7 @@ class FactSource(Handle):
                             f"{type(fn).__name__}")
         return _GeneratorSource(fn, ctx=ctx)
 
-    def scan(self, query: FactQuery):
+    def scan(self, query: FactQuery) -> "Iterable[FactBatch]":
         """Override: an iterable of the batches of query.kind (see the class)."""
         raise NotImplementedError(f"{type(self).__name__}.scan is not written")
 
@@ -343,7 +344,8 @@ class FactSource(Handle):
     def destroy(self) -> None:
         """May override: release what the source holds; called once, by close()."""
 
-    def read(self, kind, from_day=None, to_day=None, *, form: str = "list") -> list:
+    def read(self, kind: "FactKind | str | int", from_day: "datetime.date | str | None" = None,
+             to_day: "datetime.date | str | None" = None, *, form: str = "list") -> list:
         """The batches the source delivers for `kind` and the days [from_day, to_day)
         (dates, ISO strings or day numbers; None: no bound), read through its C table as
         the library reads them, as a list of FactBatch. A source may include rows outside
@@ -439,11 +441,11 @@ class MemoryFactSource(FactSource):
         ctx.call(lib.sp_fact_source_memory_new, ctypes.byref(ptr), ctx)
         self._init_handle(ptr, ctx)
 
-    def scan(self, query: FactQuery):
+    def scan(self, query: FactQuery) -> "Iterable[FactBatch]":
         """The batches of query (through the C table; see read)."""
         return self.read(query.kind, query.from_day, query.to_day)
 
-    def append(self, kind, **columns) -> None:
+    def append(self, kind: "FactKind | str | int", **columns) -> None:
         """Append one batch of `kind` (a FactKind, its name or number) with the columns
         given by name; each a sequence of ints, an array.array or buffer, a numpy array
         (read in place, not copied on the Python side, when C-contiguous and of the
@@ -453,7 +455,8 @@ class MemoryFactSource(FactSource):
         self._ctx.call(lib.sp_fact_source_memory_append, self, ctypes.byref(b))
         del keep
 
-    def append_frame(self, kind, df, columns: "dict | None" = None) -> None:
+    def append_frame(self, kind: "FactKind | str | int", df: "pandas.DataFrame",
+                     columns: "dict | None" = None) -> None:
         """Append the rows of a pandas DataFrame as one batch. columns maps DataFrame
         column names to fact column names ({"order_id": "id", "booked": "day"}); only the
         columns it names are read. Without it every DataFrame column must be named as a

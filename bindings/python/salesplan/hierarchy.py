@@ -100,7 +100,8 @@ class Hierarchy(Handle):
                        ctypes.byref(index))
         return index.value
 
-    def add_all(self, ids, parents=None) -> "list[int]":
+    def add_all(self, ids: "Sequence[str]",
+                parents: "Sequence[str | None] | None" = None) -> "list[int]":
         """Add n nodes at once, all or nothing, and return their (consecutive) indexes.
 
         ids: strs (a list, tuple, numpy or pandas string column); parents: the same
@@ -139,7 +140,7 @@ class Hierarchy(Handle):
                        packed.offsets_ptr, pdata, plen, poff, n, iptr)
         return list(range(indices[0], indices[0] + n)) if n else []  # consecutive (C)
 
-    def set_levels(self, names) -> None:
+    def set_levels(self, names: "Sequence[str]") -> None:
         """Name the levels from the root down ("company", "region", "grid", "rep"),
         replacing earlier names (an empty sequence removes them). On a validated hierarchy
         every node's depth must then have a name (InvalidError). Names: non-empty,
@@ -273,7 +274,8 @@ class Hierarchy(Handle):
 
     # ---- roll-ups ----
 
-    def rollup(self, values, own: bool = False, *, form: str = "list"):
+    def rollup(self, values: "Sequence[int] | numpy.ndarray", own: bool = False, *,
+               form: str = "list") -> "list | numpy.ndarray":
         """Sum a per-node column up the tree.
 
         values: one int per node (a sequence, array.array or numpy int64 column: no copy),
@@ -290,7 +292,8 @@ class Hierarchy(Handle):
                        _ffi.ENUMS["sp_rollup_flags"]["SP_ROLLUP_OWN"] if own else 0, optr)
         return _convert.as_result(out, n, "int64", form)
 
-    def level_totals(self, values, *, form: str = "list"):
+    def level_totals(self, values: "Sequence[int] | numpy.ndarray", *,
+                     form: str = "list") -> "list | numpy.ndarray":
         """totals[l] = the sum of values over the nodes of level l, for every level in use
         (values: one int per node, as for rollup). ExactOverflowError naming the level."""
         _convert.check_form(form)
@@ -301,8 +304,11 @@ class Hierarchy(Handle):
         self._ctx.call(lib.sp_hierarchy_level_totals, self, col.ptr, optr, levels)
         return _convert.as_result(out, levels, "int64", form)
 
-    def reconcile(self, top_down, commitments, *, mode="top_down",
-                  bottom_up_weight: "decimal.Decimal | int | str" = 0, committed=None,
+    def reconcile(self, top_down: "Sequence[int] | numpy.ndarray",
+                  commitments: "Sequence[int] | numpy.ndarray", *,
+                  mode: "ReconcileMode | str | int" = "top_down",
+                  bottom_up_weight: "decimal.Decimal | int | str" = 0,
+                  committed: "Sequence[bool] | numpy.ndarray | None" = None,
                   form: str = "list") -> Reconciliation:
         """Reconcile the leaves' bottom-up commitments with top-down targets.
 

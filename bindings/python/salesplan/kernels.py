@@ -112,7 +112,8 @@ class Decomposition(Handle):
             return self.find_driver(driver)
         return _convert.index_in(driver, what)
 
-    def add_driver(self, name: str, values, valid=None) -> int:
+    def add_driver(self, name: str, values: "Sequence[int] | numpy.ndarray",
+                   valid: "Sequence[bool] | numpy.ndarray | None" = None) -> int:
         """Add a driver column: one int per node (last year's actuals, potential,
         headcount, ...), copied; valid: None, or a bool per node, False marking a null
         (absent, not zero). Returns the column number. ConflictError for a name already
@@ -164,7 +165,7 @@ class Decomposition(Handle):
         r.unit = 0 if rule.unit is None else _int(rule.unit, "rule.unit")
         return ctypes.byref(r), (r, keep)
 
-    def set_level_rule(self, level, rule: "Rule | None") -> None:
+    def set_level_rule(self, level: "int | str", rule: "Rule | None") -> None:
         """The rule splitting nodes of level - 1 into children of `level` (>= 1; an int or
         a level name); None clears it (an even split)."""
         if isinstance(level, str):
@@ -173,19 +174,20 @@ class Decomposition(Handle):
         ref, _keep = self._rule(rule)
         self._ctx.call(lib.sp_decomp_set_level_rule, self, lv, ref)
 
-    def set_node_rule(self, node, rule: "Rule | None") -> None:
+    def set_node_rule(self, node: "int | str", rule: "Rule | None") -> None:
         """The rule splitting `node`'s children (index or id), over its level's; None
         clears it."""
         nd = self._node(node)
         ref, _keep = self._rule(rule)
         self._ctx.call(lib.sp_decomp_set_node_rule, self, nd, ref)
 
-    def set_bounds(self, node, min: int = 0, max: "int | None" = None) -> None:
+    def set_bounds(self, node: "int | str", min: int = 0, max: "int | None" = None) -> None:
         """Bounds of a node's target: 0 <= min <= max (None: no max)."""
         self._ctx.call(lib.sp_decomp_set_bounds, self, self._node(node), _int(min, "min"),
                        _convert.INT64_MAX if max is None else _int(max, "max"))
 
-    def set_bounds_all(self, min=None, max=None) -> None:
+    def set_bounds_all(self, min: "Sequence[int] | numpy.ndarray | None" = None,
+                       max: "Sequence[int | None] | numpy.ndarray | None" = None) -> None:
         """Bounds of every node at once (a column of ints per node each; None: no bound),
         all or nothing."""
         n = len(self._h)
@@ -194,21 +196,22 @@ class Decomposition(Handle):
         self._ctx.call(lib.sp_decomp_set_bounds_all, self, lo.ptr if lo else None,
                        hi.ptr if hi else None, n)
 
-    def set_growth_limits(self, node, floor=None, cap=None) -> None:
+    def set_growth_limits(self, node: "int | str", floor: "Decimal | int | str | None" = None,
+                          cap: "Decimal | int | str | None" = None) -> None:
         """Growth limits of one node under a GROWTH split (Decimal rates; None: none),
         over its group rule's."""
         f = _ffi.SP_DECOMP_NO_FLOOR if floor is None else _convert.to_dec(floor, "floor")
         c = _ffi.SP_DECOMP_NO_CAP if cap is None else _convert.to_dec(cap, "cap")
         self._ctx.call(lib.sp_decomp_set_growth_limits, self, self._node(node), f, c)
 
-    def lock(self, node, value: int, reason: str) -> None:
+    def lock(self, node: "int | str", value: int, reason: str) -> None:
         """Lock a node's target at `value` (>= 0) with a reason kept for audit (non-empty);
         its siblings share what is left. The root cannot be locked. Locking again
         replaces the value and reason."""
         self._ctx.call(lib.sp_decomp_lock, self, self._node(node), _int(value, "value"),
                        cstr_in(reason, "reason"))
 
-    def unlock(self, node) -> None:
+    def unlock(self, node: "int | str") -> None:
         """Unlock a node; NotFoundError when it is not locked."""
         self._ctx.call(lib.sp_decomp_unlock, self, self._node(node))
 
@@ -265,7 +268,9 @@ def _dec_result(arr, n):
     return [_convert.from_dec(v) for v in arr[:n]]
 
 
-def season_shares(profile, policy="reject", *, ctx: "Context | None" = None) -> list:
+def season_shares(profile: "Sequence[Decimal | int | str]",
+                  policy: "ProfilePolicy | str | int" = "reject", *,
+                  ctx: "Context | None" = None) -> list:
     """Check a profile (a Decimal share per period) and return shares summing to exactly
     1: a copy under policy "reject" (InvalidError showing the sum when it is not 100 %),
     the proportional shares rounded by largest remainder under "normalise"."""
@@ -294,7 +299,9 @@ def _season(fn, history, nperiods, zero_policy, average, missing, ctx):
     return _dec_result(out, np_)
 
 
-def season_average_share(history, nperiods: int, *, zero_policy="error", missing=None,
+def season_average_share(history: "Sequence[Sequence[int]]", nperiods: int, *,
+                         zero_policy: "SeasonZeroPolicy | str | int" = "error",
+                         missing: "Sequence[Sequence[bool]] | None" = None,
                          ctx: "Context | None" = None) -> list:
     """Seasonal shares from history: whole years of `nperiods` ints (>= 0), oldest first;
     each year's share of each period, averaged over the years. Returns nperiods Decimal
@@ -305,8 +312,11 @@ def season_average_share(history, nperiods: int, *, zero_policy="error", missing
                    missing, ctx)
 
 
-def season_ratio_to_ma(history, nperiods: int, *, zero_policy="error", average="mean",
-                       missing=None, ctx: "Context | None" = None) -> list:
+def season_ratio_to_ma(history: "Sequence[Sequence[int]]", nperiods: int, *,
+                       zero_policy: "SeasonZeroPolicy | str | int" = "error",
+                       average: "SeasonAverage | str | int" = "mean",
+                       missing: "Sequence[Sequence[bool]] | None" = None,
+                       ctx: "Context | None" = None) -> list:
     """Ratio-to-moving-average seasonal indices from at least two years of history: the
     nperiods Decimal indices sum to exactly nperiods (1 is an average period). average:
     "mean" or "median" of each period's ratios."""
@@ -316,10 +326,15 @@ def season_ratio_to_ma(history, nperiods: int, *, zero_policy="error", average="
 
 # ---- splitting over time ----
 
-def timesplit(annual, profiles, *, policy="reject", profile_of=None,
-              calendar: "Calendar | None" = None, fiscal_year: "int | None" = None,
-              grain="month", weighting="profile", unit: "int | None" = None, held=None,
-              held_value=None, form: str = "list", ctx: "Context | None" = None):
+def timesplit(annual: "Sequence[int] | numpy.ndarray",
+              profiles: "Sequence[Sequence[Decimal | int | str]]", *,
+              policy: "ProfilePolicy | str | int" = "reject",
+              profile_of: "Sequence[int] | None" = None, calendar: "Calendar | None" = None,
+              fiscal_year: "int | None" = None, grain: "Grain | str | int" = "month",
+              weighting: "TimeWeighting | str | int" = "profile", unit: "int | None" = None,
+              held: "Sequence[Sequence[bool]] | None" = None,
+              held_value: "Sequence[Sequence[int]] | None" = None, form: str = "list",
+              ctx: "Context | None" = None) -> "list | numpy.ndarray":
     """Split each node's annual amount (ints) over the periods by its profile, each row
     summing exactly to its annual amount (largest remainder, ties to the earlier period).
 

@@ -79,7 +79,8 @@ def _binary(fn, a, b, what):
     return out.value
 
 
-def add(a, b, *, exponent: "int | None" = None, currency: "str | None" = None) -> decimal.Decimal:
+def add(a: "Decimal | int | str", b: "Decimal | int | str", *, exponent: "int | None" = None,
+        currency: "str | None" = None) -> decimal.Decimal:
     """a + b, money in major units, exact: ExactOverflowError when the sum leaves int64
     minor units (which Decimal alone would not notice)."""
     e = _exponent(exponent, currency)
@@ -88,7 +89,8 @@ def add(a, b, *, exponent: "int | None" = None, currency: "str | None" = None) -
     return _convert.from_minor(r, e)
 
 
-def sub(a, b, *, exponent: "int | None" = None, currency: "str | None" = None) -> decimal.Decimal:
+def sub(a: "Decimal | int | str", b: "Decimal | int | str", *, exponent: "int | None" = None,
+        currency: "str | None" = None) -> decimal.Decimal:
     """a - b, money in major units, exact (ExactOverflowError beyond int64 minor units)."""
     e = _exponent(exponent, currency)
     r = _binary(lib.sp_money_sub, _convert.to_minor(a, e, "a"), _convert.to_minor(b, e, "b"),
@@ -96,7 +98,7 @@ def sub(a, b, *, exponent: "int | None" = None, currency: "str | None" = None) -
     return _convert.from_minor(r, e)
 
 
-def mul(amount, n: int, *, exponent: "int | None" = None,
+def mul(amount: "Decimal | int | str", n: int, *, exponent: "int | None" = None,
         currency: "str | None" = None) -> decimal.Decimal:
     """amount * n for an int n (a quantity), exact (ExactOverflowError beyond int64 minor
     units). To multiply by a rate use mul_rate."""
@@ -105,7 +107,8 @@ def mul(amount, n: int, *, exponent: "int | None" = None,
     return _convert.from_minor(r, e)
 
 
-def mul_rate(amount, rate, rounding="half_even", *, exponent: "int | None" = None,
+def mul_rate(amount: "Decimal | int | str", rate: "Decimal | int | str",
+             rounding: "Rounding | str | int" = "half_even", *, exponent: "int | None" = None,
              currency: "str | None" = None) -> decimal.Decimal:
     """Money times a rate (a Decimal of at most 9 decimals), rounded once to the currency's
     minor unit: mul_rate("200.00", "0.035") is 7.00 (a 3.5 % commission)."""
@@ -117,7 +120,8 @@ def mul_rate(amount, rate, rounding="half_even", *, exponent: "int | None" = Non
     return _convert.from_minor(out.value, e)
 
 
-def dec_mul(a, b, rounding="half_even") -> decimal.Decimal:
+def dec_mul(a: "Decimal | int | str", b: "Decimal | int | str",
+            rounding: "Rounding | str | int" = "half_even") -> decimal.Decimal:
     """a * b of two decimals (at most 9 decimals each), rounded to 9 decimals."""
     out = ctypes.c_int64()
     call_pure(lib.sp_dec_mul, _convert.to_dec(a, "a"), _convert.to_dec(b, "b"),
@@ -125,7 +129,8 @@ def dec_mul(a, b, rounding="half_even") -> decimal.Decimal:
     return _convert.from_dec(out.value)
 
 
-def dec_div(a, b, rounding="half_even") -> decimal.Decimal:
+def dec_div(a: "Decimal | int | str", b: "Decimal | int | str",
+            rounding: "Rounding | str | int" = "half_even") -> decimal.Decimal:
     """a / b of two decimals (at most 9 decimals each), rounded to 9 decimals.
     InvalidError for b = 0."""
     out = ctypes.c_int64()
@@ -134,7 +139,8 @@ def dec_div(a, b, rounding="half_even") -> decimal.Decimal:
     return _convert.from_dec(out.value)
 
 
-def ratio(a, b, rounding="half_even", *, exponent: "int | None" = None,
+def ratio(a: "Decimal | int | str", b: "Decimal | int | str",
+          rounding: "Rounding | str | int" = "half_even", *, exponent: "int | None" = None,
           currency: "str | None" = None) -> decimal.Decimal:
     """a / b of two money amounts as a decimal of 9 places (attainment = actual /
     target). InvalidError for b = 0."""
@@ -145,7 +151,7 @@ def ratio(a, b, rounding="half_even", *, exponent: "int | None" = None,
     return _convert.from_dec(out.value)
 
 
-def muldiv(a: int, b: int, c: int, rounding="half_even") -> int:
+def muldiv(a: int, b: int, c: int, rounding: "Rounding | str | int" = "half_even") -> int:
     """round(a * b / c) of ints (any unit), with an exact 128-bit intermediate.
     InvalidError for c = 0; ExactOverflowError when the result leaves int64."""
     out = ctypes.c_int64()
@@ -154,7 +160,7 @@ def muldiv(a: int, b: int, c: int, rounding="half_even") -> int:
     return out.value
 
 
-def div_round(a: int, b: int, rounding="half_even") -> int:
+def div_round(a: int, b: int, rounding: "Rounding | str | int" = "half_even") -> int:
     """round(a / b) of ints (any unit). InvalidError for b = 0."""
     out = ctypes.c_int64()
     call_pure(lib.sp_div_round, _int64(a, "a"), _int64(b, "b"), _rounding(rounding),
@@ -162,8 +168,8 @@ def div_round(a: int, b: int, rounding="half_even") -> int:
     return out.value
 
 
-def rescale(amount, from_exponent: int, to_exponent: int,
-            rounding="half_even") -> decimal.Decimal:
+def rescale(amount: "Decimal | int | str", from_exponent: int, to_exponent: int,
+            rounding: "Rounding | str | int" = "half_even") -> decimal.Decimal:
     """An amount in major units with at most `from_exponent` decimals, rounded to
     `to_exponent` decimals: rescale("12.345", 3, 2) is 12.34 (half even)."""
     fe = _exponent(from_exponent, None)
@@ -174,7 +180,8 @@ def rescale(amount, from_exponent: int, to_exponent: int,
     return _convert.from_minor(out.value, te)
 
 
-def round_to(amount, unit, rounding="half_even", *, exponent: "int | None" = None,
+def round_to(amount: "Decimal | int | str", unit: "Decimal | int | str",
+             rounding: "Rounding | str | int" = "half_even", *, exponent: "int | None" = None,
              currency: "str | None" = None) -> decimal.Decimal:
     """amount rounded to a multiple of `unit` (money, > 0): round_to("1234.56", 100,
     "half_up") is 1200.00."""
@@ -198,7 +205,8 @@ def _parse_flags(grouping, rounding):
 
 
 def parse(text: str, *, exponent: "int | None" = None, currency: "str | None" = None,
-          grouping: bool = False, rounding=None, ctx: "Context | None" = None) -> decimal.Decimal:
+          grouping: bool = False, rounding: "Rounding | str | int | None" = None,
+          ctx: "Context | None" = None) -> decimal.Decimal:
     """Money text ("1234.56", "-0.05", with grouping=True also "1,234.56") as a Decimal
     in major units. Digits beyond the exponent must be zeros unless `rounding` is given
     (then rounded once by it). InvalidError naming the text and the byte offset,
@@ -211,7 +219,8 @@ def parse(text: str, *, exponent: "int | None" = None, currency: "str | None" = 
     return _convert.from_minor(out.value, e)
 
 
-def parse_dec(text: str, *, percent: bool = False, grouping: bool = False, rounding=None,
+def parse_dec(text: str, *, percent: bool = False, grouping: bool = False,
+              rounding: "Rounding | str | int | None" = None,
               ctx: "Context | None" = None) -> decimal.Decimal:
     """Decimal text (at most 9 decimals) as a Decimal; percent=True reads a percentage
     ("3.5" or "3.5%" is 0.035). rounding as for parse."""
@@ -231,8 +240,8 @@ def _format(fn, args, flags, what):
     return buf.raw[:n.value].decode("ascii")
 
 
-def format(amount, *, exponent: "int | None" = None, currency: "str | None" = None,
-           grouping: bool = False) -> str:
+def format(amount: "Decimal | int | str", *, exponent: "int | None" = None,
+           currency: "str | None" = None, grouping: bool = False) -> str:
     """Money as text with exactly `exponent` decimals ("-1234.50"; grouping=True:
     "-1,234.50"). The amount must be exact at that exponent (InvalidError)."""
     e = _exponent(exponent, currency)
@@ -240,7 +249,8 @@ def format(amount, *, exponent: "int | None" = None, currency: "str | None" = No
                    _TEXT["SP_TEXT_GROUPING"] if grouping else 0, "format")
 
 
-def format_dec(value, *, percent: bool = False, grouping: bool = False) -> str:
+def format_dec(value: "Decimal | int | str", *, percent: bool = False,
+               grouping: bool = False) -> str:
     """A decimal as text without trailing zeros ("0.035", "12"); percent=True: "3.5%"."""
     flags = (_TEXT["SP_TEXT_GROUPING"] if grouping else 0) | \
         (_TEXT["SP_TEXT_PERCENT"] if percent else 0)
@@ -290,8 +300,13 @@ def _amounts(values, e, minor, what, count):
     return ints, nones
 
 
-def allocate(total, weights=None, *, min=None, max=None, locked=None, unit=None,
-             minor: bool = False, exponent: "int | None" = None, currency: "str | None" = None,
+def allocate(total: "Decimal | int | str",
+             weights: "Sequence[int | Decimal] | numpy.ndarray | None" = None, *,
+             min: "Sequence[Decimal | int | str | None] | None" = None,
+             max: "Sequence[Decimal | int | str | None] | None" = None,
+             locked: "Sequence[Decimal | int | str | None] | Mapping[int, Decimal] | None" = None,
+             unit: "Decimal | int | str | None" = None, minor: bool = False,
+             exponent: "int | None" = None, currency: "str | None" = None,
              count: "int | None" = None, ctx: "Context | None" = None) -> list:
     """Split `total` into parts proportional to `weights`, exactly: the parts always sum
     to the total (sp_allocate; docs/money.md has the rule).

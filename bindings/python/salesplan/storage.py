@@ -192,7 +192,8 @@ class Store(Handle):
             raise_pending()
             self._fail(t, rc, f"scan {ns!r}")
 
-    def scan(self, ns: str, start: "bytes | None" = None, stop: "bytes | None" = None):
+    def scan(self, ns: str, start: "bytes | None" = None,
+             stop: "bytes | None" = None) -> "Iterator[tuple[bytes, bytes]]":
         """An iterator of (key, value) over the records of `ns` with start <= key < stop,
         in ascending key order (bytewise); start None: from the first key, stop None: to
         the last.
@@ -232,7 +233,7 @@ class Store(Handle):
             self._fail(t, rc, name)
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> "ContextManager[None]":
         """A with block run as one transaction: begin, then commit when the block ends, or
         rollback when it raises (the block's exception goes on) or when commit fails.
 
@@ -335,7 +336,7 @@ class StoreView(Store):
     PythonStore subclass against the contract as C sees it (the view enforces what the
     table does: writes inside a transaction, scan order)."""
 
-    def __init__(self, store, *, owner=None, ctx: "Context | None" = None):
+    def __init__(self, store: "Store", *, owner: "object" = None, ctx: "Context | None" = None):
         if isinstance(store, Store):
             ptr = ctypes.cast(store._as_parameter_, ctypes.POINTER(_ffi.sp_storage))
             ctx = store._ctx if ctx is None else Context.of(ctx)
@@ -556,7 +557,8 @@ class PythonStore(Store):
         """Override: delete; a missing key is no error (inside a transaction)."""
         raise NotImplementedError(f"{type(self).__name__}.remove is not written")
 
-    def scan(self, ns: str, start: "bytes | None" = None, stop: "bytes | None" = None):
+    def scan(self, ns: str, start: "bytes | None" = None,
+             stop: "bytes | None" = None) -> "Iterable[tuple[bytes, bytes]]":
         """Override: the (key, value) pairs of ns with start <= key < stop, in ascending
         byte order of the keys."""
         raise NotImplementedError(f"{type(self).__name__}.scan is not written")
@@ -597,7 +599,8 @@ class SQLiteStore(PythonStore):
             ...
     """
 
-    def __init__(self, path_or_connection, *, ctx: "Context | None" = None):
+    def __init__(self, path_or_connection: "str | os.PathLike | sqlite3.Connection", *,
+                 ctx: "Context | None" = None):
         if isinstance(path_or_connection, sqlite3.Connection):
             conn, self._own = path_or_connection, False
         elif isinstance(path_or_connection, (str, os.PathLike)) and \
@@ -620,19 +623,20 @@ class SQLiteStore(PythonStore):
         self.connection = conn
         super().__init__(ctx=ctx)
 
-    def get(self, ns, key):
+    def get(self, ns: "str", key: "bytes") -> "bytes | None":
         row = self.connection.execute("SELECT value FROM sp_records WHERE ns = ? AND key = ?",
                                       (ns, key)).fetchone()
         return None if row is None else row[0]
 
-    def put(self, ns, key, value):
+    def put(self, ns: "str", key: "bytes", value: "bytes") -> "None":
         self.connection.execute("INSERT OR REPLACE INTO sp_records (ns, key, value) "
                                 "VALUES (?, ?, ?)", (ns, key, value))
 
-    def remove(self, ns, key):
+    def remove(self, ns: "str", key: "bytes") -> "None":
         self.connection.execute("DELETE FROM sp_records WHERE ns = ? AND key = ?", (ns, key))
 
-    def scan(self, ns, start=None, stop=None):
+    def scan(self, ns: "str", start: "bytes | None" = None,
+             stop: "bytes | None" = None) -> "Iterable[tuple[bytes, bytes]]":
         sql, args = "SELECT key, value FROM sp_records WHERE ns = ?", [ns]
         if start is not None:
             sql += " AND key >= ?"
@@ -646,16 +650,16 @@ class SQLiteStore(PythonStore):
         finally:
             cur.close()
 
-    def begin(self):
+    def begin(self) -> "None":
         self.connection.execute("BEGIN IMMEDIATE")
 
-    def commit(self):
+    def commit(self) -> "None":
         self.connection.execute("COMMIT")
 
-    def rollback(self):
+    def rollback(self) -> "None":
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
 
-    def destroy(self):
+    def destroy(self) -> "None":
         if self._own:
             self.connection.close()

@@ -346,7 +346,8 @@ class Actuals:
     minor units when loaded with minor=True); `report` the HistoryReport; `totals` each
     node's sum. Pass it as is to TargetPlan.replan and TargetPlan.pacing."""
 
-    def __init__(self, minor_cells, nnodes, nperiods, unit, report, minor):
+    def __init__(self, minor_cells: "array.array", nnodes: "int", nperiods: "int", unit: "_Unit",
+                 report: "HistoryReport", minor: "bool"):
         self._minor = minor_cells
         self._unit = unit
         self.nnodes, self.nperiods = nnodes, nperiods
@@ -355,17 +356,20 @@ class Actuals:
 
     @property
     def periods(self) -> List[List[Amount]]:
+        """Per node, its period amounts (Decimal major units, or ints of minor units when
+        loaded with minor=True)."""
         P = self.nperiods
         return [self._unit.outs(self._minor[i * P:(i + 1) * P], self.minor)
                 for i in range(self.nnodes)]
 
     @property
     def totals(self) -> List[Amount]:
+        """Per node, the sum of its periods (in the units of `periods`)."""
         P = self.nperiods
         return self._unit.outs([sum(self._minor[i * P:(i + 1) * P]) for i in range(self.nnodes)],
                                self.minor)
 
-    def to_numpy(self):
+    def to_numpy(self) -> "numpy.ndarray":
         """The cells as an int64 array (nodes x periods), minor units (a copy)."""
         np = _need_numpy()
         return np.frombuffer(self._minor, dtype="int64").reshape(self.nnodes,
@@ -405,7 +409,7 @@ class _Columns:
     def _extra_numpy(self, np):
         return {}
 
-    def to_frame(self, *, minor: bool = False):
+    def to_frame(self, *, minor: bool = False) -> "pandas.DataFrame":
         """A pandas DataFrame indexed by node id: Decimal columns (object dtype), or int64
         minor units with minor=True."""
         pd = _need_pandas()
@@ -426,16 +430,27 @@ class Pacing(_Columns):
     `projection` at year end (Decimal major units, ints for quantities; the same with
     minor units through column(name, minor=True) or to_numpy()), `status` (PaceStatus)."""
 
-    def __init__(self, ids, unit, actual, expected, projection, status):
+    def __init__(self, ids: "List[str]", unit: "_Unit", actual: "List[int]", expected: "List[int]",
+                 projection: "List[int]", status: "List[int]"):
         self.ids = ids
         self._unit = unit
         self._data = {"actual": actual, "expected": expected, "projection": projection}
         self.status = [PaceStatus(s) for s in status]
 
-    actual = property(lambda self: self._col("actual", False), doc="Actuals to date, rolled up.")
-    expected = property(lambda self: self._col("expected", False), doc="Expected to date.")
-    projection = property(lambda self: self._col("projection", False),
-                          doc="Year-end projection.")
+    @property
+    def actual(self) -> List[Amount]:
+        """Actuals to date, rolled up."""
+        return self._col("actual", False)
+
+    @property
+    def expected(self) -> List[Amount]:
+        """Expected to date."""
+        return self._col("expected", False)
+
+    @property
+    def projection(self) -> List[Amount]:
+        """Year-end projection."""
+        return self._col("projection", False)
 
     def column(self, name: str, *, minor: bool = False) -> List[Amount]:
         """The column `name` ("actual", "expected", "projection"), minor units if minor."""
@@ -457,15 +472,26 @@ class TargetReconciliation(_Columns):
     """TargetSet.reconcile's result per node: `bottom_up` (the commitments rolled up),
     `gap` (bottom_up - top-down), `result` (the reconciled targets)."""
 
-    def __init__(self, ids, unit, bottom_up, gap, result):
+    def __init__(self, ids: "List[str]", unit: "_Unit", bottom_up: "List[int]", gap: "List[int]",
+                 result: "List[int]"):
         self.ids = ids
         self._unit = unit
         self._data = {"bottom_up": bottom_up, "gap": gap, "result": result}
 
-    bottom_up = property(lambda self: self._col("bottom_up", False),
-                         doc="The leaves' commitments rolled up.")
-    gap = property(lambda self: self._col("gap", False), doc="bottom_up - top-down target.")
-    result = property(lambda self: self._col("result", False), doc="The reconciled targets.")
+    @property
+    def bottom_up(self) -> List[Amount]:
+        """The leaves' commitments rolled up."""
+        return self._col("bottom_up", False)
+
+    @property
+    def gap(self) -> List[Amount]:
+        """bottom_up - top-down target."""
+        return self._col("gap", False)
+
+    @property
+    def result(self) -> List[Amount]:
+        """The reconciled targets."""
+        return self._col("result", False)
 
     def column(self, name: str, *, minor: bool = False) -> List[Amount]:
         """The column `name` ("bottom_up", "gap", "result"), minor units if minor."""
@@ -502,9 +528,10 @@ class TargetPlan(Handle):
     _free = "sp_target_plan_free"
     _what = "target plan"
 
-    def __init__(self, id: str, hierarchy, *, fiscal_year: int, name: Optional[str] = None,
-                 measure="money", currency: Optional[str] = None,
-                 exponent: Optional[int] = None, calendar=None, grain="month",
+    def __init__(self, id: str, hierarchy: "Hierarchy", *, fiscal_year: int,
+                 name: Optional[str] = None, measure: "TargetMeasure | str | int" = "money",
+                 currency: Optional[str] = None, exponent: Optional[int] = None,
+                 calendar: "Calendar | None" = None, grain: "Grain | str | int" = "month",
                  ctx: Optional[Context] = None):
         ctx = Context.of(ctx)
         raw_id = cstr_in(id, "id")
@@ -601,7 +628,8 @@ class TargetPlan(Handle):
 
     # -- drivers --
 
-    def set_driver(self, name: str, values, valid=None) -> None:
+    def set_driver(self, name: str, values: "Sequence[int | None] | numpy.ndarray",
+                   valid: "Sequence[bool] | numpy.ndarray | None" = None) -> None:
         """Add or replace the driver `name`: one int per node (a sequence, numpy or buffer
         column). Nulls: `valid`, a bool column (False: null), or None items in a list of
         values when valid is None. "prior_year" and "trailing_12m" are built in
@@ -709,8 +737,10 @@ class TargetPlan(Handle):
                                 f"{'FactSource' if what == 'source' else 'Dictionary'}, not "
                                 f"{type(obj).__name__}")
 
-    def load_history(self, source, dictionary, *, key="rep", years: int = 3,
-                     net_refunds: bool = False, strict_ids: bool = False, as_of=None,
+    def load_history(self, source: "FactSource", dictionary: "Dictionary", *,
+                     key: "TargetKey | str | int" = "rep", years: int = 3,
+                     net_refunds: bool = False, strict_ids: bool = False,
+                     as_of: "datetime.date | str | None" = None,
                      progress: ProgressFn = None) -> HistoryReport:
         """Read the order lines of the `years` fiscal years before the plan's (and refunds,
         net_refunds) from `source` (a FactSource whose key columns index `dictionary`),
@@ -730,7 +760,7 @@ class TargetPlan(Handle):
         del keep
         return self._report(r)
 
-    def history(self, node) -> Tuple[int, List[List[Amount]]]:
+    def history(self, node: "int | str") -> Tuple[int, List[List[Amount]]]:
         """The history of a node (index or id): (first fiscal year, one list of period
         amounts per year, oldest first). NotFoundError when the plan holds none."""
         vals = ctypes.POINTER(ctypes.c_int64)()
@@ -745,9 +775,10 @@ class TargetPlan(Handle):
         u = self._unit
         return first.value, [u.outs(cells[y * P:(y + 1) * P]) for y in range(years.value)]
 
-    def load_actuals(self, source, dictionary, *, key="rep", net_refunds: bool = False,
-                     strict_ids: bool = False, as_of=None, progress: ProgressFn = None,
-                     minor: bool = False) -> Actuals:
+    def load_actuals(self, source: "FactSource", dictionary: "Dictionary", *,
+                     key: "TargetKey | str | int" = "rep", net_refunds: bool = False,
+                     strict_ids: bool = False, as_of: "datetime.date | str | None" = None,
+                     progress: ProgressFn = None, minor: bool = False) -> Actuals:
         """The actuals of the plan's year per node and period, rolled up, from facts
         before `as_of` (a date; None: the whole year). Returns an Actuals (amounts Decimal,
         or ints of minor units with minor=True; .report is the HistoryReport)."""
@@ -781,7 +812,9 @@ class TargetPlan(Handle):
         del keep
         return result
 
-    def replan(self, base: "TargetSet", actual, closed: int, *, overshoot="zero",
+    def replan(self, base: "TargetSet",
+               actual: "Actuals | Sequence[Sequence[Decimal | int | str]] | numpy.ndarray",
+               closed: int, *, overshoot: "OvershootPolicy | str | int" = "zero",
                minor: bool = False) -> "TargetSet":
         """A re-plan of `base` (a set of this plan's year and grain): periods 0..closed-1 of
         every leaf become its actuals and the rest of its target is spread over the open
@@ -806,9 +839,12 @@ class TargetPlan(Handle):
             result = TargetSet._wrap(out, self._ctx)
         return result
 
-    def pacing(self, target_set: "TargetSet", elapsed_end, actual, *, rolled_up=None,
-               elapsed="days", projection="profile", threshold=decimal.Decimal("0.05"),
-               rounding="half_even", minor: bool = False) -> Pacing:
+    def pacing(self, target_set: "TargetSet", elapsed_end: "datetime.date | str",
+               actual: "Actuals | Sequence[Decimal | int | str] | numpy.ndarray", *,
+               rolled_up: "bool | None" = None, elapsed: "ElapsedMeasure | str | int" = "days",
+               projection: "ProjectionMethod | str | int" = "profile",
+               threshold: "Decimal | int | str" = decimal.Decimal("0.05"),
+               rounding: "Rounding | str | int" = "half_even", minor: bool = False) -> Pacing:
         """Pacing of every node of `target_set` on the days before `elapsed_end` (a date):
         actual is each node's actual to date (Decimal major units, or ints of minor units
         with minor=True), its own bookings (rolled up here) unless rolled_up=True, or an
@@ -850,7 +886,7 @@ class TargetPlan(Handle):
 
     # -- storage --
 
-    def save(self, store) -> int:
+    def save(self, store: "Store") -> int:
         """Save the plan in `store` (one transaction); returns the new revision.
         ConflictError when the store holds another revision (load the plan again)."""
         sptr, sctx = _storage(store)
@@ -859,7 +895,7 @@ class TargetPlan(Handle):
             return self._raw_info().revision
 
     @classmethod
-    def load(cls, store, plan_id: str, *, ctx: Optional[Context] = None) -> "TargetPlan":
+    def load(cls, store: "Store", plan_id: str, *, ctx: Optional[Context] = None) -> "TargetPlan":
         """The plan `plan_id` from `store` (NotFoundError naming it when absent)."""
         ctx = Context.of(ctx)
         raw = cstr_in(plan_id, "plan_id")
@@ -1016,7 +1052,7 @@ class TargetSet(Handle):
         """The annual targets in minor units (ints), by node index."""
         return _read(self._data().annual, self._n)
 
-    def annual_of(self, node, *, minor: bool = False) -> Amount:
+    def annual_of(self, node: "int | str", *, minor: bool = False) -> Amount:
         """The annual target of one node (index or id)."""
         i = self._index(node)
         return self._unit.out(self._data().annual[i], minor)
@@ -1027,7 +1063,7 @@ class TargetSet(Handle):
         annual_minor() gives minor units."""
         return self._unit.outs(self.annual_minor())
 
-    def periods_of(self, node, *, minor: bool = False) -> List[Amount]:
+    def periods_of(self, node: "int | str", *, minor: bool = False) -> List[Amount]:
         """The period targets of one node (index or id)."""
         i = self._index(node)
         P = self._P
@@ -1082,11 +1118,11 @@ class TargetSet(Handle):
         return _read(self._data().profile_of, self._n)
 
     @property
-    def weighting(self):
+    def weighting(self) -> "TimeWeighting":
         """The TimeWeighting of the split."""
         return TimeWeighting(self._data().weighting)
 
-    def lock_reason(self, node) -> Optional[str]:
+    def lock_reason(self, node: "int | str") -> Optional[str]:
         """The lock reason of a node (index or id), None when it was not locked."""
         i = self._index(node)
         with self._ctx._lock:
@@ -1128,7 +1164,7 @@ class TargetSet(Handle):
                                         arr(d.common_growth, n, "int64"), 0)
         return out
 
-    def to_frame(self, *, minor: bool = False):
+    def to_frame(self, *, minor: bool = False) -> "pandas.DataFrame":
         """A pandas DataFrame indexed by node id ("node"): parent, depth, level, annual,
         p1..pN (the periods) and flags (int). Amounts Decimal (object dtype) or int64
         minor units with minor=True."""
@@ -1147,7 +1183,8 @@ class TargetSet(Handle):
 
     # -- storage --
 
-    def save(self, store, scenario: str, *, note: str = "", day=None) -> int:
+    def save(self, store: "Store", scenario: str, *, note: str = "",
+             day: "datetime.date | str | None" = None) -> int:
         """Save the set as the next version of `scenario` (1 to 255 bytes) of its plan in
         `store`, with a note and the day it is saved (a date; None: today). Returns the
         version. The plan must be in the store (NotFoundError); a set is saved once
@@ -1164,7 +1201,7 @@ class TargetSet(Handle):
         return v.value
 
     @classmethod
-    def load(cls, store, plan_id: str, scenario: str, version: Optional[int] = None, *,
+    def load(cls, store: "Store", plan_id: str, scenario: str, version: Optional[int] = None, *,
              ctx: Optional[Context] = None) -> "TargetSet":
         """A saved set: `version` of `scenario` of plan `plan_id` (None or 0: the latest).
         NotFoundError naming the plan, scenario and version when absent."""
@@ -1185,8 +1222,10 @@ class TargetSet(Handle):
 
     # -- bottom-up --
 
-    def reconcile(self, commitments, *, mode="top_down",
-                  bottom_up_weight=decimal.Decimal(0), committed=None,
+    def reconcile(self, commitments: "Sequence[Decimal | int | str] | numpy.ndarray", *,
+                  mode: "ReconcileMode | str | int" = "top_down",
+                  bottom_up_weight: "Decimal | int | str" = decimal.Decimal(0),
+                  committed: "Sequence[bool] | numpy.ndarray | None" = None,
                   minor: bool = False) -> TargetReconciliation:
         """The leaves' commitments (one amount per node, read at the leaves; Decimal major
         units or ints of minor units with minor=True) against the set's annual targets:
@@ -1237,7 +1276,7 @@ class Comparison:
     (per node a list per period; empty lists when the sets' periods differ); only_in_a,
     only_in_b."""
 
-    def __init__(self, d, unit):
+    def __init__(self, d: "dict", unit: "_Unit"):
         n, P = d.count, d.nperiods
         self.ids = [d.ids[i].decode("utf-8") for i in range(n)]
         self.nperiods = P
@@ -1261,20 +1300,45 @@ class Comparison:
             raise InvalidError(f"name: no comparison column {name!r} (a, b, diff)")
         return self._unit.outs(self._m[name], minor)
 
-    a = property(lambda self: self.column("a"), doc="Set a's annual target per row.")
-    b = property(lambda self: self.column("b"), doc="Set b's annual target per row.")
-    diff = property(lambda self: self.column("diff"), doc="b - a per row.")
-    period_a = property(lambda self: self._rows(self._pm["period_a"], self._unit.outs),
-                        doc="Per row a's period targets.")
-    period_b = property(lambda self: self._rows(self._pm["period_b"], self._unit.outs),
-                        doc="Per row b's period targets.")
-    period_diff = property(lambda self: self._rows(self._pm["period_diff"], self._unit.outs),
-                           doc="Per row b - a per period.")
-    period_relative = property(lambda self: self._rows(self._prel, list),
-                               doc="Per row the relative change per period (Decimal).")
-    period_flags = property(lambda self: self._rows(self._pflags,
-                                                    lambda r: [CompareFlag(f) for f in r]),
-                            doc="Per row the CompareFlag per period (NO_BASE only).")
+    @property
+    def a(self) -> List[Amount]:
+        """Set a's annual target per row."""
+        return self.column("a")
+
+    @property
+    def b(self) -> List[Amount]:
+        """Set b's annual target per row."""
+        return self.column("b")
+
+    @property
+    def diff(self) -> List[Amount]:
+        """b - a per row."""
+        return self.column("diff")
+
+    @property
+    def period_a(self) -> List[List[Amount]]:
+        """Per row a's period targets."""
+        return self._rows(self._pm["period_a"], self._unit.outs)
+
+    @property
+    def period_b(self) -> List[List[Amount]]:
+        """Per row b's period targets."""
+        return self._rows(self._pm["period_b"], self._unit.outs)
+
+    @property
+    def period_diff(self) -> List[List[Amount]]:
+        """Per row b - a per period."""
+        return self._rows(self._pm["period_diff"], self._unit.outs)
+
+    @property
+    def period_relative(self) -> List[List[decimal.Decimal]]:
+        """Per row the relative change per period (Decimal)."""
+        return self._rows(self._prel, list)
+
+    @property
+    def period_flags(self) -> "List[List[CompareFlag]]":
+        """Per row the CompareFlag per period (NO_BASE only)."""
+        return self._rows(self._pflags, lambda r: [CompareFlag(f) for f in r])
 
     def __len__(self):
         return len(self.ids)
@@ -1298,7 +1362,7 @@ class Comparison:
         out["period_flags"] = np.array(self._pflags, dtype="uint32").reshape(n, P)
         return out
 
-    def to_frame(self, *, minor: bool = False):
+    def to_frame(self, *, minor: bool = False) -> "pandas.DataFrame":
         """A pandas DataFrame indexed by node id: a, b, diff, relative, in_a, in_b (bool)."""
         pd = _need_pandas()
         cols = {k: self.column(k, minor=minor) for k in ("a", "b", "diff")}
@@ -1337,7 +1401,7 @@ def compare(a: TargetSet, b: TargetSet) -> Comparison:
 
 # ---- listing what a store holds ----
 
-def target_plans(store, *, ctx: Optional[Context] = None) -> List[str]:
+def target_plans(store: "Store", *, ctx: Optional[Context] = None) -> List[str]:
     """The ids of the plans saved in `store`, in byte order."""
     ctx = Context.of(ctx)
     sptr, sctx = _storage(store)
@@ -1347,7 +1411,7 @@ def target_plans(store, *, ctx: Optional[Context] = None) -> List[str]:
     return names_list(out)
 
 
-def target_scenarios(store, plan_id: str, *, ctx: Optional[Context] = None) -> List[str]:
+def target_scenarios(store: "Store", plan_id: str, *, ctx: Optional[Context] = None) -> List[str]:
     """The scenarios of plan `plan_id` that have saved sets, in byte order."""
     ctx = Context.of(ctx)
     pid = cstr_in(plan_id, "plan_id")
@@ -1358,7 +1422,7 @@ def target_scenarios(store, plan_id: str, *, ctx: Optional[Context] = None) -> L
     return names_list(out)
 
 
-def target_set_versions(store, plan_id: str, scenario: str, *,
+def target_set_versions(store: "Store", plan_id: str, scenario: str, *,
                         ctx: Optional[Context] = None) -> List[int]:
     """The saved versions of `scenario` of plan `plan_id`, ascending ([] when none)."""
     ctx = Context.of(ctx)
