@@ -7,7 +7,7 @@ first addition and never change.
 import ctypes
 
 from . import _convert, _ffi
-from ._core import Context, Handle, text_in, text_out
+from ._core import Context, Handle, read_ids, text_in, text_out
 from ._lib import lib
 from .errors import InvalidError, NotFoundError
 
@@ -109,7 +109,7 @@ class Dictionary(Handle):
 
     def ids(self) -> "list[str]":
         """Every id, in index order."""
-        return [self.id(i) for i in range(len(self))]
+        return read_ids(self._ctx, lib.sp_dict_id, self, len(self))
 
     def __len__(self) -> int:
         """The number of ids."""

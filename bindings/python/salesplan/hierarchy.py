@@ -9,7 +9,7 @@ import decimal
 from collections import namedtuple
 
 from . import _convert, _ffi
-from ._core import ENUMS, Context, Handle, cstr_in, enum_of, text_in, text_out
+from ._core import ENUMS, Context, Handle, cstr_in, enum_of, read_ids, text_in, text_out
 from ._lib import lib
 from .errors import InvalidError, NotFoundError
 
@@ -196,7 +196,7 @@ class Hierarchy(Handle):
 
     def ids(self) -> "list[str]":
         """Every node's id, in index order."""
-        return [self.id(i) for i in range(len(self))]
+        return read_ids(self._ctx, lib.sp_hierarchy_id, self, len(self))
 
     def __iter__(self):
         """The ids in index order."""

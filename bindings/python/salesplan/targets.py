@@ -22,11 +22,11 @@ from collections import namedtuple
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _convert, _ffi
-from ._core import Context, Handle, cstr_in, enum_of, progress_table, text_out
+from ._core import Context, Handle, cstr_in, enum_of, progress_table, read_ids, text_out
 from ._core import ENUMS
 from ._lib import lib
 from .storage import names_list
-from .errors import BufferTooSmallError, InvalidError, NotFoundError, error_class
+from .errors import BufferTooSmallError, InvalidError, NotFoundError
 
 __all__ = ["TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals",
            "Pacing", "TargetReconciliation", "Comparison", "TargetRow", "compare", "target_plans",
@@ -86,15 +86,6 @@ def _none_if_empty(raw):
     return s if s else None
 
 
-def _hier_id(h, index):
-    p = ctypes.c_char_p()
-    n = ctypes.c_size_t()
-    rc = lib.sp_hierarchy_id(h, index, ctypes.byref(p), ctypes.byref(n))
-    if rc < 0:
-        raise error_class(rc)(f"node {index}: not a node of the hierarchy", rc)
-    return ctypes.string_at(p, n.value).decode("utf-8")
-
-
 def _hier_find(h, node_id):
     raw = cstr_in(node_id, "node")
     idx = ctypes.c_uint32()
@@ -117,9 +108,9 @@ def _node_of(h, count, node, what="node"):
     return idx
 
 
-def _hier_columns(h, n):
+def _hier_columns(ctx, h, n):
     """ids, parents (index or None), depths and level names of hierarchy h."""
-    ids = [_hier_id(h, i) for i in range(n)]
+    ids = read_ids(ctx, lib.sp_hierarchy_id, h, n)
     parents, depths = [], []
     p = ctypes.c_uint32()
     d = ctypes.c_uint32()
@@ -1011,8 +1002,8 @@ class TargetSet(Handle):
     def _ids(self):
         if self._ids_cache is None:
             with self._ctx._lock:
-                h = self._hier()
-                self._ids_cache = [_hier_id(h, i) for i in range(self._n)]
+                self._ids_cache = read_ids(self._ctx, lib.sp_hierarchy_id, self._hier(),
+                                           self._n)
         return self._ids_cache
 
     @property
@@ -1132,7 +1123,7 @@ class TargetSet(Handle):
     def rows(self, *, minor: bool = False) -> Iterator[TargetRow]:
         """The nodes as TargetRow records, in index order."""
         with self._ctx._lock:
-            ids, parents, depths, levels = _hier_columns(self._hier(), self._n)
+            ids, parents, depths, levels = _hier_columns(self._ctx, self._hier(), self._n)
         annual = self._unit.outs(self.annual_minor(), minor)
         periods = self.periods_minor()
         flags = self.flags

@@ -298,6 +298,8 @@ def test_closed(ctx):
         len(h)
     with pytest.raises(ValueError, match="the hierarchy is closed"):
         h.add("y")
+    with pytest.raises(ValueError, match="the hierarchy is closed"):
+        h.ids()
     with sp.Hierarchy(ctx=ctx) as h2:
         h2.add("z")
     assert h2.closed
