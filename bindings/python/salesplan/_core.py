@@ -16,8 +16,8 @@ from . import _ffi
 from ._lib import lib
 from .errors import InvalidError, error_class
 
-__all__ = ["Context", "Handle", "call_pure", "read_ids", "callback", "raise_pending",
-           "progress_table", "enum_of", "text_in", "cstr_in", "text_out"]
+__all__ = ["Context", "Handle", "call_pure", "read_ids", "user_table_common", "callback",
+           "raise_pending", "progress_table", "enum_of", "text_in", "cstr_in", "text_out"]
 
 _tls = threading.local()
 
@@ -93,6 +93,32 @@ def _reraise_closed(args):
     for a in args:
         if hasattr(type(a), "_as_parameter_"):
             a._as_parameter_  # raises ValueError when closed  # noqa: B018
+
+
+def user_table_common(target, me, state):
+    """The callbacks every table of Python callbacks has (stores, fact sources) and its
+    error text: (c_errmsg, c_destroy, last_error). target() is the Python object (its
+    errmsg() gives str or None), me() the same or None once collected; state["err"] is the
+    exception kept, state["msg"] the buffer of the message C reads (kept until the next)."""
+    def c_errmsg(_user):
+        text = target().errmsg()
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise TypeError(f"errmsg: expected str or None, not {type(text).__name__}")
+        buf = state["msg"] = ctypes.create_string_buffer(text.encode("utf-8", "replace")[:1000])
+        return ctypes.addressof(buf)
+
+    def c_destroy(_user):
+        s = me()
+        if s is not None:
+            s.destroy()
+
+    def last_error():
+        e = state["err"]
+        return None if e is None else f"{type(e).__name__}: {e}"
+
+    return c_errmsg, c_destroy, last_error
 
 
 def read_ids(ctx, fn, handle, count):

@@ -36,7 +36,8 @@ from typing import NamedTuple, Optional
 
 from . import _convert, _ffi
 from ._convert import MAX_DAY, MIN_DAY, as_result, column_in, date_of, day_of
-from ._core import ENUMS, Context, Handle, callback, enum_of, raise_pending
+from ._core import (ENUMS, Context, Handle, callback, enum_of, raise_pending,
+                    user_table_common)
 from ._lib import lib
 from .errors import CallbackError, InvalidError, error_class
 from .storage import _status_of
@@ -279,24 +280,7 @@ class FactSource(Handle):
                 state["err"] = e
                 raise
 
-        def c_errmsg(_user):
-            text = source().errmsg()
-            if text is None:
-                return None
-            if not isinstance(text, str):
-                raise TypeError(f"errmsg: expected str or None, not {type(text).__name__}")
-            buf = state["msg"] = ctypes.create_string_buffer(
-                text.encode("utf-8", "replace")[:1000])
-            return ctypes.addressof(buf)
-
-        def c_destroy(_user):
-            s = me()
-            if s is not None:
-                s.destroy()
-
-        def last_error():
-            e = state["err"]
-            return None if e is None else f"{type(e).__name__}: {e}"
+        c_errmsg, c_destroy, last_error = user_table_common(source, me, state)
 
         fns = {"scan": fields["scan"](callback(c_scan, failed=_status_of)),
                "errmsg": fields["errmsg"](callback(c_errmsg, failed=None)),

@@ -25,7 +25,8 @@ import sqlite3
 import weakref
 
 from . import _ffi
-from ._core import (CALLBACK_RAISED, Context, Handle, callback, raise_pending, text_out)
+from ._core import (CALLBACK_RAISED, Context, Handle, callback, raise_pending, text_out,
+                    user_table_common)
 from ._lib import lib
 from .errors import CallbackError, InvalidError, SalesplanError, error_class
 
@@ -493,24 +494,7 @@ class PythonStore(Store):
             store().rollback()
             return _OK
 
-        def c_errmsg(_user):
-            text = store().errmsg()
-            if text is None:
-                return None
-            if not isinstance(text, str):
-                raise TypeError(f"errmsg: expected str or None, not {type(text).__name__}")
-            buf = state["msg"] = ctypes.create_string_buffer(
-                text.encode("utf-8", "replace")[:1000])
-            return ctypes.addressof(buf)
-
-        def c_destroy(_user):
-            s = me()
-            if s is not None:
-                s.destroy()
-
-        def last_error():
-            e = state["err"]
-            return None if e is None else f"{type(e).__name__}: {e}"
+        c_errmsg, c_destroy, last_error = user_table_common(store, me, state)
 
         fns = {
             "get": _F["get"](recorded(c_get)),
