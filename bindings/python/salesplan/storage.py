@@ -25,7 +25,7 @@ import sqlite3
 import weakref
 
 from . import _ffi
-from ._core import (CALLBACK_RAISED, Context, Handle, callback, raise_pending, text_out,
+from ._core import (CALLBACK_RAISED, Context, Handle, callback, raise_pending,
                     user_table_common)
 from ._lib import lib
 from .errors import CallbackError, InvalidError, SalesplanError, error_class
