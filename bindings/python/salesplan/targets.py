@@ -100,7 +100,8 @@ def _node_of(h, count, node, what="node"):
     if isinstance(node, str):
         idx = _hier_find(h, node)
         if idx is None:
-            raise NotFoundError(f"{what}: no node has the id {node!r}")
+            # worded as the library words a missing id (hierarchy: id "Z" not found)
+            raise NotFoundError(f"{what}: id {json.dumps(node, ensure_ascii=False)} not found")
         return idx
     idx = _convert.index_in(node, what)
     if idx >= count:
@@ -1019,10 +1020,7 @@ class TargetSet(Handle):
         idx = ctypes.c_uint32()
         with self._ctx._lock:
             rc = lib.sp_target_set_find(self, raw, len(raw), ctypes.byref(idx))
-            if rc == NotFoundError.code:
-                lib.sp_ctx_clear_error(self._ctx)
-                raise NotFoundError(f"node: the target set has no node {node_id!r}")
-            if rc < 0:
+            if rc < 0:  # the library's message: target set: id "Z" not found
                 raise self._ctx.error(rc)
         return idx.value
 
