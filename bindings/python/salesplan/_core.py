@@ -157,7 +157,24 @@ def call_pure(fn, *args, what):
     return rc
 
 
-class Context:
+class _Closing:
+    """close() by a with block and by the collector (whose errors at interpreter shutdown,
+    when the library may be gone, are dropped)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Context(_Closing):
     """An sp_ctx: the allocator and the last error of the calls made within it.
 
     Objects are made within a context (the `ctx=` argument of every constructor); without
@@ -273,23 +290,11 @@ class Context:
         if self._live == 0:
             self._free_c()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the library may be gone
-            pass
-
     def __repr__(self):
         return f"<salesplan.Context{' closed' if self._ptr is None else ''}>"
 
 
-class Handle:
+class Handle(_Closing):
     """A C object owned by Python: closed by close(), a with block, or the collector.
 
     `_keep` holds what C borrows from Python (tables, callbacks, buffers) for as long as
@@ -341,18 +346,6 @@ class Handle:
                 finally:
                     ctx._release()
                 raise_pending()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def progress_table(progress):
