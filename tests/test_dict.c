@@ -742,6 +742,68 @@ static void test_find_packed(void **state)
 
 /* ---- internal: silent lookups, clones ---- */
 
+/* The ids of a range, packed: "a" "b" "网格" (6 bytes in UTF-8) are 8 bytes at offsets
+ * 0 1 2 8; the size query and a short buffer write nothing but the size. */
+static void test_ids_packed(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *d = new_dict(ctx);
+    add(d, "a");
+    add(d, "b");
+    add(d, "网格");
+    size_t len = 99;
+    assert_int_equal(sp_dict_ids_packed(d, 0, 3, NULL, 0, NULL, &len), SP_OK);
+    assert_int_equal(len, 8);
+    char data[16];
+    uint64_t off[4] = { 7, 7, 7, 7 };
+    memset(data, '#', sizeof data);
+    assert_int_equal(sp_dict_ids_packed(d, 0, 3, data, sizeof data, off, &len), SP_OK);
+    assert_int_equal(len, 8);
+    assert_memory_equal(data, "ab\xE7\xBD\x91\xE6\xA0\xBC#", 9);
+    const uint64_t want[] = { 0, 1, 2, 8 };
+    assert_memory_equal(off, want, sizeof want);
+    /* a range inside: "b" only */
+    assert_int_equal(sp_dict_ids_packed(d, 1, 1, data, sizeof data, off, &len), SP_OK);
+    assert_int_equal(len, 1);
+    assert_int_equal(off[0], 0);
+    assert_int_equal(off[1], 1);
+    assert_int_equal(data[0], 'b');
+    /* nothing at the end: n 0 from the count is an empty answer */
+    assert_int_equal(sp_dict_ids_packed(d, 3, 0, data, sizeof data, off, &len), SP_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(off[0], 0);
+    /* a buffer one byte short: the size, nothing written */
+    memset(data, '#', sizeof data);
+    off[1] = 7;
+    len = 0;
+    spt_expect_error(ctx, sp_dict_ids_packed(d, 0, 3, data, 7, off, &len), SP_EBUFFER,
+                     "dict: the ids need 8 bytes, cap is 7");
+    assert_int_equal(len, 8);
+    assert_int_equal(data[0], '#');
+    assert_int_equal(off[1], 7);
+    /* ranges outside, bad arguments */
+    len = 5;
+    spt_expect_error(ctx, sp_dict_ids_packed(d, 2, 2, data, sizeof data, off, &len),
+                     SP_ENOTFOUND, "dict: 2 ids from index 2 are not all in the dictionary "
+                                   "(count 3)");
+    spt_expect_error(ctx, sp_dict_ids_packed(d, 4, 0, NULL, 0, NULL, &len), SP_ENOTFOUND,
+                     "dict: 0 ids from index 4 are not all in the dictionary (count 3)");
+    spt_expect_error(ctx, sp_dict_ids_packed(d, (uint32_t)-1, SIZE_MAX, NULL, 0, NULL, &len),
+                     SP_ENOTFOUND, "dict: 18446744073709551615 ids from index 4294967295 are "
+                                   "not all in the dictionary (count 3)");
+    assert_int_equal(len, 5);
+    spt_expect_error(ctx, sp_dict_ids_packed(d, 0, 3, data, sizeof data, off, NULL), SP_EINVAL,
+                     "dict: data_len is NULL");
+    spt_expect_error(ctx, sp_dict_ids_packed(d, 0, 3, data, sizeof data, NULL, &len),
+                     SP_EINVAL, "dict: offsets is NULL");
+    spt_expect_error(ctx, sp_dict_ids_packed(d, 0, 3, NULL, 4, off, &len), SP_EINVAL,
+                     "dict: data is NULL with cap > 0");
+    assert_int_equal(sp_dict_ids_packed(NULL, 0, 0, NULL, 0, NULL, &len), SP_EINVAL);
+    sp_dict_free(d);
+    sp_ctx_free(ctx);
+}
+
 static void test_lookup_records_nothing(void **state)
 {
     (void)state;
@@ -1254,6 +1316,7 @@ int main(void)
         cmocka_unit_test(test_intern_packed),
         cmocka_unit_test(test_intern_packed_rollback_after_growth),
         cmocka_unit_test(test_find_packed),
+        cmocka_unit_test(test_ids_packed),
         cmocka_unit_test(test_lookup_records_nothing),
         cmocka_unit_test(test_clone),
         cmocka_unit_test(test_property_against_oracle),

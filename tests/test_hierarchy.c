@@ -487,6 +487,27 @@ static void test_add_packed(void **state)
     expect_children(h, "W1", "r4 r5");
     sp_hierarchy *one = fx_build_valid(ctx, company, COMPANY_N);
     expect_same(h, one);
+    /* Read back in one call: the ids in index order, as given. */
+    size_t need = 0, used = 0, total = 0;
+    assert_int_equal(sp_hierarchy_ids_packed(h, 0, COMPANY_N, NULL, 0, NULL, &need), SP_OK);
+    for (size_t i = 0; i < COMPANY_N; i++)
+        total += strlen(company[i].id);
+    assert_int_equal(need, total);
+    char *back = malloc(need);
+    uint64_t off[COMPANY_N + 1];
+    assert_non_null(back);
+    assert_int_equal(sp_hierarchy_ids_packed(h, 0, COMPANY_N, back, need, off, &used), SP_OK);
+    assert_int_equal(used, need);
+    for (size_t i = 0; i < COMPANY_N; i++) {
+        assert_int_equal(off[i + 1] - off[i], strlen(company[i].id));
+        assert_memory_equal(back + off[i], company[i].id, strlen(company[i].id));
+    }
+    free(back);
+    /* The dictionary's errors, worded for the hierarchy. */
+    spt_expect_error(ctx, sp_hierarchy_ids_packed(h, 1, COMPANY_N, NULL, 0, NULL, &need),
+                     SP_ENOTFOUND, "hierarchy: 11 ids from index 1 are not all in the "
+                                   "dictionary (count 11)");
+    assert_int_equal(sp_hierarchy_ids_packed(NULL, 0, 0, NULL, 0, NULL, &need), SP_EINVAL);
     sp_hierarchy_free(h);
     sp_hierarchy_free(one);
 

@@ -100,6 +100,10 @@ SP_API size_t sp_hierarchy_count(const sp_hierarchy *h);
 SP_API int sp_hierarchy_find(const sp_hierarchy *h, const char *id, size_t len, uint32_t *index);
 /* The id of a node; *id is NUL-terminated and owned by the hierarchy. */
 SP_API int sp_hierarchy_id(const sp_hierarchy *h, uint32_t index, const char **id, size_t *len);
+/* The ids of nodes first .. first + n - 1, packed (as sp_dict_ids_packed gives them; the
+ * same size query with `data` NULL, SP_EBUFFER and SP_ENOTFOUND). */
+SP_API int sp_hierarchy_ids_packed(const sp_hierarchy *h, uint32_t first, size_t n, char *data,
+                                   size_t cap, uint64_t *offsets, size_t *data_len);
 
 /* The functions below need a validated hierarchy (SP_EINVAL otherwise). Pointers they
  * return stay valid until the next change to the hierarchy. */

@@ -202,6 +202,15 @@ SP_API int sp_dict_find_packed(const sp_dict *dict, const char *data, size_t dat
                                size_t *missing);
 /* The id of an index; *id is NUL-terminated and owned by the dictionary. */
 SP_API int sp_dict_id(const sp_dict *dict, uint32_t index, const char **id, size_t *len);
+/* The ids of indices first .. first + n - 1, packed as sp_dict_add_packed takes them: their
+ * bytes one after another in `data` (no NULs), offsets[k] .. offsets[k + 1] the bytes of
+ * the k-th (n + 1 offsets, offsets[0] = 0), *data_len the bytes written. With `data` NULL
+ * (and cap 0) only *data_len is written: the bytes the ids need. SP_EBUFFER when cap is
+ * smaller than that (*data_len then holds the bytes needed, nothing else is written);
+ * SP_ENOTFOUND when the range is not in the dictionary. One call for a million ids, where
+ * FFI callers would otherwise call sp_dict_id a million times. */
+SP_API int sp_dict_ids_packed(const sp_dict *dict, uint32_t first, size_t n, char *data,
+                              size_t cap, uint64_t *offsets, size_t *data_len);
 /* The number of ids (0 for NULL). */
 SP_API size_t sp_dict_count(const sp_dict *dict);
 

@@ -607,6 +607,14 @@ int sp_hierarchy_id(const sp_hierarchy *h, uint32_t index, const char **id, size
     return from_dict(h, sp_dict_id(h->ids, index, id, len));
 }
 
+int sp_hierarchy_ids_packed(const sp_hierarchy *h, uint32_t first, size_t n, char *data,
+                            size_t cap, uint64_t *offsets, size_t *data_len)
+{
+    if (h == NULL)
+        return SP_EINVAL;
+    return from_dict(h, sp_dict_ids_packed(h->ids, first, n, data, cap, offsets, data_len));
+}
+
 /* A validated hierarchy and a node index in range. */
 static int check_node(const sp_hierarchy *h, uint32_t index, const char *what)
 {

@@ -678,6 +678,43 @@ int sp_dict_id(const sp_dict *d, uint32_t index, const char **id, size_t *len)
     return SP_OK;
 }
 
+int sp_dict_ids_packed(const sp_dict *d, uint32_t first, size_t n, char *data, size_t cap,
+                       uint64_t *offsets, size_t *data_len)
+{
+    if (d == NULL)
+        return SP_EINVAL;
+    if (data_len == NULL || (data != NULL && offsets == NULL) || (data == NULL && cap != 0))
+        return spi_fail(d->ctx, SP_EINVAL, "dict: %s",
+                        data_len == NULL ? "data_len is NULL"
+                        : data != NULL   ? "offsets is NULL"
+                                         : "data is NULL with cap > 0");
+    if (first > d->count || n > d->count - first)
+        return spi_fail(d->ctx, SP_ENOTFOUND,
+                        "dict: %zu ids from index %u are not all in the dictionary (count %zu)",
+                        n, (unsigned)first, d->count);
+    size_t need = 0;
+    for (size_t k = 0; k < n; k++)
+        need += id_len(d->ids[first + k]);
+    if (data == NULL) {
+        *data_len = need;
+        return SP_OK;
+    }
+    if (cap < need) {
+        *data_len = need;
+        return spi_fail(d->ctx, SP_EBUFFER, "dict: the ids need %zu bytes, cap is %zu", need, cap);
+    }
+    size_t at = 0;
+    offsets[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t len = id_len(d->ids[first + k]);
+        memcpy(data + at, d->ids[first + k], len);
+        at += len;
+        offsets[k + 1] = at;
+    }
+    *data_len = at;
+    return SP_OK;
+}
+
 /* ---- clones ---- */
 
 /* Where a source block's bytes land in the clone's single block. */

@@ -109,7 +109,7 @@ class Dictionary(Handle):
 
     def ids(self) -> "list[str]":
         """Every id, in index order."""
-        return read_ids(self._ctx, lib.sp_dict_id, self, len(self))
+        return read_ids(self._ctx, lib.sp_dict_ids_packed, self, len(self))
 
     def __len__(self) -> int:
         """The number of ids."""

@@ -196,7 +196,7 @@ class Hierarchy(Handle):
 
     def ids(self) -> "list[str]":
         """Every node's id, in index order."""
-        return read_ids(self._ctx, lib.sp_hierarchy_id, self, len(self))
+        return read_ids(self._ctx, lib.sp_hierarchy_ids_packed, self, len(self))
 
     def __iter__(self):
         """The ids in index order."""

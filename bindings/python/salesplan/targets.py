@@ -111,7 +111,7 @@ def _node_of(h, count, node, what="node"):
 
 def _hier_columns(ctx, h, n):
     """ids, parents (index or None), depths and level names of hierarchy h."""
-    ids = read_ids(ctx, lib.sp_hierarchy_id, h, n)
+    ids = read_ids(ctx, lib.sp_hierarchy_ids_packed, h, n)
     parents, depths = [], []
     p = ctypes.c_uint32()
     d = ctypes.c_uint32()
@@ -1003,7 +1003,7 @@ class TargetSet(Handle):
     def _ids(self):
         if self._ids_cache is None:
             with self._ctx._lock:
-                self._ids_cache = read_ids(self._ctx, lib.sp_hierarchy_id, self._hier(),
+                self._ids_cache = read_ids(self._ctx, lib.sp_hierarchy_ids_packed, self._hier(),
                                            self._n)
         return self._ids_cache
 

@@ -71,3 +71,15 @@ def test_closed(ctx):
         d.add("a")
     with pytest.raises(ValueError, match="the dictionary is closed"):
         len(d)
+
+
+def test_ids_read_in_one_call_keep_their_order_and_text(ctx):
+    # sp_dict_ids_packed gives the bytes of all ids at once; ASCII and non-ASCII ids are
+    # cut at their byte offsets ("网格" is 6 bytes, 2 characters)
+    d = sp.Dictionary(ctx=ctx)
+    d.add_all(["b", "网格", "a"])
+    assert d.ids() == ["b", "网格", "a"]
+    ascii_only = sp.Dictionary(ctx=ctx)
+    ascii_only.add_all(["x1", "y", "z22"])
+    assert ascii_only.ids() == ["x1", "y", "z22"]
+    assert sp.Dictionary(ctx=ctx).ids() == []
