@@ -1,0 +1,441 @@
+/*
+ * Commission rate schedules: P(x) for the five kinds, the modifiers (gate, accelerators,
+ * cap, bonuses) applied in that order, and a line's earning under either rounding policy.
+ *
+ * Why P(x) never overflows 128 bits. A checked schedule has every rate in [0, 2^63) and
+ * every amount in [0, 2^63); a measure x is an int64_t, so |x| <= 2^63.
+ *  - flat, retroactive, and every kind for x < 0: P = r x with |r x| < 2^63 * 2^63 = 2^126.
+ *  - marginal, x >= 0: P = sum of r_i w_i where w_i = |[0, x] n tier i| >= 0; the widths
+ *    telescope to sum w_i = x, so 0 <= P <= x max r_i < 2^126 (every partial sum too).
+ *  - interpolated: rho(x) lies between two rates, so rho < 2^63 and rho x < 2^126; its
+ *    numerator r_i (b_{i+1} - x) + r_{i+1} (x - b_i) is at most max(r) (b_{i+1} - b_i)
+ *    < 2^63 * 2^64 = 2^127 (each term non-negative: b_i <= x < b_{i+1}).
+ *  - table: a 10^9 < 2^63 * 2^30 = 2^93.
+ * The modifiers work in 10^-18 minor units (P times 10^9, or times an sp_dec multiplier)
+ * and can overflow: every step there is checked (mul_ck, add_ck) and gives SP_EOVERFLOW.
+ */
+#include <stdio.h>
+
+#include "../core/internal.h"
+#include "schedule.h"
+
+/* ---- checked 128-bit arithmetic (no __builtin_mul_overflow on __int128: with clang it
+ * needs __muloti4 from compiler-rt) ---- */
+
+#define I128_MAX ((spi_i128)(((spi_u128)1 << 127) - 1))
+
+static bool add_ck(spi_i128 a, spi_i128 b, spi_i128 *out)
+{
+    if ((b > 0 && a > I128_MAX - b) || (b < 0 && a < -I128_MAX - b))
+        return false;
+    *out = a + b;
+    return true;
+}
+
+/* a * b with |result| <= I128_MAX (so -I128_MAX - 1 is never produced). */
+static bool mul_ck(spi_i128 a, spi_i128 b, spi_i128 *out)
+{
+    spi_u128 ua = a < 0 ? (spi_u128)0 - (spi_u128)a : (spi_u128)a;
+    spi_u128 ub = b < 0 ? (spi_u128)0 - (spi_u128)b : (spi_u128)b;
+    if (ua != 0 && ub > (spi_u128)I128_MAX / ua)
+        return false;
+    spi_u128 p = ua * ub;
+    *out = ((a < 0) != (b < 0)) ? -(spi_i128)p : (spi_i128)p;
+    return true;
+}
+
+static bool fits_i64(spi_i128 v)
+{
+    return v >= INT64_MIN && v <= INT64_MAX;
+}
+
+/* ---- the checks ---- */
+
+static const char *dec_text(sp_dec v, char buf[SP_TEXT_MAX])
+{
+    (void)spi_format_fixed(v, SP_DEC_DIGITS, true, false, "", buf, SP_TEXT_MAX, NULL);
+    return buf;
+}
+
+/* `n` values named `name` (a list of `what`), increasing strictly and all > 0. */
+static int check_measures(sp_ctx *ctx, const char *what, const char *name, const int64_t *v,
+                          size_t n)
+{
+    if (n > SPI_SCHEDULE_MAX_ITEMS)
+        return spi_fail(ctx, SP_EINVAL, "%s: %zu %s are too many (at most %d)", what, n, name,
+                        SPI_SCHEDULE_MAX_ITEMS);
+    if (n > 0 && v == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, name);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 && v[0] <= 0)
+            return spi_fail(ctx, SP_EINVAL, "%s: %s[0]: %lld is not above 0", what, name,
+                            (long long)v[0]);
+        if (i > 0 && v[i] <= v[i - 1])
+            return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu]: %lld is not above %s[%zu] %lld", what,
+                            name, i, (long long)v[i], name, i - 1, (long long)v[i - 1]);
+    }
+    return SP_OK;
+}
+
+int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
+{
+    char t1[SP_TEXT_MAX], t2[SP_TEXT_MAX];
+    if (what == NULL)
+        what = "commission schedule";
+    if (s == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: the schedule is NULL", what);
+    if (s->kind < SPI_SCHEDULE_FLAT || s->kind > SPI_SCHEDULE_TABLE)
+        return spi_fail(ctx, SP_EINVAL, "%s: kind %u is not a schedule kind (1 to 5)", what,
+                        (unsigned)s->kind);
+    if (s->boundary > SPI_BOUNDARY_UPPER)
+        return spi_fail(ctx, SP_EINVAL, "%s: boundary %u is not lower (0) or upper (1)", what,
+                        (unsigned)s->boundary);
+    if (s->kind == SPI_SCHEDULE_FLAT && s->nbreaks != 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: a flat schedule has no breakpoints, but %zu are "
+                                        "given", what, s->nbreaks);
+    int rc = check_measures(ctx, what, "breaks", s->breaks, s->nbreaks);
+    if (rc != SP_OK)
+        return rc;
+    const bool table = s->kind == SPI_SCHEDULE_TABLE;
+    const char *vname = table ? "amounts" : "rates";
+    if (s->nvalues != s->nbreaks + 1)
+        return spi_fail(ctx, SP_EINVAL, "%s: %zu breakpoints need %zu %s, but %zu are given",
+                        what, s->nbreaks, s->nbreaks + 1, vname, s->nvalues);
+    if (table ? s->rates != NULL : s->amounts != NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: a %s schedule takes %s, not %s", what,
+                        table ? "table" : "rate", vname, table ? "rates" : "amounts");
+    const int64_t *v = table ? s->amounts : s->rates;
+    if (v == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, vname);
+    for (size_t i = 0; i < s->nvalues; i++) {
+        if (v[i] < 0)
+            return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu]: %s is negative", what, vname, i,
+                            table ? (snprintf(t1, sizeof t1, "%lld", (long long)v[i]), t1)
+                                  : dec_text(v[i], t1));
+        if (i > 0 && v[i] < v[i - 1] && !s->decreasing)
+            return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu]: %s is below %s[%zu] %s, and the "
+                                            "schedule does not declare decreasing",
+                            what, vname, i,
+                            table ? (snprintf(t1, sizeof t1, "%lld", (long long)v[i]), t1)
+                                  : dec_text(v[i], t1),
+                            vname, i - 1,
+                            table ? (snprintf(t2, sizeof t2, "%lld", (long long)v[i - 1]), t2)
+                                  : dec_text(v[i - 1], t2));
+    }
+    if (s->has_gate && s->gate <= 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: gate: %lld is not above 0", what,
+                        (long long)s->gate);
+    if ((rc = check_measures(ctx, what, "accel_from", s->accel_from, s->naccel)) != SP_OK)
+        return rc;
+    if (s->naccel > 0 && s->accel_mult == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: accel_mult is NULL", what);
+    for (size_t i = 0; i < s->naccel; i++)
+        if (s->accel_mult[i] < 0)
+            return spi_fail(ctx, SP_EINVAL, "%s: accel_mult[%zu]: %s is negative", what, i,
+                            dec_text(s->accel_mult[i], t1));
+    if (s->has_cap && s->cap < 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: cap: %lld is negative", what, (long long)s->cap);
+    if ((rc = check_measures(ctx, what, "bonus_at", s->bonus_at, s->nbonus)) != SP_OK)
+        return rc;
+    if (s->nbonus > 0 && s->bonus_amount == NULL)
+        return spi_fail(ctx, SP_EINVAL, "%s: bonus_amount is NULL", what);
+    for (size_t i = 0; i < s->nbonus; i++)
+        if (s->bonus_amount[i] < 0)
+            return spi_fail(ctx, SP_EINVAL, "%s: bonus_amount[%zu]: %lld is negative", what, i,
+                            (long long)s->bonus_amount[i]);
+    return SP_OK;
+}
+
+/* ---- P(x) ---- */
+
+/* Whether the measure x has reached the threshold t under the boundary rule. */
+static bool reached(const spi_schedule *s, int64_t x, int64_t t)
+{
+    return s->boundary == SPI_BOUNDARY_UPPER ? x > t : x >= t;
+}
+
+/* The number of the n increasing thresholds t that x has reached (binary search). */
+static size_t count_reached(const spi_schedule *s, const int64_t *t, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n; /* t[0..lo) reached, t[hi..n) not */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (reached(s, x, t[mid]))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t spi_schedule_tier(const spi_schedule *s, int64_t x)
+{
+    return count_reached(s, s->breaks, s->nbreaks, x);
+}
+
+/* rho(x) for x >= 0: in tier i < k, r_i at b_i to r_{i+1} at b_{i+1}, rounded toward zero
+ * (rho >= 0, so down); flat r_k from b_k on. The interpolation is continuous, so the
+ * boundary rule does not change it. */
+static sp_dec interpolated_rate(const spi_schedule *s, int64_t x)
+{
+    size_t k = s->nbreaks;
+    /* the segment of x with the lower boundary rule: b_i <= x < b_{i+1} */
+    size_t lo = 0, hi = k;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x >= s->breaks[mid])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t i = lo;
+    if (i == k)
+        return s->rates[k];
+    int64_t b0 = i == 0 ? 0 : s->breaks[i - 1], b1 = s->breaks[i];
+    spi_i128 num = (spi_i128)s->rates[i] * (b1 - x) + (spi_i128)s->rates[i + 1] * (x - b0);
+    return (sp_dec)(num / (b1 - b0));
+}
+
+sp_dec spi_schedule_rate(const spi_schedule *s, int64_t x)
+{
+    if (s->kind == SPI_SCHEDULE_TABLE)
+        return 0;
+    if (x < 0)
+        return s->rates[0];
+    if (s->kind == SPI_SCHEDULE_INTERPOLATED)
+        return interpolated_rate(s, x);
+    return s->rates[spi_schedule_tier(s, x)];
+}
+
+spi_i128 spi_schedule_payout(const spi_schedule *s, int64_t x)
+{
+    if (s->kind == SPI_SCHEDULE_TABLE) {
+        size_t t = x < 0 ? 0 : spi_schedule_tier(s, x);
+        return (spi_i128)s->amounts[t] * SPI_SCHEDULE_P_DEN;
+    }
+    if (x < 0 || s->kind != SPI_SCHEDULE_MARGINAL)
+        return (spi_i128)spi_schedule_rate(s, x) * x;
+    spi_i128 p = 0;
+    int64_t from = 0;
+    for (size_t i = 0; i <= s->nbreaks; i++) {
+        int64_t to = i < s->nbreaks && s->breaks[i] < x ? s->breaks[i] : x;
+        p += (spi_i128)s->rates[i] * (to - from);
+        if (to == x)
+            break;
+        from = to;
+    }
+    return p;
+}
+
+/* ---- the modifiers: the stages of V(x) ---- */
+
+enum { ST_BASE, ST_GATE, ST_ACCEL, ST_CAP, ST_BONUS, NSTAGES };
+
+/* P after the gate, in 10^-9 minor units. */
+static spi_i128 gated(const spi_schedule *s, int64_t x)
+{
+    if (s->has_gate && !reached(s, x, s->gate))
+        return 0;
+    return spi_schedule_payout(s, x);
+}
+
+/* The value of x after each stage, in 10^-18 minor units. */
+static int stages(const spi_schedule *s, int64_t x, spi_i128 v[NSTAGES])
+{
+    const spi_i128 P_DEN = SPI_SCHEDULE_P_DEN;
+    spi_i128 p = spi_schedule_payout(s, x), g = gated(s, x);
+    if (!mul_ck(p, P_DEN, &v[ST_BASE]) || !mul_ck(g, P_DEN, &v[ST_GATE]))
+        return SP_EOVERFLOW;
+    spi_i128 a = v[ST_GATE];
+    if (s->naccel > 0 && s->accel_retroactive) {
+        size_t j = count_reached(s, s->accel_from, s->naccel, x);
+        if (j > 0 && !mul_ck(g, s->accel_mult[j - 1], &a))
+            return SP_EOVERFLOW;
+    } else {
+        /* Each part of the gated payout at its own multiplier: with M_0 = 1,
+         * A(x) = G(x) + sum over from_j < x of (M_j - M_{j-1}) (G(x) - G(from_j)). */
+        for (size_t j = 0; j < s->naccel && x > s->accel_from[j]; j++) {
+            spi_i128 dm = (spi_i128)s->accel_mult[j] - (j == 0 ? SP_DEC_ONE : s->accel_mult[j - 1]);
+            spi_i128 t;
+            if (!mul_ck(dm, g - gated(s, s->accel_from[j]), &t) || !add_ck(a, t, &a))
+                return SP_EOVERFLOW;
+        }
+    }
+    v[ST_ACCEL] = a;
+    spi_i128 capv = (spi_i128)s->cap * SPI_SCHEDULE_V_DEN;
+    v[ST_CAP] = s->has_cap && a > capv ? capv : a;
+    spi_i128 b = v[ST_CAP];
+    size_t nb = count_reached(s, s->bonus_at, s->nbonus, x);
+    for (size_t j = 0; j < nb; j++)
+        if (!add_ck(b, (spi_i128)s->bonus_amount[j] * SPI_SCHEDULE_V_DEN, &b))
+            return SP_EOVERFLOW;
+    v[ST_BONUS] = b;
+    return SP_OK;
+}
+
+int spi_schedule_value(const spi_schedule *s, int64_t x, spi_i128 *out)
+{
+    spi_i128 v[NSTAGES];
+    if (s == NULL || out == NULL)
+        return SP_EINVAL;
+    int rc = stages(s, x, v);
+    if (rc == SP_OK)
+        *out = v[ST_BONUS];
+    return rc;
+}
+
+/* ---- a line ---- */
+
+/* R(v / 10^18): |v| < 2^127, so the quotient is far inside int64_t's range times 10^2. */
+static spi_i128 round_v(spi_i128 v, uint32_t mode)
+{
+    return spi_div_round_i128(v, SPI_SCHEDULE_V_DEN, mode);
+}
+
+/*
+ * The schedule's own part of a line, before the modifiers; the true-up is the rest of the
+ * base earning `base`, so the two sum to it exactly.
+ *  - retroactive, interpolated: the line's measure m at the rate reached, rho(c + m) m,
+ *    rounded by `mode` (the true-up is then (rho(c + m) - rho(c)) c plus the rounding).
+ *  - table (no rate): the step a(x) - a(c) is shared by the measure pro rata: of the
+ *    positive measure up to hi = max(c, x), the line moved hi - lo (lo = max(min(c, x), 0))
+ *    and the measure before it lo, so the own part is step (hi - lo) / hi, rounded by `mode`.
+ *    A line from no measure (c <= 0) or back to none (x <= 0) owns the whole step; a line
+ *    within a tier owns nothing, and has no true-up.
+ *  - flat, marginal: all of it (what the measure before earned does not change).
+ */
+static spi_i128 own_part(const spi_schedule *s, int64_t c, int64_t m, int64_t x, spi_i128 base,
+                         uint32_t mode)
+{
+    switch (s->kind) {
+    case SPI_SCHEDULE_RETROACTIVE:
+    case SPI_SCHEDULE_INTERPOLATED:
+        /* |rho m| < 2^63 * 2^63 = 2^126 */
+        return spi_div_round_i128((spi_i128)spi_schedule_rate(s, x) * m, SPI_SCHEDULE_P_DEN,
+                                  mode);
+    case SPI_SCHEDULE_TABLE: {
+        int64_t hi = c > x ? c : x, lo = c < x ? c : x;
+        if (lo < 0)
+            lo = 0;
+        if (hi <= 0)
+            return base;
+        /* the step: both amounts in [0, 2^63), so |step| < 2^63; times hi - lo < 2^63 */
+        spi_i128 step = (spi_i128)s->amounts[spi_schedule_tier(s, x)] -
+                        s->amounts[c < 0 ? 0 : spi_schedule_tier(s, c)];
+        return spi_div_round_i128(step * (hi - lo), hi, mode);
+    }
+    default:
+        return base;
+    }
+}
+
+int spi_schedule_line(const spi_schedule *s, int64_t c, int64_t m, uint32_t policy,
+                      uint32_t mode, spi_schedule_line_out *out)
+{
+    if (s == NULL || out == NULL || policy > SPI_ROUND_PER_LINE || !spi_rounding_valid(mode))
+        return SP_EINVAL;
+    int64_t x;
+    if (__builtin_add_overflow(c, m, &x))
+        return SP_EOVERFLOW;
+    spi_i128 vc[NSTAGES], vx[NSTAGES], part[NSTAGES];
+    int rc = stages(s, c, vc);
+    if (rc != SP_OK || (rc = stages(s, x, vx)) != SP_OK)
+        return rc;
+    /* e[k]: the line's earning after stage k, rounded by the policy; the part of stage k
+     * is e[k] - e[k - 1], so the parts sum to e[ST_BONUS], the earning, exactly. */
+    spi_i128 e[NSTAGES];
+    for (int k = 0; k < NSTAGES; k++) {
+        if (policy == SPI_ROUND_PER_TOTAL) {
+            spi_i128 rx = round_v(vx[k], mode), rcv = round_v(vc[k], mode);
+            if (k == ST_BONUS && (!fits_i64(rx) || !fits_i64(rcv)))
+                return SP_EOVERFLOW;
+            e[k] = rx - rcv;
+        } else {
+            spi_i128 d;
+            if (!add_ck(vx[k], -vc[k], &d))
+                return SP_EOVERFLOW;
+            e[k] = round_v(d, mode);
+        }
+        part[k] = k == 0 ? e[0] : e[k] - e[k - 1];
+        if (!fits_i64(part[k]) || !fits_i64(e[k]))
+            return SP_EOVERFLOW;
+    }
+    spi_i128 own = own_part(s, c, m, x, part[ST_BASE], mode);
+    spi_i128 true_up = part[ST_BASE] - own;
+    spi_i128 capped_to_date = round_v(vx[ST_ACCEL], mode) - round_v(vx[ST_CAP], mode);
+    if (!fits_i64(own) || !fits_i64(true_up) || !fits_i64(capped_to_date))
+        return SP_EOVERFLOW;
+    spi_schedule_line_out o;
+    o.earned = (int64_t)e[ST_BONUS];
+    o.own = (int64_t)own;
+    o.true_up = (int64_t)true_up;
+    o.gate = (int64_t)part[ST_GATE];
+    o.accel = (int64_t)part[ST_ACCEL];
+    o.capped = (int64_t)-part[ST_CAP];
+    o.bonus = (int64_t)part[ST_BONUS];
+    o.capped_to_date = (int64_t)capped_to_date;
+    o.tier_before = spi_schedule_tier(s, c);
+    o.tier_after = spi_schedule_tier(s, x);
+    o.rate_before = spi_schedule_rate(s, c);
+    o.rate = spi_schedule_rate(s, x);
+    *out = o;
+    return SP_OK;
+}
+
+/* ---- attainment ---- */
+
+int spi_schedule_attainment_breaks(sp_ctx *ctx, const char *what, int64_t quota,
+                                   const sp_dec *pct, size_t k, int64_t *breaks)
+{
+    char t1[SP_TEXT_MAX], t2[SP_TEXT_MAX];
+    if (what == NULL)
+        what = "commission schedule";
+    if (quota <= 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: the quota is %lld: attainment breakpoints need a "
+                                        "quota above 0", what, (long long)quota);
+    if (k > SPI_SCHEDULE_MAX_ITEMS)
+        return spi_fail(ctx, SP_EINVAL, "%s: %zu breakpoints are too many (at most %d)", what, k,
+                        SPI_SCHEDULE_MAX_ITEMS);
+    if (k > 0 && (pct == NULL || breaks == NULL))
+        return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, pct == NULL ? "pct" : "breaks");
+    /* Two passes: every breakpoint checked before the first is written. */
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t prev = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (pass == 0 && pct[i] <= 0)
+                return spi_fail(ctx, SP_EINVAL, "%s: pct[%zu]: %s is not above 0%%", what, i,
+                                spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%",
+                                                 t1, SP_TEXT_MAX, NULL) == SP_OK ? t1 : "?");
+            if (pass == 0 && i > 0 && pct[i] <= pct[i - 1]) {
+                (void)spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%", t1,
+                                       SP_TEXT_MAX, NULL);
+                (void)spi_format_fixed(pct[i - 1], SP_DEC_DIGITS - 2, true, false, "%", t2,
+                                       SP_TEXT_MAX, NULL);
+                return spi_fail(ctx, SP_EINVAL, "%s: pct[%zu]: %s is not above pct[%zu] %s", what,
+                                i, t1, i - 1, t2);
+            }
+            /* pct, quota < 2^63: the product < 2^126 */
+            spi_i128 b = spi_div_round_i128((spi_i128)pct[i] * quota, SPI_SCHEDULE_P_DEN,
+                                            SP_ROUND_CEILING);
+            if (pass == 0 && b > INT64_MAX) {
+                (void)spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%", t1,
+                                       SP_TEXT_MAX, NULL);
+                return spi_fail(ctx, SP_EOVERFLOW, "%s: pct[%zu]: %s of quota %lld is beyond "
+                                                   "2^63 - 1", what, i, t1, (long long)quota);
+            }
+            if (pass == 0 && i > 0 && b == prev) {
+                (void)spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%", t1,
+                                       SP_TEXT_MAX, NULL);
+                (void)spi_format_fixed(pct[i - 1], SP_DEC_DIGITS - 2, true, false, "%", t2,
+                                       SP_TEXT_MAX, NULL);
+                return spi_fail(ctx, SP_EINVAL, "%s: pct[%zu] %s and pct[%zu] %s both become "
+                                                "the measure %lld with quota %lld",
+                                what, i - 1, t2, i, t1, (long long)b, (long long)quota);
+            }
+            if (pass == 1)
+                breaks[i] = (int64_t)b;
+            prev = (int64_t)b;
+        }
+    }
+    return SP_OK;
+}
