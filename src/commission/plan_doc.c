@@ -195,6 +195,8 @@ static int read_range(reader *r, const spi_rnode *obj, int32_t *from, int32_t *t
 static int read_money(reader *r, const spi_rnode *obj, const char *key, uint32_t flags,
                       int64_t min, int64_t *out)
 {
+    if (key != NULL && (flags & SPI_REC_OPTIONAL) && member(r, obj, key) == NULL)
+        return SP_OK;
     int64_t v = *out;
     int rc = spi_rec_money_major(r->doc, obj, key, flags, r->p->exponent, &v);
     if (rc != SP_OK)
@@ -215,6 +217,8 @@ static bool money_measure(uint32_t measure)
 static int read_threshold(reader *r, const spi_cplan_component *c, const spi_rnode *obj,
                           const char *key, uint32_t flags, int64_t min, int64_t *out)
 {
+    if (key != NULL && (flags & SPI_REC_OPTIONAL) && member(r, obj, key) == NULL)
+        return SP_OK;
     int rc;
     int64_t v = *out;
     if (c->schedule.on == SPI_CON_ATTAINMENT)
