@@ -86,6 +86,25 @@ static void test_examples(void **state)
     sp_ctx_free(ctx);
 }
 
+/* The plan shown in docs/commission.md, "Plan documents". */
+static void test_doc_example(void **state)
+{
+    (void)state;
+    size_t len;
+    char *md = slurp(SP_SOURCE_ROOT "/docs/commission.md", &len);
+    const char *sec = strstr(md, "\n## Plan documents");
+    assert_non_null(sec);
+    const char *start = strstr(sec, "```json\n");
+    assert_non_null(start);
+    start += 8;
+    const char *end = strstr(start, "```");
+    assert_non_null(end);
+    sp_ctx *ctx = spt_new_ctx();
+    round_trip(ctx, start, (size_t)(end - start), "docs/commission.md");
+    sp_ctx_free(ctx);
+    free(md);
+}
+
 static spi_cplan read_file(sp_ctx *ctx, const char *name)
 {
     char path[512];
@@ -308,7 +327,8 @@ static void test_fault_loop(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_examples),   cmocka_unit_test(test_values),
+        cmocka_unit_test(test_examples),   cmocka_unit_test(test_doc_example),
+        cmocka_unit_test(test_values),
         cmocka_unit_test(test_canonical),  cmocka_unit_test(test_errors),
         cmocka_unit_test(test_fault_loop),
     };
