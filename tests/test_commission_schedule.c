@@ -34,7 +34,7 @@ static spi_schedule sched(uint32_t kind, uint32_t boundary)
     s.nbreaks = 2;
     s.breaks = BREAKS;
     s.nvalues = 3;
-    if (kind == SPI_SCHEDULE_TABLE)
+    if (kind == SPI_SCHEDULE_TABLE || kind == SPI_SCHEDULE_CURVE)
         s.amounts = AMOUNTS;
     else
         s.rates = RATES;
@@ -214,6 +214,234 @@ static void test_interpolated(void **state)
     assert_int_equal(o.rate_before, 56666666);
     assert_int_equal(o.rate, 63333333);
     expect_line(&o, 7000, 6333, 667, 0, 0);
+}
+
+/* Example 1.1 (Oracle's step rates, commission-examples.md): six transactions, 1 % to
+ * 1,000.00, 2 % to 3,000.00, 3 % to 8,000.00, 5 % above (to 20,000.00). Per transaction
+ * (each walked from zero, the published 164.00), and the same lines accumulated over the
+ * quarter: marginal 285.00, retroactive with the boundary owned by the higher tier
+ * ("lower" here) 485.00. */
+static const int64_t ICM_BREAKS[4] = { 100000, 300000, 800000, 2000000 };
+static const sp_dec ICM_RATES[5] = { PCT(1), PCT(2), PCT(3), PCT(5), PCT(5) };
+static const int64_t ICM_LINES[6] = { 20000, 30000, 150000, 120000, 200000, 450000 };
+
+static void run_icm(const spi_schedule *s, const int64_t want[6], int64_t total)
+{
+    assert_int_equal(spi_schedule_check(NULL, s, NULL), SP_OK);
+    int64_t c = 0, sum = 0;
+    for (int i = 0; i < 6; i++) {
+        spi_schedule_line_out o = line(s, c, ICM_LINES[i], SPI_ROUND_PER_TOTAL,
+                                       SP_ROUND_HALF_EVEN);
+        if (o.earned != want[i])
+            fail_msg("T%d: earned %lld, want %lld", i + 1, (long long)o.earned,
+                     (long long)want[i]);
+        sum += o.earned;
+        c += ICM_LINES[i];
+    }
+    assert_int_equal(sum, total);
+}
+
+static void test_example_1_1(void **state)
+{
+    (void)state;
+    spi_schedule s = { .kind = SPI_SCHEDULE_MARGINAL, .nbreaks = 4, .breaks = ICM_BREAKS,
+                       .nvalues = 5, .rates = ICM_RATES, .per_line_measure = true };
+    /* T3: 1,000.00 x 1 % + 500.00 x 2 % = 20.00; T6: 10.00 + 40.00 + 45.00 = 95.00. */
+    run_icm(&s, (const int64_t[]){ 200, 300, 2000, 1400, 3000, 9500 }, 16400);
+    /* Measured per line, c is ignored: T3 after 500.00 of sales still earns 20.00. */
+    spi_schedule_line_out o = line(&s, 50000, 150000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, 2000, 2000, 0, 0, 1);
+    /* A refund of T3 mirrors it: -20.00, tiers as T3's. */
+    o = line(&s, 200000, -150000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, -2000, -2000, 0, 0, 1);
+    o = line(&s, 0, -150000, SPI_ROUND_PER_LINE, SP_ROUND_HALF_EVEN);
+    expect_line(&o, -2000, -2000, 0, 0, 1);
+    /* Accumulated over the quarter, marginal: T3 from 500.00 to 2,000.00 = 500.00 x 1 % +
+     * 1,000.00 x 2 % = 25.00; T4 to 3,200.00 = 1,000.00 x 2 % + 200.00 x 3 % = 26.00;
+     * T6 from 5,200.00 to 9,700.00 = 2,800.00 x 3 % + 1,700.00 x 5 % = 169.00. */
+    s.per_line_measure = false;
+    run_icm(&s, (const int64_t[]){ 200, 300, 2500, 2600, 6000, 16900 }, 28500);
+    /* Retroactive: 9,700.00 x 5 % = 485.00; T3 = own 1,500.00 x 2 % = 30.00 and the
+     * true-up of 500.00 x 1 % = 5.00; T4 = 36.00 + 2,000.00 x 1 % = 20.00; T6 = 4,500.00 x
+     * 5 % = 225.00 + 5,200.00 x 2 % = 104.00. */
+    s.kind = SPI_SCHEDULE_RETROACTIVE;
+    run_icm(&s, (const int64_t[]){ 200, 300, 3500, 5600, 6000, 32900 }, 48500);
+    o = line(&s, 50000, 150000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, 3500, 3000, 500, 0, 1);
+    o = line(&s, 200000, 120000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, 5600, 3600, 2000, 1, 2);
+    o = line(&s, 520000, 450000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, 32900, 22500, 10400, 2, 3);
+    /* Retroactive measured per line: each line at the rate of the tier it reaches alone,
+     * no true-up: T3 1,500.00 x 2 % = 30.00, T6 4,500.00 x 3 % = 135.00. */
+    s.per_line_measure = true;
+    run_icm(&s, (const int64_t[]){ 200, 300, 3000, 2400, 4000, 13500 }, 23400);
+}
+
+/* Example 2.1 (Oracle's interpolated amounts): the payout at each point is the sum of the
+ * full tiers below it: 0 at 0, 10.00 at 1,000.00, 50.00 at 3,000.00, 150.00 at 8,000.00,
+ * 2,150.00 at 20,000.00, linear between. */
+static const int64_t ICM_CURVE[5] = { 0, 1000, 5000, 15000, 215000 };
+
+static void test_curve_example_2_1(void **state)
+{
+    (void)state;
+    spi_schedule s = { .kind = SPI_SCHEDULE_CURVE, .nbreaks = 4, .breaks = ICM_BREAKS,
+                       .nvalues = 5, .amounts = ICM_CURVE, .per_line_measure = true };
+    /* Per transaction (published, 149.00): T1 200.00 / 1,000.00 x 10.00 = 2.00; T3 10.00 +
+     * 500 / 2,000 x 40.00 = 20.00; T4 10.00 + 200 / 2,000 x 40.00 = 14.00; T5 30.00; T6
+     * 10.00 + 40.00 + 1,500 / 5,000 x 100.00 = 80.00. */
+    run_icm(&s, (const int64_t[]){ 200, 300, 2000, 1400, 3000, 8000 }, 14900);
+    /* Accumulated (derived): P at 500.00, 2,000.00, 3,200.00, 5,200.00, 9,700.00 is 5.00,
+     * 30.00, 50.00 + 200 / 5,000 x 100.00 = 54.00, 50.00 + 2,200 / 5,000 x 100.00 = 94.00,
+     * 150.00 + 1,700 / 12,000 x 2,000.00 = 433.333...; per total the lines are 2.00, 3.00,
+     * 25.00, 24.00, 40.00 and 433.33 - 94.00 = 339.33. */
+    s.per_line_measure = false;
+    run_icm(&s, (const int64_t[]){ 200, 300, 2500, 2400, 4000, 33933 }, 43333);
+    spi_i128 num;
+    int64_t den;
+    spi_schedule_payout_exact(&s, 970000, &num, &den);
+    /* 15,000 x 1,030,000 + 215,000 x 170,000 over 1,200,000 cents */
+    assert_true(num == (i128)15000 * 1030000 + (i128)215000 * 170000);
+    assert_int_equal(den, 1200000);
+    assert_true(spi_schedule_payout(&s, 970000) == (i128)43333333333333); /* floor, 10^-9 */
+    /* The T3 line of the accumulated curve: from 500.00 (P 5.00) to 2,000.00 (P 30.00):
+     * 25.00, of which the line moved 1,500.00 of the 2,000.00: own 18.75, true-up 6.25. */
+    spi_schedule_line_out o = line(&s, 50000, 150000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, 2500, 1875, 625, 0, 1);
+    assert_int_equal(o.rate, 0);
+    /* Rounded once from the exact value. From 9,700.00 (P = 43,333 1/3 cents) to
+     * 20,000.00 (215,000 cents, the last point): per line 171,666 2/3 -> 171,666 floor,
+     * 171,667 ceiling; per total 215,000 - R(43,333 1/3) = 171,667 floor, 171,666
+     * ceiling. */
+    assert_int_equal(line(&s, 970000, 1030000, SPI_ROUND_PER_LINE, SP_ROUND_FLOOR).earned,
+                     171666);
+    assert_int_equal(line(&s, 970000, 1030000, SPI_ROUND_PER_LINE, SP_ROUND_CEILING).earned,
+                     171667);
+    assert_int_equal(line(&s, 970000, 1030000, SPI_ROUND_PER_TOTAL, SP_ROUND_FLOOR).earned,
+                     171667);
+    assert_int_equal(line(&s, 970000, 1030000, SPI_ROUND_PER_TOTAL, SP_ROUND_CEILING).earned,
+                     171666);
+    /* Flat after the last point; a0 below 0. */
+    assert_int_equal(payout_cents(&s, 5000000), 215000);
+    assert_int_equal(payout_cents(&s, -5), 0);
+}
+
+/* Example 2.2 (constructed payout curve): 0 up to 50 % of quota, the target incentive
+ * 10,000.00 at 100 %, twice it at 150 %, flat above. */
+static void test_curve_example_2_2(void **state)
+{
+    (void)state;
+    const sp_dec pct[3] = { PCT(50), PCT(100), PCT(150) };
+    const int64_t amounts[4] = { 0, 0, 1000000, 2000000 };
+    int64_t b[3];
+    spi_schedule s = { .kind = SPI_SCHEDULE_CURVE, .nbreaks = 3, .breaks = b, .nvalues = 4,
+                       .amounts = amounts };
+    /* Quota 200,000.00: the points are 100,000.00, 200,000.00, 300,000.00. */
+    assert_int_equal(spi_schedule_attainment_breaks(NULL, NULL, 20000000, pct, 3, b), SP_OK);
+    assert_int_equal(b[0], 10000000);
+    assert_int_equal(spi_schedule_check(NULL, &s, NULL), SP_OK);
+    static const struct {
+        int64_t measure, payout;
+    } rows[] = {
+        { 8000000, 0 },        /* 40 % */
+        { 10000000, 0 },       /* 50 %, on the point */
+        { 15000000, 500000 },  /* 75 %: (0.75 - 0.5) / 0.5 x 10,000.00 */
+        { 20000000, 1000000 }, /* 100 % */
+        /* 123.456785 %: 10,000.00 + 4,691,357 / 10,000,000 x 10,000.00 = 14,691.357 ->
+         * 14,691.36 */
+        { 24691357, 1469136 },
+        { 30000000, 2000000 }, /* 150 % */
+        { 32000000, 2000000 }, /* 160 %: flat, not extrapolated to 22,000.00 */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        spi_schedule_line_out o = line(&s, 0, rows[i].measure, SPI_ROUND_PER_TOTAL,
+                                       SP_ROUND_HALF_EVEN);
+        if (o.earned != rows[i].payout || o.own != rows[i].payout || o.true_up != 0)
+            fail_msg("row %zu: earned %lld", i, (long long)o.earned);
+    }
+    /* The boundary only names the tier: on 50 % the curve pays 0 either way. */
+    assert_int_equal(spi_schedule_tier(&s, 10000000), 1);
+    s.boundary = SPI_BOUNDARY_UPPER;
+    assert_int_equal(spi_schedule_tier(&s, 10000000), 0);
+    assert_int_equal(line(&s, 0, 10000000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned, 0);
+    s.boundary = SPI_BOUNDARY_LOWER;
+    /* From 50 % to 75 %: 5,000.00, the line moved 50,000.00 of the 150,000.00: own
+     * 1,666.666... -> 1,666.67, true-up 3,333.33. */
+    spi_schedule_line_out o = line(&s, 10000000, 5000000, SPI_ROUND_PER_TOTAL,
+                                   SP_ROUND_HALF_EVEN);
+    expect_line(&o, 500000, 166667, 333333, 1, 1);
+    /* A refund from 123.456785 % back to 50 %: -14,691.36; own -14,691.36 x 14,691,357 /
+     * 24,691,357 = -8,741.358953... -> -8,741.36, true-up the rest, -5,950.00. */
+    o = line(&s, 24691357, -14691357, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    expect_line(&o, -1469136, -874136, -595000, 2, 1);
+    /* Quota 300,000.00: at 350,000.00 (7/6) 10,000.00 + (1/6) / (1/2) x 10,000.00 =
+     * 13,333.333... -> 13,333.33. The next line to 400,000.01: P = 10,000.00 + 10,000,001 /
+     * 15,000,000 x 10,000.00 = 16,666.667333...; per total 16,666.67 - 13,333.33 =
+     * 3,333.34, per line R(3,333.334) = 3,333.33. */
+    assert_int_equal(spi_schedule_attainment_breaks(NULL, NULL, 30000000, pct, 3, b), SP_OK);
+    assert_int_equal(line(&s, 0, 35000000, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned,
+                     1333333);
+    assert_int_equal(line(&s, 35000000, 5000001, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned,
+                     333334);
+    assert_int_equal(line(&s, 35000000, 5000001, SPI_ROUND_PER_LINE, SP_ROUND_HALF_EVEN).earned,
+                     333333);
+    /* With a marginal accelerator x 1.5 from 100 % (a point), quota 200,000.00: at
+     * 123.456785 % the payout is 14,691.357 + 0.5 x 4,691.357 = 17,037.0355 -> 17,037.04,
+     * 2,345.68 of it the accelerator's. */
+    assert_int_equal(spi_schedule_attainment_breaks(NULL, NULL, 20000000, pct, 3, b), SP_OK);
+    s.naccel = 1;
+    s.accel_from = (const int64_t[]){ 20000000 };
+    s.accel_mult = (const sp_dec[]){ 1500000000 };
+    assert_int_equal(spi_schedule_check(NULL, &s, NULL), SP_OK);
+    o = line(&s, 0, 24691357, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    assert_int_equal(o.earned, 1703704);
+    assert_int_equal(o.accel, 234568);
+    /* Capped at 15,000.00: the cap holds back 2,037.04. */
+    s.has_cap = true;
+    s.cap = 1500000;
+    o = line(&s, 0, 24691357, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN);
+    assert_int_equal(o.earned, 1500000);
+    assert_int_equal(o.capped, 203704);
+}
+
+/* A curve's value is rounded once from the exact rational, even where it lies within
+ * 10^-18 of a cent or of a half cent (segments wider than 10^18 units). */
+static void test_curve_exact(void **state)
+{
+    (void)state;
+    const int64_t w = 9000000000000000000;
+    spi_schedule s = { .kind = SPI_SCHEDULE_CURVE, .nbreaks = 1, .breaks = (const int64_t[]){ w },
+                       .nvalues = 2, .amounts = (const int64_t[]){ 0, 2 } };
+    assert_int_equal(spi_schedule_check(NULL, &s, NULL), SP_OK);
+    /* P(1) = 2 / (9 x 10^18) cents: above 0, far below half a cent. */
+    assert_int_equal(line(&s, 0, 1, SPI_ROUND_PER_TOTAL, SP_ROUND_FLOOR).earned, 0);
+    assert_int_equal(line(&s, 0, 1, SPI_ROUND_PER_TOTAL, SP_ROUND_CEILING).earned, 1);
+    assert_int_equal(line(&s, 0, 1, SPI_ROUND_PER_LINE, SP_ROUND_UP).earned, 1);
+    assert_int_equal(line(&s, 0, 1, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned, 0);
+    /* P(w / 4 + 1) = 1/2 + 2 / (9 x 10^18) cents: above half, so half even and half down
+     * give 1. */
+    const int64_t q = w / 4 + 1;
+    assert_int_equal(line(&s, 0, q, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned, 1);
+    assert_int_equal(line(&s, 0, q, SPI_ROUND_PER_LINE, SP_ROUND_HALF_DOWN).earned, 1);
+    assert_int_equal(line(&s, 0, w / 4, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned, 0);
+    /* Per line from 1 to w: 2 - 2 / (9 x 10^18) cents, just below 2 cents. */
+    assert_int_equal(line(&s, 1, w - 1, SPI_ROUND_PER_LINE, SP_ROUND_FLOOR).earned, 1);
+    assert_int_equal(line(&s, 1, w - 1, SPI_ROUND_PER_LINE, SP_ROUND_CEILING).earned, 2);
+    assert_int_equal(line(&s, 1, w - 1, SPI_ROUND_PER_TOTAL, SP_ROUND_FLOOR).earned, 2);
+    /* ... and back: -2 + 2 / (9 x 10^18). */
+    assert_int_equal(line(&s, w, 1 - w, SPI_ROUND_PER_LINE, SP_ROUND_FLOOR).earned, -2);
+    assert_int_equal(line(&s, w, 1 - w, SPI_ROUND_PER_LINE, SP_ROUND_CEILING).earned, -1);
+    /* The largest amounts: P < 2^63 minor units, every step in range. */
+    s.amounts = (const int64_t[]){ INT64_MAX - 1, INT64_MAX };
+    s.breaks = (const int64_t[]){ INT64_MAX };
+    spi_i128 num;
+    int64_t den;
+    spi_schedule_payout_exact(&s, INT64_MAX - 1, &num, &den);
+    assert_true(num == (i128)(INT64_MAX - 1) + (i128)INT64_MAX * (INT64_MAX - 1));
+    assert_int_equal(den, INT64_MAX);
+    assert_int_equal(line(&s, 0, INT64_MAX - 1, SPI_ROUND_PER_TOTAL, SP_ROUND_HALF_EVEN).earned,
+                     1);
 }
 
 /* Refunds move the measure back down the same function; below 0 the rate kinds are linear
@@ -447,8 +675,8 @@ static void test_bad_schedules(void **state)
     } while (0)
     spt_expect_error(ctx, spi_schedule_check(ctx, NULL, "plan P, component c"), SP_EINVAL,
                      "plan P, component c: the schedule is NULL");
-    BAD(s.kind = 0, SP_EINVAL, "kind 0 is not a schedule kind (1 to 5)");
-    BAD(s.kind = 6, SP_EINVAL, "kind 6 is not a schedule kind (1 to 5)");
+    BAD(s.kind = 0, SP_EINVAL, "kind 0 is not a schedule kind (1 to 6)");
+    BAD(s.kind = 7, SP_EINVAL, "kind 7 is not a schedule kind (1 to 6)");
     BAD(s.boundary = 2, SP_EINVAL, "boundary 2 is not lower (0) or upper (1)");
     BAD(s.kind = SPI_SCHEDULE_FLAT, SP_EINVAL,
         "a flat schedule has no breakpoints, but 2 are given");
@@ -468,6 +696,42 @@ static void test_bad_schedules(void **state)
     BAD((s.kind = SPI_SCHEDULE_TABLE, s.amounts = NULL), SP_EINVAL,
         "a table schedule takes amounts, not rates");
     BAD((s.kind = SPI_SCHEDULE_TABLE, s.rates = NULL), SP_EINVAL, "amounts is NULL");
+    BAD(s.kind = SPI_SCHEDULE_CURVE, SP_EINVAL, "a curve schedule takes amounts, not rates");
+    BAD((s.kind = SPI_SCHEDULE_CURVE, s.rates = NULL,
+         s.amounts = (const int64_t[]){ 0, 50000, 40000 }),
+        SP_EINVAL,
+        "amounts[2]: 40000 is below amounts[1] 50000, and the schedule does not declare "
+        "decreasing");
+    /* A curve's marginal accelerator starts on one of its points (retroactive: anywhere). */
+    BAD((s.kind = SPI_SCHEDULE_CURVE, s.rates = NULL, s.amounts = AMOUNTS, s.naccel = 2,
+         s.accel_from = (const int64_t[]){ 1000000, 1500000 },
+         s.accel_mult = (const sp_dec[]){ 1500000000, 2000000000 }),
+        SP_EINVAL,
+        "accel_from[1]: 1500000 is not one of the breaks: a curve's marginal accelerators "
+        "start on its points");
+    BAD((s.kind = SPI_SCHEDULE_CURVE, s.rates = NULL, s.amounts = AMOUNTS, s.naccel = 1,
+         s.accel_from = (const int64_t[]){ 2500000 },
+         s.accel_mult = (const sp_dec[]){ 1500000000 }),
+        SP_EINVAL,
+        "accel_from[0]: 2500000 is not one of the breaks: a curve's marginal accelerators "
+        "start on its points");
+    /* Measured per line: no thresholds of the period's measure. */
+    BAD((s.per_line_measure = true, s.has_gate = true, s.gate = 5), SP_EINVAL,
+        "per_line_measure: a schedule measured per line takes no gate (a threshold of the "
+        "period's measure)");
+    BAD((s.per_line_measure = true, s.naccel = 1, s.accel_from = (const int64_t[]){ 5 },
+         s.accel_mult = (const sp_dec[]){ 0 }),
+        SP_EINVAL,
+        "per_line_measure: a schedule measured per line takes no accelerators (a threshold "
+        "of the period's measure)");
+    BAD((s.per_line_measure = true, s.has_cap = true), SP_EINVAL,
+        "per_line_measure: a schedule measured per line takes no cap (a threshold of the "
+        "period's measure)");
+    BAD((s.per_line_measure = true, s.nbonus = 1, s.bonus_at = (const int64_t[]){ 9 },
+         s.bonus_amount = (const int64_t[]){ 2 }),
+        SP_EINVAL,
+        "per_line_measure: a schedule measured per line takes no bonuses (a threshold of the "
+        "period's measure)");
     BAD((s.kind = SPI_SCHEDULE_TABLE, s.rates = NULL, s.nvalues = 1), SP_EINVAL,
         "2 breakpoints need 3 amounts, but 1 are given");
     BAD((s.rates = (const sp_dec[]){ 0, -100000000, 0 }), SP_EINVAL, "rates[1]: -0.1 is negative");
@@ -505,6 +769,20 @@ static void test_bad_schedules(void **state)
     s.rates = (const sp_dec[]){ PCT(5), PCT(8), PCT(6) };
     s.decreasing = true;
     assert_int_equal(spi_schedule_check(ctx, &s, NULL), SP_OK);
+    /* A curve's accelerators: marginal on its points, retroactive anywhere. */
+    s = sched(SPI_SCHEDULE_CURVE, SPI_BOUNDARY_LOWER);
+    s.naccel = 2;
+    s.accel_from = BREAKS;
+    s.accel_mult = (const sp_dec[]){ 1500000000, 2000000000 };
+    assert_int_equal(spi_schedule_check(ctx, &s, NULL), SP_OK);
+    s.accel_from = (const int64_t[]){ 1500000, 2500000 };
+    s.accel_retroactive = true;
+    assert_int_equal(spi_schedule_check(ctx, &s, NULL), SP_OK);
+    /* A refund mirroring the most negative measure cannot be negated. */
+    s = sched(SPI_SCHEDULE_MARGINAL, SPI_BOUNDARY_LOWER);
+    s.per_line_measure = true;
+    spi_schedule_line_out o1;
+    assert_int_equal(spi_schedule_line(&s, 0, INT64_MIN, 0, 0, &o1), SP_EOVERFLOW);
 
     /* The line: bad arguments and overflow, by status only (no context). */
     s = sched(SPI_SCHEDULE_MARGINAL, SPI_BOUNDARY_LOWER);
@@ -568,7 +846,8 @@ static rat mk(i128 n, i128 d)
     return (rat){ n, d };
 }
 
-/* Over the least common denominator (every denominator here divides 10^18). */
+/* Over the least common denominator (every denominator here divides 10^18 times a
+ * curve's segment width, below 2^25). */
 static rat radd(rat a, rat b)
 {
     i128 l = a.d / gcd128(a.d, b.d) * b.d;
@@ -632,6 +911,19 @@ static rat ref_p(const spi_schedule *s, int64_t x)
     const i128 G = 1000000000;
     if (s->kind == SPI_SCHEDULE_TABLE)
         return mk(s->amounts[x < 0 ? 0 : ref_tier(s, x)], 1);
+    if (s->kind == SPI_SCHEDULE_CURVE) {
+        /* a0 below 0, a_k from the last point on, linear between the points */
+        if (x < 0)
+            return mk(s->amounts[0], 1);
+        size_t i = 0;
+        while (i < s->nbreaks && x >= s->breaks[i])
+            i++;
+        if (i == s->nbreaks)
+            return mk(s->amounts[i], 1);
+        int64_t b0 = i == 0 ? 0 : s->breaks[i - 1], w = s->breaks[i] - b0;
+        return radd(mk(s->amounts[i], 1),
+                    mk(((i128)s->amounts[i + 1] - s->amounts[i]) * (x - b0), w));
+    }
     if (x < 0)
         return mk((i128)s->rates[0] * x, G);
     switch (s->kind) {
@@ -704,7 +996,7 @@ static void random_schedule(spt_rng *rng, spi_schedule *s, int64_t *breaks, sp_d
                             int64_t *bonus)
 {
     memset(s, 0, sizeof *s);
-    s->kind = (uint32_t)spt_rng_range(rng, 1, 5);
+    s->kind = (uint32_t)spt_rng_range(rng, 1, 6);
     s->boundary = (uint32_t)spt_rng_range(rng, 0, 1);
     s->decreasing = spt_rng_chance(rng, 30);
     s->nbreaks = s->kind == SPI_SCHEDULE_FLAT ? 0 : (size_t)spt_rng_range(rng, 0, 4);
@@ -721,10 +1013,14 @@ static void random_schedule(spt_rng *rng, spi_schedule *s, int64_t *breaks, sp_d
         rates[i] = prev = v;
         amounts[i] = v / 1000;
     }
-    if (s->kind == SPI_SCHEDULE_TABLE)
+    if (s->kind == SPI_SCHEDULE_TABLE || s->kind == SPI_SCHEDULE_CURVE)
         s->amounts = amounts;
     else
         s->rates = rates;
+    if (spt_rng_chance(rng, 20)) { /* measured per line, without modifiers */
+        s->per_line_measure = true;
+        return;
+    }
     if (spt_rng_chance(rng, 30)) {
         s->has_gate = true;
         s->gate = spt_rng_range(rng, 1, 4000000);
@@ -739,6 +1035,14 @@ static void random_schedule(spt_rng *rng, spi_schedule *s, int64_t *breaks, sp_d
         s->accel_from = from;
         s->accel_mult = mult;
         s->accel_retroactive = spt_rng_chance(rng, 50);
+        /* a curve's marginal accelerators start on its points */
+        if (s->kind == SPI_SCHEDULE_CURVE && !s->accel_retroactive) {
+            if (s->naccel > s->nbreaks)
+                s->naccel = s->nbreaks;
+            size_t off = (size_t)spt_rng_range(rng, 0, (int64_t)(s->nbreaks - s->naccel));
+            for (size_t j = 0; j < s->naccel; j++)
+                from[j] = breaks[off + j];
+        }
     }
     if (spt_rng_chance(rng, 30)) {
         s->has_cap = true;
@@ -776,7 +1080,7 @@ static void test_property(void **state)
             fail_msg("case %u: the random schedule is invalid", it);
         uint32_t mode = (uint32_t)(it % 7);
         size_t nlines = (size_t)spt_rng_range(&rng, 1, 12);
-        int64_t c = 0, sum = 0;
+        int64_t c = 0, sum = 0, total_lines = 0;
         for (size_t l = 0; l < nlines; l++) {
             int64_t m = spt_rng_chance(&rng, 25) ? -spt_rng_range(&rng, 0, 3000000)
                                                   : spt_rng_range(&rng, 0, 4000000);
@@ -787,15 +1091,33 @@ static void test_property(void **state)
             spi_schedule_line_out p = line(&s, c, m, SPI_ROUND_PER_LINE, mode);
             i128 want_t = rround(ref_v(&s, x), mode) - rround(ref_v(&s, c), mode);
             i128 want_p = rround(rsub(ref_v(&s, x), ref_v(&s, c)), mode);
+            if (s.per_line_measure) {
+                /* the line from 0 to |m|, negated for a refund */
+                int64_t a = m < 0 ? -m : m;
+                want_t = rround(ref_v(&s, a), mode) - rround(ref_v(&s, 0), mode);
+                want_p = rround(rsub(ref_v(&s, a), ref_v(&s, 0)), mode);
+                if (m < 0) {
+                    want_t = -want_t;
+                    want_p = -want_p;
+                }
+                if (t.true_up != 0 || p.true_up != 0 || t.tier_after != ref_tier(&s, a))
+                    fail_msg("case %u line %zu: per line measure: true-up %lld, tier %zu", it,
+                             l, (long long)t.true_up, t.tier_after);
+                total_lines += (int64_t)want_t;
+            }
             if (t.earned != want_t || p.earned != want_p)
                 fail_msg("case %u line %zu (kind %u, %lld + %lld, mode %u): per total %lld "
                          "(want %lld), per line %lld (want %lld)",
                          it, l, s.kind, (long long)c, (long long)m, mode, (long long)t.earned,
                          (long long)want_t, (long long)p.earned, (long long)want_p);
-            if (t.tier_after != ref_tier(&s, x))
+            if (!s.per_line_measure && t.tier_after != ref_tier(&s, x))
                 fail_msg("case %u line %zu: tier %zu", it, l, t.tier_after);
             rat pr = ref_p(&s, x);
-            if (rcmp(pr, mk(spi_schedule_payout(&s, x), 1000000000)) != 0)
+            spi_i128 num;
+            int64_t den;
+            spi_schedule_payout_exact(&s, x, &num, &den);
+            if (rcmp(pr, mk(num, den)) != 0 ||
+                spi_schedule_payout(&s, x) != rround(rmul(pr, mk(1000000000, 1)), SP_ROUND_FLOOR))
                 fail_msg("case %u line %zu: P differs", it, l);
             /* Without modifiers, the own part and the true-up split the schedule's earning. */
             if (s.kind == SPI_SCHEDULE_FLAT || s.kind == SPI_SCHEDULE_MARGINAL)
@@ -803,13 +1125,14 @@ static void test_property(void **state)
             sum += t.earned;
             c = x;
         }
-        i128 total = rround(ref_v(&s, c), mode) - rround(ref_v(&s, 0), mode);
+        i128 total = s.per_line_measure ? total_lines
+                                        : rround(ref_v(&s, c), mode) - rround(ref_v(&s, 0), mode);
         if (sum != total)
             fail_msg("case %u: the lines sum to %lld, R(V(total)) - R(V(0)) is %lld", it,
                      (long long)sum, (long long)total);
         spi_i128 v0;
         assert_int_equal(spi_schedule_value(&s, 0, &v0), SP_OK);
-        if (s.kind != SPI_SCHEDULE_TABLE)
+        if (s.kind != SPI_SCHEDULE_TABLE && s.kind != SPI_SCHEDULE_CURVE)
             assert_true(v0 == 0);
     }
 }
@@ -821,6 +1144,10 @@ int main(void)
         cmocka_unit_test(test_retroactive),
         cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_interpolated),
+        cmocka_unit_test(test_example_1_1),
+        cmocka_unit_test(test_curve_example_2_1),
+        cmocka_unit_test(test_curve_example_2_2),
+        cmocka_unit_test(test_curve_exact),
         cmocka_unit_test(test_refunds),
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_gate),

@@ -1,5 +1,5 @@
 /*
- * Commission rate schedules: P(x) for the five kinds, the modifiers (gate, accelerators,
+ * Commission rate schedules: P(x) for the six kinds, the modifiers (gate, accelerators,
  * cap, bonuses) applied in that order, and a line's earning under either rounding policy.
  *
  * Why P(x) never overflows 128 bits. A checked schedule has every rate in [0, 2^63) and
@@ -11,8 +11,19 @@
  *    numerator r_i (b_{i+1} - x) + r_{i+1} (x - b_i) is at most max(r) (b_{i+1} - b_i)
  *    < 2^63 * 2^64 = 2^127 (each term non-negative: b_i <= x < b_{i+1}).
  *  - table: a 10^9 < 2^63 * 2^30 = 2^93.
+ *  - curve: P = N / w with w = b_{i+1} - b_i < 2^63 and N = a_i (b_{i+1} - x) + a_{i+1}
+ *    (x - b_i), both terms non-negative, so N <= max(a) w < 2^126; P < 2^63 minor units.
  * The modifiers work in 10^-18 minor units (P times 10^9, or times an sp_dec multiplier)
  * and can overflow: every step there is checked (mul_ck, add_ck) and gives SP_EOVERFLOW.
+ *
+ * A curve's P is not a whole number of 10^-9 minor units: every value of x's evaluation
+ * is carried as q + r / d (q in 10^-18 minor units, 0 <= r < d, d = the width w of x's
+ * segment, 1 for the other kinds). Every stage keeps that one denominator: the gate takes
+ * P or 0, a multiplier scales q and r (r m < 2^63 2^63), a marginal accelerator of a curve
+ * starts on a point where P is whole (checked), the cap and the bonuses are whole. R needs
+ * only q and whether r is 0 (the rounding thresholds are whole numbers of 10^-18 minor
+ * units, so a value strictly between q and q + 1 rounds as any other there); a line's
+ * difference V(x) - V(c) needs only the sign of r_x d_c - r_c d_x (< 2^126).
  */
 #include <stdio.h>
 
@@ -84,8 +95,8 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
         what = "commission schedule";
     if (s == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: the schedule is NULL", what);
-    if (s->kind < SPI_SCHEDULE_FLAT || s->kind > SPI_SCHEDULE_TABLE)
-        return spi_fail(ctx, SP_EINVAL, "%s: kind %u is not a schedule kind (1 to 5)", what,
+    if (s->kind < SPI_SCHEDULE_FLAT || s->kind > SPI_SCHEDULE_CURVE)
+        return spi_fail(ctx, SP_EINVAL, "%s: kind %u is not a schedule kind (1 to 6)", what,
                         (unsigned)s->kind);
     if (s->boundary > SPI_BOUNDARY_UPPER)
         return spi_fail(ctx, SP_EINVAL, "%s: boundary %u is not lower (0) or upper (1)", what,
@@ -96,14 +107,15 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
     int rc = check_measures(ctx, what, "breaks", s->breaks, s->nbreaks);
     if (rc != SP_OK)
         return rc;
-    const bool table = s->kind == SPI_SCHEDULE_TABLE;
+    const bool table = s->kind == SPI_SCHEDULE_TABLE || s->kind == SPI_SCHEDULE_CURVE;
     const char *vname = table ? "amounts" : "rates";
     if (s->nvalues != s->nbreaks + 1)
         return spi_fail(ctx, SP_EINVAL, "%s: %zu breakpoints need %zu %s, but %zu are given",
                         what, s->nbreaks, s->nbreaks + 1, vname, s->nvalues);
     if (table ? s->rates != NULL : s->amounts != NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: a %s schedule takes %s, not %s", what,
-                        table ? "table" : "rate", vname, table ? "rates" : "amounts");
+                        !table ? "rate" : s->kind == SPI_SCHEDULE_TABLE ? "table" : "curve",
+                        vname, table ? "rates" : "amounts");
     const int64_t *v = table ? s->amounts : s->rates;
     if (v == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: %s is NULL", what, vname);
@@ -143,6 +155,28 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
         if (s->bonus_amount[i] < 0)
             return spi_fail(ctx, SP_EINVAL, "%s: bonus_amount[%zu]: %lld is negative", what, i,
                             (long long)s->bonus_amount[i]);
+    /* A curve's marginal accelerator starts where P is whole: on one of its points (P(x) -
+     * P(from) keeps x's denominator). */
+    if (s->kind == SPI_SCHEDULE_CURVE && !s->accel_retroactive) {
+        for (size_t j = 0, i = 0; j < s->naccel; j++) {
+            while (i < s->nbreaks && s->breaks[i] < s->accel_from[j])
+                i++;
+            if (i == s->nbreaks || s->breaks[i] != s->accel_from[j])
+                return spi_fail(ctx, SP_EINVAL, "%s: accel_from[%zu]: %lld is not one of the "
+                                                "breaks: a curve's marginal accelerators start "
+                                                "on its points",
+                                what, j, (long long)s->accel_from[j]);
+        }
+    }
+    /* Gates, accelerators, caps and bonuses are thresholds of the period's measure. */
+    if (s->per_line_measure) {
+        const char *mod = s->has_gate ? "gate" : s->naccel > 0 ? "accelerators"
+                        : s->has_cap  ? "cap"  : s->nbonus > 0 ? "bonuses" : NULL;
+        if (mod != NULL)
+            return spi_fail(ctx, SP_EINVAL, "%s: per_line_measure: a schedule measured per "
+                                            "line takes no %s (a threshold of the period's "
+                                            "measure)", what, mod);
+    }
     return SP_OK;
 }
 
@@ -198,7 +232,7 @@ static sp_dec interpolated_rate(const spi_schedule *s, int64_t x)
 
 sp_dec spi_schedule_rate(const spi_schedule *s, int64_t x)
 {
-    if (s->kind == SPI_SCHEDULE_TABLE)
+    if (s->kind == SPI_SCHEDULE_TABLE || s->kind == SPI_SCHEDULE_CURVE)
         return 0;
     if (x < 0)
         return s->rates[0];
@@ -207,8 +241,78 @@ sp_dec spi_schedule_rate(const spi_schedule *s, int64_t x)
     return s->rates[spi_schedule_tier(s, x)];
 }
 
+/* The segment of x >= 0 with the lower boundary rule: b_i <= x < b_{i+1} (b_0 = 0); k
+ * from the last point on. */
+static size_t segment(const spi_schedule *s, int64_t x)
+{
+    size_t lo = 0, hi = s->nbreaks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x >= s->breaks[mid])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A curve's P(x) = num / den minor units: a0 below 0, a_k from the last point on, else
+ * (a_i (b_{i+1} - x) + a_{i+1} (x - b_i)) / (b_{i+1} - b_i). Continuous, so the boundary
+ * rule does not change it. */
+static void curve_payout(const spi_schedule *s, int64_t x, spi_i128 *num, int64_t *den)
+{
+    size_t k = s->nbreaks, i = x < 0 ? 0 : segment(s, x);
+    if (x < 0 || i == k) {
+        *num = s->amounts[x < 0 ? 0 : k];
+        *den = 1;
+        return;
+    }
+    int64_t b0 = i == 0 ? 0 : s->breaks[i - 1], b1 = s->breaks[i];
+    *num = (spi_i128)s->amounts[i] * (b1 - x) + (spi_i128)s->amounts[i + 1] * (x - b0);
+    *den = b1 - b0;
+}
+
+/* floor(n / d) and n mod d for d > 0 (the remainder in [0, d)). */
+static spi_i128 floor_div(spi_i128 n, spi_i128 d, spi_i128 *rem)
+{
+    spi_i128 q = n / d, r = n % d;
+    if (r < 0) {
+        q -= 1;
+        r += d;
+    }
+    *rem = r;
+    return q;
+}
+
+void spi_schedule_payout_exact(const spi_schedule *s, int64_t x, spi_i128 *num, int64_t *den)
+{
+    if (s->kind == SPI_SCHEDULE_CURVE) {
+        curve_payout(s, x, num, den);
+        return;
+    }
+    *num = spi_schedule_payout(s, x);
+    *den = (int64_t)SPI_SCHEDULE_P_DEN;
+}
+
+/* A curve's P(x) in 10^-9 minor units as q + r / den (0 <= r < den). */
+static spi_i128 curve_payout9(const spi_schedule *s, int64_t x, spi_i128 *r, int64_t *den)
+{
+    spi_i128 n, rem, r9;
+    curve_payout(s, x, &n, den);
+    /* n = Q den + rem, so n 10^9 / den = Q 10^9 + rem 10^9 / den; rem 10^9 < 2^93 */
+    spi_i128 q = floor_div(n, *den, &rem);
+    q = q * SPI_SCHEDULE_P_DEN + floor_div(rem * SPI_SCHEDULE_P_DEN, *den, &r9);
+    *r = r9;
+    return q;
+}
+
 spi_i128 spi_schedule_payout(const spi_schedule *s, int64_t x)
 {
+    if (s->kind == SPI_SCHEDULE_CURVE) {
+        spi_i128 r;
+        int64_t den;
+        return curve_payout9(s, x, &r, &den);
+    }
     if (s->kind == SPI_SCHEDULE_TABLE) {
         size_t t = x < 0 ? 0 : spi_schedule_tier(s, x);
         return (spi_i128)s->amounts[t] * SPI_SCHEDULE_P_DEN;
@@ -231,65 +335,144 @@ spi_i128 spi_schedule_payout(const spi_schedule *s, int64_t x)
 
 enum { ST_BASE, ST_GATE, ST_ACCEL, ST_CAP, ST_BONUS, NSTAGES };
 
-/* P after the gate, in 10^-9 minor units. */
-static spi_i128 gated(const spi_schedule *s, int64_t x)
+/* The stages of one evaluation point: stage k is q[k] + r[k] / d in 10^-18 minor units,
+ * 0 <= r[k] < d (d = 1 and every r = 0 for the kinds other than a curve). */
+typedef struct vals {
+    spi_i128 q[NSTAGES], r[NSTAGES];
+    spi_i128 d;
+} vals;
+
+/* P at x in 10^-9 minor units, as q + *r / *d. */
+static spi_i128 payout9(const spi_schedule *s, int64_t x, spi_i128 *r, spi_i128 *d)
 {
-    if (s->has_gate && !reached(s, x, s->gate))
-        return 0;
-    return spi_schedule_payout(s, x);
+    if (s->kind != SPI_SCHEDULE_CURVE) {
+        *r = 0;
+        *d = 1;
+        return spi_schedule_payout(s, x);
+    }
+    int64_t den;
+    spi_i128 q = curve_payout9(s, x, r, &den);
+    *d = den;
+    return q;
 }
 
-/* The value of x after each stage, in 10^-18 minor units. */
-static int stages(const spi_schedule *s, int64_t x, spi_i128 v[NSTAGES])
+/* (q + r / d) m as *oq + *or / d: q m + floor(r m / d), with |r m| < 2^63 2^64. */
+static bool scale(spi_i128 q, spi_i128 r, spi_i128 d, spi_i128 m, spi_i128 *oq, spi_i128 *or_)
+{
+    spi_i128 t, f = floor_div(r * m, d, or_);
+    if (!mul_ck(q, m, &t) || !add_ck(t, f, oq))
+        return false;
+    return true;
+}
+
+/* *q + *r / d += aq + ar / d (ar in [0, d)). */
+static bool add_frac(spi_i128 *q, spi_i128 *r, spi_i128 d, spi_i128 aq, spi_i128 ar)
+{
+    spi_i128 nr = *r + ar;
+    if (nr >= d) {
+        nr -= d;
+        if (!add_ck(aq, 1, &aq))
+            return false;
+    }
+    if (!add_ck(*q, aq, q))
+        return false;
+    *r = nr;
+    return true;
+}
+
+/* The value of x after each stage. */
+static int stages(const spi_schedule *s, int64_t x, vals *v)
 {
     const spi_i128 P_DEN = SPI_SCHEDULE_P_DEN;
-    spi_i128 p = spi_schedule_payout(s, x), g = gated(s, x);
-    if (!mul_ck(p, P_DEN, &v[ST_BASE]) || !mul_ck(g, P_DEN, &v[ST_GATE]))
+    spi_i128 pr, d, p = payout9(s, x, &pr, &d);
+    bool open = !s->has_gate || reached(s, x, s->gate);
+    spi_i128 g = open ? p : 0, gr = open ? pr : 0;
+    v->d = d;
+    if (!scale(p, pr, d, P_DEN, &v->q[ST_BASE], &v->r[ST_BASE]) ||
+        !scale(g, gr, d, P_DEN, &v->q[ST_GATE], &v->r[ST_GATE]))
         return SP_EOVERFLOW;
-    spi_i128 a = v[ST_GATE];
+    spi_i128 a = v->q[ST_GATE], ar = v->r[ST_GATE];
     if (s->naccel > 0 && s->accel_retroactive) {
         size_t j = count_reached(s, s->accel_from, s->naccel, x);
-        if (j > 0 && !mul_ck(g, s->accel_mult[j - 1], &a))
+        if (j > 0 && !scale(g, gr, d, s->accel_mult[j - 1], &a, &ar))
             return SP_EOVERFLOW;
     } else {
         /* Each part of the gated payout at its own multiplier: with M_0 = 1,
-         * A(x) = G(x) + sum over from_j < x of (M_j - M_{j-1}) (G(x) - G(from_j)). */
+         * A(x) = G(x) + sum over from_j < x of (M_j - M_{j-1}) (G(x) - G(from_j)). G(from_j)
+         * is whole in 10^-9 minor units (a curve's from_j is one of its points). */
         for (size_t j = 0; j < s->naccel && x > s->accel_from[j]; j++) {
             spi_i128 dm = (spi_i128)s->accel_mult[j] - (j == 0 ? SP_DEC_ONE : s->accel_mult[j - 1]);
-            spi_i128 t;
-            if (!mul_ck(dm, g - gated(s, s->accel_from[j]), &t) || !add_ck(a, t, &a))
+            spi_i128 fr, fd, f = 0;
+            if (!s->has_gate || reached(s, s->accel_from[j], s->gate))
+                f = payout9(s, s->accel_from[j], &fr, &fd);
+            spi_i128 t, tr;
+            if (!scale(g - f, gr, d, dm, &t, &tr) || !add_frac(&a, &ar, d, t, tr))
                 return SP_EOVERFLOW;
         }
     }
-    v[ST_ACCEL] = a;
+    v->q[ST_ACCEL] = a;
+    v->r[ST_ACCEL] = ar;
     spi_i128 capv = (spi_i128)s->cap * SPI_SCHEDULE_V_DEN;
-    v[ST_CAP] = s->has_cap && a > capv ? capv : a;
-    spi_i128 b = v[ST_CAP];
+    bool capped = s->has_cap && (a > capv || (a == capv && ar > 0));
+    v->q[ST_CAP] = capped ? capv : a;
+    v->r[ST_CAP] = capped ? 0 : ar;
+    spi_i128 b = v->q[ST_CAP];
     size_t nb = count_reached(s, s->bonus_at, s->nbonus, x);
     for (size_t j = 0; j < nb; j++)
         if (!add_ck(b, (spi_i128)s->bonus_amount[j] * SPI_SCHEDULE_V_DEN, &b))
             return SP_EOVERFLOW;
-    v[ST_BONUS] = b;
+    v->q[ST_BONUS] = b;
+    v->r[ST_BONUS] = v->r[ST_CAP];
     return SP_OK;
 }
 
 int spi_schedule_value(const spi_schedule *s, int64_t x, spi_i128 *out)
 {
-    spi_i128 v[NSTAGES];
+    vals v;
     if (s == NULL || out == NULL)
         return SP_EINVAL;
-    int rc = stages(s, x, v);
+    int rc = stages(s, x, &v);
     if (rc == SP_OK)
-        *out = v[ST_BONUS];
+        *out = v.q[ST_BONUS];
     return rc;
 }
 
 /* ---- a line ---- */
 
-/* R(v / 10^18): |v| < 2^127, so the quotient is far inside int64_t's range times 10^2. */
-static spi_i128 round_v(spi_i128 v, uint32_t mode)
+/* R((q + f) / 10^18) for f = 0 (frac false) or 0 < f < 1 (frac true). The thresholds of
+ * R are whole numbers of 10^-18 minor units, so q + f rounds as q + 1/2 would: as q when
+ * q's remainder is neither 0 nor half, else as q + 1. |q| < 2^127: the quotient is far
+ * inside int64_t's range times 10^2. */
+static spi_i128 round_q(spi_i128 q, bool frac, uint32_t mode)
 {
-    return spi_div_round_i128(v, SPI_SCHEDULE_V_DEN, mode);
+    const spi_i128 D = SPI_SCHEDULE_V_DEN;
+    if (frac) {
+        spi_i128 rem;
+        (void)floor_div(q, D, &rem);
+        if (rem == 0 || rem == D / 2)
+            q += 1; /* q is then a multiple of 10^18 or half of one: not I128_MAX */
+    }
+    return spi_div_round_i128(q, D, mode);
+}
+
+/* R(stage k of v). */
+static spi_i128 round_v(const vals *v, int k, uint32_t mode)
+{
+    return round_q(v->q[k], v->r[k] != 0, mode);
+}
+
+/* R(stage k of vx - stage k of vc); false on overflow. */
+static bool round_diff(const vals *vx, const vals *vc, int k, uint32_t mode, spi_i128 *out)
+{
+    spi_i128 dq;
+    if (!add_ck(vx->q[k], -vc->q[k], &dq))
+        return false;
+    /* the sign of r_x / d_x - r_c / d_c: products of values below 2^63 */
+    spi_i128 lx = vx->r[k] * vc->d, lc = vc->r[k] * vx->d;
+    if (lx < lc && !add_ck(dq, -1, &dq)) /* in (dq - 1, dq) */
+        return false;
+    *out = round_q(dq, lx != lc, mode);
+    return true;
 }
 
 /*
@@ -297,11 +480,12 @@ static spi_i128 round_v(spi_i128 v, uint32_t mode)
  * base earning `base`, so the two sum to it exactly.
  *  - retroactive, interpolated: the line's measure m at the rate reached, rho(c + m) m,
  *    rounded by `mode` (the true-up is then (rho(c + m) - rho(c)) c plus the rounding).
- *  - table (no rate): the step a(x) - a(c) is shared by the measure pro rata: of the
+ *  - table, curve (amounts, no rate): the line's base earning, the rounded change of the
+ *    payout P(x) - P(c) (a table's step), is shared by the measure pro rata: of the
  *    positive measure up to hi = max(c, x), the line moved hi - lo (lo = max(min(c, x), 0))
- *    and the measure before it lo, so the own part is step (hi - lo) / hi, rounded by `mode`.
- *    A line from no measure (c <= 0) or back to none (x <= 0) owns the whole step; a line
- *    within a tier owns nothing, and has no true-up.
+ *    and the measure before it lo, so the own part is base (hi - lo) / hi, rounded by
+ *    `mode`. A line from no measure (c <= 0) or back to none (x <= 0) owns all of it; a
+ *    line within a table's tier earns nothing and shows nothing.
  *  - flat, marginal: all of it (what the measure before earned does not change).
  */
 static spi_i128 own_part(const spi_schedule *s, int64_t c, int64_t m, int64_t x, spi_i128 base,
@@ -313,48 +497,44 @@ static spi_i128 own_part(const spi_schedule *s, int64_t c, int64_t m, int64_t x,
         /* |rho m| < 2^63 * 2^63 = 2^126 */
         return spi_div_round_i128((spi_i128)spi_schedule_rate(s, x) * m, SPI_SCHEDULE_P_DEN,
                                   mode);
-    case SPI_SCHEDULE_TABLE: {
+    case SPI_SCHEDULE_TABLE:
+    case SPI_SCHEDULE_CURVE: {
         int64_t hi = c > x ? c : x, lo = c < x ? c : x;
         if (lo < 0)
             lo = 0;
         if (hi <= 0)
             return base;
-        /* the step: both amounts in [0, 2^63), so |step| < 2^63; times hi - lo < 2^63 */
-        spi_i128 step = (spi_i128)s->amounts[spi_schedule_tier(s, x)] -
-                        s->amounts[c < 0 ? 0 : spi_schedule_tier(s, c)];
-        return spi_div_round_i128(step * (hi - lo), hi, mode);
+        /* |base| < 2^63 (checked by the caller); times hi - lo < 2^63 */
+        return spi_div_round_i128(base * (hi - lo), hi, mode);
     }
     default:
         return base;
     }
 }
 
-int spi_schedule_line(const spi_schedule *s, int64_t c, int64_t m, uint32_t policy,
-                      uint32_t mode, spi_schedule_line_out *out)
+/* The line from c to c + m, accumulated. */
+static int line_from(const spi_schedule *s, int64_t c, int64_t m, uint32_t policy,
+                     uint32_t mode, spi_schedule_line_out *out)
 {
-    if (s == NULL || out == NULL || policy > SPI_ROUND_PER_LINE || !spi_rounding_valid(mode))
-        return SP_EINVAL;
     int64_t x;
     if (__builtin_add_overflow(c, m, &x))
         return SP_EOVERFLOW;
-    spi_i128 vc[NSTAGES], vx[NSTAGES], part[NSTAGES];
-    int rc = stages(s, c, vc);
-    if (rc != SP_OK || (rc = stages(s, x, vx)) != SP_OK)
+    vals vc, vx;
+    spi_i128 part[NSTAGES];
+    int rc = stages(s, c, &vc);
+    if (rc != SP_OK || (rc = stages(s, x, &vx)) != SP_OK)
         return rc;
     /* e[k]: the line's earning after stage k, rounded by the policy; the part of stage k
      * is e[k] - e[k - 1], so the parts sum to e[ST_BONUS], the earning, exactly. */
     spi_i128 e[NSTAGES];
     for (int k = 0; k < NSTAGES; k++) {
         if (policy == SPI_ROUND_PER_TOTAL) {
-            spi_i128 rx = round_v(vx[k], mode), rcv = round_v(vc[k], mode);
+            spi_i128 rx = round_v(&vx, k, mode), rcv = round_v(&vc, k, mode);
             if (k == ST_BONUS && (!fits_i64(rx) || !fits_i64(rcv)))
                 return SP_EOVERFLOW;
             e[k] = rx - rcv;
-        } else {
-            spi_i128 d;
-            if (!add_ck(vx[k], -vc[k], &d))
-                return SP_EOVERFLOW;
-            e[k] = round_v(d, mode);
+        } else if (!round_diff(&vx, &vc, k, mode, &e[k])) {
+            return SP_EOVERFLOW;
         }
         part[k] = k == 0 ? e[0] : e[k] - e[k - 1];
         if (!fits_i64(part[k]) || !fits_i64(e[k]))
@@ -362,7 +542,7 @@ int spi_schedule_line(const spi_schedule *s, int64_t c, int64_t m, uint32_t poli
     }
     spi_i128 own = own_part(s, c, m, x, part[ST_BASE], mode);
     spi_i128 true_up = part[ST_BASE] - own;
-    spi_i128 capped_to_date = round_v(vx[ST_ACCEL], mode) - round_v(vx[ST_CAP], mode);
+    spi_i128 capped_to_date = round_v(&vx, ST_ACCEL, mode) - round_v(&vx, ST_CAP, mode);
     if (!fits_i64(own) || !fits_i64(true_up) || !fits_i64(capped_to_date))
         return SP_EOVERFLOW;
     spi_schedule_line_out o;
@@ -378,6 +558,35 @@ int spi_schedule_line(const spi_schedule *s, int64_t c, int64_t m, uint32_t poli
     o.tier_after = spi_schedule_tier(s, x);
     o.rate_before = spi_schedule_rate(s, c);
     o.rate = spi_schedule_rate(s, x);
+    *out = o;
+    return SP_OK;
+}
+
+int spi_schedule_line(const spi_schedule *s, int64_t c, int64_t m, uint32_t policy,
+                      uint32_t mode, spi_schedule_line_out *out)
+{
+    if (s == NULL || out == NULL || policy > SPI_ROUND_PER_LINE || !spi_rounding_valid(mode))
+        return SP_EINVAL;
+    if (!s->per_line_measure)
+        return line_from(s, c, m, policy, mode, out);
+    /* Measured per line: the line from 0 to m; a refund mirrors the sale of its size (a
+     * check()ed schedule has no modifiers here, so capped_to_date is 0). */
+    if (m >= 0)
+        return line_from(s, 0, m, policy, mode, out);
+    if (m == INT64_MIN)
+        return SP_EOVERFLOW;
+    spi_schedule_line_out o;
+    int rc = line_from(s, 0, -m, policy, mode, &o);
+    if (rc != SP_OK)
+        return rc;
+    o.earned = -o.earned;
+    o.own = -o.own;
+    o.true_up = -o.true_up;
+    o.gate = -o.gate;
+    o.accel = -o.accel;
+    o.capped = -o.capped;
+    o.bonus = -o.bonus;
+    o.capped_to_date = -o.capped_to_date;
     *out = o;
     return SP_OK;
 }

@@ -7,7 +7,10 @@
  *
  * Exact values: the base payout P(x) is a spi_i128 numerator in units of 10^-9 minor
  * units (a measure times an sp_dec rate); the payout after the modifiers V(x) is one in
- * units of 10^-18 minor units (an accelerator multiplies P by an sp_dec). The functions
+ * units of 10^-18 minor units (an accelerator multiplies P by an sp_dec). A curve's P(x)
+ * is a rational whose denominator is the width of x's segment: the kernel carries it as
+ * that numerator plus a remainder over the width, so a line is still rounded once, from
+ * the exact value (spi_schedule_payout_exact gives it). The functions
  * other than spi_schedule_check and spi_schedule_attainment_breaks take a schedule that
  * spi_schedule_check accepted, and record nothing: their status codes say everything.
  */
@@ -26,7 +29,9 @@ typedef enum spi_schedule_kind {
     SPI_SCHEDULE_MARGINAL = 2,     /* each part of the measure at its own tier's rate */
     SPI_SCHEDULE_RETROACTIVE = 3,  /* the whole measure at the rate of the tier reached */
     SPI_SCHEDULE_INTERPOLATED = 4, /* retroactive, the rate linear within each tier */
-    SPI_SCHEDULE_TABLE = 5         /* the amount of the highest tier reached */
+    SPI_SCHEDULE_TABLE = 5,        /* the amount of the highest tier reached */
+    SPI_SCHEDULE_CURVE = 6         /* a payout curve: amounts a_i at the points b_i (a0 at
+                                      0), linear between them, flat after the last */
 } spi_schedule_kind;
 
 /* Which tier owns a measure exactly on a breakpoint b_i (and whether a gate, an
@@ -61,8 +66,12 @@ typedef struct spi_schedule {
     const int64_t *breaks;  /* k measures b1 < ... < bk, all > 0 */
     size_t nvalues;         /* k + 1: the number of rates, or of amounts */
     const sp_dec *rates;    /* rate kinds: r0 .. rk >= 0, a fraction or minor units per
-                               unit (either way P = x r / 10^9); NULL for a table */
-    const int64_t *amounts; /* table: a0 .. ak >= 0 in minor units; NULL otherwise */
+                               unit (either way P = x r / 10^9); NULL for a table or a
+                               curve */
+    const int64_t *amounts; /* table, curve: a0 .. ak >= 0 in minor units; NULL otherwise */
+    bool per_line_measure;  /* each line measured alone (tiers walked from 0 for every
+                               line, nothing accumulated): the line is the one from 0 to
+                               its m (a negative m mirrors the line of -m); no modifiers */
 
     bool has_gate;
     int64_t gate;              /* > 0: V = 0 until the measure reaches it */
@@ -83,8 +92,9 @@ typedef struct spi_schedule {
 typedef struct spi_schedule_line_out {
     int64_t earned;
     int64_t own;       /* the schedule's earning on the line's own measure */
-    int64_t true_up;   /* retroactive, interpolated, table: the schedule's earning for the
-                          measure before the line (0 for flat and marginal) */
+    int64_t true_up;   /* retroactive, interpolated, table, curve: the schedule's earning
+                          for the measure before the line (0 for flat and marginal, and
+                          for every kind measured per line) */
     int64_t gate;      /* < 0 what the gate holds back; > 0 what it releases */
     int64_t accel;     /* what the accelerators add (or, below 1, take) */
     int64_t capped;    /* > 0 what the cap holds back of this line; < 0 released */
@@ -92,7 +102,7 @@ typedef struct spi_schedule_line_out {
     int64_t capped_to_date; /* all that the cap holds back at c + m */
     size_t tier_before, tier_after; /* tiers of c and of c + m under the boundary rule */
     sp_dec rate_before, rate;       /* the rate at c and at c + m (rho for interpolated,
-                                       0 for a table) */
+                                       0 for a table or a curve) */
 } spi_schedule_line_out;
 
 /*
@@ -105,20 +115,27 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what);
 size_t spi_schedule_tier(const spi_schedule *s, int64_t x);
 
 /* The rate at x: r(tier(x)) for flat, marginal and retroactive, rho(x) for interpolated,
- * 0 for a table; r0 for every x < 0. */
+ * 0 for a table or a curve; r0 for every x < 0. */
 sp_dec spi_schedule_rate(const spi_schedule *s, int64_t x);
 
-/* P(x) exactly, in 10^-9 minor units, without the modifiers. Never overflows (proof in
- * schedule.c). */
+/* P(x) in 10^-9 minor units, without the modifiers: exact for every kind but a curve,
+ * whose P(x) is rounded toward minus infinity to 10^-9 (exact on its points). Never
+ * overflows (proof in schedule.c). */
 spi_i128 spi_schedule_payout(const spi_schedule *s, int64_t x);
 
+/* P(x) exactly: *num / *den minor units. *den is 10^9 for every kind but a curve, and the
+ * width of x's segment for a curve (1 on a point from the last on, or below 0). */
+void spi_schedule_payout_exact(const spi_schedule *s, int64_t x, spi_i128 *num, int64_t *den);
+
 /* V(x): P(x) after the gate, the accelerators, the cap and the bonuses, exactly, in
- * 10^-18 minor units. SP_EOVERFLOW when some stage is beyond 2^127 (beyond about
+ * 10^-18 minor units (for a curve, rounded toward minus infinity). SP_EOVERFLOW when some stage is beyond 2^127 (beyond about
  * 1.7 x 10^20 minor units: no payout that fits an int64_t). */
 int spi_schedule_value(const spi_schedule *s, int64_t x, spi_i128 *out);
 
 /*
  * The earning of a line moving the measure from c to c + m under `policy`
+ * (with per_line_measure: from 0 to m, c ignored; a negative m earns the negation of the
+ * line of -m, parts and all)
  * (spi_schedule_policy), rounded by `mode` (sp_rounding). SP_EINVAL for a NULL argument or
  * an unknown policy or mode; SP_EOVERFLOW when c + m overflows or a reported amount, or
  * (per total) R(V(c)) or R(V(c + m)), does not fit an int64_t. *out written on success only.
