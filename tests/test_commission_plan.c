@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "commission/plan_doc.h"
+#include "commission/schedule.h"
 #include "core/internal.h"
 #include "support/spt.h"
 
@@ -200,7 +201,8 @@ static void test_canonical(void **state)
         "\"policy\":\"per_total\"},\"components\":[{\"id\":\"c\",\"measure\":{\"kind\":"
         "\"amount\",\"basis\":\"booking\",\"filter\":{\"product\":[\"a\",\"b\"]}},\"period\":"
         "\"month\",\"schedule\":{\"kind\":\"marginal\",\"on\":\"measure\",\"boundary\":"
-        "\"lower\",\"tiers\":[{\"rate\":0.05},{\"from\":1000.5,\"rate\":0.075}]},"
+        "\"lower\",\"accumulate\":\"period\",\"tiers\":[{\"rate\":0.05},{\"from\":1000.5,"
+        "\"rate\":0.075}]},"
         "\"crediting\":{\"splits\":\"none\"}}]}";
     spi_cplan p;
     assert_int_equal(spi_cplan_read(ctx, doc, strlen(doc), &p), SP_OK);
@@ -246,6 +248,88 @@ static void test_errors(void **state)
         for (size_t k = 0; k < sizeof p; k++) /* bad input writes nothing */
             assert_int_equal(((const unsigned char *)&p)[k], 0x5A);
     }
+    sp_ctx_free(ctx);
+}
+
+/* ---- the documents through the kernel ---- */
+
+/* A component's schedule as the kernel's (the engine's mapping, for a schedule `on` the
+ * measure; attainment breakpoints become measures by the quota). */
+static spi_schedule to_kernel(const spi_cplan_component *c, int64_t quota, int64_t *breaks,
+                              int64_t *values)
+{
+    const spi_cplan_schedule *cs = &c->schedule;
+    static const uint32_t kinds[] = { SPI_SCHEDULE_FLAT, SPI_SCHEDULE_MARGINAL,
+                                      SPI_SCHEDULE_RETROACTIVE, SPI_SCHEDULE_INTERPOLATED,
+                                      SPI_SCHEDULE_TABLE };
+    spi_schedule s;
+    memset(&s, 0, sizeof s);
+    s.kind = cs->kind == SPI_CSCHED_INTERPOLATED && cs->value == SPI_CVALUE_AMOUNT
+                 ? SPI_SCHEDULE_CURVE
+                 : kinds[cs->kind];
+    s.boundary = cs->boundary;
+    s.decreasing = cs->decreasing;
+    s.per_line_measure = cs->accumulate == SPI_CACCUM_LINE;
+    s.nbreaks = cs->ntiers - 1;
+    s.nvalues = cs->ntiers;
+    sp_dec pct[16];
+    for (size_t i = 0; i < cs->ntiers; i++) {
+        values[i] = cs->tiers[i].value;
+        if (i > 0)
+            pct[i - 1] = breaks[i - 1] = cs->tiers[i].from;
+    }
+    if (cs->on == SPI_CON_ATTAINMENT)
+        assert_int_equal(spi_schedule_attainment_breaks(NULL, NULL, quota, pct, s.nbreaks,
+                                                        breaks), SP_OK);
+    s.breaks = breaks;
+    if (cs->value == SPI_CVALUE_AMOUNT)
+        s.amounts = values;
+    else
+        s.rates = values;
+    assert_int_equal(spi_schedule_check(NULL, &s, NULL), SP_OK);
+    return s;
+}
+
+/* Example 1.1's six transactions (cents) through a document's schedule, half even. */
+static int64_t icm_total(const char *file)
+{
+    static const int64_t lines[6] = { 20000, 30000, 150000, 120000, 200000, 450000 };
+    sp_ctx *ctx = spt_new_ctx();
+    spi_cplan p = read_file(ctx, file);
+    int64_t breaks[16], values[16], c = 0, sum = 0;
+    spi_schedule s = to_kernel(&p.components[0], 0, breaks, values);
+    for (int i = 0; i < 6; i++) {
+        spi_schedule_line_out o;
+        assert_int_equal(spi_schedule_line(&s, c, lines[i], SPI_ROUND_PER_TOTAL,
+                                           SP_ROUND_HALF_EVEN, &o), SP_OK);
+        sum += o.earned;
+        c += lines[i];
+    }
+    spi_cplan_free(ctx, &p);
+    sp_ctx_free(ctx);
+    return sum;
+}
+
+static void test_through_kernel(void **state)
+{
+    (void)state;
+    /* 1.1: per transaction 164.00 (published); accumulated over the quarter, marginal
+     * 285.00 and retroactive 485.00 (derived). 2.1: per transaction 149.00 (published). */
+    assert_int_equal(icm_total("ex-1.1-per-line.json"), 16400);
+    assert_int_equal(icm_total("ex-1.1-marginal.json"), 28500);
+    assert_int_equal(icm_total("ex-1.1-retroactive.json"), 48500);
+    assert_int_equal(icm_total("ex-2.1-interpolated-amounts.json"), 14900);
+    /* 2.2: quota 200,000.00, measure 246,913.57: 14,691.357 -> 14,691.36. */
+    sp_ctx *ctx = spt_new_ctx();
+    spi_cplan p = read_file(ctx, "ex-2.2-payout-curve.json");
+    int64_t breaks[16], values[16];
+    spi_schedule s = to_kernel(&p.components[0], 20000000, breaks, values);
+    assert_int_equal(s.kind, SPI_SCHEDULE_CURVE);
+    spi_schedule_line_out o;
+    assert_int_equal(spi_schedule_line(&s, 0, 24691357, SPI_ROUND_PER_TOTAL,
+                                       SP_ROUND_HALF_EVEN, &o), SP_OK);
+    assert_int_equal(o.earned, 1469136);
+    spi_cplan_free(ctx, &p);
     sp_ctx_free(ctx);
 }
 
@@ -330,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_examples),   cmocka_unit_test(test_doc_example),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_canonical),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_through_kernel),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@ static const char *const sched_names[] = { "flat", "marginal", "retroactive", "i
                                            "table" };
 static const char *const on_names[] = { "measure", "attainment" };
 static const char *const boundary_names[] = { "lower", "upper" };
+static const char *const accumulate_names[] = { "period", "line" };
 static const char *const value_names[] = { "rate", "per_unit", "amount" };
 static const char *const policy_names[] = { "per_total", "per_line" };
 static const char *const splits_names[] = { "none", "facts" };
@@ -297,8 +298,8 @@ static int read_measure(reader *r, const spi_rnode *obj, spi_cplan_component *c)
 
 static int read_schedule(reader *r, const spi_rnode *obj, spi_cplan_component *c)
 {
-    static const char *const known[] = { "kind",       "on",   "boundary", "decreasing",
-                                         "high_rates", "tiers" };
+    static const char *const known[] = { "kind",       "on",   "boundary", "accumulate",
+                                         "decreasing", "high_rates", "tiers" };
     spi_cplan_schedule *s = &c->schedule;
     const spi_rnode *arr;
     size_t n;
@@ -310,6 +311,8 @@ static int read_schedule(reader *r, const spi_rnode *obj, spi_cplan_component *c
                            SPI_ARRAY_LEN(on_names), &s->on)) != SP_OK ||
         (rc = spi_rec_enum(r->doc, obj, "boundary", SPI_REC_OPTIONAL, boundary_names,
                            SPI_ARRAY_LEN(boundary_names), &s->boundary)) != SP_OK ||
+        (rc = spi_rec_enum(r->doc, obj, "accumulate", SPI_REC_OPTIONAL, accumulate_names,
+                           SPI_ARRAY_LEN(accumulate_names), &s->accumulate)) != SP_OK ||
         (s->kind == SPI_CSCHED_FLAT &&
          (rc = refuse(r, obj, "decreasing", "does not apply to kind 'flat' (one tier)")) !=
              SP_OK) ||
@@ -614,10 +617,32 @@ static int read_component(reader *r, const spi_rnode *obj, spi_cplan_component *
     c->has_quota = quota != NULL;
     if (c->schedule.on == SPI_CON_ATTAINMENT && quota == NULL)
         return spi_rec_fail(r->doc, obj, "a schedule on attainment needs a 'quota'");
+    /* A schedule measured per line has no thresholds of the period's measure. */
+    static const char *const period_only[] = { "gate", "accelerators", "cap", "bonuses" };
+    for (size_t i = 0; c->schedule.accumulate == SPI_CACCUM_LINE && i < 4; i++)
+        if ((rc = refuse(r, obj, period_only[i], "does not apply to a schedule with "
+                                                 "\"accumulate\": \"line\" (a threshold of "
+                                                 "the period's measure)")) != SP_OK)
+            return rc;
     if ((rc = read_threshold(r, c, obj, "gate", SPI_REC_OPTIONAL, 1, &c->gate)) != SP_OK ||
         (rc = read_accels(r, obj, c)) != SP_OK ||
         (rc = spi_rec_object(r->doc, obj, "cap", SPI_REC_OPTIONAL, &cap)) != SP_OK)
         return rc;
+    /* A payout curve's marginal accelerator starts on one of its points (the kernel's rule:
+     * the payout is whole there, so the accelerated value stays exact). */
+    const spi_cplan_schedule *cs = &c->schedule;
+    for (size_t i = 0; cs->kind == SPI_CSCHED_INTERPOLATED && cs->value == SPI_CVALUE_AMOUNT &&
+                       i < c->naccels; i++) {
+        bool on_point = c->accels[i].retroactive;
+        for (size_t t = 1; !on_point && t < cs->ntiers; t++)
+            on_point = cs->tiers[t].from == c->accels[i].from;
+        if (!on_point)
+            return spi_rec_fail(r->doc,
+                                member(r, spi_rnode_at(r->doc, member(r, obj, "accelerators"),
+                                                       i), "from"),
+                                "a payout curve's accelerator starts on one of its points (a "
+                                "tier's 'from') unless it is retroactive");
+    }
     if (cap != NULL &&
         ((rc = spi_rec_check_members(r->doc, cap, cknown, SPI_ARRAY_LEN(cknown))) != SP_OK ||
          (rc = read_money(r, cap, "amount", 0, 1, &c->cap)) != SP_OK ||
@@ -984,6 +1009,8 @@ static void write_component(spi_writer *w, const spi_cplan *p, const spi_cplan_c
     spi_writer_member_enum(w, "on", on_names, SPI_ARRAY_LEN(on_names), s->on);
     spi_writer_member_enum(w, "boundary", boundary_names, SPI_ARRAY_LEN(boundary_names),
                            s->boundary);
+    spi_writer_member_enum(w, "accumulate", accumulate_names, SPI_ARRAY_LEN(accumulate_names),
+                           s->accumulate);
     if (s->decreasing)
         spi_writer_member_bool(w, "decreasing", true);
     if (s->high_rates)
@@ -1178,6 +1205,7 @@ static bool same_component(const spi_cplan_component *a, const spi_cplan_compone
     }
     const spi_cplan_schedule *s = &a->schedule, *t = &b->schedule;
     if (s->kind != t->kind || s->on != t->on || s->boundary != t->boundary ||
+        s->accumulate != t->accumulate ||
         s->value != t->value || s->decreasing != t->decreasing ||
         s->high_rates != t->high_rates || s->ntiers != t->ntiers)
         return false;

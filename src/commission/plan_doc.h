@@ -62,6 +62,12 @@ typedef enum spi_cplan_sched_kind {
 
 typedef enum spi_cplan_on { SPI_CON_MEASURE = 0, SPI_CON_ATTAINMENT = 1 } spi_cplan_on;
 typedef enum spi_cplan_boundary { SPI_CBOUND_LOWER = 0, SPI_CBOUND_UPPER = 1 } spi_cplan_boundary;
+/* What the schedule's measure accumulates over: the period (the default) or each line alone
+ * (tiers walked from 0 for every line). */
+typedef enum spi_cplan_accumulate {
+    SPI_CACCUM_PERIOD = 0,
+    SPI_CACCUM_LINE = 1
+} spi_cplan_accumulate;
 
 /* What each tier gives: a rate of the measure, an amount per unit, an amount (tables). */
 typedef enum spi_cplan_value {
@@ -93,7 +99,9 @@ typedef struct spi_cplan_schedule {
     uint32_t kind;     /* spi_cplan_sched_kind */
     uint32_t on;       /* spi_cplan_on */
     uint32_t boundary; /* spi_cplan_boundary */
-    uint32_t value;    /* spi_cplan_value of every tier */
+    uint32_t accumulate; /* spi_cplan_accumulate */
+    uint32_t value;    /* spi_cplan_value of every tier (interpolated with amounts: a payout
+                          curve, the kernel's SPI_SCHEDULE_CURVE) */
     bool decreasing;   /* declared: a tier's value may be below the one before */
     bool high_rates;   /* declared: rates above SPI_CPLAN_RATE_MAX */
     size_t ntiers;     /* >= 1; flat: exactly 1 */
