@@ -212,6 +212,449 @@ static void test_split_errors(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- 8.1, 8.2: payments prorated to lines ---- */
+
+static void prorate_is(sp_ctx *ctx, const int64_t *amounts, size_t n, int64_t before,
+                       int64_t payment, const int64_t *want)
+{
+    int64_t out[8];
+    int rc = spi_credit_prorate(ctx, 7, amounts, n, 900, before, payment, out);
+    if (rc != SP_OK)
+        fail_msg("prorate: status %d: %s", rc, sp_ctx_errmsg(ctx));
+    expect_parts(out, want, n);
+}
+
+static int64_t paid_one(sp_ctx *ctx, int64_t amount, int64_t value, int64_t before,
+                        int64_t payment)
+{
+    spi_paid_line l = { 77, amount, 1, &value };
+    int64_t out = 0;
+    int rc = spi_credit_paid(ctx, &l, 901, before, payment, SP_ROUND_HALF_EVEN, &out);
+    if (rc != SP_OK)
+        fail_msg("paid: status %d: %s", rc, sp_ctx_errmsg(ctx));
+    return out;
+}
+
+static void test_payments_oca(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    /* OCA #104: invoice 20 000.00, commission 4 000.00, two payments of 10 000.00: each
+     * credits 400 000 x 1 000 000 / 2 000 000 = 200 000. */
+    assert_int_equal(paid_one(ctx, 2000000, 400000, 0, 1000000), 200000);
+    assert_int_equal(paid_one(ctx, 2000000, 400000, 1000000, 1000000), 200000);
+    /* OCA #480: 1 000.00 at 20 % (200.00), 500.00 paid: 20 000 x 50 000 / 100 000. */
+    assert_int_equal(paid_one(ctx, 100000, 20000, 0, 50000), 10000);
+    /* OCA #385: two lines of 1 000.00, a down payment of 1 500.00 pays 3/4 of each; the
+     * commission of line 1 (10 % = 100.00) credits 3/4 of 10 000 = 7 500, not 15 000. */
+    const int64_t lines[2] = { 100000, 100000 };
+    prorate_is(ctx, lines, 2, 0, 150000, (const int64_t[]){ 75000, 75000 });
+    assert_int_equal(paid_one(ctx, 100000, 10000, 0, 75000), 7500);
+    sp_ctx_free(ctx);
+}
+
+/* 8.2: INV-7, L1 123.45 at 10 %, L2 876.55 at 4 %; payments 333.33, 333.33, 333.34. */
+static void test_payments_three_over_two(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    const int64_t lines[2] = { 12345, 87655 };
+    const int64_t pay[3] = { 33333, 33333, 33334 };
+    /* Cumulative 33 333 over 12 345 : 87 655 is 4 114.959 / 29 218.041: the cent to L1:
+     * 4 115 / 29 218. Cumulative 66 666: 8 229.918 / 58 436.082: 8 230 / 58 436, so P2
+     * pays 4 115 / 29 218. P3 pays the rest: 4 115 / 29 219. */
+    const int64_t want_parts[3][2] = { { 4115, 29218 }, { 4115, 29218 }, { 4115, 29219 } };
+    /* Commissions of the lines: R(1 234.5) = 1 234 (half-even), R(3 506.2) = 3 506.
+     * To date after each payment: L1 R(1 234 x 4 115 / 12 345) = R(411.33) = 411, then
+     * R(822.67) = 823, then 1 234: 411, 412, 411. L2 R(3 506 x 29 218 / 87 655) =
+     * R(1 168.65) = 1 169, then R(2 337.31) = 2 337, then 3 506: 1 169, 1 168, 1 169. */
+    const int64_t want_comm[3][2] = { { 411, 1169 }, { 412, 1168 }, { 411, 1169 } };
+    int64_t paid[2] = { 0, 0 }, comm_total[2] = { 0, 0 }, before = 0, total = 0;
+    const int64_t comm[2] = { 1234, 3506 };
+    for (size_t k = 0; k < 3; k++) {
+        int64_t parts[2];
+        prorate_is(ctx, lines, 2, before, pay[k], want_parts[k]);
+        memcpy(parts, want_parts[k], sizeof parts);
+        before += pay[k];
+        for (size_t l = 0; l < 2; l++) {
+            /* The line's amount and its commission, credited together. */
+            const int64_t values[2] = { lines[l], comm[l] };
+            spi_paid_line pl = { 100 + l, lines[l], 2, values };
+            int64_t out[2];
+            assert_int_equal(spi_credit_paid(ctx, &pl, 900 + k, paid[l], parts[l],
+                                             SP_ROUND_HALF_EVEN, out),
+                             SP_OK);
+            assert_int_equal(out[0], parts[l]); /* the amount credited is the part paid */
+            assert_int_equal(out[1], want_comm[k][l]);
+            paid[l] += parts[l];
+            comm_total[l] += out[1];
+            total += out[1];
+        }
+        assert_int_equal(want_comm[k][0] + want_comm[k][1], 1580);
+    }
+    /* No drift: the invoice-basis commission, 4 740 (rounding each part x rate gives
+     * 4 743). */
+    assert_int_equal(comm_total[0], 1234);
+    assert_int_equal(comm_total[1], 3506);
+    assert_int_equal(total, 4740);
+    /* A full refund after settlement: -1 000.00 against the invoice takes back every line
+     * and its whole commission: the net is 0. */
+    prorate_is(ctx, lines, 2, 100000, -100000, (const int64_t[]){ -12345, -87655 });
+    int64_t back = paid_one(ctx, 12345, 1234, 12345, -12345) +
+                   paid_one(ctx, 87655, 3506, 87655, -87655);
+    assert_int_equal(back, -4740);
+    /* A negative line (a credit note) is paid by negative payments, the mirror image. */
+    assert_int_equal(paid_one(ctx, -12345, -1234, 0, -4115), -411);
+    prorate_is(ctx, (const int64_t[]){ -12345, -87655 }, 2, 0, -33333,
+               (const int64_t[]){ -4115, -29218 });
+    /* A line of amount 0 credits nothing, and an invoice of lines of 0 pays nothing. */
+    assert_int_equal(paid_one(ctx, 0, 500, 0, 0), 0);
+    prorate_is(ctx, (const int64_t[]){ 0, 0 }, 2, 0, 0, (const int64_t[]){ 0, 0 });
+    sp_ctx_free(ctx);
+}
+
+static void test_payment_errors(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    int64_t value = 1000, out[4] = { 5, 5, 5, 5 };
+    spi_paid_line l = { 77, 100000, 1, &value };
+    spt_expect_error(ctx, spi_credit_paid(ctx, &l, 901, 60000, 50000, 0, out), SP_EINVAL,
+                     "commission payment: payment 901 of 50000 brings the paid amount of line "
+                     "77 to 110000, beyond its amount 100000");
+    spt_expect_error(ctx, spi_credit_paid(ctx, &l, 902, 10000, -20000, 0, out), SP_EINVAL,
+                     "commission payment: payment 902 of -20000 brings the paid amount of "
+                     "line 77 to -10000: it reverses more than was paid");
+    spt_expect_error(ctx, spi_credit_paid(ctx, &l, 903, 120000, 0, 0, out), SP_EINVAL,
+                     "commission payment: line 77: paid 120000 before payment 903, beyond its "
+                     "amount 100000");
+    spt_expect_error(ctx, spi_credit_paid(ctx, &l, 904, 0, INT64_MAX, 0, out), SP_EINVAL,
+                     "commission payment: payment 904 of 9223372036854775807 brings the paid "
+                     "amount of line 77 to 9223372036854775807, beyond its amount 100000");
+    spt_expect_error(ctx, spi_credit_paid(ctx, &l, 904, 1, INT64_MAX, 0, out), SP_EOVERFLOW,
+                     "commission payment: payment 904 of 9223372036854775807: the paid amount "
+                     "of line 77 overflows");
+    spt_expect_error(ctx, spi_credit_paid(ctx, &l, 905, 0, 1, 99, out), SP_EINVAL,
+                     "commission payment: unknown rounding mode 99");
+    spt_expect_error(ctx, spi_credit_paid(ctx, NULL, 905, 0, 1, 0, out), SP_EINVAL,
+                     "commission payment: line is NULL");
+    spi_paid_line zero = { 78, 0, 1, &value };
+    spt_expect_error(ctx, spi_credit_paid(ctx, &zero, 906, 0, 1, 0, out), SP_EINVAL,
+                     "commission payment: payment 906 of 1 brings the paid amount of line 78 "
+                     "to 1, beyond its amount 0");
+    /* A negative line: a positive payment reverses more than was paid. */
+    spi_paid_line neg = { 79, -100, 1, &value };
+    spt_expect_error(ctx, spi_credit_paid(ctx, &neg, 907, 0, 1, 0, out), SP_EINVAL,
+                     "commission payment: payment 907 of 1 brings the paid amount of line 79 "
+                     "to 1: it reverses more than was paid");
+    /* INT64_MIN as a value: the reversal of its whole credit does not fit. */
+    int64_t minv = INT64_MIN;
+    spi_paid_line big = { 80, 10, 1, &minv };
+    spt_expect_error(ctx, spi_credit_paid(ctx, &big, 908, 10, -10, 0, out), SP_EOVERFLOW,
+                     "commission payment: payment 908: the credit of value 0 of line 80 "
+                     "overflows");
+    assert_int_equal(out[0], 5); /* untouched by every failure */
+
+    const int64_t lines[2] = { 12345, 87655 };
+    spt_expect_error(ctx, spi_credit_prorate(ctx, 7, lines, 2, 909, 90000, 20000, out),
+                     SP_EINVAL,
+                     "commission payment: payment 909 of 20000 brings the paid amount of "
+                     "invoice 7 to 110000, beyond its amount 100000");
+    spt_expect_error(ctx, spi_credit_prorate(ctx, 7, (const int64_t[]){ 100, -5 }, 2, 910, 0, 1,
+                                             out),
+                     SP_EINVAL,
+                     "commission payment: invoice 7: line 1's amount -5 has the other sign "
+                     "than the total 95");
+    spt_expect_error(ctx, spi_credit_prorate(ctx, 7, lines, 0, 911, 0, 1, out), SP_EINVAL,
+                     "commission payment: invoice 7: no lines");
+    spt_expect_error(ctx, spi_credit_prorate(ctx, 7, NULL, 2, 911, 0, 1, out), SP_EINVAL,
+                     "commission payment: invoice 7: amounts is NULL");
+    spt_expect_error(ctx,
+                     spi_credit_prorate(ctx, 7, (const int64_t[]){ INT64_MAX, 1 }, 2, 912, 0,
+                                        1, out),
+                     SP_EOVERFLOW,
+                     "commission payment: invoice 7: the line amounts overflow at line 1");
+    assert_int_equal(out[0], 5);
+    sp_ctx_free(ctx);
+}
+
+/* ---- 6.1, 6.2: overrides along the hierarchy ---- */
+
+/* VP > M > A..E, VP > M2 > F; levels vp, manager, rep. */
+enum { VP, M, A, B, C, D, E, M2, F, NNODES };
+
+static sp_hierarchy *payees_hierarchy(sp_ctx *ctx)
+{
+    static const char *const ids[NNODES] = { "VP", "M", "A", "B", "C", "D", "E", "M2", "F" };
+    static const char *const parents[NNODES] = { NULL, "VP", "M", "M", "M", "M", "M", "VP",
+                                                 "M2" };
+    static const char *const levels[3] = { "vp", "manager", "rep" };
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_all(h, ids, NULL, parents, NULL, NNODES, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_set_levels(h, levels, 3), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    return h;
+}
+
+static spi_cplan_level level(const char *name, sp_dec rate, bool threshold, int64_t above)
+{
+    spi_cplan_level l = { (char *)(uintptr_t)name, rate, threshold ? PCT(100) : -1, above,
+                          SPI_CRON_MEASURE };
+    return l;
+}
+
+static spi_rollup *rollup(sp_ctx *ctx, const sp_hierarchy *h, const spi_cplan_level *levels,
+                          size_t n, uint32_t count)
+{
+    spi_rollup *r = NULL;
+    int rc = spi_rollup_new(&r, ctx, h, levels, n, count, SP_ROUND_HALF_EVEN);
+    if (rc != SP_OK)
+        fail_msg("rollup: status %d: %s", rc, sp_ctx_errmsg(ctx));
+    return r;
+}
+
+/* The overrides of a line of `n` payees; returns their number. */
+static size_t line_overrides(spi_rollup *r, uint64_t fact, const uint32_t *payees,
+                             const int64_t *measures, size_t n, spi_override *out)
+{
+    size_t k = 0;
+    int rc = spi_rollup_line(r, fact, payees, measures, NULL, n, out, 16, &k);
+    if (rc != SP_OK)
+        fail_msg("rollup line %llu: status %d", (unsigned long long)fact, rc);
+    return k;
+}
+
+static void expect_override(const spi_override *o, uint32_t manager, uint32_t via,
+                            int64_t base, int64_t amount, bool held)
+{
+    if (o->manager != manager || o->via != via || o->base != base || o->amount != amount ||
+        o->held != held)
+        fail_msg("override: got manager %u via %u base %lld amount %lld held %d; expected %u "
+                 "%u %lld %lld %d",
+                 o->manager, o->via, (long long)o->base, (long long)o->amount, o->held, manager,
+                 via, (long long)base, (long long)amount, held);
+}
+
+/* Prowi's reps A..E, in cents. */
+static const int64_t SALES[5] = { 7500000, 6000000, 6750000, 5250000, 4500000 };
+
+static void test_override_prowi(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = payees_hierarchy(ctx);
+    /* 6.1: the manager's 3 % on each rep's line: 225 000, 180 000, 202 500, 157 500,
+     * 135 000 = 900 000 (3 % of the team's 30 000 000). The VP has no rule. */
+    spi_cplan_level lv = level("manager", PCT(3), false, 0);
+    spi_rollup *r = rollup(ctx, h, &lv, 1, SPI_CCOUNT_ONCE_PER_PAYEE);
+    assert_int_equal(spi_rollup_max_overrides(r, 2), 2);
+    const int64_t want[5] = { 225000, 180000, 202500, 157500, 135000 };
+    spi_override o[16];
+    int64_t total = 0;
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t rep = A + i;
+        assert_int_equal(line_overrides(r, i + 1, &rep, &SALES[i], 1, o), 1);
+        expect_override(&o[0], M, rep, SALES[i], want[i], false);
+        assert_int_equal(o[0].level, 1);
+        total += o[0].amount;
+    }
+    assert_int_equal(total, 900000);
+    spi_rollup_free(r);
+
+    /* The threshold model: only the team's sales above 225 000.00 pay. In the order
+     * A..E the team's sales go 7.5M, 13.5M, 20.25M, 25.5M, 30M: A, B, C pay nothing,
+     * D pays (25.5M - 22.5M) x 3 % = 90 000, E 4.5M x 3 % = 135 000: 225 000. */
+    lv = level("manager", PCT(3), false, 22500000);
+    r = rollup(ctx, h, &lv, 1, SPI_CCOUNT_ONCE_PER_PAYEE);
+    const int64_t want_base[5] = { 0, 0, 0, 3000000, 4500000 };
+    const int64_t want_above[5] = { 0, 0, 0, 90000, 135000 };
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t rep = A + i;
+        assert_int_equal(line_overrides(r, i + 1, &rep, &SALES[i], 1, o), 1);
+        expect_override(&o[0], M, rep, want_base[i], want_above[i], false);
+    }
+    /* A refund of 50 000.00 from E takes the team back to 25M: -5M x 3 % = -150 000 (the
+     * slice above 22.5M shrinks from 7.5M to 2.5M). */
+    uint32_t rep = E;
+    int64_t refund = -5000000;
+    assert_int_equal(line_overrides(r, 6, &rep, &refund, 1, o), 1);
+    expect_override(&o[0], M, E, -5000000, -150000, false);
+    /* A new period starts from a team base of 0 again. */
+    spi_rollup_begin_period(r, NULL);
+    assert_int_equal(line_overrides(r, 7, &rep, &SALES[4], 1, o), 1);
+    expect_override(&o[0], M, E, 0, 0, false);
+    spi_rollup_free(r);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/* 6.2: M 2 % with a threshold, VP 1 % without; M's own deal D_M of 20 000.00. */
+static void test_override_two_levels(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = payees_hierarchy(ctx);
+    /* Levels in the document's order (ascending names: manager, vp). */
+    const spi_cplan_level lv[2] = { level("manager", PCT(2), true, 0),
+                                    level("vp", PCT(1), false, 0) };
+    spi_rollup *r = rollup(ctx, h, lv, 2, SPI_CCOUNT_ONCE_PER_PAYEE);
+    for (int pass = 0; pass < 2; pass++) {
+        /* a: the team reached 93.75 % of its quota, M's threshold is not reached; b: 107 %. */
+        bool reached[NNODES];
+        for (size_t v = 0; v < NNODES; v++)
+            reached[v] = true;
+        reached[M] = pass == 1;
+        spi_rollup_begin_period(r, reached);
+        int64_t m_total = 0, vp_total = 0;
+        spi_override o[16];
+        for (uint32_t i = 0; i < 5; i++) {
+            uint32_t rep = A + i;
+            /* Nearest manager first, then up. */
+            assert_int_equal(line_overrides(r, i + 1, &rep, &SALES[i], 1, o), 2);
+            expect_override(&o[0], M, rep, SALES[i], pass == 1 ? SALES[i] / 50 : 0, pass == 0);
+            expect_override(&o[1], VP, rep, SALES[i], SALES[i] / 100, false);
+            assert_int_equal(o[1].level, 0);
+            m_total += o[0].amount;
+            vp_total += o[1].amount;
+        }
+        /* M's own deal: no override for M on it, the VP's includes it. */
+        uint32_t self = M;
+        const int64_t dm = 2000000;
+        assert_int_equal(line_overrides(r, 6, &self, &dm, 1, o), 1);
+        expect_override(&o[0], VP, M, 2000000, 20000, false);
+        vp_total += o[0].amount;
+        /* a: 0 and (30M + 2M) x 1 % = 320 000; b: 30M x 2 % = 600 000 and 320 000. */
+        assert_int_equal(m_total, pass == 1 ? 600000 : 0);
+        assert_int_equal(vp_total, 320000);
+    }
+    spi_rollup_free(r);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/* A line of 1.01 split 50/50 between A and B (51 / 50), both under M. */
+static void test_override_count(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = payees_hierarchy(ctx);
+    const spi_cplan_level lv[2] = { level("manager", PCT(3), false, 0),
+                                    level("vp", PCT(1), false, 0) };
+    const uint32_t ab[2] = { A, B };
+    const int64_t parts[2] = { 51, 50 };
+    spi_override o[16];
+    /* once_per_payee: M once on the line's whole 101: R(3.03) = 3; the VP once: R(1.01)
+     * = 1. In the order first reached: M (through A), VP. */
+    spi_rollup *r = rollup(ctx, h, lv, 2, SPI_CCOUNT_ONCE_PER_PAYEE);
+    assert_int_equal(line_overrides(r, 1, ab, parts, 2, o), 2);
+    expect_override(&o[0], M, A, 101, 3, false);
+    expect_override(&o[1], VP, A, 101, 1, false);
+    /* A and F: M on A's 51 (R(1.53) = 2), M2 on F's 50 (R(1.5) = 2), the VP once on 101. */
+    const uint32_t af[2] = { A, F };
+    assert_int_equal(line_overrides(r, 2, af, parts, 2, o), 3);
+    expect_override(&o[0], M, A, 51, 2, false);
+    expect_override(&o[1], VP, A, 101, 1, false);
+    expect_override(&o[2], M2, F, 50, 2, false);
+    spi_rollup_free(r);
+    /* every_path: one override per path: M on 51 (2) and on 50 (R(1.5) = 2, half-even),
+     * the VP on 51 (R(.51) = 1) and on 50 (R(.5) = 0). */
+    r = rollup(ctx, h, lv, 2, SPI_CCOUNT_EVERY_PATH);
+    assert_int_equal(line_overrides(r, 1, ab, parts, 2, o), 4);
+    expect_override(&o[0], M, A, 51, 2, false);
+    expect_override(&o[1], VP, A, 51, 1, false);
+    expect_override(&o[2], M, B, 50, 2, false);
+    expect_override(&o[3], VP, B, 50, 0, false);
+    spi_rollup_free(r);
+    /* On earnings: the base is the payees' earnings, not their measure. */
+    spi_cplan_level le = level("manager", PCT(10), false, 0);
+    le.on = SPI_CRON_EARNINGS;
+    r = rollup(ctx, h, &le, 1, SPI_CCOUNT_ONCE_PER_PAYEE);
+    const int64_t earn[2] = { 255, 150 };
+    size_t k = 0;
+    assert_int_equal(spi_rollup_line(r, 3, ab, NULL, earn, 2, o, 16, &k), SP_OK);
+    assert_int_equal(k, 1);
+    expect_override(&o[0], M, A, 405, 40, false); /* R(40.5) = 40, half-even */
+    spi_rollup_free(r);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+static void test_override_errors(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = payees_hierarchy(ctx);
+    spi_rollup *r = (spi_rollup *)&r;
+    spi_cplan_level lv = level("director", PCT(1), false, 0);
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, h, &lv, 1, 0, 0), SP_EINVAL,
+                     "commission roll-up: levels.director: the payees' hierarchy has no level "
+                     "\"director\"");
+    lv = level("manager", -1, false, 0);
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, h, &lv, 1, 0, 0), SP_EINVAL,
+                     "commission roll-up: levels.manager.rate: -0.0000001% is negative");
+    lv = level("manager", PCT(1), false, -5);
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, h, &lv, 1, 0, 0), SP_EINVAL,
+                     "commission roll-up: levels.manager.above: -5 is negative");
+    lv = level("manager", PCT(1), false, 0);
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, h, &lv, 1, 2, 0), SP_EINVAL,
+                     "commission roll-up: unknown count rule 2");
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, h, &lv, 1, 0, 7), SP_EINVAL,
+                     "commission roll-up: unknown rounding mode 7");
+    const spi_cplan_level two[2] = { lv, lv };
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, h, two, 2, 0, 0), SP_EINVAL,
+                     "commission roll-up: levels.manager: the level has two rules");
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, NULL, &lv, 1, 0, 0), SP_EINVAL,
+                     "commission roll-up: the hierarchy is NULL");
+    assert_ptr_equal(r, (spi_rollup *)&r);
+    sp_hierarchy *open = NULL;
+    assert_int_equal(sp_hierarchy_new(&open, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add(open, "X", 1, NULL, 0, NULL), SP_OK);
+    spt_expect_error(ctx, spi_rollup_new(&r, ctx, open, &lv, 1, 0, 0), SP_EINVAL,
+                     "commission roll-up: the payees' hierarchy is not validated");
+    sp_hierarchy_free(open);
+
+    r = rollup(ctx, h, &lv, 1, SPI_CCOUNT_ONCE_PER_PAYEE);
+    spi_override o[4];
+    size_t k = 99;
+    const int64_t m[2] = { 100, 100 };
+    spt_expect_error(ctx, spi_rollup_line(r, 5, (const uint32_t[]){ A, A }, m, NULL, 2, o, 4, &k),
+                     SP_EINVAL, "commission roll-up: fact 5: payee \"A\" is given twice");
+    spt_expect_error(ctx, spi_rollup_line(r, 5, (const uint32_t[]){ 9 }, m, NULL, 1, o, 4, &k),
+                     SP_EINVAL,
+                     "commission roll-up: fact 5: payee 9 is not a node of the hierarchy (it "
+                     "has 9)");
+    spt_expect_error(ctx, spi_rollup_line(r, 5, (const uint32_t[]){ A }, NULL, m, 1, o, 4, &k),
+                     SP_EINVAL,
+                     "commission roll-up: fact 5: level 1's rule is on measures, which is NULL");
+    spt_expect_error(ctx, spi_rollup_line(r, 5, (const uint32_t[]){ A, F }, m, NULL, 2, o, 0, &k),
+                     SP_EBUFFER, "commission roll-up: fact 5: more than 0 overrides (cap)");
+    spt_expect_error(ctx, spi_rollup_line(r, 5, (const uint32_t[]){ A }, m, NULL, 1, o, 4, NULL),
+                     SP_EINVAL, "commission roll-up: fact 5: nout is NULL");
+    assert_int_equal(k, 99);
+    /* An overflowing team base changes nothing: the next line sees the base before. */
+    spi_rollup_free(r);
+    lv = level("manager", PCT(1), false, 1);
+    r = rollup(ctx, h, &lv, 1, SPI_CCOUNT_ONCE_PER_PAYEE);
+    const int64_t huge[2] = { INT64_MAX, 1 };
+    spt_expect_error(ctx, spi_rollup_line(r, 6, (const uint32_t[]){ A, B }, huge, NULL, 2, o, 4,
+                                          &k),
+                     SP_EOVERFLOW, "commission roll-up: fact 6: the base of manager \"M\" overflows");
+    assert_int_equal(line_overrides(r, 7, (const uint32_t[]){ A }, &huge[0], 1, o), 1);
+    expect_override(&o[0], M, A, INT64_MAX - 1, (INT64_MAX - 1) / 100, false);
+    spt_expect_error(ctx, spi_rollup_line(r, 8, (const uint32_t[]){ B }, &huge[0], NULL, 1, o, 4,
+                                          &k),
+                     SP_EOVERFLOW,
+                     "commission roll-up: fact 8: the team base of manager \"M\" overflows");
+    /* The team base is still INT64_MAX: a refund of 1 moves it to INT64_MAX - 1. */
+    const int64_t minus1 = -1;
+    assert_int_equal(line_overrides(r, 9, (const uint32_t[]){ B }, &minus1, 1, o), 1);
+    expect_override(&o[0], M, B, -1, 0, false);
+    spi_rollup_free(r);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +662,13 @@ int main(void)
         cmocka_unit_test(test_split_tie_rule),
         cmocka_unit_test(test_split_erpnext),
         cmocka_unit_test(test_split_errors),
+        cmocka_unit_test(test_payments_oca),
+        cmocka_unit_test(test_payments_three_over_two),
+        cmocka_unit_test(test_payment_errors),
+        cmocka_unit_test(test_override_prowi),
+        cmocka_unit_test(test_override_two_levels),
+        cmocka_unit_test(test_override_count),
+        cmocka_unit_test(test_override_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -315,14 +315,17 @@ static int check_paid(sp_ctx *ctx, const char *what, uint64_t fact, int64_t amou
                         (unsigned long long)payment_fact, (long long)payment, what,
                         (unsigned long long)fact);
     if (!within(*after, amount)) {
-        bool back = amount >= 0 ? *after < 0 : *after > 0;
+        if (amount >= 0 ? *after < 0 : *after > 0)
+            return spi_fail(ctx, SP_EINVAL,
+                            PAYMENT "payment %llu of %lld brings the paid amount of %s %llu to "
+                                    "%lld: it reverses more than was paid",
+                            (unsigned long long)payment_fact, (long long)payment, what,
+                            (unsigned long long)fact, (long long)*after);
         return spi_fail(ctx, SP_EINVAL,
                         PAYMENT "payment %llu of %lld brings the paid amount of %s %llu to "
-                                "%lld, %s its amount %lld",
+                                "%lld, beyond its amount %lld",
                         (unsigned long long)payment_fact, (long long)payment, what,
-                        (unsigned long long)fact, (long long)*after,
-                        back ? "back beyond 0, the other side of" : "beyond",
-                        (long long)amount);
+                        (unsigned long long)fact, (long long)*after, (long long)amount);
     }
     return SP_OK;
 }
