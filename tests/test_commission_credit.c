@@ -655,6 +655,272 @@ static void test_override_errors(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- properties ---- */
+
+/* A second, naive largest-remainder split: floors of w x v / 10^9 on magnitudes, then
+ * one unit at a time to the largest remaining remainder, the lowest index on ties. */
+static void naive_split(const sp_dec *w, size_t n, int64_t v, int64_t *out)
+{
+    bool neg = v < 0;
+    i128 mag = neg ? -(i128)v : v, left = mag;
+    i128 rem[16];
+    for (size_t i = 0; i < n; i++) {
+        i128 p = (i128)w[i] * mag;
+        out[i] = (int64_t)(p / 1000000000);
+        rem[i] = p % 1000000000;
+        left -= out[i];
+    }
+    for (; left > 0; left--) {
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (rem[i] > rem[best])
+                best = i;
+        out[best]++;
+        rem[best] = -1;
+    }
+    if (neg)
+        for (size_t i = 0; i < n; i++)
+            out[i] = -out[i];
+}
+
+#define PFACTS 200
+
+static void test_split_property(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spt_rng rng = { 20270109 };
+    unsigned iters = spt_iterations(50);
+    for (unsigned it = 0; it < iters; it++) {
+        /* PFACTS facts with 1..6 payees of 40 each, random shares summing to 100 %. */
+        uint64_t ids[PFACTS * 6];
+        uint32_t payees[PFACTS * 6];
+        sp_dec shares[PFACTS * 6];
+        int64_t values[PFACTS];
+        size_t n = 0, start[PFACTS + 1];
+        for (size_t f = 0; f < PFACTS; f++) {
+            start[f] = n;
+            size_t k = (size_t)spt_rng_range(&rng, 1, 6);
+            sp_dec left = SP_DEC_ONE;
+            uint32_t base = (uint32_t)spt_rng_range(&rng, 0, 33);
+            for (size_t j = 0; j < k; j++) {
+                sp_dec sh = j + 1 == k ? left : spt_rng_range(&rng, 0, left);
+                left -= sh;
+                ids[n] = (uint64_t)f * 7919u + 3u; /* distinct, not in index order */
+                payees[n] = base + (uint32_t)j;
+                shares[n] = sh;
+                n++;
+            }
+            values[f] = spt_rng_chance(&rng, 20) ? spt_rng_range(&rng, -1000000, 0)
+                                                 : spt_rng_range(&rng, 0, 100000000);
+        }
+        start[PFACTS] = n;
+        spi_split_table *t = table(ctx, ids, payees, shares, n, 40);
+        /* The same entries with the facts in a shuffled order (each fact's entries keep
+         * their order, which is the tie rule). */
+        size_t perm[PFACTS];
+        for (size_t f = 0; f < PFACTS; f++)
+            perm[f] = f;
+        for (size_t f = PFACTS - 1; f > 0; f--) {
+            size_t g = (size_t)spt_rng_range(&rng, 0, (int64_t)f), x = perm[f];
+            perm[f] = perm[g];
+            perm[g] = x;
+        }
+        uint64_t ids2[PFACTS * 6];
+        uint32_t payees2[PFACTS * 6];
+        sp_dec shares2[PFACTS * 6];
+        size_t m = 0;
+        for (size_t q = 0; q < PFACTS; q++)
+            for (size_t e = start[perm[q]]; e < start[perm[q] + 1]; e++) {
+                ids2[m] = ids[e];
+                payees2[m] = payees[e];
+                shares2[m] = shares[e];
+                m++;
+            }
+        spi_split_table *t2 = table(ctx, ids2, payees2, shares2, m, 40);
+        int64_t tot1[40] = { 0 }, tot2[40] = { 0 };
+        for (size_t q = 0; q < PFACTS; q++) {
+            size_t f = perm[q], k = start[f + 1] - start[f];
+            int64_t parts[6], parts2[6], naive[6], back[6];
+            assert_int_equal(spi_credit_split(t, ids[start[f]], values[f], NULL, parts), SP_OK);
+            naive_split(shares + start[f], k, values[f], naive);
+            expect_parts(parts, naive, k);
+            int64_t sum = 0;
+            for (size_t j = 0; j < k; j++)
+                sum += parts[j];
+            assert_int_equal(sum, values[f]);
+            /* A refund of the whole line gives back exactly each part. */
+            assert_int_equal(spi_credit_split(t, ids[start[f]], -values[f], NULL, back), SP_OK);
+            for (size_t j = 0; j < k; j++)
+                assert_int_equal(back[j], -parts[j]);
+            /* Per-payee totals: facts in index order through t, shuffled through t2. */
+            for (size_t j = 0; j < k; j++)
+                tot1[payees[start[f] + j]] += parts[j];
+            size_t g = perm[PFACTS - 1 - q], kg = start[g + 1] - start[g];
+            assert_int_equal(spi_credit_split(t2, ids[start[g]], values[g], NULL, parts2), SP_OK);
+            for (size_t j = 0; j < kg; j++)
+                tot2[payees[start[g] + j]] += parts2[j];
+        }
+        for (size_t p = 0; p < 40; p++)
+            assert_int_equal(tot1[p], tot2[p]);
+        spi_split_table_free(t);
+        spi_split_table_free(t2);
+    }
+    sp_ctx_free(ctx);
+}
+
+/* Random invoices paid in random instalments (and some reversals): the parts of each
+ * payment sum to it, no line is ever paid beyond its amount, a fully paid invoice pays
+ * every line exactly, and the credits of a line's value total exactly the value. */
+static void test_payment_property(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spt_rng rng = { 8 };
+    unsigned iters = spt_iterations(300);
+    for (unsigned it = 0; it < iters; it++) {
+        size_t n = (size_t)spt_rng_range(&rng, 1, 80); /* above 64 lines: heap scratch */
+        int64_t amounts[80], values[80], paid[80] = { 0 }, credited[80] = { 0 }, total = 0;
+        bool negative = spt_rng_chance(&rng, 20);
+        for (size_t i = 0; i < n; i++) {
+            amounts[i] = spt_rng_chance(&rng, 10) ? 0 : spt_rng_range(&rng, 1, 1000000);
+            values[i] = spt_rng_range(&rng, -5000, 100000);
+            if (negative)
+                amounts[i] = -amounts[i];
+            total += amounts[i];
+        }
+        int64_t before = 0;
+        uint32_t mode = (uint32_t)spt_rng_range(&rng, 0, 6);
+        while (before != total) {
+            int64_t left = total - before, pay;
+            if (spt_rng_chance(&rng, 30) || (left > 0 ? left : -left) < 10)
+                pay = left;
+            else if (spt_rng_chance(&rng, 10) && before != 0)
+                pay = -before / 3; /* a reversal */
+            else
+                pay = left / spt_rng_range(&rng, 2, 5);
+            int64_t parts[80];
+            assert_int_equal(spi_credit_prorate(ctx, 1, amounts, n, 2, before, pay, parts),
+                             SP_OK);
+            int64_t sum = 0;
+            for (size_t i = 0; i < n; i++) {
+                spi_paid_line l = { 10 + i, amounts[i], 1, &values[i] };
+                int64_t c;
+                assert_int_equal(spi_credit_paid(ctx, &l, 2, paid[i], parts[i], mode, &c),
+                                 SP_OK);
+                credited[i] += c;
+                paid[i] += parts[i];
+                sum += parts[i];
+                assert_true(negative ? paid[i] <= 0 && paid[i] >= amounts[i]
+                                     : paid[i] >= 0 && paid[i] <= amounts[i]);
+                /* Credited to date lies between 0 and the value. */
+                assert_true(values[i] >= 0 ? credited[i] >= 0 && credited[i] <= values[i]
+                                           : credited[i] <= 0 && credited[i] >= values[i]);
+            }
+            assert_int_equal(sum, pay);
+            before += pay;
+        }
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(paid[i], amounts[i]);
+            assert_int_equal(credited[i], amounts[i] != 0 ? values[i] : 0);
+        }
+    }
+    sp_ctx_free(ctx);
+}
+
+/* ---- fault injection ---- */
+
+typedef struct fault {
+    spt_alloc alloc;
+    sp_ctx *ctx;
+    sp_hierarchy *h;
+    spi_split_table *t;
+    spi_rollup *r;
+    int64_t parts[100];
+    bool have;
+} fault;
+
+static int run_fault(void *user)
+{
+    fault *f = user;
+    /* Unsorted entries: the radix sort's buffers too. */
+    const uint64_t ids[6] = { 9, 4, 9, 4, 1, 9 };
+    const uint32_t payees[6] = { 0, 0, 1, 1, 2, 2 };
+    const sp_dec shares[6] = { PCT(20), PCT(50), PCT(30), PCT(50), PCT(100), PCT(50) };
+    int rc = spi_split_table_new(&f->t, f->ctx, ids, payees, shares, 6, 3);
+    if (rc != SP_OK)
+        return rc;
+    const spi_cplan_level lv[2] = { level("manager", PCT(2), true, 0),
+                                    level("vp", PCT(1), false, 0) };
+    if ((rc = spi_rollup_new(&f->r, f->ctx, f->h, lv, 2, 0, 0)) != SP_OK) {
+        spi_split_table_free(f->t);
+        f->t = NULL;
+        return rc;
+    }
+    /* 100 lines of 1.00: the proration's scratch is allocated. */
+    int64_t amounts[100];
+    for (size_t i = 0; i < 100; i++)
+        amounts[i] = 100;
+    int64_t parts[100];
+    if ((rc = spi_credit_prorate(f->ctx, 1, amounts, 100, 2, 0, 5050, parts)) != SP_OK) {
+        spi_rollup_free(f->r);
+        spi_split_table_free(f->t);
+        f->r = NULL;
+        f->t = NULL;
+        return rc;
+    }
+    memcpy(f->parts, parts, sizeof parts);
+    f->have = true;
+    return SP_OK;
+}
+
+static void undo_fault(void *user)
+{
+    fault *f = user;
+    assert_true(f->have);
+    /* What the run made works: 5 050 over 100 lines of 100 is 50.5 each, the 50 extra
+     * units to the first 50 (equal remainders); fact 9 splits 20/30/50. */
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(f->parts[i], i < 50 ? 51 : 50);
+    split_is(f->t, 9, 10, (const int64_t[]){ 2, 3, 5 }, 3);
+    spi_rollup_free(f->r);
+    spi_split_table_free(f->t);
+    f->r = NULL;
+    f->t = NULL;
+    f->have = false;
+}
+
+static void check_fault(void *user)
+{
+    fault *f = user;
+    assert_false(f->have);
+    assert_null(f->t);
+    assert_null(f->r);
+}
+
+static size_t live_fault(void *user)
+{
+    return ((fault *)user)->alloc.live_blocks;
+}
+
+static void test_fault_loop(void **state)
+{
+    (void)state;
+    fault f;
+    memset(&f, 0, sizeof f);
+    spt_alloc_init(&f.alloc);
+    f.ctx = spt_ctx_with(&f.alloc);
+    f.h = payees_hierarchy(f.ctx);
+    static const int errors[] = { SP_ENOMEM };
+    spt_fault_case fc = { "credit", run_fault, undo_fault, check_fault, live_fault, errors, 1,
+                          &f };
+    spt_injector inj = spt_alloc_injector(&f.alloc);
+    assert_true(spt_fault_loop(&fc, &inj) >= 15);
+    sp_hierarchy_free(f.h);
+    sp_ctx_free(f.ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +935,9 @@ int main(void)
         cmocka_unit_test(test_override_two_levels),
         cmocka_unit_test(test_override_count),
         cmocka_unit_test(test_override_errors),
+        cmocka_unit_test(test_split_property),
+        cmocka_unit_test(test_payment_property),
+        cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
