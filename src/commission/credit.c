@@ -435,7 +435,6 @@ typedef struct level_rule {
     uint32_t on;         /* spi_cplan_override_on */
     sp_dec rate;
     int64_t above;       /* 0: the whole base */
-    const char *name;
 } level_rule;
 
 struct spi_rollup {
@@ -453,7 +452,8 @@ struct spi_rollup {
     int64_t *team; /* per manager: the team base to date in the period */
     int64_t *pend; /* per manager: what the current line adds to it */
     uint32_t *slot; /* per manager, once_per_payee: its override in the current line */
-    uint64_t *seen_at, *slot_at, *pend_at; /* per node: the line that set the above */
+    uint64_t *seen_at, *slot_at, *pend_at; /* per node: the last line that set seen (a payee),
+                                               slot and pend */
     uint64_t line; /* the current line's stamp; stamps start at 0, lines at 1 */
 };
 
