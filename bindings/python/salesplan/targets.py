@@ -398,6 +398,14 @@ class _Columns:
         out.update(self._extra_numpy(np))
         return out
 
+    def column(self, name: str, *, minor: bool = False) -> List[Amount]:
+        """The column `name` (one of the amount columns; see the class), in minor units
+        with minor=True. InvalidError naming the columns for another name."""
+        if name not in self._data:
+            raise InvalidError(f"name: no {self._noun} column {name!r} "
+                               f"({', '.join(self._data)})")
+        return self._col(name, minor)
+
     def _extra_numpy(self, np):
         return {}
 
@@ -422,6 +430,8 @@ class Pacing(_Columns):
     `projection` at year end (Decimal major units, ints for quantities; the same with
     minor units through column(name, minor=True) or to_numpy()), `status` (PaceStatus)."""
 
+    _noun = "pacing"
+
     def __init__(self, ids: "List[str]", unit: "_Unit", actual: "List[int]", expected: "List[int]",
                  projection: "List[int]", status: "List[int]"):
         self.ids = ids
@@ -444,12 +454,6 @@ class Pacing(_Columns):
         """Year-end projection."""
         return self._col("projection", False)
 
-    def column(self, name: str, *, minor: bool = False) -> List[Amount]:
-        """The column `name` ("actual", "expected", "projection"), minor units if minor."""
-        if name not in self._data:
-            raise InvalidError(f"name: no pacing column {name!r} (actual, expected, projection)")
-        return self._col(name, minor)
-
     def _extra_numpy(self, np):
         return {"status": np.array([int(s) for s in self.status], dtype="int32")}
 
@@ -463,6 +467,8 @@ class Pacing(_Columns):
 class TargetReconciliation(_Columns):
     """TargetSet.reconcile's result per node: `bottom_up` (the commitments rolled up),
     `gap` (bottom_up - top-down), `result` (the reconciled targets)."""
+
+    _noun = "reconciliation"
 
     def __init__(self, ids: "List[str]", unit: "_Unit", bottom_up: "List[int]", gap: "List[int]",
                  result: "List[int]"):
@@ -484,12 +490,6 @@ class TargetReconciliation(_Columns):
     def result(self) -> List[Amount]:
         """The reconciled targets."""
         return self._col("result", False)
-
-    def column(self, name: str, *, minor: bool = False) -> List[Amount]:
-        """The column `name` ("bottom_up", "gap", "result"), minor units if minor."""
-        if name not in self._data:
-            raise InvalidError(f"name: no column {name!r} (bottom_up, gap, result)")
-        return self._col(name, minor)
 
     def __repr__(self):
         return f"<salesplan.TargetReconciliation of {len(self.ids)} nodes>"

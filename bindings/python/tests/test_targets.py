@@ -584,6 +584,9 @@ def test_pacing(plan):
     assert pc.status == [S.BEHIND, S.BEHIND, S.AHEAD, S.BEHIND, S.ON_TRACK, S.BEHIND,
                          S.BEHIND]
     assert pc.column("expected", minor=True)[CO] == 6000
+    with pytest.raises(sp.InvalidError, match=r"^name: no pacing column 'status' "
+                                              r"\(actual, expected, projection\)$"):
+        pc.column("status")
     # rolled up already: the caller's numbers are taken as they are
     rolled = plan.pacing(base, "2026-02-15", pc.actual, rolled_up=True)
     assert rolled.actual == pc.actual and rolled.status == pc.status
