@@ -20,6 +20,8 @@ void spi_csched_free(sp_ctx *ctx, spi_csched *k)
 
 int spi_csched_init(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, const char *what)
 {
+    if (what == NULL)
+        what = "commission schedule";
     static const uint32_t kinds[] = { SPI_SCHEDULE_FLAT, SPI_SCHEDULE_MARGINAL,
                                       SPI_SCHEDULE_RETROACTIVE, SPI_SCHEDULE_INTERPOLATED,
                                       SPI_SCHEDULE_TABLE };
@@ -56,6 +58,14 @@ int spi_csched_init(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, co
     s->nvalues = cs->ntiers;
     for (size_t i = 0; i < cs->ntiers; i++) {
         k->values[i] = cs->tiers[i].value;
+        /* An amount per unit (minor units) is the kernel's rate of minor units per unit,
+         * an sp_dec. */
+        if (cs->value == SPI_CVALUE_PER_UNIT &&
+            __builtin_mul_overflow(cs->tiers[i].value, SP_DEC_ONE, &k->values[i])) {
+            spi_csched_free(ctx, k);
+            return spi_fail(ctx, SP_EOVERFLOW, "%s: schedule.tiers[%zu].per_unit: beyond "
+                            "9223372036 minor units per unit", what, i);
+        }
         if (i > 0)
             k->breaks[i - 1] = cs->tiers[i].from;
     }

@@ -1,7 +1,8 @@
 /*
  * A plan component's schedule (spi_cplan_component, plan_doc.h) as the kernel's
  * (spi_schedule, schedule.h): the tier kind (an interpolated table of amounts is the
- * kernel's payout curve), the boundary, the per-line measure, and the gate, accelerators,
+ * kernel's payout curve; an amount per unit becomes a rate of minor units per unit),
+ * the boundary, the per-line measure, and the gate, accelerators,
  * cap and bonuses. Thresholds of a schedule `on` attainment become measures by the payee's
  * quota: threshold a becomes ceil(a x quota) (spi_schedule_attainment_breaks), the tiers,
  * the accelerators and the bonuses each as one list, the gate alone.
