@@ -22,6 +22,14 @@
 #include "engine.h"
 
 #define WHAT "commission run"
+
+#if defined(__GNUC__)
+#define SPI_COLD __attribute__((noinline, cold))
+#define SPI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SPI_COLD
+#define SPI_UNLIKELY(x) (x)
+#endif
 #define NO_PAYEE UINT32_MAX
 
 /* A credit waiting for the schedule (48 bytes). */
@@ -36,6 +44,17 @@ typedef struct stage {
     uint16_t comp;
     uint16_t pad;  /* 1: the earning is aux (a SPIFF, a split line's allocated earning) */
 } stage;
+
+/* A credit is sorted where it will be its statement line: one 64-byte slot per line, so
+ * that the lines are the sorted credits, rewritten in place (2 x 64 bytes per line at the
+ * peak, during the sort). */
+typedef union slot {
+    stage s;
+    spi_cline l;
+} slot;
+
+_Static_assert(sizeof(spi_cline) == 64, "a statement line is 64 bytes");
+_Static_assert(sizeof(slot) == 64, "a credit is sorted in its line's slot");
 
 /* A refund, kept until its line is read. */
 typedef struct refund {
@@ -74,15 +93,22 @@ typedef struct run {
     const spi_cplan *plan;
     size_t np, nc;
     uint32_t ndict;
-    uint32_t *pmap; /* dict index -> payee, or NO_PAYEE */
+    uint32_t *map1; /* map1[index + 1]: dict index -> payee, or NO_PAYEE (SP_NONE + 1 wraps
+                       to map1[0], NO_PAYEE) */
+    bool ident;     /* payee i is dict index i, every index a payee: no map */
     comp *comps;
     int32_t lo, hi;
     refund *refunds;
     size_t nrefunds, caprefunds;
     int64_t *measure, *spiffs;
+    /* Sums are exact in any order: a cell that leaves int64_t keeps its wrapped value and
+     * counts the 2^64s it owes here (allocated on the first); only a cell whose carry is
+     * not 0 at the end overflows. */
+    int64_t *carry[2];
     bool keep;      /* stage entries for the lines */
-    stage *st;
+    slot *st;
     size_t nst, capst;
+    uint64_t max[4]; /* the largest payee, comp, dk and fact pushed: the sort's digits */
     spi_cengine_report report;
     int64_t parts[SPI_SPLIT_STACK_PARTS], sparts[SPI_SPLIT_STACK_PARTS],
         eparts[SPI_SPLIT_STACK_PARTS];
@@ -299,13 +325,13 @@ static int push(run *r, uint64_t fact, int64_t base, int64_t aux, int64_t rate, 
 {
     if (r->nst == r->capst) {
         size_t cap = r->capst ? 2 * r->capst : 4096;
-        stage *m = spi_realloc_array(r->ctx, r->st, cap, sizeof *m);
+        slot *m = spi_realloc_array(r->ctx, r->st, cap, sizeof *m);
         if (m == NULL)
             return SP_ENOMEM;
         r->st = m;
         r->capst = cap;
     }
-    stage *e = &r->st[r->nst++];
+    stage *e = &r->st[r->nst++].s;
     e->fact = fact;
     e->base = base;
     e->aux = aux;
@@ -315,7 +341,37 @@ static int push(run *r, uint64_t fact, int64_t base, int64_t aux, int64_t rate, 
     e->share = share;
     e->comp = (uint16_t)c;
     e->pad = fixed;
+    if (payee > r->max[0])
+        r->max[0] = payee;
+    if (c > r->max[1])
+        r->max[1] = c;
+    if (e->dk > r->max[2])
+        r->max[2] = e->dk;
+    if (fact > r->max[3])
+        r->max[3] = fact;
     return SP_OK;
+}
+
+static SPI_COLD int carry_add(run *r, int which, size_t cell, int dir)
+{
+    if (r->carry[which] == NULL &&
+        (r->carry[which] = spi_calloc(r->ctx, r->np * r->nc, sizeof *r->carry[which])) == NULL)
+        return SP_ENOMEM;
+    r->carry[which][cell] += dir;
+    return SP_OK;
+}
+
+/* cells[cell] += v, exactly (see run.carry). */
+static inline int sum_add(run *r, int which, int64_t *cells, size_t cell, int64_t v)
+{
+    if (SPI_UNLIKELY(__builtin_add_overflow(cells[cell], v, &cells[cell])))
+        return carry_add(r, which, cell, v > 0 ? 1 : -1);
+    return SP_OK;
+}
+
+static inline uint32_t payee_of(const run *r, uint32_t rep)
+{
+    return r->ident ? (rep < r->np ? rep : NO_PAYEE) : r->map1[(uint32_t)(rep + 1u)];
 }
 
 typedef struct fact_at {
@@ -376,17 +432,15 @@ static int credit(run *r, const fact_at *f, uint64_t line_id, uint32_t rep, int3
                             (unsigned long long)f->batch, f->row, (unsigned long long)f->id, p,
                             r->np);
         uint32_t share = shares ? (uint32_t)shares[i] : (uint32_t)SP_DEC_ONE;
-        int64_t *m = &r->measure[(size_t)p * r->nc + c];
-        if (__builtin_add_overflow(*m, parts[i], m))
-            return overflow(r, f, "the payee's measure");
-        if (sp != NULL) {
-            int64_t *s = &r->spiffs[(size_t)p * r->nc + c];
-            if (__builtin_add_overflow(*s, sparts[i], s))
-                return overflow(r, f, "the payee's SPIFFs");
-        }
+        size_t cell = (size_t)p * r->nc + c;
+        int rc = sum_add(r, 0, r->measure, cell, parts[i]);
+        if (rc == SP_OK && sp != NULL)
+            rc = sum_add(r, 1, r->spiffs, cell, sparts[i]);
+        if (rc != SP_OK)
+            return rc;
         if (!r->keep)
             continue;
-        int rc = fixed ? push(r, f->id, parts[i], r->eparts[i], k->flat_rate, p, day, kind,
+        rc = fixed ? push(r, f->id, parts[i], r->eparts[i], k->flat_rate, p, day, kind,
                               share, c, 1)
                        : push(r, f->id, parts[i], 0, 0, p, day, kind, share, c, 0);
         if (rc == SP_OK && sp != NULL)
@@ -542,6 +596,43 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
     return SP_OK;
 }
 
+/* The fast loop: amounts summed by payee for component c; the rows not of a payee, or
+ * UINT64_MAX when the carry cannot be allocated. */
+static inline uint64_t sum_rows(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                                size_t c, bool IDENT)
+{
+    const uint32_t *rep = b->rep, *map1 = r->map1;
+    const int64_t *amount = b->amount;
+    int64_t *m = r->measure;
+    const size_t nc = r->nc;
+    const uint32_t np = (uint32_t)r->np;
+    uint64_t skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        uint32_t key = rep[row];
+        uint32_t p = IDENT ? key : map1[(uint32_t)(key + 1u)];
+        if (SPI_UNLIKELY(p >= np)) {
+            skipped++;
+            continue;
+        }
+        if (sum_add(r, 0, m, (size_t)p * nc + c, amount[row]) != SP_OK)
+            return UINT64_MAX;
+    }
+    return skipped;
+}
+
+static uint64_t sum_ident(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                          size_t c)
+{
+    return sum_rows(r, b, rows, n, c, true);
+}
+
+static uint64_t sum_map(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                        size_t c)
+{
+    return sum_rows(r, b, rows, n, c, false);
+}
+
 static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t n,
                       const spi_fact_where *at)
 {
@@ -557,22 +648,12 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
         for (size_t c = 0; c < r->nc; c++) {
             if (!r->comps[c].due)
                 continue;
-            int64_t *m = r->measure + c;
-            size_t nc = r->nc;
-            uint64_t skipped = 0;
-            for (size_t i = 0; i < n; i++) {
-                size_t row = rows ? rows[i] : i;
-                uint32_t rep = b->rep[row];
-                uint32_t p = rep == SP_NONE ? NO_PAYEE : r->pmap[rep];
-                if (p == NO_PAYEE) {
-                    skipped++;
-                    continue;
-                }
-                if (__builtin_add_overflow(m[(size_t)p * nc], b->amount[row], &m[(size_t)p * nc])) {
-                    fact_at f = { "order lines", at->batch, at->first + row, b->id[row] };
-                    return overflow(r, &f, "the payee's measure");
-                }
-            }
+            uint64_t skipped = r->ident ? (rows ? sum_ident(r, b, rows, n, c)
+                                                : sum_ident(r, b, NULL, n, c))
+                                        : (rows ? sum_map(r, b, rows, n, c)
+                                                : sum_map(r, b, NULL, n, c));
+            if (skipped == UINT64_MAX)
+                return SP_ENOMEM;
             if (!counted)
                 r->report.not_payee += skipped;
             counted = true;
@@ -583,7 +664,7 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
         size_t row = rows ? rows[i] : i;
         fact_at f = { "order lines", at->batch, at->first + row, b->id[row] };
         uint32_t rep = b->rep[row];
-        uint32_t p = rep == SP_NONE ? NO_PAYEE : r->pmap[rep];
+        uint32_t p = payee_of(r, rep);
         if (p == NO_PAYEE) {
             if (r->in->unknown == SPI_CENGINE_ERROR)
                 return spi_fail(r->ctx, SP_EINVAL,
@@ -621,48 +702,119 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
 
 /* ---- the sort ---- */
 
-/* Digit d (16 bits) of the key (payee, comp, dk, fact), d = 0 the least significant. */
-static inline uint32_t digit(const stage *e, unsigned d)
+/*
+ * The sort: in place (American flag sort: an MSD radix sort that permutes within the
+ * array, then sorts each bucket by the next digit; buckets of 32 entries or fewer by
+ * insertion), so that sorting needs no second array of 64-byte slots. The key is
+ * (payee, comp, dk, fact); digits of 11 bits cover only the bits the largest value of each
+ * field has. Entries with equal keys are errors (found after the sort), so stability does
+ * not matter.
+ */
+#define RADIX_BITS 11u
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_MAX_DIGITS 16u
+#define RADIX_SMALL 32u
+
+typedef struct digit_spec {
+    uint8_t field; /* 0 payee, 1 comp, 2 dk, 3 fact */
+    uint8_t shift;
+} digit_spec;
+
+typedef struct sorter {
+    digit_spec d[RADIX_MAX_DIGITS];
+    unsigned nd;
+    size_t *count; /* RADIX_MAX_DIGITS x 2 x RADIX_SIZE */
+} sorter;
+
+static inline uint64_t field_of(const stage *e, unsigned f)
 {
-    switch (d) {
-    case 0: case 1: case 2: case 3:
-        return (uint32_t)(e->fact >> (16 * d)) & 0xFFFFu;
-    case 4:
-        return e->dk & 0xFFFFu;
-    case 5:
-        return e->dk >> 16;
-    case 6:
-        return e->comp;
-    case 7:
-        return e->payee & 0xFFFFu;
-    default:
-        return e->payee >> 16;
+    return f == 0 ? e->payee : f == 1 ? e->comp : f == 2 ? e->dk : e->fact;
+}
+
+static inline uint32_t digit_of(const sorter *so, const slot *x, unsigned d)
+{
+    return (uint32_t)(field_of(&x->s, so->d[d].field) >> so->d[d].shift) & (RADIX_SIZE - 1);
+}
+
+static inline bool key_less(const stage *x, const stage *y)
+{
+    if (x->payee != y->payee)
+        return x->payee < y->payee;
+    if (x->comp != y->comp)
+        return x->comp < y->comp;
+    if (x->dk != y->dk)
+        return x->dk < y->dk;
+    return x->fact < y->fact;
+}
+
+static unsigned bits_of(uint64_t v)
+{
+    unsigned b = 0;
+    while (v != 0) {
+        b++;
+        v >>= 1;
+    }
+    return b;
+}
+
+static void sorter_init(sorter *so, const uint64_t max[4])
+{
+    so->nd = 0;
+    for (unsigned f = 0; f < 4; f++) {
+        unsigned bits = bits_of(max[f]);
+        for (unsigned top = (bits + RADIX_BITS - 1) / RADIX_BITS; top > 0; top--) {
+            so->d[so->nd].field = (uint8_t)f;
+            so->d[so->nd].shift = (uint8_t)((top - 1) * RADIX_BITS);
+            so->nd++;
+        }
     }
 }
 
-/* Sort a[0..n) by the key, stably, with tmp of n entries; *sorted gets a or tmp. */
-static void radix_sort(stage *a, stage *tmp, size_t n, size_t *count, stage **sorted)
+static void flag_sort(const sorter *so, slot *a, size_t n, unsigned d)
 {
-    stage *src = a, *dst = tmp;
-    for (unsigned d = 0; d < 9; d++) {
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[digit(&src[i], d)]++;
-        if (n == 0 || count[digit(&src[0], d)] == n)
-            continue; /* one value: the pass would change nothing */
-        size_t sum = 0;
-        for (size_t v = 0; v < 65536; v++) {
-            size_t c = count[v];
-            count[v] = sum;
-            sum += c;
+    if (n <= RADIX_SMALL || d == so->nd) {
+        for (size_t i = 1; i < n; i++) {
+            slot v = a[i];
+            size_t j = i;
+            while (j > 0 && key_less(&v.s, &a[j - 1].s)) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
         }
-        for (size_t i = 0; i < n; i++)
-            dst[count[digit(&src[i], d)]++] = src[i];
-        stage *t = src;
-        src = dst;
-        dst = t;
+        return;
     }
-    *sorted = src;
+    size_t *count = so->count + (size_t)d * 2 * RADIX_SIZE, *next = count + RADIX_SIZE;
+    memset(count, 0, RADIX_SIZE * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        count[digit_of(so, &a[i], d)]++;
+    if (count[digit_of(so, &a[0], d)] == n) {
+        flag_sort(so, a, n, d + 1); /* one value: nothing to permute at this digit */
+        return;
+    }
+    size_t sum = 0;
+    for (size_t b = 0; b < RADIX_SIZE; b++) {
+        next[b] = sum;
+        sum += count[b];
+    }
+    /* Permute: each bucket's unplaced entries are taken to their bucket in turn. */
+    for (size_t b = 0, start = 0; b < RADIX_SIZE; start += count[b], b++) {
+        size_t end = start + count[b];
+        while (next[b] < end) {
+            slot v = a[next[b]];
+            uint32_t k = digit_of(so, &v, d);
+            while (k != b) {
+                slot t = a[next[k]];
+                a[next[k]++] = v;
+                v = t;
+                k = digit_of(so, &v, d);
+            }
+            a[next[b]++] = v;
+        }
+    }
+    for (size_t b = 0, start = 0; b < RADIX_SIZE; start += count[b], b++)
+        if (count[b] > 1)
+            flag_sort(so, a + start, count[b], d + 1);
 }
 
 /* ---- schedules ---- */
@@ -690,40 +842,42 @@ static int schedule_fail(run *r, int rc, size_t p, size_t c, uint64_t fact)
 static int make_lines(run *r, spi_csched *sched, spi_crun *out)
 {
     size_t n = r->nst;
-    stage *tmp = spi_malloc_array(r->ctx, n, sizeof *tmp);
-    size_t *count = spi_malloc_array(r->ctx, 65536, sizeof *count);
-    spi_cline *lines = spi_malloc_array(r->ctx, n, sizeof *lines);
+    sorter so;
+    so.count = spi_malloc_array(r->ctx, RADIX_MAX_DIGITS * 2 * RADIX_SIZE, sizeof *so.count);
     spi_cstatement *sts = spi_calloc(r->ctx, r->np, sizeof *sts);
-    if (tmp == NULL || count == NULL || lines == NULL || sts == NULL) {
-        spi_free(r->ctx, tmp);
-        spi_free(r->ctx, count);
-        spi_free(r->ctx, lines);
+    if (so.count == NULL || sts == NULL) {
+        spi_free(r->ctx, so.count);
         spi_free(r->ctx, sts);
         return SP_ENOMEM;
     }
-    stage *a;
-    radix_sort(r->st, tmp, n, count, &a);
-    spi_free(r->ctx, count);
+    sorter_init(&so, r->max);
+    slot *a = r->st;
+    flag_sort(&so, a, n, 0);
+    spi_free(r->ctx, so.count);
     uint32_t policy = r->plan->policy, mode = r->plan->rounding_mode;
     int rc = SP_OK;
     size_t i = 0;
     while (rc == SP_OK && i < n) {
-        size_t p = a[i].payee, c = a[i].comp, j = i;
-        while (j < n && a[j].payee == p && a[j].comp == c)
+        size_t p = a[i].s.payee, c = a[i].s.comp, j = i;
+        while (j < n && a[j].s.payee == p && a[j].s.comp == c)
             j++;
         if ((rc = payee_schedule(r, &sched[c], p, c)) != SP_OK)
             break;
         int64_t cum = 0, *tot = &out->totals[p * r->nc + c];
+        uint32_t prev_dk = 0;
+        uint64_t prev_fact = 0;
         for (size_t q = i; q < j; q++) {
-            const stage *e = &a[q];
-            spi_cline *l = &lines[q];
-            if (q > i && e->dk == a[q - 1].dk && e->fact == a[q - 1].fact) {
+            const stage se = a[q].s, *e = &se;
+            spi_cline *l = &a[q].l;
+            if (q > i && e->dk == prev_dk && e->fact == prev_fact) {
                 rc = spi_fail(r->ctx, SP_EINVAL,
                               WHAT ": fact %llu: two %s with this id on one day",
                               (unsigned long long)e->fact,
                               (e->dk & 3u) < 2 ? "order lines" : "refunds");
                 break;
             }
+            prev_dk = e->dk;
+            prev_fact = e->fact;
             memset(l, 0, sizeof *l);
             l->fact = e->fact;
             l->base = e->base;
@@ -776,13 +930,12 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
                 rc = spi_fail(r->ctx, SP_EOVERFLOW, WHAT ": payee \"%s\": the total overflows",
                               dict_text(r, r->in->payees[p]));
     }
-    spi_free(r->ctx, tmp);
     if (rc != SP_OK) {
-        spi_free(r->ctx, lines);
         spi_free(r->ctx, sts);
         return rc;
     }
-    out->lines = lines;
+    out->lines = n > 0 ? &r->st[0].l : NULL;
+    r->st = NULL; /* the run's now */
     out->nlines = n;
     out->statements = sts;
     return SP_OK;
@@ -820,7 +973,9 @@ static void run_free(run *r)
         spi_free(r->ctx, r->comps[i].spiffs);
     }
     spi_free(r->ctx, r->comps);
-    spi_free(r->ctx, r->pmap);
+    spi_free(r->ctx, r->map1);
+    spi_free(r->ctx, r->carry[0]);
+    spi_free(r->ctx, r->carry[1]);
     spi_free(r->ctx, r->refunds);
     spi_free(r->ctx, r->spiffs);
     spi_free(r->ctx, r->st);
@@ -886,7 +1041,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         if ((rc = check_component(&r, i)) != SP_OK)
             return rc;
     size_t cells = r.np * r.nc;
-    r.pmap = spi_malloc_array(ctx, r.ndict, sizeof *r.pmap);
+    r.map1 = spi_malloc_array(ctx, (size_t)r.ndict + 1, sizeof *r.map1);
     r.comps = spi_calloc(ctx, r.nc, sizeof *r.comps);
     r.measure = o.measure = spi_calloc(ctx, cells, sizeof *o.measure);
     r.spiffs = spi_calloc(ctx, cells, sizeof *r.spiffs);
@@ -898,7 +1053,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     size_t maxp = in->splits ? spi_split_table_max_parts(in->splits) : 0;
     if (maxp > SPI_SPLIT_STACK_PARTS)
         r.scratch = spi_malloc(ctx, SPI_SPLIT_SCRATCH(maxp));
-    if (r.pmap == NULL || r.comps == NULL || o.measure == NULL || r.spiffs == NULL ||
+    if (r.map1 == NULL || r.comps == NULL || o.measure == NULL || r.spiffs == NULL ||
         o.totals == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
         sched == NULL || (maxp > SPI_SPLIT_STACK_PARTS && r.scratch == NULL)) {
         rc = SP_ENOMEM;
@@ -909,16 +1064,18 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
                       maxp, SPI_SPLIT_STACK_PARTS);
         goto fail;
     }
-    for (uint32_t d = 0; d < r.ndict; d++)
-        r.pmap[d] = NO_PAYEE;
+    for (uint32_t d = 0; d <= r.ndict; d++)
+        r.map1[d] = NO_PAYEE;
+    r.ident = r.np == r.ndict;
     for (size_t p = 0; p < r.np; p++) {
         uint32_t d = in->payees[p];
-        if (d >= r.ndict || r.pmap[d] != NO_PAYEE) {
+        if (d >= r.ndict || r.map1[d + 1] != NO_PAYEE) {
             rc = spi_fail(ctx, SP_EINVAL, WHAT ": payees[%zu]: %u is %s", p, d,
                           d >= r.ndict ? "no index of the dictionary" : "given twice");
             goto fail;
         }
-        r.pmap[d] = (uint32_t)p;
+        r.map1[d + 1] = (uint32_t)p;
+        r.ident = r.ident && d == p;
     }
     if ((rc = sp_calendar_new(&cal, ctx, &r.plan->calendar.opts)) != SP_OK ||
         (rc = setup_periods(&r, cal)) != SP_OK || (rc = setup_filters(&r)) != SP_OK)
@@ -952,6 +1109,16 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         q.kind = SP_FACT_ORDER_LINES;
         if ((rc = spi_facts_scan(ctx, in->src, &q, &bounds, progress, take_lines, &r)) != SP_OK)
             goto fail;
+        for (size_t cell = 0; cell < cells; cell++)
+            for (int w = 0; w < 2; w++)
+                if (r.carry[w] != NULL && r.carry[w][cell] != 0) {
+                    rc = spi_fail(ctx, SP_EOVERFLOW,
+                                  WHAT ": payee \"%s\": components[%zu] (\"%s\"): the %s "
+                                  "overflow int64_t", dict_text(&r, in->payees[cell / r.nc]),
+                                  cell % r.nc, r.plan->components[cell % r.nc].id,
+                                  w == 0 ? "credits" : "SPIFFs");
+                    goto fail;
+                }
         for (size_t j = 0; j < r.nrefunds; j++) {
             const refund *g = &r.refunds[j];
             if (!g->matched) {
