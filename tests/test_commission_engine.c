@@ -702,6 +702,29 @@ static void test_bad_input(void **state)
     e.src.f[1].day = e.src.f[0].day;
     expect_run(&e, SP_EINVAL,
                "commission run: fact 1: two order lines with this id on one day");
+    /* Sums are exact in any order: 6e18 + 6e18 - 6e18 is 6e18 whichever two come first;
+     * 6e18 + 6e18 alone overflows, named by payee and component. */
+    e.src.n = 0;
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), A, P1, 6000000000000000000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), A, P1, -6000000000000000000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 3, 0, spt_day(2024, 1, 7), A, P1, 6000000000000000000, 1, 0);
+    for (uint64_t seed = 0; seed < 8; seed++) {
+        e.src.seed = seed;
+        e.src.max_batch = 2;
+        for (int lines = 0; lines < 2; lines++) {
+            e.in.want_lines = lines == 1;
+            o = run_ok(&e);
+            assert_int_equal(o.measure[0], 6000000000000000000);
+            assert_int_equal(o.totals[0], 240000000000000000);
+            spi_crun_free(ctx, &o);
+        }
+    }
+    e.src.f[1].amount = 6000000000000000000;
+    expect_run(&e, SP_EOVERFLOW,
+               "commission run: payee \"A\": components[0] (\"c\"): the credits overflow "
+               "int64_t");
+    e.src.seed = 0;
+    e.in.want_lines = true;
     e.src.n = 1;
     static const uint32_t twice[2] = { A, A };
     e.in.payees = twice;
