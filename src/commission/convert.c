@@ -29,7 +29,7 @@ int spi_csched_init(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, co
     memset(k, 0, sizeof *k);
     if (cs->ntiers == 0 || cs->kind > SPI_CSCHED_TABLE)
         return spi_fail(ctx, SP_EINVAL, "%s: schedule has no tiers or an unknown kind", what);
-    size_t nb = cs->ntiers - 1, most = nb;
+    size_t nb = cs->ntiers - 1, most = nb > 0 ? nb : 1; /* the gate needs one */
     if (c->naccels > most)
         most = c->naccels;
     if (c->nbonuses > most)
