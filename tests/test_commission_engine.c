@@ -818,6 +818,23 @@ static void test_faults(void **state)
     static const int64_t quotas[12] = { 5000, 5000, 5000, 5000, 9000, 9000,
                                         9000, 9000, 100, 100, 100, 100 };
     f.e.in.quotas = quotas;
+    /* Splits of the first order lines between payees 0 and 1. */
+    uint64_t sid[8];
+    uint32_t spay[8];
+    sp_dec sshare[8];
+    size_t ns = 0;
+    for (size_t i = 0; i < f.e.src.n && ns < 8; i++)
+        if (f.e.src.f[i].kind == SP_FACT_ORDER_LINES) {
+            sid[ns] = sid[ns + 1] = f.e.src.f[i].id;
+            spay[ns] = 0;
+            spay[ns + 1] = 1;
+            sshare[ns] = 300000000;
+            sshare[ns + 1] = 700000000;
+            ns += 2;
+        }
+    spi_split_table *t;
+    assert_int_equal(spi_split_table_new(&t, ctx, sid, spay, sshare, ns, 3), SP_OK);
+    f.e.in.splits = t;
     size_t live = f.alloc.live_blocks;
     static const int errors[] = { SP_ENOMEM };
     for (int lines = 0; lines < 2; lines++) {
@@ -845,6 +862,7 @@ static void test_faults(void **state)
         assert_null(o.totals);
         assert_int_equal(f.alloc.live_blocks, live);
     }
+    spi_split_table_free(t);
     env_free(&f.e);
     sp_ctx_free(ctx);
     assert_int_equal(f.alloc.live_blocks, 0);
