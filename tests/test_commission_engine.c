@@ -763,6 +763,30 @@ static void test_bad_input(void **state)
                "commission run: payee \"B\": components[0] (\"c\"): the quota is 0: attainment "
                "breakpoints need a quota above 0");
     env_free(&e);
+
+    /* A March run of a quarterly and a monthly component: a February line refunded in
+     * March is the quarter's (both in it), but for the month a refund of an earlier
+     * period's line, which v0 refuses (clawbacks come later). */
+    env_init(&e, ctx,
+             plan_of(ctx, "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, "
+                          "\"currency\": \"USD\", \"components\": [{\"id\": \"q\", "
+                          "\"measure\": {\"kind\": \"amount\"}, \"period\": \"quarter\", "
+                          "\"schedule\": {\"kind\": \"flat\", \"tiers\": [{\"rate\": "
+                          "\"4%\"}]}}, {\"id\": \"m\", \"measure\": {\"kind\": \"amount\"}, "
+                          "\"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "
+                          "\"tiers\": [{\"rate\": \"1%\"}]}}]}"),
+             2024, SPI_CPERIOD_MONTH, 2);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 2, 10), A, P1, 10000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 3, 10), A, P1, 20000, 1, 0);
+    o = run_ok(&e);
+    assert_int_equal(o.totals[0], 1200); /* the quarter: 30,000 x 4 % */
+    assert_int_equal(o.totals[1], 200);  /* March: 20,000 x 1 % */
+    spi_crun_free(ctx, &o);
+    add(&e.src, SP_FACT_REFUNDS, 3, 1, spt_day(2024, 3, 5), SP_NONE, P1, 5000, 0, 0);
+    expect_run(&e, SP_EINVAL,
+               "commission run: refunds batch 1 row 0: refund 3 references line 1 of an "
+               "earlier period of components[1] (clawbacks come later)");
+    env_free(&e);
     sp_ctx_free(ctx);
 }
 
