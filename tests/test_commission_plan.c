@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "commission/convert.h"
 #include "commission/plan_doc.h"
 #include "commission/schedule.h"
 #include "core/internal.h"
@@ -253,41 +254,15 @@ static void test_errors(void **state)
 
 /* ---- the documents through the kernel ---- */
 
-/* A component's schedule as the kernel's (the engine's mapping, for a schedule `on` the
- * measure; attainment breakpoints become measures by the quota). */
-static spi_schedule to_kernel(const spi_cplan_component *c, int64_t quota, int64_t *breaks,
-                              int64_t *values)
+/* A component's schedule as the kernel's: the library's conversion (convert.c), thresholds
+ * on attainment becoming measures by the quota. */
+static spi_schedule to_kernel(sp_ctx *ctx, const spi_cplan_component *c, int64_t quota,
+                              spi_csched *k)
 {
-    const spi_cplan_schedule *cs = &c->schedule;
-    static const uint32_t kinds[] = { SPI_SCHEDULE_FLAT, SPI_SCHEDULE_MARGINAL,
-                                      SPI_SCHEDULE_RETROACTIVE, SPI_SCHEDULE_INTERPOLATED,
-                                      SPI_SCHEDULE_TABLE };
-    spi_schedule s;
-    memset(&s, 0, sizeof s);
-    s.kind = cs->kind == SPI_CSCHED_INTERPOLATED && cs->value == SPI_CVALUE_AMOUNT
-                 ? SPI_SCHEDULE_CURVE
-                 : kinds[cs->kind];
-    s.boundary = cs->boundary;
-    s.decreasing = cs->decreasing;
-    s.per_line_measure = cs->accumulate == SPI_CACCUM_LINE;
-    s.nbreaks = cs->ntiers - 1;
-    s.nvalues = cs->ntiers;
-    sp_dec pct[16];
-    for (size_t i = 0; i < cs->ntiers; i++) {
-        values[i] = cs->tiers[i].value;
-        if (i > 0)
-            pct[i - 1] = breaks[i - 1] = cs->tiers[i].from;
-    }
-    if (cs->on == SPI_CON_ATTAINMENT)
-        assert_int_equal(spi_schedule_attainment_breaks(NULL, NULL, quota, pct, s.nbreaks,
-                                                        breaks), SP_OK);
-    s.breaks = breaks;
-    if (cs->value == SPI_CVALUE_AMOUNT)
-        s.amounts = values;
-    else
-        s.rates = values;
-    assert_int_equal(spi_schedule_check(NULL, &s, NULL), SP_OK);
-    return s;
+    if (spi_csched_init(ctx, k, c, "test") != SP_OK ||
+        spi_csched_quota(ctx, k, c, quota, "test") != SP_OK)
+        fail_msg("%s", sp_ctx_errmsg(ctx));
+    return k->s;
 }
 
 /* Example 1.1's six transactions (cents) through a document's schedule, half even. */
@@ -296,8 +271,9 @@ static int64_t icm_total(const char *file)
     static const int64_t lines[6] = { 20000, 30000, 150000, 120000, 200000, 450000 };
     sp_ctx *ctx = spt_new_ctx();
     spi_cplan p = read_file(ctx, file);
-    int64_t breaks[16], values[16], c = 0, sum = 0;
-    spi_schedule s = to_kernel(&p.components[0], 0, breaks, values);
+    int64_t c = 0, sum = 0;
+    spi_csched k;
+    spi_schedule s = to_kernel(ctx, &p.components[0], 0, &k);
     for (int i = 0; i < 6; i++) {
         spi_schedule_line_out o;
         assert_int_equal(spi_schedule_line(&s, c, lines[i], SPI_ROUND_PER_TOTAL,
@@ -305,6 +281,7 @@ static int64_t icm_total(const char *file)
         sum += o.earned;
         c += lines[i];
     }
+    spi_csched_free(ctx, &k);
     spi_cplan_free(ctx, &p);
     sp_ctx_free(ctx);
     return sum;
@@ -322,13 +299,14 @@ static void test_through_kernel(void **state)
     /* 2.2: quota 200,000.00, measure 246,913.57: 14,691.357 -> 14,691.36. */
     sp_ctx *ctx = spt_new_ctx();
     spi_cplan p = read_file(ctx, "ex-2.2-payout-curve.json");
-    int64_t breaks[16], values[16];
-    spi_schedule s = to_kernel(&p.components[0], 20000000, breaks, values);
+    spi_csched k;
+    spi_schedule s = to_kernel(ctx, &p.components[0], 20000000, &k);
     assert_int_equal(s.kind, SPI_SCHEDULE_CURVE);
     spi_schedule_line_out o;
     assert_int_equal(spi_schedule_line(&s, 0, 24691357, SPI_ROUND_PER_TOTAL,
                                        SP_ROUND_HALF_EVEN, &o), SP_OK);
     assert_int_equal(o.earned, 1469136);
+    spi_csched_free(ctx, &k);
     spi_cplan_free(ctx, &p);
     sp_ctx_free(ctx);
 }

@@ -256,6 +256,12 @@ const uint32_t *spi_split_group_payees(const spi_split_table *t, size_t group, s
     return t->payees + t->first[group];
 }
 
+const sp_dec *spi_split_group_shares(const spi_split_table *t, size_t group, size_t *n)
+{
+    *n = t->first[group + 1] - t->first[group];
+    return t->shares + t->first[group];
+}
+
 int spi_split_group_apply(const spi_split_table *t, size_t group, int64_t value,
                           void *scratch, int64_t *parts)
 {

@@ -61,6 +61,8 @@ size_t spi_split_table_max_parts(const spi_split_table *t);
 bool spi_split_find(const spi_split_table *t, uint64_t fact_id, size_t *group);
 /* The payees of a group, in entry order, and their number. */
 const uint32_t *spi_split_group_payees(const spi_split_table *t, size_t group, size_t *n);
+/* Their shares, in the same order. */
+const sp_dec *spi_split_group_shares(const spi_split_table *t, size_t group, size_t *n);
 
 /*
  * parts[0 .. n) = value allocated over the shares of `group` (n as above): floors of

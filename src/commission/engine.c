@@ -1,0 +1,1174 @@
+/*
+ * The commission engine, v0 (engine.h; docs/commission.md, "The engine").
+ *
+ * One run: refunds are read first (kept, sorted by the line they reference), then the
+ * order lines in one pass. Each order line is credited to its payee (or to the payees of
+ * its split) for every component that is due, passes the filter and holds the line's day;
+ * the refunds of the line are credited with it, like it. The credits are summed per payee
+ * and component (the period's measure, the totals path) and, for statements, kept as
+ * 48-byte staging entries, sorted by (payee, component, day, kind, fact id) with an LSD
+ * radix sort (16-bit digits, constant digits skipped), then walked per payee and component
+ * through the schedule.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../calendar/calendar_internal.h"
+#include "../core/internal.h"
+#include "../facts/facts_internal.h"
+#include "../money/numeric.h"
+#include "convert.h"
+#include "engine.h"
+
+#define WHAT "commission run"
+
+#if defined(__GNUC__)
+#define SPI_COLD __attribute__((noinline, cold))
+#define SPI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SPI_COLD
+#define SPI_UNLIKELY(x) (x)
+#endif
+#define NO_PAYEE UINT32_MAX
+
+/* A credit waiting for the schedule (48 bytes). */
+typedef struct stage {
+    uint64_t fact;
+    int64_t base;  /* the payee's part of the measure; SPIFF: the line's units */
+    int64_t aux;   /* SPIFF: the payee's part of the earning */
+    int64_t rate;  /* SPIFF: the amount per unit or per line */
+    uint32_t payee;
+    uint32_t dk;   /* (day - lo) * 4 + kind: the order within a payee and component */
+    uint32_t share;
+    uint16_t comp;
+    uint16_t pad;  /* 1: the earning is aux (a SPIFF, a split line's allocated earning) */
+} stage;
+
+/* A credit is sorted where it will be its statement line: one 64-byte slot per line, so
+ * that the lines are the sorted credits, rewritten in place (2 x 64 bytes per line at the
+ * peak, during the sort). */
+typedef union slot {
+    stage s;
+    spi_cline l;
+} slot;
+
+_Static_assert(sizeof(spi_cline) == 64, "a statement line is 64 bytes");
+_Static_assert(sizeof(slot) == 64, "a credit is sorted in its line's slot");
+
+/* A refund, kept until its line is read. */
+typedef struct refund {
+    uint64_t ref, id;
+    int64_t amount, quantity, cost;
+    uint64_t batch;
+    size_t row;
+    int32_t day;
+    bool has_quantity, has_cost, matched;
+} refund;
+
+typedef struct spiff {
+    uint32_t product; /* dict index; NO_PAYEE: an id the dictionary does not hold */
+    bool per_unit;
+    int64_t amount;
+    int32_t from, to; /* inclusive */
+} spiff;
+
+typedef struct comp {
+    bool due;
+    int32_t first, end;                   /* days counted */
+    uint8_t *allow[SPI_CFILTER_LISTS];    /* per dict index: in the list; NULL: no list */
+    int32_t ffrom, fto;                   /* the filter's days, inclusive */
+    bool split;
+    size_t nspiffs;
+    spiff *spiffs;
+    bool simple; /* amount, no filter list, no split, no SPIFF */
+    bool split_earning; /* flat, per line, no modifiers: a split line's earning is the
+                           line's, allocated by the shares (example 6.3) */
+    sp_dec flat_rate;
+} comp;
+
+typedef struct run {
+    sp_ctx *ctx;
+    const spi_cengine_input *in;
+    const spi_cplan *plan;
+    size_t np, nc;
+    uint32_t ndict;
+    uint32_t *map1; /* map1[index + 1]: dict index -> payee, or NO_PAYEE (SP_NONE + 1 wraps
+                       to map1[0], NO_PAYEE) */
+    bool ident;     /* payee i is dict index i, every index a payee: no map */
+    comp *comps;
+    int32_t lo, hi;
+    refund *refunds;
+    size_t nrefunds, caprefunds;
+    int64_t *measure, *spiffs;
+    /* Sums are exact in any order: a cell that leaves int64_t keeps its wrapped value and
+     * counts the 2^64s it owes here (allocated on the first); only a cell whose carry is
+     * not 0 at the end overflows. */
+    int64_t *carry[2];
+    bool keep;      /* stage entries for the lines */
+    slot *st;
+    size_t nst, capst;
+    uint64_t max[4]; /* the largest payee, comp, dk and fact pushed: the sort's digits */
+    spi_cengine_report report;
+    int64_t parts[SPI_SPLIT_STACK_PARTS], sparts[SPI_SPLIT_STACK_PARTS],
+        eparts[SPI_SPLIT_STACK_PARTS];
+    void *scratch;
+} run;
+
+static const char *dict_text(const run *r, uint32_t index)
+{
+    const char *id = NULL;
+    size_t len;
+    if (sp_dict_id(r->in->dict, index, &id, &len) != SP_OK)
+        return "?";
+    return id;
+}
+
+/* ---- setup ---- */
+
+static int grain_of(uint32_t period)
+{
+    return period == SPI_CPERIOD_MONTH     ? SP_GRAIN_MONTH
+           : period == SPI_CPERIOD_QUARTER ? SP_GRAIN_QUARTER
+                                           : SP_GRAIN_YEAR;
+}
+
+static const char *const period_names[] = { "month", "quarter", "year" };
+
+/* What v0 leaves for later, named by the plan path. */
+static int check_component(run *r, size_t i)
+{
+    const spi_cplan_component *c = &r->plan->components[i];
+    const char *later = NULL, *member = NULL;
+    if (c->basis != SPI_CBASIS_BOOKING)
+        member = "measure.basis", later = "the invoice and payment bases";
+    else if (c->measure == SPI_CMEASURE_DEALS)
+        member = "measure.kind", later = "the deals measure";
+    else if (c->has_quota && !c->quota.given)
+        member = "quota.target_set", later = "quotas from a target set";
+    else if (c->carry_forward)
+        member = "cap.carry_forward", later = "carrying a cap's excess forward";
+    else if (c->nlevels > 0)
+        member = "crediting.rollup", later = "roll-ups";
+    else if (c->has_clawback)
+        member = "clawback", later = "clawback windows";
+    if (member != NULL)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].%s: %s come later (engine v0 computes bookings "
+                        "and the refunds of their period)", i, member, later);
+    if (c->schedule.on == SPI_CON_ATTAINMENT && r->in->quotas == NULL)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].schedule.on: a schedule on attainment needs the "
+                        "payees' quotas", i);
+    if (c->period < r->in->period)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].period: a %s component in a %s run (run it "
+                        "per %s)", i, period_names[c->period], period_names[r->in->period],
+                        period_names[c->period]);
+    return SP_OK;
+}
+
+static int setup_periods(run *r, const sp_calendar *cal)
+{
+    int32_t firsts[SP_CALENDAR_MAX_PERIODS], ends[SP_CALENDAR_MAX_PERIODS];
+    size_t n = 0;
+    int rc = spi_calendar_periods(r->ctx, WHAT, cal, r->in->fiscal_year, (uint32_t)grain_of(r->in->period),
+                                  firsts, ends, NULL, SP_CALENDAR_MAX_PERIODS, &n);
+    if (rc != SP_OK)
+        return rc;
+    if (r->in->index >= n)
+        return spi_fail(r->ctx, SP_EINVAL, WHAT ": FY%d has %zu periods of a %s, not %u",
+                        r->in->fiscal_year, n, period_names[r->in->period], r->in->index + 1);
+    int32_t run_end = ends[r->in->index];
+    int32_t vfrom = r->plan->from,
+            vend = r->plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : r->plan->to + 1;
+    r->lo = INT32_MAX;
+    r->hi = INT32_MIN;
+    for (size_t i = 0; i < r->nc; i++) {
+        const spi_cplan_component *c = &r->plan->components[i];
+        comp *k = &r->comps[i];
+        int32_t fy;
+        uint32_t idx;
+        spi_calendar_locate(cal, run_end - 1, (uint32_t)grain_of(c->period), &fy, &idx);
+        if ((rc = spi_calendar_periods(r->ctx, WHAT, cal, fy, (uint32_t)grain_of(c->period),
+                                       firsts, ends, NULL, SP_CALENDAR_MAX_PERIODS, &n)) != SP_OK)
+            return rc;
+        k->first = firsts[idx] > vfrom ? firsts[idx] : vfrom;
+        k->end = ends[idx] < vend ? ends[idx] : vend;
+        k->due = ends[idx] == run_end && k->first < k->end;
+        if (!k->due)
+            continue;
+        if (k->first < r->lo)
+            r->lo = k->first;
+        if (k->end > r->hi)
+            r->hi = k->end;
+    }
+    return SP_OK;
+}
+
+static int setup_filters(run *r)
+{
+    for (size_t i = 0; i < r->nc; i++) {
+        const spi_cplan_component *c = &r->plan->components[i];
+        comp *k = &r->comps[i];
+        k->split = c->splits == SPI_CSPLITS_FACTS && r->in->splits != NULL;
+        k->ffrom = c->filter.from == SPI_CPLAN_NO_DAY ? INT32_MIN : c->filter.from;
+        k->fto = c->filter.to == SPI_CPLAN_NO_DAY ? INT32_MAX : c->filter.to;
+        bool lists = false;
+        for (int l = 0; l < SPI_CFILTER_LISTS; l++) {
+            if (c->filter.nids[l] == 0)
+                continue;
+            lists = true;
+            k->allow[l] = spi_calloc(r->ctx, r->ndict, 1);
+            if (k->allow[l] == NULL)
+                return SP_ENOMEM;
+            for (size_t j = 0; j < c->filter.nids[l]; j++) {
+                uint32_t ix;
+                const char *id = c->filter.ids[l][j];
+                if (sp_dict_find(r->in->dict, id, strlen(id), &ix) == SP_OK && ix < r->ndict)
+                    k->allow[l][ix] = 1;
+            }
+        }
+        k->nspiffs = c->nspiffs;
+        if (c->nspiffs > 0) {
+            k->spiffs = spi_malloc_array(r->ctx, c->nspiffs, sizeof *k->spiffs);
+            if (k->spiffs == NULL)
+                return SP_ENOMEM;
+        }
+        for (size_t j = 0; j < c->nspiffs; j++) {
+            const spi_cplan_spiff *s = &c->spiffs[j];
+            spiff *t = &k->spiffs[j];
+            uint32_t ix;
+            t->product = sp_dict_find(r->in->dict, s->product, strlen(s->product), &ix) == SP_OK
+                             ? ix
+                             : NO_PAYEE;
+            t->per_unit = s->per == SPI_CVALUE_PER_UNIT;
+            t->amount = s->amount;
+            t->from = s->from == SPI_CPLAN_NO_DAY ? r->plan->from : s->from;
+            t->to = s->to == SPI_CPLAN_NO_DAY ? (r->plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX
+                                                                                : r->plan->to)
+                                              : s->to;
+        }
+        k->split_earning = k->split && r->plan->policy == SPI_CPOLICY_PER_LINE &&
+                           c->schedule.kind == SPI_CSCHED_FLAT && c->gate == 0 &&
+                           c->naccels == 0 && c->cap == 0 && c->nbonuses == 0;
+        k->flat_rate = c->schedule.tiers[0].value;
+        k->simple = c->measure == SPI_CMEASURE_AMOUNT && !lists && !k->split &&
+                    c->nspiffs == 0 && k->ffrom <= k->first && k->fto >= k->end - 1;
+    }
+    return SP_OK;
+}
+
+/* ---- refunds ---- */
+
+static int take_refunds(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                        const spi_fact_where *at)
+{
+    run *r = arg;
+    if (r->nrefunds + n > r->caprefunds) {
+        size_t cap = r->caprefunds ? r->caprefunds : 256;
+        while (cap < r->nrefunds + n)
+            cap *= 2;
+        refund *m = spi_realloc_array(r->ctx, r->refunds, cap, sizeof *m);
+        if (m == NULL)
+            return SP_ENOMEM;
+        r->refunds = m;
+        r->caprefunds = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        refund *f = &r->refunds[r->nrefunds++];
+        f->ref = b->ref[row];
+        f->id = b->id[row];
+        f->day = b->day[row];
+        f->amount = b->amount[row];
+        f->has_quantity = b->quantity != NULL;
+        f->quantity = b->quantity ? b->quantity[row] : 0;
+        f->has_cost = b->cost != NULL;
+        f->cost = b->cost ? b->cost[row] : 0;
+        f->batch = at->batch;
+        f->row = at->first + row;
+        f->matched = false;
+    }
+    r->report.refunds_read += n;
+    return 0;
+}
+
+static int cmp_refund(const void *a, const void *b)
+{
+    const refund *x = a, *y = b;
+    if (x->ref != y->ref)
+        return x->ref < y->ref ? -1 : 1;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The first refund of line `id`, or nrefunds. */
+static size_t find_refunds(const run *r, uint64_t id)
+{
+    size_t lo = 0, hi = r->nrefunds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->refunds[mid].ref < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* ---- crediting ---- */
+
+static int push(run *r, uint64_t fact, int64_t base, int64_t aux, int64_t rate, uint32_t payee,
+                int32_t day, uint32_t kind, uint32_t share, size_t c, uint16_t fixed)
+{
+    if (r->nst == r->capst) {
+        size_t cap = r->capst ? 2 * r->capst : 4096;
+        slot *m = spi_realloc_array(r->ctx, r->st, cap, sizeof *m);
+        if (m == NULL)
+            return SP_ENOMEM;
+        r->st = m;
+        r->capst = cap;
+    }
+    stage *e = &r->st[r->nst++].s;
+    e->fact = fact;
+    e->base = base;
+    e->aux = aux;
+    e->rate = rate;
+    e->payee = payee;
+    e->dk = (uint32_t)(day - r->lo) * 4u + kind;
+    e->share = share;
+    e->comp = (uint16_t)c;
+    e->pad = fixed;
+    if (payee > r->max[0])
+        r->max[0] = payee;
+    if (c > r->max[1])
+        r->max[1] = c;
+    if (e->dk > r->max[2])
+        r->max[2] = e->dk;
+    if (fact > r->max[3])
+        r->max[3] = fact;
+    return SP_OK;
+}
+
+static SPI_COLD int carry_add(run *r, int which, size_t cell, int dir)
+{
+    if (r->carry[which] == NULL &&
+        (r->carry[which] = spi_calloc(r->ctx, r->np * r->nc, sizeof *r->carry[which])) == NULL)
+        return SP_ENOMEM;
+    r->carry[which][cell] += dir;
+    return SP_OK;
+}
+
+/* cells[cell] += v, exactly (see run.carry). */
+static inline int sum_add(run *r, int which, int64_t *cells, size_t cell, int64_t v)
+{
+    if (SPI_UNLIKELY(__builtin_add_overflow(cells[cell], v, &cells[cell])))
+        return carry_add(r, which, cell, v > 0 ? 1 : -1);
+    return SP_OK;
+}
+
+static inline uint32_t payee_of(const run *r, uint32_t rep)
+{
+    return r->ident ? (rep < r->np ? rep : NO_PAYEE) : r->map1[(uint32_t)(rep + 1u)];
+}
+
+typedef struct fact_at {
+    const char *kind;
+    uint64_t batch;
+    size_t row;
+    uint64_t id;
+} fact_at;
+
+static int overflow(run *r, const fact_at *f, const char *what)
+{
+    return spi_fail(r->ctx, SP_EOVERFLOW, WHAT ": %s batch %llu row %zu: fact %llu: %s overflows",
+                    f->kind, (unsigned long long)f->batch, f->row, (unsigned long long)f->id,
+                    what);
+}
+
+/*
+ * Credit `value` (the measure) and `spiff_units` x `spiff` of fact f (kind: ORDER or REFUND)
+ * of the line `line_id` (whose split it follows) on `day` to payee `rep` or the split's
+ * payees, for component c.
+ */
+static int credit(run *r, const fact_at *f, uint64_t line_id, uint32_t rep, int32_t day,
+                  uint32_t kind, size_t c, int64_t value, const spiff *sp, int64_t units)
+{
+    comp *k = &r->comps[c];
+    int64_t earned = 0;
+    if (sp != NULL && __builtin_mul_overflow(sp->amount, units, &earned))
+        return overflow(r, f, "the SPIFF");
+    size_t group, n = 1;
+    const uint32_t *payees = &rep;
+    const sp_dec *shares = NULL;
+    int64_t *parts = &value, *sparts = &earned, line_earned = 0;
+    bool fixed = false;
+    if (k->split && spi_split_find(r->in->splits, line_id, &group)) {
+        payees = spi_split_group_payees(r->in->splits, group, &n);
+        shares = spi_split_group_shares(r->in->splits, group, &n);
+        parts = r->parts;
+        sparts = r->sparts;
+        if (spi_split_group_apply(r->in->splits, group, value, r->scratch, parts) != SP_OK ||
+            (sp != NULL &&
+             spi_split_group_apply(r->in->splits, group, earned, r->scratch, sparts) != SP_OK))
+            return overflow(r, f, "the split");
+        if (k->split_earning && r->keep) {
+            /* The line's earning R(rate x m), then its parts by the shares. */
+            if (sp_muldiv(value, k->flat_rate, SP_DEC_ONE, r->plan->rounding_mode,
+                          &line_earned) != SP_OK ||
+                spi_split_group_apply(r->in->splits, group, line_earned, r->scratch,
+                                      r->eparts) != SP_OK)
+                return overflow(r, f, "the earning");
+            fixed = true;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = payees[i];
+        if (p >= r->np)
+            return spi_fail(r->ctx, SP_EINVAL, WHAT ": %s batch %llu row %zu: fact %llu: split "
+                            "payee %u is beyond the %zu payees", f->kind,
+                            (unsigned long long)f->batch, f->row, (unsigned long long)f->id, p,
+                            r->np);
+        uint32_t share = shares ? (uint32_t)shares[i] : (uint32_t)SP_DEC_ONE;
+        size_t cell = (size_t)p * r->nc + c;
+        int rc = sum_add(r, 0, r->measure, cell, parts[i]);
+        if (rc == SP_OK && sp != NULL)
+            rc = sum_add(r, 1, r->spiffs, cell, sparts[i]);
+        if (rc != SP_OK)
+            return rc;
+        if (!r->keep)
+            continue;
+        rc = fixed ? push(r, f->id, parts[i], r->eparts[i], k->flat_rate, p, day, kind,
+                              share, c, 1)
+                       : push(r, f->id, parts[i], 0, 0, p, day, kind, share, c, 0);
+        if (rc == SP_OK && sp != NULL)
+            rc = push(r, f->id, units, sparts[i], sp->amount, p, day, kind + 1, share, c, 1);
+        if (rc != SP_OK)
+            return rc;
+    }
+    return SP_OK;
+}
+
+static bool passes(const comp *k, const sp_fact_batch *b, size_t row, int32_t day)
+{
+    if (day < k->first || day >= k->end || day < k->ffrom || day > k->fto)
+        return false;
+    const uint32_t *cols[SPI_CFILTER_LISTS] = { b->product, b->customer, b->grid, b->channel };
+    for (int l = 0; l < SPI_CFILTER_LISTS; l++) {
+        if (k->allow[l] == NULL)
+            continue;
+        if (cols[l] == NULL || cols[l][row] == SP_NONE || !k->allow[l][cols[l][row]])
+            return false;
+    }
+    return true;
+}
+
+static const spiff *spiff_of(const comp *k, const sp_fact_batch *b, size_t row, int32_t day)
+{
+    if (k->nspiffs == 0 || b->product == NULL || b->product[row] == SP_NONE)
+        return NULL;
+    for (size_t j = 0; j < k->nspiffs; j++)
+        if (k->spiffs[j].product == b->product[row] && day >= k->spiffs[j].from &&
+            day <= k->spiffs[j].to)
+            return &k->spiffs[j];
+    return NULL;
+}
+
+/* The measure of an order line. */
+static int line_value(run *r, const fact_at *f, const sp_fact_batch *b, size_t row, size_t c,
+                      int64_t *v)
+{
+    switch (r->plan->components[c].measure) {
+    case SPI_CMEASURE_AMOUNT:
+        *v = b->amount[row];
+        return SP_OK;
+    case SPI_CMEASURE_QUANTITY:
+        *v = b->quantity ? b->quantity[row] : 0;
+        return SP_OK;
+    case SPI_CMEASURE_MARGIN:
+        if (__builtin_sub_overflow(b->amount[row], b->cost ? b->cost[row] : 0, v))
+            return overflow(r, f, "the margin");
+        return SP_OK;
+    default:
+        *v = 1;
+        return SP_OK;
+    }
+}
+
+/* The (negative) measure of refund g of the line at row. */
+static int refund_value(run *r, const fact_at *f, const refund *g, const sp_fact_batch *b,
+                        size_t row, size_t c, int64_t *v)
+{
+    switch (r->plan->components[c].measure) {
+    case SPI_CMEASURE_AMOUNT:
+        *v = -g->amount;
+        return SP_OK;
+    case SPI_CMEASURE_QUANTITY:
+        *v = -g->quantity;
+        return SP_OK;
+    case SPI_CMEASURE_MARGIN: {
+        int64_t cost = g->cost;
+        if (!g->has_cost && b->cost != NULL &&
+            sp_muldiv(b->cost[row], g->amount, b->amount[row], r->plan->rounding_mode, &cost) !=
+                SP_OK)
+            return overflow(r, f, "the refund's share of the line's cost");
+        if (__builtin_sub_overflow(cost, g->amount, v))
+            return overflow(r, f, "the margin");
+        return SP_OK;
+    }
+    default:
+        *v = 0;
+        return SP_OK;
+    }
+}
+
+/* The refunds of the order line at `row` (payee p; p NO_PAYEE: skipped with it). */
+static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
+                        const fact_at *lf)
+{
+    uint64_t id = b->id[row];
+    size_t j = find_refunds(r, id);
+    if (j == r->nrefunds || r->refunds[j].ref != id)
+        return SP_OK;
+    int64_t line_amount = b->amount[row], refunded = 0;
+    int32_t line_day = b->day[row];
+    for (; j < r->nrefunds && r->refunds[j].ref == id; j++) {
+        refund *g = &r->refunds[j];
+        fact_at f = { "refunds", g->batch, g->row, g->id };
+        if (g->matched)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": order lines batch %llu row %zu: fact %llu: a second order "
+                            "line with this id (refund %llu references it)",
+                            (unsigned long long)lf->batch, lf->row, (unsigned long long)id,
+                            (unsigned long long)g->id);
+        g->matched = true;
+        if (g->day < line_day)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": refunds batch %llu row %zu: refund %llu is dated before its "
+                            "line %llu", (unsigned long long)g->batch, g->row,
+                            (unsigned long long)g->id, (unsigned long long)id);
+        if (__builtin_add_overflow(refunded, g->amount, &refunded) || refunded > line_amount)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": refunds batch %llu row %zu: refund %llu of %lld brings the "
+                            "refunded amount of line %llu above its amount %lld",
+                            (unsigned long long)g->batch, g->row, (unsigned long long)g->id,
+                            (long long)g->amount, (unsigned long long)id,
+                            (long long)line_amount);
+        if (p == NO_PAYEE)
+            continue;
+        for (size_t c = 0; c < r->nc; c++) {
+            const comp *k = &r->comps[c];
+            if (!k->due)
+                continue;
+            bool line_in = passes(k, b, row, line_day);
+            if (!line_in) {
+                /* A line outside the component's days whose refund is inside them:
+                 * a refund of an earlier period (a clawback, later). */
+                if (line_day < k->first && g->day >= k->first && g->day < k->end &&
+                    passes(k, b, row, k->first))
+                    return spi_fail(r->ctx, SP_EINVAL,
+                                    WHAT ": refunds batch %llu row %zu: refund %llu references "
+                                    "line %llu of an earlier period of components[%zu] "
+                                    "(clawbacks come later)", (unsigned long long)g->batch,
+                                    g->row, (unsigned long long)g->id, (unsigned long long)id,
+                                    c);
+                continue;
+            }
+            int64_t v = 0;
+            int rc = refund_value(r, &f, g, b, row, c, &v);
+            if (rc != SP_OK)
+                return rc;
+            const spiff *sp = spiff_of(k, b, row, line_day);
+            int64_t units = 0;
+            if (sp != NULL && sp->per_unit)
+                units = -g->quantity;
+            else if (sp != NULL)
+                units = refunded == line_amount ? -1 : 0;
+            if (sp != NULL && units == 0)
+                sp = NULL;
+            rc = credit(r, &f, id, p, g->day, SPI_CLINE_REFUND, c, v, sp, units);
+            if (rc != SP_OK)
+                return rc;
+        }
+    }
+    return SP_OK;
+}
+
+/* The fast loop: amounts summed by payee for component c; the rows not of a payee, or
+ * UINT64_MAX when the carry cannot be allocated. */
+static inline uint64_t sum_rows(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                                size_t c, bool IDENT)
+{
+    const uint32_t *rep = b->rep, *map1 = r->map1;
+    const int64_t *amount = b->amount;
+    int64_t *m = r->measure;
+    const size_t nc = r->nc;
+    const uint32_t np = (uint32_t)r->np;
+    uint64_t skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        uint32_t key = rep[row];
+        uint32_t p = IDENT ? key : map1[(uint32_t)(key + 1u)];
+        if (SPI_UNLIKELY(p >= np)) {
+            skipped++;
+            continue;
+        }
+        if (sum_add(r, 0, m, (size_t)p * nc + c, amount[row]) != SP_OK)
+            return UINT64_MAX;
+    }
+    return skipped;
+}
+
+static uint64_t sum_ident(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                          size_t c)
+{
+    return sum_rows(r, b, rows, n, c, true);
+}
+
+static uint64_t sum_map(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                        size_t c)
+{
+    return sum_rows(r, b, rows, n, c, false);
+}
+
+static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                      const spi_fact_where *at)
+{
+    run *r = arg;
+    r->report.lines_read += n;
+    /* The fast loop: simple components holding the slice's days, no refunds, no lines. */
+    bool fast = !r->keep && r->nrefunds == 0 && r->in->unknown == SPI_CENGINE_SKIP;
+    for (size_t c = 0; fast && c < r->nc; c++)
+        fast = !r->comps[c].due || (r->comps[c].simple && at->day_lo >= r->comps[c].first &&
+                                    at->day_hi < r->comps[c].end);
+    if (fast) {
+        bool counted = false;
+        for (size_t c = 0; c < r->nc; c++) {
+            if (!r->comps[c].due)
+                continue;
+            uint64_t skipped = r->ident ? (rows ? sum_ident(r, b, rows, n, c)
+                                                : sum_ident(r, b, NULL, n, c))
+                                        : (rows ? sum_map(r, b, rows, n, c)
+                                                : sum_map(r, b, NULL, n, c));
+            if (skipped == UINT64_MAX)
+                return SP_ENOMEM;
+            if (!counted)
+                r->report.not_payee += skipped;
+            counted = true;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        fact_at f = { "order lines", at->batch, at->first + row, b->id[row] };
+        uint32_t rep = b->rep[row];
+        uint32_t p = payee_of(r, rep);
+        if (p == NO_PAYEE) {
+            if (r->in->unknown == SPI_CENGINE_ERROR)
+                return spi_fail(r->ctx, SP_EINVAL,
+                                WHAT ": order lines batch %llu row %zu: fact %llu: rep %s is no "
+                                "payee of the run", (unsigned long long)f.batch, f.row,
+                                (unsigned long long)f.id,
+                                rep == SP_NONE ? "(none)" : dict_text(r, rep));
+            r->report.not_payee++;
+        }
+        int32_t day = b->day[row];
+        for (size_t c = 0; p != NO_PAYEE && c < r->nc; c++) {
+            const comp *k = &r->comps[c];
+            if (!k->due || !passes(k, b, row, day))
+                continue;
+            int64_t v = 0;
+            int rc = line_value(r, &f, b, row, c, &v);
+            if (rc != SP_OK)
+                return rc;
+            const spiff *sp = spiff_of(k, b, row, day);
+            int64_t units = sp == NULL ? 0 : sp->per_unit ? (b->quantity ? b->quantity[row] : 0) : 1;
+            if (sp != NULL && units == 0)
+                sp = NULL;
+            rc = credit(r, &f, f.id, p, day, SPI_CLINE_ORDER, c, v, sp, units);
+            if (rc != SP_OK)
+                return rc;
+        }
+        if (r->nrefunds > 0) {
+            int rc = line_refunds(r, b, row, p, &f);
+            if (rc != SP_OK)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- the sort ---- */
+
+/*
+ * The sort: in place (American flag sort: an MSD radix sort that permutes within the
+ * array, then sorts each bucket by the next digit; buckets of 32 entries or fewer by
+ * insertion), so that sorting needs no second array of 64-byte slots. The key is
+ * (payee, comp, dk, fact); digits of 11 bits cover only the bits the largest value of each
+ * field has. Entries with equal keys are errors (found after the sort), so stability does
+ * not matter.
+ */
+#define RADIX_BITS 11u
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_MAX_DIGITS 16u
+#define RADIX_SMALL 32u
+
+typedef struct digit_spec {
+    uint8_t field; /* 0 payee, 1 comp, 2 dk, 3 fact */
+    uint8_t shift;
+} digit_spec;
+
+typedef struct sorter {
+    digit_spec d[RADIX_MAX_DIGITS];
+    unsigned nd;
+    size_t *count; /* RADIX_MAX_DIGITS x 2 x RADIX_SIZE */
+} sorter;
+
+static inline uint64_t field_of(const stage *e, unsigned f)
+{
+    return f == 0 ? e->payee : f == 1 ? e->comp : f == 2 ? e->dk : e->fact;
+}
+
+static inline uint32_t digit_of(const sorter *so, const slot *x, unsigned d)
+{
+    return (uint32_t)(field_of(&x->s, so->d[d].field) >> so->d[d].shift) & (RADIX_SIZE - 1);
+}
+
+static inline bool key_less(const stage *x, const stage *y)
+{
+    if (x->payee != y->payee)
+        return x->payee < y->payee;
+    if (x->comp != y->comp)
+        return x->comp < y->comp;
+    if (x->dk != y->dk)
+        return x->dk < y->dk;
+    return x->fact < y->fact;
+}
+
+static unsigned bits_of(uint64_t v)
+{
+    unsigned b = 0;
+    while (v != 0) {
+        b++;
+        v >>= 1;
+    }
+    return b;
+}
+
+static void sorter_init(sorter *so, const uint64_t max[4])
+{
+    so->nd = 0;
+    for (unsigned f = 0; f < 4; f++) {
+        unsigned bits = bits_of(max[f]);
+        for (unsigned top = (bits + RADIX_BITS - 1) / RADIX_BITS; top > 0; top--) {
+            so->d[so->nd].field = (uint8_t)f;
+            so->d[so->nd].shift = (uint8_t)((top - 1) * RADIX_BITS);
+            so->nd++;
+        }
+    }
+}
+
+static void flag_sort(const sorter *so, slot *a, size_t n, unsigned d)
+{
+    if (n <= RADIX_SMALL || d == so->nd) {
+        for (size_t i = 1; i < n; i++) {
+            slot v = a[i];
+            size_t j = i;
+            while (j > 0 && key_less(&v.s, &a[j - 1].s)) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
+        }
+        return;
+    }
+    size_t *count = so->count + (size_t)d * 2 * RADIX_SIZE, *next = count + RADIX_SIZE;
+    memset(count, 0, RADIX_SIZE * sizeof *count);
+    for (size_t i = 0; i < n; i++)
+        count[digit_of(so, &a[i], d)]++;
+    if (count[digit_of(so, &a[0], d)] == n) {
+        flag_sort(so, a, n, d + 1); /* one value: nothing to permute at this digit */
+        return;
+    }
+    size_t sum = 0;
+    for (size_t b = 0; b < RADIX_SIZE; b++) {
+        next[b] = sum;
+        sum += count[b];
+    }
+    /* Permute: each bucket's unplaced entries are taken to their bucket in turn. */
+    for (size_t b = 0, start = 0; b < RADIX_SIZE; start += count[b], b++) {
+        size_t end = start + count[b];
+        while (next[b] < end) {
+            slot v = a[next[b]];
+            uint32_t k = digit_of(so, &v, d);
+            while (k != b) {
+                slot t = a[next[k]];
+                a[next[k]++] = v;
+                v = t;
+                k = digit_of(so, &v, d);
+            }
+            a[next[b]++] = v;
+        }
+    }
+    for (size_t b = 0, start = 0; b < RADIX_SIZE; start += count[b], b++)
+        if (count[b] > 1)
+            flag_sort(so, a + start, count[b], d + 1);
+}
+
+/* ---- schedules ---- */
+
+static int payee_schedule(run *r, spi_csched *k, size_t p, size_t c)
+{
+    if (!k->on_attainment)
+        return SP_OK;
+    char what[SPI_CPLAN_ID_MAX * 2 + 128];
+    snprintf(what, sizeof what, WHAT ": payee \"%s\": components[%zu] (\"%s\")",
+             dict_text(r, r->in->payees[p]), c, r->plan->components[c].id);
+    return spi_csched_quota(r->ctx, k, &r->plan->components[c],
+                            r->in->quotas[p * r->nc + c], what);
+}
+
+static int schedule_fail(run *r, int rc, size_t p, size_t c, uint64_t fact)
+{
+    return spi_fail(r->ctx, rc, WHAT ": payee \"%s\": components[%zu] (\"%s\"): fact %llu: %s",
+                    dict_text(r, r->in->payees[p]), c, r->plan->components[c].id,
+                    (unsigned long long)fact,
+                    rc == SP_EOVERFLOW ? "the earning overflows" : "the schedule fails");
+}
+
+/* The lines: sort the stage, walk it per payee and component. */
+static int make_lines(run *r, spi_csched *sched, spi_crun *out)
+{
+    size_t n = r->nst;
+    sorter so;
+    so.count = spi_malloc_array(r->ctx, RADIX_MAX_DIGITS * 2 * RADIX_SIZE, sizeof *so.count);
+    spi_cstatement *sts = spi_calloc(r->ctx, r->np, sizeof *sts);
+    if (so.count == NULL || sts == NULL) {
+        spi_free(r->ctx, so.count);
+        spi_free(r->ctx, sts);
+        return SP_ENOMEM;
+    }
+    sorter_init(&so, r->max);
+    slot *a = r->st;
+    flag_sort(&so, a, n, 0);
+    spi_free(r->ctx, so.count);
+    uint32_t policy = r->plan->policy, mode = r->plan->rounding_mode;
+    int rc = SP_OK;
+    size_t i = 0;
+    while (rc == SP_OK && i < n) {
+        size_t p = a[i].s.payee, c = a[i].s.comp, j = i;
+        while (j < n && a[j].s.payee == p && a[j].s.comp == c)
+            j++;
+        if ((rc = payee_schedule(r, &sched[c], p, c)) != SP_OK)
+            break;
+        int64_t cum = 0, *tot = &out->totals[p * r->nc + c];
+        uint32_t prev_dk = 0;
+        uint64_t prev_fact = 0;
+        for (size_t q = i; q < j; q++) {
+            const stage se = a[q].s, *e = &se;
+            spi_cline *l = &a[q].l;
+            if (q > i && e->dk == prev_dk && e->fact == prev_fact) {
+                rc = spi_fail(r->ctx, SP_EINVAL,
+                              WHAT ": fact %llu: two %s with this id on one day",
+                              (unsigned long long)e->fact,
+                              (e->dk & 3u) < 2 ? "order lines" : "refunds");
+                break;
+            }
+            prev_dk = e->dk;
+            prev_fact = e->fact;
+            memset(l, 0, sizeof *l);
+            l->fact = e->fact;
+            l->base = e->base;
+            l->day = r->lo + (int32_t)(e->dk >> 2);
+            l->kind = (uint8_t)(e->dk & 3u);
+            l->share = e->share;
+            l->component = (uint16_t)c;
+            if ((e->dk & 1u) != 0 || e->pad != 0) { /* a SPIFF, or a split line's earning */
+                l->earned = l->own = e->aux;
+                l->rate = e->rate;
+                if ((e->dk & 1u) == 0 && __builtin_add_overflow(cum, e->base, &cum)) {
+                    rc = schedule_fail(r, SP_EOVERFLOW, p, c, e->fact);
+                    break;
+                }
+            } else {
+                spi_schedule_line_out o;
+                int64_t after;
+                if (__builtin_add_overflow(cum, e->base, &after)) {
+                    rc = schedule_fail(r, SP_EOVERFLOW, p, c, e->fact);
+                    break;
+                }
+                rc = spi_schedule_line(&sched[c].s, cum, e->base, policy, mode, &o);
+                if (rc != SP_OK) {
+                    rc = schedule_fail(r, rc, p, c, e->fact);
+                    break;
+                }
+                cum = after;
+                l->earned = o.earned;
+                l->own = o.own;
+                l->true_up = o.true_up;
+                l->rate = o.rate;
+                l->tier_before = (uint16_t)o.tier_before;
+                l->tier_after = (uint16_t)o.tier_after;
+            }
+            if (__builtin_add_overflow(*tot, l->earned, tot)) {
+                rc = schedule_fail(r, SP_EOVERFLOW, p, c, e->fact);
+                break;
+            }
+        }
+        if (rc == SP_OK && sts[p].nlines == 0)
+            sts[p].first = i;
+        sts[p].nlines += j - i;
+        i = j;
+    }
+    for (size_t p = 0; rc == SP_OK && p < r->np; p++) {
+        if (sts[p].nlines == 0)
+            sts[p].first = p > 0 ? sts[p - 1].first + sts[p - 1].nlines : 0;
+        for (size_t c = 0; c < r->nc; c++)
+            if (__builtin_add_overflow(sts[p].total, out->totals[p * r->nc + c], &sts[p].total))
+                rc = spi_fail(r->ctx, SP_EOVERFLOW, WHAT ": payee \"%s\": the total overflows",
+                              dict_text(r, r->in->payees[p]));
+    }
+    if (rc != SP_OK) {
+        spi_free(r->ctx, sts);
+        return rc;
+    }
+    out->lines = n > 0 ? &r->st[0].l : NULL;
+    r->st = NULL; /* the run's now */
+    out->nlines = n;
+    out->statements = sts;
+    return SP_OK;
+}
+
+/* The totals path: R(V(measure)) - R(V(0)) per payee and component, plus the SPIFFs. */
+static int make_totals(run *r, spi_csched *sched, spi_crun *out)
+{
+    for (size_t p = 0; p < r->np; p++)
+        for (size_t c = 0; c < r->nc; c++) {
+            if (!r->comps[c].due)
+                continue;
+            int rc = payee_schedule(r, &sched[c], p, c);
+            if (rc != SP_OK)
+                return rc;
+            int64_t m = r->measure[p * r->nc + c], s = r->spiffs[p * r->nc + c];
+            spi_schedule_line_out o;
+            if (m != 0 &&
+                (rc = spi_schedule_line(&sched[c].s, 0, m, SPI_ROUND_PER_TOTAL,
+                                        r->plan->rounding_mode, &o)) != SP_OK)
+                return schedule_fail(r, rc, p, c, 0);
+            if (__builtin_add_overflow(m != 0 ? o.earned : 0, s, &out->totals[p * r->nc + c]))
+                return schedule_fail(r, SP_EOVERFLOW, p, c, 0);
+        }
+    return SP_OK;
+}
+
+/* ---- the run ---- */
+
+static void run_free(run *r)
+{
+    for (size_t i = 0; r->comps != NULL && i < r->nc; i++) {
+        for (int l = 0; l < SPI_CFILTER_LISTS; l++)
+            spi_free(r->ctx, r->comps[i].allow[l]);
+        spi_free(r->ctx, r->comps[i].spiffs);
+    }
+    spi_free(r->ctx, r->comps);
+    spi_free(r->ctx, r->map1);
+    spi_free(r->ctx, r->carry[0]);
+    spi_free(r->ctx, r->carry[1]);
+    spi_free(r->ctx, r->refunds);
+    spi_free(r->ctx, r->spiffs);
+    spi_free(r->ctx, r->st);
+    spi_free(r->ctx, r->scratch);
+}
+
+void spi_crun_free(sp_ctx *ctx, spi_crun *res)
+{
+    if (res == NULL)
+        return;
+    spi_free(ctx, res->due);
+    spi_free(ctx, res->first);
+    spi_free(ctx, res->end);
+    spi_free(ctx, res->measure);
+    spi_free(ctx, res->totals);
+    spi_free(ctx, res->statements);
+    spi_free(ctx, res->lines);
+    memset(res, 0, sizeof *res);
+}
+
+static int check_input(sp_ctx *ctx, const spi_cengine_input *in)
+{
+    if (in == NULL || in->plan == NULL || in->dict == NULL || in->src == NULL ||
+        (in->npayees > 0 && in->payees == NULL))
+        return spi_fail(ctx, SP_EINVAL, WHAT ": the input, its plan, dictionary, source or "
+                                           "payees is NULL");
+    if (in->period > SPI_CPERIOD_YEAR)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": period %u is no grain (month 0, quarter 1, "
+                                           "year 2)", in->period);
+    if (in->unknown > SPI_CENGINE_ERROR)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": unknown payee policy %u", in->unknown);
+    if (in->plan->ncomponents > UINT16_MAX)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": %zu components are too many",
+                        in->plan->ncomponents);
+    if (in->npayees >= NO_PAYEE)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": %zu payees are too many", in->npayees);
+    return SP_OK;
+}
+
+int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress *progress,
+                    spi_crun *out)
+{
+    int rc = check_input(ctx, in);
+    if (rc != SP_OK)
+        return rc;
+    if (out == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": out is NULL");
+    run r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.in = in;
+    r.plan = in->plan;
+    r.np = in->npayees;
+    r.nc = in->plan->ncomponents;
+    r.ndict = (uint32_t)sp_dict_count(in->dict);
+    spi_crun o;
+    memset(&o, 0, sizeof o);
+    o.npayees = r.np;
+    o.ncomponents = r.nc;
+    spi_csched *sched = NULL;
+    sp_calendar *cal = NULL;
+    for (size_t i = 0; i < r.nc; i++)
+        if ((rc = check_component(&r, i)) != SP_OK)
+            return rc;
+    size_t cells = r.np * r.nc;
+    r.map1 = spi_malloc_array(ctx, (size_t)r.ndict + 1, sizeof *r.map1);
+    r.comps = spi_calloc(ctx, r.nc, sizeof *r.comps);
+    r.measure = o.measure = spi_calloc(ctx, cells, sizeof *o.measure);
+    r.spiffs = spi_calloc(ctx, cells, sizeof *r.spiffs);
+    o.totals = spi_calloc(ctx, cells, sizeof *o.totals);
+    o.due = spi_calloc(ctx, r.nc, sizeof *o.due);
+    o.first = spi_calloc(ctx, r.nc, sizeof *o.first);
+    o.end = spi_calloc(ctx, r.nc, sizeof *o.end);
+    sched = spi_calloc(ctx, r.nc, sizeof *sched);
+    size_t maxp = in->splits ? spi_split_table_max_parts(in->splits) : 0;
+    if (maxp > SPI_SPLIT_STACK_PARTS)
+        r.scratch = spi_malloc(ctx, SPI_SPLIT_SCRATCH(maxp));
+    if (r.map1 == NULL || r.comps == NULL || o.measure == NULL || r.spiffs == NULL ||
+        o.totals == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
+        sched == NULL || (maxp > SPI_SPLIT_STACK_PARTS && r.scratch == NULL)) {
+        rc = SP_ENOMEM;
+        goto fail;
+    }
+    if (maxp > SPI_SPLIT_STACK_PARTS) {
+        rc = spi_fail(ctx, SP_EINVAL, WHAT ": a split of %zu payees (engine v0 takes at most %d)",
+                      maxp, SPI_SPLIT_STACK_PARTS);
+        goto fail;
+    }
+    for (uint32_t d = 0; d <= r.ndict; d++)
+        r.map1[d] = NO_PAYEE;
+    r.ident = r.np == r.ndict;
+    for (size_t p = 0; p < r.np; p++) {
+        uint32_t d = in->payees[p];
+        if (d >= r.ndict || r.map1[d + 1] != NO_PAYEE) {
+            rc = spi_fail(ctx, SP_EINVAL, WHAT ": payees[%zu]: %u is %s", p, d,
+                          d >= r.ndict ? "no index of the dictionary" : "given twice");
+            goto fail;
+        }
+        r.map1[d + 1] = (uint32_t)p;
+        r.ident = r.ident && d == p;
+    }
+    if ((rc = sp_calendar_new(&cal, ctx, &r.plan->calendar.opts)) != SP_OK ||
+        (rc = setup_periods(&r, cal)) != SP_OK || (rc = setup_filters(&r)) != SP_OK)
+        goto fail;
+    for (size_t c = 0; c < r.nc; c++) {
+        o.due[c] = r.comps[c].due;
+        o.first[c] = r.comps[c].first;
+        o.end[c] = r.comps[c].end;
+        char what[SPI_CPLAN_ID_MAX + 64];
+        snprintf(what, sizeof what, WHAT ": components[%zu] (\"%s\")", c, r.plan->components[c].id);
+        if ((rc = spi_csched_init(ctx, &sched[c], &r.plan->components[c], what)) != SP_OK)
+            goto fail;
+    }
+    bool lines_needed = in->want_lines || r.plan->policy == SPI_CPOLICY_PER_LINE;
+    for (size_t c = 0; c < r.nc; c++)
+        if (r.comps[c].due && r.plan->components[c].schedule.accumulate == SPI_CACCUM_LINE)
+            lines_needed = true;
+    r.keep = lines_needed;
+    if (r.lo < r.hi) {
+        spi_fact_bounds bounds = SPI_FACT_BOUNDS_ANY;
+        for (uint32_t col = SPI_COLUMN_REP; col <= SPI_COLUMN_CHANNEL; col++)
+            spi_fact_bounds_set(&bounds, col, r.ndict);
+        sp_fact_query q = SP_FACT_QUERY_INIT;
+        q.kind = SP_FACT_REFUNDS;
+        q.from_day = r.lo;
+        q.to_day = r.hi;
+        if ((rc = spi_facts_scan(ctx, in->src, &q, &bounds, progress, take_refunds, &r)) != SP_OK)
+            goto fail;
+        if (r.nrefunds > 1)
+            qsort(r.refunds, r.nrefunds, sizeof *r.refunds, cmp_refund);
+        q.kind = SP_FACT_ORDER_LINES;
+        if ((rc = spi_facts_scan(ctx, in->src, &q, &bounds, progress, take_lines, &r)) != SP_OK)
+            goto fail;
+        for (size_t cell = 0; cell < cells; cell++)
+            for (int w = 0; w < 2; w++)
+                if (r.carry[w] != NULL && r.carry[w][cell] != 0) {
+                    rc = spi_fail(ctx, SP_EOVERFLOW,
+                                  WHAT ": payee \"%s\": components[%zu] (\"%s\"): the %s "
+                                  "overflow int64_t", dict_text(&r, in->payees[cell / r.nc]),
+                                  cell % r.nc, r.plan->components[cell % r.nc].id,
+                                  w == 0 ? "credits" : "SPIFFs");
+                    goto fail;
+                }
+        for (size_t j = 0; j < r.nrefunds; j++) {
+            const refund *g = &r.refunds[j];
+            if (!g->matched) {
+                rc = spi_fail(ctx, SP_EINVAL,
+                              WHAT ": refunds batch %llu row %zu: refund %llu references line "
+                              "%llu, which is no order line of the days read (refunds of "
+                              "earlier periods are clawbacks, which come later)",
+                              (unsigned long long)g->batch, g->row, (unsigned long long)g->id,
+                              (unsigned long long)g->ref);
+                goto fail;
+            }
+        }
+    }
+    /* Every payee's thresholds, lines or not, so that both paths fail alike. */
+    for (size_t p = 0; rc == SP_OK && p < r.np; p++)
+        for (size_t c = 0; rc == SP_OK && c < r.nc; c++)
+            if (r.comps[c].due)
+                rc = payee_schedule(&r, &sched[c], p, c);
+    if (rc != SP_OK)
+        goto fail;
+    if (lines_needed)
+        rc = make_lines(&r, sched, &o);
+    else
+        rc = make_totals(&r, sched, &o);
+    if (rc != SP_OK)
+        goto fail;
+    if (!in->want_lines) {
+        spi_free(ctx, o.lines);
+        spi_free(ctx, o.statements);
+        o.lines = NULL;
+        o.statements = NULL;
+        o.nlines = 0;
+    }
+    r.report.totals_path = !lines_needed;
+    o.report = r.report;
+    r.measure = NULL;
+    for (size_t c = 0; c < r.nc; c++)
+        spi_csched_free(ctx, &sched[c]);
+    spi_free(ctx, sched);
+    sp_calendar_free(cal);
+    run_free(&r);
+    *out = o;
+    return SP_OK;
+fail:
+    for (size_t c = 0; sched != NULL && c < r.nc; c++)
+        spi_csched_free(ctx, &sched[c]);
+    spi_free(ctx, sched);
+    sp_calendar_free(cal);
+    r.measure = NULL;
+    run_free(&r);
+    spi_crun_free(ctx, &o);
+    return rc;
+}

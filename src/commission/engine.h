@@ -1,0 +1,111 @@
+/*
+ * The commission engine, v0 (docs/commission.md, "The engine"): one period's statements
+ * for the payees of one plan version, in memory. Internal until the public header.
+ *
+ * v0 reads order lines (basis "booking", credited on their day) and refunds (negative, on
+ * their day, credited like the line they reference), measures amount, quantity, margin
+ * and lines, applies the component's filter, splits (credit.h) and schedule (convert.h,
+ * schedule.h) under the plan's rounding mode and policy, and the SPIFFs. Two paths that
+ * agree: statements with their lines (spi_cengine_run with want_lines), or the totals
+ * only (one pass summing the period's measure by payee, where the policy allows it).
+ */
+#ifndef SPI_COMMISSION_ENGINE_H
+#define SPI_COMMISSION_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "credit.h"
+#include "plan_doc.h"
+#include "salesplan/core.h"
+#include "salesplan/storage.h"
+
+/* What a statement line comes from (the order of kinds within a day). */
+typedef enum spi_cline_kind {
+    SPI_CLINE_ORDER = 0,        /* an order line's credit through the schedule */
+    SPI_CLINE_ORDER_SPIFF = 1,  /* a SPIFF on an order line */
+    SPI_CLINE_REFUND = 2,       /* a refund's (negative) credit through the schedule */
+    SPI_CLINE_REFUND_SPIFF = 3  /* a SPIFF reversed by a refund */
+} spi_cline_kind;
+
+/*
+ * One statement line: 64 bytes (10M lines: 640 MB). base is the payee's credited part of
+ * the measure (a SPIFF line: units, or 1 per line); earned = own + true_up + the
+ * modifiers' parts (gate, accelerators, cap, bonuses: earned - own - true_up); a SPIFF
+ * line's rate is its amount per unit or per line, its own part its earning.
+ */
+typedef struct spi_cline {
+    uint64_t fact;      /* the fact's id (an order line, a refund) */
+    int64_t base;
+    int64_t earned;
+    int64_t own;
+    int64_t true_up;
+    sp_dec rate;        /* the rate at the measure after the line (spi_schedule_line_out) */
+    int32_t day;
+    uint32_t share;     /* the payee's share of the fact, sp_dec (10^9 = 100 %) */
+    uint16_t tier_before, tier_after;
+    uint16_t component; /* index in the plan */
+    uint8_t kind;       /* spi_cline_kind */
+    uint8_t pad;
+} spi_cline;
+
+/* Per payee: its lines (lines[first .. first + nlines) of the run, in the order component,
+ * then (day, kind, fact id)) and its total, the sum of the lines. */
+typedef struct spi_cstatement {
+    size_t first, nlines;
+    int64_t total;
+} spi_cstatement;
+
+/* Unknown payees: the rows of reps that are no payee of the run. */
+typedef enum spi_cengine_unknown {
+    SPI_CENGINE_SKIP = 0, /* skipped and counted (report.not_payee) */
+    SPI_CENGINE_ERROR = 1 /* an error naming the fact */
+} spi_cengine_unknown;
+
+typedef struct spi_cengine_input {
+    const spi_cplan *plan;    /* one version */
+    int32_t fiscal_year;      /* the run's period, of the plan's calendar */
+    uint32_t period;          /* spi_cplan_period: its grain */
+    uint32_t index;           /* 0-based */
+    const sp_dict *dict;      /* the ids of the facts' index columns and of the payees */
+    size_t npayees;
+    const uint32_t *payees;   /* npayees distinct dict indices: payee i is payees[i] */
+    const int64_t *quotas;    /* npayees x ncomponents, row per payee (minor units or units);
+                                 NULL unless a schedule is on attainment */
+    const spi_split_table *splits; /* payee indices; NULL: every line to its rep */
+    const sp_fact_source *src;
+    uint32_t unknown;         /* spi_cengine_unknown */
+    bool want_lines;          /* statements with lines; else the totals only (lines are
+                                 still computed where the policy needs them) */
+} spi_cengine_input;
+
+typedef struct spi_cengine_report {
+    uint64_t lines_read, refunds_read; /* rows in the days read */
+    uint64_t not_payee;                /* rows of reps that are no payee (skipped) */
+    bool totals_path;                  /* the totals were summed without lines */
+} spi_cengine_report;
+
+/* A run's result. */
+typedef struct spi_crun {
+    size_t npayees, ncomponents;
+    bool *due;                  /* per component: its period ends in the run's period */
+    int32_t *first, *end;       /* per component: its period's days [first, end) */
+    int64_t *measure;           /* npayees x ncomponents: the credited measure */
+    int64_t *totals;            /* npayees x ncomponents: earnings (schedule + SPIFFs) */
+    spi_cstatement *statements; /* npayees; NULL without lines */
+    spi_cline *lines;           /* NULL without lines */
+    size_t nlines;
+    spi_cengine_report report;
+} spi_crun;
+
+/*
+ * Compute the run. SP_OK and *out filled, or an error (SP_EINVAL naming the plan path, the
+ * payee and component, or the fact by kind, batch, row and id; SP_EOVERFLOW; SP_ENOMEM;
+ * the source's) with *out untouched and nothing allocated.
+ */
+int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress *progress,
+                    spi_crun *out);
+void spi_crun_free(sp_ctx *ctx, spi_crun *res);
+
+#endif /* SPI_COMMISSION_ENGINE_H */
