@@ -530,25 +530,26 @@ static void test_spiff_per_line(void **state)
 
 /* ---- properties on random data ---- */
 
-static const char *const random_plan =
-    "{\"plan\": \"R\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": \"USD\", "
-    "\"rounding\": {\"mode\": \"%s\", \"policy\": \"%s\"}, \"components\": ["
-    "{\"id\": \"amt\", \"measure\": {\"kind\": \"amount\", \"filter\": {\"product\": [\"P1\", "
-    "\"P9\"]}}, \"period\": \"quarter\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": "
-    "[{\"rate\": \"3%%\"}, {\"from\": 500, \"rate\": \"5.5%%\"}, {\"from\": 2000, \"rate\": "
-    "\"7%%\"}]}, \"spiffs\": [{\"product\": \"P9\", \"per_unit\": 1.5}], \"crediting\": "
-    "{\"splits\": \"facts\"}},"
-    "{\"id\": \"mar\", \"measure\": {\"kind\": \"margin\"}, \"period\": \"month\", "
-    "\"schedule\": {\"kind\": \"retroactive\", \"on\": \"attainment\", \"tiers\": [{\"rate\": "
-    "\"2%%\"}, {\"from\": \"50%%\", \"rate\": \"4.5%%\"}, {\"from\": \"100%%\", \"rate\": "
-    "\"9%%\"}]}, \"quota\": {\"given\": true}, \"gate\": \"20%%\", \"cap\": {\"amount\": 300}, "
-    "\"bonuses\": [{\"at\": \"110%%\", \"amount\": 25}]},"
-    "{\"id\": \"qty\", \"measure\": {\"kind\": \"quantity\"}, \"period\": \"month\", "
-    "\"schedule\": {\"kind\": \"table\", \"tiers\": [{\"amount\": 0}, {\"from\": 10, "
-    "\"amount\": 20}, {\"from\": 30, \"amount\": 70}]}},"
-    "{\"id\": \"cnt\", \"measure\": {\"kind\": \"lines\", \"filter\": {\"from\": "
-    "\"2024-03-05\"}}, \"period\": \"month\", \"schedule\": {\"kind\": \"interpolated\", "
-    "\"tiers\": [{\"per_unit\": 1}, {\"from\": 10, \"per_unit\": 3}]}}]}";
+/* A string literal, so that the compiler checks the format's arguments (-Wformat=2). */
+#define RANDOM_PLAN \
+    "{\"plan\": \"R\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": \"USD\", " \
+    "\"rounding\": {\"mode\": \"%s\", \"policy\": \"%s\"}, \"components\": [" \
+    "{\"id\": \"amt\", \"measure\": {\"kind\": \"amount\", \"filter\": {\"product\": [\"P1\", " \
+    "\"P9\"]}}, \"period\": \"quarter\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": " \
+    "[{\"rate\": \"3%%\"}, {\"from\": 500, \"rate\": \"5.5%%\"}, {\"from\": 2000, \"rate\": " \
+    "\"7%%\"}]}, \"spiffs\": [{\"product\": \"P9\", \"per_unit\": 1.5}], \"crediting\": " \
+    "{\"splits\": \"facts\"}}," \
+    "{\"id\": \"mar\", \"measure\": {\"kind\": \"margin\"}, \"period\": \"month\", " \
+    "\"schedule\": {\"kind\": \"retroactive\", \"on\": \"attainment\", \"tiers\": [{\"rate\": " \
+    "\"2%%\"}, {\"from\": \"50%%\", \"rate\": \"4.5%%\"}, {\"from\": \"100%%\", \"rate\": " \
+    "\"9%%\"}]}, \"quota\": {\"given\": true}, \"gate\": \"20%%\", \"cap\": {\"amount\": 300}, " \
+    "\"bonuses\": [{\"at\": \"110%%\", \"amount\": 25}]}," \
+    "{\"id\": \"qty\", \"measure\": {\"kind\": \"quantity\"}, \"period\": \"month\", " \
+    "\"schedule\": {\"kind\": \"table\", \"tiers\": [{\"amount\": 0}, {\"from\": 10, " \
+    "\"amount\": 20}, {\"from\": 30, \"amount\": 70}]}}," \
+    "{\"id\": \"cnt\", \"measure\": {\"kind\": \"lines\", \"filter\": {\"from\": " \
+    "\"2024-03-05\"}}, \"period\": \"month\", \"schedule\": {\"kind\": \"interpolated\", " \
+    "\"tiers\": [{\"per_unit\": 1}, {\"from\": 10, \"per_unit\": 3}]}}]}"
 
 static void random_facts(tsrc *s, spt_rng *r)
 {
@@ -596,7 +597,7 @@ static void test_properties(void **state)
     for (unsigned it = 0; it < iters; it++) {
         char json[4096];
         bool per_line = spt_rng_chance(&r, 30);
-        snprintf(json, sizeof json, random_plan, modes[it % 4],
+        snprintf(json, sizeof json, RANDOM_PLAN, modes[it % 4],
                  per_line ? "per_line" : "per_total");
         env e;
         env_init(&e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 2);
@@ -833,7 +834,7 @@ static void test_faults(void **state)
     spt_alloc_init(&f.alloc);
     sp_ctx *ctx = spt_ctx_with(&f.alloc);
     char json[4096];
-    snprintf(json, sizeof json, random_plan, "half_even", "per_total");
+    snprintf(json, sizeof json, RANDOM_PLAN, "half_even", "per_total");
     env_init(&f.e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 2);
     spt_rng r = { 99 };
     random_facts(&f.e.src, &r);
