@@ -10,8 +10,19 @@
  *            sorted by (payee, day, kind, id), walked through the schedule
  *
  * The host's source hands out its arrays in place, 64K rows per batch. Timing by bench.h
- * (one warm run, BENCH_RUNS timed); every side's totals are compared with the bare loop's.
- * DuckDB comes later. Run it from a release build:
+ * (one warm run, BENCH_RUNS timed); every side's totals are compared with the engine's,
+ * rep by rep. The peers compute the same totals from the same order lines (every line
+ * falls in the quarter, so no side filters by day): sum by rep, then the tiers in exact
+ * integer arithmetic, in cents x the rate in basis points (3 % = 300; the sum of the tiers
+ * fits int64 with room to spare), divided by 10,000 and rounded half even to the cent:
+ *
+ *   duckdb   2 threads, SQL: GROUP BY rep, then the tiers as CASE arithmetic
+ *            (tests/bench/duckdb_bench.mjs, workload commission)
+ *   pandas   groupby sum, then the tiers vectorised in int64 (commission_pandas.py)
+ *   sqlite   the same SQL, a covering index (rep, amount)
+ *
+ * Loading (their tables, index, DataFrame) is timed apart; salesplan's is the dictionary
+ * of 10k payees and the plan. Run it from a release build:
  * build-release/tests/bench/bench_commission [rows].
  */
 #include <salesplan/salesplan.h>
@@ -19,6 +30,10 @@
 #include "bench.h"
 #include "commission/engine.h"
 #include "money/numeric.h"
+
+#ifdef HAVE_SQLITE
+#include <sqlite3.h>
+#endif
 
 #define REPS 10000u
 #define Q1_2026 20454 /* 2026-01-01 */
@@ -89,6 +104,65 @@ static void bare(void *arg)
     }
 }
 
+#ifdef HAVE_SQLITE
+/* The SQL of the peers (DuckDB's the same with `//` for the integer division): the tiers
+ * in cents x basis points, then R(v / 10,000) half even. */
+static const char sqlite_sql[] =
+    "WITH s AS (SELECT rep, SUM(amount) AS x FROM lines GROUP BY rep),"
+    " v AS (SELECT rep, CASE WHEN x < 500000 THEN x * 300"
+    "                        WHEN x < 1000000 THEN 150000000 + (x - 500000) * 500"
+    "                        ELSE 400000000 + (x - 1000000) * 800 END AS v FROM s)"
+    " SELECT rep, v / 10000 + CASE WHEN v % 10000 > 5000"
+    "                              OR (v % 10000 = 5000 AND (v / 10000) % 2 = 1)"
+    "                         THEN 1 ELSE 0 END FROM v";
+
+typedef struct ctx_sqlite {
+    sqlite3 *db;
+    int64_t *totals;
+} ctx_sqlite;
+
+static void run_sqlite(void *arg)
+{
+    ctx_sqlite *c = arg;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, sqlite_sql, -1, &st, 0) != SQLITE_OK)
+        bench_die("sqlite: %s", sqlite3_errmsg(c->db));
+    memset(c->totals, 0, REPS * sizeof *c->totals);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        c->totals[sqlite3_column_int64(st, 0)] = sqlite3_column_int64(st, 1);
+    if (rc != SQLITE_DONE)
+        bench_die("sqlite: %s", sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+}
+
+/* The order lines and the covering index a DBA would give a sum by rep. */
+static double sqlite_load(sqlite3 *db, const data *d)
+{
+    sqlite3_stmt *st;
+    double t0 = bench_now_ms();
+    if (sqlite3_exec(db, "CREATE TABLE lines(id INTEGER PRIMARY KEY, rep INTEGER NOT NULL, "
+                         "day INTEGER NOT NULL, amount INTEGER NOT NULL); BEGIN",
+                     0, 0, 0) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO lines VALUES(?, ?, ?, ?)", -1, &st, 0) != SQLITE_OK)
+        bench_die("sqlite: %s", sqlite3_errmsg(db));
+    for (size_t i = 0; i < d->n; i++) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)d->id[i]);
+        sqlite3_bind_int64(st, 2, d->rep[i]);
+        sqlite3_bind_int64(st, 3, d->day[i]);
+        sqlite3_bind_int64(st, 4, d->amount[i]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            bench_die("sqlite insert: %s", sqlite3_errmsg(db));
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_exec(db, "COMMIT; CREATE INDEX lines_rep ON lines(rep, amount); ANALYZE", 0, 0,
+                     0) != SQLITE_OK)
+        bench_die("sqlite: %s", sqlite3_errmsg(db));
+    return bench_now_ms() - t0;
+}
+#endif
+
 typedef struct ctx_engine {
     sp_ctx *ctx;
     spi_cengine_input in;
@@ -156,10 +230,11 @@ int main(int argc, char **argv)
     src.scan = host_scan;
 
     ctx_bare cb = { &d, calloc(REPS, sizeof(int64_t)), calloc(REPS, sizeof(int64_t)) };
-    bench_stats sb = bench_measure(bare, &cb);
-    char note[128];
-    snprintf(note, sizeof note, "%zu lines, %u reps, sum by rep + 3 tiers", n, REPS);
-    bench_report("commission totals", "bare", -1, sb, note);
+    int64_t *want = malloc(REPS * sizeof *want), *got = malloc(REPS * sizeof *got);
+    if (cb.sums == NULL || cb.totals == NULL || want == NULL || got == NULL)
+        bench_die("out of memory");
+    printf("%zu order lines, %u reps, one quarter; warm, then min/median/max of %d runs (ms)\n\n",
+           n, REPS, BENCH_RUNS);
 
     ctx_engine ce;
     memset(&ce, 0, sizeof ce);
@@ -175,18 +250,53 @@ int main(int argc, char **argv)
     bench_stats st = bench_measure_reset(engine, engine_reset, &ce);
     if (!ce.out.report.totals_path)
         bench_die("the totals path was not taken");
-    bench_same("commission totals", "salesplan", cb.totals, ce.out.totals, REPS);
-    snprintf(note, sizeof note, "totals path, %.2fx bare", st.med / sb.med);
-    bench_report("commission totals", "salesplan", load, st, note);
+    memcpy(want, ce.out.totals, REPS * sizeof *want);
     engine_reset(&ce);
+
+    bench_stats sb = bench_measure(bare, &cb);
+    bench_same("commission.totals", "bare", want, cb.totals, REPS);
+    char note[128];
+    snprintf(note, sizeof note, "totals path, %.2fx bare", st.med / sb.med);
+    bench_report("commission.totals", "salesplan", load, st, note);
+    snprintf(note, sizeof note, "%zu lines, %u reps, sum by rep + 3 tiers", n, REPS);
+    bench_report("commission.totals", "bare", -1, sb, note);
 
     ce.in.want_lines = true;
     bench_stats sl = bench_measure_reset(engine, engine_reset, &ce);
-    bench_same("commission lines", "salesplan", cb.totals, ce.out.totals, REPS);
+    bench_same("commission.lines", "salesplan", want, ce.out.totals, REPS);
     snprintf(note, sizeof note, "%zu lines of %zu bytes, %.2fx bare", ce.out.nlines,
              sizeof(spi_cline), sl.med / sb.med);
-    bench_report("commission lines", "salesplan", load, sl, note);
+    bench_report("commission.lines", "salesplan", load, sl, note);
     engine_reset(&ce);
+
+    /* ---- the peers: DuckDB and pandas read the same columns from files ---- */
+    bench_dir dir;
+    bench_dir_new(&dir);
+    bench_dir_write(&dir, "rep", d.rep, sizeof *d.rep, n);
+    bench_dir_write(&dir, "amount", d.amount, sizeof *d.amount, n);
+    char args[32];
+    snprintf(args, sizeof args, "%u", REPS);
+    bench_peer_result res[1];
+    bench_peer("duckdb", "commission", &dir, args, res, 1);
+    bench_peer_check(&dir, res, 1, "commission", "commission.totals", "duckdb", want, got, REPS);
+    bench_peer("python", "commission_pandas.py", &dir, args, res, 1);
+    bench_peer_check(&dir, res, 1, "commission", "commission.totals", "pandas", want, got, REPS);
+    bench_dir_free(&dir);
+
+#ifdef HAVE_SQLITE
+    sqlite3 *db;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+        bench_die("sqlite: cannot open a database in memory");
+    ctx_sqlite cs = { db, got };
+    double sload = sqlite_load(db, &d);
+    bench_stats sq = bench_measure(run_sqlite, &cs);
+    bench_same("commission.totals", "sqlite", want, got, REPS);
+    bench_report("commission.totals", "sqlite", sload, sq,
+                 "same result; covering index (rep, amount)");
+    sqlite3_close(db);
+#else
+    bench_die("built without SQLite: install libsqlite3-dev and reconfigure the build");
+#endif
 
     spi_cplan_free(ctx, &plan);
     sp_dict_free(dict);
@@ -194,6 +304,8 @@ int main(int argc, char **argv)
     free(payees);
     free(cb.sums);
     free(cb.totals);
+    free(want);
+    free(got);
     free(d.id);
     free(d.rep);
     free(d.day);

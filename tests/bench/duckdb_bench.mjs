@@ -242,6 +242,28 @@ const workloads = {
     });
   },
 
+  // Each rep's commission for the quarter (bench_commission): the sum by rep, then a
+  // 3-tier marginal plan (3 % to 5,000.00, 5 % to 10,000.00, 8 % above) in exact integer
+  // arithmetic, cents x basis points, rounded half even to the cent by `//` and `%`.
+  async commission(con) {
+    const reps = Number(args[0]);
+    const [, loadMs] = await timed(() => load(con, 'lines', [
+      { name: 'rep', type: 'UINTEGER', data: column('rep', 'UINTEGER') },
+      { name: 'amount', type: 'BIGINT', data: column('amount', 'BIGINT') },
+    ]));
+    await measure('commission', loadMs, async () => {
+      const get = await query(con, `
+        WITH s AS (SELECT rep::BIGINT AS rep, SUM(amount)::BIGINT AS x FROM lines GROUP BY rep),
+        v AS (SELECT rep, CASE WHEN x < 500000 THEN x * 300
+                               WHEN x < 1000000 THEN 150000000 + (x - 500000) * 500
+                               ELSE 400000000 + (x - 1000000) * 800 END AS v FROM s)
+        SELECT rep, v // 10000 + CASE WHEN v % 10000 > 5000
+                                      OR (v % 10000 = 5000 AND (v // 10000) % 2 = 1)
+                                 THEN 1 ELSE 0 END FROM v`);
+      return () => dense(reps, ...get());
+    });
+  },
+
   // Exact allocation of a total over the weights w: one largest-remainder split.
   async allocate(con) {
     const total = BigInt(args[0]);
