@@ -72,6 +72,9 @@ ROWS = [
     ("codec.decode", "record codec: decode"),
     ("codec.decode.strict", "record codec: decode, strict members"),
     ("codec.parse", "record codec: parse only"),
+    ("commission.totals", "commission: 10M order lines of 10k reps, 3-tier marginal plan, "
+     "per-rep totals (the engine's totals path)"),
+    ("commission.lines", "commission: statements with all 10M lines (tier, rate, earning)"),
     ("py.facts.append", "Python: a 10M-row batch from numpy into a memory fact source"),
     ("py.facts.actuals", "Python: actuals per rep x month of 10M rows (package: a Python "
      "source of numpy arrays)"),
@@ -86,6 +89,10 @@ BUDGETS = [
      lambda m: m["salesplan"] / m["bare"], lambda x: x <= 1.3, "{:.2f} x"),
     ("target_plan", "pandas / salesplan >= 5 (setup included)",
      lambda m: m["pandas"] / m["salesplan"], lambda x: x >= 5, "{:.1f} x"),
+    ("commission.totals", "commission totals <= 1.5 x bare loop",
+     lambda m: m["salesplan"] / m["bare"], lambda x: x <= 1.5, "{:.2f} x"),
+    ("commission.totals", "DuckDB (2 threads) / salesplan >= 3 (commission totals)",
+     lambda m: m["duckdb"] / m["salesplan"], lambda x: x >= 3, "{:.1f} x"),
     ("py.facts.append", "Python package <= 1.05 x the same C call (fact batch)",
      lambda m: m["binding"] / m["salesplan"], lambda x: x <= 1.05, "{:.2f} x"),
     ("py.facts.actuals", "Python package <= 1.05 x the same C call (actuals)",
