@@ -651,6 +651,73 @@ static void test_properties(void **state)
     sp_ctx_free(ctx);
 }
 
+/*
+ * The totals path's fast loop (amount components without filters, no refunds): its
+ * unchecked sums under a bound, undone and redone or checked when the bound cannot tell,
+ * equal the lines path's checked ones, with and without a payee map, one component or
+ * two, slices with and without a selection vector (days outside the month) and amounts
+ * large enough to reach every branch.
+ */
+#define FAST_PLAN                                                                             \
+    "{\"plan\": \"F\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": \"USD\", "  \
+    "\"components\": [{\"id\": \"m\", \"measure\": {\"kind\": \"amount\"}, \"period\": "     \
+    "\"month\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": [{\"rate\": \"3%%\"}, "    \
+    "{\"from\": 500, \"rate\": \"5%%\"}]}}%s]}"
+#define FAST_PLAN_Q                                                                           \
+    ", {\"id\": \"q\", \"measure\": {\"kind\": \"amount\"}, \"period\": \"quarter\", "      \
+    "\"schedule\": {\"kind\": \"retroactive\", \"tiers\": [{\"rate\": \"1%\"}, {\"from\": "  \
+    "2000, \"rate\": \"2%\"}]}}"
+
+static void test_fast_totals(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spt_rng r = { 20261208 };
+    static const uint32_t all[NDICT] = { 0, 1, 2, 3, 4, 5, 6 };
+    unsigned iters = spt_iterations(200);
+    for (unsigned it = 0; it < iters; it++) {
+        char json[2048];
+        bool two = spt_rng_chance(&r, 50), outside = spt_rng_chance(&r, 50),
+             huge = spt_rng_chance(&r, 50);
+        snprintf(json, sizeof json, FAST_PLAN, two ? FAST_PLAN_Q : "");
+        env e;
+        env_init(&e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 2);
+        if (spt_rng_chance(&r, 50)) { /* payee i is dict index i: no map */
+            e.in.npayees = NDICT;
+            e.in.payees = all;
+        }
+        size_t n = (size_t)spt_rng_range(&r, 0, 400);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t rep = spt_rng_chance(&r, 5) ? SP_NONE : (uint32_t)spt_rng_range(&r, 0, NDICT - 1);
+            int64_t amount = spt_rng_range(&r, -2000, 60000);
+            if (huge && spt_rng_chance(&r, 2))
+                amount = spt_rng_range(&r, -100000000000000000, 100000000000000000);
+            int32_t day = spt_day(2024, 3, 1) + (int32_t)spt_rng_range(&r, 0, 30);
+            if (outside && spt_rng_chance(&r, 20))
+                day = spt_day(2024, 2, 1) + (int32_t)spt_rng_range(&r, 0, 89);
+            add(&e.src, SP_FACT_ORDER_LINES, 1 + i, 0, day, rep, P1, amount, 1, 0);
+        }
+        e.src.seed = spt_rng_next(&r) | 1;
+        e.src.max_batch = spt_rng_chance(&r, 20) ? 4096 : (size_t)spt_rng_range(&r, 1, 64);
+        spi_crun lines = run_ok(&e);
+        for (int k = 0; k < 2; k++) {
+            e.in.want_lines = false;
+            e.src.seed = k == 0 ? 0 : spt_rng_next(&r) | 1;
+            spi_crun tot = run_ok(&e);
+            assert_true(tot.report.totals_path);
+            size_t cells = e.in.npayees * tot.ncomponents;
+            assert_memory_equal(tot.measure, lines.measure, cells * sizeof *tot.measure);
+            assert_memory_equal(tot.totals, lines.totals, cells * sizeof *tot.totals);
+            assert_int_equal(tot.report.not_payee, lines.report.not_payee);
+            spi_crun_free(ctx, &tot);
+            e.in.want_lines = true;
+        }
+        spi_crun_free(ctx, &lines);
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
 /* ---- bad input ---- */
 
 static void expect_run(env *e, int code, const char *msg)
@@ -899,7 +966,8 @@ int main(void)
         cmocka_unit_test(test_ex_1_1_marginal), cmocka_unit_test(test_ex_1_1_retroactive),
         cmocka_unit_test(test_ex_1_2_spiff),    cmocka_unit_test(test_ex_6_3_split),
         cmocka_unit_test(test_ex_7_refunds),    cmocka_unit_test(test_spiff_per_line),
-        cmocka_unit_test(test_properties),      cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_properties),      cmocka_unit_test(test_fast_totals),
+        cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

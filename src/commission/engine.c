@@ -26,7 +26,11 @@
 #if defined(__GNUC__)
 #define SPI_COLD __attribute__((noinline, cold))
 #define SPI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SPI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SPI_NOINLINE __attribute__((noinline))
 #else
+#define SPI_LIKELY(x) (x)
+#define SPI_NOINLINE
 #define SPI_COLD
 #define SPI_UNLIKELY(x) (x)
 #endif
@@ -105,6 +109,11 @@ typedef struct run {
      * counts the 2^64s it owes here (allocated on the first); only a cell whose carry is
      * not 0 at the end overflows. */
     int64_t *carry[2];
+    /* The fast loop's: no measure cell exceeds bound in magnitude (stale: not known, after
+     * sums by the general loop), so that it adds a slice unchecked when bound + the
+     * slice's rows x its largest amount cannot leave int64_t. */
+    uint64_t bound;
+    bool bound_stale;
     bool keep;      /* stage entries for the lines */
     slot *st;
     size_t nst, capst;
@@ -596,41 +605,121 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
     return SP_OK;
 }
 
-/* The fast loop: amounts summed by payee for component c; the rows not of a payee, or
- * UINT64_MAX when the carry cannot be allocated. */
-static inline uint64_t sum_rows(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
-                                size_t c, bool IDENT)
+/*
+ * The fast loop: amounts added to payee p's cell of component c, without a check per row
+ * (as src/facts/group.c's fast_rows and the fact loop's consumers): *mag gets the OR of
+ * |v| - 1 for negative v and v otherwise (no added v exceeds *mag + 1 in magnitude), so
+ * that the caller can tell afterwards whether any sum could have left int64_t (see
+ * run.bound). SUB subtracts (the undo of a slice). Returns the rows not of a payee.
+ * Specialised by the compiler for each combination of the constant flags: SEL a
+ * selection vector, IDENT no map, ONE a single component (cells of one int64_t).
+ */
+static SPI_FORCE_INLINE uint64_t sum_rows(run *r, const sp_fact_batch *b, const uint32_t *rows,
+                                          size_t n, size_t c, uint64_t *mag, bool SEL,
+                                          bool IDENT, bool ONE, bool SUB)
 {
     const uint32_t *rep = b->rep, *map1 = r->map1;
     const int64_t *amount = b->amount;
-    int64_t *m = r->measure;
-    const size_t nc = r->nc;
+    const size_t nc = ONE ? 1 : r->nc;
+    int64_t *m = r->measure + c;
     const uint32_t np = (uint32_t)r->np;
-    uint64_t skipped = 0;
+    uint64_t skipped = 0, or = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t row = rows ? rows[i] : i;
+        size_t row = SEL ? rows[i] : i;
         uint32_t key = rep[row];
         uint32_t p = IDENT ? key : map1[(uint32_t)(key + 1u)];
-        if (SPI_UNLIKELY(p >= np)) {
+        if (p < np) {
+            int64_t v = amount[row], *cell = m + (size_t)p * nc;
+            or |= (uint64_t)(v ^ (v >> 63));
+            *cell = SUB ? (int64_t)((uint64_t)*cell - (uint64_t)v)
+                        : (int64_t)((uint64_t)*cell + (uint64_t)v);
+        } else {
             skipped++;
-            continue;
         }
-        if (sum_add(r, 0, m, (size_t)p * nc + c, amount[row]) != SP_OK)
-            return UINT64_MAX;
     }
+    *mag = or;
     return skipped;
 }
 
-static uint64_t sum_ident(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
-                          size_t c)
+/* The same with every addition checked (sum_add): once the bound cannot tell. */
+static SPI_NOINLINE int sum_checked(run *r, const sp_fact_batch *b, const uint32_t *rows,
+                                    size_t n, size_t c)
 {
-    return sum_rows(r, b, rows, n, c, true);
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        uint32_t p = payee_of(r, b->rep[row]);
+        if (p < r->np) {
+            int rc = sum_add(r, 0, r->measure, (size_t)p * r->nc + c, b->amount[row]);
+            if (rc != SP_OK)
+                return rc;
+        }
+    }
+    return SP_OK;
 }
 
-static uint64_t sum_map(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
-                        size_t c)
+/* The largest |cell| of the measures: run.bound, exactly. */
+static SPI_NOINLINE uint64_t measure_bound(const run *r)
 {
-    return sum_rows(r, b, rows, n, c, false);
+    uint64_t most = 0;
+    for (size_t cell = 0; cell < r->np * r->nc; cell++) {
+        int64_t v = r->measure[cell];
+        uint64_t a = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+        most = a > most ? a : most;
+    }
+    return most;
+}
+
+/* Each form a function of its own, picked by index: bit 0 SEL, 1 IDENT, 2 ONE, 3 SUB. */
+typedef uint64_t (*sum_fn)(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                           size_t c, uint64_t *mag);
+#define SUM(F)                                                                                 \
+    static uint64_t sum_##F(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,   \
+                            size_t c, uint64_t *mag)                                           \
+    {                                                                                          \
+        return sum_rows(r, b, rows, n, c, mag, (F & 1) != 0, (F & 2) != 0, (F & 4) != 0,      \
+                        (F & 8) != 0);                                                         \
+    }
+SUM(0) SUM(1) SUM(2) SUM(3) SUM(4) SUM(5) SUM(6) SUM(7)
+SUM(8) SUM(9) SUM(10) SUM(11) SUM(12) SUM(13) SUM(14) SUM(15)
+#undef SUM
+static const sum_fn sum_forms[16] = {
+    sum_0, sum_1, sum_2,  sum_3,  sum_4,  sum_5,  sum_6,  sum_7,
+    sum_8, sum_9, sum_10, sum_11, sum_12, sum_13, sum_14, sum_15,
+};
+
+/*
+ * The slice's amounts summed by payee for component c, exactly: unchecked, then, if the
+ * bound cannot show that no sum left int64_t, undone, the bound computed from the cells
+ * and, if that does not show it either, added again with every addition checked. The
+ * rows not of a payee, or UINT64_MAX when the carry cannot be allocated.
+ */
+static uint64_t sum_slice(run *r, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                          size_t c)
+{
+    unsigned form = (rows != NULL ? 1u : 0u) | (r->ident ? 2u : 0u) | (r->nc == 1 ? 4u : 0u);
+    uint64_t mag, step, next;
+    if (r->bound_stale) {
+        r->bound = measure_bound(r);
+        r->bound_stale = false;
+    }
+    uint64_t skipped = sum_forms[form](r, b, rows, n, c, &mag);
+    /* Every partial sum of a cell stays within bound + n x (mag + 1) in magnitude
+     * (mag + 1 <= 2^63). */
+    bool fits = !__builtin_mul_overflow((uint64_t)n, mag + 1u, &step);
+    if (SPI_LIKELY(fits && !__builtin_add_overflow(r->bound, step, &next) &&
+                   next <= (uint64_t)INT64_MAX)) {
+        r->bound = next;
+        return skipped;
+    }
+    sum_forms[form | 8u](r, b, rows, n, c, &mag);
+    r->bound = measure_bound(r);
+    if (fits && !__builtin_add_overflow(r->bound, step, &next) && next <= (uint64_t)INT64_MAX) {
+        sum_forms[form](r, b, rows, n, c, &mag);
+        r->bound = next;
+        return skipped;
+    }
+    r->bound_stale = true;
+    return sum_checked(r, b, rows, n, c) == SP_OK ? skipped : UINT64_MAX;
 }
 
 static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t n,
@@ -648,10 +737,7 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
         for (size_t c = 0; c < r->nc; c++) {
             if (!r->comps[c].due)
                 continue;
-            uint64_t skipped = r->ident ? (rows ? sum_ident(r, b, rows, n, c)
-                                                : sum_ident(r, b, NULL, n, c))
-                                        : (rows ? sum_map(r, b, rows, n, c)
-                                                : sum_map(r, b, NULL, n, c));
+            uint64_t skipped = sum_slice(r, b, rows, n, c);
             if (skipped == UINT64_MAX)
                 return SP_ENOMEM;
             if (!counted)
@@ -660,6 +746,7 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
         }
         return 0;
     }
+    r->bound_stale = true; /* the general loop's sums */
     for (size_t i = 0; i < n; i++) {
         size_t row = rows ? rows[i] : i;
         fact_at f = { "order lines", at->batch, at->first + row, b->id[row] };
