@@ -18,12 +18,6 @@
 #define PAYMENT "commission payment: "
 #define ROLLUP "commission roll-up: "
 
-/* Text of an sp_dec as a percentage ("99.99%"): the value in units of 10^-7. */
-static const char *percent_text(int64_t dec, char buf[SP_TEXT_MAX])
-{
-    (void)spi_format_fixed(dec, SP_DEC_DIGITS - 2, true, false, "%", buf, SP_TEXT_MAX, NULL);
-    return buf;
-}
 
 /* ==== splits ==== */
 
@@ -108,11 +102,11 @@ static int check_entries(sp_ctx *ctx, const uint64_t *fact_ids, const uint32_t *
                             (unsigned long long)fact_ids[i], i, payees[i], npayees);
         if (shares[i] < 0)
             return spi_fail(ctx, SP_EINVAL, SPLITS "fact %llu: entry %zu: share %s is negative",
-                            (unsigned long long)fact_ids[i], i, percent_text(shares[i], t));
+                            (unsigned long long)fact_ids[i], i, spi_percent_text(shares[i], t));
         if (shares[i] > SP_DEC_ONE)
             return spi_fail(ctx, SP_EINVAL,
                             SPLITS "fact %llu: entry %zu: share %s is above 100%%",
-                            (unsigned long long)fact_ids[i], i, percent_text(shares[i], t));
+                            (unsigned long long)fact_ids[i], i, spi_percent_text(shares[i], t));
     }
     return SP_OK;
 }
@@ -175,7 +169,7 @@ int spi_split_table_new(spi_split_table **out, sp_ctx *ctx, const uint64_t *fact
             uint64_t id = t->facts[g - 1];
             if (sum != SP_DEC_ONE) {
                 rc = spi_fail(ctx, SP_EINVAL, SPLITS "fact %llu: shares sum to %s, not 100%%",
-                              (unsigned long long)id, percent_text(sum, pt));
+                              (unsigned long long)id, spi_percent_text(sum, pt));
                 goto fail;
             }
             size_t parts = k - t->first[g - 1];
@@ -508,7 +502,7 @@ int spi_rollup_new(spi_rollup **out, sp_ctx *ctx, const sp_hierarchy *h,
                             spi_quote(q, name, strlen(name)));
         if (l->rate < 0)
             return spi_fail(ctx, SP_EINVAL, ROLLUP "levels.%s.rate: %s is negative", name,
-                            percent_text(l->rate, t));
+                            spi_percent_text(l->rate, t));
         if (l->above < 0)
             return spi_fail(ctx, SP_EINVAL, ROLLUP "levels.%s.above: %lld is negative", name,
                             (long long)l->above);

@@ -62,12 +62,6 @@ static bool fits_i64(spi_i128 v)
 
 /* ---- the checks ---- */
 
-static const char *dec_text(sp_dec v, char buf[SP_TEXT_MAX])
-{
-    (void)spi_format_fixed(v, SP_DEC_DIGITS, true, false, "", buf, SP_TEXT_MAX, NULL);
-    return buf;
-}
-
 /* `n` values named `name` (a list of `what`), increasing strictly and all > 0. */
 static int check_measures(sp_ctx *ctx, const char *what, const char *name, const int64_t *v,
                           size_t n)
@@ -123,16 +117,16 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
         if (v[i] < 0)
             return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu]: %s is negative", what, vname, i,
                             table ? (snprintf(t1, sizeof t1, "%lld", (long long)v[i]), t1)
-                                  : dec_text(v[i], t1));
+                                  : spi_dec_text(v[i], t1));
         if (i > 0 && v[i] < v[i - 1] && !s->decreasing)
             return spi_fail(ctx, SP_EINVAL, "%s: %s[%zu]: %s is below %s[%zu] %s, and the "
                                             "schedule does not declare decreasing",
                             what, vname, i,
                             table ? (snprintf(t1, sizeof t1, "%lld", (long long)v[i]), t1)
-                                  : dec_text(v[i], t1),
+                                  : spi_dec_text(v[i], t1),
                             vname, i - 1,
                             table ? (snprintf(t2, sizeof t2, "%lld", (long long)v[i - 1]), t2)
-                                  : dec_text(v[i - 1], t2));
+                                  : spi_dec_text(v[i - 1], t2));
     }
     if (s->has_gate && s->gate <= 0)
         return spi_fail(ctx, SP_EINVAL, "%s: gate: %lld is not above 0", what,
@@ -144,7 +138,7 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
     for (size_t i = 0; i < s->naccel; i++)
         if (s->accel_mult[i] < 0)
             return spi_fail(ctx, SP_EINVAL, "%s: accel_mult[%zu]: %s is negative", what, i,
-                            dec_text(s->accel_mult[i], t1));
+                            spi_dec_text(s->accel_mult[i], t1));
     if (s->has_cap && s->cap < 0)
         return spi_fail(ctx, SP_EINVAL, "%s: cap: %lld is negative", what, (long long)s->cap);
     if ((rc = check_measures(ctx, what, "bonus_at", s->bonus_at, s->nbonus)) != SP_OK)
@@ -613,13 +607,10 @@ int spi_schedule_attainment_breaks(sp_ctx *ctx, const char *what, int64_t quota,
         for (size_t i = 0; i < k; i++) {
             if (pass == 0 && pct[i] <= 0)
                 return spi_fail(ctx, SP_EINVAL, "%s: pct[%zu]: %s is not above 0%%", what, i,
-                                spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%",
-                                                 t1, SP_TEXT_MAX, NULL) == SP_OK ? t1 : "?");
+                                spi_percent_text(pct[i], t1));
             if (pass == 0 && i > 0 && pct[i] <= pct[i - 1]) {
-                (void)spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%", t1,
-                                       SP_TEXT_MAX, NULL);
-                (void)spi_format_fixed(pct[i - 1], SP_DEC_DIGITS - 2, true, false, "%", t2,
-                                       SP_TEXT_MAX, NULL);
+                (void)spi_percent_text(pct[i], t1);
+                (void)spi_percent_text(pct[i - 1], t2);
                 return spi_fail(ctx, SP_EINVAL, "%s: pct[%zu]: %s is not above pct[%zu] %s", what,
                                 i, t1, i - 1, t2);
             }
@@ -627,16 +618,13 @@ int spi_schedule_attainment_breaks(sp_ctx *ctx, const char *what, int64_t quota,
             spi_i128 b = spi_div_round_i128((spi_i128)pct[i] * quota, SPI_SCHEDULE_P_DEN,
                                             SP_ROUND_CEILING);
             if (pass == 0 && b > INT64_MAX) {
-                (void)spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%", t1,
-                                       SP_TEXT_MAX, NULL);
+                (void)spi_percent_text(pct[i], t1);
                 return spi_fail(ctx, SP_EOVERFLOW, "%s: pct[%zu]: %s of quota %lld is beyond "
                                                    "2^63 - 1", what, i, t1, (long long)quota);
             }
             if (pass == 0 && i > 0 && b == prev) {
-                (void)spi_format_fixed(pct[i], SP_DEC_DIGITS - 2, true, false, "%", t1,
-                                       SP_TEXT_MAX, NULL);
-                (void)spi_format_fixed(pct[i - 1], SP_DEC_DIGITS - 2, true, false, "%", t2,
-                                       SP_TEXT_MAX, NULL);
+                (void)spi_percent_text(pct[i], t1);
+                (void)spi_percent_text(pct[i - 1], t2);
                 return spi_fail(ctx, SP_EINVAL, "%s: pct[%zu] %s and pct[%zu] %s both become "
                                                 "the measure %lld with quota %lld",
                                 what, i - 1, t2, i, t1, (long long)b, (long long)quota);

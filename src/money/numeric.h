@@ -59,4 +59,9 @@ int spi_parse_fixed(sp_ctx *ctx, const char *what, const char *text, size_t text
 int spi_format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
                      const char *suffix, char *buf, size_t cap, size_t *len);
 
+/* An sp_dec as text for messages, trailing zeros trimmed: "0.035" (spi_dec_text) or as a
+ * percentage, "3.5%" (spi_percent_text). Returns buf. */
+const char *spi_dec_text(sp_dec value, char buf[SP_TEXT_MAX]);
+const char *spi_percent_text(sp_dec value, char buf[SP_TEXT_MAX]);
+
 #endif /* SPI_MONEY_NUMERIC_H */

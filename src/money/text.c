@@ -234,3 +234,15 @@ int sp_dec_format(sp_dec value, uint32_t flags, char *buf, size_t cap, size_t *l
     return spi_format_fixed(value, SP_DEC_DIGITS - (percent ? 2 : 0), true,
                             (flags & SP_TEXT_GROUPING) != 0, percent ? "%" : "", buf, cap, len);
 }
+
+const char *spi_dec_text(sp_dec value, char buf[SP_TEXT_MAX])
+{
+    (void)spi_format_fixed(value, SP_DEC_DIGITS, true, false, "", buf, SP_TEXT_MAX, NULL);
+    return buf;
+}
+
+const char *spi_percent_text(sp_dec value, char buf[SP_TEXT_MAX])
+{
+    (void)spi_format_fixed(value, SP_DEC_DIGITS - 2, true, false, "%", buf, SP_TEXT_MAX, NULL);
+    return buf;
+}

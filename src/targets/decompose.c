@@ -160,13 +160,6 @@ static int check_node_index(const sp_decomp *d, uint32_t node)
     return SP_OK;
 }
 
-static const char *dec_text(sp_dec v, char *buf, size_t cap)
-{
-    if (spi_format_fixed(v, SP_DEC_DIGITS, true, false, "", buf, cap, NULL) != SP_OK)
-        buf[0] = '\0';
-    return buf;
-}
-
 /* ---- drivers ---- */
 
 static const char *driver_name(const sp_decomp *d, uint32_t column, char *buf)
@@ -283,13 +276,13 @@ static int check_growth_limits(sp_ctx *ctx, const char *where, sp_dec floor, sp_
     char t1[SP_TEXT_MAX], t2[SP_TEXT_MAX];
     if (floor != SP_DECOMP_NO_FLOOR && floor < -SP_DEC_ONE)
         return spi_fail(ctx, SP_EINVAL, "%s: growth floor %s is below -1 (a fall of 100 %%)",
-                        where, dec_text(floor, t1, sizeof t1));
+                        where, spi_dec_text(floor, t1));
     if (cap != SP_DECOMP_NO_CAP && cap > CAP_LIMIT)
         return spi_fail(ctx, SP_EINVAL, "%s: growth cap %s is beyond the largest supported, %s",
-                        where, dec_text(cap, t1, sizeof t1), dec_text(CAP_LIMIT, t2, sizeof t2));
+                        where, spi_dec_text(cap, t1), spi_dec_text(CAP_LIMIT, t2));
     if (floor != SP_DECOMP_NO_FLOOR && cap != SP_DECOMP_NO_CAP && cap < floor)
         return spi_fail(ctx, SP_EINVAL, "%s: growth cap %s is below growth floor %s", where,
-                        dec_text(cap, t1, sizeof t1), dec_text(floor, t2, sizeof t2));
+                        spi_dec_text(cap, t1), spi_dec_text(floor, t2));
     return SP_OK;
 }
 
@@ -347,7 +340,7 @@ static int read_rule(sp_decomp *d, const char *where, const sp_decomp_rule *in, 
             return rc;
         if (r.blend_weights[k] < 0)
             return spi_fail(ctx, SP_EINVAL, "%s: blend_weights[%zu] = %s is negative", where, k,
-                            dec_text(r.blend_weights[k], t, sizeof t));
+                            spi_dec_text(r.blend_weights[k], t));
         any |= r.blend_weights[k] > 0;
     }
     if (!any)

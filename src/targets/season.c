@@ -23,12 +23,6 @@ static const size_t season_options_sizes[] = { 0, sizeof(sp_season_options) };
 SPI_DEFINE_INIT(sp_season_options, season_options_sizes,
                 SP_SEASON_OPTIONS_VERSION, SP_SEASON_OPTIONS_INIT)
 
-const char *spi_percent_text(sp_dec value, char buf[SP_TEXT_MAX])
-{
-    (void)spi_format_fixed(value, SP_DEC_DIGITS - 2, true, false, "%", buf, SP_TEXT_MAX, NULL);
-    return buf;
-}
-
 int spi_profile_check(sp_ctx *ctx, const char *what, const sp_dec *shares, size_t n,
                       uint32_t policy, int64_t *sum)
 {

@@ -16,8 +16,6 @@
 
 /* ---- profiles ---- */
 
-/* `value` as a percentage ("8.5%"), for messages. */
-const char *spi_percent_text(sp_dec value, char buf[SP_TEXT_MAX]);
 /* Check n shares under an sp_profile_policy: none negative, not all zero, summing to 100 %
  * under SP_PROFILE_REJECT; *sum gets their sum. Messages start with `what` (which names the
  * profile, e.g. "timesplit: profiles[1]", and is followed by "[p]" for one share). */
