@@ -62,6 +62,11 @@ STRUCT(sp_replan_options, SP_REPLAN_OPTIONS)
 STRUCT(sp_replan_output, SP_REPLAN_OUTPUT)
 STRUCT(sp_pacing_options, SP_PACING_OPTIONS)
 STRUCT(sp_pacing_output, SP_PACING_OUTPUT)
+STRUCT(sp_commission_plan_info, SP_COMMISSION_PLAN_INFO)
+STRUCT(sp_commission_component_info, SP_COMMISSION_COMPONENT_INFO)
+STRUCT(sp_commission_run_options, SP_COMMISSION_RUN_OPTIONS)
+STRUCT(sp_commission_run_info, SP_COMMISSION_RUN_INFO)
+STRUCT(sp_commission_statement, SP_COMMISSION_STATEMENT)
 
 static const struct_case cases[] = {
     CASE(sp_ctx_options, SP_CTX_OPTIONS),
@@ -93,6 +98,11 @@ static const struct_case cases[] = {
     CASE(sp_replan_output, SP_REPLAN_OUTPUT),
     CASE(sp_pacing_options, SP_PACING_OPTIONS),
     CASE(sp_pacing_output, SP_PACING_OUTPUT),
+    CASE(sp_commission_plan_info, SP_COMMISSION_PLAN_INFO),
+    CASE(sp_commission_component_info, SP_COMMISSION_COMPONENT_INFO),
+    CASE(sp_commission_run_options, SP_COMMISSION_RUN_OPTIONS),
+    CASE(sp_commission_run_info, SP_COMMISSION_RUN_INFO),
+    CASE(sp_commission_statement, SP_COMMISSION_STATEMENT),
 };
 
 /* Room for the largest struct and a guard band after it. */

@@ -18,12 +18,12 @@ import os
 import re
 import sys
 
-HEADERS = ["core.h", "money.h", "storage.h", "hierarchy.h", "calendar.h", "target.h",
+HEADERS = ["core.h", "money.h", "storage.h", "hierarchy.h", "calendar.h", "target.h", "commission.h",
            "target_kernels.h"]
 
 SCALARS = {
     "int": "c_int", "unsigned": "c_uint", "uint8_t": "c_uint8", "int32_t": "c_int32",
-    "uint32_t": "c_uint32", "int64_t": "c_int64", "uint64_t": "c_uint64", "size_t": "c_size_t",
+    "uint16_t": "c_uint16", "uint32_t": "c_uint32", "int64_t": "c_int64", "uint64_t": "c_uint64", "size_t": "c_size_t",
     "char": "c_char", "sp_dec": "c_int64", "void": None,
 }
 
@@ -218,7 +218,7 @@ def python(h):
            'include/salesplan/*.h: do not edit (meson test --suite python checks it is current)."""',
            "# pylint: skip-file",
            "from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_int32,",
-           "                    c_int64, c_size_t, c_uint, c_uint8, c_uint32, c_uint64, c_void_p)",
+           "                    c_int64, c_size_t, c_uint, c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)",
            "", "# Integer constants of the headers.", ""]
     for n, v in h.constants:
         out.append(f"{n} = {v}")

@@ -8,6 +8,7 @@
 #include "hierarchy.h"
 #include "calendar.h"
 #include "target.h"
+#include "commission.h"
 #include "target_kernels.h"
 
 #endif /* SALESPLAN_SALESPLAN_H */

@@ -135,15 +135,6 @@ static const char *dict_text(const run *r, uint32_t index)
 
 /* ---- setup ---- */
 
-static int grain_of(uint32_t period)
-{
-    return period == SPI_CPERIOD_MONTH     ? SP_GRAIN_MONTH
-           : period == SPI_CPERIOD_QUARTER ? SP_GRAIN_QUARTER
-                                           : SP_GRAIN_YEAR;
-}
-
-static const char *const period_names[] = { "month", "quarter", "year" };
-
 /* What v0 leaves for later, named by the plan path. */
 static int check_component(run *r, size_t i)
 {
@@ -172,8 +163,8 @@ static int check_component(run *r, size_t i)
     if (c->period < r->in->period)
         return spi_fail(r->ctx, SP_EINVAL,
                         WHAT ": components[%zu].period: a %s component in a %s run (run it "
-                        "per %s)", i, period_names[c->period], period_names[r->in->period],
-                        period_names[c->period]);
+                        "per %s)", i, spi_cplan_period_names[c->period], spi_cplan_period_names[r->in->period],
+                        spi_cplan_period_names[c->period]);
     return SP_OK;
 }
 
@@ -181,13 +172,13 @@ static int setup_periods(run *r, const sp_calendar *cal)
 {
     int32_t firsts[SP_CALENDAR_MAX_PERIODS], ends[SP_CALENDAR_MAX_PERIODS];
     size_t n = 0;
-    int rc = spi_calendar_periods(r->ctx, WHAT, cal, r->in->fiscal_year, (uint32_t)grain_of(r->in->period),
+    int rc = spi_calendar_periods(r->ctx, WHAT, cal, r->in->fiscal_year, spi_cplan_grain(r->in->period),
                                   firsts, ends, NULL, SP_CALENDAR_MAX_PERIODS, &n);
     if (rc != SP_OK)
         return rc;
     if (r->in->index >= n)
         return spi_fail(r->ctx, SP_EINVAL, WHAT ": FY%d has %zu periods of a %s, not %u",
-                        r->in->fiscal_year, n, period_names[r->in->period], r->in->index + 1);
+                        r->in->fiscal_year, n, spi_cplan_period_names[r->in->period], r->in->index + 1);
     int32_t run_end = ends[r->in->index];
     int32_t vfrom = r->plan->from,
             vend = r->plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : r->plan->to + 1;
@@ -198,8 +189,8 @@ static int setup_periods(run *r, const sp_calendar *cal)
         comp *k = &r->comps[i];
         int32_t fy;
         uint32_t idx;
-        spi_calendar_locate(cal, run_end - 1, (uint32_t)grain_of(c->period), &fy, &idx);
-        if ((rc = spi_calendar_periods(r->ctx, WHAT, cal, fy, (uint32_t)grain_of(c->period),
+        spi_calendar_locate(cal, run_end - 1, spi_cplan_grain(c->period), &fy, &idx);
+        if ((rc = spi_calendar_periods(r->ctx, WHAT, cal, fy, spi_cplan_grain(c->period),
                                        firsts, ends, NULL, SP_CALENDAR_MAX_PERIODS, &n)) != SP_OK)
             return rc;
         k->first = firsts[idx] > vfrom ? firsts[idx] : vfrom;

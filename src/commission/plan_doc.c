@@ -15,17 +15,17 @@
 #include "../record/record.h"
 #include "plan_doc.h"
 
-static const char *const measure_names[] = { "amount", "quantity", "margin", "lines", "deals" };
+const char *const spi_cplan_measure_names[] = { "amount", "quantity", "margin", "lines", "deals" };
 static const char *const basis_names[] = { "booking", "invoice", "payment" };
 static const char *const filter_names[] = { "product", "customer", "grid", "channel" };
-static const char *const period_names[] = { "month", "quarter", "year" };
-static const char *const sched_names[] = { "flat", "marginal", "retroactive", "interpolated",
+const char *const spi_cplan_period_names[] = { "month", "quarter", "year" };
+const char *const spi_cplan_sched_names[] = { "flat", "marginal", "retroactive", "interpolated",
                                            "table" };
 static const char *const on_names[] = { "measure", "attainment" };
 static const char *const boundary_names[] = { "lower", "upper" };
 static const char *const accumulate_names[] = { "period", "line" };
 static const char *const value_names[] = { "rate", "per_unit", "amount" };
-static const char *const policy_names[] = { "per_total", "per_line" };
+const char *const spi_cplan_policy_names[] = { "per_total", "per_line" };
 static const char *const splits_names[] = { "none", "facts" };
 static const char *const count_names[] = { "once_per_payee", "every_path" };
 static const char *const override_on_names[] = { "measure", "earnings" };
@@ -33,7 +33,7 @@ static const char *const limit_names[] = { "paid", "none" };
 static const char *const draw_names[] = { "none", "non_recoverable", "recoverable" };
 static const char *const gap_names[] = { "refused", "allowed" };
 /* sp_round_mode, by value. */
-static const char *const round_names[] = { "half_even", "half_up", "half_down", "up",
+const char *const spi_cplan_round_names[] = { "half_even", "half_up", "half_down", "up",
                                            "down",      "ceiling", "floor" };
 /* sp_calendar_preset - 1. */
 static const char *const preset_names[] = { "civil",       "nrf_454",   "retail_445",
@@ -287,7 +287,7 @@ static int read_measure(reader *r, const spi_rnode *obj, spi_cplan_component *c)
     int rc;
     c->filter.from = c->filter.to = SPI_CPLAN_NO_DAY;
     if ((rc = spi_rec_check_members(r->doc, obj, known, SPI_ARRAY_LEN(known))) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "kind", 0, measure_names, SPI_ARRAY_LEN(measure_names),
+        (rc = spi_rec_enum(r->doc, obj, "kind", 0, spi_cplan_measure_names, SPI_ARRAY_LEN(spi_cplan_measure_names),
                            &c->measure)) != SP_OK ||
         (rc = spi_rec_enum(r->doc, obj, "basis", SPI_REC_OPTIONAL, basis_names,
                            SPI_ARRAY_LEN(basis_names), &c->basis)) != SP_OK ||
@@ -305,7 +305,7 @@ static int read_schedule(reader *r, const spi_rnode *obj, spi_cplan_component *c
     size_t n;
     int rc;
     if ((rc = spi_rec_check_members(r->doc, obj, known, SPI_ARRAY_LEN(known))) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "kind", 0, sched_names, SPI_ARRAY_LEN(sched_names),
+        (rc = spi_rec_enum(r->doc, obj, "kind", 0, spi_cplan_sched_names, SPI_ARRAY_LEN(spi_cplan_sched_names),
                            &s->kind)) != SP_OK ||
         (rc = spi_rec_enum(r->doc, obj, "on", SPI_REC_OPTIONAL, on_names,
                            SPI_ARRAY_LEN(on_names), &s->on)) != SP_OK ||
@@ -607,7 +607,7 @@ static int read_component(reader *r, const spi_rnode *obj, spi_cplan_component *
         (rc = read_id(r, obj, "id", &c->id)) != SP_OK ||
         (rc = spi_rec_object(r->doc, obj, "measure", 0, &measure)) != SP_OK ||
         (rc = read_measure(r, measure, c)) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "period", 0, period_names, SPI_ARRAY_LEN(period_names),
+        (rc = spi_rec_enum(r->doc, obj, "period", 0, spi_cplan_period_names, SPI_ARRAY_LEN(spi_cplan_period_names),
                            &c->period)) != SP_OK ||
         (rc = spi_rec_object(r->doc, obj, "schedule", 0, &schedule)) != SP_OK ||
         (rc = read_schedule(r, schedule, c)) != SP_OK ||
@@ -770,11 +770,11 @@ static int read_rounding(reader *r, const spi_rnode *root)
     if (rc != SP_OK || obj == NULL)
         return rc;
     if ((rc = spi_rec_check_members(r->doc, obj, known, SPI_ARRAY_LEN(known))) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "mode", SPI_REC_OPTIONAL, round_names,
-                           SPI_ARRAY_LEN(round_names), &r->p->rounding_mode)) != SP_OK)
+        (rc = spi_rec_enum(r->doc, obj, "mode", SPI_REC_OPTIONAL, spi_cplan_round_names,
+                           SPI_ARRAY_LEN(spi_cplan_round_names), &r->p->rounding_mode)) != SP_OK)
         return rc;
-    return spi_rec_enum(r->doc, obj, "policy", SPI_REC_OPTIONAL, policy_names,
-                        SPI_ARRAY_LEN(policy_names), &r->p->policy);
+    return spi_rec_enum(r->doc, obj, "policy", SPI_REC_OPTIONAL, spi_cplan_policy_names,
+                        SPI_ARRAY_LEN(spi_cplan_policy_names), &r->p->policy);
 }
 
 static int read_draw(reader *r, const spi_rnode *root)
@@ -792,7 +792,7 @@ static int read_draw(reader *r, const spi_rnode *root)
         return rc;
     d->kind += 1;
     if ((rc = read_money(r, obj, "amount", 0, 1, &d->amount)) != SP_OK ||
-        (rc = spi_rec_enum(r->doc, obj, "period", 0, period_names, SPI_ARRAY_LEN(period_names),
+        (rc = spi_rec_enum(r->doc, obj, "period", 0, spi_cplan_period_names, SPI_ARRAY_LEN(spi_cplan_period_names),
                            &d->period)) != SP_OK ||
         (d->kind != SPI_CDRAW_RECOVERABLE &&
          (rc = refuse(r, obj, "forgive_on", "applies to kind 'recoverable' only")) != SP_OK) ||
@@ -977,7 +977,7 @@ static void write_component(spi_writer *w, const spi_cplan *p, const spi_cplan_c
 
     spi_writer_key(w, "measure");
     spi_writer_begin_object(w);
-    spi_writer_member_enum(w, "kind", measure_names, SPI_ARRAY_LEN(measure_names), c->measure);
+    spi_writer_member_enum(w, "kind", spi_cplan_measure_names, SPI_ARRAY_LEN(spi_cplan_measure_names), c->measure);
     spi_writer_member_enum(w, "basis", basis_names, SPI_ARRAY_LEN(basis_names), c->basis);
     const spi_cplan_filter *f = &c->filter;
     bool any = f->from != SPI_CPLAN_NO_DAY || f->to != SPI_CPLAN_NO_DAY;
@@ -1000,12 +1000,12 @@ static void write_component(spi_writer *w, const spi_cplan *p, const spi_cplan_c
     }
     spi_writer_end_object(w);
 
-    spi_writer_member_enum(w, "period", period_names, SPI_ARRAY_LEN(period_names), c->period);
+    spi_writer_member_enum(w, "period", spi_cplan_period_names, SPI_ARRAY_LEN(spi_cplan_period_names), c->period);
 
     const spi_cplan_schedule *s = &c->schedule;
     spi_writer_key(w, "schedule");
     spi_writer_begin_object(w);
-    spi_writer_member_enum(w, "kind", sched_names, SPI_ARRAY_LEN(sched_names), s->kind);
+    spi_writer_member_enum(w, "kind", spi_cplan_sched_names, SPI_ARRAY_LEN(spi_cplan_sched_names), s->kind);
     spi_writer_member_enum(w, "on", on_names, SPI_ARRAY_LEN(on_names), s->on);
     spi_writer_member_enum(w, "boundary", boundary_names, SPI_ARRAY_LEN(boundary_names),
                            s->boundary);
@@ -1155,8 +1155,8 @@ int spi_cplan_write(sp_ctx *ctx, const spi_cplan *p, uint8_t **bytes, size_t *le
     write_calendar(&w, &p->calendar);
     spi_writer_key(&w, "rounding");
     spi_writer_begin_object(&w);
-    spi_writer_member_enum(&w, "mode", round_names, SPI_ARRAY_LEN(round_names), p->rounding_mode);
-    spi_writer_member_enum(&w, "policy", policy_names, SPI_ARRAY_LEN(policy_names), p->policy);
+    spi_writer_member_enum(&w, "mode", spi_cplan_round_names, SPI_ARRAY_LEN(spi_cplan_round_names), p->rounding_mode);
+    spi_writer_member_enum(&w, "policy", spi_cplan_policy_names, SPI_ARRAY_LEN(spi_cplan_policy_names), p->policy);
     spi_writer_end_object(&w);
     spi_writer_key(&w, "components");
     spi_writer_begin_array(&w);
@@ -1168,7 +1168,7 @@ int spi_cplan_write(sp_ctx *ctx, const spi_cplan *p, uint8_t **bytes, size_t *le
         spi_writer_begin_object(&w);
         spi_writer_member_enum(&w, "kind", draw_names, SPI_ARRAY_LEN(draw_names), p->draw.kind);
         write_money(&w, p, "amount", p->draw.amount);
-        spi_writer_member_enum(&w, "period", period_names, SPI_ARRAY_LEN(period_names),
+        spi_writer_member_enum(&w, "period", spi_cplan_period_names, SPI_ARRAY_LEN(spi_cplan_period_names),
                                p->draw.period);
         if (p->draw.forgive_on != SPI_CPLAN_NO_DAY)
             write_day(&w, "forgive_on", p->draw.forgive_on);
@@ -1265,4 +1265,11 @@ bool spi_cplan_equal(const spi_cplan *a, const spi_cplan *b)
         if (!same_component(&a->components[i], &b->components[i]))
             return false;
     return true;
+}
+
+uint32_t spi_cplan_grain(uint32_t period)
+{
+    return period == SPI_CPERIOD_MONTH     ? SP_GRAIN_MONTH
+           : period == SPI_CPERIOD_QUARTER ? SP_GRAIN_QUARTER
+                                           : SP_GRAIN_YEAR;
 }

@@ -196,6 +196,16 @@ typedef struct spi_cplan {
     spi_cplan_draw draw;
 } spi_cplan;
 
+/* Names of the enumerations as documents write them, indexed by value. */
+extern const char *const spi_cplan_measure_names[5];
+extern const char *const spi_cplan_period_names[3];
+extern const char *const spi_cplan_sched_names[5];
+extern const char *const spi_cplan_policy_names[2];
+extern const char *const spi_cplan_round_names[7];
+
+/* The sp_grain of a period (spi_cplan_period). */
+uint32_t spi_cplan_grain(uint32_t period);
+
 /* Read json[0..len): SP_OK and *out filled, or SP_EINVAL / SP_ENOMEM with the message
  * (naming the path, line and column) and *out untouched, nothing allocated. */
 int spi_cplan_read(struct sp_ctx *ctx, const char *json, size_t len, spi_cplan *out);

@@ -136,3 +136,26 @@ int spi_struct_read(sp_ctx *ctx, const char *what, void *dst, const void *src,
     memcpy(dst, src, sizes[version]);
     return SP_OK;
 }
+
+int spi_info_check(sp_ctx *ctx, const char *what, const void *dst, uint32_t newest)
+{
+    uint32_t v;
+    memcpy(&v, dst, sizeof v);
+    if (v == 0 || v > newest)
+        return spi_fail(ctx, SP_EVERSION, "%s: version %u is not one this library writes (1 to %u)",
+                        what, (unsigned)v, (unsigned)newest);
+    return SP_OK;
+}
+
+int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, const size_t *sizes,
+                 uint32_t newest)
+{
+    int rc = spi_info_check(ctx, what, dst, newest);
+    if (rc != SP_OK)
+        return rc;
+    uint32_t v;
+    memcpy(&v, dst, sizeof v);
+    memcpy(dst, src, sizes[v]);
+    memcpy(dst, &v, sizeof v);
+    return SP_OK;
+}

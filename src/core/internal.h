@@ -120,6 +120,14 @@ int spi_struct_init(void *s, uint32_t version, const size_t *sizes, uint32_t new
 int spi_struct_read(sp_ctx *ctx, const char *what, void *dst, const void *src,
                     const size_t *sizes, uint32_t newest);
 
+/* The caller's output struct dst declares a version this library writes: SP_EVERSION for
+ * 0 or a newer one (checked before work whose result goes there). */
+int spi_info_check(sp_ctx *ctx, const char *what, const void *dst, uint32_t newest);
+/* Write the output struct src (newest version) into the caller's dst, as of dst's
+ * version, after spi_info_check. */
+int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, const size_t *sizes,
+                 uint32_t newest);
+
 /*
  * Progress reporting for a long operation: start with the caller's sp_progress (NULL: no
  * reports) and the total, tick with the work done; a tick returns SP_ECANCELED (with a

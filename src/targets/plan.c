@@ -14,29 +14,6 @@ static const size_t plan_options_sizes[] = { 0, sizeof(sp_target_plan_options) }
 static const size_t plan_info_sizes[] = { 0, sizeof(sp_target_plan_info) };
 static const size_t calendar_sizes[] = { 0, sizeof(sp_calendar_options) };
 
-int spi_info_check(sp_ctx *ctx, const char *what, const void *dst, uint32_t newest)
-{
-    uint32_t v;
-    memcpy(&v, dst, sizeof v);
-    if (v == 0 || v > newest)
-        return spi_fail(ctx, SP_EVERSION, "%s: version %u is not one this library writes (1 to %u)",
-                        what, (unsigned)v, (unsigned)newest);
-    return SP_OK;
-}
-
-int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, const size_t *sizes,
-                 uint32_t newest)
-{
-    int rc = spi_info_check(ctx, what, dst, newest);
-    if (rc != SP_OK)
-        return rc;
-    uint32_t v;
-    memcpy(&v, dst, sizeof v);
-    memcpy(dst, src, sizes[v]);
-    memcpy(dst, &v, sizeof v);
-    return SP_OK;
-}
-
 SPI_DEFINE_INIT(sp_target_plan_options, plan_options_sizes,
                 SP_TARGET_PLAN_OPTIONS_VERSION, SP_TARGET_PLAN_OPTIONS_INIT)
 

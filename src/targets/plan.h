@@ -277,14 +277,6 @@ extern const char *const spi_weighting_names[2];
 
 /* ---- shared checks ---- */
 
-/* The caller's output struct dst declares a version this library writes: SP_EVERSION for
- * 0 or a newer one (checked before work whose result goes there). */
-int spi_info_check(sp_ctx *ctx, const char *what, const void *dst, uint32_t newest);
-/* Write the output struct src (newest version) into the caller's dst, as of dst's
- * version, after spi_info_check. */
-int spi_info_out(sp_ctx *ctx, const char *what, void *dst, const void *src, const size_t *sizes,
-                 uint32_t newest);
-
 /* A name of 1 to max bytes of UTF-8 without NUL; messages "<what>: ...". */
 int spi_plan_check_name(sp_ctx *ctx, const char *what, const char *s, size_t max);
 #endif /* SPI_TARGETS_PLAN_H */

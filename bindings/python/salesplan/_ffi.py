@@ -2,7 +2,7 @@
 include/salesplan/*.h: do not edit (meson test --suite python checks it is current)."""
 # pylint: skip-file
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_int32,
-                    c_int64, c_size_t, c_uint, c_uint8, c_uint32, c_uint64, c_void_p)
+                    c_int64, c_size_t, c_uint, c_uint8, c_uint16, c_uint32, c_uint64, c_void_p)
 
 # Integer constants of the headers.
 
@@ -41,6 +41,11 @@ SP_TARGET_COMPARISON_DATA_VERSION = 1
 SP_TARGET_REPLAN_OPTIONS_VERSION = 1
 SP_TARGET_PACING_OPTIONS_VERSION = 1
 SP_TARGET_PACING_OUTPUT_VERSION = 1
+SP_COMMISSION_PLAN_INFO_VERSION = 1
+SP_COMMISSION_COMPONENT_INFO_VERSION = 1
+SP_COMMISSION_RUN_OPTIONS_VERSION = 1
+SP_COMMISSION_RUN_INFO_VERSION = 1
+SP_COMMISSION_STATEMENT_VERSION = 1
 SP_DECOMP_NO_FLOOR = -9223372036854775808
 SP_DECOMP_NO_CAP = 9223372036854775807
 SP_DECOMP_RULE_VERSION = 1
@@ -196,6 +201,30 @@ ENUMS = {
         'SP_COMPARE_IN_B': 2,
         'SP_COMPARE_NO_BASE': 4,
     },
+    'sp_commission_policy': {
+        'SP_COMMISSION_PER_TOTAL': 0,
+        'SP_COMMISSION_PER_LINE': 1,
+    },
+    'sp_commission_measure': {
+        'SP_COMMISSION_AMOUNT': 0,
+        'SP_COMMISSION_QUANTITY': 1,
+        'SP_COMMISSION_MARGIN': 2,
+        'SP_COMMISSION_LINES': 3,
+        'SP_COMMISSION_DEALS': 4,
+    },
+    'sp_commission_unknown': {
+        'SP_COMMISSION_SKIP': 0,
+        'SP_COMMISSION_ERROR': 1,
+    },
+    'sp_commission_run_flag': {
+        'SP_COMMISSION_TOTALS_ONLY': 1,
+    },
+    'sp_commission_line_kind': {
+        'SP_COMMISSION_LINE_ORDER': 0,
+        'SP_COMMISSION_LINE_ORDER_SPIFF': 1,
+        'SP_COMMISSION_LINE_REFUND': 2,
+        'SP_COMMISSION_LINE_REFUND_SPIFF': 3,
+    },
     'sp_decomp_method': {
         'SP_DECOMP_EVEN': 0,
         'SP_DECOMP_DRIVER': 1,
@@ -253,6 +282,14 @@ class sp_target_set(Structure):
 
 
 class sp_target_comparison(Structure):
+    pass
+
+
+class sp_commission_plan(Structure):
+    pass
+
+
+class sp_commission_run(Structure):
     pass
 
 
@@ -341,6 +378,30 @@ class sp_target_pacing_options(Structure):
 
 
 class sp_target_pacing_output(Structure):
+    pass
+
+
+class sp_commission_plan_info(Structure):
+    pass
+
+
+class sp_commission_component_info(Structure):
+    pass
+
+
+class sp_commission_run_options(Structure):
+    pass
+
+
+class sp_commission_run_info(Structure):
+    pass
+
+
+class sp_commission_line(Structure):
+    pass
+
+
+class sp_commission_statement(Structure):
     pass
 
 
@@ -568,6 +629,76 @@ sp_target_pacing_output._fields_ = [
     ('projection', POINTER(c_int64)),
     ('status', POINTER(c_int32)),
 ]
+sp_commission_plan_info._fields_ = [
+    ('version', c_uint32),
+    ('id', c_char_p),
+    ('name', c_char_p),
+    ('currency', c_char_p),
+    ('exponent', c_int32),
+    ('effective_from', c_int32),
+    ('effective_to', c_int32),
+    ('rounding', c_uint32),
+    ('policy', c_uint32),
+    ('ncomponents', c_size_t),
+    ('revision', c_uint32),
+    ('calendar', POINTER(sp_calendar)),
+]
+sp_commission_component_info._fields_ = [
+    ('version', c_uint32),
+    ('id', c_char_p),
+    ('measure', c_uint32),
+    ('grain', c_uint32),
+    ('on_attainment', c_int),
+]
+sp_commission_run_options._fields_ = [
+    ('version', c_uint32),
+    ('fiscal_year', c_int32),
+    ('grain', c_uint32),
+    ('index', c_uint32),
+    ('unknown', c_uint32),
+    ('flags', c_uint32),
+]
+sp_commission_run_info._fields_ = [
+    ('version', c_uint32),
+    ('computed', c_int),
+    ('npayees', c_size_t),
+    ('ncomponents', c_size_t),
+    ('nlines', c_size_t),
+    ('first_day', c_int32),
+    ('end_day', c_int32),
+    ('lines_read', c_uint64),
+    ('refunds_read', c_uint64),
+    ('not_payee', c_uint64),
+    ('totals_path', c_int),
+]
+sp_commission_line._fields_ = [
+    ('fact', c_uint64),
+    ('base', c_int64),
+    ('earned', c_int64),
+    ('own', c_int64),
+    ('true_up', c_int64),
+    ('rate', c_int64),
+    ('day', c_int32),
+    ('share', c_uint32),
+    ('tier_before', c_uint16),
+    ('tier_after', c_uint16),
+    ('component', c_uint16),
+    ('kind', c_uint8),
+    ('reserved', c_uint8),
+]
+sp_commission_statement._fields_ = [
+    ('version', c_uint32),
+    ('payee', c_uint32),
+    ('total', c_int64),
+    ('ncomponents', c_size_t),
+    ('components', POINTER(c_int64)),
+    ('measures', POINTER(c_int64)),
+    ('quotas', POINTER(c_int64)),
+    ('nlines', c_size_t),
+    ('lines', POINTER(sp_commission_line)),
+    ('rounding', c_uint32),
+    ('policy', c_uint32),
+]
 sp_decomp_rule._fields_ = [
     ('version', c_uint32),
     ('method', c_uint32),
@@ -741,6 +872,25 @@ FUNCTIONS = {
     'sp_target_set_versions': (c_int, [POINTER(sp_ctx), POINTER(sp_storage), c_char_p, c_char_p, POINTER(c_uint32), c_size_t, POINTER(c_size_t)]),
     'sp_target_scenarios': (c_int, [POINTER(POINTER(sp_names)), POINTER(sp_ctx), POINTER(sp_storage), c_char_p]),
     'sp_target_plans': (c_int, [POINTER(POINTER(sp_names)), POINTER(sp_ctx), POINTER(sp_storage)]),
+    'sp_commission_plan_new': (c_int, [POINTER(POINTER(sp_commission_plan)), POINTER(sp_ctx), c_char_p, c_size_t]),
+    'sp_commission_plan_free': (None, [POINTER(sp_commission_plan)]),
+    'sp_commission_plan_get_document': (c_int, [POINTER(sp_commission_plan), POINTER(c_char_p), POINTER(c_size_t)]),
+    'sp_commission_plan_info_init': (c_int, [POINTER(sp_commission_plan_info), c_uint32]),
+    'sp_commission_plan_get_info': (c_int, [POINTER(sp_commission_plan), POINTER(sp_commission_plan_info)]),
+    'sp_commission_component_info_init': (c_int, [POINTER(sp_commission_component_info), c_uint32]),
+    'sp_commission_plan_component': (c_int, [POINTER(sp_commission_plan), c_size_t, POINTER(sp_commission_component_info)]),
+    'sp_commission_run_options_init': (c_int, [POINTER(sp_commission_run_options), c_uint32]),
+    'sp_commission_run_new': (c_int, [POINTER(POINTER(sp_commission_run)), POINTER(sp_commission_plan), POINTER(sp_commission_run_options)]),
+    'sp_commission_run_free': (None, [POINTER(sp_commission_run)]),
+    'sp_commission_run_set_payees': (c_int, [POINTER(sp_commission_run), POINTER(c_uint32), c_size_t]),
+    'sp_commission_run_set_quotas': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),
+    'sp_commission_run_info_init': (c_int, [POINTER(sp_commission_run_info), c_uint32]),
+    'sp_commission_run_get_info': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_run_info)]),
+    'sp_commission_statement_init': (c_int, [POINTER(sp_commission_statement), c_uint32]),
+    'sp_commission_run_statement': (c_int, [POINTER(sp_commission_run), c_size_t, POINTER(sp_commission_statement)]),
+    'sp_commission_run_explain': (c_int, [POINTER(sp_commission_run), c_size_t, c_size_t, c_char_p, c_size_t, POINTER(c_size_t)]),
     'sp_decomp_rule_init': (c_int, [POINTER(sp_decomp_rule), c_uint32]),
     'sp_decomp_new': (c_int, [POINTER(POINTER(sp_decomp)), POINTER(sp_hierarchy)]),
     'sp_decomp_free': (None, [POINTER(sp_decomp)]),
@@ -766,4 +916,4 @@ FUNCTIONS = {
 }
 
 # Structs by name, for the layout check.
-STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
+STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}

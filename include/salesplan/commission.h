@@ -1,0 +1,277 @@
+/*
+ * salesplan/commission.h - commission plans as documents, and runs that turn facts into
+ * statements whose every line traces to a fact, a component, a tier and a rate.
+ *
+ * Money is int64_t minor units of the plan's currency, rates are sp_dec, and no floating
+ * point touches a commission; every rounding is the plan's (its mode and policy, echoed in
+ * every statement). docs/commission.md has the plan documents, the engine's rules, the
+ * statements and the errors; docs/commission-examples.md the worked examples the tests
+ * encode.
+ */
+#ifndef SALESPLAN_COMMISSION_H
+#define SALESPLAN_COMMISSION_H
+
+#include "core.h"
+#include "money.h"
+#include "calendar.h"
+#include "storage.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Plans ==== */
+
+/*
+ * One effective-dated version of a commission plan, read from its JSON document
+ * (docs/commission.md, "Plan documents"). Immutable once made.
+ */
+typedef struct sp_commission_plan sp_commission_plan;
+
+/*
+ * Read the document json[0..len) strictly: an error (SP_EINVAL) names the path, line and
+ * column, an unknown member gets a "did you mean"; nothing is made on error.
+ */
+SP_API int sp_commission_plan_new(sp_commission_plan **out, sp_ctx *ctx, const char *json,
+                                  size_t len);
+SP_API void sp_commission_plan_free(sp_commission_plan *plan);
+
+/* The document in canonical form (members in schema order, defaults written); reading it
+ * gives the same plan and the same bytes. Owned by the plan. */
+SP_API int sp_commission_plan_get_document(const sp_commission_plan *plan, const char **json,
+                                           size_t *len);
+
+/* What a plan version is; strings are owned by the plan. */
+typedef struct sp_commission_plan_info {
+    uint32_t version;         /* SP_COMMISSION_PLAN_INFO_VERSION */
+    const char *id;           /* the plan's id ("plan") */
+    const char *name;         /* "" when none */
+    const char *currency;     /* ISO 4217 code */
+    int32_t exponent;         /* decimals of the currency */
+    int32_t effective_from;   /* first day of the version (days since 1970-01-01) */
+    int32_t effective_to;     /* last day, inclusive; INT32_MAX when open-ended */
+    uint32_t rounding;        /* sp_rounding of every amount */
+    uint32_t policy;          /* sp_commission_policy */
+    size_t ncomponents;       /* components of the version */
+    uint32_t revision;        /* the stored revision it was loaded from; 0: not stored */
+    const sp_calendar *calendar; /* the plan's calendar */
+} sp_commission_plan_info;
+
+#define SP_COMMISSION_PLAN_INFO_VERSION 1u
+#define SP_COMMISSION_PLAN_INFO_INIT \
+    { SP_COMMISSION_PLAN_INFO_VERSION, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, NULL }
+
+SP_API int sp_commission_plan_info_init(sp_commission_plan_info *info, uint32_t version);
+/* Fill `info` (as of info->version: SP_COMMISSION_PLAN_INFO_INIT) with what the plan is. */
+SP_API int sp_commission_plan_get_info(const sp_commission_plan *plan,
+                                       sp_commission_plan_info *info);
+
+/* Where a component's rounding is applied. Values are frozen. */
+typedef enum sp_commission_policy {
+    SP_COMMISSION_PER_TOTAL = 0, /* the period's payout rounded once; lines telescope */
+    SP_COMMISSION_PER_LINE = 1   /* each line rounded alone */
+} sp_commission_policy;
+
+/* What a component measures. Values are frozen. */
+typedef enum sp_commission_measure {
+    SP_COMMISSION_AMOUNT = 0,   /* credited amount (money) */
+    SP_COMMISSION_QUANTITY = 1, /* units */
+    SP_COMMISSION_MARGIN = 2,   /* amount - cost (money) */
+    SP_COMMISSION_LINES = 3,    /* count of lines */
+    SP_COMMISSION_DEALS = 4     /* count of deals */
+} sp_commission_measure;
+
+/* What a component is; strings owned by the plan. */
+typedef struct sp_commission_component_info {
+    uint32_t version;   /* SP_COMMISSION_COMPONENT_INFO_VERSION */
+    const char *id;     /* distinct within the plan */
+    uint32_t measure;   /* sp_commission_measure */
+    uint32_t grain;     /* sp_grain of its period: month, quarter or year */
+    int on_attainment;  /* 1: its thresholds are attainments and each payee needs a quota */
+} sp_commission_component_info;
+
+#define SP_COMMISSION_COMPONENT_INFO_VERSION 1u
+#define SP_COMMISSION_COMPONENT_INFO_INIT \
+    { SP_COMMISSION_COMPONENT_INFO_VERSION, NULL, 0, 0, 0 }
+
+SP_API int sp_commission_component_info_init(sp_commission_component_info *i, uint32_t version);
+/* Component k (< ncomponents), in the document's order. */
+SP_API int sp_commission_plan_component(const sp_commission_plan *plan, size_t k,
+                                        sp_commission_component_info *info);
+
+/* ==== Runs ==== */
+
+/*
+ * A run computes one period of a plan version's calendar for a set of payees: a statement
+ * per payee (docs/commission.md, "The engine"). Set its payees, quotas and splits, compute
+ * it over the host's facts, then read its statements. A run writes nothing; computing it
+ * again (after changing its inputs) replaces its results.
+ */
+typedef struct sp_commission_run sp_commission_run;
+
+/* What a run does with a fact credited to a rep that is none of its payees. */
+typedef enum sp_commission_unknown {
+    SP_COMMISSION_SKIP = 0, /* skipped and counted (report's not_payee) */
+    SP_COMMISSION_ERROR = 1 /* an error naming the fact */
+} sp_commission_unknown;
+
+/* Flags of a run (sp_commission_run_options.flags). */
+typedef enum sp_commission_run_flag {
+    SP_COMMISSION_TOTALS_ONLY = 1 /* keep the totals, not the lines (explain needs lines) */
+} sp_commission_run_flag;
+
+/* What a run computes: its period and policies. */
+typedef struct sp_commission_run_options {
+    uint32_t version;     /* SP_COMMISSION_RUN_OPTIONS_VERSION */
+    int32_t fiscal_year;  /* the run's period, of the plan's calendar (required) */
+    uint32_t grain;       /* sp_grain: month, quarter or year */
+    uint32_t index;       /* 0-based period of the year at that grain */
+    uint32_t unknown;     /* sp_commission_unknown */
+    uint32_t flags;       /* sp_commission_run_flag bits */
+} sp_commission_run_options;
+
+#define SP_COMMISSION_RUN_OPTIONS_VERSION 1u
+#define SP_COMMISSION_RUN_OPTIONS_INIT \
+    { SP_COMMISSION_RUN_OPTIONS_VERSION, 0, SP_GRAIN_MONTH, 0, SP_COMMISSION_SKIP, 0 }
+
+SP_API int sp_commission_run_options_init(sp_commission_run_options *opts, uint32_t version);
+
+/*
+ * A run of `plan` (copied: the run does not hold it) for the period the options name.
+ * SP_EINVAL naming the option (a grain other than month, quarter and year, a period the
+ * year does not have, a component finer than the run).
+ */
+SP_API int sp_commission_run_new(sp_commission_run **out, const sp_commission_plan *plan,
+                                 const sp_commission_run_options *opts);
+SP_API void sp_commission_run_free(sp_commission_run *run);
+
+/*
+ * The payees: ids[0 .. n) are dictionary indices (distinct) of the dictionary the run is
+ * computed with; payee i is the i-th. Replaces the payees, and clears the quotas and
+ * splits (they are per payee).
+ */
+SP_API int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids,
+                                        size_t n);
+/*
+ * The quotas: n = payees x components values, a row per payee in component order (minor
+ * units for a money measure, units otherwise; ignored for a component not on attainment).
+ * Required before computing a plan with a component on attainment, whose quota must be
+ * above 0 for every payee. Copied.
+ */
+SP_API int sp_commission_run_set_quotas(sp_commission_run *run, const int64_t *quotas,
+                                        size_t n);
+/*
+ * The split table (docs/commission.md, "Splits"): entry i gives fact fact_ids[i] to payee
+ * payees[i] (a position among the run's payees) with share shares[i]; the shares of a fact
+ * sum to exactly 100 %. Checked here (SP_EINVAL naming the fact and the entry); copied. n =
+ * 0 removes the table. Only components with "crediting": {"splits": "facts"} use it.
+ */
+SP_API int sp_commission_run_set_splits(sp_commission_run *run, const uint64_t *fact_ids,
+                                        const uint32_t *payees, const sp_dec *shares,
+                                        size_t n);
+
+/*
+ * Compute the statements from the host's facts: order lines and refunds of the period's
+ * days, index columns of the dictionary `ids` (which holds the payees and every id a
+ * filter or SPIFF names). On error (SP_EINVAL naming the plan path, the payee and
+ * component, or the fact by kind, batch, row and id; SP_EOVERFLOW; SP_ENOMEM; the source's
+ * SP_EUSER) the run keeps its earlier results, if any.
+ */
+SP_API int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
+                                     const sp_dict *ids, const sp_progress *progress);
+
+/* What a computed run holds. */
+typedef struct sp_commission_run_info {
+    uint32_t version;          /* SP_COMMISSION_RUN_INFO_VERSION */
+    int computed;              /* 1 once computed */
+    size_t npayees;            /* payees set */
+    size_t ncomponents;        /* components of the plan */
+    size_t nlines;             /* statement lines of all payees (0: totals only) */
+    int32_t first_day, end_day; /* the days read: [first_day, end_day) */
+    uint64_t lines_read;       /* order lines in the days read */
+    uint64_t refunds_read;     /* refunds in the days read */
+    uint64_t not_payee;        /* rows of reps that are no payee, skipped */
+    int totals_path;           /* 1: the totals were summed without lines */
+} sp_commission_run_info;
+
+#define SP_COMMISSION_RUN_INFO_VERSION 1u
+#define SP_COMMISSION_RUN_INFO_INIT \
+    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+SP_API int sp_commission_run_info_init(sp_commission_run_info *info, uint32_t version);
+/* Fill `info` (as of info->version: SP_COMMISSION_RUN_INFO_INIT) with what the run holds. */
+SP_API int sp_commission_run_get_info(const sp_commission_run *run,
+                                      sp_commission_run_info *info);
+
+/* What a statement line comes from. Values are frozen. */
+typedef enum sp_commission_line_kind {
+    SP_COMMISSION_LINE_ORDER = 0,       /* an order line through the schedule */
+    SP_COMMISSION_LINE_ORDER_SPIFF = 1, /* a SPIFF on an order line */
+    SP_COMMISSION_LINE_REFUND = 2,      /* a refund (negative) through the schedule */
+    SP_COMMISSION_LINE_REFUND_SPIFF = 3 /* a SPIFF reversed by a refund */
+} sp_commission_line_kind;
+
+/*
+ * One statement line (64 bytes; layout frozen). base is the payee's credited part of the
+ * measure (a SPIFF line: the units, or 1 per line); earned = own + true_up + what the
+ * gate, accelerators, cap and bonuses add (earned - own - true_up); rate is the rate at
+ * the measure after the line (a SPIFF line: its amount per unit or per line).
+ */
+typedef struct sp_commission_line {
+    uint64_t fact;      /* the fact's id (an order line, a refund) */
+    int64_t base;       /* the credited measure (units of the component's measure) */
+    int64_t earned;     /* minor units */
+    int64_t own;        /* the schedule's part for the line itself */
+    int64_t true_up;    /* a retroactive tier's true-up of earlier lines */
+    sp_dec rate;        /* the rate after the line; a SPIFF: minor units per unit or line */
+    int32_t day;        /* the fact's day */
+    uint32_t share;     /* the payee's share of the fact, sp_dec (1000000000 = 100 %) */
+    uint16_t tier_before; /* the tier at the measure before the line */
+    uint16_t tier_after;  /* ... and after it */
+    uint16_t component; /* index in the plan */
+    uint8_t kind;       /* sp_commission_line_kind */
+    uint8_t reserved;   /* 0 */
+} sp_commission_line;
+
+/* A payee's statement: pointers into the run, valid until it is computed again or freed. */
+typedef struct sp_commission_statement {
+    uint32_t version;          /* SP_COMMISSION_STATEMENT_VERSION */
+    uint32_t payee;            /* the dictionary index */
+    int64_t total;             /* minor units: the sum of the lines, and of `components` */
+    size_t ncomponents;        /* components of the plan */
+    const int64_t *components; /* ncomponents: each component's earnings */
+    const int64_t *measures;   /* ncomponents: each component's credited measure */
+    const int64_t *quotas;     /* ncomponents: the quotas used; NULL when none were set */
+    size_t nlines;             /* 0 when the run kept totals only */
+    const sp_commission_line *lines; /* by component, then day, kind and fact id */
+    uint32_t rounding;         /* sp_rounding (the plan's) */
+    uint32_t policy;           /* sp_commission_policy */
+} sp_commission_statement;
+
+#define SP_COMMISSION_STATEMENT_VERSION 1u
+#define SP_COMMISSION_STATEMENT_INIT \
+    { SP_COMMISSION_STATEMENT_VERSION, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0 }
+
+SP_API int sp_commission_statement_init(sp_commission_statement *st, uint32_t version);
+/* The statement of payee `k` (a position among the run's payees). SP_EINVAL before the run
+ * is computed. */
+SP_API int sp_commission_run_statement(const sp_commission_run *run, size_t k,
+                                       sp_commission_statement *st);
+
+/*
+ * Trace line `line` of payee k's statement to its rule and sources, as one JSON object
+ * (docs/commission.md, "Explain"): the component and its document path, the fact, the
+ * share, the measure before and after the line, the tiers with their paths and rates, the
+ * quota, the parts of the earning and the rounding. line = SIZE_MAX explains the
+ * statement's total: per component its measure, quota, tiers reached and earnings.
+ * Written to buf[0 .. cap) with a NUL; *len gets the length without it. SP_EBUFFER (with
+ * *len) when cap is too small; SP_EINVAL for a run kept as totals only (lines are needed).
+ */
+SP_API int sp_commission_run_explain(const sp_commission_run *run, size_t k, size_t line,
+                                     char *buf, size_t cap, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SALESPLAN_COMMISSION_H */

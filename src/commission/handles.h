@@ -1,0 +1,47 @@
+/*
+ * The public handles of commission.h: a plan version (its document read and written back
+ * canonically) and a run (a plan's copy, its payees, quotas and splits, and the engine's
+ * result). Internal: plan storage and the ledger make and read these.
+ */
+#ifndef SPI_COMMISSION_HANDLES_H
+#define SPI_COMMISSION_HANDLES_H
+
+#include "../core/internal.h"
+#include "credit.h"
+#include "engine.h"
+#include "plan_doc.h"
+#include "salesplan/commission.h"
+
+struct sp_commission_plan {
+    sp_ctx *ctx;
+    spi_cplan doc;
+    char *json;        /* the canonical document, NUL-terminated */
+    size_t len;
+    sp_calendar *cal;
+    uint32_t revision; /* the stored revision it came from; 0: not stored */
+};
+
+/* A plan handle from a read document (taken over: freed on failure too) and the revision
+ * it was stored under. SP_ENOMEM, or the calendar's SP_EINVAL. */
+int spi_commission_plan_make(sp_commission_plan **out, sp_ctx *ctx, spi_cplan *doc,
+                             uint32_t revision);
+
+struct sp_commission_run {
+    sp_ctx *ctx;
+    spi_cplan plan;           /* the plan's copy */
+    char *plan_json;          /* its canonical document (explain names paths in it) */
+    uint32_t revision;        /* the plan's stored revision */
+    sp_commission_run_options opts;
+    uint32_t period;          /* spi_cplan_period of opts.grain */
+    size_t np;
+    uint32_t *payees;         /* np dict indices */
+    int64_t *quotas;          /* np x ncomponents, or NULL */
+    spi_split_table *splits;  /* NULL: none */
+    bool computed;
+    spi_crun res;
+    int64_t *totals;          /* np: each payee's total */
+    char *ids;                /* the payees' ids at the last compute, NUL-separated */
+    size_t *id_at;            /* np: where payee k's id starts in ids */
+};
+
+#endif /* SPI_COMMISSION_HANDLES_H */

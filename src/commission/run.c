@@ -1,0 +1,607 @@
+/*
+ * sp_commission_run: a plan version's copy, its payees, quotas and splits, the engine's
+ * result (engine.c), its statements and explain (commission.h; docs/commission.md,
+ * "Runs" and "Explain").
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../calendar/calendar_internal.h"
+#include "../money/numeric.h"
+#include "../record/record.h"
+#include "handles.h"
+
+#define WHAT "commission run"
+
+static const size_t run_options_sizes[] = { 0, sizeof(sp_commission_run_options) };
+static const size_t run_info_sizes[] = { 0, sizeof(sp_commission_run_info) };
+static const size_t statement_sizes[] = { 0, sizeof(sp_commission_statement) };
+
+SPI_DEFINE_INIT(sp_commission_run_options, run_options_sizes, SP_COMMISSION_RUN_OPTIONS_VERSION,
+                SP_COMMISSION_RUN_OPTIONS_INIT)
+SPI_DEFINE_INIT(sp_commission_run_info, run_info_sizes, SP_COMMISSION_RUN_INFO_VERSION,
+                SP_COMMISSION_RUN_INFO_INIT)
+SPI_DEFINE_INIT(sp_commission_statement, statement_sizes, SP_COMMISSION_STATEMENT_VERSION,
+                SP_COMMISSION_STATEMENT_INIT)
+
+/* The public line is the engine's, so statements hand out the run's lines in place. */
+#define SAME_FIELD(f)                                                                        \
+    _Static_assert(offsetof(sp_commission_line, f) == offsetof(spi_cline, f) &&             \
+                       sizeof(((sp_commission_line *)0)->f) == sizeof(((spi_cline *)0)->f), \
+                   "sp_commission_line." #f " is spi_cline's")
+SAME_FIELD(fact);
+SAME_FIELD(base);
+SAME_FIELD(earned);
+SAME_FIELD(own);
+SAME_FIELD(true_up);
+SAME_FIELD(rate);
+SAME_FIELD(day);
+SAME_FIELD(share);
+SAME_FIELD(tier_before);
+SAME_FIELD(tier_after);
+SAME_FIELD(component);
+SAME_FIELD(kind);
+_Static_assert(sizeof(sp_commission_line) == sizeof(spi_cline), "a line is 64 bytes");
+_Static_assert((int)SP_COMMISSION_LINE_REFUND_SPIFF == (int)SPI_CLINE_REFUND_SPIFF, "line kinds agree");
+_Static_assert((int)SP_COMMISSION_PER_LINE == (int)SPI_CPOLICY_PER_LINE, "policies agree");
+_Static_assert((int)SP_COMMISSION_DEALS == (int)SPI_CMEASURE_DEALS, "measures agree");
+_Static_assert((int)SP_COMMISSION_ERROR == (int)SPI_CENGINE_ERROR, "unknown-payee policies agree");
+
+/* ---- the run's inputs ---- */
+
+static void clear_results(sp_commission_run *run)
+{
+    spi_crun_free(run->ctx, &run->res);
+    memset(&run->res, 0, sizeof run->res);
+    spi_free(run->ctx, run->totals);
+    spi_free(run->ctx, run->ids);
+    spi_free(run->ctx, run->id_at);
+    run->totals = NULL;
+    run->ids = NULL;
+    run->id_at = NULL;
+    run->computed = false;
+}
+
+int sp_commission_run_new(sp_commission_run **out, const sp_commission_plan *plan,
+                          const sp_commission_run_options *opts)
+{
+    if (plan == NULL)
+        return SP_EINVAL;
+    sp_ctx *ctx = plan->ctx;
+    if (out == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": out is NULL");
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    int rc = spi_struct_read(ctx, "sp_commission_run_options", &o, opts, run_options_sizes,
+                             SP_COMMISSION_RUN_OPTIONS_VERSION);
+    if (rc != SP_OK)
+        return rc;
+    if (opts == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": options are NULL (the fiscal year is required)");
+    uint32_t period;
+    if (o.grain == SP_GRAIN_MONTH)
+        period = SPI_CPERIOD_MONTH;
+    else if (o.grain == SP_GRAIN_QUARTER)
+        period = SPI_CPERIOD_QUARTER;
+    else if (o.grain == SP_GRAIN_YEAR)
+        period = SPI_CPERIOD_YEAR;
+    else
+        return spi_fail(ctx, SP_EINVAL, WHAT ": options.grain: %u is not month (%d), quarter "
+                                           "(%d) or year (%d)", o.grain, SP_GRAIN_MONTH,
+                        SP_GRAIN_QUARTER, SP_GRAIN_YEAR);
+    if (o.fiscal_year < 1 || o.fiscal_year > 9999)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": options.fiscal_year: %d is not 1 to 9999",
+                        o.fiscal_year);
+    if (o.unknown > SP_COMMISSION_ERROR)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": options.unknown: %u is not skip (0) or error (1)",
+                        o.unknown);
+    if ((o.flags & ~(uint32_t)SP_COMMISSION_TOTALS_ONLY) != 0)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": options.flags: unknown bits 0x%x",
+                        o.flags & ~(uint32_t)SP_COMMISSION_TOTALS_ONLY);
+    sp_commission_run *run = spi_calloc(ctx, 1, sizeof *run);
+    if (run == NULL)
+        return SP_ENOMEM;
+    run->ctx = ctx;
+    run->plan_json = spi_malloc(ctx, plan->len + 1);
+    if (run->plan_json == NULL)
+        rc = SP_ENOMEM;
+    else
+        rc = spi_cplan_read(ctx, plan->json, plan->len, &run->plan);
+    if (rc != SP_OK) {
+        spi_free(ctx, run->plan_json);
+        spi_free(ctx, run);
+        return rc;
+    }
+    memcpy(run->plan_json, plan->json, plan->len + 1);
+    run->revision = plan->revision;
+    run->opts = o;
+    run->period = period;
+    *out = run;
+    return SP_OK;
+}
+
+void sp_commission_run_free(sp_commission_run *run)
+{
+    if (run == NULL)
+        return;
+    sp_ctx *ctx = run->ctx;
+    clear_results(run);
+    spi_split_table_free(run->splits);
+    spi_free(ctx, run->payees);
+    spi_free(ctx, run->quotas);
+    spi_free(ctx, run->plan_json);
+    spi_cplan_free(ctx, &run->plan);
+    spi_free(ctx, run);
+}
+
+int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids, size_t n)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (ids == NULL && n > 0)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": payees: ids is NULL");
+    if (n >= UINT32_MAX)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": payees: %zu are too many", n);
+    /* Distinct indices below the dictionary's count are checked when the run is computed
+     * (the dictionary is known then). */
+    uint32_t *copy = spi_malloc_array(run->ctx, n, sizeof *copy);
+    if (copy == NULL)
+        return SP_ENOMEM;
+    if (n > 0)
+        memcpy(copy, ids, n * sizeof *ids);
+    clear_results(run);
+    spi_free(run->ctx, run->payees);
+    spi_free(run->ctx, run->quotas);
+    spi_split_table_free(run->splits);
+    run->payees = copy;
+    run->np = n;
+    run->quotas = NULL;
+    run->splits = NULL;
+    return SP_OK;
+}
+
+int sp_commission_run_set_quotas(sp_commission_run *run, const int64_t *quotas, size_t n)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    size_t nc = run->plan.ncomponents;
+    if (quotas == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": quotas is NULL");
+    if (n != run->np * nc)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": quotas: %zu values for %zu payees x %zu "
+                                                  "components (%zu)", n, run->np, nc,
+                        run->np * nc);
+    for (size_t i = 0; i < n; i++)
+        if (quotas[i] < 0)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": quotas[%zu] (payee %zu, components[%zu] "
+                                                      "(\"%s\")): %lld is negative", i, i / nc,
+                            i % nc, run->plan.components[i % nc].id, (long long)quotas[i]);
+    int64_t *copy = spi_malloc_array(run->ctx, n, sizeof *copy);
+    if (copy == NULL)
+        return SP_ENOMEM;
+    if (n > 0)
+        memcpy(copy, quotas, n * sizeof *copy);
+    clear_results(run);
+    spi_free(run->ctx, run->quotas);
+    run->quotas = copy;
+    return SP_OK;
+}
+
+int sp_commission_run_set_splits(sp_commission_run *run, const uint64_t *fact_ids,
+                                 const uint32_t *payees, const sp_dec *shares, size_t n)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    spi_split_table *t = NULL;
+    if (n > 0) {
+        if (fact_ids == NULL || payees == NULL || shares == NULL)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": splits: %s is NULL",
+                            fact_ids == NULL ? "fact_ids" : payees == NULL ? "payees" : "shares");
+        int rc = spi_split_table_new(&t, run->ctx, fact_ids, payees, shares, n,
+                                     (uint32_t)run->np);
+        if (rc != SP_OK)
+            return rc;
+    }
+    clear_results(run);
+    spi_split_table_free(run->splits);
+    run->splits = t;
+    return SP_OK;
+}
+
+/* ---- computing ---- */
+
+/* The payees' ids, copied so that explain names them after the dictionary is gone. */
+static int copy_ids(sp_commission_run *run, const sp_dict *dict, char **ids, size_t **id_at)
+{
+    size_t bytes = 0;
+    for (size_t k = 0; k < run->np; k++) {
+        const char *id;
+        size_t len;
+        if (sp_dict_id(dict, run->payees[k], &id, &len) != SP_OK)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": payees[%zu]: %u is no index of the "
+                                                      "dictionary", k, run->payees[k]);
+        bytes += len + 1;
+    }
+    *ids = spi_malloc(run->ctx, bytes);
+    *id_at = spi_malloc_array(run->ctx, run->np, sizeof **id_at);
+    if (*ids == NULL || *id_at == NULL) {
+        spi_free(run->ctx, *ids);
+        spi_free(run->ctx, *id_at);
+        return SP_ENOMEM;
+    }
+    size_t at = 0;
+    for (size_t k = 0; k < run->np; k++) {
+        const char *id;
+        size_t len;
+        (void)sp_dict_id(dict, run->payees[k], &id, &len);
+        (*id_at)[k] = at;
+        memcpy(*ids + at, id, len + 1);
+        at += len + 1;
+    }
+    return SP_OK;
+}
+
+int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
+                              const sp_dict *ids, const sp_progress *progress)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (src == NULL || ids == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": %s is NULL", src == NULL ? "src" : "ids");
+    bool need_quotas = false;
+    for (size_t c = 0; c < run->plan.ncomponents; c++)
+        need_quotas = need_quotas || run->plan.components[c].schedule.on == SPI_CON_ATTAINMENT;
+    if (need_quotas && run->quotas == NULL && run->np > 0)
+        for (size_t c = 0; c < run->plan.ncomponents; c++)
+            if (run->plan.components[c].schedule.on == SPI_CON_ATTAINMENT)
+                return spi_fail(run->ctx, SP_EINVAL,
+                                WHAT ": components[%zu] (\"%s\").schedule.on: a schedule on "
+                                "attainment needs the payees' quotas "
+                                "(sp_commission_run_set_quotas)", c,
+                                run->plan.components[c].id);
+    spi_cengine_input in;
+    memset(&in, 0, sizeof in);
+    in.plan = &run->plan;
+    in.fiscal_year = run->opts.fiscal_year;
+    in.period = run->period;
+    in.index = run->opts.index;
+    in.dict = ids;
+    in.npayees = run->np;
+    in.payees = run->payees;
+    in.quotas = run->quotas;
+    in.splits = run->splits;
+    in.src = src;
+    in.unknown = run->opts.unknown;
+    in.want_lines = (run->opts.flags & SP_COMMISSION_TOTALS_ONLY) == 0;
+    spi_crun res;
+    int rc = spi_cengine_run(run->ctx, &in, progress, &res);
+    if (rc != SP_OK)
+        return rc;
+    size_t nc = res.ncomponents;
+    int64_t *totals = spi_calloc(run->ctx, run->np, sizeof *totals);
+    char *names = NULL;
+    size_t *name_at = NULL;
+    if (totals == NULL)
+        rc = SP_ENOMEM;
+    for (size_t k = 0; rc == SP_OK && k < run->np; k++)
+        for (size_t c = 0; rc == SP_OK && c < nc; c++)
+            if (__builtin_add_overflow(totals[k], res.totals[k * nc + c], &totals[k])) {
+                const char *id = "?";
+                size_t len;
+                (void)sp_dict_id(ids, run->payees[k], &id, &len);
+                rc = spi_fail(run->ctx, SP_EOVERFLOW, WHAT ": payee \"%s\": the total overflows",
+                              id);
+            }
+    if (rc == SP_OK)
+        rc = copy_ids(run, ids, &names, &name_at);
+    if (rc != SP_OK) {
+        spi_free(run->ctx, totals);
+        spi_crun_free(run->ctx, &res);
+        return rc;
+    }
+    clear_results(run);
+    run->res = res;
+    run->totals = totals;
+    run->ids = names;
+    run->id_at = name_at;
+    run->computed = true;
+    return SP_OK;
+}
+
+/* ---- results ---- */
+
+int sp_commission_run_get_info(const sp_commission_run *run, sp_commission_run_info *info)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (info == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": info is NULL");
+    sp_commission_run_info i;
+    memset(&i, 0, sizeof i);
+    i.computed = run->computed;
+    i.npayees = run->np;
+    i.ncomponents = run->plan.ncomponents;
+    if (run->computed) {
+        const spi_crun *r = &run->res;
+        i.nlines = r->nlines;
+        i.first_day = INT32_MAX;
+        i.end_day = INT32_MIN;
+        for (size_t c = 0; c < r->ncomponents; c++)
+            if (r->due[c]) {
+                i.first_day = r->first[c] < i.first_day ? r->first[c] : i.first_day;
+                i.end_day = r->end[c] > i.end_day ? r->end[c] : i.end_day;
+            }
+        if (i.first_day > i.end_day)
+            i.first_day = i.end_day = 0;
+        i.lines_read = r->report.lines_read;
+        i.refunds_read = r->report.refunds_read;
+        i.not_payee = r->report.not_payee;
+        i.totals_path = r->report.totals_path;
+    }
+    return spi_info_out(run->ctx, "sp_commission_run_info", info, &i, run_info_sizes,
+                        SP_COMMISSION_RUN_INFO_VERSION);
+}
+
+static int check_payee(const sp_commission_run *run, size_t k)
+{
+    if (!run->computed)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": not computed yet "
+                                                  "(sp_commission_run_compute)");
+    if (k >= run->np)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": payee %zu: the run has %zu", k, run->np);
+    return SP_OK;
+}
+
+int sp_commission_run_statement(const sp_commission_run *run, size_t k,
+                                sp_commission_statement *st)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (st == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": statement is NULL");
+    int rc = check_payee(run, k);
+    if (rc != SP_OK)
+        return rc;
+    const spi_crun *r = &run->res;
+    size_t nc = r->ncomponents;
+    sp_commission_statement s;
+    memset(&s, 0, sizeof s);
+    s.payee = run->payees[k];
+    s.total = run->totals[k];
+    s.ncomponents = nc;
+    s.components = r->totals + k * nc;
+    s.measures = r->measure + k * nc;
+    s.quotas = run->quotas != NULL ? run->quotas + k * nc : NULL;
+    if (r->statements != NULL) {
+        s.nlines = r->statements[k].nlines;
+        s.lines = s.nlines > 0 ? (const sp_commission_line *)(r->lines + r->statements[k].first)
+                               : NULL;
+    }
+    s.rounding = run->plan.rounding_mode;
+    s.policy = run->plan.policy;
+    return spi_info_out(run->ctx, "sp_commission_statement", st, &s, statement_sizes,
+                        SP_COMMISSION_STATEMENT_VERSION);
+}
+
+/* ---- explain ---- */
+
+static const char *const line_kind_names[] = { "order", "order_spiff", "refund", "refund_spiff" };
+
+static bool is_money(uint32_t measure)
+{
+    return measure == SPI_CMEASURE_AMOUNT || measure == SPI_CMEASURE_MARGIN;
+}
+
+/* A value of component c's measure: major units of money, or a count. */
+static void write_measure(spi_writer *w, const spi_cplan *plan, size_t c, const char *key,
+                          int64_t v)
+{
+    spi_writer_key(w, key);
+    if (is_money(plan->components[c].measure))
+        spi_writer_fixed(w, v, plan->exponent);
+    else
+        spi_writer_int(w, v);
+}
+
+static void write_money(spi_writer *w, const spi_cplan *plan, const char *key, int64_t v)
+{
+    spi_writer_key(w, key);
+    spi_writer_fixed(w, v, plan->exponent);
+}
+
+/* A document path: components[c], then ".<member>" and "[j]" when member is not NULL. */
+static void write_path(spi_writer *w, const char *key, size_t c, const char *member, size_t j)
+{
+    char path[96];
+    if (member == NULL)
+        snprintf(path, sizeof path, "components[%zu]", c);
+    else if (j == SIZE_MAX)
+        snprintf(path, sizeof path, "components[%zu].%s", c, member);
+    else
+        snprintf(path, sizeof path, "components[%zu].%s[%zu]", c, member, j);
+    spi_writer_key(w, key);
+    spi_writer_cstr(w, path);
+}
+
+static void write_tier(spi_writer *w, const spi_cplan *plan, size_t c, const char *key,
+                       size_t t)
+{
+    const spi_cplan_schedule *s = &plan->components[c].schedule;
+    spi_writer_key(w, key);
+    spi_writer_begin_object(w);
+    spi_writer_member_int(w, "index", (int64_t)t);
+    if (t < s->ntiers)
+        write_path(w, "path", c, "schedule.tiers", t);
+    spi_writer_end_object(w);
+}
+
+static void write_head(spi_writer *w, const sp_commission_run *run, size_t k)
+{
+    const spi_cplan *plan = &run->plan;
+    spi_writer_begin_object(w);
+    spi_writer_member_string(w, "plan", plan->plan, strlen(plan->plan));
+    spi_writer_member_int(w, "revision", run->revision);
+    spi_writer_member_string(w, "payee", run->ids + run->id_at[k], strlen(run->ids + run->id_at[k]));
+    spi_writer_member_string(w, "currency", plan->currency, strlen(plan->currency));
+    spi_writer_key(w, "rounding");
+    spi_writer_begin_object(w);
+    spi_writer_member_enum(w, "mode", spi_cplan_round_names, 7, plan->rounding_mode);
+    spi_writer_member_enum(w, "policy", spi_cplan_policy_names, 2, plan->policy);
+    spi_writer_end_object(w);
+}
+
+/* The SPIFF a SPIFF line was paid by: the first of its component's whose amount is the
+ * line's rate and whose days hold the line's (SIZE_MAX: none found). */
+static size_t spiff_of_line(const spi_cplan *plan, const spi_cline *l)
+{
+    const spi_cplan_component *c = &plan->components[l->component];
+    for (size_t j = 0; j < c->nspiffs; j++) {
+        const spi_cplan_spiff *f = &c->spiffs[j];
+        int32_t from = f->from == SPI_CPLAN_NO_DAY ? plan->from : f->from;
+        int32_t to = f->to == SPI_CPLAN_NO_DAY ? (plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : plan->to)
+                                                : f->to;
+        if (f->amount == l->rate && l->day >= from && l->day <= to)
+            return j;
+    }
+    return SIZE_MAX;
+}
+
+static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, size_t line)
+{
+    const spi_crun *r = &run->res;
+    const spi_cplan *plan = &run->plan;
+    const spi_cline *first = r->lines + r->statements[k].first, *l = first + line;
+    size_t c = l->component;
+    const spi_cplan_component *comp = &plan->components[c];
+    bool spiff = (l->kind & 1u) != 0;
+    /* The measure before the line: the bases of the component's earlier non-SPIFF lines
+     * (the lines are in the engine's order), or 0 for a schedule measured per line. */
+    int64_t before = 0;
+    if (comp->schedule.accumulate == SPI_CACCUM_PERIOD)
+        for (const spi_cline *e = first; e < l; e++)
+            if (e->component == c && (e->kind & 1u) == 0)
+                before += e->base; /* the run summed these partial sums, checked */
+    write_head(w, run, k);
+    spi_writer_member_int(w, "line", (int64_t)line);
+    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
+    write_path(w, "path", c, NULL, 0);
+    spi_writer_member_enum(w, "kind", line_kind_names, 4, l->kind);
+    spi_writer_member_int(w, "fact", (int64_t)l->fact);
+    char day[16];
+    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    spi_writer_member_dec(w, "share", (sp_dec)l->share);
+    spi_writer_member_enum(w, "measure", spi_cplan_measure_names, 5, comp->measure);
+    if (spiff) {
+        size_t j = spiff_of_line(plan, l);
+        if (j != SIZE_MAX)
+            write_path(w, "rule", c, "spiffs", j);
+        spi_writer_member_int(w, "units", l->base);
+        write_money(w, plan, "amount_each", l->rate);
+    } else {
+        write_path(w, "rule", c, "schedule", SIZE_MAX);
+        spi_writer_member_enum(w, "schedule", spi_cplan_sched_names, 5, comp->schedule.kind);
+        write_measure(w, plan, c, "base", l->base);
+        write_measure(w, plan, c, "measure_before", before);
+        write_measure(w, plan, c, "measure_after", before + l->base);
+        if (comp->schedule.on == SPI_CON_ATTAINMENT && run->quotas != NULL)
+            write_measure(w, plan, c, "quota", run->quotas[k * plan->ncomponents + c]);
+        write_tier(w, plan, c, "tier_before", l->tier_before);
+        write_tier(w, plan, c, "tier_after", l->tier_after);
+        spi_writer_member_dec(w, "rate", l->rate);
+    }
+    write_money(w, plan, "earned", l->earned);
+    write_money(w, plan, "own", l->own);
+    write_money(w, plan, "true_up", l->true_up);
+    /* what the gate, accelerators, cap and bonuses made of it */
+    write_money(w, plan, "modifiers", l->earned - l->own - l->true_up);
+    spi_writer_end_object(w);
+}
+
+static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
+{
+    const spi_crun *r = &run->res;
+    const spi_cplan *plan = &run->plan;
+    size_t nc = r->ncomponents;
+    write_head(w, run, k);
+    write_money(w, plan, "total", run->totals[k]);
+    spi_writer_key(w, "components");
+    spi_writer_begin_array(w);
+    for (size_t c = 0; c < nc; c++) {
+        const spi_cplan_component *comp = &plan->components[c];
+        spi_writer_begin_object(w);
+        spi_writer_member_string(w, "id", comp->id, strlen(comp->id));
+        write_path(w, "path", c, NULL, 0);
+        spi_writer_member_bool(w, "due", r->due[c]);
+        if (r->due[c]) {
+            char day[16];
+            spi_writer_member_string(w, "from", spi_day_text(r->first[c], day), 10);
+            spi_writer_member_string(w, "to", spi_day_text(r->end[c] - 1, day), 10);
+        }
+        write_measure(w, plan, c, "measure", r->measure[k * nc + c]);
+        if (comp->schedule.on == SPI_CON_ATTAINMENT && run->quotas != NULL)
+            write_measure(w, plan, c, "quota", run->quotas[k * nc + c]);
+        if (r->statements != NULL) {
+            const spi_cline *l = r->lines + r->statements[k].first;
+            size_t n = r->statements[k].nlines, lines = 0, last = SIZE_MAX;
+            for (size_t i = 0; i < n; i++)
+                if (l[i].component == c) {
+                    lines++;
+                    if ((l[i].kind & 1u) == 0)
+                        last = i;
+                }
+            spi_writer_member_int(w, "lines", (int64_t)lines);
+            if (last != SIZE_MAX && comp->schedule.accumulate == SPI_CACCUM_PERIOD)
+                write_tier(w, plan, c, "tier", l[last].tier_after);
+        }
+        write_money(w, plan, "earned", r->totals[k * nc + c]);
+        spi_writer_end_object(w);
+    }
+    spi_writer_end_array(w);
+    spi_writer_end_object(w);
+}
+
+int sp_commission_run_explain(const sp_commission_run *run, size_t k, size_t line, char *buf,
+                              size_t cap, size_t *len)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (len == NULL || (buf == NULL && cap > 0))
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": explain: %s is NULL",
+                        len == NULL ? "len" : "buf");
+    int rc = check_payee(run, k);
+    if (rc != SP_OK)
+        return rc;
+    const spi_crun *r = &run->res;
+    if (line != SIZE_MAX) {
+        if (r->statements == NULL)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": explain: the run kept totals only "
+                                                      "(compute it without "
+                                                      "SP_COMMISSION_TOTALS_ONLY to explain "
+                                                      "lines)");
+        if (line >= r->statements[k].nlines)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": explain: payee \"%s\" has %zu lines, "
+                                                      "not %zu", run->ids + run->id_at[k],
+                            r->statements[k].nlines, line + 1);
+    }
+    spi_writer w;
+    spi_writer_init(&w, run->ctx);
+    if (line == SIZE_MAX)
+        explain_total(&w, run, k);
+    else
+        explain_line(&w, run, k, line);
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    if ((rc = spi_writer_finish(&w, &bytes, &n)) != SP_OK)
+        return rc;
+    if (cap <= n) {
+        spi_free(run->ctx, bytes);
+        *len = n;
+        return spi_fail(run->ctx, SP_EBUFFER, WHAT ": explain: a buffer of %zu bytes is too "
+                                                  "small: the text needs %zu with its NUL",
+                        cap, n + 1);
+    }
+    memcpy(buf, bytes, n);
+    buf[n] = '\0';
+    *len = n;
+    spi_free(run->ctx, bytes);
+    return SP_OK;
+}

@@ -1,0 +1,579 @@
+/*
+ * The public commission API (salesplan/commission.h): plans from documents, runs over the
+ * built-in memory fact source, statements, explain; each expected value derived by hand in
+ * the comments. Bad input names what is wrong and changes nothing; a fault loop fails every
+ * allocation of the whole flow in turn.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "salesplan/salesplan.h"
+#include "support/spt.h"
+
+/* Marginal monthly tiers on the credited amount: 5 % up to 100.00, 10 % from 100.00 on. */
+static const char MARGINAL[] =
+    "{\"plan\": \"AE\", \"name\": \"Account executives\", "
+    "\"effective\": {\"from\": \"2027-01-01\", \"to\": \"2027-12-31\"}, \"currency\": \"USD\", "
+    "\"components\": [{\"id\": \"sales\", \"measure\": {\"kind\": \"amount\"}, "
+    "\"period\": \"month\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": "
+    "[{\"rate\": \"5%\"}, {\"from\": 100, \"rate\": \"10%\"}]}}]}";
+
+/* Retroactive on attainment: 2 % below 100 %, 4 % of the whole from 100 % on. */
+static const char RETRO[] =
+    "{\"plan\": \"R\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": \"USD\", "
+    "\"components\": [{\"id\": \"att\", \"measure\": {\"kind\": \"amount\"}, "
+    "\"period\": \"month\", \"quota\": {\"given\": true}, \"schedule\": {\"kind\": "
+    "\"retroactive\", \"on\": \"attainment\", \"tiers\": [{\"rate\": \"2%\"}, "
+    "{\"from\": \"100%\", \"rate\": \"4%\"}]}}]}";
+
+enum { A, B, X, NDICT };
+
+typedef struct env {
+    sp_ctx *ctx;
+    sp_dict *dict;
+    sp_fact_source *src;
+} env;
+
+/* A: 60.00 on Jan 5 (fact 1), 70.00 on Jan 20 (fact 2); B: 50.00 on Jan 9 (fact 3); X,
+ * no payee: 10.00 (fact 4); A: 999.00 on Feb 1 (fact 5), outside January. */
+static void env_make(env *e, sp_ctx *ctx)
+{
+    e->ctx = ctx;
+    static const char *const ids[NDICT] = { "A", "B", "X" };
+    assert_int_equal(sp_dict_new(&e->dict, ctx), SP_OK);
+    for (size_t i = 0; i < NDICT; i++) {
+        uint32_t at;
+        assert_int_equal(sp_dict_add(e->dict, ids[i], 1, &at), SP_OK);
+        assert_int_equal(at, i);
+    }
+    assert_int_equal(sp_fact_source_memory_new(&e->src, ctx), SP_OK);
+    uint64_t id[] = { 1, 2, 3, 4, 5 };
+    int32_t day[] = { spt_day(2027, 1, 5), spt_day(2027, 1, 20), spt_day(2027, 1, 9),
+                      spt_day(2027, 1, 9), spt_day(2027, 2, 1) };
+    uint32_t rep[] = { A, A, B, X, A };
+    int64_t amount[] = { 6000, 7000, 5000, 1000, 99900 };
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = SP_FACT_ORDER_LINES;
+    b.count = 5;
+    b.id = id;
+    b.day = day;
+    b.rep = rep;
+    b.amount = amount;
+    assert_int_equal(sp_fact_source_memory_append(e->src, &b), SP_OK);
+}
+
+static void env_free(env *e)
+{
+    sp_fact_source_free(e->src);
+    sp_dict_free(e->dict);
+}
+
+static sp_commission_plan *plan_of(sp_ctx *ctx, const char *json)
+{
+    sp_commission_plan *p = NULL;
+    assert_int_equal(sp_commission_plan_new(&p, ctx, json, strlen(json)), SP_OK);
+    return p;
+}
+
+static sp_commission_run *january(const sp_commission_plan *p, uint32_t flags)
+{
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2027;
+    o.grain = SP_GRAIN_MONTH;
+    o.index = 0;
+    o.flags = flags;
+    sp_commission_run *r = NULL;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    return r;
+}
+
+static void test_plan(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_commission_plan *p = plan_of(ctx, MARGINAL);
+    sp_commission_plan_info info = SP_COMMISSION_PLAN_INFO_INIT;
+    assert_int_equal(sp_commission_plan_get_info(p, &info), SP_OK);
+    assert_string_equal(info.id, "AE");
+    assert_string_equal(info.name, "Account executives");
+    assert_string_equal(info.currency, "USD");
+    assert_int_equal(info.exponent, 2);
+    assert_int_equal(info.effective_from, spt_day(2027, 1, 1));
+    assert_int_equal(info.effective_to, spt_day(2027, 12, 31));
+    assert_int_equal(info.rounding, SP_ROUND_HALF_EVEN);
+    assert_int_equal(info.policy, SP_COMMISSION_PER_TOTAL);
+    assert_int_equal(info.ncomponents, 1);
+    assert_int_equal(info.revision, 0);
+    assert_non_null(info.calendar);
+    sp_commission_component_info ci = SP_COMMISSION_COMPONENT_INFO_INIT;
+    assert_int_equal(sp_commission_plan_component(p, 0, &ci), SP_OK);
+    assert_string_equal(ci.id, "sales");
+    assert_int_equal(ci.measure, SP_COMMISSION_AMOUNT);
+    assert_int_equal(ci.grain, SP_GRAIN_MONTH);
+    assert_int_equal(ci.on_attainment, 0);
+    spt_expect_error(ctx, sp_commission_plan_component(p, 1, &ci), SP_EINVAL,
+                     "commission plan \"AE\": component 1: it has 1");
+    /* The canonical document reads back to the same bytes; an open end has INT32_MAX. */
+    const char *doc;
+    size_t len;
+    assert_int_equal(sp_commission_plan_get_document(p, &doc, &len), SP_OK);
+    assert_int_equal(strlen(doc), len);
+    assert_non_null(strstr(doc, "\"rate\":0.05"));
+    sp_commission_plan *q = plan_of(ctx, doc);
+    const char *doc2;
+    size_t len2;
+    assert_int_equal(sp_commission_plan_get_document(q, &doc2, &len2), SP_OK);
+    assert_int_equal(len, len2);
+    assert_memory_equal(doc, doc2, len);
+    sp_commission_plan_free(q);
+    q = plan_of(ctx, RETRO);
+    assert_int_equal(sp_commission_plan_get_info(q, &info), SP_OK);
+    assert_int_equal(info.effective_to, INT32_MAX);
+    assert_string_equal(info.name, "");
+    assert_int_equal(sp_commission_plan_component(q, 0, &ci), SP_OK);
+    assert_int_equal(ci.on_attainment, 1);
+    sp_commission_plan_free(q);
+    /* Bad documents: the reader's message, nothing made. */
+    q = NULL;
+    spt_expect_error(ctx, sp_commission_plan_new(&q, ctx, "{\"plan\": 1}", 11), SP_EINVAL,
+                     "commission plan: plan: expected a string, found 1 (line 1, column 10, byte 9)");
+    assert_null(q);
+    spt_expect_error(ctx, sp_commission_plan_new(&q, ctx, NULL, 0), SP_EINVAL,
+                     "commission plan: json is NULL");
+    sp_commission_plan_info bad = SP_COMMISSION_PLAN_INFO_INIT;
+    bad.version = 9;
+    spt_expect_error(ctx, sp_commission_plan_get_info(p, &bad), SP_EVERSION,
+                     "sp_commission_plan_info: version 9 is not one this library writes (1 to 1)");
+    sp_commission_plan_free(p);
+    sp_commission_plan_free(NULL);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * January under MARGINAL. A: 60.00 then 70.00. Line 1 moves the measure 0 -> 60: 60 x 5 %
+ * = 3.00 (tier 0 -> 0). Line 2 moves it 60 -> 130: 40 x 5 % + 30 x 10 % = 2.00 + 3.00 =
+ * 5.00 (tier 0 -> 1, rate 10 %). Total 8.00 = 100 x 5 % + 30 x 10 %. B: 50.00 x 5 % =
+ * 2.50. X's line is skipped (no payee) and counted; A's February line is not read.
+ */
+static void test_run_marginal(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_commission_plan *p = plan_of(ctx, MARGINAL);
+    sp_commission_run *r = january(p, 0);
+    sp_commission_plan_free(p); /* the run holds its own copy */
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    spt_expect_error(ctx, sp_commission_run_statement(r, 0, &st), SP_EINVAL,
+                     "commission run: not computed yet (sp_commission_run_compute)");
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.computed, 1);
+    assert_int_equal(ri.npayees, 2);
+    assert_int_equal(ri.ncomponents, 1);
+    assert_int_equal(ri.nlines, 3);
+    assert_int_equal(ri.first_day, spt_day(2027, 1, 1));
+    assert_int_equal(ri.end_day, spt_day(2027, 2, 1));
+    assert_int_equal(ri.lines_read, 4);
+    assert_int_equal(ri.not_payee, 1);
+    assert_int_equal(ri.totals_path, 0);
+
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.payee, A);
+    assert_int_equal(st.total, 800);
+    assert_int_equal(st.ncomponents, 1);
+    assert_int_equal(st.components[0], 800);
+    assert_int_equal(st.measures[0], 13000);
+    assert_null(st.quotas);
+    assert_int_equal(st.rounding, SP_ROUND_HALF_EVEN);
+    assert_int_equal(st.policy, SP_COMMISSION_PER_TOTAL);
+    assert_int_equal(st.nlines, 2);
+    const sp_commission_line *l = st.lines;
+    assert_int_equal(l[0].fact, 1);
+    assert_int_equal(l[0].base, 6000);
+    assert_int_equal(l[0].earned, 300);
+    assert_int_equal(l[0].tier_before, 0);
+    assert_int_equal(l[0].tier_after, 0);
+    assert_int_equal(l[0].day, spt_day(2027, 1, 5));
+    assert_int_equal(l[0].share, SP_DEC_ONE);
+    assert_int_equal(l[0].kind, SP_COMMISSION_LINE_ORDER);
+    assert_int_equal(l[1].fact, 2);
+    assert_int_equal(l[1].earned, 500);
+    assert_int_equal(l[1].tier_after, 1);
+    assert_int_equal(l[1].rate, SP_DEC_ONE / 10);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.payee, B);
+    assert_int_equal(st.total, 250);
+    assert_int_equal(st.nlines, 1);
+    spt_expect_error(ctx, sp_commission_run_statement(r, 2, &st), SP_EINVAL,
+                     "commission run: payee 2: the run has 2");
+
+    /* Explain line 2 of A: the measure 60 -> 130 crossing into tiers[1] at 10 %. */
+    char buf[2048];
+    size_t len = 0;
+    assert_int_equal(sp_commission_run_explain(r, 0, 1, buf, sizeof buf, &len), SP_OK);
+    assert_int_equal(strlen(buf), len);
+    static const char *const want[] = {
+        "\"plan\":\"AE\"", "\"payee\":\"A\"", "\"component\":\"sales\"",
+        "\"path\":\"components[0]\"", "\"kind\":\"order\"", "\"fact\":2",
+        "\"day\":\"2027-01-20\"", "\"share\":1", "\"base\":70", "\"measure_before\":60",
+        "\"measure_after\":130",
+        "\"tier_before\":{\"index\":0,\"path\":\"components[0].schedule.tiers[0]\"}",
+        "\"tier_after\":{\"index\":1,\"path\":\"components[0].schedule.tiers[1]\"}",
+        "\"rate\":0.1", "\"earned\":5", "\"modifiers\":0",
+        "\"rounding\":{\"mode\":\"half_even\",\"policy\":\"per_total\"}",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (strstr(buf, want[i]) == NULL)
+            fail_msg("explain lacks %s: %s", want[i], buf);
+    /* The total: 130 measured, 8.00 earned, the tier reached. */
+    assert_int_equal(sp_commission_run_explain(r, 0, SIZE_MAX, buf, sizeof buf, &len), SP_OK);
+    static const char *const want_total[] = {
+        "\"total\":8", "\"id\":\"sales\"", "\"due\":true", "\"from\":\"2027-01-01\"",
+        "\"to\":\"2027-01-31\"", "\"measure\":130", "\"lines\":2", "\"earned\":8",
+        "\"tier\":{\"index\":1,",
+    };
+    for (size_t i = 0; i < sizeof want_total / sizeof *want_total; i++)
+        if (strstr(buf, want_total[i]) == NULL)
+            fail_msg("explain lacks %s: %s", want_total[i], buf);
+    /* Too small a buffer: SP_EBUFFER with the length needed, the buffer untouched. */
+    size_t need = len;
+    char small[8] = "keep";
+    len = 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "commission run: explain: a buffer of %zu bytes is too small: "
+                              "the text needs %zu with its NUL", need, need + 1);
+    spt_expect_error(ctx, sp_commission_run_explain(r, 0, SIZE_MAX, small, need, &len),
+                     SP_EBUFFER, msg);
+    assert_int_equal(len, need);
+    assert_string_equal(small, "keep");
+    spt_expect_error(ctx, sp_commission_run_explain(r, 1, 1, buf, sizeof buf, &len), SP_EINVAL,
+                     "commission run: explain: payee \"B\" has 1 lines, not 2");
+
+    /* A source that fails: the host's status, the earlier results kept. */
+    sp_fact_source failing = *e.src;
+    failing.scan = NULL;
+    assert_int_not_equal(sp_commission_run_compute(r, &failing, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 800);
+    sp_commission_run_free(r);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* The same run keeping totals only takes the totals path: the same totals, no lines,
+ * and explain needs the lines for a line but not for the total. */
+static void test_run_totals_only(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_commission_plan *p = plan_of(ctx, MARGINAL);
+    sp_commission_run *r = january(p, SP_COMMISSION_TOTALS_ONLY);
+    uint32_t payees[] = { B, A };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.totals_path, 1);
+    assert_int_equal(ri.nlines, 0);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 250);
+    assert_int_equal(st.nlines, 0);
+    assert_null(st.lines);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 800);
+    char buf[1024];
+    size_t len;
+    spt_expect_error(ctx, sp_commission_run_explain(r, 0, 0, buf, sizeof buf, &len), SP_EINVAL,
+                     "commission run: explain: the run kept totals only (compute it without "
+                     "SP_COMMISSION_TOTALS_ONLY to explain lines)");
+    assert_int_equal(sp_commission_run_explain(r, 1, SIZE_MAX, buf, sizeof buf, &len), SP_OK);
+    assert_non_null(strstr(buf, "\"total\":8"));
+    assert_null(strstr(buf, "\"lines\""));
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * RETRO with quotas A 100.00, B 100.00. A: line 1 at 60 % earns 60 x 2 % = 1.20; line 2
+ * reaches 130 %: the whole 130 at 4 % = 5.20, so 4.00 more: own 70 x 4 % = 2.80 and the
+ * true-up of line 1, 60 x (4 % - 2 %) = 1.20. B at 50 %: 50 x 2 % = 1.00.
+ */
+static void test_run_quotas(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_commission_plan *p = plan_of(ctx, RETRO);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0] (\"att\").schedule.on: a schedule on "
+                     "attainment needs the payees' quotas (sp_commission_run_set_quotas)");
+    int64_t quotas[] = { 10000, 10000 };
+    spt_expect_error(ctx, sp_commission_run_set_quotas(r, quotas, 1), SP_EINVAL,
+                     "commission run: quotas: 1 values for 2 payees x 1 components (2)");
+    int64_t negative[] = { 10000, -1 };
+    spt_expect_error(ctx, sp_commission_run_set_quotas(r, negative, 2), SP_EINVAL,
+                     "commission run: quotas[1] (payee 1, components[0] (\"att\")): -1 is "
+                     "negative");
+    assert_int_equal(sp_commission_run_set_quotas(r, quotas, 2), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 520);
+    assert_int_equal(st.quotas[0], 10000);
+    assert_int_equal(st.nlines, 2);
+    assert_int_equal(st.lines[0].earned, 120);
+    assert_int_equal(st.lines[1].earned, 400);
+    assert_int_equal(st.lines[1].own, 280);
+    assert_int_equal(st.lines[1].true_up, 120);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 100);
+    char buf[2048];
+    size_t len;
+    assert_int_equal(sp_commission_run_explain(r, 0, 1, buf, sizeof buf, &len), SP_OK);
+    assert_non_null(strstr(buf, "\"quota\":100"));
+    assert_non_null(strstr(buf, "\"true_up\":1.2"));
+    /* New payees clear the quotas: needed again. */
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0] (\"att\").schedule.on: a schedule on "
+                     "attainment needs the payees' quotas (sp_commission_run_set_quotas)");
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* Splits: fact 2 (70.00 of A) split 50/50 between A and B. A is credited 60 + 35 = 95:
+ * 95 x 5 % = 4.75; B 50 + 35 = 85: 4.25 (the splits apply to a component that takes
+ * them: the plan says "splits": "facts"). */
+static void test_run_splits(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    static const char SPLIT[] =
+        "{\"plan\": \"S\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": \"USD\", "
+        "\"components\": [{\"id\": \"sales\", \"measure\": {\"kind\": \"amount\"}, "
+        "\"period\": \"month\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": "
+        "[{\"rate\": \"5%\"}, {\"from\": 100, \"rate\": \"10%\"}]}, "
+        "\"crediting\": {\"splits\": \"facts\"}}]}";
+    sp_commission_plan *p = plan_of(ctx, SPLIT);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    uint64_t facts[] = { 2, 2 };
+    uint32_t who[] = { 0, 1 };
+    sp_dec bad[] = { SP_DEC_ONE / 2, SP_DEC_ONE / 2 - 1 };
+    spt_expect_error(ctx, sp_commission_run_set_splits(r, facts, who, bad, 2), SP_EINVAL,
+                     "commission splits: fact 2: shares sum to 99.9999999%, not 100%");
+    uint32_t beyond[] = { 0, 2 };
+    sp_dec half[] = { SP_DEC_ONE / 2, SP_DEC_ONE / 2 };
+    spt_expect_error(ctx, sp_commission_run_set_splits(r, facts, beyond, half, 2), SP_EINVAL,
+                     "commission splits: fact 2: entry 1: payee 2 is not a payee (there are 2)");
+    assert_int_equal(sp_commission_run_set_splits(r, facts, who, half, 2), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.measures[0], 9500);
+    assert_int_equal(st.total, 475);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.measures[0], 8500);
+    assert_int_equal(st.total, 425);
+    assert_int_equal(st.nlines, 2);
+    assert_int_equal(st.lines[1].share, SP_DEC_ONE / 2);
+    /* No table: back to the reps. */
+    assert_int_equal(sp_commission_run_set_splits(r, NULL, NULL, NULL, 0), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 250);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+static void test_run_bad_input(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_commission_plan *p = plan_of(ctx, MARGINAL);
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    sp_commission_run *r = NULL;
+    o.fiscal_year = 2027;
+    o.grain = SP_GRAIN_WEEK;
+    spt_expect_error(ctx, sp_commission_run_new(&r, p, &o), SP_EINVAL,
+                     "commission run: options.grain: 4 is not month (3), quarter (2) or year (0)");
+    o.grain = SP_GRAIN_MONTH;
+    o.fiscal_year = 0;
+    spt_expect_error(ctx, sp_commission_run_new(&r, p, &o), SP_EINVAL,
+                     "commission run: options.fiscal_year: 0 is not 1 to 9999");
+    o.fiscal_year = 2027;
+    o.unknown = 2;
+    spt_expect_error(ctx, sp_commission_run_new(&r, p, &o), SP_EINVAL,
+                     "commission run: options.unknown: 2 is not skip (0) or error (1)");
+    o.unknown = SP_COMMISSION_SKIP;
+    o.flags = 6;
+    spt_expect_error(ctx, sp_commission_run_new(&r, p, &o), SP_EINVAL,
+                     "commission run: options.flags: unknown bits 0x6");
+    o.flags = 0;
+    spt_expect_error(ctx, sp_commission_run_new(&r, p, NULL), SP_EINVAL,
+                     "commission run: options are NULL (the fiscal year is required)");
+    assert_null(r);
+    /* A period the year does not have, and a payee twice: found when computed. */
+    o.index = 12;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    uint32_t payees[] = { A, A };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+                     "commission run: FY2027 has 12 periods of a month, not 13");
+    sp_commission_run_free(r);
+    o.index = 0;
+    o.unknown = SP_COMMISSION_ERROR;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+                     "commission run: payees[1]: 0 is given twice");
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+                     "commission run: order lines batch 1 row 2: fact 3: rep B is no payee of "
+                     "the run");
+    spt_expect_error(ctx, sp_commission_run_set_payees(r, NULL, 1), SP_EINVAL,
+                     "commission run: payees: ids is NULL");
+    spt_expect_error(ctx, sp_commission_run_compute(r, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: src is NULL");
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.computed, 0);
+    /* NULL outputs are named too. */
+    spt_expect_error(ctx, sp_commission_run_get_info(r, NULL), SP_EINVAL,
+                     "commission run: info is NULL");
+    spt_expect_error(ctx, sp_commission_run_statement(r, 0, NULL), SP_EINVAL,
+                     "commission run: statement is NULL");
+    char buf[8];
+    spt_expect_error(ctx, sp_commission_run_explain(r, 0, 0, buf, sizeof buf, NULL), SP_EINVAL,
+                     "commission run: explain: len is NULL");
+    spt_expect_error(ctx, sp_commission_run_set_quotas(r, NULL, 0), SP_EINVAL,
+                     "commission run: quotas is NULL");
+    uint64_t fact = 1;
+    spt_expect_error(ctx, sp_commission_run_set_splits(r, &fact, NULL, NULL, 1), SP_EINVAL,
+                     "commission run: splits: payees is NULL");
+    const char *doc;
+    size_t len;
+    spt_expect_error(ctx, sp_commission_plan_get_document(p, NULL, &len), SP_EINVAL,
+                     "commission plan: json is NULL");
+    spt_expect_error(ctx, sp_commission_plan_get_document(p, &doc, NULL), SP_EINVAL,
+                     "commission plan: len is NULL");
+    spt_expect_error(ctx, sp_commission_plan_get_info(p, NULL), SP_EINVAL,
+                     "commission plan: info is NULL");
+    spt_expect_error(ctx, sp_commission_run_new(NULL, p, &o), SP_EINVAL,
+                     "commission run: out is NULL");
+    sp_commission_run_free(r);
+    sp_commission_run_free(NULL);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* ---- every allocation of the whole flow failing in turn ---- */
+
+typedef struct flow {
+    spt_alloc alloc;
+    sp_ctx *ctx;
+    env e;
+} flow;
+
+static int run_flow(void *user)
+{
+    flow *f = user;
+    sp_commission_plan *p = NULL;
+    sp_commission_run *r = NULL;
+    int rc = sp_commission_plan_new(&p, f->ctx, RETRO, strlen(RETRO));
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2027;
+    uint32_t payees[] = { A, B };
+    int64_t quotas[] = { 10000, 10000 };
+    uint64_t facts[] = { 2, 2 };
+    uint32_t who[] = { 0, 1 };
+    sp_dec half[] = { SP_DEC_ONE / 2, SP_DEC_ONE / 2 };
+    char buf[2048];
+    size_t len;
+    if (rc == SP_OK)
+        rc = sp_commission_run_new(&r, p, &o);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_payees(r, payees, 2);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_quotas(r, quotas, 2);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_splits(r, facts, who, half, 2);
+    if (rc == SP_OK)
+        rc = sp_commission_run_compute(r, f->e.src, f->e.dict, NULL);
+    if (rc == SP_OK)
+        rc = sp_commission_run_explain(r, 0, 0, buf, sizeof buf, &len);
+    if (rc == SP_OK) {
+        sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+        rc = sp_commission_run_statement(r, 0, &st);
+        assert_int_equal(rc, SP_OK);
+        assert_int_equal(st.total, 520);
+    }
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    return rc;
+}
+
+static size_t live_flow(void *user)
+{
+    return ((flow *)user)->alloc.live_blocks;
+}
+
+static void test_fault_loop(void **state)
+{
+    (void)state;
+    flow f;
+    spt_alloc_init(&f.alloc);
+    f.ctx = spt_ctx_with(&f.alloc);
+    env_make(&f.e, f.ctx);
+    static const int errors[] = { SP_ENOMEM };
+    spt_fault_case fc = { "commission api", run_flow, NULL, NULL, live_flow, errors, 1, &f };
+    spt_injector inj = spt_alloc_injector(&f.alloc);
+    assert_true(spt_fault_loop(&fc, &inj) >= 10);
+    env_free(&f.e);
+    sp_ctx_free(f.ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_run_marginal),
+        cmocka_unit_test(test_run_totals_only),
+        cmocka_unit_test(test_run_quotas),
+        cmocka_unit_test(test_run_splits),
+        cmocka_unit_test(test_run_bad_input),
+        cmocka_unit_test(test_fault_loop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
