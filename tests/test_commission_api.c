@@ -497,6 +497,188 @@ static void test_run_bad_input(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- quotas from target sets ---- */
+
+/* Target plan "FY27" over Co -> A, B, money in USD cents, FY2027 by `grain`, decomposed
+ * from 2,400.00 under the default settings (every group even, every year even over its
+ * periods): A and B 1,200.00 each, 100.00 a month, 300.00 a quarter. */
+static void target_as(sp_ctx *ctx, uint32_t grain, uint32_t measure, const char *currency,
+                      const char *id, sp_target_plan **plan, sp_target_set **set)
+{
+    sp_hierarchy *h;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add(h, "Co", 2, NULL, 0, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_add(h, "A", 1, "Co", 2, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_add(h, "B", 1, "Co", 2, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    sp_target_plan_options o = SP_TARGET_PLAN_OPTIONS_INIT;
+    o.measure = measure;
+    o.currency = currency;
+    o.fiscal_year = 2027;
+    o.grain = grain;
+    assert_int_equal(sp_target_plan_new(plan, ctx, id, h, &o), SP_OK);
+    sp_hierarchy_free(h);
+    assert_int_equal(sp_target_plan_decompose(set, *plan, 240000, NULL), SP_OK);
+}
+
+static void target_of(sp_ctx *ctx, uint32_t grain, sp_target_plan **plan, sp_target_set **set)
+{
+    target_as(ctx, grain, SP_TARGET_MONEY, "USD", "FY27", plan, set);
+}
+
+static const char RETRO_SET[] =
+    "{\"plan\": \"R\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": \"USD\", "
+    "\"components\": [{\"id\": \"att\", \"measure\": {\"kind\": \"amount\"}, "
+    "\"period\": \"month\", \"quota\": {\"target_set\": {\"plan\": \"FY27\", "
+    "\"scenario\": \"base\"}}, \"schedule\": {\"kind\": \"retroactive\", \"on\": "
+    "\"attainment\", \"tiers\": [{\"rate\": \"2%\"}, {\"from\": \"100%\", \"rate\": \"4%\"}]}}, "
+    "{\"id\": \"qtr\", \"measure\": {\"kind\": \"amount\"}, \"period\": \"quarter\", "
+    "\"quota\": {\"target_set\": {\"plan\": \"FY27\", \"scenario\": \"base\"}}, "
+    "\"schedule\": {\"kind\": \"flat\", \"on\": \"attainment\", \"tiers\": "
+    "[{\"rate\": \"1%\"}]}}]}";
+
+/*
+ * RETRO_SET's January: the monthly component's quota is January's 100.00, so A (130.00,
+ * 130 %) earns 130 x 4 % = 5.20 and B (50 %) 50 x 2 % = 1.00, as with quotas given. The
+ * quarterly component is not due in January; in March its quota is 300.00 (three months)
+ * and it pays a flat 1 % of A's 130.00 + 0 = 1.30 (attainment changes no flat rate).
+ */
+static sp_commission_run *run_of(const sp_commission_plan *p, uint32_t grain, uint32_t index)
+{
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2027;
+    o.grain = grain;
+    o.index = index;
+    sp_commission_run *r = NULL;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    return r;
+}
+
+static void test_quotas_from_set(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_target_plan *tp;
+    sp_target_set *ts;
+    target_of(ctx, SP_GRAIN_MONTH, &tp, &ts);
+    sp_commission_plan *p = plan_of(ctx, RETRO_SET);
+    sp_commission_run *r = run_of(p, SP_GRAIN_MONTH, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0] (\"att\").quota.target_set: the quotas of "
+                     "target set of plan \"FY27\", scenario \"base\" are not loaded "
+                     "(sp_commission_run_load_quotas)");
+    assert_int_equal(sp_commission_run_quotas_from_set(r, 0, tp, ts, e.dict), SP_OK);
+    /* Not due in January: no quota needed, the component counts as loaded. */
+    assert_int_equal(sp_commission_run_quotas_from_set(r, 1, tp, ts, e.dict), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.quotas[0], 10000);
+    assert_int_equal(st.quotas[1], 0);
+    assert_int_equal(st.components[0], 520);
+    assert_int_equal(st.components[1], 0);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 100);
+    sp_commission_run_free(r);
+
+    /* March: both due; the quarter's quota is 300.00 and A's 130.00 earns 1 %: 1.30; the
+     * monthly component sees no March facts. */
+    r = run_of(p, SP_GRAIN_MONTH, 2);
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    assert_int_equal(sp_commission_run_quotas_from_set(r, 0, tp, ts, e.dict), SP_OK);
+    assert_int_equal(sp_commission_run_quotas_from_set(r, 1, tp, ts, e.dict), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.quotas[0], 10000);
+    assert_int_equal(st.quotas[1], 30000);
+    /* A's lines: 60 + 70 in January and 999.00 on February 1: 1,129.00 x 1 % = 11.29. */
+    assert_int_equal(st.measures[1], 112900);
+    assert_int_equal(st.components[1], 1129);
+    assert_int_equal(st.components[0], 0);
+    sp_commission_run_free(r);
+
+    /* Bad input: nothing changes. */
+    r = run_of(p, SP_GRAIN_MONTH, 0);
+    uint32_t with_x[] = { A, X };
+    assert_int_equal(sp_commission_run_set_payees(r, with_x, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_quotas_from_set(r, 0, tp, ts, e.dict), SP_EINVAL,
+                     "commission run: components[0] (\"att\"): quotas from an unsaved target "
+                     "set of plan \"FY27\": payee \"X\" is no node of the set");
+    spt_expect_error(ctx, sp_commission_run_quotas_from_set(r, 2, tp, ts, e.dict), SP_EINVAL,
+                     "commission run: quotas: component 2: the plan has 2");
+    spt_expect_error(ctx, sp_commission_run_quotas_from_set(r, 0, tp, NULL, e.dict), SP_EINVAL,
+                     "commission run: quotas: set is NULL");
+    sp_target_plan *tq;
+    sp_target_set *tsq;
+    target_of(ctx, SP_GRAIN_QUARTER, &tq, &tsq);
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_quotas_from_set(r, 0, tq, tsq, e.dict), SP_EINVAL,
+                     "commission run: components[0] (\"att\"): quotas from an unsaved target "
+                     "set of plan \"FY27\": the component's period 2027-01-01 .. 2027-01-31 is "
+                     "not made of the set's quarter periods of FY2027");
+    spt_expect_error(ctx, sp_commission_run_quotas_from_set(r, 0, tp, tsq, e.dict), SP_EINVAL,
+                     "commission run: components[0] (\"att\"): quotas from an unsaved target "
+                     "set of plan \"FY27\": the component's period 2027-01-01 .. 2027-01-31 is "
+                     "not made of the set's quarter periods of FY2027");
+    /* Units: quantities, another exponent, another currency, another plan's set. */
+    static const struct {
+        uint32_t measure;
+        const char *currency, *id, *msg;
+    } units[] = {
+        { SP_TARGET_QUANTITY, NULL, "FY27", "the set holds quantities, the component measures amount" },
+        { SP_TARGET_MONEY, "JPY", "FY27", "the set's amounts have 0 decimals, the plan's currency USD has 2" },
+        { SP_TARGET_MONEY, "EUR", "FY27", "the set is in EUR, the plan in USD" },
+        { SP_TARGET_MONEY, "USD", "FY28", NULL },
+    };
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        sp_target_plan *up;
+        sp_target_set *us;
+        target_as(ctx, SP_GRAIN_MONTH, units[i].measure, units[i].currency, units[i].id, &up, &us);
+        char msg[512];
+        snprintf(msg, sizeof msg, "commission run: components[0] (\"att\"): quotas from an "
+                                  "unsaved target set of plan \"%s\": %s", units[i].id,
+                 units[i].msg != NULL ? units[i].msg : "the target plan given is \"FY27\"");
+        spt_expect_error(ctx, sp_commission_run_quotas_from_set(r, 0, units[i].msg != NULL ? up : tp,
+                                                                us, e.dict),
+                         SP_EINVAL, msg);
+        sp_target_set_free(us);
+        sp_target_plan_free(up);
+    }
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.computed, 0);
+
+    /* Loaded from a store, as the document names them: the latest set of "base". */
+    sp_storage *store;
+    assert_int_equal(sp_storage_memory_new(&store, ctx), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_load_quotas(r, store, e.dict), SP_ENOTFOUND,
+                     "commission run: components[0].quota.target_set: target plan \"FY27\" "
+                     "is not in the store");
+    assert_int_equal(sp_target_plan_save(tp, store), SP_OK);
+    uint32_t version;
+    assert_int_equal(sp_target_set_save(tsq, store, "base", NULL, 0, &version), SP_OK);
+    assert_int_equal(sp_target_set_save(ts, store, "base", NULL, 0, &version), SP_OK);
+    assert_int_equal(version, 2);
+    assert_int_equal(sp_commission_run_load_quotas(r, store, e.dict), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.quotas[0], 10000);
+    assert_int_equal(st.total, 520);
+    sp_commission_run_free(r);
+    sp_storage_free(store);
+    sp_commission_plan_free(p);
+    sp_target_set_free(tsq);
+    sp_target_plan_free(tq);
+    sp_target_set_free(ts);
+    sp_target_plan_free(tp);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
 /* ---- every allocation of the whole flow failing in turn ---- */
 
 typedef struct flow {
@@ -573,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_run_quotas),
         cmocka_unit_test(test_run_splits),
         cmocka_unit_test(test_run_bad_input),
+        cmocka_unit_test(test_quotas_from_set),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

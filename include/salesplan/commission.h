@@ -15,6 +15,7 @@
 #include "money.h"
 #include "calendar.h"
 #include "storage.h"
+#include "target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -160,6 +161,29 @@ SP_API int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *
  */
 SP_API int sp_commission_run_set_quotas(sp_commission_run *run, const int64_t *quotas,
                                         size_t n);
+/*
+ * The quotas of component k from a target set (docs/commission.md, "Quotas from target
+ * sets"): each payee's quota is its node's target (the node whose id is the payee's id in
+ * `ids`) summed over the set's periods that make up the component's period in this run,
+ * whose days must be exactly a run of the set's periods (the set's periods come from its
+ * target plan `plan`'s calendar). A money measure needs a set of money in the plan's
+ * exponent, a measure of units a set of quantities. SP_EINVAL naming the payee, the
+ * period or the mismatch; nothing changes on error. Sets the component's column of the
+ * quotas (the others 0 when no quotas were set).
+ */
+SP_API int sp_commission_run_quotas_from_set(sp_commission_run *run, size_t k,
+                                             const sp_target_plan *plan,
+                                             const sp_target_set *set, const sp_dict *ids);
+/*
+ * The quotas of every component whose document names a target set ("quota":
+ * {"target_set": {...}}), loaded from `storage`: its plan, and the set of its scenario
+ * and version (absent: the latest), each through sp_commission_run_quotas_from_set. A
+ * component with such a quota computes only once they are loaded. SP_ENOTFOUND naming a
+ * missing plan or set; nothing changes on error.
+ */
+SP_API int sp_commission_run_load_quotas(sp_commission_run *run, const sp_storage *storage,
+                                         const sp_dict *ids);
+
 /*
  * The split table (docs/commission.md, "Splits"): entry i gives fact fact_ids[i] to payee
  * payees[i] (a position among the run's payees) with share shares[i]; the shares of a fact

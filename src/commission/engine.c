@@ -144,8 +144,6 @@ static int check_component(run *r, size_t i)
         member = "measure.basis", later = "the invoice and payment bases";
     else if (c->measure == SPI_CMEASURE_DEALS)
         member = "measure.kind", later = "the deals measure";
-    else if (c->has_quota && !c->quota.given)
-        member = "quota.target_set", later = "quotas from a target set";
     else if (c->carry_forward)
         member = "cap.carry_forward", later = "carrying a cap's excess forward";
     else if (c->nlevels > 0)
@@ -168,34 +166,49 @@ static int check_component(run *r, size_t i)
     return SP_OK;
 }
 
-static int setup_periods(run *r, const sp_calendar *cal)
+int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
+                     int32_t fiscal_year, uint32_t period, uint32_t index, spi_cdays *days)
 {
     int32_t firsts[SP_CALENDAR_MAX_PERIODS], ends[SP_CALENDAR_MAX_PERIODS];
     size_t n = 0;
-    int rc = spi_calendar_periods(r->ctx, WHAT, cal, r->in->fiscal_year, spi_cplan_grain(r->in->period),
-                                  firsts, ends, NULL, SP_CALENDAR_MAX_PERIODS, &n);
+    int rc = spi_calendar_periods(ctx, WHAT, cal, fiscal_year, spi_cplan_grain(period), firsts,
+                                  ends, NULL, SP_CALENDAR_MAX_PERIODS, &n);
     if (rc != SP_OK)
         return rc;
-    if (r->in->index >= n)
-        return spi_fail(r->ctx, SP_EINVAL, WHAT ": FY%d has %zu periods of a %s, not %u",
-                        r->in->fiscal_year, n, spi_cplan_period_names[r->in->period], r->in->index + 1);
-    int32_t run_end = ends[r->in->index];
-    int32_t vfrom = r->plan->from,
-            vend = r->plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : r->plan->to + 1;
-    r->lo = INT32_MAX;
-    r->hi = INT32_MIN;
-    for (size_t i = 0; i < r->nc; i++) {
-        const spi_cplan_component *c = &r->plan->components[i];
-        comp *k = &r->comps[i];
+    if (index >= n)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": FY%d has %zu periods of a %s, not %u",
+                        fiscal_year, n, spi_cplan_period_names[period], index + 1);
+    int32_t run_end = ends[index];
+    int32_t vfrom = plan->from, vend = plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : plan->to + 1;
+    for (size_t i = 0; i < plan->ncomponents; i++) {
+        const spi_cplan_component *c = &plan->components[i];
         int32_t fy;
         uint32_t idx;
         spi_calendar_locate(cal, run_end - 1, spi_cplan_grain(c->period), &fy, &idx);
-        if ((rc = spi_calendar_periods(r->ctx, WHAT, cal, fy, spi_cplan_grain(c->period),
-                                       firsts, ends, NULL, SP_CALENDAR_MAX_PERIODS, &n)) != SP_OK)
+        if ((rc = spi_calendar_periods(ctx, WHAT, cal, fy, spi_cplan_grain(c->period), firsts,
+                                       ends, NULL, SP_CALENDAR_MAX_PERIODS, &n)) != SP_OK)
             return rc;
-        k->first = firsts[idx] > vfrom ? firsts[idx] : vfrom;
-        k->end = ends[idx] < vend ? ends[idx] : vend;
-        k->due = ends[idx] == run_end && k->first < k->end;
+        days[i].first = firsts[idx] > vfrom ? firsts[idx] : vfrom;
+        days[i].end = ends[idx] < vend ? ends[idx] : vend;
+        days[i].due = ends[idx] == run_end && days[i].first < days[i].end;
+    }
+    return SP_OK;
+}
+
+static int setup_periods(run *r, const sp_calendar *cal)
+{
+    spi_cdays *days = spi_malloc_array(r->ctx, r->nc, sizeof *days);
+    if (days == NULL)
+        return SP_ENOMEM;
+    int rc = spi_cengine_days(r->ctx, cal, r->plan, r->in->fiscal_year, r->in->period,
+                              r->in->index, days);
+    r->lo = INT32_MAX;
+    r->hi = INT32_MIN;
+    for (size_t i = 0; rc == SP_OK && i < r->nc; i++) {
+        comp *k = &r->comps[i];
+        k->first = days[i].first;
+        k->end = days[i].end;
+        k->due = days[i].due;
         if (!k->due)
             continue;
         if (k->first < r->lo)
@@ -203,7 +216,8 @@ static int setup_periods(run *r, const sp_calendar *cal)
         if (k->end > r->hi)
             r->hi = k->end;
     }
-    return SP_OK;
+    spi_free(r->ctx, days);
+    return rc;
 }
 
 static int setup_filters(run *r)

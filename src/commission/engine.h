@@ -99,6 +99,18 @@ typedef struct spi_crun {
     spi_cengine_report report;
 } spi_crun;
 
+/* A component's days in a run: the period of its own grain that holds the run's last day,
+ * within the version's effective range; due when that period ends with the run's. */
+typedef struct spi_cdays {
+    int32_t first, end; /* [first, end) */
+    bool due;
+} spi_cdays;
+
+/* days[0 .. plan->ncomponents) for the run of (fiscal_year, period, index) under the plan's
+ * calendar `cal`. SP_EINVAL naming the period when the year has no such period. */
+int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
+                     int32_t fiscal_year, uint32_t period, uint32_t index, spi_cdays *days);
+
 /*
  * Compute the run. SP_OK and *out filled, or an error (SP_EINVAL naming the plan path, the
  * payee and component, or the fact by kind, batch, row and id; SP_EOVERFLOW; SP_ENOMEM;

@@ -36,6 +36,7 @@ struct sp_commission_run {
     size_t np;
     uint32_t *payees;         /* np dict indices */
     int64_t *quotas;          /* np x ncomponents, or NULL */
+    bool *from_set;           /* ncomponents: its quotas came from a target set */
     spi_split_table *splits;  /* NULL: none */
     bool computed;
     spi_crun res;

@@ -111,6 +111,13 @@ int sp_commission_run_new(sp_commission_run **out, const sp_commission_plan *pla
         spi_free(ctx, run);
         return rc;
     }
+    run->from_set = spi_calloc(ctx, run->plan.ncomponents, sizeof *run->from_set);
+    if (run->from_set == NULL) {
+        spi_cplan_free(ctx, &run->plan);
+        spi_free(ctx, run->plan_json);
+        spi_free(ctx, run);
+        return SP_ENOMEM;
+    }
     memcpy(run->plan_json, plan->json, plan->len + 1);
     run->revision = plan->revision;
     run->opts = o;
@@ -128,6 +135,7 @@ void sp_commission_run_free(sp_commission_run *run)
     spi_split_table_free(run->splits);
     spi_free(ctx, run->payees);
     spi_free(ctx, run->quotas);
+    spi_free(ctx, run->from_set);
     spi_free(ctx, run->plan_json);
     spi_cplan_free(ctx, &run->plan);
     spi_free(ctx, run);
@@ -155,8 +163,26 @@ int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids, si
     run->payees = copy;
     run->np = n;
     run->quotas = NULL;
+    memset(run->from_set, 0, run->plan.ncomponents * sizeof *run->from_set);
     run->splits = NULL;
     return SP_OK;
+}
+
+/* A copy of the run's quotas (zeros when none) to fill before committing it. */
+static int64_t *quotas_copy(sp_commission_run *run)
+{
+    size_t cells = run->np * run->plan.ncomponents;
+    int64_t *q = spi_calloc(run->ctx, cells, sizeof *q);
+    if (q != NULL && run->quotas != NULL && cells > 0)
+        memcpy(q, run->quotas, cells * sizeof *q);
+    return q;
+}
+
+static void quotas_commit(sp_commission_run *run, int64_t *q)
+{
+    clear_results(run);
+    spi_free(run->ctx, run->quotas);
+    run->quotas = q;
 }
 
 int sp_commission_run_set_quotas(sp_commission_run *run, const int64_t *quotas, size_t n)
@@ -180,9 +206,169 @@ int sp_commission_run_set_quotas(sp_commission_run *run, const int64_t *quotas, 
         return SP_ENOMEM;
     if (n > 0)
         memcpy(copy, quotas, n * sizeof *copy);
-    clear_results(run);
-    spi_free(run->ctx, run->quotas);
-    run->quotas = copy;
+    quotas_commit(run, copy);
+    memset(run->from_set, 0, nc * sizeof *run->from_set);
+    return SP_OK;
+}
+
+/* ---- quotas from target sets ---- */
+
+static const char *const target_measure_names[] = { "money", "quantities" };
+
+/* Component k's column of the quotas q (np x nc) from the set; changes nothing else. */
+static int quotas_column(sp_commission_run *run, size_t k, const sp_target_plan *plan,
+                         const sp_target_set *set, const sp_dict *ids, int64_t *q)
+{
+    sp_ctx *ctx = run->ctx;
+    size_t nc = run->plan.ncomponents;
+    const spi_cplan_component *comp = &run->plan.components[k];
+    sp_target_plan_info pi = SP_TARGET_PLAN_INFO_INIT;
+    sp_target_set_info si = SP_TARGET_SET_INFO_INIT;
+    sp_target_set_data sd = SP_TARGET_SET_DATA_INIT;
+    if (sp_target_plan_get_info(plan, &pi) != SP_OK || sp_target_set_get_info(set, &si) != SP_OK ||
+        sp_target_set_get_data(set, &sd) != SP_OK)
+        return spi_fail(ctx, SP_EINTERNAL, WHAT ": quotas: the target plan or set cannot be read");
+    char what[2 * SPI_CPLAN_ID_MAX + 1024];
+    if (si.scenario[0] != '\0')
+        snprintf(what, sizeof what, WHAT ": components[%zu] (\"%s\"): quotas from target set of "
+                                    "plan \"%s\", scenario \"%s\" version %u", k, comp->id,
+                 si.plan_id, si.scenario, si.set_version);
+    else
+        snprintf(what, sizeof what, WHAT ": components[%zu] (\"%s\"): quotas from an unsaved "
+                                    "target set of plan \"%s\"", k, comp->id, si.plan_id);
+    if (strcmp(pi.id, si.plan_id) != 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: the target plan given is \"%s\"", what, pi.id);
+    bool money = comp->measure == SPI_CMEASURE_AMOUNT || comp->measure == SPI_CMEASURE_MARGIN;
+    if (money != (si.measure == SP_TARGET_MONEY))
+        return spi_fail(ctx, SP_EINVAL, "%s: the set holds %s, the component measures %s", what,
+                        target_measure_names[si.measure == SP_TARGET_MONEY ? 0 : 1],
+                        spi_cplan_measure_names[comp->measure]);
+    if (money && si.exponent != run->plan.exponent)
+        return spi_fail(ctx, SP_EINVAL, "%s: the set's amounts have %d decimals, the plan's "
+                                        "currency %s has %d", what, si.exponent,
+                        run->plan.currency, run->plan.exponent);
+    if (money && si.currency[0] != '\0' && strcmp(si.currency, run->plan.currency) != 0)
+        return spi_fail(ctx, SP_EINVAL, "%s: the set is in %s, the plan in %s", what, si.currency,
+                        run->plan.currency);
+    /* The component's days in this run, and the set's periods that make them up. */
+    sp_calendar *cal = NULL;
+    spi_cdays *days = spi_malloc_array(ctx, nc, sizeof *days);
+    int rc = days == NULL ? SP_ENOMEM : sp_calendar_new(&cal, ctx, &run->plan.calendar.opts);
+    if (rc == SP_OK)
+        rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
+                              run->opts.index, days);
+    spi_cdays d = rc == SP_OK ? days[k] : (spi_cdays){ 0, 0, false };
+    sp_calendar_free(cal);
+    spi_free(ctx, days);
+    if (rc != SP_OK)
+        return rc;
+    int32_t firsts[SP_CALENDAR_MAX_PERIODS], ends[SP_CALENDAR_MAX_PERIODS];
+    size_t n = 0;
+    if ((rc = sp_calendar_periods(pi.calendar, si.fiscal_year, si.grain, firsts, ends, NULL,
+                                  SP_CALENDAR_MAX_PERIODS, &n)) != SP_OK)
+        return spi_fail_prefix(ctx, rc, NULL, "%s", what);
+    size_t p0 = SIZE_MAX, p1 = 0; /* the set's periods [p0, p1) */
+    for (size_t p = 0; p < n && p < sd.nperiods; p++)
+        if (firsts[p] >= d.first && ends[p] <= d.end) {
+            if (p0 == SIZE_MAX)
+                p0 = p;
+            p1 = p + 1;
+        }
+    char a[16], b[16];
+    if (!d.due) { /* not computed in this run: no quota needed */
+        for (size_t i = 0; i < run->np; i++)
+            q[i * nc + k] = 0;
+        return SP_OK;
+    }
+    if (p0 == SIZE_MAX || firsts[p0] != d.first || ends[p1 - 1] != d.end)
+        return spi_fail(ctx, SP_EINVAL, "%s: the component's period %s .. %s is not made of the "
+                                        "set's %s periods of FY%d", what,
+                        spi_day_text(d.first, a), spi_day_text(d.end - 1, b),
+                        spi_grain_names[si.grain], si.fiscal_year);
+    for (size_t i = 0; i < run->np; i++) {
+        const char *id;
+        size_t len;
+        uint32_t node;
+        if (sp_dict_id(ids, run->payees[i], &id, &len) != SP_OK)
+            return spi_fail(ctx, SP_EINVAL, "%s: payees[%zu]: %u is no index of the dictionary",
+                            what, i, run->payees[i]);
+        if (sp_target_set_find(set, id, len, &node) != SP_OK)
+            return spi_fail(ctx, SP_EINVAL, "%s: payee \"%s\" is no node of the set", what, id);
+        int64_t sum = 0;
+        for (size_t p = p0; p < p1; p++)
+            if (__builtin_add_overflow(sum, sd.periods[(size_t)node * sd.nperiods + p], &sum))
+                return spi_fail(ctx, SP_EOVERFLOW, "%s: payee \"%s\": the quota overflows", what,
+                                id);
+        q[i * nc + k] = sum;
+    }
+    return SP_OK;
+}
+
+int sp_commission_run_quotas_from_set(sp_commission_run *run, size_t k,
+                                      const sp_target_plan *plan, const sp_target_set *set,
+                                      const sp_dict *ids)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    sp_ctx *ctx = run->ctx;
+    if (plan == NULL || set == NULL || ids == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": quotas: %s is NULL",
+                        plan == NULL ? "plan" : set == NULL ? "set" : "ids");
+    if (k >= run->plan.ncomponents)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": quotas: component %zu: the plan has %zu", k,
+                        run->plan.ncomponents);
+    int64_t *q = quotas_copy(run);
+    if (q == NULL)
+        return SP_ENOMEM;
+    int rc = quotas_column(run, k, plan, set, ids, q);
+    if (rc != SP_OK) {
+        spi_free(ctx, q);
+        return rc;
+    }
+    quotas_commit(run, q);
+    run->from_set[k] = true;
+    return SP_OK;
+}
+
+int sp_commission_run_load_quotas(sp_commission_run *run, const sp_storage *storage,
+                                  const sp_dict *ids)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    sp_ctx *ctx = run->ctx;
+    if (storage == NULL || ids == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": quotas: %s is NULL",
+                        storage == NULL ? "storage" : "ids");
+    size_t nc = run->plan.ncomponents;
+    int64_t *q = quotas_copy(run);
+    if (q == NULL)
+        return SP_ENOMEM;
+    int rc = SP_OK;
+    for (size_t k = 0; rc == SP_OK && k < nc; k++) {
+        const spi_cplan_component *c = &run->plan.components[k];
+        if (!c->has_quota || c->quota.given)
+            continue;
+        sp_target_plan *tp = NULL;
+        sp_target_set *ts = NULL;
+        rc = sp_target_plan_load(&tp, ctx, storage, c->quota.plan);
+        if (rc == SP_OK)
+            rc = sp_target_set_load(&ts, ctx, storage, c->quota.plan, c->quota.scenario,
+                                    c->quota.version);
+        if (rc == SP_OK)
+            rc = quotas_column(run, k, tp, ts, ids, q);
+        else
+            rc = spi_fail_prefix(ctx, rc, NULL, WHAT ": components[%zu].quota.target_set", k);
+        sp_target_set_free(ts);
+        sp_target_plan_free(tp);
+    }
+    if (rc != SP_OK) {
+        spi_free(ctx, q);
+        return rc;
+    }
+    quotas_commit(run, q);
+    for (size_t k = 0; k < nc; k++)
+        if (run->plan.components[k].has_quota && !run->plan.components[k].quota.given)
+            run->from_set[k] = true;
     return SP_OK;
 }
 
@@ -247,6 +433,15 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
         return SP_EINVAL;
     if (src == NULL || ids == NULL)
         return spi_fail(run->ctx, SP_EINVAL, WHAT ": %s is NULL", src == NULL ? "src" : "ids");
+    for (size_t c = 0; c < run->plan.ncomponents; c++) {
+        const spi_cplan_component *k = &run->plan.components[c];
+        if (k->has_quota && !k->quota.given && !run->from_set[c])
+            return spi_fail(run->ctx, SP_EINVAL,
+                            WHAT ": components[%zu] (\"%s\").quota.target_set: the quotas of "
+                            "target set of plan \"%s\", scenario \"%s\" are not loaded "
+                            "(sp_commission_run_load_quotas)", c, k->id, k->quota.plan,
+                            k->quota.scenario);
+    }
     bool need_quotas = false;
     for (size_t c = 0; c < run->plan.ncomponents; c++)
         need_quotas = need_quotas || run->plan.components[c].schedule.on == SPI_CON_ATTAINMENT;

@@ -884,6 +884,8 @@ FUNCTIONS = {
     'sp_commission_run_free': (None, [POINTER(sp_commission_run)]),
     'sp_commission_run_set_payees': (c_int, [POINTER(sp_commission_run), POINTER(c_uint32), c_size_t]),
     'sp_commission_run_set_quotas': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_quotas_from_set': (c_int, [POINTER(sp_commission_run), c_size_t, POINTER(sp_target_plan), POINTER(sp_target_set), POINTER(sp_dict)]),
+    'sp_commission_run_load_quotas': (c_int, [POINTER(sp_commission_run), POINTER(sp_storage), POINTER(sp_dict)]),
     'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
     'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),
     'sp_commission_run_info_init': (c_int, [POINTER(sp_commission_run_info), c_uint32]),
