@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -679,6 +680,219 @@ static void test_quotas_from_set(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- plug-in kinds ---- */
+
+/* "step": P(x) = floor(x / per) x pay for x >= 0 (0 below), params {"per": n, "pay": n};
+ * "bonus": P(x) = pay once x reaches the quota. Counters check the lifetimes. */
+typedef struct plugin_host {
+    int prepared, released, destroyed, fail_payout;
+    char msg[64];
+} plugin_host;
+
+typedef struct step_params {
+    long long per, pay;
+} step_params;
+
+static int step_prepare(void *user, const char *params, size_t len, void **state)
+{
+    plugin_host *h = user;
+    step_params sp;
+    assert_int_equal(strlen(params), len);
+    if (sscanf(params, "{\"per\":%lld,\"pay\":%lld}", &sp.per, &sp.pay) != 2 || sp.per <= 0) {
+        snprintf(h->msg, sizeof h->msg, "per must be a whole number above 0");
+        return -5;
+    }
+    step_params *copy = malloc(sizeof *copy);
+    assert_non_null(copy);
+    *copy = sp;
+    *state = copy;
+    h->prepared++;
+    return 0;
+}
+
+static int step_payout(void *user, void *state, int64_t x, int64_t quota, int64_t *payout)
+{
+    plugin_host *h = user;
+    const step_params *sp = state;
+    (void)quota;
+    if (h->fail_payout != 0) {
+        snprintf(h->msg, sizeof h->msg, "the rate service is down");
+        return h->fail_payout;
+    }
+    *payout = x < 0 ? 0 : x / sp->per * sp->pay;
+    return 0;
+}
+
+static int bonus_payout(void *user, void *state, int64_t x, int64_t quota, int64_t *payout)
+{
+    (void)user;
+    *payout = x >= quota ? ((const step_params *)state)->pay : 0;
+    return 0;
+}
+
+static void step_release(void *user, void *state)
+{
+    ((plugin_host *)user)->released++;
+    free(state);
+}
+
+static const char *step_errmsg(void *user)
+{
+    return ((plugin_host *)user)->msg;
+}
+
+static void step_destroy(void *user)
+{
+    ((plugin_host *)user)->destroyed++;
+}
+
+static const char STEP[] =
+    "{\"plan\": \"P\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": \"USD\", "
+    "\"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\"}, "
+    "\"period\": \"month\", \"schedule\": {\"kind\": \"plugin\", \"name\": \"step\", "
+    "\"params\": {\"per\": 1000, \"pay\": 50}}}]}";
+
+/*
+ * STEP pays 0.50 for every whole 10.00 of the period's measure. A: 60.00 -> P = 6 x 50 =
+ * 3.00; then 130.00 -> 13 x 50 = 6.50, the line 3.50. B: 50.00 -> 2.50.
+ * "bonus" on attainment pays 10.00 once the measure reaches the quota of 100.00: A (130.00)
+ * on its second line, B (50.00) never.
+ */
+static void test_plugin(void **state)
+{
+    (void)state;
+    plugin_host host = { 0, 0, 0, 0, "" };
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_commission_plan *p = NULL;
+    spt_expect_error(ctx, sp_commission_plan_new(&p, ctx, STEP, strlen(STEP)), SP_EINVAL,
+                     "commission plan: components[0].schedule.name: no plug-in kind 'step' is "
+                     "registered on this context (line 1, column 187, byte 186)");
+    sp_commission_kind k = SP_COMMISSION_KIND_INIT;
+    k.name = "step";
+    k.user = &host;
+    k.prepare = step_prepare;
+    spt_expect_error(ctx, sp_commission_register_kind(ctx, &k), SP_EINVAL,
+                     "commission kind 'step': payout is NULL");
+    k.payout = step_payout;
+    k.release = step_release;
+    k.errmsg = step_errmsg;
+    k.destroy = step_destroy;
+    assert_int_equal(sp_commission_register_kind(ctx, &k), SP_OK);
+    spt_expect_error(ctx, sp_commission_register_kind(ctx, &k), SP_ECONFLICT,
+                     "commission kind 'step' is already registered");
+    k.name = "";
+    spt_expect_error(ctx, sp_commission_register_kind(ctx, &k), SP_EINVAL,
+                     "commission kind: the name is empty or NULL");
+    k.name = "bonus";
+    k.payout = bonus_payout;
+    k.destroy = NULL;
+    assert_int_equal(sp_commission_register_kind(ctx, &k), SP_OK);
+
+    p = plan_of(ctx, STEP);
+    assert_int_equal(host.prepared, 1);
+    const char *doc;
+    size_t len;
+    assert_int_equal(sp_commission_plan_get_document(p, &doc, &len), SP_OK);
+    assert_non_null(strstr(doc, "\"schedule\":{\"kind\":\"plugin\",\"on\":\"measure\","
+                                "\"boundary\":\"lower\",\"accumulate\":\"period\",\"name\":"
+                                "\"step\",\"params\":{\"per\":1000,\"pay\":50}}"));
+    sp_commission_plan *again = plan_of(ctx, doc);
+    const char *doc2;
+    size_t len2;
+    assert_int_equal(sp_commission_plan_get_document(again, &doc2, &len2), SP_OK);
+    assert_int_equal(len, len2);
+    assert_memory_equal(doc, doc2, len);
+    sp_commission_plan_free(again);
+    assert_int_equal(host.released, 1);
+
+    for (uint32_t flags = 0; flags <= SP_COMMISSION_TOTALS_ONLY; flags++) {
+        sp_commission_run *r = january(p, flags);
+        uint32_t payees[] = { A, B };
+        assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+        assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+        sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 650);
+        if (flags == 0) {
+            assert_int_equal(st.nlines, 2);
+            assert_int_equal(st.lines[0].earned, 300);
+            assert_int_equal(st.lines[1].earned, 350);
+            char buf[2048];
+            assert_int_equal(sp_commission_run_explain(r, 0, 1, buf, sizeof buf, &len), SP_OK);
+            assert_non_null(strstr(buf, "\"schedule\":\"plugin\""));
+            assert_non_null(strstr(buf, "\"earned\":3.5"));
+        }
+        assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+        assert_int_equal(st.total, 250);
+        /* The function failing: the host's code and message, the earlier results kept. */
+        host.fail_payout = 42;
+        assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EUSER);
+        assert_int_equal(sp_ctx_user_errcode(ctx), 42);
+        assert_non_null(strstr(sp_ctx_errmsg(ctx), "commission run: payee \"A\": components[0] "
+                                                   "(\"c\"): fact "));
+        assert_non_null(strstr(sp_ctx_errmsg(ctx), "plug-in kind 'step'"));
+        assert_non_null(strstr(sp_ctx_errmsg(ctx), "the rate service is down"));
+        host.fail_payout = 0;
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 650);
+        sp_commission_run_free(r);
+    }
+    sp_commission_plan_free(p);
+
+    /* Params the kind refuses: the plan is refused, naming the params. */
+    static const char BAD_PARAMS[] =
+        "{\"plan\": \"P\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
+        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\"}, "
+        "\"period\": \"month\", \"schedule\": {\"kind\": \"plugin\", \"name\": \"step\", "
+        "\"params\": {\"per\": 0, \"pay\": 50}}}]}";
+    p = NULL;
+    spt_expect_error(ctx, sp_commission_plan_new(&p, ctx, BAD_PARAMS, strlen(BAD_PARAMS)),
+                     SP_EINVAL, "commission plan: components[0].schedule.params: the plug-in "
+                                "kind 'step' refuses its params (code -5: per must be a whole "
+                                "number above 0) (line 1, column 205, byte 204)");
+    assert_null(p);
+    static const char TIERS[] =
+        "{\"plan\": \"P\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
+        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\"}, "
+        "\"period\": \"month\", \"schedule\": {\"kind\": \"plugin\", \"name\": \"step\", "
+        "\"tiers\": []}}]}";
+    spt_expect_error(ctx, sp_commission_plan_new(&p, ctx, TIERS, strlen(TIERS)), SP_EINVAL,
+                     "commission plan: components[0].schedule.tiers: 'tiers' does not apply to "
+                     "kind 'plugin' (its function gives the payout) (line 1, column 204, byte "
+                     "203)");
+
+    /* On attainment: the quota reaches the function. */
+    static const char BONUS[] =
+        "{\"plan\": \"P\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
+        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\"}, "
+        "\"period\": \"month\", \"quota\": {\"given\": true}, \"schedule\": {\"kind\": "
+        "\"plugin\", \"on\": \"attainment\", \"name\": \"bonus\", \"params\": "
+        "{\"per\": 1, \"pay\": 1000}}}]}";
+    p = plan_of(ctx, BONUS);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    int64_t quotas[] = { 10000, 10000 };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    assert_int_equal(sp_commission_run_set_quotas(r, quotas, 2), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 1000);
+    assert_int_equal(st.lines[0].earned, 0);
+    assert_int_equal(st.lines[1].earned, 1000);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 0);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    assert_int_equal(host.prepared, host.released);
+    assert_int_equal(host.destroyed, 0);
+    sp_ctx_free(ctx);
+    assert_int_equal(host.destroyed, 1);
+}
+
 /* ---- every allocation of the whole flow failing in turn ---- */
 
 typedef struct flow {
@@ -725,6 +939,35 @@ static int run_flow(void *user)
     return rc;
 }
 
+static plugin_host fault_host;
+
+static int run_plugin_flow(void *user)
+{
+    flow *f = user;
+    sp_commission_plan *p = NULL;
+    sp_commission_run *r = NULL;
+    int rc = sp_commission_plan_new(&p, f->ctx, STEP, strlen(STEP));
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2027;
+    uint32_t payees[] = { A, B };
+    if (rc == SP_OK)
+        rc = sp_commission_run_new(&r, p, &o);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_payees(r, payees, 2);
+    if (rc == SP_OK)
+        rc = sp_commission_run_compute(r, f->e.src, f->e.dict, NULL);
+    if (rc == SP_OK) {
+        sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 650);
+    }
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    /* every state prepared was released with its plan */
+    assert_int_equal(fault_host.prepared, fault_host.released);
+    return rc;
+}
+
 static size_t live_flow(void *user)
 {
     return ((flow *)user)->alloc.live_blocks;
@@ -741,6 +984,18 @@ static void test_fault_loop(void **state)
     spt_fault_case fc = { "commission api", run_flow, NULL, NULL, live_flow, errors, 1, &f };
     spt_injector inj = spt_alloc_injector(&f.alloc);
     assert_true(spt_fault_loop(&fc, &inj) >= 10);
+    /* With a plug-in kind: its states are released whatever fails. */
+    sp_commission_kind k = SP_COMMISSION_KIND_INIT;
+    k.name = "step";
+    k.user = &fault_host;
+    k.prepare = step_prepare;
+    k.payout = step_payout;
+    k.release = step_release;
+    assert_int_equal(sp_commission_register_kind(f.ctx, &k), SP_OK);
+    spt_fault_case pc = { "commission plug-in", run_plugin_flow, NULL, NULL, live_flow, errors,
+                          1, &f };
+    assert_true(spt_fault_loop(&pc, &inj) >= 10);
+    assert_true(fault_host.prepared > 10);
     env_free(&f.e);
     sp_ctx_free(f.ctx);
     assert_int_equal(f.alloc.live_blocks, 0);
@@ -756,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_run_splits),
         cmocka_unit_test(test_run_bad_input),
         cmocka_unit_test(test_quotas_from_set),
+        cmocka_unit_test(test_plugin),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

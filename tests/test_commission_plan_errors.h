@@ -24,7 +24,7 @@
 { HEAD COMP("\"schedule\":{\"kind\":\"table\",\"tiers\":[{\"rate\":\"5%\"}]}") TAIL,
   "commission plan: components[0].schedule.tiers[0].rate: 'rate' does not apply to kind 'table' (tiers give an 'amount') (line 1, column 195, byte 194)" },
 { HEAD COMP("\"schedule\":{\"kind\":\"tabel\",\"tiers\":[{\"rate\":\"5%\"}]}") TAIL,
-  "commission plan: components[0].schedule.kind: expected one of 'flat', 'marginal', 'retroactive', 'interpolated', 'table', found 'tabel'; did you mean 'table'? (line 1, column 170, byte 169)" },
+  "commission plan: components[0].schedule.kind: expected one of 'flat', 'marginal', 'retroactive', 'interpolated', 'table', 'plugin', found 'tabel'; did you mean 'table'? (line 1, column 170, byte 169)" },
 { HEAD COMP("\"schedule\":{\"kind\":\"flat\",\"tier\":[{\"rate\":\"5%\"}]}") TAIL,
   "commission plan: components[0].schedule: unknown field 'tier'; did you mean 'tiers'? (line 1, column 177, byte 176)" },
 { HEAD COMP("\"schedule\":{\"kind\":\"flat\",\"tiers\":[]}") TAIL,

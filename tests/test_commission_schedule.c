@@ -675,8 +675,10 @@ static void test_bad_schedules(void **state)
     } while (0)
     spt_expect_error(ctx, spi_schedule_check(ctx, NULL, "plan P, component c"), SP_EINVAL,
                      "plan P, component c: the schedule is NULL");
-    BAD(s.kind = 0, SP_EINVAL, "kind 0 is not a schedule kind (1 to 6)");
-    BAD(s.kind = 7, SP_EINVAL, "kind 7 is not a schedule kind (1 to 6)");
+    BAD(s.kind = 0, SP_EINVAL, "kind 0 is not a schedule kind (1 to 7)");
+    BAD(s.kind = 8, SP_EINVAL, "kind 8 is not a schedule kind (1 to 7)");
+    BAD(s.kind = SPI_SCHEDULE_PLUGIN, SP_EINVAL,
+        "a plug-in schedule has a function and no breakpoints, rates or amounts");
     BAD(s.boundary = 2, SP_EINVAL, "boundary 2 is not lower (0) or upper (1)");
     BAD(s.kind = SPI_SCHEDULE_FLAT, SP_EINVAL,
         "a flat schedule has no breakpoints, but 2 are given");

@@ -67,6 +67,7 @@ STRUCT(sp_commission_component_info, SP_COMMISSION_COMPONENT_INFO)
 STRUCT(sp_commission_run_options, SP_COMMISSION_RUN_OPTIONS)
 STRUCT(sp_commission_run_info, SP_COMMISSION_RUN_INFO)
 STRUCT(sp_commission_statement, SP_COMMISSION_STATEMENT)
+STRUCT(sp_commission_kind, SP_COMMISSION_KIND)
 
 static const struct_case cases[] = {
     CASE(sp_ctx_options, SP_CTX_OPTIONS),
@@ -103,6 +104,7 @@ static const struct_case cases[] = {
     CASE(sp_commission_run_options, SP_COMMISSION_RUN_OPTIONS),
     CASE(sp_commission_run_info, SP_COMMISSION_RUN_INFO),
     CASE(sp_commission_statement, SP_COMMISSION_STATEMENT),
+    CASE(sp_commission_kind, SP_COMMISSION_KIND),
 };
 
 /* Room for the largest struct and a guard band after it. */

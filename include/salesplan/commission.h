@@ -294,6 +294,45 @@ SP_API int sp_commission_run_statement(const sp_commission_run *run, size_t k,
 SP_API int sp_commission_run_explain(const sp_commission_run *run, size_t k, size_t line,
                                      char *buf, size_t cap, size_t *len);
 
+/* ==== Plug-in schedule kinds ==== */
+
+/*
+ * A schedule kind of a plug-in (docs/commission.md, "Plug-in kinds"): a payout function
+ * P(x) of the period-to-date measure, which plan documents name with "schedule": {"kind":
+ * "plugin", "name": "...", "params": ...}. Registered on a context (the table is copied);
+ * plans read in that context may name it. Callbacks return 0, a salesplan status, or any
+ * other value, which becomes SP_EUSER with the host's code and errmsg (as sp_storage's).
+ */
+typedef struct sp_commission_kind {
+    uint32_t version; /* SP_COMMISSION_KIND_VERSION */
+    const char *name; /* 1 to 255 bytes of UTF-8, no NUL; copied */
+    void *user;       /* passed to every callback */
+    /* Read a component's "params" (its canonical JSON text, NUL-terminated; "null" when
+     * absent) when a plan naming the kind is read, into *state for payout. A failure
+     * refuses the plan, its message naming the params' path. */
+    int (*prepare)(void *user, const char *params, size_t len, void **state);
+    /* *payout = P(measure) in minor units of the plan's currency, for the payee's
+     * period-to-date measure (negative after refunds) and quota (0 unless the schedule is
+     * "on": "attainment"). A function of its arguments: the engine calls it at each line's
+     * measure before and after, and the totals path at the period's. */
+    int (*payout)(void *user, void *state, int64_t measure, int64_t quota, int64_t *payout);
+    /* Optional: free a state from prepare (when the plan is freed). */
+    void (*release)(void *user, void *state);
+    /* Optional: the host's message for its last error, or NULL. */
+    const char *(*errmsg)(void *user);
+    /* Optional: called once when the context is freed. */
+    void (*destroy)(void *user);
+} sp_commission_kind;
+
+#define SP_COMMISSION_KIND_VERSION 1u
+#define SP_COMMISSION_KIND_INIT \
+    { SP_COMMISSION_KIND_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+
+SP_API int sp_commission_kind_init(sp_commission_kind *kind, uint32_t version);
+/* Register `kind` on ctx. SP_ECONFLICT when a kind of that name is registered;
+ * SP_EINVAL for a bad name or a missing prepare or payout. */
+SP_API int sp_commission_register_kind(sp_ctx *ctx, const sp_commission_kind *kind);
+
 #ifdef __cplusplus
 }
 #endif

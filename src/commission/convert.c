@@ -5,6 +5,14 @@
 
 #include "../core/internal.h"
 #include "convert.h"
+#include "plugin.h"
+
+static int plugin_payout(void *arg, int64_t x, int64_t *payout)
+{
+    spi_cplug *p = arg;
+    int rc = p->kind->k.payout(p->kind->k.user, p->state, x, p->quota, payout);
+    return spi_ckind_status(p->ctx, p->kind, rc, "payout");
+}
 
 void spi_csched_free(sp_ctx *ctx, spi_csched *k)
 {
@@ -22,14 +30,15 @@ int spi_csched_init(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, co
 {
     if (what == NULL)
         what = "commission schedule";
-    static const uint32_t kinds[] = { SPI_SCHEDULE_FLAT, SPI_SCHEDULE_MARGINAL,
-                                      SPI_SCHEDULE_RETROACTIVE, SPI_SCHEDULE_INTERPOLATED,
-                                      SPI_SCHEDULE_TABLE };
+    static const uint32_t kinds[] = { SPI_SCHEDULE_FLAT,         SPI_SCHEDULE_MARGINAL,
+                                      SPI_SCHEDULE_RETROACTIVE,  SPI_SCHEDULE_INTERPOLATED,
+                                      SPI_SCHEDULE_TABLE,        SPI_SCHEDULE_PLUGIN };
     const spi_cplan_schedule *cs = &c->schedule;
     memset(k, 0, sizeof *k);
-    if (cs->ntiers == 0 || cs->kind > SPI_CSCHED_TABLE)
+    bool plugin = cs->kind == SPI_CSCHED_PLUGIN;
+    if ((cs->ntiers == 0) != plugin || cs->kind > SPI_CSCHED_PLUGIN)
         return spi_fail(ctx, SP_EINVAL, "%s: schedule has no tiers or an unknown kind", what);
-    size_t nb = cs->ntiers - 1, most = nb > 0 ? nb : 1; /* the gate needs one */
+    size_t nb = plugin ? 0 : cs->ntiers - 1, most = nb > 0 ? nb : 1; /* the gate needs one */
     if (c->naccels > most)
         most = c->naccels;
     if (c->nbonuses > most)
@@ -56,6 +65,13 @@ int spi_csched_init(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, co
     s->per_line_measure = cs->accumulate == SPI_CACCUM_LINE;
     s->nbreaks = nb;
     s->nvalues = cs->ntiers;
+    if (plugin) {
+        k->plug.ctx = ctx;
+        k->plug.kind = cs->plugin;
+        k->plug.state = cs->state;
+        s->fn = plugin_payout;
+        s->fn_arg = &k->plug;
+    }
     for (size_t i = 0; i < cs->ntiers; i++) {
         k->values[i] = cs->tiers[i].value;
         /* An amount per unit (minor units) is the kernel's rate of minor units per unit,
@@ -70,9 +86,10 @@ int spi_csched_init(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, co
             k->breaks[i - 1] = cs->tiers[i].from;
     }
     s->breaks = k->breaks;
-    if (cs->value == SPI_CVALUE_AMOUNT)
+    /* a plug-in's P is its function's: no rates, no amounts */
+    if (!plugin && cs->value == SPI_CVALUE_AMOUNT)
         s->amounts = k->values;
-    else
+    else if (!plugin)
         s->rates = k->values;
     s->has_gate = c->gate > 0;
     s->gate = c->gate;
@@ -111,7 +128,8 @@ int spi_csched_quota(sp_ctx *ctx, spi_csched *k, const spi_cplan_component *c, i
     if (!k->on_attainment)
         return SP_OK;
     const spi_cplan_schedule *cs = &c->schedule;
-    size_t nb = cs->ntiers - 1;
+    size_t nb = k->s.nbreaks;
+    k->plug.quota = quota;
     for (size_t i = 0; i < nb; i++)
         k->pct[i] = cs->tiers[i + 1].from;
     int rc = spi_schedule_attainment_breaks(ctx, what, quota, k->pct, nb, k->breaks);

@@ -17,9 +17,18 @@
 #include "plan_doc.h"
 #include "schedule.h"
 
+/* What a plug-in schedule's function needs (plugin.h). */
+typedef struct spi_cplug {
+    sp_ctx *ctx;
+    const struct spi_ckind *kind;
+    void *state;
+    int64_t quota; /* the payee's, on attainment; else 0 */
+} spi_cplug;
+
 /* A kernel schedule and the arrays it points into (owned). */
 typedef struct spi_csched {
     spi_schedule s;
+    spi_cplug plug;     /* a plug-in kind: s.fn_arg points here (the struct stays put) */
     bool on_attainment; /* thresholds depend on the quota: spi_csched_quota per payee */
     int64_t *breaks, *values, *accel_from, *bonus_at, *bonus_amount;
     sp_dec *accel_mult, *pct;

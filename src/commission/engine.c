@@ -266,7 +266,7 @@ static int setup_filters(run *r)
         k->split_earning = k->split && r->plan->policy == SPI_CPOLICY_PER_LINE &&
                            c->schedule.kind == SPI_CSCHED_FLAT && c->gate == 0 &&
                            c->naccels == 0 && c->cap == 0 && c->nbonuses == 0;
-        k->flat_rate = c->schedule.tiers[0].value;
+        k->flat_rate = c->schedule.ntiers > 0 ? c->schedule.tiers[0].value : 0;
         k->simple = c->measure == SPI_CMEASURE_AMOUNT && !lists && !k->split &&
                     c->nspiffs == 0 && k->ffrom <= k->first && k->fto >= k->end - 1;
     }
@@ -924,6 +924,12 @@ static int payee_schedule(run *r, spi_csched *k, size_t p, size_t c)
 
 static int schedule_fail(run *r, int rc, size_t p, size_t c, uint64_t fact)
 {
+    /* A plug-in's function has recorded its own error: named, not replaced. */
+    if (r->plan->components[c].schedule.kind == SPI_CSCHED_PLUGIN && rc != SP_EOVERFLOW)
+        return spi_fail_prefix(r->ctx, rc, NULL,
+                               WHAT ": payee \"%s\": components[%zu] (\"%s\"): fact %llu",
+                               dict_text(r, r->in->payees[p]), c, r->plan->components[c].id,
+                               (unsigned long long)fact);
     return spi_fail(r->ctx, rc, WHAT ": payee \"%s\": components[%zu] (\"%s\"): fact %llu: %s",
                     dict_text(r, r->in->payees[p]), c, r->plan->components[c].id,
                     (unsigned long long)fact,

@@ -14,13 +14,14 @@
 #include "../core/internal.h"
 #include "../record/record.h"
 #include "plan_doc.h"
+#include "plugin.h"
 
 const char *const spi_cplan_measure_names[] = { "amount", "quantity", "margin", "lines", "deals" };
 static const char *const basis_names[] = { "booking", "invoice", "payment" };
 static const char *const filter_names[] = { "product", "customer", "grid", "channel" };
 const char *const spi_cplan_period_names[] = { "month", "quarter", "year" };
 const char *const spi_cplan_sched_names[] = { "flat", "marginal", "retroactive", "interpolated",
-                                           "table" };
+                                           "table", "plugin" };
 static const char *const on_names[] = { "measure", "attainment" };
 static const char *const boundary_names[] = { "lower", "upper" };
 static const char *const accumulate_names[] = { "period", "line" };
@@ -66,6 +67,10 @@ static void free_component(sp_ctx *ctx, spi_cplan_component *c)
     for (int k = 0; k < SPI_CFILTER_LISTS; k++)
         free_ids(ctx, c->filter.ids[k], c->filter.nids[k]);
     spi_free(ctx, c->schedule.tiers);
+    const spi_ckind *kind = c->schedule.plugin;
+    if (kind != NULL && c->schedule.state != NULL && kind->k.release != NULL)
+        kind->k.release(kind->k.user, c->schedule.state);
+    spi_free(ctx, c->schedule.params);
     spi_free(ctx, c->quota.plan);
     spi_free(ctx, c->quota.scenario);
     spi_free(ctx, c->accels);
@@ -296,6 +301,63 @@ static int read_measure(reader *r, const spi_rnode *obj, spi_cplan_component *c)
     return filter != NULL ? read_filter(r, filter, &c->filter) : SP_OK;
 }
 
+/* A plug-in kind's schedule: "name" a kind registered on the context, "params" any JSON
+ * value, which the kind's prepare reads (its failure names the params' path). */
+static int read_plugin(reader *r, const spi_rnode *obj, spi_cplan_schedule *s)
+{
+    static const char *const known[] = { "kind", "on", "boundary", "accumulate", "name", "params" };
+    static const char *const tiered[] = { "tiers", "decreasing", "high_rates" };
+    int rc;
+    const spi_rnode *name;
+    for (size_t i = 0; i < SPI_ARRAY_LEN(tiered); i++)
+        if ((rc = refuse(r, obj, tiered[i], "does not apply to kind 'plugin' (its function "
+                                            "gives the payout)")) != SP_OK)
+            return rc;
+    if ((rc = spi_rec_check_members(r->doc, obj, known, SPI_ARRAY_LEN(known))) != SP_OK ||
+        (rc = spi_rec_get(r->doc, obj, "name", 0, &name)) != SP_OK)
+        return rc;
+    size_t len = 0;
+    const char *text = spi_rnode_type(name) == SPI_RSTRING ? spi_rnode_text(r->doc, name, &len)
+                                                           : NULL;
+    if (text == NULL)
+        return spi_rec_fail(r->doc, name, "expected the name of a plug-in kind (a string)");
+    if ((s->plugin = spi_ckind_find(r->ctx, text, len)) == NULL)
+        return spi_rec_fail(r->doc, name, "no plug-in kind '%.*s' is registered on this context",
+                            (int)(len > SPI_CPLAN_ID_MAX ? SPI_CPLAN_ID_MAX : len), text);
+    const spi_rnode *params = member(r, obj, "params");
+    uint8_t *bytes = NULL;
+    size_t n = 4;
+    if (params != NULL) {
+        spi_writer w;
+        spi_writer_init(&w, r->ctx);
+        spi_writer_copy(&w, r->doc, params);
+        if ((rc = spi_writer_finish(&w, &bytes, &n)) != SP_OK)
+            return rc;
+    }
+    if ((s->params = spi_malloc(r->ctx, n + 1)) == NULL) {
+        spi_free(r->ctx, bytes);
+        return SP_ENOMEM;
+    }
+    memcpy(s->params, bytes != NULL ? (const char *)bytes : "null", n);
+    s->params[n] = '\0';
+    s->params_len = n;
+    spi_free(r->ctx, bytes);
+    void *state = NULL;
+    int host = s->plugin->k.prepare(s->plugin->k.user, s->params, n, &state);
+    if (host != 0) {
+        const char *msg = s->plugin->k.errmsg != NULL ? s->plugin->k.errmsg(s->plugin->k.user)
+                                                      : NULL;
+        /* Bad input, whatever the host's code: the document is refused. */
+        return spi_rec_fail(r->doc, params != NULL ? params : name,
+                            "the plug-in kind '%s' refuses its params (code %d%s%s)",
+                            s->plugin->name, host, msg != NULL ? ": " : "",
+                            msg != NULL ? msg : "");
+    }
+    s->state = state;
+    s->value = SPI_CVALUE_AMOUNT;
+    return SP_OK;
+}
+
 static int read_schedule(reader *r, const spi_rnode *obj, spi_cplan_component *c)
 {
     static const char *const known[] = { "kind",       "on",   "boundary", "accumulate",
@@ -304,6 +366,19 @@ static int read_schedule(reader *r, const spi_rnode *obj, spi_cplan_component *c
     const spi_rnode *arr;
     size_t n;
     int rc;
+    if ((rc = spi_rec_enum(r->doc, obj, "kind", 0, spi_cplan_sched_names,
+                           SPI_ARRAY_LEN(spi_cplan_sched_names), &s->kind)) != SP_OK)
+        return rc;
+    if (s->kind == SPI_CSCHED_PLUGIN &&
+        ((rc = spi_rec_enum(r->doc, obj, "on", SPI_REC_OPTIONAL, on_names,
+                            SPI_ARRAY_LEN(on_names), &s->on)) != SP_OK ||
+         (rc = spi_rec_enum(r->doc, obj, "boundary", SPI_REC_OPTIONAL, boundary_names,
+                            SPI_ARRAY_LEN(boundary_names), &s->boundary)) != SP_OK ||
+         (rc = spi_rec_enum(r->doc, obj, "accumulate", SPI_REC_OPTIONAL, accumulate_names,
+                            SPI_ARRAY_LEN(accumulate_names), &s->accumulate)) != SP_OK))
+        return rc;
+    if (s->kind == SPI_CSCHED_PLUGIN)
+        return read_plugin(r, obj, s);
     if ((rc = spi_rec_check_members(r->doc, obj, known, SPI_ARRAY_LEN(known))) != SP_OK ||
         (rc = spi_rec_enum(r->doc, obj, "kind", 0, spi_cplan_sched_names, SPI_ARRAY_LEN(spi_cplan_sched_names),
                            &s->kind)) != SP_OK ||
@@ -969,6 +1044,23 @@ static void write_calendar(spi_writer *w, const spi_cplan_calendar *cal)
     spi_writer_end_object(w);
 }
 
+/* A plug-in schedule's name and params (its canonical text, parsed again to be copied). */
+static void write_plugin(spi_writer *w, const spi_cplan_schedule *s)
+{
+    spi_writer_member_string(w, "name", s->plugin->name, strlen(s->plugin->name));
+    spi_rdoc *doc = NULL;
+    int rc = spi_rdoc_parse(&doc, w->ctx, "plug-in params", (const uint8_t *)s->params,
+                            s->params_len, 0, NULL);
+    if (rc != SP_OK) { /* out of memory: the text was canonical when it was read */
+        if (w->status == SP_OK)
+            w->status = rc;
+        return;
+    }
+    spi_writer_key(w, "params");
+    spi_writer_copy(w, doc, spi_rdoc_root(doc));
+    spi_rdoc_free(doc);
+}
+
 static void write_component(spi_writer *w, const spi_cplan *p, const spi_cplan_component *c)
 {
     spi_writer_begin_object(w);
@@ -1011,6 +1103,11 @@ static void write_component(spi_writer *w, const spi_cplan *p, const spi_cplan_c
                            s->boundary);
     spi_writer_member_enum(w, "accumulate", accumulate_names, SPI_ARRAY_LEN(accumulate_names),
                            s->accumulate);
+    if (s->kind == SPI_CSCHED_PLUGIN) {
+        write_plugin(w, s);
+        spi_writer_end_object(w);
+        goto after_schedule;
+    }
     if (s->decreasing)
         spi_writer_member_bool(w, "decreasing", true);
     if (s->high_rates)
@@ -1029,7 +1126,7 @@ static void write_component(spi_writer *w, const spi_cplan *p, const spi_cplan_c
     }
     spi_writer_end_array(w);
     spi_writer_end_object(w);
-
+after_schedule:
     if (c->has_quota) {
         spi_writer_key(w, "quota");
         spi_writer_begin_object(w);
@@ -1207,7 +1304,9 @@ static bool same_component(const spi_cplan_component *a, const spi_cplan_compone
     if (s->kind != t->kind || s->on != t->on || s->boundary != t->boundary ||
         s->accumulate != t->accumulate ||
         s->value != t->value || s->decreasing != t->decreasing ||
-        s->high_rates != t->high_rates || s->ntiers != t->ntiers)
+        s->high_rates != t->high_rates || s->ntiers != t->ntiers || s->plugin != t->plugin ||
+        s->params_len != t->params_len ||
+        (s->params_len > 0 && memcmp(s->params, t->params, s->params_len) != 0))
         return false;
     for (size_t i = 0; i < s->ntiers; i++)
         if (s->tiers[i].from != t->tiers[i].from || s->tiers[i].value != t->tiers[i].value)

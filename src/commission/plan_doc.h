@@ -57,7 +57,8 @@ typedef enum spi_cplan_sched_kind {
     SPI_CSCHED_MARGINAL = 1,
     SPI_CSCHED_RETROACTIVE = 2,
     SPI_CSCHED_INTERPOLATED = 3,
-    SPI_CSCHED_TABLE = 4
+    SPI_CSCHED_TABLE = 4,
+    SPI_CSCHED_PLUGIN = 5 /* a plug-in kind registered on the context (plugin.h) */
 } spi_cplan_sched_kind;
 
 typedef enum spi_cplan_on { SPI_CON_MEASURE = 0, SPI_CON_ATTAINMENT = 1 } spi_cplan_on;
@@ -104,8 +105,12 @@ typedef struct spi_cplan_schedule {
                           curve, the kernel's SPI_SCHEDULE_CURVE) */
     bool decreasing;   /* declared: a tier's value may be below the one before */
     bool high_rates;   /* declared: rates above SPI_CPLAN_RATE_MAX */
-    size_t ntiers;     /* >= 1; flat: exactly 1 */
+    size_t ntiers;     /* >= 1; flat: exactly 1; a plug-in: 0 */
     spi_cplan_tier *tiers;
+    const struct spi_ckind *plugin; /* SPI_CSCHED_PLUGIN: the registered kind */
+    char *params;      /* its "params", canonical JSON text ("null" when absent) */
+    size_t params_len;
+    void *state;       /* what the kind's prepare made of them (released with the plan) */
 } spi_cplan_schedule;
 
 typedef struct spi_cplan_quota {
@@ -199,7 +204,7 @@ typedef struct spi_cplan {
 /* Names of the enumerations as documents write them, indexed by value. */
 extern const char *const spi_cplan_measure_names[5];
 extern const char *const spi_cplan_period_names[3];
-extern const char *const spi_cplan_sched_names[5];
+extern const char *const spi_cplan_sched_names[6];
 extern const char *const spi_cplan_policy_names[2];
 extern const char *const spi_cplan_round_names[7];
 

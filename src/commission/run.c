@@ -693,7 +693,7 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
         write_money(w, plan, "amount_each", l->rate);
     } else {
         write_path(w, "rule", c, "schedule", SIZE_MAX);
-        spi_writer_member_enum(w, "schedule", spi_cplan_sched_names, 5, comp->schedule.kind);
+        spi_writer_member_enum(w, "schedule", spi_cplan_sched_names, 6, comp->schedule.kind);
         write_measure(w, plan, c, "base", l->base);
         write_measure(w, plan, c, "measure_before", before);
         write_measure(w, plan, c, "measure_after", before + l->base);

@@ -89,8 +89,8 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
         what = "commission schedule";
     if (s == NULL)
         return spi_fail(ctx, SP_EINVAL, "%s: the schedule is NULL", what);
-    if (s->kind < SPI_SCHEDULE_FLAT || s->kind > SPI_SCHEDULE_CURVE)
-        return spi_fail(ctx, SP_EINVAL, "%s: kind %u is not a schedule kind (1 to 6)", what,
+    if (s->kind < SPI_SCHEDULE_FLAT || s->kind > SPI_SCHEDULE_PLUGIN)
+        return spi_fail(ctx, SP_EINVAL, "%s: kind %u is not a schedule kind (1 to 7)", what,
                         (unsigned)s->kind);
     if (s->boundary > SPI_BOUNDARY_UPPER)
         return spi_fail(ctx, SP_EINVAL, "%s: boundary %u is not lower (0) or upper (1)", what,
@@ -98,9 +98,16 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
     if (s->kind == SPI_SCHEDULE_FLAT && s->nbreaks != 0)
         return spi_fail(ctx, SP_EINVAL, "%s: a flat schedule has no breakpoints, but %zu are "
                                         "given", what, s->nbreaks);
+    if (s->kind == SPI_SCHEDULE_PLUGIN &&
+        (s->fn == NULL || s->nbreaks != 0 || s->nvalues != 0 || s->rates != NULL ||
+         s->amounts != NULL))
+        return spi_fail(ctx, SP_EINVAL, "%s: a plug-in schedule has a function and no "
+                                        "breakpoints, rates or amounts", what);
     int rc = check_measures(ctx, what, "breaks", s->breaks, s->nbreaks);
     if (rc != SP_OK)
         return rc;
+    if (s->kind == SPI_SCHEDULE_PLUGIN)
+        goto modifiers;
     const bool table = s->kind == SPI_SCHEDULE_TABLE || s->kind == SPI_SCHEDULE_CURVE;
     const char *vname = table ? "amounts" : "rates";
     if (s->nvalues != s->nbreaks + 1)
@@ -128,6 +135,7 @@ int spi_schedule_check(sp_ctx *ctx, const spi_schedule *s, const char *what)
                             table ? (snprintf(t2, sizeof t2, "%lld", (long long)v[i - 1]), t2)
                                   : spi_dec_text(v[i - 1], t2));
     }
+modifiers:
     if (s->has_gate && s->gate <= 0)
         return spi_fail(ctx, SP_EINVAL, "%s: gate: %lld is not above 0", what,
                         (long long)s->gate);
@@ -226,7 +234,8 @@ static sp_dec interpolated_rate(const spi_schedule *s, int64_t x)
 
 sp_dec spi_schedule_rate(const spi_schedule *s, int64_t x)
 {
-    if (s->kind == SPI_SCHEDULE_TABLE || s->kind == SPI_SCHEDULE_CURVE)
+    if (s->kind == SPI_SCHEDULE_TABLE || s->kind == SPI_SCHEDULE_CURVE ||
+        s->kind == SPI_SCHEDULE_PLUGIN)
         return 0;
     if (x < 0)
         return s->rates[0];
@@ -336,18 +345,29 @@ typedef struct vals {
     spi_i128 d;
 } vals;
 
-/* P at x in 10^-9 minor units, as q + *r / *d. */
-static spi_i128 payout9(const spi_schedule *s, int64_t x, spi_i128 *r, spi_i128 *d)
+/* P at x in 10^-9 minor units, as *q + *r / *d; a plug-in's function's status. */
+static int payout9(const spi_schedule *s, int64_t x, spi_i128 *q, spi_i128 *r, spi_i128 *d)
 {
+    if (s->kind == SPI_SCHEDULE_PLUGIN) {
+        int64_t p;
+        int rc = s->fn(s->fn_arg, x, &p);
+        if (rc != SP_OK)
+            return rc;
+        *q = (spi_i128)p * SPI_SCHEDULE_P_DEN;
+        *r = 0;
+        *d = 1;
+        return SP_OK;
+    }
     if (s->kind != SPI_SCHEDULE_CURVE) {
         *r = 0;
         *d = 1;
-        return spi_schedule_payout(s, x);
+        *q = spi_schedule_payout(s, x);
+        return SP_OK;
     }
     int64_t den;
-    spi_i128 q = curve_payout9(s, x, r, &den);
+    *q = curve_payout9(s, x, r, &den);
     *d = den;
-    return q;
+    return SP_OK;
 }
 
 /* (q + r / d) m as *oq + *or / d: q m + floor(r m / d), with |r m| < 2^63 2^64. */
@@ -378,7 +398,10 @@ static bool add_frac(spi_i128 *q, spi_i128 *r, spi_i128 d, spi_i128 aq, spi_i128
 static int stages(const spi_schedule *s, int64_t x, vals *v)
 {
     const spi_i128 P_DEN = SPI_SCHEDULE_P_DEN;
-    spi_i128 pr, d, p = payout9(s, x, &pr, &d);
+    spi_i128 pr, d, p;
+    int rc = payout9(s, x, &p, &pr, &d);
+    if (rc != SP_OK)
+        return rc;
     bool open = !s->has_gate || reached(s, x, s->gate);
     spi_i128 g = open ? p : 0, gr = open ? pr : 0;
     v->d = d;
@@ -397,8 +420,9 @@ static int stages(const spi_schedule *s, int64_t x, vals *v)
         for (size_t j = 0; j < s->naccel && x > s->accel_from[j]; j++) {
             spi_i128 dm = (spi_i128)s->accel_mult[j] - (j == 0 ? SP_DEC_ONE : s->accel_mult[j - 1]);
             spi_i128 fr, fd, f = 0;
-            if (!s->has_gate || reached(s, s->accel_from[j], s->gate))
-                f = payout9(s, s->accel_from[j], &fr, &fd);
+            if ((!s->has_gate || reached(s, s->accel_from[j], s->gate)) &&
+                (rc = payout9(s, s->accel_from[j], &f, &fr, &fd)) != SP_OK)
+                return rc;
             spi_i128 t, tr;
             if (!scale(g - f, gr, d, dm, &t, &tr) || !add_frac(&a, &ar, d, t, tr))
                 return SP_EOVERFLOW;
@@ -474,7 +498,7 @@ static bool round_diff(const vals *vx, const vals *vc, int k, uint32_t mode, spi
  * base earning `base`, so the two sum to it exactly.
  *  - retroactive, interpolated: the line's measure m at the rate reached, rho(c + m) m,
  *    rounded by `mode` (the true-up is then (rho(c + m) - rho(c)) c plus the rounding).
- *  - table, curve (amounts, no rate): the line's base earning, the rounded change of the
+ *  - table, curve, plug-in (amounts, no rate): the line's base earning, the rounded change of the
  *    payout P(x) - P(c) (a table's step), is shared by the measure pro rata: of the
  *    positive measure up to hi = max(c, x), the line moved hi - lo (lo = max(min(c, x), 0))
  *    and the measure before it lo, so the own part is base (hi - lo) / hi, rounded by
@@ -492,7 +516,8 @@ static spi_i128 own_part(const spi_schedule *s, int64_t c, int64_t m, int64_t x,
         return spi_div_round_i128((spi_i128)spi_schedule_rate(s, x) * m, SPI_SCHEDULE_P_DEN,
                                   mode);
     case SPI_SCHEDULE_TABLE:
-    case SPI_SCHEDULE_CURVE: {
+    case SPI_SCHEDULE_CURVE:
+    case SPI_SCHEDULE_PLUGIN: {
         int64_t hi = c > x ? c : x, lo = c < x ? c : x;
         if (lo < 0)
             lo = 0;

@@ -30,9 +30,14 @@ typedef enum spi_schedule_kind {
     SPI_SCHEDULE_RETROACTIVE = 3,  /* the whole measure at the rate of the tier reached */
     SPI_SCHEDULE_INTERPOLATED = 4, /* retroactive, the rate linear within each tier */
     SPI_SCHEDULE_TABLE = 5,        /* the amount of the highest tier reached */
-    SPI_SCHEDULE_CURVE = 6         /* a payout curve: amounts a_i at the points b_i (a0 at
+    SPI_SCHEDULE_CURVE = 6,        /* a payout curve: amounts a_i at the points b_i (a0 at
                                       0), linear between them, flat after the last */
+    SPI_SCHEDULE_PLUGIN = 7        /* P(x) in whole minor units from a host's function */
 } spi_schedule_kind;
+
+/* A plug-in's P(x): 0 and *payout in minor units, or a status (SP_EUSER: the function has
+ * recorded the host's error in its context). */
+typedef int (*spi_schedule_fn)(void *arg, int64_t x, int64_t *payout);
 
 /* Which tier owns a measure exactly on a breakpoint b_i (and whether a gate, an
  * accelerator's `from` or a bonus's `at` equal to the measure is reached). */
@@ -85,6 +90,8 @@ typedef struct spi_schedule {
     size_t nbonus;
     const int64_t *bonus_at;     /* nbonus measures, increasing, > 0 */
     const int64_t *bonus_amount; /* nbonus amounts >= 0, minor units, paid once reached */
+    spi_schedule_fn fn;          /* a plug-in: its P (no breaks, rates or amounts) */
+    void *fn_arg;
 } spi_schedule;
 
 /* What a line earns, in minor units, and why. Under either policy
@@ -120,7 +127,8 @@ sp_dec spi_schedule_rate(const spi_schedule *s, int64_t x);
 
 /* P(x) in 10^-9 minor units, without the modifiers: exact for every kind but a curve,
  * whose P(x) is rounded toward minus infinity to 10^-9 (exact on its points). Never
- * overflows (proof in schedule.c). */
+ * overflows (proof in schedule.c). Not for a plug-in, whose function may fail:
+ * spi_schedule_value and spi_schedule_line call it and return its status. */
 spi_i128 spi_schedule_payout(const spi_schedule *s, int64_t x);
 
 /* P(x) exactly: *num / *den minor units. *den is 10^9 for every kind but a curve, and the

@@ -59,8 +59,12 @@ int sp_ctx_new(sp_ctx **out, const sp_ctx_options *opts)
 
 void sp_ctx_free(sp_ctx *ctx)
 {
-    if (ctx != NULL)
-        ctx->free_fn(ctx->alloc_user, ctx);
+    if (ctx == NULL)
+        return;
+    for (size_t i = 0; i < SPI_CTX_EXT_COUNT; i++)
+        if (ctx->ext[i] != NULL)
+            ctx->ext_free[i](ctx, ctx->ext[i]);
+    ctx->free_fn(ctx->alloc_user, ctx);
 }
 
 void *spi_malloc(sp_ctx *ctx, size_t size)

@@ -41,6 +41,9 @@
 #define SPI_ERRMSG_CAP 1024
 #define SPI_USER_ERRMSG_CAP 512
 
+/* Slots of module extensions on a context. */
+enum { SPI_CTX_EXT_COMMISSION_KINDS, SPI_CTX_EXT_COUNT };
+
 struct sp_ctx {
     void *(*malloc_fn)(void *user, size_t size);
     void *(*realloc_fn)(void *user, void *ptr, size_t size);
@@ -53,6 +56,10 @@ struct sp_ctx {
     /* The storage write transaction running in this context (src/storage/store.c), so
      * that a nested one is refused; NULL when none. */
     const void *storage_tx;
+    /* What a module registers on the context (commission's plug-in kinds), freed with the
+     * context by the module's own function; NULL when nothing was registered. */
+    void *ext[SPI_CTX_EXT_COUNT];
+    void (*ext_free[SPI_CTX_EXT_COUNT])(sp_ctx *ctx, void *ext);
 };
 
 /* Allocation through the context's hooks. On failure these record SP_ENOMEM with the size

@@ -46,6 +46,7 @@ SP_COMMISSION_COMPONENT_INFO_VERSION = 1
 SP_COMMISSION_RUN_OPTIONS_VERSION = 1
 SP_COMMISSION_RUN_INFO_VERSION = 1
 SP_COMMISSION_STATEMENT_VERSION = 1
+SP_COMMISSION_KIND_VERSION = 1
 SP_DECOMP_NO_FLOOR = -9223372036854775808
 SP_DECOMP_NO_CAP = 9223372036854775807
 SP_DECOMP_RULE_VERSION = 1
@@ -405,6 +406,10 @@ class sp_commission_statement(Structure):
     pass
 
 
+class sp_commission_kind(Structure):
+    pass
+
+
 class sp_decomp_rule(Structure):
     pass
 
@@ -699,6 +704,16 @@ sp_commission_statement._fields_ = [
     ('rounding', c_uint32),
     ('policy', c_uint32),
 ]
+sp_commission_kind._fields_ = [
+    ('version', c_uint32),
+    ('name', c_char_p),
+    ('user', c_void_p),
+    ('prepare', CFUNCTYPE(c_int, c_void_p, c_char_p, c_size_t, POINTER(c_void_p))),
+    ('payout', CFUNCTYPE(c_int, c_void_p, c_void_p, c_int64, c_int64, POINTER(c_int64))),
+    ('release', CFUNCTYPE(None, c_void_p, c_void_p)),
+    ('errmsg', CFUNCTYPE(c_void_p, c_void_p)),
+    ('destroy', CFUNCTYPE(None, c_void_p)),
+]
 sp_decomp_rule._fields_ = [
     ('version', c_uint32),
     ('method', c_uint32),
@@ -893,6 +908,8 @@ FUNCTIONS = {
     'sp_commission_statement_init': (c_int, [POINTER(sp_commission_statement), c_uint32]),
     'sp_commission_run_statement': (c_int, [POINTER(sp_commission_run), c_size_t, POINTER(sp_commission_statement)]),
     'sp_commission_run_explain': (c_int, [POINTER(sp_commission_run), c_size_t, c_size_t, c_char_p, c_size_t, POINTER(c_size_t)]),
+    'sp_commission_kind_init': (c_int, [POINTER(sp_commission_kind), c_uint32]),
+    'sp_commission_register_kind': (c_int, [POINTER(sp_ctx), POINTER(sp_commission_kind)]),
     'sp_decomp_rule_init': (c_int, [POINTER(sp_decomp_rule), c_uint32]),
     'sp_decomp_new': (c_int, [POINTER(POINTER(sp_decomp)), POINTER(sp_hierarchy)]),
     'sp_decomp_free': (None, [POINTER(sp_decomp)]),
@@ -918,4 +935,4 @@ FUNCTIONS = {
 }
 
 # Structs by name, for the layout check.
-STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
+STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_commission_kind': sp_commission_kind, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
