@@ -193,12 +193,13 @@ static spi_crun run_ok(env *e)
     return out;
 }
 
-/* Every statement's total is the sum of its lines, and of its component totals. */
+/* Every statement's total is the sum of its lines, and of its component totals and its
+ * draw's top-up less its recovery. */
 static void check_sums(const spi_crun *o)
 {
     for (size_t p = 0; p < o->npayees; p++) {
         const spi_cstatement *s = &o->statements[p];
-        int64_t sum = 0, ctot = 0;
+        int64_t sum = 0, ctot = o->draws[p].paid - o->draws[p].recovered;
         for (size_t i = 0; i < s->nlines; i++)
             sum += o->lines[s->first + i].earned;
         for (size_t c = 0; c < o->ncomponents; c++)
@@ -960,6 +961,679 @@ static void test_faults(void **state)
     assert_int_equal(f.alloc.live_blocks, 0);
 }
 
+/* ---- caps carried forward and draws (draw.c) ---- */
+
+/* A plan of one component "c" paying 100 % of the amount per `period`, with `comp` members
+ * in the component and `plan` members in the plan. */
+static spi_cplan plan_cd(sp_ctx *ctx, const char *period, const char *from, const char *to,
+                         const char *comp, const char *plan)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"plan\": \"D\", \"effective\": {\"from\": \"%s\", \"to\": \"%s\"}, "
+             "\"currency\": \"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": "
+             "\"amount\"}, \"period\": \"%s\", \"schedule\": {\"kind\": \"flat\", \"tiers\": "
+             "[{\"rate\": \"100%%\"}]}%s}]%s}",
+             from, to, period, comp, plan);
+    return plan_of(ctx, json);
+}
+
+/*
+ * Run period `index` with the carry state `carry_in` (NULL: zeros) on the totals path and
+ * on the lines path, which must agree on every figure of the settlement; the lines path's
+ * run, its sums checked.
+ */
+static spi_crun run_both(env *e, uint32_t index, const int64_t *carry_in)
+{
+    e->in.index = index;
+    e->in.carry_in = carry_in;
+    e->in.want_lines = false;
+    spi_crun t = run_ok(e);
+    e->in.want_lines = true;
+    spi_crun o = run_ok(e);
+    check_sums(&o);
+    size_t cells = o.npayees * o.ncomponents;
+    assert_true(t.report.totals_path);
+    assert_null(t.statements);
+    assert_memory_equal(t.totals, o.totals, cells * sizeof *o.totals);
+    assert_memory_equal(t.caps, o.caps, cells * sizeof *o.caps);
+    assert_memory_equal(t.draws, o.draws, o.npayees * sizeof *o.draws);
+    assert_memory_equal(t.carry, o.carry,
+                        o.npayees * SPI_CCARRY_WIDTH(o.ncomponents) * sizeof *o.carry);
+    spi_crun_free(e->ctx, &t);
+    /* The statements tile the lines; within one, components in order (the draw's last),
+     * each one's fact lines by day, then its settlement lines by kind. */
+    size_t at = 0;
+    for (size_t p = 0; p < o.npayees; p++) {
+        const spi_cstatement *st = &o.statements[p];
+        assert_int_equal(st->first, at);
+        for (size_t i = 1; i < st->nlines; i++) {
+            const spi_cline *a = &o.lines[at + i - 1], *b = &o.lines[at + i];
+            assert_true(a->component <= b->component);
+            if (a->component == b->component && b->kind < SPI_CLINE_CAP_RELEASE)
+                assert_true(a->kind < SPI_CLINE_CAP_RELEASE && a->day <= b->day);
+            if (a->component == b->component && a->kind >= SPI_CLINE_CAP_RELEASE)
+                assert_true(a->kind < b->kind);
+        }
+        at += st->nlines;
+    }
+    assert_int_equal(at, o.nlines);
+    return o;
+}
+
+/* A settlement line: fact 0, share 100 %, own = earned, no true-up, no tiers. */
+static void check_settle_line(const spi_cline *l, uint32_t kind, uint16_t comp, int32_t day,
+                              int64_t base, int64_t rate, int64_t earned)
+{
+    assert_int_equal(l->kind, kind);
+    assert_int_equal(l->component, comp);
+    assert_int_equal(l->day, day);
+    assert_int_equal(l->base, base);
+    assert_int_equal(l->rate, rate);
+    assert_int_equal(l->earned, earned);
+    assert_int_equal(l->own, earned);
+    assert_int_equal(l->true_up, 0);
+    assert_int_equal(l->fact, 0);
+    assert_int_equal(l->share, SP_DEC_ONE);
+    assert_int_equal(l->tier_before, 0);
+    assert_int_equal(l->tier_after, 0);
+}
+
+/*
+ * 3.4: a cap of 5,000.00 a month on 100 % of the amount; rep A earns 6,200.00, 3,100.00
+ * and 5,400.00 in January, February and March 2024 (one line each). Carried forward, each
+ * month's carry-out the next one's carry-in:
+ *   Jan: A = 620,000 above the cap: paid 500,000; room 0, excess 120,000 carried.
+ *   Feb: A = 310,000: room 500,000 - 310,000 = 190,000, released min(120,000, 190,000) =
+ *        120,000 (a line of its own): paid 430,000, carried 120,000 - 120,000 + 0 = 0.
+ *   Mar: A = 540,000: paid 500,000, excess 40,000 carried.
+ *   Paid 1,430,000 + carried 40,000 = earned 1,470,000.
+ * Not carried: paid 500,000, 310,000, 500,000 (1,310,000); 120,000 and 40,000 lost, each
+ * shown on a line; nothing carried.
+ */
+static void test_ex_3_4_cap_carry(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    static const int64_t paid[2][3] = { { 500000, 310000, 500000 },
+                                        { 500000, 430000, 500000 } },
+                         room[3] = { 0, 190000, 0 }, excess[3] = { 120000, 0, 40000 },
+                         released[3] = { 0, 120000, 0 }, carried[3] = { 120000, 0, 40000 },
+                         amounts[3] = { 620000, 310000, 540000 };
+    static const int32_t last[3][3] = { { 2024, 1, 31 }, { 2024, 2, 29 }, { 2024, 3, 31 } };
+    for (int carry = 0; carry < 2; carry++) {
+        env e;
+        env_init(&e, ctx,
+                 plan_cd(ctx, "month", "2024-01-01", "2024-12-31",
+                         carry ? ", \"cap\": {\"amount\": 5000, \"carry_forward\": true}"
+                               : ", \"cap\": {\"amount\": 5000}",
+                         ""),
+                 2024, SPI_CPERIOD_MONTH, 0);
+        for (int m = 0; m < 3; m++)
+            add(&e.src, SP_FACT_ORDER_LINES, 1 + (uint64_t)m, 0, spt_day(2024, m + 1, 10), A,
+                P1, amounts[m], 1, 0);
+        int64_t in[3 * 2] = { 0 }, sum = 0;
+        for (uint32_t m = 0; m < 3; m++) {
+            spi_crun o = run_both(&e, m, in);
+            int32_t day = spt_day(last[m][0], last[m][1], last[m][2]);
+            assert_int_equal(o.totals[0], paid[carry][m]);
+            assert_int_equal(o.statements[0].total, paid[carry][m]);
+            assert_int_equal(o.caps[0].room, room[m]);
+            assert_int_equal(o.caps[0].excess, excess[m]);
+            assert_int_equal(o.caps[0].released, carry ? released[m] : 0);
+            assert_int_equal(o.carry[SPI_CCARRY_CAP(0)], carry ? carried[m] : 0);
+            assert_int_equal(o.carry[SPI_CCARRY_DRAW], 0);
+            const spi_cstatement *st = &o.statements[0];
+            const spi_cline *l = &o.lines[st->first];
+            assert_int_equal(l[0].kind, SPI_CLINE_ORDER);
+            assert_int_equal(l[0].earned, amounts[m] < 500000 ? amounts[m] : 500000);
+            size_t k = 1;
+            if (carry && released[m] > 0)
+                check_settle_line(&l[k++], SPI_CLINE_CAP_RELEASE, 0, day, in[SPI_CCARRY_CAP(0)],
+                                  500000, released[m]);
+            if (excess[m] > 0)
+                check_settle_line(&l[k++], carry ? SPI_CLINE_CAP_CARRY : SPI_CLINE_CAP_LOST, 0,
+                                  day, excess[m], 500000, 0);
+            assert_int_equal(st->nlines, k);
+            for (size_t p = 1; p < 3; p++) {
+                assert_int_equal(o.statements[p].nlines, 0);
+                assert_int_equal(o.carry[p * 2 + SPI_CCARRY_CAP(0)], 0);
+            }
+            sum += paid[carry][m];
+            memcpy(in, o.carry, sizeof in);
+            spi_crun_free(ctx, &o);
+        }
+        assert_int_equal(sum, carry ? 1430000 : 1310000);
+        assert_int_equal(sum + in[SPI_CCARRY_CAP(0)] + (carry ? 0 : 120000 + 40000), 1470000);
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
+/*
+ * The cap's room is of the payout before the bonuses, which the cap does not hold: a cap
+ * of 5,000.00 carried forward and a bonus of 1,000.00 at 3,000.00 of measure. February,
+ * 120,000 carried in, a line of 310,000: the schedule pays 310,000 + the bonus 100,000;
+ * room 500,000 - 310,000 = 190,000, so the 120,000 is released: 530,000.
+ * A payout below 0 (a negative line of -100,000) leaves more room than the cap:
+ * 500,000 + 100,000 = 600,000; 550,000 carried in is all released (paid
+ * -100,000 + 550,000 = 450,000 = min(A + K, cap)); 700,000 carried in releases 600,000
+ * (paid the cap, 500,000) and carries 100,000.
+ * A quarterly cap in a monthly run: not due in January (its carry passes unchanged, no
+ * lines); due in March over the quarter: 100,000 + 150,000 = 250,000 leaves room 250,000,
+ * releasing all of the 77 carried in: 250,077.
+ */
+static void test_cap_carry_cases(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_init(&e, ctx,
+             plan_cd(ctx, "month", "2024-01-01", "2024-12-31",
+                     ", \"cap\": {\"amount\": 5000, \"carry_forward\": true}, \"bonuses\": "
+                     "[{\"at\": 3000, \"amount\": 1000}]",
+                     ""),
+             2024, SPI_CPERIOD_MONTH, 1);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 2, 10), A, P1, 310000, 1, 0);
+    int64_t in[6] = { 0, 120000, 0, 0, 0, 0 };
+    spi_crun o = run_both(&e, 1, in);
+    assert_int_equal(o.lines[0].earned, 410000);
+    assert_int_equal(o.caps[0].room, 190000);
+    assert_int_equal(o.caps[0].released, 120000);
+    assert_int_equal(o.totals[0], 530000);
+    assert_int_equal(o.carry[1], 0);
+    spi_crun_free(ctx, &o);
+
+    e.src.f[0].amount = -100000;
+    in[1] = 550000;
+    o = run_both(&e, 1, in);
+    assert_int_equal(o.caps[0].room, 600000);
+    assert_int_equal(o.caps[0].excess, 0);
+    assert_int_equal(o.caps[0].released, 550000);
+    assert_int_equal(o.totals[0], 450000);
+    assert_int_equal(o.carry[1], 0);
+    spi_crun_free(ctx, &o);
+    in[1] = 700000;
+    o = run_both(&e, 1, in);
+    assert_int_equal(o.caps[0].released, 600000);
+    assert_int_equal(o.totals[0], 500000);
+    assert_int_equal(o.carry[1], 100000);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+
+    env_init(&e, ctx,
+             plan_cd(ctx, "quarter", "2024-01-01", "2024-12-31",
+                     ", \"cap\": {\"amount\": 5000, \"carry_forward\": true}", ""),
+             2024, SPI_CPERIOD_MONTH, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 10), A, P1, 100000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 3, 10), A, P1, 150000, 1, 0);
+    int64_t q[6] = { 0, 77, 0, 5, 0, 0 };
+    o = run_both(&e, 0, q);
+    assert_false(o.due[0]);
+    assert_memory_equal(o.carry, q, sizeof q);
+    assert_int_equal(o.nlines, 0);
+    assert_int_equal(o.caps[0].room, 0);
+    spi_crun_free(ctx, &o);
+    o = run_both(&e, 2, q);
+    assert_true(o.due[0]);
+    assert_int_equal(o.caps[0].room, 250000);
+    assert_int_equal(o.totals[0], 250077);
+    assert_int_equal(o.totals[1], 5); /* B: nothing earned, 5 released */
+    assert_int_equal(o.carry[1], 0);
+    assert_int_equal(o.carry[3], 0);
+    assert_int_equal(o.statements[0].nlines, 3); /* January's line, March's, the release */
+    check_settle_line(&o.lines[2], SPI_CLINE_CAP_RELEASE, 0, spt_day(2024, 3, 31), 77, 500000,
+                      77);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* Earnings of 4.1 (Siebel, 2002, a draw of 2,000.00 a month), one line a month. */
+static const int64_t earn_41[6] = { 275000, 300000, 150000, 237500, 300000, 275000 };
+
+/*
+ * 4.1, recoverable: paid max(E, D), the top-up added to the balance, recovered only from
+ * earnings above the draw:
+ *   Jan 275,000, Feb 300,000: above the draw, nothing owed: paid as earned.
+ *   Mar 150,000: top-up 200,000 - 150,000 = 50,000, paid 200,000, owed 50,000.
+ *   Apr 237,500: recovered min(50,000, 37,500) = 37,500, paid 200,000, owed 12,500.
+ *   May 300,000: recovered min(12,500, 100,000) = 12,500, paid 287,500, owed 0.
+ *   Jun 275,000: paid 275,000. Paid 1,537,500 = earned; top-ups 50,000 = recovered.
+ * Rep B earns nothing: topped up 200,000 a month, owing 200,000 more after each.
+ * 4.2, non-recoverable on the same months: March topped up 50,000, April not reduced:
+ * 275,000 + 300,000 + 200,000 + 237,500 + 300,000 + 275,000 = 1,587,500, nothing owed.
+ */
+static void test_ex_4_1_4_2_draws(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    static const int64_t topup[6] = { 0, 0, 50000, 0, 0, 0 },
+                         recovered[6] = { 0, 0, 0, 37500, 12500, 0 },
+                         owed[6] = { 0, 0, 50000, 12500, 0, 0 },
+                         total[2][6] = { { 275000, 300000, 200000, 237500, 300000, 275000 },
+                                         { 275000, 300000, 200000, 200000, 287500, 275000 } };
+    static const int32_t last[6][2] = { { 1, 31 }, { 2, 28 }, { 3, 31 },
+                                        { 4, 30 }, { 5, 31 }, { 6, 30 } };
+    for (int rec = 0; rec < 2; rec++) {
+        env e;
+        env_init(&e, ctx,
+                 plan_cd(ctx, "month", "2002-01-01", "2002-12-31", "",
+                         rec ? ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 2000, "
+                               "\"period\": \"month\"}"
+                             : ", \"draw\": {\"kind\": \"non_recoverable\", \"amount\": 2000, "
+                               "\"period\": \"month\"}"),
+                 2002, SPI_CPERIOD_MONTH, 0);
+        for (int m = 0; m < 6; m++)
+            add(&e.src, SP_FACT_ORDER_LINES, 1 + (uint64_t)m, 0, spt_day(2002, m + 1, 15), A,
+                P1, earn_41[m], 1, 0);
+        int64_t in[3 * 2] = { 0 }, sum = 0;
+        for (uint32_t m = 0; m < 6; m++) {
+            spi_crun o = run_both(&e, m, in);
+            int32_t day = spt_day(2002, last[m][0], last[m][1]);
+            const spi_cdraw_out *d = &o.draws[0];
+            assert_int_equal(d->earned, earn_41[m]);
+            assert_int_equal(d->paid, topup[m]);
+            assert_int_equal(d->recovered, rec ? recovered[m] : 0);
+            assert_int_equal(d->forgiven, 0);
+            assert_int_equal(d->balance, rec ? owed[m] : 0);
+            assert_int_equal(o.carry[SPI_CCARRY_DRAW], rec ? owed[m] : 0);
+            assert_int_equal(o.statements[0].total, total[rec][m]);
+            assert_int_equal(o.totals[0], earn_41[m]); /* the component's earnings */
+            const spi_cstatement *st = &o.statements[0];
+            const spi_cline *l = &o.lines[st->first];
+            if (topup[m] > 0) {
+                assert_int_equal(st->nlines, 2);
+                check_settle_line(&l[1], SPI_CLINE_DRAW, SPI_CLINE_NO_COMPONENT, day,
+                                  earn_41[m], 200000, topup[m]);
+            } else if (rec && recovered[m] > 0) {
+                assert_int_equal(st->nlines, 2);
+                check_settle_line(&l[1], SPI_CLINE_DRAW_RECOVERY, SPI_CLINE_NO_COMPONENT, day,
+                                  owed[m - 1], 200000, -recovered[m]);
+            } else {
+                assert_int_equal(st->nlines, 1);
+            }
+            /* B: E = 0, topped up to the draw every month. */
+            assert_int_equal(o.draws[1].paid, 200000);
+            assert_int_equal(o.statements[1].total, 200000);
+            assert_int_equal(o.draws[1].balance, rec ? 200000 * (int64_t)(m + 1) : 0);
+            check_settle_line(&o.lines[o.statements[1].first], SPI_CLINE_DRAW,
+                              SPI_CLINE_NO_COMPONENT, day, 0, 200000, 200000);
+            sum += o.statements[0].total;
+            memcpy(in, o.carry, sizeof in);
+            spi_crun_free(ctx, &o);
+        }
+        assert_int_equal(sum, rec ? 1537500 : 1587500);
+        env_free(&e);
+    }
+
+    /* 4.2 published (QuotaPath): a draw of 5,000.00, 3,200.00 earned: top-up 180,000, paid
+     * 500,000, nothing owed; the recoverable variant owes the 180,000. */
+    for (int rec = 0; rec < 2; rec++) {
+        env e;
+        env_init(&e, ctx,
+                 plan_cd(ctx, "month", "2024-01-01", "2024-12-31", "",
+                         rec ? ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 5000, "
+                               "\"period\": \"month\"}"
+                             : ", \"draw\": {\"kind\": \"non_recoverable\", \"amount\": 5000, "
+                               "\"period\": \"month\"}"),
+                 2024, SPI_CPERIOD_MONTH, 0);
+        add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 15), A, P1, 320000, 1, 0);
+        spi_crun o = run_both(&e, 0, NULL);
+        assert_int_equal(o.draws[0].paid, 180000);
+        assert_int_equal(o.statements[0].total, 500000);
+        assert_int_equal(o.carry[SPI_CCARRY_DRAW], rec ? 180000 : 0);
+        spi_crun_free(ctx, &o);
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
+/*
+ * 4.3: a recoverable draw of 2,000.00 a month, January to June 2024 (the version's range),
+ * the balance forgiven at the close of the period holding 2024-06-30:
+ *   Jan 120,000: top-up 80,000, owed 80,000.     Feb 180,000: top-up 20,000, owed 100,000.
+ *   Mar 260,000: recovered 60,000, owed 40,000.  Apr 190,000: top-up 10,000, owed 50,000.
+ *   May 230,000: recovered 30,000, owed 20,000.
+ *   Jun 150,000: top-up 50,000, owed 70,000, then forgiven: 70,000 (a line that pays
+ *   nothing), owed 0. Paid 200,000 every month, 1,200,000 = earned 1,130,000 + 70,000.
+ * July is outside the version: nothing is due, no draw.
+ */
+static void test_ex_4_3_forgiven(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    static const int64_t earned[6] = { 120000, 180000, 260000, 190000, 230000, 150000 },
+                         topup[6] = { 80000, 20000, 0, 10000, 0, 50000 },
+                         recovered[6] = { 0, 0, 60000, 0, 30000, 0 },
+                         owed[6] = { 80000, 100000, 40000, 50000, 20000, 0 };
+    env e;
+    env_init(&e, ctx,
+             plan_cd(ctx, "month", "2024-01-01", "2024-06-30", "",
+                     ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 2000, \"period\": "
+                     "\"month\", \"forgive_on\": \"2024-06-30\"}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    e.in.npayees = 1;
+    for (int m = 0; m < 6; m++)
+        add(&e.src, SP_FACT_ORDER_LINES, 1 + (uint64_t)m, 0, spt_day(2024, m + 1, 20), A, P1,
+            earned[m], 1, 0);
+    int64_t in[2] = { 0, 0 }, sum = 0, forgiven = 0;
+    for (uint32_t m = 0; m < 6; m++) {
+        spi_crun o = run_both(&e, m, in);
+        assert_int_equal(o.draws[0].paid, topup[m]);
+        assert_int_equal(o.draws[0].recovered, recovered[m]);
+        assert_int_equal(o.draws[0].forgiven, m == 5 ? 70000 : 0);
+        assert_int_equal(o.draws[0].balance, owed[m]);
+        assert_int_equal(o.carry[SPI_CCARRY_DRAW], owed[m]);
+        assert_int_equal(o.statements[0].total, 200000);
+        sum += o.statements[0].total;
+        forgiven += o.draws[0].forgiven;
+        if (m == 5) {
+            int32_t day = spt_day(2024, 6, 30);
+            assert_int_equal(o.nlines, 3);
+            check_settle_line(&o.lines[1], SPI_CLINE_DRAW, SPI_CLINE_NO_COMPONENT, day, 150000,
+                              200000, 50000);
+            check_settle_line(&o.lines[2], SPI_CLINE_DRAW_FORGIVEN, SPI_CLINE_NO_COMPONENT, day,
+                              70000, 200000, 0);
+        }
+        memcpy(in, o.carry, sizeof in);
+        spi_crun_free(ctx, &o);
+    }
+    assert_int_equal(sum, 1200000);
+    assert_int_equal(sum - 1130000, forgiven);
+    spi_crun o = run_both(&e, 6, in);
+    assert_false(o.due[0]);
+    assert_int_equal(o.nlines, 0);
+    assert_int_equal(o.draws[0].paid, 0);
+    assert_int_equal(o.carry[SPI_CCARRY_DRAW], 0);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* Half-even division by d > 0 (the plans' default rounding), for the model below. */
+static int64_t div_half_even(int64_t n, int64_t d)
+{
+    int64_t q = n / d, r = n % d;
+    if (r < 0) {
+        q--;
+        r += d;
+    }
+    if (2 * r > d || (2 * r == d && (q & 1) != 0))
+        q++;
+    return q;
+}
+
+#define SETTLE_PLAN                                                                           \
+    "{\"plan\": \"S\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": \"USD\", "  \
+    "\"components\": [{\"id\": \"m\", \"measure\": {\"kind\": \"amount\"}, \"period\": "     \
+    "\"month\", \"schedule\": {\"kind\": \"flat\", \"tiers\": [{\"rate\": \"7%%\"}]}, "      \
+    "\"cap\": {\"amount\": 40, \"carry_forward\": true}}, {\"id\": \"q\", \"measure\": "     \
+    "{\"kind\": \"amount\"}, \"period\": \"quarter\", \"schedule\": {\"kind\": \"flat\", "   \
+    "\"tiers\": [{\"rate\": \"2%%\"}]}}], \"draw\": {\"kind\": \"recoverable\", \"amount\": " \
+    "30, \"period\": \"month\"%s}}"
+
+/*
+ * Random months chained through the carry state against a second implementation of the
+ * settlement: a monthly component at 7 % capped at 40.00 (carried forward), a quarterly
+ * one at 2 % (due in March), a recoverable draw of 30.00 a month, forgiven in February,
+ * March or never; random facts of January to March (negative lines too) in random
+ * batches, and a random carry-in. Per payee and month, from the facts alone:
+ * A = R(7 % x M), paid under the cap min(A, 4,000) plus released = min(K, 4,000 -
+ * min(A, 4,000)), carried K - released + max(A - 4,000, 0); E = that + R(2 % x the
+ * quarter's M) in March; the draw as in 4.1 and 4.3.
+ */
+static void test_settle_model(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spt_rng r = { 20240930 };
+    static const char *const forgive[3] = { "", ", \"forgive_on\": \"2024-02-10\"",
+                                            ", \"forgive_on\": \"2024-03-31\"" };
+    unsigned iters = spt_iterations(60);
+    for (unsigned it = 0; it < iters; it++) {
+        char json[2048];
+        int fg = (int)(it % 3);
+        snprintf(json, sizeof json, SETTLE_PLAN, forgive[fg]);
+        env e;
+        env_init(&e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 0);
+        int64_t month[3][3] = { { 0 } }, quarter[3] = { 0 };
+        size_t n = (size_t)spt_rng_range(&r, 0, 60);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t rep = (uint32_t)spt_rng_range(&r, A, C);
+            int m = (int)spt_rng_range(&r, 0, 2);
+            int64_t amount = spt_rng_range(&r, -20000, 60000);
+            add(&e.src, SP_FACT_ORDER_LINES, 1 + i, 0, spt_day(2024, m + 1, 1) +
+                (int32_t)spt_rng_range(&r, 0, 27), rep, P1, amount, 1, 0);
+            month[m][rep] += amount;
+            quarter[rep] += amount;
+        }
+        e.src.seed = spt_rng_next(&r) | 1;
+        e.src.max_batch = (size_t)spt_rng_range(&r, 1, 16);
+        int64_t in[3 * 3];
+        for (size_t p = 0; p < 3; p++) {
+            in[p * 3 + SPI_CCARRY_DRAW] = spt_rng_chance(&r, 50) ? spt_rng_range(&r, 0, 5000) : 0;
+            in[p * 3 + SPI_CCARRY_CAP(0)] = spt_rng_chance(&r, 50) ? spt_rng_range(&r, 0, 6000) : 0;
+            in[p * 3 + SPI_CCARRY_CAP(1)] = 0;
+        }
+        for (uint32_t m = 0; m < 3; m++) {
+            spi_crun o = run_both(&e, m, in);
+            for (size_t p = 0; p < 3; p++) {
+                int64_t a = div_half_even(month[m][p] * 7, 100), k = in[p * 3 + 1],
+                        b = in[p * 3 + SPI_CCARRY_DRAW];
+                int64_t under = a < 4000 ? a : 4000, room = 4000 - under;
+                int64_t rel = k < room ? k : room, tm = under + rel;
+                int64_t tq = m == 2 ? div_half_even(quarter[p] * 2, 100) : 0, e_ = tm + tq;
+                int64_t top = e_ < 3000 ? 3000 - e_ : 0, rec = 0, fgv = 0;
+                b += top;
+                if (e_ > 3000 && b > 0)
+                    rec = e_ - 3000 < b ? e_ - 3000 : b;
+                b -= rec;
+                if ((fg == 1 && m == 1) || (fg == 2 && m == 2)) {
+                    fgv = b;
+                    b = 0;
+                }
+                assert_int_equal(o.totals[p * 2], tm);
+                assert_int_equal(o.totals[p * 2 + 1], tq);
+                assert_int_equal(o.caps[p * 2].released, rel);
+                assert_int_equal(o.carry[p * 3 + 1], k - rel + (a > 4000 ? a - 4000 : 0));
+                assert_int_equal(o.carry[p * 3 + 2], 0);
+                assert_int_equal(o.draws[p].earned, e_);
+                assert_int_equal(o.draws[p].paid, top);
+                assert_int_equal(o.draws[p].recovered, rec);
+                assert_int_equal(o.draws[p].forgiven, fgv);
+                assert_int_equal(o.carry[p * 3 + SPI_CCARRY_DRAW], b);
+                assert_int_equal(o.statements[p].total, e_ + top - rec);
+            }
+            memcpy(in, o.carry, sizeof in);
+            spi_crun_free(ctx, &o);
+        }
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
+/* The carry-in and the draw's period checked before anything is read; overflow named. */
+static void test_settle_errors(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_init(&e, ctx,
+             plan_cd(ctx, "month", "2024-01-01", "2024-12-31",
+                     ", \"cap\": {\"amount\": 5000, \"carry_forward\": true}",
+                     ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 2000, \"period\": "
+                     "\"month\"}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 10), A, P1, 620000, 1, 0);
+    int64_t in[6] = { -1, 0, 0, 0, 0, 0 };
+    e.in.carry_in = in;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"A\": carry-in: the draw balance -1 is negative");
+    in[0] = 0;
+    in[5] = -1;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"C\": components[0] (\"c\"): carry-in: the cap excess -1 "
+               "is negative");
+    /* Overflow: the cap's carry (INT64_MAX carried in, none released, 120,000 more); the
+     * draw's balance (INT64_MAX - 10 owed, a top-up of 200,000 for B, who earns nothing). */
+    in[5] = 0;
+    in[1] = INT64_MAX;
+    for (int lines = 0; lines < 2; lines++) {
+        e.in.want_lines = lines == 1;
+        expect_run(&e, SP_EOVERFLOW,
+                   "commission run: payee \"A\": components[0] (\"c\"): the cap's carried excess "
+                   "overflows int64_t");
+    }
+    in[1] = 0;
+    in[2] = INT64_MAX - 10;
+    for (int lines = 0; lines < 2; lines++) {
+        e.in.want_lines = lines == 1;
+        expect_run(&e, SP_EOVERFLOW, "commission run: payee \"B\": the draw overflows int64_t");
+    }
+    env_free(&e);
+
+    /* A balance without a recoverable draw; a cap excess without carry_forward, or no cap. */
+    env_init(&e, ctx,
+             plan_cd(ctx, "month", "2024-01-01", "2024-12-31", ", \"cap\": {\"amount\": 5000}",
+                     ", \"draw\": {\"kind\": \"non_recoverable\", \"amount\": 2000, \"period\": "
+                     "\"month\"}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    int64_t in2[6] = { 0, 0, 5, 0, 0, 0 };
+    e.in.carry_in = in2;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"B\": carry-in: a draw balance of 5, but the plan has no "
+               "recoverable draw");
+    in2[2] = 0;
+    in2[5] = 7;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"C\": components[0] (\"c\"): carry-in: a cap excess of "
+               "7, but the component carries none forward (cap.carry_forward is false)");
+    /* A top-up beyond int64_t: E far below 0 (a line of -9,223,372,036,854,775,000). */
+    in2[5] = 0;
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 10), A, P1, -9223372036854775000,
+        1, 0);
+    for (int lines = 0; lines < 2; lines++) {
+        e.in.want_lines = lines == 1;
+        expect_run(&e, SP_EOVERFLOW, "commission run: payee \"A\": the draw overflows int64_t");
+    }
+    env_free(&e);
+    env_init(&e, ctx, plan_cd(ctx, "month", "2024-01-01", "2024-12-31", "", ""), 2024,
+             SPI_CPERIOD_MONTH, 0);
+    e.in.carry_in = in2;
+    in2[5] = 7;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"C\": components[0] (\"c\"): carry-in: a cap excess of "
+               "7, but the component carries none forward (no cap)");
+    env_free(&e);
+
+    /* The draw's period is the run's. */
+    env_init(&e, ctx,
+             plan_cd(ctx, "quarter", "2024-01-01", "2024-12-31", "",
+                     ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 2000, \"period\": "
+                     "\"month\"}"),
+             2024, SPI_CPERIOD_QUARTER, 0);
+    expect_run(&e, SP_EINVAL,
+               "commission run: draw.period: a month draw in a quarter run (run it per month)");
+    env_free(&e);
+    env_init(&e, ctx,
+             plan_cd(ctx, "month", "2024-01-01", "2024-12-31", "",
+                     ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 2000, \"period\": "
+                     "\"quarter\"}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    expect_run(&e, SP_EINVAL,
+               "commission run: draw.period: a quarter draw in a month run (a draw is settled "
+               "in a run of its own period, on the earnings of the whole period; draws over "
+               "several runs come later)");
+    env_free(&e);
+
+    /* The payout before the cap beyond int64_t (1000 % of 10^18): the cap would bring it
+     * back, but its excess cannot be held. */
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month",
+                   "{\"kind\": \"flat\", \"tiers\": [{\"rate\": \"1000%\"}]}",
+                   ", \"cap\": {\"amount\": 5000}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 10), A, P1, 1000000000000000000, 1,
+        0);
+    for (int lines = 0; lines < 2; lines++) {
+        e.in.want_lines = lines == 1;
+        expect_run(&e, SP_EOVERFLOW,
+                   "commission run: payee \"A\": components[0] (\"c\"): the payout before the "
+                   "cap overflows int64_t");
+    }
+    env_free(&e);
+
+    /* A statement whose total leaves int64_t with the release: on the lines path (the
+     * totals path has no statement), and, with a draw, on both (E is the total). */
+    for (int draw = 0; draw < 2; draw++) {
+        char json[2048];
+        snprintf(json, sizeof json,
+                 "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": "
+                 "\"USD\", \"components\": [{\"id\": \"big\", \"measure\": {\"kind\": "
+                 "\"amount\"}, \"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "
+                 "\"tiers\": [{\"rate\": \"100%%\"}]}}, {\"id\": \"c\", \"measure\": "
+                 "{\"kind\": \"amount\", \"filter\": {\"product\": [\"P2\"]}}, \"period\": "
+                 "\"month\", \"schedule\": {\"kind\": \"flat\", \"tiers\": [{\"rate\": "
+                 "\"100%%\"}]}, \"cap\": {\"amount\": 5000, \"carry_forward\": true}}]%s}",
+                 draw ? ", \"draw\": {\"kind\": \"non_recoverable\", \"amount\": 1, "
+                        "\"period\": \"month\"}"
+                      : "");
+        env_init(&e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 0);
+        add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 10), A, P1,
+            INT64_MAX - 100000, 1, 0);
+        int64_t in3[9] = { 0, 0, 300000, 0, 0, 0, 0, 0, 0 };
+        e.in.carry_in = in3;
+        for (int lines = 1 - draw; lines < 2; lines++) {
+            e.in.want_lines = lines == 1;
+            expect_run(&e, SP_EOVERFLOW, "commission run: payee \"A\": the total overflows");
+        }
+        e.in.want_lines = false;
+        if (!draw) {
+            spi_crun o = run_ok(&e);
+            assert_int_equal(o.totals[1], 300000);
+            spi_crun_free(ctx, &o);
+        }
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
+/* A fault loop over the settlement's allocations: a capped component carried forward and
+ * a recoverable draw forgiven in June, with a carry-in, on both paths. */
+static void test_settle_faults(void **state)
+{
+    (void)state;
+    static fault f;
+    memset(&f, 0, sizeof f);
+    spt_alloc_init(&f.alloc);
+    sp_ctx *ctx = spt_ctx_with(&f.alloc);
+    env_init(&f.e, ctx,
+             plan_cd(ctx, "month", "2024-01-01", "2024-12-31",
+                     ", \"cap\": {\"amount\": 5000, \"carry_forward\": true}",
+                     ", \"draw\": {\"kind\": \"recoverable\", \"amount\": 2000, \"period\": "
+                     "\"month\", \"forgive_on\": \"2024-06-30\"}"),
+             2024, SPI_CPERIOD_MONTH, 5);
+    add(&f.e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 6, 3), A, P1, 150000, 1, 0);
+    add(&f.e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 6, 4), B, P1, 700000, 1, 0);
+    add(&f.e.src, SP_FACT_ORDER_LINES, 3, 0, spt_day(2024, 6, 5), C, P1, 250000, 1, 0);
+    static const int64_t in[6] = { 20000, 1000, 5000, 0, 0, 0 };
+    f.e.in.carry_in = in;
+    size_t live = f.alloc.live_blocks;
+    static const int errors[] = { SP_ENOMEM };
+    for (int lines = 0; lines < 2; lines++) {
+        f.e.in.want_lines = lines == 1;
+        spt_fault_case fc = { "settle", run_fault, undo_fault, check_fault, live_fault,
+                              errors, 1, &f };
+        spt_injector inj = spt_alloc_injector(&f.alloc);
+        assert_true(spt_fault_loop(&fc, &inj) >= 5);
+    }
+    assert_int_equal(f.alloc.live_blocks, live);
+    env_free(&f.e);
+    sp_ctx_free(ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -969,6 +1643,10 @@ int main(void)
         cmocka_unit_test(test_properties),      cmocka_unit_test(test_fast_totals),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_ex_3_4_cap_carry), cmocka_unit_test(test_cap_carry_cases),
+        cmocka_unit_test(test_ex_4_1_4_2_draws), cmocka_unit_test(test_ex_4_3_forgiven),
+        cmocka_unit_test(test_settle_model),     cmocka_unit_test(test_settle_errors),
+        cmocka_unit_test(test_settle_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

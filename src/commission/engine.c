@@ -102,6 +102,7 @@ typedef struct run {
     bool ident;     /* payee i is dict index i, every index a payee: no map */
     comp *comps;
     int32_t lo, hi;
+    int32_t run_first, run_end; /* the run's period within the version (the draw's) */
     refund *refunds;
     size_t nrefunds, caprefunds;
     int64_t *measure, *spiffs;
@@ -144,8 +145,6 @@ static int check_component(run *r, size_t i)
         member = "measure.basis", later = "the invoice and payment bases";
     else if (c->measure == SPI_CMEASURE_DEALS)
         member = "measure.kind", later = "the deals measure";
-    else if (c->carry_forward)
-        member = "cap.carry_forward", later = "carrying a cap's excess forward";
     else if (c->nlevels > 0)
         member = "crediting.rollup", later = "roll-ups";
     else if (c->has_clawback)
@@ -167,7 +166,8 @@ static int check_component(run *r, size_t i)
 }
 
 int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
-                     int32_t fiscal_year, uint32_t period, uint32_t index, spi_cdays *days)
+                     int32_t fiscal_year, uint32_t period, uint32_t index, spi_cdays *whole,
+                     spi_cdays *days)
 {
     int32_t firsts[SP_CALENDAR_MAX_PERIODS], ends[SP_CALENDAR_MAX_PERIODS];
     size_t n = 0;
@@ -180,6 +180,9 @@ int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
                         fiscal_year, n, spi_cplan_period_names[period], index + 1);
     int32_t run_end = ends[index];
     int32_t vfrom = plan->from, vend = plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : plan->to + 1;
+    whole->first = firsts[index] > vfrom ? firsts[index] : vfrom;
+    whole->end = run_end < vend ? run_end : vend;
+    whole->due = whole->first < whole->end;
     for (size_t i = 0; i < plan->ncomponents; i++) {
         const spi_cplan_component *c = &plan->components[i];
         int32_t fy;
@@ -200,8 +203,11 @@ static int setup_periods(run *r, const sp_calendar *cal)
     spi_cdays *days = spi_malloc_array(r->ctx, r->nc, sizeof *days);
     if (days == NULL)
         return SP_ENOMEM;
+    spi_cdays whole;
     int rc = spi_cengine_days(r->ctx, cal, r->plan, r->in->fiscal_year, r->in->period,
-                              r->in->index, days);
+                              r->in->index, &whole, days);
+    r->run_first = whole.first;
+    r->run_end = whole.end;
     r->lo = INT32_MAX;
     r->hi = INT32_MIN;
     for (size_t i = 0; rc == SP_OK && i < r->nc; i++) {
@@ -1091,6 +1097,9 @@ void spi_crun_free(sp_ctx *ctx, spi_crun *res)
     spi_free(ctx, res->totals);
     spi_free(ctx, res->statements);
     spi_free(ctx, res->lines);
+    spi_free(ctx, res->caps);
+    spi_free(ctx, res->draws);
+    spi_free(ctx, res->carry);
     memset(res, 0, sizeof *res);
 }
 
@@ -1138,12 +1147,17 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     for (size_t i = 0; i < r.nc; i++)
         if ((rc = check_component(&r, i)) != SP_OK)
             return rc;
+    spi_csettle settle = { r.plan, in->dict, in->payees, r.np, in->carry_in, in->period,
+                           NULL, NULL, 0, 0 };
+    if ((rc = spi_csettle_check(ctx, &settle)) != SP_OK)
+        return rc;
     size_t cells = r.np * r.nc;
     r.map1 = spi_malloc_array(ctx, (size_t)r.ndict + 1, sizeof *r.map1);
     r.comps = spi_calloc(ctx, r.nc, sizeof *r.comps);
     r.measure = o.measure = spi_calloc(ctx, cells, sizeof *o.measure);
     r.spiffs = spi_calloc(ctx, cells, sizeof *r.spiffs);
     o.totals = spi_calloc(ctx, cells, sizeof *o.totals);
+    o.caps = spi_calloc(ctx, cells, sizeof *o.caps);
     o.due = spi_calloc(ctx, r.nc, sizeof *o.due);
     o.first = spi_calloc(ctx, r.nc, sizeof *o.first);
     o.end = spi_calloc(ctx, r.nc, sizeof *o.end);
@@ -1152,7 +1166,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     if (maxp > SPI_SPLIT_STACK_PARTS)
         r.scratch = spi_malloc(ctx, SPI_SPLIT_SCRATCH(maxp));
     if (r.map1 == NULL || r.comps == NULL || o.measure == NULL || r.spiffs == NULL ||
-        o.totals == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
+        o.totals == NULL || o.caps == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
         sched == NULL || (maxp > SPI_SPLIT_STACK_PARTS && r.scratch == NULL)) {
         rc = SP_ENOMEM;
         goto fail;
@@ -1230,11 +1244,14 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
             }
         }
     }
-    /* Every payee's thresholds, lines or not, so that both paths fail alike. */
+    /* Every payee's thresholds, lines or not, so that both paths fail alike; and its caps'
+     * figures for the settlement. */
     for (size_t p = 0; rc == SP_OK && p < r.np; p++)
         for (size_t c = 0; rc == SP_OK && c < r.nc; c++)
-            if (r.comps[c].due)
-                rc = payee_schedule(&r, &sched[c], p, c);
+            if (r.comps[c].due && (rc = payee_schedule(&r, &sched[c], p, c)) == SP_OK &&
+                sched[c].s.has_cap)
+                rc = spi_csettle_cap(ctx, &settle, p, c, &sched[c].s, o.measure[p * r.nc + c],
+                                     r.plan->rounding_mode, &o.caps[p * r.nc + c]);
     if (rc != SP_OK)
         goto fail;
     if (lines_needed)
@@ -1250,6 +1267,12 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         o.statements = NULL;
         o.nlines = 0;
     }
+    settle.due = o.due;
+    settle.end = o.end;
+    settle.first = r.run_first;
+    settle.end_day = r.run_end;
+    if ((rc = spi_csettle_apply(ctx, &settle, &o)) != SP_OK)
+        goto fail;
     r.report.totals_path = !lines_needed;
     o.report = r.report;
     r.measure = NULL;

@@ -5,7 +5,8 @@
  * v0 reads order lines (basis "booking", credited on their day) and refunds (negative, on
  * their day, credited like the line they reference), measures amount, quantity, margin
  * and lines, applies the component's filter, splits (credit.h) and schedule (convert.h,
- * schedule.h) under the plan's rounding mode and policy, and the SPIFFs. Two paths that
+ * schedule.h) under the plan's rounding mode and policy, and the SPIFFs, then settles
+ * the caps carried forward and the draw against the carry state (draw.h). Two paths that
  * agree: statements with their lines (spi_cengine_run with want_lines), or the totals
  * only (one pass summing the period's measure by payee, where the policy allows it).
  */
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "credit.h"
+#include "draw.h"
 #include "plan_doc.h"
 #include "salesplan/core.h"
 #include "salesplan/storage.h"
@@ -26,7 +28,16 @@ typedef enum spi_cline_kind {
     SPI_CLINE_ORDER = 0,        /* an order line's credit through the schedule */
     SPI_CLINE_ORDER_SPIFF = 1,  /* a SPIFF on an order line */
     SPI_CLINE_REFUND = 2,       /* a refund's (negative) credit through the schedule */
-    SPI_CLINE_REFUND_SPIFF = 3  /* a SPIFF reversed by a refund */
+    SPI_CLINE_REFUND_SPIFF = 3, /* a SPIFF reversed by a refund */
+    /* The settlement's lines (draw.h), after a component's lines or (the draw's) after
+     * every component's: fact 0, share 100 %, the period's last day, rate the cap or the
+     * draw (minor units), own = earned, true_up 0. */
+    SPI_CLINE_CAP_RELEASE = 4,  /* carried-in cap excess paid: base the carried excess */
+    SPI_CLINE_CAP_CARRY = 5,    /* the cap's excess carried forward: base it, earned 0 */
+    SPI_CLINE_CAP_LOST = 6,     /* the cap's excess not carried (lost): base it, earned 0 */
+    SPI_CLINE_DRAW = 7,         /* the draw's top-up: base the earnings E */
+    SPI_CLINE_DRAW_RECOVERY = 8, /* recovered (negative): base the balance before */
+    SPI_CLINE_DRAW_FORGIVEN = 9  /* the balance forgiven: base it, earned 0 */
 } spi_cline_kind;
 
 /*
@@ -51,7 +62,7 @@ typedef struct spi_cline {
 } spi_cline;
 
 /* Per payee: its lines (lines[first .. first + nlines) of the run, in the order component,
- * then (day, kind, fact id)) and its total, the sum of the lines. */
+ * then (day, kind, fact id), the draw's last) and its total, the sum of the lines. */
 typedef struct spi_cstatement {
     size_t first, nlines;
     int64_t total;
@@ -78,6 +89,8 @@ typedef struct spi_cengine_input {
     uint32_t unknown;         /* spi_cengine_unknown */
     bool want_lines;          /* statements with lines; else the totals only (lines are
                                  still computed where the policy needs them) */
+    const int64_t *carry_in;  /* the carry state before the run (draw.h): npayees x
+                                 SPI_CCARRY_WIDTH(ncomponents); NULL: zeros */
 } spi_cengine_input;
 
 typedef struct spi_cengine_report {
@@ -92,11 +105,16 @@ typedef struct spi_crun {
     bool *due;                  /* per component: its period ends in the run's period */
     int32_t *first, *end;       /* per component: its period's days [first, end) */
     int64_t *measure;           /* npayees x ncomponents: the credited measure */
-    int64_t *totals;            /* npayees x ncomponents: earnings (schedule + SPIFFs) */
+    int64_t *totals;            /* npayees x ncomponents: earnings (schedule + SPIFFs +
+                                   carried-in cap excess released) */
     spi_cstatement *statements; /* npayees; NULL without lines */
     spi_cline *lines;           /* NULL without lines */
     size_t nlines;
     spi_cengine_report report;
+    spi_ccap_out *caps;         /* npayees x ncomponents: the caps' room, excess, release */
+    spi_cdraw_out *draws;       /* npayees: the draw settled in the run */
+    int64_t *carry;             /* the carry state after the run: npayees x
+                                   SPI_CCARRY_WIDTH(ncomponents) */
 } spi_crun;
 
 /* A component's days in a run: the period of its own grain that holds the run's last day,
@@ -107,9 +125,11 @@ typedef struct spi_cdays {
 } spi_cdays;
 
 /* days[0 .. plan->ncomponents) for the run of (fiscal_year, period, index) under the plan's
- * calendar `cal`. SP_EINVAL naming the period when the year has no such period. */
+ * calendar `cal`, and *whole the run's own period within the version (due: not empty).
+ * SP_EINVAL naming the period when the year has no such period. */
 int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
-                     int32_t fiscal_year, uint32_t period, uint32_t index, spi_cdays *days);
+                     int32_t fiscal_year, uint32_t period, uint32_t index, spi_cdays *whole,
+                     spi_cdays *days);
 
 /*
  * Compute the run. SP_OK and *out filled, or an error (SP_EINVAL naming the plan path, the

@@ -255,8 +255,11 @@ static int quotas_column(sp_commission_run *run, size_t k, const sp_target_plan 
     spi_cdays *days = spi_malloc_array(ctx, nc, sizeof *days);
     int rc = days == NULL ? SP_ENOMEM : sp_calendar_new(&cal, ctx, &run->plan.calendar.opts);
     if (rc == SP_OK)
+    {
+        spi_cdays whole;
         rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
-                              run->opts.index, days);
+                              run->opts.index, &whole, days);
+    }
     spi_cdays d = rc == SP_OK ? days[k] : (spi_cdays){ 0, 0, false };
     sp_calendar_free(cal);
     spi_free(ctx, days);
