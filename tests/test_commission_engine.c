@@ -23,7 +23,7 @@
 /* ---- a fact source: facts in any order, in random batches, failing on demand ---- */
 
 typedef struct tfact {
-    uint32_t kind; /* SP_FACT_ORDER_LINES or SP_FACT_REFUNDS */
+    uint32_t kind; /* SP_FACT_ORDER_LINES, SP_FACT_PAYMENTS or SP_FACT_REFUNDS */
     uint64_t id, ref;
     int32_t day;
     uint32_t rep, product;
@@ -37,6 +37,7 @@ typedef struct tsrc {
     size_t max_batch;
     uint64_t fail_at;  /* the batch (counted over the run's scans, from 1) that fails; 0 never */
     uint64_t batches;
+    bool line_ref;     /* order lines carry their ref (a deal) */
 } tsrc;
 
 static void add(tsrc *s, uint32_t kind, uint64_t id, uint64_t ref, int32_t day, uint32_t rep,
@@ -92,8 +93,10 @@ static int scan(void *user, const sp_fact_query *q, sp_fact_sink_fn sink, void *
         b.cost = cost;
         if (q->kind == SP_FACT_ORDER_LINES)
             b.rep = rep;
-        else
+        if (q->kind != SP_FACT_ORDER_LINES || s->line_ref)
             b.ref = ref;
+        if (q->kind == SP_FACT_PAYMENTS) /* id, ref, day, amount */
+            b.product = NULL, b.quantity = NULL, b.cost = NULL;
         int rc = sink(arg, &b);
         if (rc != 0)
             return rc;
@@ -154,8 +157,8 @@ typedef struct env {
     sp_ctx *ctx;
     sp_dict *dict;
     spi_cplan plan;
-    tsrc src;
-    sp_fact_source fs;
+    tsrc src, inv; /* the booking source; the invoice source (in.invoices when used) */
+    sp_fact_source fs, fi;
     spi_cengine_input in;
 } env;
 
@@ -167,6 +170,7 @@ static void env_init(env *e, sp_ctx *ctx, spi_cplan plan, int32_t fy, uint32_t p
     e->dict = make_dict(ctx);
     e->plan = plan;
     e->fs = source_of(&e->src);
+    e->fi = source_of(&e->inv);
     e->in.plan = &e->plan;
     e->in.fiscal_year = fy;
     e->in.period = period;
@@ -187,7 +191,7 @@ static void env_free(env *e)
 static spi_crun run_ok(env *e)
 {
     spi_crun out;
-    e->src.batches = 0;
+    e->src.batches = e->inv.batches = 0;
     if (spi_cengine_run(e->ctx, &e->in, NULL, &out) != SP_OK)
         fail_msg("run: %s", sp_ctx_errmsg(e->ctx));
     return out;
@@ -395,6 +399,18 @@ static void test_ex_1_2_spiff(void **state)
     sp_ctx_free(ctx);
 }
 
+/* 6.3's split: fact 7 to payees 0, 1, 2 by 50 / 30 / 20 %. */
+static const sp_dec shares_6_3[3] = { 500000000, 300000000, 200000000 };
+
+static spi_split_table *split_6_3(sp_ctx *ctx)
+{
+    static const uint64_t ids[3] = { 7, 7, 7 };
+    static const uint32_t who[3] = { 0, 1, 2 };
+    spi_split_table *t;
+    assert_int_equal(spi_split_table_new(&t, ctx, ids, who, shares_6_3, 3, 3), SP_OK);
+    return t;
+}
+
 /*
  * 6.3: a line of 1.01 at 5 % split 50/30/20. Credit: 50.5 / 30.3 / 20.2 -> floors
  * 50/30/20, the cent left to the largest remainder (.5): bases 51 / 30 / 20.
@@ -408,11 +424,7 @@ static void test_ex_6_3_split(void **state)
 {
     (void)state;
     sp_ctx *ctx = spt_new_ctx();
-    static const uint64_t ids[3] = { 7, 7, 7 };
-    static const uint32_t who[3] = { 0, 1, 2 };
-    static const sp_dec shares[3] = { 500000000, 300000000, 200000000 };
-    spi_split_table *t;
-    assert_int_equal(spi_split_table_new(&t, ctx, ids, who, shares, 3, 3), SP_OK);
+    spi_split_table *t = split_6_3(ctx);
     for (int pol = 0; pol < 2; pol++) {
         env e;
         env_init(&e,
@@ -433,7 +445,7 @@ static void test_ex_6_3_split(void **state)
             assert_int_equal(o.statements[p].nlines, 1);
             assert_int_equal(l->fact, 7);
             assert_int_equal(l->base, base[p]);
-            assert_int_equal(l->share, shares[p]);
+            assert_int_equal(l->share, shares_6_3[p]);
             assert_int_equal(l->earned, pol ? line[p] : total[p]);
         }
         check_sums(&o);
@@ -526,6 +538,527 @@ static void test_spiff_per_line(void **state)
     check_sums(&o);
     spi_crun_free(ctx, &o);
     env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* ---- the invoice and payment bases, the deals measure ---- */
+
+/* A payment: id, the line it pays, its day, its amount (negative: a reversal). */
+static void pay(tsrc *s, uint64_t id, uint64_t line, int32_t day, int64_t amount)
+{
+    add(s, SP_FACT_PAYMENTS, id, line, day, SP_NONE, SP_NONE, amount, 0, 0);
+}
+
+/* The line of payee p's statement at k. */
+static const spi_cline *line_at(const spi_crun *o, size_t p, size_t k)
+{
+    assert_true(k < o->statements[p].nlines);
+    return &o->lines[o->statements[p].first + k];
+}
+
+#define FLAT(rate) "{\"kind\": \"flat\", \"tiers\": [{\"rate\": \"" rate "\"}]}"
+
+/*
+ * 7.1 (ADempiere) on the invoice basis: an invoice line of 1,000.00 at 4 % earns 4,000; a
+ * credit note of 200.00 against it (a refund of the invoice source) earns
+ * R(P(80,000)) - R(P(100,000)) = 3,200 - 4,000 = -800: 3,200 in all, never (1,000 +
+ * 200) x 4 % = 4,800. The booking component beside it reads the order line of the booking
+ * source alone (500,000 x 1 % = 5,000), and the invoice component never sees it, though
+ * it has the invoice line's id. The credit note as a negative invoice line of its own
+ * subtracts the same: 100,000 - 20,000 = 80,000, 3,200. 7.2 (OCA #55) at 4 %: an invoice
+ * line of 100.00 (400) refunded in full nets 0 (never 800).
+ */
+static void test_ex_7_invoice(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_init(&e, ctx,
+             plan_of(ctx, "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, "
+                          "\"currency\": \"USD\", \"components\": [{\"id\": \"inv\", "
+                          "\"measure\": {\"kind\": \"amount\", \"basis\": \"invoice\"}, "
+                          "\"period\": \"month\", \"schedule\": " FLAT("4%") "}, {\"id\": "
+                          "\"book\", \"measure\": {\"kind\": \"amount\"}, \"period\": "
+                          "\"month\", \"schedule\": " FLAT("1%") "}]}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    e.in.invoices = &e.fi;
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 10), A, P1, 500000, 1, 0);
+    add(&e.inv, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 15), A, P1, 100000, 1, 0);
+    add(&e.inv, SP_FACT_REFUNDS, 2, 1, spt_day(2024, 1, 20), SP_NONE, P1, 20000, 0, 0);
+    add(&e.inv, SP_FACT_ORDER_LINES, 3, 0, spt_day(2024, 1, 16), B, P1, 10000, 1, 0);
+    add(&e.inv, SP_FACT_REFUNDS, 4, 3, spt_day(2024, 1, 17), SP_NONE, P1, 10000, 0, 0);
+    spi_crun o = run_ok(&e);
+    assert_int_equal(o.totals[0], 3200); /* A, inv */
+    assert_int_equal(o.totals[1], 5000); /* A, book */
+    assert_int_equal(o.measure[0], 80000);
+    assert_int_equal(o.measure[1], 500000);
+    assert_int_equal(o.statements[0].nlines, 3);
+    assert_int_equal(line_at(&o, 0, 0)->kind, SPI_CLINE_ORDER);
+    assert_int_equal(line_at(&o, 0, 0)->earned, 4000);
+    assert_int_equal(line_at(&o, 0, 0)->day, spt_day(2024, 1, 15));
+    assert_int_equal(line_at(&o, 0, 1)->kind, SPI_CLINE_REFUND);
+    assert_int_equal(line_at(&o, 0, 1)->fact, 2);
+    assert_int_equal(line_at(&o, 0, 1)->base, -20000);
+    assert_int_equal(line_at(&o, 0, 1)->earned, -800);
+    assert_int_equal(line_at(&o, 0, 2)->component, 1);
+    assert_int_equal(line_at(&o, 0, 2)->earned, 5000);
+    assert_int_equal(o.totals[2], 0); /* B: 400 - 400 */
+    assert_int_equal(line_at(&o, 1, 0)->earned, 400);
+    assert_int_equal(line_at(&o, 1, 1)->earned, -400);
+    assert_int_equal(o.report.lines_read, 3);
+    assert_int_equal(o.report.refunds_read, 2);
+    check_sums(&o);
+    spi_crun_free(ctx, &o);
+    /* The totals path: the same sums. */
+    e.in.want_lines = false;
+    o = run_ok(&e);
+    assert_true(o.report.totals_path);
+    assert_int_equal(o.totals[0], 3200);
+    assert_int_equal(o.totals[1], 5000);
+    assert_int_equal(o.totals[2], 0);
+    spi_crun_free(ctx, &o);
+    e.in.want_lines = true;
+    /* The credit note as a negative invoice line. */
+    e.inv.f[1].kind = SP_FACT_ORDER_LINES;
+    e.inv.f[1].rep = A;
+    e.inv.f[1].amount = -20000;
+    o = run_ok(&e);
+    assert_int_equal(o.measure[0], 80000);
+    assert_int_equal(o.totals[0], 3200);
+    assert_int_equal(line_at(&o, 0, 1)->kind, SPI_CLINE_ORDER);
+    assert_int_equal(line_at(&o, 0, 1)->earned, -800);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * 7.2 (OCA #607): an invoice of 1,000.00 at 20 % fully reversed by a credit note nets 0,
+ * on the invoice basis (+20,000 in January, the credit note -20,000 in January) and on
+ * the payment basis, where the reversal returns the money paid: paid in full in January
+ * (+20,000), the payment reversed in February (-100,000: -20,000). Never the -20,000 of
+ * skipping the reversed invoice.
+ */
+static void test_ex_7_2_reversed(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    for (int basis = 0; basis < 2; basis++) {
+        char measure[128];
+        snprintf(measure, sizeof measure, "{\"kind\": \"amount\", \"basis\": \"%s\"}",
+                 basis == 0 ? "invoice" : "payment");
+        env e;
+        env_init(&e, ctx, plan1(ctx, "2024", "{}", measure, "month", FLAT("20%"), ""), 2024,
+                 SPI_CPERIOD_MONTH, 0);
+        e.in.invoices = &e.fi;
+        add(&e.inv, SP_FACT_ORDER_LINES, 7, 0, spt_day(2024, 1, 5), A, P1, 100000, 1, 0);
+        if (basis == 0) {
+            add(&e.inv, SP_FACT_REFUNDS, 8, 7, spt_day(2024, 1, 25), SP_NONE, P1, 100000, 0, 0);
+            spi_crun o = run_ok(&e);
+            assert_int_equal(o.statements[0].nlines, 2);
+            assert_int_equal(line_at(&o, 0, 0)->earned, 20000);
+            assert_int_equal(line_at(&o, 0, 1)->earned, -20000);
+            assert_int_equal(o.statements[0].total, 0);
+            spi_crun_free(ctx, &o);
+        } else {
+            pay(&e.inv, 71, 7, spt_day(2024, 1, 20), 100000);
+            pay(&e.inv, 72, 7, spt_day(2024, 2, 3), -100000);
+            spi_crun jan = run_ok(&e);
+            e.in.index = 1;
+            spi_crun feb = run_ok(&e);
+            assert_int_equal(jan.statements[0].total, 20000);
+            assert_int_equal(line_at(&jan, 0, 0)->kind, SPI_CLINE_PAYMENT);
+            assert_int_equal(line_at(&jan, 0, 0)->fact, 71);
+            assert_int_equal(feb.statements[0].nlines, 1);
+            assert_int_equal(line_at(&feb, 0, 0)->fact, 72);
+            assert_int_equal(line_at(&feb, 0, 0)->base, -100000);
+            assert_int_equal(feb.statements[0].total, -20000);
+            assert_int_equal(jan.statements[0].total + feb.statements[0].total, 0);
+            assert_int_equal(feb.report.payments_read, 2);
+            spi_crun_free(ctx, &jan);
+            spi_crun_free(ctx, &feb);
+        }
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
+/*
+ * 8.1 (OCA), on the payment basis at 20 %: #104, an invoice line of 20,000.00 paid in two
+ * payments of 10,000.00 (January, February): each month 1,000,000 x 20 % = 200,000
+ * (400,000 in all); #480, a line of 1,000.00 paid 500.00: 50,000 x 20 % = 10,000. The
+ * same facts as order lines of the booking source (no invoice source: payments are read
+ * from it and reference its lines) give the same. #385 at 10 % on product P1 only: two
+ * lines of 1,000.00 (P1, P2) and a down payment of 1,500.00, which the host prorates to
+ * the lines by amount (3/4 of each: 75,000 and 75,000): 75,000 x 10 % = 7,500 (never
+ * 150,000 x 10 % = 15,000).
+ */
+static void test_ex_8_1_payments(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    for (int invoices = 0; invoices < 2; invoices++) {
+        env e;
+        env_init(&e, ctx,
+                 plan1(ctx, "2024", "{}", "{\"kind\": \"amount\", \"basis\": \"payment\"}",
+                       "month", FLAT("20%"), ""),
+                 2024, SPI_CPERIOD_MONTH, 0);
+        tsrc *s = invoices ? &e.inv : &e.src;
+        e.in.invoices = invoices ? &e.fi : NULL;
+        add(s, SP_FACT_ORDER_LINES, 10, 0, spt_day(2024, 1, 5), A, P1, 2000000, 1, 0);
+        add(s, SP_FACT_ORDER_LINES, 20, 0, spt_day(2024, 1, 6), B, P1, 100000, 1, 0);
+        pay(s, 101, 10, spt_day(2024, 1, 20), 1000000);
+        pay(s, 102, 10, spt_day(2024, 2, 20), 1000000);
+        pay(s, 201, 20, spt_day(2024, 1, 25), 50000);
+        spi_crun jan = run_ok(&e);
+        assert_int_equal(jan.totals[0], 200000);
+        assert_int_equal(jan.measure[0], 1000000);
+        assert_int_equal(jan.totals[1], 10000);
+        assert_int_equal(line_at(&jan, 0, 0)->rate, 200000000);
+        check_sums(&jan);
+        e.in.index = 1;
+        spi_crun feb = run_ok(&e);
+        assert_int_equal(feb.totals[0], 200000);
+        assert_int_equal(feb.totals[1], 0);
+        assert_int_equal(feb.statements[0].nlines, 1);
+        assert_int_equal(line_at(&feb, 0, 0)->fact, 102);
+        assert_int_equal(line_at(&feb, 0, 0)->day, spt_day(2024, 2, 20));
+        e.in.want_lines = false;
+        spi_crun tot = run_ok(&e);
+        assert_true(tot.report.totals_path);
+        assert_int_equal(tot.totals[0], 200000);
+        spi_crun_free(ctx, &tot);
+        spi_crun_free(ctx, &jan);
+        spi_crun_free(ctx, &feb);
+        env_free(&e);
+    }
+    env e;
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}",
+                   "{\"kind\": \"amount\", \"basis\": \"payment\", \"filter\": {\"product\": "
+                   "[\"P1\"]}}",
+                   "month", FLAT("10%"), ""),
+             2024, SPI_CPERIOD_MONTH, 0);
+    e.in.invoices = &e.fi;
+    add(&e.inv, SP_FACT_ORDER_LINES, 30, 0, spt_day(2024, 1, 7), C, P1, 100000, 1, 0);
+    add(&e.inv, SP_FACT_ORDER_LINES, 31, 0, spt_day(2024, 1, 7), C, P2, 100000, 1, 0);
+    pay(&e.inv, 301, 30, spt_day(2024, 1, 8), 75000);
+    pay(&e.inv, 302, 31, spt_day(2024, 1, 8), 75000);
+    spi_crun o = run_ok(&e);
+    assert_int_equal(o.totals[2], 7500);
+    assert_int_equal(o.statements[2].nlines, 1);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* 8.2's plan: L1 (product P1) at 10 %, L2 (P2) at 4 %, monthly, on the payment basis. */
+static spi_cplan plan_8_2(sp_ctx *ctx, const char *policy)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": "
+             "\"USD\", \"rounding\": {\"policy\": \"%s\"}, \"components\": [{\"id\": \"l1\", "
+             "\"measure\": {\"kind\": \"amount\", \"basis\": \"payment\", \"filter\": "
+             "{\"product\": [\"P1\"]}}, \"period\": \"month\", \"schedule\": " FLAT("10%%")
+             "}, {\"id\": \"l2\", \"measure\": {\"kind\": \"amount\", \"basis\": "
+             "\"payment\", \"filter\": {\"product\": [\"P2\"]}}, \"period\": \"month\", "
+             "\"schedule\": " FLAT("4%%") "}]}",
+             policy);
+    return plan_of(ctx, json);
+}
+
+/*
+ * 8.2: invoice INV-7 (2024-03-01), L1 123.45 at 10 %, L2 876.55 at 4 %, paid 333.33,
+ * 333.33, 333.34 (03-10, 04-10, 05-10), each prorated to the lines by the host (the table
+ * of the example: L1 4,115 each time, L2 29,218, 29,218, 29,219). Per line, a flat rate
+ * without modifiers: each line's earning is computed once, L1 R(1,234.5) = 1,234 and L2
+ * R(3,506.2) = 3,506 (half even), and a payment earns R(earning x paid to date / amount)
+ * less the same before it: L1 R(411.33) = 411, R(822.67) = 823 (412), 1,234 (411); L2
+ * R(1,168.65) = 1,169, R(2,337.31) = 2,337 (1,168), 3,506 (1,169): 1,580 a month, 4,740
+ * in all (rounding each part x rate drifts to 4,743). A full refund after settlement (the
+ * money returned on 06-15: -12,345 and -87,655) reverses -1,234 and -3,506: 0 net.
+ * Per total, each period rounds its own paid measure once: March pays R(411.5) = 412 and
+ * R(1,168.72) = 1,169.
+ */
+static void test_ex_8_2_payments(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_init(&e, ctx, plan_8_2(ctx, "per_line"), 2024, SPI_CPERIOD_MONTH, 2);
+    e.in.invoices = &e.fi;
+    add(&e.inv, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 3, 1), A, P1, 12345, 1, 0);
+    add(&e.inv, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 3, 1), A, P2, 87655, 1, 0);
+    pay(&e.inv, 11, 1, spt_day(2024, 3, 10), 4115);
+    pay(&e.inv, 12, 2, spt_day(2024, 3, 10), 29218);
+    pay(&e.inv, 21, 1, spt_day(2024, 4, 10), 4115);
+    pay(&e.inv, 22, 2, spt_day(2024, 4, 10), 29218);
+    pay(&e.inv, 31, 1, spt_day(2024, 5, 10), 4115);
+    pay(&e.inv, 32, 2, spt_day(2024, 5, 10), 29219);
+    pay(&e.inv, 41, 1, spt_day(2024, 6, 15), -12345);
+    pay(&e.inv, 42, 2, spt_day(2024, 6, 15), -87655);
+    static const int64_t l1[4] = { 411, 412, 411, -1234 }, l2[4] = { 1169, 1168, 1169, -3506 };
+    static const int64_t base2[4] = { 29218, 29218, 29219, -87655 };
+    int64_t sum = 0;
+    for (uint32_t m = 0; m < 4; m++) {
+        e.in.index = 2 + m;
+        spi_crun o = run_ok(&e);
+        assert_int_equal(o.statements[0].nlines, 2);
+        const spi_cline *a = line_at(&o, 0, 0), *b = line_at(&o, 0, 1);
+        assert_int_equal(a->fact, 11 + 10 * m);
+        assert_int_equal(a->kind, SPI_CLINE_PAYMENT);
+        assert_int_equal(a->component, 0);
+        assert_int_equal(a->base, m < 3 ? 4115 : -12345);
+        assert_int_equal(a->earned, l1[m]);
+        assert_int_equal(a->rate, 100000000);
+        assert_int_equal(b->fact, 12 + 10 * m);
+        assert_int_equal(b->component, 1);
+        assert_int_equal(b->base, base2[m]);
+        assert_int_equal(b->earned, l2[m]);
+        assert_int_equal(o.statements[0].total, m < 3 ? 1580 : -4740);
+        check_sums(&o);
+        sum += o.statements[0].total;
+        spi_crun_free(ctx, &o);
+    }
+    assert_int_equal(sum, 0);
+    env_free(&e);
+
+    tsrc facts = e.inv;
+    env_init(&e, ctx, plan_8_2(ctx, "per_total"), 2024, SPI_CPERIOD_MONTH, 2);
+    e.in.invoices = &e.fi;
+    e.inv = facts;
+    spi_crun o = run_ok(&e);
+    assert_int_equal(o.totals[0], 412);
+    assert_int_equal(o.totals[1], 1169);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * A split line paid in parts (6.3's line: 1.01 at 5 %, split 50/30/20, per line): paid
+ * 0.33, 0.33, 0.35 (03-10, 03-11, 03-12). The credited amount to date is the paid amount,
+ * allocated by the shares: 33 -> 16.5 / 9.9 / 6.6 -> 16 / 10 / 7 (the two units left to
+ * .9 and .6); 66 -> 33 / 19.8 / 13.2 -> 33 / 20 / 13; 101 -> 51 / 30 / 20; so the
+ * payments credit 16 / 10 / 7, 17 / 10 / 6 and 18 / 10 / 7. The line's earning R(5.05) =
+ * 5, to date R(5 x 33 / 101) = R(1.63) = 2 -> 1 / 0.6 / 0.4 -> 1 / 1 / 0; R(3.27) = 3 ->
+ * 1.5 / 0.9 / 0.6 -> 1 / 1 / 1; 5 -> 2.5 / 1.5 / 1 -> 3 / 1 / 1 (the tie to the first
+ * entry): the payments earn 1 / 1 / 0, 0 / 0 / 1 and 2 / 0 / 0, in all 3 / 1 / 1, 6.3's
+ * per-line split. The money returned on 03-20 (-101) takes back 51 / 30 / 20 and 3 / 1 / 1.
+ */
+static void test_paid_split(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spi_split_table *t = split_6_3(ctx);
+    env e;
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{\"policy\": \"per_line\"}",
+                   "{\"kind\": \"amount\", \"basis\": \"payment\"}", "month", FLAT("5%"),
+                   ", \"crediting\": {\"splits\": \"facts\"}"),
+             2024, SPI_CPERIOD_MONTH, 2);
+    e.in.splits = t;
+    add(&e.src, SP_FACT_ORDER_LINES, 7, 0, spt_day(2024, 2, 20), A, P1, 101, 1, 0);
+    pay(&e.src, 51, 7, spt_day(2024, 3, 10), 33);
+    pay(&e.src, 52, 7, spt_day(2024, 3, 11), 33);
+    pay(&e.src, 53, 7, spt_day(2024, 3, 12), 35);
+    spi_crun o = run_ok(&e);
+    static const int64_t base[3][3] = { { 16, 17, 18 }, { 10, 10, 10 }, { 7, 6, 7 } },
+                         earned[3][3] = { { 1, 0, 2 }, { 1, 0, 0 }, { 0, 1, 0 } },
+                         total[3] = { 3, 1, 1 };
+    for (size_t p = 0; p < 3; p++) {
+        assert_int_equal(o.statements[p].nlines, 3);
+        for (size_t k = 0; k < 3; k++) {
+            assert_int_equal(line_at(&o, p, k)->fact, 51 + k);
+            assert_int_equal(line_at(&o, p, k)->share, shares_6_3[p]);
+            assert_int_equal(line_at(&o, p, k)->base, base[p][k]);
+            assert_int_equal(line_at(&o, p, k)->earned, earned[p][k]);
+        }
+        assert_int_equal(o.statements[p].total, total[p]);
+    }
+    check_sums(&o);
+    spi_crun_free(ctx, &o);
+    pay(&e.src, 54, 7, spt_day(2024, 3, 20), -101);
+    o = run_ok(&e);
+    for (size_t p = 0; p < 3; p++) {
+        assert_int_equal(line_at(&o, p, 3)->base, -(base[p][0] + base[p][1] + base[p][2]));
+        assert_int_equal(line_at(&o, p, 3)->earned, -total[p]);
+        assert_int_equal(o.statements[p].total, 0);
+        assert_int_equal(o.measure[p], 0);
+    }
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    spi_split_table_free(t);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * A SPIFF on the payment basis is paid with its line: a line of 400.00 with 4 units of
+ * P9 (50.00 per unit: 20,000), paid 100.00 then 300.00, credits R(20,000 x 1/4) = 5,000
+ * then 15,000 of it (and R(4 x 1/4) = 1, then 3 units), on lines of their own after each
+ * payment's.
+ */
+static void test_paid_spiff(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}", "{\"kind\": \"amount\", \"basis\": \"payment\"}", "month",
+                   FLAT("2%"), ", \"spiffs\": [{\"product\": \"P9\", \"per_unit\": 50}]"),
+             2024, SPI_CPERIOD_MONTH, 1);
+    add(&e.src, SP_FACT_ORDER_LINES, 5, 0, spt_day(2024, 2, 1), B, P9, 40000, 4, 0);
+    pay(&e.src, 61, 5, spt_day(2024, 2, 2), 10000);
+    pay(&e.src, 62, 5, spt_day(2024, 2, 3), 30000);
+    spi_crun o = run_ok(&e);
+    assert_int_equal(o.statements[1].nlines, 4);
+    static const uint8_t kind[4] = { SPI_CLINE_PAYMENT, SPI_CLINE_PAYMENT_SPIFF,
+                                     SPI_CLINE_PAYMENT, SPI_CLINE_PAYMENT_SPIFF };
+    static const int64_t base[4] = { 10000, 1, 30000, 3 }, earned[4] = { 200, 5000, 600, 15000 };
+    for (size_t k = 0; k < 4; k++) {
+        assert_int_equal(line_at(&o, 1, k)->kind, kind[k]);
+        assert_int_equal(line_at(&o, 1, k)->base, base[k]);
+        assert_int_equal(line_at(&o, 1, k)->earned, earned[k]);
+    }
+    assert_int_equal(line_at(&o, 1, 1)->rate, 5000);
+    assert_int_equal(o.statements[1].total, 20800);
+    check_sums(&o);
+    spi_crun_free(ctx, &o);
+    e.in.want_lines = false;
+    o = run_ok(&e);
+    assert_true(o.report.totals_path);
+    assert_int_equal(o.totals[1], 20800);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+
+    /* Measured per line, each payment is measured on its own: 1.1's tiers, a line of
+     * 1,500.00 paid 1,000.00 then 500.00 earns 100,000 x 1 % = 1,000 and 50,000 x 1 % =
+     * 500 (the line alone would earn 1,000 + 1,000 = 2,000). */
+    char sched[512];
+    snprintf(sched, sizeof sched, MARGINAL_11, "marginal", ", \"accumulate\": \"line\"");
+    env_init(&e, ctx,
+             plan1(ctx, "2015", "{}", "{\"kind\": \"amount\", \"basis\": \"payment\"}",
+                   "quarter", sched, ""),
+             2015, SPI_CPERIOD_QUARTER, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 3, 0, spt_day(2015, 1, 15), A, P1, 150000, 1, 0);
+    pay(&e.src, 31, 3, spt_day(2015, 2, 1), 100000);
+    pay(&e.src, 32, 3, spt_day(2015, 3, 1), 50000);
+    o = run_ok(&e);
+    assert_int_equal(line_at(&o, 0, 0)->earned, 1000);
+    assert_int_equal(line_at(&o, 0, 1)->earned, 500);
+    assert_int_equal(o.statements[0].total, 1500);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * The deals measure at 50.00 per deal (January): lines carry their deal in `ref`. A: deal
+ * 100 (lines 2 on 01-02 and 1 on 01-03: the first in the statement's order counts, line 1
+ * has base 0), 200 (line 3, refunded in full on 01-09: a refund never uncounts), 300
+ * (line 4, split A / B 50 %: a deal counts for each payee with a share of it) and 400
+ * (line 5, split A 100 % / C 0 %: C has no share, no count): 4 deals, 20,000. B: 300 and
+ * 500: 10,000. C: 0. Line 8 of deal 100 is February's. Without the ref column a deal is
+ * its line: A 5 (lines 1 to 5), B 2, C 0.
+ */
+static void test_deals(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    static const uint64_t ids[4] = { 4, 4, 5, 5 };
+    static const uint32_t who[4] = { 0, 1, 0, 2 };
+    static const sp_dec shares[4] = { 500000000, 500000000, SP_DEC_ONE, 0 };
+    spi_split_table *t;
+    assert_int_equal(spi_split_table_new(&t, ctx, ids, who, shares, 4, 3), SP_OK);
+    env e;
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}", "{\"kind\": \"deals\"}", "month",
+                   "{\"kind\": \"flat\", \"tiers\": [{\"per_unit\": 50}]}",
+                   ", \"crediting\": {\"splits\": \"facts\"}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    e.in.splits = t;
+    e.src.line_ref = true;
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 100, spt_day(2024, 1, 3), A, P1, 1000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 100, spt_day(2024, 1, 2), A, P1, 2000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 3, 200, spt_day(2024, 1, 5), A, P2, 500, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 4, 300, spt_day(2024, 1, 6), A, P2, 700, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 5, 400, spt_day(2024, 1, 7), C, P2, 800, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 6, 500, spt_day(2024, 1, 8), B, P2, 900, 1, 0);
+    add(&e.src, SP_FACT_REFUNDS, 7, 3, spt_day(2024, 1, 9), SP_NONE, P2, 500, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 8, 100, spt_day(2024, 2, 1), A, P1, 3000, 1, 0);
+    spi_crun o = run_ok(&e);
+    static const uint64_t fact[6] = { 2, 1, 3, 4, 5, 7 };
+    static const int64_t base[6] = { 1, 0, 1, 1, 1, 0 };
+    assert_int_equal(o.statements[0].nlines, 6);
+    for (size_t k = 0; k < 6; k++) {
+        assert_int_equal(line_at(&o, 0, k)->fact, fact[k]);
+        assert_int_equal(line_at(&o, 0, k)->base, base[k]);
+        assert_int_equal(line_at(&o, 0, k)->earned, 5000 * base[k]);
+    }
+    assert_int_equal(o.measure[0], 4);
+    assert_int_equal(o.totals[0], 20000);
+    assert_int_equal(o.measure[1], 2);
+    assert_int_equal(o.totals[1], 10000);
+    assert_int_equal(o.statements[2].nlines, 1); /* line 5 with no share */
+    assert_int_equal(line_at(&o, 2, 0)->share, 0);
+    assert_int_equal(o.measure[2], 0);
+    assert_int_equal(o.totals[2], 0);
+    check_sums(&o);
+    spi_crun_free(ctx, &o);
+    /* Counting needs the lines: the totals are computed from them. */
+    e.in.want_lines = false;
+    o = run_ok(&e);
+    assert_false(o.report.totals_path);
+    assert_null(o.lines);
+    assert_int_equal(o.totals[0], 20000);
+    assert_int_equal(o.measure[1], 2);
+    spi_crun_free(ctx, &o);
+    e.in.want_lines = true;
+    e.src.line_ref = false;
+    o = run_ok(&e);
+    assert_int_equal(o.measure[0], 5);
+    assert_int_equal(o.measure[1], 2);
+    assert_int_equal(o.measure[2], 0);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    spi_split_table_free(t);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * A flat amount per unit, per line, split: the line's earning (3 units at 12.50: 3,750)
+ * allocated by the shares, 1,875 / 1,875; 1 unit: 1,250 -> 625 / 625 (the rate is the
+ * kernel's: 12.50 per unit is 1,250 minor units per unit).
+ */
+static void test_split_per_unit(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    static const uint64_t ids[4] = { 1, 1, 2, 2 };
+    static const uint32_t who[4] = { 0, 1, 0, 1 };
+    static const sp_dec shares[4] = { 500000000, 500000000, 500000000, 500000000 };
+    spi_split_table *t;
+    assert_int_equal(spi_split_table_new(&t, ctx, ids, who, shares, 4, 3), SP_OK);
+    env e;
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{\"policy\": \"per_line\"}", "{\"kind\": \"quantity\"}",
+                   "month", "{\"kind\": \"flat\", \"tiers\": [{\"per_unit\": 12.5}]}",
+                   ", \"crediting\": {\"splits\": \"facts\"}"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    e.in.splits = t;
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 3), A, P1, 1000, 3, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 4), A, P1, 1000, 1, 0);
+    spi_crun o = run_ok(&e);
+    for (size_t p = 0; p < 2; p++) {
+        assert_int_equal(line_at(&o, p, 0)->earned, 1875);
+        assert_int_equal(line_at(&o, p, 1)->earned, 625);
+        assert_int_equal(line_at(&o, p, 0)->rate, 1250 * SP_DEC_ONE);
+        assert_int_equal(o.statements[p].total, 2500);
+    }
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    spi_split_table_free(t);
     sp_ctx_free(ctx);
 }
 
@@ -719,6 +1252,197 @@ static void test_fast_totals(void **state)
     sp_ctx_free(ctx);
 }
 
+/*
+ * A plan of every basis, run in March 2024: bookings (monthly, split), invoices (margin of
+ * P1 and P2 with a SPIFF, quarterly, split; deals, monthly), payments (the amount, no
+ * split: a second implementation below sums it; a SPIFF per line on P9; a flat rate,
+ * split, which per line pays the line's earning; the quantity of P9 per unit). Without
+ * deals the last component measures the invoices' quantity (so that the totals path is
+ * taken under per total).
+ */
+#define BASES_PLAN \
+    "{\"plan\": \"B\", \"effective\": {\"from\": \"2024-01-01\"}, \"currency\": \"USD\", " \
+    "\"rounding\": {\"mode\": \"%s\", \"policy\": \"%s\"}, \"components\": [" \
+    "{\"id\": \"book\", \"measure\": {\"kind\": \"amount\"}, \"period\": \"month\", " \
+    "\"schedule\": {\"kind\": \"marginal\", \"tiers\": [{\"rate\": \"3%%\"}, {\"from\": 500, " \
+    "\"rate\": \"5%%\"}]}, \"crediting\": {\"splits\": \"facts\"}}," \
+    "{\"id\": \"inv\", \"measure\": {\"kind\": \"margin\", \"basis\": \"invoice\", " \
+    "\"filter\": {\"product\": [\"P1\", \"P2\"]}}, \"period\": \"quarter\", \"schedule\": " \
+    "{\"kind\": \"retroactive\", \"tiers\": [{\"rate\": \"2%%\"}, {\"from\": 1000, " \
+    "\"rate\": \"4%%\"}]}, \"spiffs\": [{\"product\": \"P2\", \"per_unit\": 0.75}], " \
+    "\"crediting\": {\"splits\": \"facts\"}}," \
+    "{\"id\": \"pay\", \"measure\": {\"kind\": \"amount\", \"basis\": \"payment\"}, " \
+    "\"period\": \"month\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": [{\"rate\": " \
+    "\"4%%\"}, {\"from\": 400, \"rate\": \"7%%\"}]}, \"spiffs\": [{\"product\": \"P9\", " \
+    "\"per_line\": 2.5}]}," \
+    "{\"id\": \"flat\", \"measure\": {\"kind\": \"amount\", \"basis\": \"payment\"}, " \
+    "\"period\": \"month\", \"schedule\": {\"kind\": \"flat\", \"tiers\": [{\"rate\": " \
+    "\"6.5%%\"}]}, \"crediting\": {\"splits\": \"facts\"}}," \
+    "{\"id\": \"qty\", \"measure\": {\"kind\": \"quantity\", \"basis\": \"payment\", " \
+    "\"filter\": {\"product\": [\"P9\"]}}, \"period\": \"month\", \"schedule\": {\"kind\": " \
+    "\"flat\", \"tiers\": [{\"per_unit\": 1.25}]}}," \
+    "{\"id\": \"deals\", \"measure\": {\"kind\": \"%s\", \"basis\": \"invoice\"}, " \
+    "\"period\": \"month\", \"schedule\": {\"kind\": \"marginal\", \"tiers\": [{\"per_unit\": " \
+    "10}, {\"from\": 3, \"per_unit\": 15}]}, \"crediting\": {\"splits\": \"facts\"}}]}"
+
+/* Order lines in March, invoice lines in the quarter, with refunds in their month, and
+ * payments of the invoice lines (from their day, up to April: reversals included) whose
+ * paid amount to date stays within the line. */
+static void random_bases(env *e, spt_rng *r)
+{
+    tsrc *s = &e->src, *v = &e->inv;
+    s->n = v->n = 0;
+    s->line_ref = v->line_ref = true;
+    size_t n = (size_t)spt_rng_range(r, 0, 100);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = 1000 + i * 3;
+        int64_t amount = spt_rng_range(r, -2000, 60000);
+        int32_t day = spt_day(2024, 3, 1) + (int32_t)spt_rng_range(r, 0, 30);
+        add(s, SP_FACT_ORDER_LINES, id, 50 + (uint64_t)spt_rng_range(r, 0, 20), day,
+            (uint32_t)spt_rng_range(r, A, X), (uint32_t)spt_rng_range(r, P1, P9), amount,
+            spt_rng_range(r, 0, 5), 0);
+        if (amount > 0 && spt_rng_chance(r, 30))
+            add(s, SP_FACT_REFUNDS, id + 1, id, day + (int32_t)spt_rng_range(r, 0, 3), SP_NONE,
+                P1, spt_rng_range(r, 0, amount), 0, 0);
+    }
+    n = (size_t)spt_rng_range(r, 0, 120);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = 5000 + i * 10;
+        int64_t amount = spt_rng_chance(r, 10) ? spt_rng_range(r, -3000, 0)
+                                              : spt_rng_range(r, 0, 50000);
+        int32_t day = spt_day(2024, 1, 1) + (int32_t)spt_rng_range(r, 0, 89);
+        /* The last day of the line's month: its refund's last day. */
+        int32_t month_end = day < spt_day(2024, 2, 1)   ? spt_day(2024, 1, 31)
+                            : day < spt_day(2024, 3, 1) ? spt_day(2024, 2, 29)
+                                                        : spt_day(2024, 3, 31);
+        add(v, SP_FACT_ORDER_LINES, id, 70 + (uint64_t)spt_rng_range(r, 0, 30), day,
+            (uint32_t)spt_rng_range(r, A, X), (uint32_t)spt_rng_range(r, P1, P9), amount,
+            spt_rng_range(r, 0, 4), spt_rng_range(r, 0, amount > 0 ? amount : 0));
+        if (amount > 0 && spt_rng_chance(r, 20))
+            add(v, SP_FACT_REFUNDS, id + 1, id,
+                day + (int32_t)spt_rng_range(r, 0, month_end - day), SP_NONE, P2,
+                spt_rng_range(r, 0, amount), spt_rng_range(r, 0, 1), spt_rng_range(r, 0, 100));
+        int64_t paid = 0;
+        int32_t pday = day;
+        for (uint64_t k = 0, np = (uint64_t)spt_rng_range(r, 0, 4); k < np; k++) {
+            pday += (int32_t)spt_rng_range(r, 0, 25);
+            if (pday > spt_day(2024, 4, 10))
+                break;
+            int64_t to = spt_rng_chance(r, 30) ? amount
+                         : amount >= 0   ? spt_rng_range(r, 0, amount)
+                                         : spt_rng_range(r, amount, 0);
+            pay(v, id + 2 + k, id, pday, to - paid);
+            paid = to;
+        }
+    }
+}
+
+/* The payment component's measure by a second implementation: per payee, the payments in
+ * March of the lines of its rep (every line's payments, the amounts as paid). */
+static void paid_in_march(const tsrc *v, int64_t out[3])
+{
+    out[0] = out[1] = out[2] = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const tfact *g = &v->f[i];
+        if (g->kind != SP_FACT_PAYMENTS || g->day < spt_day(2024, 3, 1) ||
+            g->day >= spt_day(2024, 4, 1))
+            continue;
+        for (size_t j = 0; j < v->n; j++)
+            if (v->f[j].kind == SP_FACT_ORDER_LINES && v->f[j].id == g->ref &&
+                v->f[j].rep < X)
+                out[v->f[j].rep] += g->amount;
+    }
+}
+
+static spi_split_table *random_splits(sp_ctx *ctx, const tsrc *const *srcs, spt_rng *r)
+{
+    uint64_t sid[128];
+    uint32_t spay[128];
+    sp_dec sshare[128];
+    size_t ns = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < srcs[k]->n && ns + 2 <= 128; i++) {
+            if (srcs[k]->f[i].kind != SP_FACT_ORDER_LINES || !spt_rng_chance(r, 25))
+                continue;
+            uint32_t p = (uint32_t)spt_rng_range(r, 0, 2);
+            sp_dec sh = spt_rng_range(r, 0, SP_DEC_ONE);
+            sid[ns] = sid[ns + 1] = srcs[k]->f[i].id;
+            spay[ns] = p;
+            spay[ns + 1] = (p + 1) % 3;
+            sshare[ns] = sh;
+            sshare[ns + 1] = SP_DEC_ONE - sh;
+            ns += 2;
+        }
+    spi_split_table *t = NULL;
+    if (ns > 0)
+        assert_int_equal(spi_split_table_new(&t, ctx, sid, spay, sshare, ns, 3), SP_OK);
+    return t;
+}
+
+/*
+ * The bases on random facts: facts of both sources in any order and batch sizes give
+ * identical statements (payments walked in their order whatever the order they come in);
+ * totals path == lines path; the payment component's measure equals a second
+ * implementation's; the flat payment component's credits sum to what was paid.
+ */
+static void test_bases_properties(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    spt_rng r = { 20240331 };
+    static const char *const modes[] = { "half_even", "half_up", "floor", "up" };
+    unsigned iters = spt_iterations(60);
+    static env e;
+    for (unsigned it = 0; it < iters; it++) {
+        char json[8192];
+        bool per_line = spt_rng_chance(&r, 30), deals = spt_rng_chance(&r, 50);
+        snprintf(json, sizeof json, BASES_PLAN, modes[it % 4], per_line ? "per_line" : "per_total",
+                 deals ? "deals" : "quantity");
+        env_init(&e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 2);
+        e.in.invoices = &e.fi;
+        random_bases(&e, &r);
+        const tsrc *srcs[2] = { &e.src, &e.inv };
+        spi_split_table *t = random_splits(ctx, srcs, &r);
+        e.in.splits = t;
+        spi_crun base = run_ok(&e);
+        check_sums(&base);
+        int64_t want[3];
+        paid_in_march(&e.inv, want);
+        int64_t flat = 0;
+        for (size_t p = 0; p < 3; p++) {
+            assert_int_equal(base.measure[p * 6 + 2], want[p]);
+            flat += base.measure[p * 6 + 3];
+        }
+        /* Split or not, the flat component's credits are what was paid of the payees'
+         * lines (split lines of reps that are no payee are skipped with their rep). */
+        assert_int_equal(flat, want[0] + want[1] + want[2]);
+        for (int k = 0; k < 3; k++) {
+            e.src.seed = spt_rng_next(&r) | 1;
+            e.inv.seed = spt_rng_next(&r) | 1;
+            e.src.max_batch = (size_t)spt_rng_range(&r, 1, 64);
+            e.inv.max_batch = (size_t)spt_rng_range(&r, 1, 64);
+            spi_crun o = run_ok(&e);
+            same_runs(&base, &o);
+            assert_int_equal(o.report.lines_read, base.report.lines_read);
+            assert_int_equal(o.report.refunds_read, base.report.refunds_read);
+            assert_int_equal(o.report.payments_read, base.report.payments_read);
+            assert_int_equal(o.report.not_payee, base.report.not_payee);
+            spi_crun_free(ctx, &o);
+        }
+        e.in.want_lines = false;
+        spi_crun tot = run_ok(&e);
+        assert_int_equal(tot.report.totals_path, !per_line && !deals);
+        assert_memory_equal(tot.totals, base.totals, 18 * sizeof *tot.totals);
+        assert_memory_equal(tot.measure, base.measure, 18 * sizeof *tot.measure);
+        assert_int_equal(tot.report.not_payee, base.report.not_payee);
+        spi_crun_free(ctx, &tot);
+        spi_crun_free(ctx, &base);
+        spi_split_table_free(t);
+        env_free(&e);
+    }
+    sp_ctx_free(ctx);
+}
+
 /* ---- bad input ---- */
 
 static void expect_run(env *e, int code, const char *msg)
@@ -726,7 +1450,7 @@ static void expect_run(env *e, int code, const char *msg)
     spi_crun o;
     memset(&o, 0xAB, sizeof o);
     spi_crun before = o;
-    e->src.batches = 0;
+    e->src.batches = e->inv.batches = 0;
     int rc = spi_cengine_run(e->ctx, &e->in, NULL, &o);
     spt_expect_error(e->ctx, rc, code, msg);
     assert_memory_equal(&o, &before, sizeof o);
@@ -815,8 +1539,8 @@ static void test_bad_input(void **state)
                    "{\"kind\": \"flat\", \"tiers\": [{\"rate\": \"4%\"}]}", ""),
              2024, SPI_CPERIOD_MONTH, 0);
     expect_run(&e, SP_EINVAL,
-               "commission run: components[0].measure.basis: the invoice and payment bases "
-               "come later (engine v0 computes bookings and the refunds of their period)");
+               "commission run: components[0].measure.basis: the invoice basis reads the run's "
+               "invoice lines, and the run has none (no invoice source)");
     env_free(&e);
     env_init(&e, ctx,
              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month",
@@ -859,6 +1583,140 @@ static void test_bad_input(void **state)
     sp_ctx_free(ctx);
 }
 
+/* Bad input on the invoice and payment bases: each error with its message. */
+static void test_bad_bases(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}", "{\"kind\": \"amount\", \"basis\": \"payment\"}", "month",
+                   FLAT("4%"), ""),
+             2024, SPI_CPERIOD_MONTH, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), A, P1, 100000, 1, 0);
+    pay(&e.src, 901, 1, spt_day(2024, 1, 10), 50000);
+    pay(&e.src, 902, 1, spt_day(2024, 1, 12), 50001);
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 1: payment 902 of 50001 brings the paid "
+               "amount of line 1 to 100001, beyond its amount 100000");
+    e.src.f[2].amount = -60000;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 1: payment 902 of -60000 brings the paid "
+               "amount of line 1 to -10000: it reverses more than was paid");
+    e.src.f[2].amount = 1;
+    e.src.f[2].ref = 77;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 1: payment 902 references line 77, which "
+               "is no order line from 2024-01-01 on");
+    e.src.f[2].ref = 1;
+    e.src.f[2].day = spt_day(2024, 1, 4);
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 1: payment 902 is dated before its line 1");
+    e.src.f[2].day = spt_day(2024, 1, 12);
+    /* A line before the lookback day: its payments find no line. */
+    e.src.f[0].day = spt_day(2023, 12, 20);
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 0: payment 901 references line 1, which "
+               "is no order line from 2024-01-01 on");
+    e.in.lookback_from = spt_day(2023, 12, 1);
+    spi_crun o = run_ok(&e);
+    assert_int_equal(o.measure[0], 50001);
+    assert_int_equal(o.report.lines_read, 1);
+    assert_int_equal(o.report.payments_read, 2);
+    spi_crun_free(ctx, &o);
+    /* A lookback after the period's first day reads from that day. */
+    e.in.lookback_from = spt_day(2024, 1, 7);
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 0: payment 901 references line 1, which "
+               "is no order line from 2024-01-01 on");
+    e.in.lookback_from = 0;
+    e.src.f[0].day = spt_day(2024, 1, 5);
+    /* A rep that is no payee: skipped and counted per payment, or an error. */
+    e.src.f[0].rep = X;
+    o = run_ok(&e);
+    assert_int_equal(o.report.not_payee, 2);
+    assert_int_equal(o.statements[0].total, 0);
+    spi_crun_free(ctx, &o);
+    e.in.unknown = SPI_CENGINE_ERROR;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payments batch 1 row 0: payment 901: the rep X of line 1 is no "
+               "payee of the run");
+    e.in.unknown = SPI_CENGINE_SKIP;
+    e.src.f[0].rep = A;
+    /* Two lines with one id, two payments with one id on one day. */
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 6), A, P1, 100000, 1, 0);
+    expect_run(&e, SP_EINVAL,
+               "commission run: order lines batch 1 row 1: fact 1: a second order line with "
+               "this id (payment 901 references it)");
+    e.src.n--;
+    e.src.f[2].id = 901;
+    e.src.f[2].day = spt_day(2024, 1, 10);
+    expect_run(&e, SP_EINVAL, "commission run: fact 901: two payments with this id on one day");
+    env_free(&e);
+
+    /* A SPIFF beyond int64_t, named by its line. */
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}", "{\"kind\": \"amount\", \"basis\": \"payment\"}", "month",
+                   FLAT("4%"), ", \"spiffs\": [{\"product\": \"P9\", \"per_unit\": 50}]"),
+             2024, SPI_CPERIOD_MONTH, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), A, P9, 100000,
+        4000000000000000, 0);
+    pay(&e.src, 901, 1, spt_day(2024, 1, 10), 50000);
+    expect_run(&e, SP_EOVERFLOW,
+               "commission run: order lines batch 1 row 0: fact 1: the SPIFF overflows");
+    env_free(&e);
+
+    /* Counts on the payment basis. */
+    static const char *const counts[2] = { "lines", "deals" };
+    for (int k = 0; k < 2; k++) {
+        char measure[128], msg[256];
+        snprintf(measure, sizeof measure, "{\"kind\": \"%s\", \"basis\": \"payment\"}",
+                 counts[k]);
+        env_init(&e, ctx,
+                 plan1(ctx, "2024", "{}", measure, "month",
+                       "{\"kind\": \"flat\", \"tiers\": [{\"per_unit\": 1}]}", ""),
+                 2024, SPI_CPERIOD_MONTH, 0);
+        snprintf(msg, sizeof msg,
+                 "commission run: components[0].measure.kind: '%s' counts whole %s, and the "
+                 "payment basis credits a line in parts as it is paid (count them on the "
+                 "booking or invoice basis)", counts[k], counts[k]);
+        expect_run(&e, SP_EINVAL, msg);
+        env_free(&e);
+    }
+
+    /* The invoice basis: its refunds and lines named as invoice lines. */
+    env_init(&e, ctx,
+             plan1(ctx, "2024", "{}", "{\"kind\": \"amount\", \"basis\": \"invoice\"}", "month",
+                   FLAT("4%"), ""),
+             2024, SPI_CPERIOD_MONTH, 0);
+    e.in.invoices = &e.fi;
+    add(&e.inv, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), A, P1, 100000, 1, 0);
+    add(&e.inv, SP_FACT_REFUNDS, 3, 99, spt_day(2024, 1, 20), SP_NONE, P1, 100, 0, 0);
+    expect_run(&e, SP_EINVAL,
+               "commission run: refunds batch 1 row 0: refund 3 references line 99, which is no "
+               "invoice line of the days read (refunds of earlier periods are clawbacks, which "
+               "come later)");
+    e.inv.f[1].ref = 1;
+    add(&e.inv, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 6), A, P1, 100000, 1, 0);
+    expect_run(&e, SP_EINVAL,
+               "commission run: invoice lines batch 1 row 1: fact 1: a second invoice line "
+               "with this id (refund 3 references it)");
+    e.inv.f[2].day = spt_day(2024, 1, 5);
+    e.inv.f[1].ref = 2;
+    e.inv.f[2].id = 2;
+    e.inv.f[2].rep = X;
+    e.in.unknown = SPI_CENGINE_ERROR;
+    expect_run(&e, SP_EINVAL,
+               "commission run: invoice lines batch 1 row 1: fact 2: rep X is no payee of the run");
+    e.inv.f[2].id = 1;
+    e.inv.f[2].rep = A;
+    e.inv.n = 1;
+    add(&e.inv, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), A, P1, 100000, 1, 0);
+    expect_run(&e, SP_EINVAL, "commission run: fact 1: two invoice lines with this id on one day");
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
 /* ---- faults ---- */
 
 typedef struct fault {
@@ -871,7 +1729,7 @@ typedef struct fault {
 static int run_fault(void *user)
 {
     fault *f = user;
-    f->e.src.batches = 0;
+    f->e.src.batches = f->e.inv.batches = 0;
     int rc = spi_cengine_run(f->e.ctx, &f->e.in, NULL, &f->out);
     f->have = rc == SP_OK;
     return rc;
@@ -1634,19 +2492,81 @@ static void test_settle_faults(void **state)
     assert_int_equal(f.alloc.live_blocks, 0);
 }
 
+/* The same on the bases: every allocation in turn, then each source failing at each of
+ * its batches, on a run of every basis (lines and totals, per total and per line). */
+static void test_faults_bases(void **state)
+{
+    (void)state;
+    static fault f;
+    for (int v = 0; v < 2; v++) {
+        memset(&f, 0, sizeof f);
+        spt_alloc_init(&f.alloc);
+        sp_ctx *ctx = spt_ctx_with(&f.alloc);
+        char json[8192];
+        snprintf(json, sizeof json, BASES_PLAN, "half_even", v ? "per_line" : "per_total",
+                 v ? "deals" : "quantity");
+        env_init(&f.e, ctx, plan_of(ctx, json), 2024, SPI_CPERIOD_MONTH, 2);
+        f.e.in.invoices = &f.e.fi;
+        spt_rng r = { 77 + (uint64_t)v };
+        random_bases(&f.e, &r);
+        f.e.src.seed = 3;
+        f.e.inv.seed = 4;
+        f.e.src.max_batch = f.e.inv.max_batch = 40;
+        const tsrc *srcs[2] = { &f.e.src, &f.e.inv };
+        spi_split_table *t = random_splits(ctx, srcs, &r);
+        f.e.in.splits = t;
+        size_t live = f.alloc.live_blocks;
+        static const int errors[] = { SP_ENOMEM };
+        for (int lines = 0; lines < 2; lines++) {
+            f.e.in.want_lines = lines == 1;
+            spt_fault_case fc = { "engine bases", run_fault, undo_fault, check_fault,
+                                  live_fault, errors, 1, &f };
+            spt_injector inj = spt_alloc_injector(&f.alloc);
+            assert_true(spt_fault_loop(&fc, &inj) >= 5);
+        }
+        spi_crun o = run_ok(&f.e);
+        uint64_t batches[2] = { f.e.src.batches, f.e.inv.batches };
+        spi_crun_free(ctx, &o);
+        assert_true(batches[0] > 2 && batches[1] > 2);
+        for (int w = 0; w < 2; w++) {
+            tsrc *s = w == 0 ? &f.e.src : &f.e.inv;
+            for (uint64_t k = 1; k <= batches[w]; k++) {
+                s->fail_at = k;
+                memset(&o, 0, sizeof o);
+                f.e.src.batches = f.e.inv.batches = 0;
+                assert_int_equal(spi_cengine_run(ctx, &f.e.in, NULL, &o), SP_EUSER);
+                assert_null(o.totals);
+                assert_int_equal(f.alloc.live_blocks, live);
+            }
+            s->fail_at = 0;
+        }
+        spi_split_table_free(t);
+        env_free(&f.e);
+        sp_ctx_free(ctx);
+        assert_int_equal(f.alloc.live_blocks, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ex_1_1_marginal), cmocka_unit_test(test_ex_1_1_retroactive),
         cmocka_unit_test(test_ex_1_2_spiff),    cmocka_unit_test(test_ex_6_3_split),
         cmocka_unit_test(test_ex_7_refunds),    cmocka_unit_test(test_spiff_per_line),
+        cmocka_unit_test(test_ex_7_invoice),    cmocka_unit_test(test_ex_7_2_reversed),
+        cmocka_unit_test(test_ex_8_1_payments), cmocka_unit_test(test_ex_8_2_payments),
+        cmocka_unit_test(test_paid_split),      cmocka_unit_test(test_paid_spiff),
+        cmocka_unit_test(test_deals),           cmocka_unit_test(test_split_per_unit),
         cmocka_unit_test(test_properties),      cmocka_unit_test(test_fast_totals),
+        cmocka_unit_test(test_bases_properties),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_bad_bases),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_ex_3_4_cap_carry), cmocka_unit_test(test_cap_carry_cases),
         cmocka_unit_test(test_ex_4_1_4_2_draws), cmocka_unit_test(test_ex_4_3_forgiven),
         cmocka_unit_test(test_settle_model),     cmocka_unit_test(test_settle_errors),
         cmocka_unit_test(test_settle_faults),
+        cmocka_unit_test(test_faults_bases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

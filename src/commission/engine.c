@@ -1,14 +1,20 @@
 /*
  * The commission engine, v0 (engine.h; docs/commission.md, "The engine").
  *
- * One run: refunds are read first (kept, sorted by the line they reference), then the
- * order lines in one pass. Each order line is credited to its payee (or to the payees of
- * its split) for every component that is due, passes the filter and holds the line's day;
- * the refunds of the line are credited with it, like it. The credits are summed per payee
- * and component (the period's measure, the totals path) and, for statements, kept as
- * 48-byte staging entries, sorted by (payee, component, day, kind, fact id) with an LSD
- * radix sort (16-bit digits, constant digits skipped), then walked per payee and component
- * through the schedule.
+ * One run, one pass per basis over its own source (bookings: the order lines of `src`;
+ * invoices: the invoice lines of `invoices`; payments: the payments of the lines they pay),
+ * each for the due components of its basis. Bookings and invoices: refunds are read first
+ * (kept, sorted by the line they reference), then the lines in one pass. Each line is
+ * credited to its payee (or to the payees of its split) for every component that passes
+ * the filter and holds the line's day; the refunds of the line are credited with it, like
+ * it. Payments: the payments from the lookback day on are read first (kept, sorted by
+ * line, day and id), then the lines from that day on; each line's payments are walked in
+ * order, the paid amount to date moving from one to the next, and those in the period
+ * credit the line's values by spi_credit_paid. The credits are summed per payee and
+ * component (the period's measure, the totals path) and, for statements, kept as 48-byte
+ * staging entries, sorted by (payee, component, day, kind, fact id) with an in-place MSD
+ * radix sort, then walked per payee and component through the schedule (a deals
+ * component's lines first counting each deal once per payee).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +49,15 @@ typedef struct stage {
     int64_t aux;   /* SPIFF: the payee's part of the earning */
     int64_t rate;  /* SPIFF: the amount per unit or per line */
     uint32_t payee;
-    uint32_t dk;   /* (day - lo) * 4 + kind: the order within a payee and component */
+    uint32_t dk;   /* (day - lo) << KIND_BITS | kind: the order within a payee and component */
     uint32_t share;
     uint16_t comp;
-    uint16_t pad;  /* 1: the earning is aux (a SPIFF, a split line's allocated earning) */
+    uint16_t pad;  /* PAD_ flags */
 } stage;
+
+#define PAD_FIXED 1u /* the earning is aux (a SPIFF, a split or paid line's set earning) */
+#define PAD_DEAL 2u  /* aux is the deal of an order line that the payee may count */
+#define KIND_BITS 3u /* dk's low bits: the spi_cline_kind */
 
 /* A credit is sorted where it will be its statement line: one 64-byte slot per line, so
  * that the lines are the sorted credits, rewritten in place (2 x 64 bytes per line at the
@@ -60,7 +70,7 @@ typedef union slot {
 _Static_assert(sizeof(spi_cline) == 64, "a statement line is 64 bytes");
 _Static_assert(sizeof(slot) == 64, "a credit is sorted in its line's slot");
 
-/* A refund, kept until its line is read. */
+/* A refund (or a payment: no quantity or cost), kept until its line is read. */
 typedef struct refund {
     uint64_t ref, id;
     int64_t amount, quantity, cost;
@@ -88,7 +98,11 @@ typedef struct comp {
     bool simple; /* amount, no filter list, no split, no SPIFF */
     bool split_earning; /* flat, per line, no modifiers: a split line's earning is the
                            line's, allocated by the shares (example 6.3) */
-    sp_dec flat_rate;
+    bool paid_earning;  /* the same on the payment basis: a payment earns its part of the
+                           line's earning by the cumulative rule (example 8.2) */
+    bool deals;         /* the deals measure: counted after the sort */
+    bool on;            /* due, of the basis being read */
+    sp_dec flat_rate;   /* the kernel's rate (per unit: minor units per unit, an sp_dec) */
 } comp;
 
 typedef struct run {
@@ -103,7 +117,11 @@ typedef struct run {
     comp *comps;
     int32_t lo, hi;
     int32_t run_first, run_end; /* the run's period within the version (the draw's) */
-    refund *refunds;
+    /* The pass being read: its basis, its components' days, its kinds in messages. */
+    uint32_t basis;
+    int32_t pass_lo, pass_hi;
+    const char *lines_kind, *line_noun;
+    refund *refunds; /* or payments, on the payment basis */
     size_t nrefunds, caprefunds;
     int64_t *measure, *spiffs;
     /* Sums are exact in any order: a cell that leaves int64_t keeps its wrapped value and
@@ -121,7 +139,7 @@ typedef struct run {
     uint64_t max[4]; /* the largest payee, comp, dk and fact pushed: the sort's digits */
     spi_cengine_report report;
     int64_t parts[SPI_SPLIT_STACK_PARTS], sparts[SPI_SPLIT_STACK_PARTS],
-        eparts[SPI_SPLIT_STACK_PARTS];
+        eparts[SPI_SPLIT_STACK_PARTS], tparts[SPI_SPLIT_STACK_PARTS];
     void *scratch;
 } run;
 
@@ -141,18 +159,26 @@ static int check_component(run *r, size_t i)
 {
     const spi_cplan_component *c = &r->plan->components[i];
     const char *later = NULL, *member = NULL;
-    if (c->basis != SPI_CBASIS_BOOKING)
-        member = "measure.basis", later = "the invoice and payment bases";
-    else if (c->measure == SPI_CMEASURE_DEALS)
-        member = "measure.kind", later = "the deals measure";
-    else if (c->nlevels > 0)
+    if (c->basis == SPI_CBASIS_INVOICE && r->in->invoices == NULL)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].measure.basis: the invoice basis reads the "
+                        "run's invoice lines, and the run has none (no invoice source)", i);
+    if (c->basis == SPI_CBASIS_PAYMENT &&
+        (c->measure == SPI_CMEASURE_LINES || c->measure == SPI_CMEASURE_DEALS))
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].measure.kind: '%s' counts whole %s, and the "
+                        "payment basis credits a line in parts as it is paid (count them on "
+                        "the booking or invoice basis)", i,
+                        c->measure == SPI_CMEASURE_LINES ? "lines" : "deals",
+                        c->measure == SPI_CMEASURE_LINES ? "lines" : "deals");
+    if (c->nlevels > 0)
         member = "crediting.rollup", later = "roll-ups";
     else if (c->has_clawback)
         member = "clawback", later = "clawback windows";
     if (member != NULL)
         return spi_fail(r->ctx, SP_EINVAL,
-                        WHAT ": components[%zu].%s: %s come later (engine v0 computes bookings "
-                        "and the refunds of their period)", i, member, later);
+                        WHAT ": components[%zu].%s: %s come later (engine v0 computes one "
+                        "period of one plan version from its facts)", i, member, later);
     if (c->schedule.on == SPI_CON_ATTAINMENT && r->in->quotas == NULL)
         return spi_fail(r->ctx, SP_EINVAL,
                         WHAT ": components[%zu].schedule.on: a schedule on attainment needs the "
@@ -269,10 +295,12 @@ static int setup_filters(run *r)
                                                                                 : r->plan->to)
                                               : s->to;
         }
-        k->split_earning = k->split && r->plan->policy == SPI_CPOLICY_PER_LINE &&
-                           c->schedule.kind == SPI_CSCHED_FLAT && c->gate == 0 &&
-                           c->naccels == 0 && c->cap == 0 && c->nbonuses == 0;
-        k->flat_rate = c->schedule.ntiers > 0 ? c->schedule.tiers[0].value : 0;
+        bool flat_line = r->plan->policy == SPI_CPOLICY_PER_LINE &&
+                         c->schedule.kind == SPI_CSCHED_FLAT && c->gate == 0 &&
+                         c->naccels == 0 && c->cap == 0 && c->nbonuses == 0;
+        k->deals = c->measure == SPI_CMEASURE_DEALS;
+        k->split_earning = k->split && flat_line && !k->deals && c->basis != SPI_CBASIS_PAYMENT;
+        k->paid_earning = flat_line && c->basis == SPI_CBASIS_PAYMENT;
         k->simple = c->measure == SPI_CMEASURE_AMOUNT && !lists && !k->split &&
                     c->nspiffs == 0 && k->ffrom <= k->first && k->fto >= k->end - 1;
     }
@@ -310,7 +338,10 @@ static int take_refunds(void *arg, const sp_fact_batch *b, const uint32_t *rows,
         f->row = at->first + row;
         f->matched = false;
     }
-    r->report.refunds_read += n;
+    if (r->basis == SPI_CBASIS_PAYMENT)
+        r->report.payments_read += n;
+    else
+        r->report.refunds_read += n;
     return 0;
 }
 
@@ -324,7 +355,7 @@ static int cmp_refund(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* The first refund of line `id`, or nrefunds. */
+/* The first refund (payment) of line `id`, or nrefunds. */
 static size_t find_refunds(const run *r, uint64_t id)
 {
     size_t lo = 0, hi = r->nrefunds;
@@ -357,7 +388,7 @@ static int push(run *r, uint64_t fact, int64_t base, int64_t aux, int64_t rate, 
     e->aux = aux;
     e->rate = rate;
     e->payee = payee;
-    e->dk = (uint32_t)(day - r->lo) * 4u + kind;
+    e->dk = ((uint32_t)(day - r->lo) << KIND_BITS) + kind;
     e->share = share;
     e->comp = (uint16_t)c;
     e->pad = fixed;
@@ -408,31 +439,79 @@ static int overflow(run *r, const fact_at *f, const char *what)
                     what);
 }
 
+/* What one fact credits the payees of a component: per payee, its part of the measure,
+ * of a SPIFF's earning (sp not NULL) and of a set earning (earned not NULL). */
+typedef struct credits {
+    size_t n;
+    const uint32_t *payees;
+    const sp_dec *shares; /* NULL: one payee, all of it */
+    const int64_t *measure, *spiff, *earned;
+    const spiff *sp;
+    int64_t units;        /* the SPIFF line's base */
+    uint64_t deal;        /* an order line of a deals component: its deal */
+} credits;
+
+/* Sum and stage the credits q of fact f (kind) on `day` for component c. */
+static int credit_payees(run *r, const fact_at *f, const credits *q, int32_t day, uint32_t kind,
+                         size_t c)
+{
+    const comp *k = &r->comps[c];
+    bool deal = k->deals && kind == SPI_CLINE_ORDER;
+    for (size_t i = 0; i < q->n; i++) {
+        uint32_t p = q->payees[i];
+        if (p >= r->np)
+            return spi_fail(r->ctx, SP_EINVAL, WHAT ": %s batch %llu row %zu: fact %llu: split "
+                            "payee %u is beyond the %zu payees", f->kind,
+                            (unsigned long long)f->batch, f->row, (unsigned long long)f->id, p,
+                            r->np);
+        uint32_t share = q->shares ? (uint32_t)q->shares[i] : (uint32_t)SP_DEC_ONE;
+        size_t cell = (size_t)p * r->nc + c;
+        int rc = sum_add(r, 0, r->measure, cell, q->measure[i]);
+        if (rc == SP_OK && q->sp != NULL)
+            rc = sum_add(r, 1, r->spiffs, cell, q->spiff[i]);
+        if (rc != SP_OK)
+            return rc;
+        if (!r->keep)
+            continue;
+        /* A deal counts for the payees with a share of it: PAD_DEAL (and the base, 0 here,
+         * becomes 1 on the first line of the deal in the payee's order, make_lines). */
+        rc = q->earned != NULL ? push(r, f->id, q->measure[i], q->earned[i], k->flat_rate, p,
+                                      day, kind, share, c, PAD_FIXED)
+             : deal            ? push(r, f->id, 0, (int64_t)q->deal, 0, p, day, kind, share, c,
+                                      share > 0 ? PAD_DEAL : 0)
+                               : push(r, f->id, q->measure[i], 0, 0, p, day, kind, share, c, 0);
+        if (rc == SP_OK && q->sp != NULL)
+            rc = push(r, f->id, q->units, q->spiff[i], q->sp->amount, p, day, kind + 1, share,
+                      c, PAD_FIXED);
+        if (rc != SP_OK)
+            return rc;
+    }
+    return SP_OK;
+}
+
 /*
- * Credit `value` (the measure) and `spiff_units` x `spiff` of fact f (kind: ORDER or REFUND)
- * of the line `line_id` (whose split it follows) on `day` to payee `rep` or the split's
- * payees, for component c.
+ * Credit `value` (the measure) and `units` x `sp` of fact f (kind: ORDER or REFUND) of the
+ * line `line_id` (whose split it follows) on `day` to payee `rep` or the split's payees,
+ * for component c; `deal`: the line's deal (a deals component).
  */
 static int credit(run *r, const fact_at *f, uint64_t line_id, uint32_t rep, int32_t day,
-                  uint32_t kind, size_t c, int64_t value, const spiff *sp, int64_t units)
+                  uint32_t kind, size_t c, int64_t value, const spiff *sp, int64_t units,
+                  uint64_t deal)
 {
     comp *k = &r->comps[c];
-    int64_t earned = 0;
+    int64_t earned = 0, line_earned = 0;
     if (sp != NULL && __builtin_mul_overflow(sp->amount, units, &earned))
         return overflow(r, f, "the SPIFF");
-    size_t group, n = 1;
-    const uint32_t *payees = &rep;
-    const sp_dec *shares = NULL;
-    int64_t *parts = &value, *sparts = &earned, line_earned = 0;
-    bool fixed = false;
+    credits q = { 1, &rep, NULL, &value, &earned, NULL, sp, units, deal };
+    size_t group;
     if (k->split && spi_split_find(r->in->splits, line_id, &group)) {
-        payees = spi_split_group_payees(r->in->splits, group, &n);
-        shares = spi_split_group_shares(r->in->splits, group, &n);
-        parts = r->parts;
-        sparts = r->sparts;
-        if (spi_split_group_apply(r->in->splits, group, value, r->scratch, parts) != SP_OK ||
+        q.payees = spi_split_group_payees(r->in->splits, group, &q.n);
+        q.shares = spi_split_group_shares(r->in->splits, group, &q.n);
+        q.measure = r->parts;
+        q.spiff = r->sparts;
+        if (spi_split_group_apply(r->in->splits, group, value, r->scratch, r->parts) != SP_OK ||
             (sp != NULL &&
-             spi_split_group_apply(r->in->splits, group, earned, r->scratch, sparts) != SP_OK))
+             spi_split_group_apply(r->in->splits, group, earned, r->scratch, r->sparts) != SP_OK))
             return overflow(r, f, "the split");
         if (k->split_earning && r->keep) {
             /* The line's earning R(rate x m), then its parts by the shares. */
@@ -441,34 +520,10 @@ static int credit(run *r, const fact_at *f, uint64_t line_id, uint32_t rep, int3
                 spi_split_group_apply(r->in->splits, group, line_earned, r->scratch,
                                       r->eparts) != SP_OK)
                 return overflow(r, f, "the earning");
-            fixed = true;
+            q.earned = r->eparts;
         }
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t p = payees[i];
-        if (p >= r->np)
-            return spi_fail(r->ctx, SP_EINVAL, WHAT ": %s batch %llu row %zu: fact %llu: split "
-                            "payee %u is beyond the %zu payees", f->kind,
-                            (unsigned long long)f->batch, f->row, (unsigned long long)f->id, p,
-                            r->np);
-        uint32_t share = shares ? (uint32_t)shares[i] : (uint32_t)SP_DEC_ONE;
-        size_t cell = (size_t)p * r->nc + c;
-        int rc = sum_add(r, 0, r->measure, cell, parts[i]);
-        if (rc == SP_OK && sp != NULL)
-            rc = sum_add(r, 1, r->spiffs, cell, sparts[i]);
-        if (rc != SP_OK)
-            return rc;
-        if (!r->keep)
-            continue;
-        rc = fixed ? push(r, f->id, parts[i], r->eparts[i], k->flat_rate, p, day, kind,
-                              share, c, 1)
-                       : push(r, f->id, parts[i], 0, 0, p, day, kind, share, c, 0);
-        if (rc == SP_OK && sp != NULL)
-            rc = push(r, f->id, units, sparts[i], sp->amount, p, day, kind + 1, share, c, 1);
-        if (rc != SP_OK)
-            return rc;
-    }
-    return SP_OK;
+    return credit_payees(r, f, &q, day, kind, c);
 }
 
 static bool passes(const comp *k, const sp_fact_batch *b, size_t row, int32_t day)
@@ -496,7 +551,7 @@ static const spiff *spiff_of(const comp *k, const sp_fact_batch *b, size_t row, 
     return NULL;
 }
 
-/* The measure of an order line. */
+/* The measure of an order line (deals: 0 until counted, make_lines). */
 static int line_value(run *r, const fact_at *f, const sp_fact_batch *b, size_t row, size_t c,
                       int64_t *v)
 {
@@ -511,8 +566,11 @@ static int line_value(run *r, const fact_at *f, const sp_fact_batch *b, size_t r
         if (__builtin_sub_overflow(b->amount[row], b->cost ? b->cost[row] : 0, v))
             return overflow(r, f, "the margin");
         return SP_OK;
-    default:
+    case SPI_CMEASURE_LINES:
         *v = 1;
+        return SP_OK;
+    default:
+        *v = 0;
         return SP_OK;
     }
 }
@@ -559,10 +617,10 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
         fact_at f = { "refunds", g->batch, g->row, g->id };
         if (g->matched)
             return spi_fail(r->ctx, SP_EINVAL,
-                            WHAT ": order lines batch %llu row %zu: fact %llu: a second order "
-                            "line with this id (refund %llu references it)",
+                            WHAT ": %s batch %llu row %zu: fact %llu: a second %s with this id "
+                            "(refund %llu references it)", lf->kind,
                             (unsigned long long)lf->batch, lf->row, (unsigned long long)id,
-                            (unsigned long long)g->id);
+                            r->line_noun, (unsigned long long)g->id);
         g->matched = true;
         if (g->day < line_day)
             return spi_fail(r->ctx, SP_EINVAL,
@@ -580,7 +638,7 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
             continue;
         for (size_t c = 0; c < r->nc; c++) {
             const comp *k = &r->comps[c];
-            if (!k->due)
+            if (!k->on)
                 continue;
             bool line_in = passes(k, b, row, line_day);
             if (!line_in) {
@@ -608,7 +666,7 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
                 units = refunded == line_amount ? -1 : 0;
             if (sp != NULL && units == 0)
                 sp = NULL;
-            rc = credit(r, &f, id, p, g->day, SPI_CLINE_REFUND, c, v, sp, units);
+            rc = credit(r, &f, id, p, g->day, SPI_CLINE_REFUND, c, v, sp, units, 0);
             if (rc != SP_OK)
                 return rc;
         }
@@ -741,12 +799,12 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
     /* The fast loop: simple components holding the slice's days, no refunds, no lines. */
     bool fast = !r->keep && r->nrefunds == 0 && r->in->unknown == SPI_CENGINE_SKIP;
     for (size_t c = 0; fast && c < r->nc; c++)
-        fast = !r->comps[c].due || (r->comps[c].simple && at->day_lo >= r->comps[c].first &&
-                                    at->day_hi < r->comps[c].end);
+        fast = !r->comps[c].on || (r->comps[c].simple && at->day_lo >= r->comps[c].first &&
+                                   at->day_hi < r->comps[c].end);
     if (fast) {
         bool counted = false;
         for (size_t c = 0; c < r->nc; c++) {
-            if (!r->comps[c].due)
+            if (!r->comps[c].on)
                 continue;
             uint64_t skipped = sum_slice(r, b, rows, n, c);
             if (skipped == UINT64_MAX)
@@ -760,22 +818,24 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
     r->bound_stale = true; /* the general loop's sums */
     for (size_t i = 0; i < n; i++) {
         size_t row = rows ? rows[i] : i;
-        fact_at f = { "order lines", at->batch, at->first + row, b->id[row] };
+        fact_at f = { r->lines_kind, at->batch, at->first + row, b->id[row] };
         uint32_t rep = b->rep[row];
         uint32_t p = payee_of(r, rep);
         if (p == NO_PAYEE) {
             if (r->in->unknown == SPI_CENGINE_ERROR)
                 return spi_fail(r->ctx, SP_EINVAL,
-                                WHAT ": order lines batch %llu row %zu: fact %llu: rep %s is no "
-                                "payee of the run", (unsigned long long)f.batch, f.row,
+                                WHAT ": %s batch %llu row %zu: fact %llu: rep %s is no payee of "
+                                "the run", f.kind, (unsigned long long)f.batch, f.row,
                                 (unsigned long long)f.id,
                                 rep == SP_NONE ? "(none)" : dict_text(r, rep));
             r->report.not_payee++;
         }
         int32_t day = b->day[row];
+        /* A deal: the order (opportunity) the line belongs to, else the line itself. */
+        uint64_t deal = b->ref != NULL ? b->ref[row] : f.id;
         for (size_t c = 0; p != NO_PAYEE && c < r->nc; c++) {
             const comp *k = &r->comps[c];
-            if (!k->due || !passes(k, b, row, day))
+            if (!k->on || !passes(k, b, row, day))
                 continue;
             int64_t v = 0;
             int rc = line_value(r, &f, b, row, c, &v);
@@ -785,7 +845,7 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
             int64_t units = sp == NULL ? 0 : sp->per_unit ? (b->quantity ? b->quantity[row] : 0) : 1;
             if (sp != NULL && units == 0)
                 sp = NULL;
-            rc = credit(r, &f, f.id, p, day, SPI_CLINE_ORDER, c, v, sp, units);
+            rc = credit(r, &f, f.id, p, day, SPI_CLINE_ORDER, c, v, sp, units, deal);
             if (rc != SP_OK)
                 return rc;
         }
@@ -796,6 +856,202 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
         }
     }
     return 0;
+}
+
+/* ---- payments ---- */
+
+/* The credit kernel's error on payment g, in place: "commission run: payments batch 1 row
+ * 3: payment 9 of 500 brings the paid amount of line 7 to 1500, beyond its amount 1000". */
+static int payment_fail(run *r, int rc, const refund *g)
+{
+    return spi_fail_prefix(r->ctx, rc, "commission payment: ", WHAT ": payments batch %llu row %zu",
+                           (unsigned long long)g->batch, g->row);
+}
+
+/*
+ * Credit payment g of the line at `row` (lf), paid `before` so far, for component c: what
+ * it adds to the credits to date R(v x P / a) of each of the line's values v (its measure;
+ * its SPIFF's earning and units; its earning, for paid_earning), to payee `rep` or, split,
+ * to each payee its part of the credits to date (allocated by the shares) less its part
+ * before: a line paid in full credits each payee exactly its part of the line.
+ */
+static int credit_payment(run *r, const fact_at *lf, const sp_fact_batch *b, size_t row,
+                          const refund *g, int64_t before, size_t c, uint32_t rep)
+{
+    const comp *k = &r->comps[c];
+    fact_at f = { "payments", g->batch, g->row, g->id };
+    uint32_t mode = r->plan->rounding_mode;
+    int64_t v[4] = { 0, 0, 0, 0 }, d[4];
+    int rc = line_value(r, lf, b, row, c, &v[0]);
+    if (rc != SP_OK)
+        return rc;
+    const spiff *sp = spiff_of(k, b, row, b->day[row]);
+    if (sp != NULL && (v[2] = sp->per_unit ? (b->quantity ? b->quantity[row] : 0) : 1) == 0)
+        sp = NULL;
+    if (sp != NULL && __builtin_mul_overflow(sp->amount, v[2], &v[1]))
+        return overflow(r, lf, "the SPIFF");
+    if (k->paid_earning && sp_muldiv(v[0], k->flat_rate, SP_DEC_ONE, mode, &v[3]) != SP_OK)
+        return overflow(r, lf, "the earning");
+    spi_paid_line line = { lf->id, b->amount[row], 4, v };
+    if ((rc = spi_credit_paid(r->ctx, &line, g->id, before, g->amount, mode, d)) != SP_OK)
+        return payment_fail(r, rc, g);
+    credits q = { 1, &rep, NULL, &d[0], &d[1], k->paid_earning ? &d[3] : NULL, sp, d[2], 0 };
+    size_t group;
+    if (k->split && spi_split_find(r->in->splits, lf->id, &group)) {
+        q.payees = spi_split_group_payees(r->in->splits, group, &q.n);
+        q.shares = spi_split_group_shares(r->in->splits, group, &q.n);
+        int64_t *out[4] = { r->parts, sp != NULL ? r->sparts : NULL, NULL,
+                            k->paid_earning ? r->eparts : NULL };
+        for (int j = 0; j < 4; j++) {
+            int64_t c0 = 0; /* the credit to date before the payment; c0 + d[j] after it */
+            if (out[j] == NULL)
+                continue;
+            if ((line.amount != 0 &&
+                 sp_muldiv(v[j], before, line.amount, mode, &c0) != SP_OK) ||
+                spi_split_group_apply(r->in->splits, group, c0 + d[j], r->scratch, out[j]) !=
+                    SP_OK ||
+                spi_split_group_apply(r->in->splits, group, c0, r->scratch, r->tparts) != SP_OK)
+                return overflow(r, &f, "the split");
+            for (size_t i = 0; i < q.n; i++)
+                out[j][i] -= r->tparts[i];
+        }
+        q.measure = r->parts;
+        q.spiff = r->sparts;
+        q.earned = k->paid_earning ? r->eparts : NULL;
+    }
+    return credit_payees(r, &f, &q, g->day, SPI_CLINE_PAYMENT, c);
+}
+
+/* The lines from the lookback day on, for their payments (r->refunds, sorted by line, day
+ * and id): each line's payments in order, the paid amount to date moving from one to the
+ * next; those in the period credit the components they pass (the payment's day, the
+ * line's columns). */
+static int take_paid(void *arg, const sp_fact_batch *b, const uint32_t *rows, size_t n,
+                     const spi_fact_where *at)
+{
+    run *r = arg;
+    r->report.lines_read += n;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = rows ? rows[i] : i;
+        uint64_t id = b->id[row];
+        size_t j = find_refunds(r, id);
+        if (j == r->nrefunds || r->refunds[j].ref != id)
+            continue;
+        fact_at lf = { r->lines_kind, at->batch, at->first + row, id };
+        uint32_t rep = b->rep[row], p = payee_of(r, rep);
+        int64_t paid = 0, none;
+        for (; j < r->nrefunds && r->refunds[j].ref == id; j++) {
+            refund *g = &r->refunds[j];
+            if (g->matched)
+                return spi_fail(r->ctx, SP_EINVAL,
+                                WHAT ": %s batch %llu row %zu: fact %llu: a second %s with this "
+                                "id (payment %llu references it)", lf.kind,
+                                (unsigned long long)lf.batch, lf.row, (unsigned long long)id,
+                                r->line_noun, (unsigned long long)g->id);
+            g->matched = true;
+            if (g->day < b->day[row])
+                return spi_fail(r->ctx, SP_EINVAL,
+                                WHAT ": payments batch %llu row %zu: payment %llu is dated "
+                                "before its line %llu", (unsigned long long)g->batch, g->row,
+                                (unsigned long long)g->id, (unsigned long long)id);
+            spi_paid_line line = { id, b->amount[row], 0, NULL };
+            int64_t before = paid;
+            int rc = spi_credit_paid(r->ctx, &line, g->id, before, g->amount,
+                                     r->plan->rounding_mode, &none);
+            if (rc != SP_OK)
+                return payment_fail(r, rc, g);
+            paid += g->amount; /* within the line's amount: checked */
+            if (g->day < r->pass_lo || g->day >= r->pass_hi)
+                continue; /* before the period: paid, not credited here */
+            if (p == NO_PAYEE) {
+                if (r->in->unknown == SPI_CENGINE_ERROR)
+                    return spi_fail(r->ctx, SP_EINVAL,
+                                    WHAT ": payments batch %llu row %zu: payment %llu: the rep "
+                                    "%s of line %llu is no payee of the run",
+                                    (unsigned long long)g->batch, g->row,
+                                    (unsigned long long)g->id,
+                                    rep == SP_NONE ? "(none)" : dict_text(r, rep),
+                                    (unsigned long long)id);
+                r->report.not_payee++;
+                continue;
+            }
+            for (size_t c = 0; c < r->nc; c++) {
+                if (!r->comps[c].on || !passes(&r->comps[c], b, row, g->day))
+                    continue;
+                if ((rc = credit_payment(r, &lf, b, row, g, before, c, p)) != SP_OK)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- one basis's pass ---- */
+
+/*
+ * Read the facts of the due components of `basis` from `src`: bookings and invoices their
+ * refunds then their lines over the components' days; payments their payments then their
+ * lines from the lookback day on. Every refund or payment must find its line.
+ */
+static int read_basis(run *r, uint32_t basis, const sp_fact_source *src,
+                      const spi_fact_bounds *bounds, const sp_progress *progress)
+{
+    int32_t lo = INT32_MAX, hi = INT32_MIN;
+    for (size_t c = 0; c < r->nc; c++) {
+        comp *k = &r->comps[c];
+        k->on = k->due && r->plan->components[c].basis == basis;
+        if (k->on && k->first < lo)
+            lo = k->first;
+        if (k->on && k->end > hi)
+            hi = k->end;
+    }
+    if (lo >= hi)
+        return SP_OK;
+    bool invoices = basis == SPI_CBASIS_INVOICE ||
+                    (basis == SPI_CBASIS_PAYMENT && r->in->invoices != NULL);
+    r->basis = basis;
+    r->pass_lo = lo;
+    r->pass_hi = hi;
+    r->lines_kind = invoices ? "invoice lines" : "order lines";
+    r->line_noun = invoices ? "invoice line" : "order line";
+    r->nrefunds = 0;
+    int32_t from = lo;
+    if (basis == SPI_CBASIS_PAYMENT) {
+        from = r->in->lookback_from != 0 ? r->in->lookback_from : r->plan->from;
+        from = from < lo ? from : lo;
+    }
+    sp_fact_query q = SP_FACT_QUERY_INIT;
+    q.kind = basis == SPI_CBASIS_PAYMENT ? SP_FACT_PAYMENTS : SP_FACT_REFUNDS;
+    q.from_day = from;
+    q.to_day = hi;
+    int rc = spi_facts_scan(r->ctx, src, &q, bounds, progress, take_refunds, r);
+    if (rc != SP_OK)
+        return rc;
+    if (r->nrefunds > 1)
+        qsort(r->refunds, r->nrefunds, sizeof *r->refunds, cmp_refund);
+    q.kind = SP_FACT_ORDER_LINES;
+    rc = spi_facts_scan(r->ctx, src, &q, bounds, progress,
+                        basis == SPI_CBASIS_PAYMENT ? take_paid : take_lines, r);
+    if (rc != SP_OK)
+        return rc;
+    for (size_t j = 0; j < r->nrefunds; j++) {
+        const refund *g = &r->refunds[j];
+        char day[24];
+        if (g->matched)
+            continue;
+        if (basis == SPI_CBASIS_PAYMENT)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": payments batch %llu row %zu: payment %llu references line "
+                            "%llu, which is no %s from %s on", (unsigned long long)g->batch,
+                            g->row, (unsigned long long)g->id, (unsigned long long)g->ref,
+                            r->line_noun, spi_day_text(from, day));
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": refunds batch %llu row %zu: refund %llu references line %llu, "
+                        "which is no %s of the days read (refunds of earlier periods are "
+                        "clawbacks, which come later)", (unsigned long long)g->batch, g->row,
+                        (unsigned long long)g->id, (unsigned long long)g->ref, r->line_noun);
+    }
+    return SP_OK;
 }
 
 /* ---- the sort ---- */
@@ -942,6 +1198,53 @@ static int schedule_fail(run *r, int rc, size_t p, size_t c, uint64_t fact)
                     rc == SP_EOVERFLOW ? "the earning overflows" : "the schedule fails");
 }
 
+/* A deal line of a payee and component, at position `at` of the stage. */
+typedef struct deal_at {
+    uint64_t deal;
+    size_t at;
+} deal_at;
+
+static int cmp_deal_at(const void *a, const void *b)
+{
+    const deal_at *x = a, *y = b;
+    if (x->deal != y->deal)
+        return x->deal < y->deal ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * Count the deals of one payee and component, the sorted stage a[i .. j): the first line
+ * of each deal in the statement's order (day, kind, fact id) gets the base 1, the others
+ * keep 0; the count is added to the measure. *keys (capacity *cap) is the scratch.
+ */
+static int count_deals(run *r, slot *a, size_t i, size_t j, deal_at **keys, size_t *cap,
+                       int64_t *measure)
+{
+    size_t m = 0;
+    for (size_t q = i; q < j; q++) {
+        if ((a[q].s.pad & PAD_DEAL) == 0)
+            continue;
+        if (m == *cap) {
+            size_t n = *cap ? 2 * *cap : 256;
+            deal_at *g = spi_realloc_array(r->ctx, *keys, n, sizeof *g);
+            if (g == NULL)
+                return SP_ENOMEM;
+            *keys = g;
+            *cap = n;
+        }
+        (*keys)[m].deal = (uint64_t)a[q].s.aux;
+        (*keys)[m++].at = q;
+    }
+    if (m > 1)
+        qsort(*keys, m, sizeof **keys, cmp_deal_at);
+    for (size_t t = 0; t < m; t++)
+        if (t == 0 || (*keys)[t].deal != (*keys)[t - 1].deal) {
+            a[(*keys)[t].at].s.base = 1;
+            ++*measure; /* at most the lines staged: no overflow */
+        }
+    return SP_OK;
+}
+
 /* The lines: sort the stage, walk it per payee and component. */
 static int make_lines(run *r, spi_csched *sched, spi_crun *out)
 {
@@ -960,12 +1263,17 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
     spi_free(r->ctx, so.count);
     uint32_t policy = r->plan->policy, mode = r->plan->rounding_mode;
     int rc = SP_OK;
-    size_t i = 0;
+    size_t i = 0, capkeys = 0;
+    deal_at *keys = NULL;
     while (rc == SP_OK && i < n) {
         size_t p = a[i].s.payee, c = a[i].s.comp, j = i;
         while (j < n && a[j].s.payee == p && a[j].s.comp == c)
             j++;
         if ((rc = payee_schedule(r, &sched[c], p, c)) != SP_OK)
+            break;
+        if (r->comps[c].deals &&
+            (rc = count_deals(r, a, i, j, &keys, &capkeys, &out->measure[p * r->nc + c])) !=
+                SP_OK)
             break;
         int64_t cum = 0, *tot = &out->totals[p * r->nc + c];
         uint32_t prev_dk = 0;
@@ -974,10 +1282,15 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             const stage se = a[q].s, *e = &se;
             spi_cline *l = &a[q].l;
             if (q > i && e->dk == prev_dk && e->fact == prev_fact) {
+                uint32_t kind = e->dk & ((1u << KIND_BITS) - 1);
                 rc = spi_fail(r->ctx, SP_EINVAL,
                               WHAT ": fact %llu: two %s with this id on one day",
                               (unsigned long long)e->fact,
-                              (e->dk & 3u) < 2 ? "order lines" : "refunds");
+                              kind >= SPI_CLINE_PAYMENT  ? "payments"
+                              : kind >= SPI_CLINE_REFUND ? "refunds"
+                              : r->plan->components[c].basis == SPI_CBASIS_INVOICE
+                                  ? "invoice lines"
+                                  : "order lines");
                 break;
             }
             prev_dk = e->dk;
@@ -985,11 +1298,11 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             memset(l, 0, sizeof *l);
             l->fact = e->fact;
             l->base = e->base;
-            l->day = r->lo + (int32_t)(e->dk >> 2);
-            l->kind = (uint8_t)(e->dk & 3u);
+            l->day = r->lo + (int32_t)(e->dk >> KIND_BITS);
+            l->kind = (uint8_t)(e->dk & ((1u << KIND_BITS) - 1));
             l->share = e->share;
             l->component = (uint16_t)c;
-            if ((e->dk & 1u) != 0 || e->pad != 0) { /* a SPIFF, or a split line's earning */
+            if ((e->dk & 1u) != 0 || (e->pad & PAD_FIXED) != 0) { /* a SPIFF, a set earning */
                 l->earned = l->own = e->aux;
                 l->rate = e->rate;
                 if ((e->dk & 1u) == 0 && __builtin_add_overflow(cum, e->base, &cum)) {
@@ -1026,6 +1339,7 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
         sts[p].nlines += j - i;
         i = j;
     }
+    spi_free(r->ctx, keys);
     for (size_t p = 0; rc == SP_OK && p < r->np; p++) {
         if (sts[p].nlines == 0)
             sts[p].first = p > 0 ? sts[p - 1].first + sts[p - 1].nlines : 0;
@@ -1200,26 +1514,22 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         snprintf(what, sizeof what, WHAT ": components[%zu] (\"%s\")", c, r.plan->components[c].id);
         if ((rc = spi_csched_init(ctx, &sched[c], &r.plan->components[c], what)) != SP_OK)
             goto fail;
+        r.comps[c].flat_rate = sched[c].s.nvalues > 0 ? sched[c].values[0] : 0; /* not a plug-in */
     }
     bool lines_needed = in->want_lines || r.plan->policy == SPI_CPOLICY_PER_LINE;
     for (size_t c = 0; c < r.nc; c++)
-        if (r.comps[c].due && r.plan->components[c].schedule.accumulate == SPI_CACCUM_LINE)
+        if (r.comps[c].due && (r.plan->components[c].schedule.accumulate == SPI_CACCUM_LINE ||
+                               r.comps[c].deals)) /* deals are counted on the lines */
             lines_needed = true;
     r.keep = lines_needed;
     if (r.lo < r.hi) {
         spi_fact_bounds bounds = SPI_FACT_BOUNDS_ANY;
         for (uint32_t col = SPI_COLUMN_REP; col <= SPI_COLUMN_CHANNEL; col++)
             spi_fact_bounds_set(&bounds, col, r.ndict);
-        sp_fact_query q = SP_FACT_QUERY_INIT;
-        q.kind = SP_FACT_REFUNDS;
-        q.from_day = r.lo;
-        q.to_day = r.hi;
-        if ((rc = spi_facts_scan(ctx, in->src, &q, &bounds, progress, take_refunds, &r)) != SP_OK)
-            goto fail;
-        if (r.nrefunds > 1)
-            qsort(r.refunds, r.nrefunds, sizeof *r.refunds, cmp_refund);
-        q.kind = SP_FACT_ORDER_LINES;
-        if ((rc = spi_facts_scan(ctx, in->src, &q, &bounds, progress, take_lines, &r)) != SP_OK)
+        const sp_fact_source *lines = in->invoices != NULL ? in->invoices : in->src;
+        if ((rc = read_basis(&r, SPI_CBASIS_BOOKING, in->src, &bounds, progress)) != SP_OK ||
+            (rc = read_basis(&r, SPI_CBASIS_INVOICE, in->invoices, &bounds, progress)) != SP_OK ||
+            (rc = read_basis(&r, SPI_CBASIS_PAYMENT, lines, &bounds, progress)) != SP_OK)
             goto fail;
         for (size_t cell = 0; cell < cells; cell++)
             for (int w = 0; w < 2; w++)
@@ -1231,18 +1541,6 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
                                   w == 0 ? "credits" : "SPIFFs");
                     goto fail;
                 }
-        for (size_t j = 0; j < r.nrefunds; j++) {
-            const refund *g = &r.refunds[j];
-            if (!g->matched) {
-                rc = spi_fail(ctx, SP_EINVAL,
-                              WHAT ": refunds batch %llu row %zu: refund %llu references line "
-                              "%llu, which is no order line of the days read (refunds of "
-                              "earlier periods are clawbacks, which come later)",
-                              (unsigned long long)g->batch, g->row, (unsigned long long)g->id,
-                              (unsigned long long)g->ref);
-                goto fail;
-            }
-        }
     }
     /* Every payee's thresholds, lines or not, so that both paths fail alike; and its caps'
      * figures for the settlement. */

@@ -2,9 +2,12 @@
  * The commission engine, v0 (docs/commission.md, "The engine"): one period's statements
  * for the payees of one plan version, in memory. Internal until the public header.
  *
- * v0 reads order lines (basis "booking", credited on their day) and refunds (negative, on
- * their day, credited like the line they reference), measures amount, quantity, margin
- * and lines, applies the component's filter, splits (credit.h) and schedule (convert.h,
+ * v0 reads, per component's basis, order lines (basis "booking", credited on their day),
+ * invoice lines (basis "invoice", from the run's invoice source, credited on the invoice
+ * day) and their refunds (negative, on their day, credited like the line they reference),
+ * or payments (basis "payment": a line credited as it is paid, by the cumulative rule of
+ * spi_credit_paid, on the payment's day); measures amount, quantity, margin, lines and
+ * deals; applies the component's filter, splits (credit.h) and schedule (convert.h,
  * schedule.h) under the plan's rounding mode and policy, and the SPIFFs, then settles
  * the caps carried forward and the draw against the carry state (draw.h). Two paths that
  * agree: statements with their lines (spi_cengine_run with want_lines), or the totals
@@ -23,21 +26,24 @@
 #include "salesplan/core.h"
 #include "salesplan/storage.h"
 
-/* What a statement line comes from (the order of kinds within a day). */
+/* What a statement line comes from (the order of kinds within a day). On the invoice
+ * basis an order line is an invoice line, a refund a credit note or a reversal. */
 typedef enum spi_cline_kind {
-    SPI_CLINE_ORDER = 0,        /* an order line's credit through the schedule */
+    SPI_CLINE_ORDER = 0,        /* an order (or invoice) line's credit through the schedule */
     SPI_CLINE_ORDER_SPIFF = 1,  /* a SPIFF on an order line */
     SPI_CLINE_REFUND = 2,       /* a refund's (negative) credit through the schedule */
     SPI_CLINE_REFUND_SPIFF = 3, /* a SPIFF reversed by a refund */
+    SPI_CLINE_PAYMENT = 4,      /* a payment's credit of its line (negative: a reversal) */
+    SPI_CLINE_PAYMENT_SPIFF = 5, /* the part of its line's SPIFF a payment pays */
     /* The settlement's lines (draw.h), after a component's lines or (the draw's) after
      * every component's: fact 0, share 100 %, the period's last day, rate the cap or the
      * draw (minor units), own = earned, true_up 0. */
-    SPI_CLINE_CAP_RELEASE = 4,  /* carried-in cap excess paid: base the carried excess */
-    SPI_CLINE_CAP_CARRY = 5,    /* the cap's excess carried forward: base it, earned 0 */
-    SPI_CLINE_CAP_LOST = 6,     /* the cap's excess not carried (lost): base it, earned 0 */
-    SPI_CLINE_DRAW = 7,         /* the draw's top-up: base the earnings E */
-    SPI_CLINE_DRAW_RECOVERY = 8, /* recovered (negative): base the balance before */
-    SPI_CLINE_DRAW_FORGIVEN = 9  /* the balance forgiven: base it, earned 0 */
+    SPI_CLINE_CAP_RELEASE = 6,  /* carried-in cap excess paid: base the carried excess */
+    SPI_CLINE_CAP_CARRY = 7,    /* the cap's excess carried forward: base it, earned 0 */
+    SPI_CLINE_CAP_LOST = 8,     /* the cap's excess not carried (lost): base it, earned 0 */
+    SPI_CLINE_DRAW = 9,         /* the draw's top-up: base the earnings E */
+    SPI_CLINE_DRAW_RECOVERY = 10, /* recovered (negative): base the balance before */
+    SPI_CLINE_DRAW_FORGIVEN = 11  /* the balance forgiven: base it, earned 0 */
 } spi_cline_kind;
 
 /*
@@ -47,7 +53,7 @@ typedef enum spi_cline_kind {
  * line's rate is its amount per unit or per line, its own part its earning.
  */
 typedef struct spi_cline {
-    uint64_t fact;      /* the fact's id (an order line, a refund) */
+    uint64_t fact;      /* the fact's id (an order or invoice line, a refund, a payment) */
     int64_t base;
     int64_t earned;
     int64_t own;
@@ -85,18 +91,31 @@ typedef struct spi_cengine_input {
     const int64_t *quotas;    /* npayees x ncomponents, row per payee (minor units or units);
                                  NULL unless a schedule is on attainment */
     const spi_split_table *splits; /* payee indices; NULL: every line to its rep */
-    const sp_fact_source *src;
+    const sp_fact_source *src; /* order lines and their refunds (the booking basis); the
+                                  payments when there is no invoice source */
     uint32_t unknown;         /* spi_cengine_unknown */
     bool want_lines;          /* statements with lines; else the totals only (lines are
                                  still computed where the policy needs them) */
     const int64_t *carry_in;  /* the carry state before the run (draw.h): npayees x
                                  SPI_CCARRY_WIDTH(ncomponents); NULL: zeros */
+    /* The host's invoices, for the invoice and payment bases; NULL: none. Invoice lines as
+     * SP_FACT_ORDER_LINES (id, day = the invoice's date, rep, amount, ...), credit notes
+     * and reversals as SP_FACT_REFUNDS referencing them; with it, payments are read from
+     * here and reference invoice lines (without it, from src, referencing order lines). */
+    const sp_fact_source *invoices;
+    /* Payment basis: the lines and payments are read from this day on (or from the
+     * period's first day when that is earlier), so that a payment knows its line and what
+     * was paid of it before; 0: the plan version's first day. */
+    int32_t lookback_from;
 } spi_cengine_input;
 
 typedef struct spi_cengine_report {
-    uint64_t lines_read, refunds_read; /* rows in the days read */
-    uint64_t not_payee;                /* rows of reps that are no payee (skipped) */
+    uint64_t lines_read, refunds_read; /* rows in the days read (order and invoice lines,
+                                          lines read for their payments; refunds) */
+    uint64_t not_payee;                /* lines of reps that are no payee (skipped), and
+                                          payments in the period of such lines */
     bool totals_path;                  /* the totals were summed without lines */
+    uint64_t payments_read;            /* payments in the days read */
 } spi_cengine_report;
 
 /* A run's result. */

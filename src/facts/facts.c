@@ -80,7 +80,7 @@ static const struct {
 } kinds[KIND_MAX + 1] = {
     /*                                 id ref day time rep grid product customer channel
      *                                 stage amount quantity cost */
-    [SP_FACT_ORDER_LINES] = { "order lines", "R-ROROOO--ROO", "fact source: scan of order lines" },
+    [SP_FACT_ORDER_LINES] = { "order lines", "ROROROOO--ROO", "fact source: scan of order lines" },
     [SP_FACT_PAYMENTS] = { "payments", "RRRO------R--", "fact source: scan of payments" },
     [SP_FACT_REFUNDS] = { "refunds", "RRROOOOO--ROO", "fact source: scan of refunds" },
     [SP_FACT_STAGE_EVENTS] = { "stage events", "R-RORO-OORO--",
