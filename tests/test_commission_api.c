@@ -176,7 +176,7 @@ static void test_run_marginal(void **state)
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     spt_expect_error(ctx, sp_commission_run_statement(r, 0, &st), SP_EINVAL,
                      "commission run: not computed yet (sp_commission_run_compute)");
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
     assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
     assert_int_equal(ri.computed, 1);
@@ -264,7 +264,7 @@ static void test_run_marginal(void **state)
     /* A source that fails: the host's status, the earlier results kept. */
     sp_fact_source failing = *e.src;
     failing.scan = NULL;
-    assert_int_not_equal(sp_commission_run_compute(r, &failing, e.dict, NULL), SP_OK);
+    assert_int_not_equal(sp_commission_run_compute(r, &failing, NULL, e.dict, NULL), SP_OK);
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.total, 800);
     sp_commission_run_free(r);
@@ -284,7 +284,7 @@ static void test_run_totals_only(void **state)
     sp_commission_run *r = january(p, SP_COMMISSION_TOTALS_ONLY);
     uint32_t payees[] = { B, A };
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
     assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
     assert_int_equal(ri.totals_path, 1);
@@ -325,7 +325,7 @@ static void test_run_quotas(void **state)
     sp_commission_run *r = january(p, 0);
     uint32_t payees[] = { A, B };
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
-    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
                      "commission run: components[0] (\"att\").schedule.on: a schedule on "
                      "attainment needs the payees' quotas (sp_commission_run_set_quotas)");
     int64_t quotas[] = { 10000, 10000 };
@@ -336,7 +336,7 @@ static void test_run_quotas(void **state)
                      "commission run: quotas[1] (payee 1, components[0] (\"att\")): -1 is "
                      "negative");
     assert_int_equal(sp_commission_run_set_quotas(r, quotas, 2), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.total, 520);
@@ -355,7 +355,7 @@ static void test_run_quotas(void **state)
     assert_non_null(strstr(buf, "\"true_up\":1.2"));
     /* New payees clear the quotas: needed again. */
     assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
-    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
                      "commission run: components[0] (\"att\").schedule.on: a schedule on "
                      "attainment needs the payees' quotas (sp_commission_run_set_quotas)");
     sp_commission_run_free(r);
@@ -393,7 +393,7 @@ static void test_run_splits(void **state)
     spt_expect_error(ctx, sp_commission_run_set_splits(r, facts, beyond, half, 2), SP_EINVAL,
                      "commission splits: fact 2: entry 1: payee 2 is not a payee (there are 2)");
     assert_int_equal(sp_commission_run_set_splits(r, facts, who, half, 2), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.measures[0], 9500);
@@ -405,7 +405,7 @@ static void test_run_splits(void **state)
     assert_int_equal(st.lines[1].share, SP_DEC_ONE / 2);
     /* No table: back to the reps. */
     assert_int_equal(sp_commission_run_set_splits(r, NULL, NULL, NULL, 0), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
     assert_int_equal(st.total, 250);
     sp_commission_run_free(r);
@@ -448,23 +448,23 @@ static void test_run_bad_input(void **state)
     assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
     uint32_t payees[] = { A, A };
     assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
-    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
                      "commission run: FY2027 has 12 periods of a month, not 13");
     sp_commission_run_free(r);
     o.index = 0;
     o.unknown = SP_COMMISSION_ERROR;
     assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
-    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
                      "commission run: payees[1]: 0 is given twice");
     assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
-    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
                      "commission run: order lines batch 1 row 2: fact 3: rep B is no payee of "
                      "the run");
     spt_expect_error(ctx, sp_commission_run_set_payees(r, NULL, 1), SP_EINVAL,
                      "commission run: payees: ids is NULL");
-    spt_expect_error(ctx, sp_commission_run_compute(r, NULL, e.dict, NULL), SP_EINVAL,
-                     "commission run: src is NULL");
+    spt_expect_error(ctx, sp_commission_run_compute(r, NULL, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: orders is NULL");
     sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
     assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
     assert_int_equal(ri.computed, 0);
@@ -568,14 +568,14 @@ static void test_quotas_from_set(void **state)
     sp_commission_run *r = run_of(p, SP_GRAIN_MONTH, 0);
     uint32_t payees[] = { A, B };
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
-    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EINVAL,
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
                      "commission run: components[0] (\"att\").quota.target_set: the quotas of "
                      "target set of plan \"FY27\", scenario \"base\" are not loaded "
                      "(sp_commission_run_load_quotas)");
     assert_int_equal(sp_commission_run_quotas_from_set(r, 0, tp, ts, e.dict), SP_OK);
     /* Not due in January: no quota needed, the component counts as loaded. */
     assert_int_equal(sp_commission_run_quotas_from_set(r, 1, tp, ts, e.dict), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.quotas[0], 10000);
@@ -592,7 +592,7 @@ static void test_quotas_from_set(void **state)
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
     assert_int_equal(sp_commission_run_quotas_from_set(r, 0, tp, ts, e.dict), SP_OK);
     assert_int_equal(sp_commission_run_quotas_from_set(r, 1, tp, ts, e.dict), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.quotas[0], 10000);
     assert_int_equal(st.quotas[1], 30000);
@@ -665,7 +665,7 @@ static void test_quotas_from_set(void **state)
     assert_int_equal(sp_target_set_save(ts, store, "base", NULL, 0, &version), SP_OK);
     assert_int_equal(version, 2);
     assert_int_equal(sp_commission_run_load_quotas(r, store, e.dict), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.quotas[0], 10000);
     assert_int_equal(st.total, 520);
@@ -676,6 +676,173 @@ static void test_quotas_from_set(void **state)
     sp_target_plan_free(tq);
     sp_target_set_free(ts);
     sp_target_plan_free(tp);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* ---- draws, carry, the invoice and payment bases ---- */
+
+/*
+ * Flat 10 % a month with a recoverable draw of 10.00 a month. January: A earns 13.00 (130
+ * x 10 %), above the draw, nothing to recover; B earns 5.00: topped up by 5.00 to 10.00,
+ * balance 5.00. February, each payee's carry row from January: A earns 99.90 (999.00 x
+ * 10 %), above the draw with no balance to recover; B earns 0: topped up by 10.00, balance
+ * 15.00.
+ */
+static void test_draw_carry(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    static const char DRAW[] =
+        "{\"plan\": \"D\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
+        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\"}, "
+        "\"period\": \"month\", \"schedule\": {\"kind\": \"flat\", \"tiers\": "
+        "[{\"rate\": \"10%\"}]}}], \"draw\": {\"kind\": \"recoverable\", \"amount\": 10, "
+        "\"period\": \"month\"}}";
+    sp_commission_plan *p = plan_of(ctx, DRAW);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    int64_t carry[4];
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 1300);
+    assert_int_equal(st.draw_paid, 0);
+    assert_int_equal(st.draw_balance, 0);
+    memcpy(carry, st.carry, 2 * sizeof *carry);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.components[0], 500);
+    assert_int_equal(st.draw_paid, 500);
+    assert_int_equal(st.draw_balance, 500);
+    assert_int_equal(st.total, 1000);
+    assert_int_equal(st.nlines, 2);
+    assert_int_equal(st.lines[1].kind, SP_COMMISSION_LINE_DRAW);
+    assert_int_equal(st.lines[1].component, SP_COMMISSION_NO_COMPONENT);
+    assert_int_equal(st.lines[1].earned, 500);
+    assert_int_equal(st.carry[0], 500);
+    memcpy(carry + 2, st.carry, 2 * sizeof *carry);
+    char buf[2048];
+    size_t len;
+    assert_int_equal(sp_commission_run_explain(r, 1, 1, buf, sizeof buf, &len), SP_OK);
+    assert_non_null(strstr(buf, "\"kind\":\"draw\",\"day\":\"2027-01-31\",\"rule\":\"draw\","
+                                "\"draw\":10,\"base\":5,\"earned\":5}"));
+    assert_int_equal(sp_commission_run_explain(r, 1, SIZE_MAX, buf, sizeof buf, &len), SP_OK);
+    assert_non_null(strstr(buf, "\"draw\":{\"earned\":5,\"paid\":5,\"recovered\":0,"
+                                "\"forgiven\":0,\"balance\":5}"));
+    sp_commission_run_free(r);
+
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2027;
+    o.index = 1;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_set_carry(r, carry, 3), SP_EINVAL,
+                     "commission run: carry: 3 values for 2 payees x (1 + 1 components) (4)");
+    assert_int_equal(sp_commission_run_set_carry(r, carry, 4), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 9990);
+    assert_int_equal(st.draw_recovered, 0);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 1000);
+    assert_int_equal(st.draw_paid, 1000);
+    assert_int_equal(st.draw_balance, 1500);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * The invoice basis: A's invoice line 100.00 (id 10) on Jan 12 and a credit note of 30.00
+ * against it (id 11) on Jan 20: 70.00 x 10 % = 7.00. The payment basis (payments against
+ * the order lines, no invoices): A's line 1 (60.00) paid 30.00 on Jan 25: 30.00 x 10 % =
+ * 3.00; B's line 3 unpaid earns nothing.
+ */
+static void test_bases(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    static const char *const fmt =
+        "{\"plan\": \"I\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
+        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\", "
+        "\"basis\": \"%s\"}, \"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "
+        "\"tiers\": [{\"rate\": \"10%%\"}]}}]}";
+    char json[1024];
+    snprintf(json, sizeof json, fmt, "invoice");
+    sp_commission_plan *p = plan_of(ctx, json);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0].measure.basis: the invoice basis reads the "
+                     "run's invoice lines, and the run has none (no invoice source)");
+    sp_fact_source *inv;
+    assert_int_equal(sp_fact_source_memory_new(&inv, ctx), SP_OK);
+    uint64_t id[] = { 10 }, ref[] = { 10 }, cid[] = { 11 };
+    int32_t day[] = { spt_day(2027, 1, 12) }, cday[] = { spt_day(2027, 1, 20) };
+    uint32_t rep[] = { A };
+    int64_t amount[] = { 10000 }, camount[] = { 3000 };
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = SP_FACT_ORDER_LINES;
+    b.count = 1;
+    b.id = id;
+    b.day = day;
+    b.rep = rep;
+    b.amount = amount;
+    assert_int_equal(sp_fact_source_memory_append(inv, &b), SP_OK);
+    sp_fact_batch cb = SP_FACT_BATCH_INIT;
+    cb.kind = SP_FACT_REFUNDS;
+    cb.count = 1;
+    cb.id = cid;
+    cb.ref = ref;
+    cb.day = cday;
+    cb.amount = camount;
+    assert_int_equal(sp_fact_source_memory_append(inv, &cb), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, inv, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.measures[0], 7000);
+    assert_int_equal(st.total, 700);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 0);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    sp_fact_source_free(inv);
+
+    snprintf(json, sizeof json, fmt, "payment");
+    p = plan_of(ctx, json);
+    r = january(p, 0);
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    uint64_t pid[] = { 20 }, pref[] = { 1 };
+    int32_t pday[] = { spt_day(2027, 1, 25) };
+    int64_t pamount[] = { 3000 };
+    sp_fact_batch pb = SP_FACT_BATCH_INIT;
+    pb.kind = SP_FACT_PAYMENTS;
+    pb.count = 1;
+    pb.id = pid;
+    pb.ref = pref;
+    pb.day = pday;
+    pb.amount = pamount;
+    assert_int_equal(sp_fact_source_memory_append(e.src, &pb), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.payments_read, 1);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 300);
+    assert_int_equal(st.nlines, 1);
+    assert_int_equal(st.lines[0].kind, SP_COMMISSION_LINE_PAYMENT);
+    assert_int_equal(st.lines[0].fact, 20);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.total, 0);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
     env_free(&e);
     sp_ctx_free(ctx);
 }
@@ -811,7 +978,7 @@ static void test_plugin(void **state)
         sp_commission_run *r = january(p, flags);
         uint32_t payees[] = { A, B };
         assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
-        assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+        assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
         sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
         assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
         assert_int_equal(st.total, 650);
@@ -828,7 +995,7 @@ static void test_plugin(void **state)
         assert_int_equal(st.total, 250);
         /* The function failing: the host's code and message, the earlier results kept. */
         host.fail_payout = 42;
-        assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_EUSER);
+        assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EUSER);
         assert_int_equal(sp_ctx_user_errcode(ctx), 42);
         assert_non_null(strstr(sp_ctx_errmsg(ctx), "commission run: payee \"A\": components[0] "
                                                    "(\"c\"): fact "));
@@ -876,7 +1043,7 @@ static void test_plugin(void **state)
     int64_t quotas[] = { 10000, 10000 };
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
     assert_int_equal(sp_commission_run_set_quotas(r, quotas, 2), SP_OK);
-    assert_int_equal(sp_commission_run_compute(r, e.src, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.total, 1000);
@@ -925,7 +1092,7 @@ static int run_flow(void *user)
     if (rc == SP_OK)
         rc = sp_commission_run_set_splits(r, facts, who, half, 2);
     if (rc == SP_OK)
-        rc = sp_commission_run_compute(r, f->e.src, f->e.dict, NULL);
+        rc = sp_commission_run_compute(r, f->e.src, NULL, f->e.dict, NULL);
     if (rc == SP_OK)
         rc = sp_commission_run_explain(r, 0, 0, buf, sizeof buf, &len);
     if (rc == SP_OK) {
@@ -955,7 +1122,7 @@ static int run_plugin_flow(void *user)
     if (rc == SP_OK)
         rc = sp_commission_run_set_payees(r, payees, 2);
     if (rc == SP_OK)
-        rc = sp_commission_run_compute(r, f->e.src, f->e.dict, NULL);
+        rc = sp_commission_run_compute(r, f->e.src, NULL, f->e.dict, NULL);
     if (rc == SP_OK) {
         sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
         assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
@@ -1012,6 +1179,8 @@ int main(void)
         cmocka_unit_test(test_run_bad_input),
         cmocka_unit_test(test_quotas_from_set),
         cmocka_unit_test(test_plugin),
+        cmocka_unit_test(test_draw_carry),
+        cmocka_unit_test(test_bases),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,11 +129,14 @@ typedef struct sp_commission_run_options {
     uint32_t index;       /* 0-based period of the year at that grain */
     uint32_t unknown;     /* sp_commission_unknown */
     uint32_t flags;       /* sp_commission_run_flag bits */
+    int32_t lookback_from; /* payment basis: lines and payments are read from this day on
+                              (or the period's first, when earlier); 0: the plan version's
+                              first day */
 } sp_commission_run_options;
 
 #define SP_COMMISSION_RUN_OPTIONS_VERSION 1u
 #define SP_COMMISSION_RUN_OPTIONS_INIT \
-    { SP_COMMISSION_RUN_OPTIONS_VERSION, 0, SP_GRAIN_MONTH, 0, SP_COMMISSION_SKIP, 0 }
+    { SP_COMMISSION_RUN_OPTIONS_VERSION, 0, SP_GRAIN_MONTH, 0, SP_COMMISSION_SKIP, 0, 0 }
 
 SP_API int sp_commission_run_options_init(sp_commission_run_options *opts, uint32_t version);
 
@@ -195,14 +198,27 @@ SP_API int sp_commission_run_set_splits(sp_commission_run *run, const uint64_t *
                                         size_t n);
 
 /*
- * Compute the statements from the host's facts: order lines and refunds of the period's
- * days, index columns of the dictionary `ids` (which holds the payees and every id a
- * filter or SPIFF names). On error (SP_EINVAL naming the plan path, the payee and
- * component, or the fact by kind, batch, row and id; SP_EOVERFLOW; SP_ENOMEM; the source's
- * SP_EUSER) the run keeps its earlier results, if any.
+ * The carry state before the run (docs/commission.md, "Caps carried forward and draws"):
+ * n = payees x (1 + components) values, a row per payee: the recoverable draw's balance,
+ * then each component's cap excess carried forward, all >= 0; the previous period's
+ * statements give them (sp_commission_statement.carry). Copied; n = 0 clears it (zeros).
+ * Checked when the run is computed.
  */
-SP_API int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
-                                     const sp_dict *ids, const sp_progress *progress);
+SP_API int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, size_t n);
+
+/*
+ * Compute the statements from the host's facts (docs/commission.md, "The engine"):
+ * `orders`, order lines and their refunds (basis "booking") and, without `invoices`, the
+ * payments against order lines (basis "payment"); `invoices` (may be NULL), invoice lines
+ * as SP_FACT_ORDER_LINES, credit notes and reversals as SP_FACT_REFUNDS (basis "invoice"),
+ * and the payments against invoice lines. Index columns are of the dictionary `ids`, which
+ * holds the payees and every id a filter or SPIFF names. On error (SP_EINVAL naming the
+ * plan path, the payee and component, or the fact by kind, batch, row and id;
+ * SP_EOVERFLOW; SP_ENOMEM; a source's SP_EUSER) the run keeps its earlier results, if any.
+ */
+SP_API int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orders,
+                                     const sp_fact_source *invoices, const sp_dict *ids,
+                                     const sp_progress *progress);
 
 /* What a computed run holds. */
 typedef struct sp_commission_run_info {
@@ -214,13 +230,14 @@ typedef struct sp_commission_run_info {
     int32_t first_day, end_day; /* the days read: [first_day, end_day) */
     uint64_t lines_read;       /* order lines in the days read */
     uint64_t refunds_read;     /* refunds in the days read */
+    uint64_t payments_read;    /* payments in the days read */
     uint64_t not_payee;        /* rows of reps that are no payee, skipped */
     int totals_path;           /* 1: the totals were summed without lines */
 } sp_commission_run_info;
 
 #define SP_COMMISSION_RUN_INFO_VERSION 1u
 #define SP_COMMISSION_RUN_INFO_INIT \
-    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 SP_API int sp_commission_run_info_init(sp_commission_run_info *info, uint32_t version);
 /* Fill `info` (as of info->version: SP_COMMISSION_RUN_INFO_INIT) with what the run holds. */
@@ -232,8 +249,20 @@ typedef enum sp_commission_line_kind {
     SP_COMMISSION_LINE_ORDER = 0,       /* an order line through the schedule */
     SP_COMMISSION_LINE_ORDER_SPIFF = 1, /* a SPIFF on an order line */
     SP_COMMISSION_LINE_REFUND = 2,      /* a refund (negative) through the schedule */
-    SP_COMMISSION_LINE_REFUND_SPIFF = 3 /* a SPIFF reversed by a refund */
+    SP_COMMISSION_LINE_REFUND_SPIFF = 3, /* a SPIFF reversed by a refund */
+    SP_COMMISSION_LINE_PAYMENT = 4,     /* a payment's credit of its line (payment basis) */
+    SP_COMMISSION_LINE_PAYMENT_SPIFF = 5, /* the part of its line's SPIFF a payment pays */
+    /* The settlement's lines: fact 0, on the period's last day, rate the cap or the draw */
+    SP_COMMISSION_LINE_CAP_RELEASE = 6, /* carried-in cap excess paid (base: what was carried) */
+    SP_COMMISSION_LINE_CAP_CARRY = 7,   /* the cap's excess carried forward (earned 0) */
+    SP_COMMISSION_LINE_CAP_LOST = 8,    /* the cap's excess not carried (earned 0) */
+    SP_COMMISSION_LINE_DRAW = 9,        /* the draw's top-up (base: the earnings) */
+    SP_COMMISSION_LINE_DRAW_RECOVERY = 10, /* recovered from earnings (negative) */
+    SP_COMMISSION_LINE_DRAW_FORGIVEN = 11  /* the draw's balance forgiven (earned 0) */
 } sp_commission_line_kind;
+
+/* The component of a line that belongs to none (a draw's lines). */
+#define SP_COMMISSION_NO_COMPONENT 65535u
 
 /*
  * One statement line (64 bytes; layout frozen). base is the payee's credited part of the
@@ -261,7 +290,8 @@ typedef struct sp_commission_line {
 typedef struct sp_commission_statement {
     uint32_t version;          /* SP_COMMISSION_STATEMENT_VERSION */
     uint32_t payee;            /* the dictionary index */
-    int64_t total;             /* minor units: the sum of the lines, and of `components` */
+    int64_t total;             /* minor units: the sum of the lines, and of `components`
+                                  plus draw_paid less draw_recovered */
     size_t ncomponents;        /* components of the plan */
     const int64_t *components; /* ncomponents: each component's earnings */
     const int64_t *measures;   /* ncomponents: each component's credited measure */
@@ -270,11 +300,19 @@ typedef struct sp_commission_statement {
     const sp_commission_line *lines; /* by component, then day, kind and fact id */
     uint32_t rounding;         /* sp_rounding (the plan's) */
     uint32_t policy;           /* sp_commission_policy */
+    int64_t draw_paid;         /* the draw's top-up in this period */
+    int64_t draw_recovered;    /* recovered from this period's earnings */
+    int64_t draw_forgiven;     /* the balance forgiven at this period's close */
+    int64_t draw_balance;      /* the recoverable draw's balance after the period */
+    const int64_t *carry;      /* 1 + ncomponents: the carry state after the run (the draw's
+                                  balance, each component's cap excess carried), the next
+                                  period's sp_commission_run_set_carry row */
 } sp_commission_statement;
 
 #define SP_COMMISSION_STATEMENT_VERSION 1u
 #define SP_COMMISSION_STATEMENT_INIT \
-    { SP_COMMISSION_STATEMENT_VERSION, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0 }
+    { SP_COMMISSION_STATEMENT_VERSION, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, 0, 0, \
+      NULL }
 
 SP_API int sp_commission_statement_init(sp_commission_statement *st, uint32_t version);
 /* The statement of payee `k` (a position among the run's payees). SP_EINVAL before the run

@@ -38,6 +38,7 @@ struct sp_commission_run {
     int64_t *quotas;          /* np x ncomponents, or NULL */
     bool *from_set;           /* ncomponents: its quotas came from a target set */
     spi_split_table *splits;  /* NULL: none */
+    int64_t *carry;           /* np x (1 + ncomponents), or NULL: zeros */
     bool computed;
     spi_crun res;
     int64_t *totals;          /* np: each payee's total */

@@ -9,6 +9,7 @@
 #include "../calendar/calendar_internal.h"
 #include "../money/numeric.h"
 #include "../record/record.h"
+#include "draw.h"
 #include "handles.h"
 
 #define WHAT "commission run"
@@ -42,7 +43,14 @@ SAME_FIELD(tier_after);
 SAME_FIELD(component);
 SAME_FIELD(kind);
 _Static_assert(sizeof(sp_commission_line) == sizeof(spi_cline), "a line is 64 bytes");
-_Static_assert((int)SP_COMMISSION_LINE_REFUND_SPIFF == (int)SPI_CLINE_REFUND_SPIFF, "line kinds agree");
+_Static_assert((int)SP_COMMISSION_LINE_REFUND_SPIFF == (int)SPI_CLINE_REFUND_SPIFF &&
+                   (int)SP_COMMISSION_LINE_PAYMENT == (int)SPI_CLINE_PAYMENT &&
+                   (int)SP_COMMISSION_LINE_CAP_RELEASE == (int)SPI_CLINE_CAP_RELEASE &&
+                   (int)SP_COMMISSION_LINE_DRAW_FORGIVEN == (int)SPI_CLINE_DRAW_FORGIVEN,
+               "line kinds agree");
+_Static_assert(SP_COMMISSION_NO_COMPONENT == SPI_CLINE_NO_COMPONENT, "no component agrees");
+_Static_assert(SPI_CCARRY_WIDTH(0) == 1 && SPI_CCARRY_DRAW == 0 && SPI_CCARRY_CAP(0) == 1,
+               "the carry row is the draw's balance, then each component's");
 _Static_assert((int)SP_COMMISSION_PER_LINE == (int)SPI_CPOLICY_PER_LINE, "policies agree");
 _Static_assert((int)SP_COMMISSION_DEALS == (int)SPI_CMEASURE_DEALS, "measures agree");
 _Static_assert((int)SP_COMMISSION_ERROR == (int)SPI_CENGINE_ERROR, "unknown-payee policies agree");
@@ -135,6 +143,7 @@ void sp_commission_run_free(sp_commission_run *run)
     spi_split_table_free(run->splits);
     spi_free(ctx, run->payees);
     spi_free(ctx, run->quotas);
+    spi_free(ctx, run->carry);
     spi_free(ctx, run->from_set);
     spi_free(ctx, run->plan_json);
     spi_cplan_free(ctx, &run->plan);
@@ -160,9 +169,11 @@ int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids, si
     spi_free(run->ctx, run->payees);
     spi_free(run->ctx, run->quotas);
     spi_split_table_free(run->splits);
+    spi_free(run->ctx, run->carry);
     run->payees = copy;
     run->np = n;
     run->quotas = NULL;
+    run->carry = NULL;
     memset(run->from_set, 0, run->plan.ncomponents * sizeof *run->from_set);
     run->splits = NULL;
     return SP_OK;
@@ -396,6 +407,29 @@ int sp_commission_run_set_splits(sp_commission_run *run, const uint64_t *fact_id
     return SP_OK;
 }
 
+int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, size_t n)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    size_t width = SPI_CCARRY_WIDTH(run->plan.ncomponents);
+    if (n > 0 && carry == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": carry is NULL");
+    if (n != 0 && n != run->np * width)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": carry: %zu values for %zu payees x (1 + %zu "
+                                                  "components) (%zu)", n, run->np,
+                        run->plan.ncomponents, run->np * width);
+    int64_t *copy = NULL;
+    if (n > 0) {
+        if ((copy = spi_malloc_array(run->ctx, n, sizeof *copy)) == NULL)
+            return SP_ENOMEM;
+        memcpy(copy, carry, n * sizeof *copy);
+    }
+    clear_results(run);
+    spi_free(run->ctx, run->carry);
+    run->carry = copy;
+    return SP_OK;
+}
+
 /* ---- computing ---- */
 
 /* The payees' ids, copied so that explain names them after the dictionary is gone. */
@@ -429,13 +463,15 @@ static int copy_ids(sp_commission_run *run, const sp_dict *dict, char **ids, siz
     return SP_OK;
 }
 
-int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
-                              const sp_dict *ids, const sp_progress *progress)
+int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orders,
+                              const sp_fact_source *invoices, const sp_dict *ids,
+                              const sp_progress *progress)
 {
     if (run == NULL)
         return SP_EINVAL;
-    if (src == NULL || ids == NULL)
-        return spi_fail(run->ctx, SP_EINVAL, WHAT ": %s is NULL", src == NULL ? "src" : "ids");
+    if (orders == NULL || ids == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": %s is NULL",
+                        orders == NULL ? "orders" : "ids");
     for (size_t c = 0; c < run->plan.ncomponents; c++) {
         const spi_cplan_component *k = &run->plan.components[c];
         if (k->has_quota && !k->quota.given && !run->from_set[c])
@@ -467,7 +503,10 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
     in.payees = run->payees;
     in.quotas = run->quotas;
     in.splits = run->splits;
-    in.src = src;
+    in.src = orders;
+    in.invoices = invoices;
+    in.lookback_from = run->opts.lookback_from;
+    in.carry_in = run->carry;
     in.unknown = run->opts.unknown;
     in.want_lines = (run->opts.flags & SP_COMMISSION_TOTALS_ONLY) == 0;
     spi_crun res;
@@ -480,9 +519,15 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *src,
     size_t *name_at = NULL;
     if (totals == NULL)
         rc = SP_ENOMEM;
+    /* A statement's total: its components' plus the draw's top-up less its recovery (the
+     * sum of its lines, which the lines path has summed already). */
     for (size_t k = 0; rc == SP_OK && k < run->np; k++)
-        for (size_t c = 0; rc == SP_OK && c < nc; c++)
-            if (__builtin_add_overflow(totals[k], res.totals[k * nc + c], &totals[k])) {
+        for (size_t c = 0; rc == SP_OK && c <= nc + 1; c++)
+            if (__builtin_add_overflow(totals[k],
+                                       c < nc        ? res.totals[k * nc + c]
+                                       : c == nc     ? res.draws[k].paid
+                                                     : -res.draws[k].recovered,
+                                       &totals[k])) {
                 const char *id = "?";
                 size_t len;
                 (void)sp_dict_id(ids, run->payees[k], &id, &len);
@@ -532,6 +577,7 @@ int sp_commission_run_get_info(const sp_commission_run *run, sp_commission_run_i
             i.first_day = i.end_day = 0;
         i.lines_read = r->report.lines_read;
         i.refunds_read = r->report.refunds_read;
+        i.payments_read = r->report.payments_read;
         i.not_payee = r->report.not_payee;
         i.totals_path = r->report.totals_path;
     }
@@ -576,13 +622,22 @@ int sp_commission_run_statement(const sp_commission_run *run, size_t k,
     }
     s.rounding = run->plan.rounding_mode;
     s.policy = run->plan.policy;
+    s.draw_paid = r->draws[k].paid;
+    s.draw_recovered = r->draws[k].recovered;
+    s.draw_forgiven = r->draws[k].forgiven;
+    s.draw_balance = r->draws[k].balance;
+    s.carry = r->carry + k * SPI_CCARRY_WIDTH(nc);
     return spi_info_out(run->ctx, "sp_commission_statement", st, &s, statement_sizes,
                         SP_COMMISSION_STATEMENT_VERSION);
 }
 
 /* ---- explain ---- */
 
-static const char *const line_kind_names[] = { "order", "order_spiff", "refund", "refund_spiff" };
+static const char *const line_kind_names[] = { "order",       "order_spiff", "refund",
+                                               "refund_spiff", "payment",   "payment_spiff",
+                                               "cap_release",  "cap_carry", "cap_lost",
+                                               "draw",         "draw_recovery",
+                                               "draw_forgiven" };
 
 static bool is_money(uint32_t measure)
 {
@@ -663,11 +718,49 @@ static size_t spiff_of_line(const spi_cplan *plan, const spi_cline *l)
     return SIZE_MAX;
 }
 
+/* A line through a component's schedule (not a SPIFF's, not the settlement's). */
+static bool schedule_line(const spi_cline *l)
+{
+    return (l->kind & 1u) == 0 && l->kind < SPI_CLINE_CAP_RELEASE;
+}
+
+/* The settlement's lines (draw.h): a cap's (its component's) or the draw's. */
+static void explain_settlement(spi_writer *w, const sp_commission_run *run, size_t k,
+                               size_t line, const spi_cline *l)
+{
+    const spi_cplan *plan = &run->plan;
+    write_head(w, run, k);
+    spi_writer_member_int(w, "line", (int64_t)line);
+    bool draw = l->component == SPI_CLINE_NO_COMPONENT;
+    if (!draw) {
+        const spi_cplan_component *comp = &plan->components[l->component];
+        spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
+        write_path(w, "path", l->component, NULL, 0);
+    }
+    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    char day[16];
+    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    if (draw) {
+        spi_writer_member_cstr_or_null(w, "rule", "draw");
+        write_money(w, plan, "draw", l->rate);
+    } else {
+        write_path(w, "rule", l->component, "cap", SIZE_MAX);
+        write_money(w, plan, "cap", l->rate);
+    }
+    write_money(w, plan, "base", l->base);
+    write_money(w, plan, "earned", l->earned);
+    spi_writer_end_object(w);
+}
+
 static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, size_t line)
 {
     const spi_crun *r = &run->res;
     const spi_cplan *plan = &run->plan;
     const spi_cline *first = r->lines + r->statements[k].first, *l = first + line;
+    if (l->kind >= SPI_CLINE_CAP_RELEASE) {
+        explain_settlement(w, run, k, line, l);
+        return;
+    }
     size_t c = l->component;
     const spi_cplan_component *comp = &plan->components[c];
     bool spiff = (l->kind & 1u) != 0;
@@ -676,13 +769,13 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
     int64_t before = 0;
     if (comp->schedule.accumulate == SPI_CACCUM_PERIOD)
         for (const spi_cline *e = first; e < l; e++)
-            if (e->component == c && (e->kind & 1u) == 0)
+            if (e->component == c && schedule_line(e))
                 before += e->base; /* the run summed these partial sums, checked */
     write_head(w, run, k);
     spi_writer_member_int(w, "line", (int64_t)line);
     spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
     write_path(w, "path", c, NULL, 0);
-    spi_writer_member_enum(w, "kind", line_kind_names, 4, l->kind);
+    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
     spi_writer_member_int(w, "fact", (int64_t)l->fact);
     char day[16];
     spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
@@ -743,7 +836,7 @@ static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
             for (size_t i = 0; i < n; i++)
                 if (l[i].component == c) {
                     lines++;
-                    if ((l[i].kind & 1u) == 0)
+                    if (schedule_line(&l[i]))
                         last = i;
                 }
             spi_writer_member_int(w, "lines", (int64_t)lines);
@@ -751,9 +844,30 @@ static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
                 write_tier(w, plan, c, "tier", l[last].tier_after);
         }
         write_money(w, plan, "earned", r->totals[k * nc + c]);
+        if (comp->cap > 0) {
+            const spi_ccap_out *cap = &r->caps[k * nc + c];
+            spi_writer_key(w, "cap");
+            spi_writer_begin_object(w);
+            write_money(w, plan, "room", cap->room);
+            write_money(w, plan, "excess", cap->excess);
+            write_money(w, plan, "released", cap->released);
+            write_money(w, plan, "carried", r->carry[k * SPI_CCARRY_WIDTH(nc) + SPI_CCARRY_CAP(c)]);
+            spi_writer_end_object(w);
+        }
         spi_writer_end_object(w);
     }
     spi_writer_end_array(w);
+    if (plan->draw.kind != SPI_CDRAW_NONE) {
+        const spi_cdraw_out *d = &r->draws[k];
+        spi_writer_key(w, "draw");
+        spi_writer_begin_object(w);
+        write_money(w, plan, "earned", d->earned);
+        write_money(w, plan, "paid", d->paid);
+        write_money(w, plan, "recovered", d->recovered);
+        write_money(w, plan, "forgiven", d->forgiven);
+        write_money(w, plan, "balance", d->balance);
+        spi_writer_end_object(w);
+    }
     spi_writer_end_object(w);
 }
 

@@ -45,6 +45,7 @@ SP_COMMISSION_PLAN_INFO_VERSION = 1
 SP_COMMISSION_COMPONENT_INFO_VERSION = 1
 SP_COMMISSION_RUN_OPTIONS_VERSION = 1
 SP_COMMISSION_RUN_INFO_VERSION = 1
+SP_COMMISSION_NO_COMPONENT = 65535
 SP_COMMISSION_STATEMENT_VERSION = 1
 SP_COMMISSION_KIND_VERSION = 1
 SP_DECOMP_NO_FLOOR = -9223372036854775808
@@ -225,6 +226,14 @@ ENUMS = {
         'SP_COMMISSION_LINE_ORDER_SPIFF': 1,
         'SP_COMMISSION_LINE_REFUND': 2,
         'SP_COMMISSION_LINE_REFUND_SPIFF': 3,
+        'SP_COMMISSION_LINE_PAYMENT': 4,
+        'SP_COMMISSION_LINE_PAYMENT_SPIFF': 5,
+        'SP_COMMISSION_LINE_CAP_RELEASE': 6,
+        'SP_COMMISSION_LINE_CAP_CARRY': 7,
+        'SP_COMMISSION_LINE_CAP_LOST': 8,
+        'SP_COMMISSION_LINE_DRAW': 9,
+        'SP_COMMISSION_LINE_DRAW_RECOVERY': 10,
+        'SP_COMMISSION_LINE_DRAW_FORGIVEN': 11,
     },
     'sp_decomp_method': {
         'SP_DECOMP_EVEN': 0,
@@ -662,6 +671,7 @@ sp_commission_run_options._fields_ = [
     ('index', c_uint32),
     ('unknown', c_uint32),
     ('flags', c_uint32),
+    ('lookback_from', c_int32),
 ]
 sp_commission_run_info._fields_ = [
     ('version', c_uint32),
@@ -673,6 +683,7 @@ sp_commission_run_info._fields_ = [
     ('end_day', c_int32),
     ('lines_read', c_uint64),
     ('refunds_read', c_uint64),
+    ('payments_read', c_uint64),
     ('not_payee', c_uint64),
     ('totals_path', c_int),
 ]
@@ -703,6 +714,11 @@ sp_commission_statement._fields_ = [
     ('lines', POINTER(sp_commission_line)),
     ('rounding', c_uint32),
     ('policy', c_uint32),
+    ('draw_paid', c_int64),
+    ('draw_recovered', c_int64),
+    ('draw_forgiven', c_int64),
+    ('draw_balance', c_int64),
+    ('carry', POINTER(c_int64)),
 ]
 sp_commission_kind._fields_ = [
     ('version', c_uint32),
@@ -902,7 +918,8 @@ FUNCTIONS = {
     'sp_commission_run_quotas_from_set': (c_int, [POINTER(sp_commission_run), c_size_t, POINTER(sp_target_plan), POINTER(sp_target_set), POINTER(sp_dict)]),
     'sp_commission_run_load_quotas': (c_int, [POINTER(sp_commission_run), POINTER(sp_storage), POINTER(sp_dict)]),
     'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
-    'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),
+    'sp_commission_run_set_carry': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),
     'sp_commission_run_info_init': (c_int, [POINTER(sp_commission_run_info), c_uint32]),
     'sp_commission_run_get_info': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_run_info)]),
     'sp_commission_statement_init': (c_int, [POINTER(sp_commission_statement), c_uint32]),
