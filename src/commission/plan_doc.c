@@ -1229,49 +1229,54 @@ after_schedule:
     spi_writer_end_object(w);
 }
 
+void spi_cplan_write_to(spi_writer *w, const spi_cplan *p)
+{
+    spi_writer_begin_object(w);
+    spi_writer_key(w, "plan");
+    spi_writer_cstr(w, p->plan);
+    if (p->name != NULL) {
+        spi_writer_key(w, "name");
+        spi_writer_cstr(w, p->name);
+    }
+    spi_writer_key(w, "effective");
+    spi_writer_begin_object(w);
+    write_range(w, p->from, p->to);
+    spi_writer_member_enum(w, "gap", gap_names, SPI_ARRAY_LEN(gap_names), p->gap_allowed);
+    spi_writer_end_object(w);
+    spi_writer_key(w, "currency");
+    spi_writer_cstr(w, p->currency);
+    write_calendar(w, &p->calendar);
+    spi_writer_key(w, "rounding");
+    spi_writer_begin_object(w);
+    spi_writer_member_enum(w, "mode", spi_cplan_round_names, SPI_ARRAY_LEN(spi_cplan_round_names), p->rounding_mode);
+    spi_writer_member_enum(w, "policy", spi_cplan_policy_names, SPI_ARRAY_LEN(spi_cplan_policy_names), p->policy);
+    spi_writer_end_object(w);
+    spi_writer_key(w, "components");
+    spi_writer_begin_array(w);
+    for (size_t i = 0; i < p->ncomponents; i++)
+        write_component(w, p, &p->components[i]);
+    spi_writer_end_array(w);
+    if (p->draw.kind != SPI_CDRAW_NONE) {
+        spi_writer_key(w, "draw");
+        spi_writer_begin_object(w);
+        spi_writer_member_enum(w, "kind", draw_names, SPI_ARRAY_LEN(draw_names), p->draw.kind);
+        write_money(w, p, "amount", p->draw.amount);
+        spi_writer_member_enum(w, "period", spi_cplan_period_names, SPI_ARRAY_LEN(spi_cplan_period_names),
+                               p->draw.period);
+        if (p->draw.forgive_on != SPI_CPLAN_NO_DAY)
+            write_day(w, "forgive_on", p->draw.forgive_on);
+        spi_writer_end_object(w);
+    }
+    spi_writer_end_object(w);
+}
+
 int spi_cplan_write(sp_ctx *ctx, const spi_cplan *p, uint8_t **bytes, size_t *len)
 {
     if (ctx == NULL || p == NULL || bytes == NULL || len == NULL)
         return spi_fail(ctx, SP_EINVAL, "commission plan: NULL argument");
     spi_writer w;
     spi_writer_init(&w, ctx);
-    spi_writer_begin_object(&w);
-    spi_writer_key(&w, "plan");
-    spi_writer_cstr(&w, p->plan);
-    if (p->name != NULL) {
-        spi_writer_key(&w, "name");
-        spi_writer_cstr(&w, p->name);
-    }
-    spi_writer_key(&w, "effective");
-    spi_writer_begin_object(&w);
-    write_range(&w, p->from, p->to);
-    spi_writer_member_enum(&w, "gap", gap_names, SPI_ARRAY_LEN(gap_names), p->gap_allowed);
-    spi_writer_end_object(&w);
-    spi_writer_key(&w, "currency");
-    spi_writer_cstr(&w, p->currency);
-    write_calendar(&w, &p->calendar);
-    spi_writer_key(&w, "rounding");
-    spi_writer_begin_object(&w);
-    spi_writer_member_enum(&w, "mode", spi_cplan_round_names, SPI_ARRAY_LEN(spi_cplan_round_names), p->rounding_mode);
-    spi_writer_member_enum(&w, "policy", spi_cplan_policy_names, SPI_ARRAY_LEN(spi_cplan_policy_names), p->policy);
-    spi_writer_end_object(&w);
-    spi_writer_key(&w, "components");
-    spi_writer_begin_array(&w);
-    for (size_t i = 0; i < p->ncomponents; i++)
-        write_component(&w, p, &p->components[i]);
-    spi_writer_end_array(&w);
-    if (p->draw.kind != SPI_CDRAW_NONE) {
-        spi_writer_key(&w, "draw");
-        spi_writer_begin_object(&w);
-        spi_writer_member_enum(&w, "kind", draw_names, SPI_ARRAY_LEN(draw_names), p->draw.kind);
-        write_money(&w, p, "amount", p->draw.amount);
-        spi_writer_member_enum(&w, "period", spi_cplan_period_names, SPI_ARRAY_LEN(spi_cplan_period_names),
-                               p->draw.period);
-        if (p->draw.forgive_on != SPI_CPLAN_NO_DAY)
-            write_day(&w, "forgive_on", p->draw.forgive_on);
-        spi_writer_end_object(&w);
-    }
-    spi_writer_end_object(&w);
+    spi_cplan_write_to(&w, p);
     return spi_writer_finish(&w, bytes, len);
 }
 

@@ -23,6 +23,7 @@
 #include "salesplan/money.h"
 
 struct sp_ctx;
+struct spi_writer;
 
 #define SPI_CPLAN_NO_DAY INT32_MIN  /* a date that is not given (open end) */
 #define SPI_CPLAN_ID_MAX 255u        /* bytes of a plan, component, product ... id */
@@ -216,6 +217,9 @@ uint32_t spi_cplan_grain(uint32_t period);
 int spi_cplan_read(struct sp_ctx *ctx, const char *json, size_t len, spi_cplan *out);
 /* The canonical form: *bytes (free with spi_free) and *len. SP_ENOMEM. */
 int spi_cplan_write(struct sp_ctx *ctx, const spi_cplan *plan, uint8_t **bytes, size_t *len);
+/* The same document as a value of an enclosing record (the stored plan's chunks); the
+ * writer's errors stick, as always. */
+void spi_cplan_write_to(struct spi_writer *w, const spi_cplan *plan);
 /* True when a and b hold the same plan (every member, deeply). */
 bool spi_cplan_equal(const spi_cplan *a, const spi_cplan *b);
 void spi_cplan_free(struct sp_ctx *ctx, spi_cplan *plan);
