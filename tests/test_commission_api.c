@@ -847,6 +847,122 @@ static void test_bases(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- plans in a store ---- */
+
+static sp_commission_plan *version_of(sp_ctx *ctx, const char *from, const char *to)
+{
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"plan\": \"AE\", \"effective\": {\"from\": \"%s\"%s%s%s}, \"currency\": "
+             "\"USD\", \"components\": [{\"id\": \"sales\", \"measure\": {\"kind\": "
+             "\"amount\"}, \"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "
+             "\"tiers\": [{\"rate\": \"5%%\"}]}}]}",
+             from, to != NULL ? ", \"to\": \"" : "", to != NULL ? to : "", to != NULL ? "\"" : "");
+    return plan_of(ctx, json);
+}
+
+static void test_plan_store(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_storage *store;
+    assert_int_equal(sp_storage_memory_new(&store, ctx), SP_OK);
+    sp_commission_plan *v2027 = version_of(ctx, "2027-01-01", "2027-12-31");
+    uint32_t rev = 0;
+    assert_int_equal(sp_commission_plan_save(v2027, store, 0, &rev), SP_OK);
+    assert_int_equal(rev, 1);
+    sp_commission_plan_info info = SP_COMMISSION_PLAN_INFO_INIT;
+    assert_int_equal(sp_commission_plan_get_info(v2027, &info), SP_OK);
+    assert_int_equal(info.revision, 1);
+    /* Based on an older revision: refused, nothing written. */
+    sp_commission_plan *v2028 = version_of(ctx, "2028-01-01", NULL);
+    rev = 77;
+    assert_int_equal(sp_commission_plan_save(v2028, store, 0, &rev), SP_ECONFLICT);
+    assert_int_equal(rev, 77);
+    assert_int_equal(sp_commission_plan_save(v2028, store, 1, &rev), SP_OK);
+    assert_int_equal(rev, 2);
+    /* Overlapping 2027's: refused. */
+    sp_commission_plan *mid = version_of(ctx, "2027-07-01", "2027-09-30");
+    assert_int_equal(sp_commission_plan_save(mid, store, 2, &rev), SP_EINVAL);
+    assert_non_null(strstr(sp_ctx_errmsg(ctx), "overlaps"));
+    sp_commission_plan_free(mid);
+
+    int32_t from[2], to[2];
+    size_t count = 0;
+    uint32_t loaded = 0;
+    assert_int_equal(sp_commission_plan_versions(ctx, store, "AE", 0, from, to, 1, &count,
+                                                 &loaded), SP_EBUFFER);
+    assert_int_equal(count, 2);
+    assert_int_equal(sp_commission_plan_versions(ctx, store, "AE", 0, from, to, 2, &count,
+                                                 &loaded), SP_OK);
+    assert_int_equal(loaded, 2);
+    assert_int_equal(from[0], spt_day(2027, 1, 1));
+    assert_int_equal(to[0], spt_day(2027, 12, 31));
+    assert_int_equal(from[1], spt_day(2028, 1, 1));
+    assert_int_equal(to[1], INT32_MAX);
+    uint32_t revs[4];
+    assert_int_equal(sp_commission_plan_revisions(ctx, store, "AE", revs, 4, &count), SP_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(revs[0], 1);
+    assert_int_equal(revs[1], 2);
+    assert_int_equal(sp_commission_plan_revisions(ctx, store, "none", revs, 4, &count), SP_OK);
+    assert_int_equal(count, 0);
+    sp_names *names;
+    assert_int_equal(sp_commission_plans(&names, ctx, store), SP_OK);
+    assert_int_equal(sp_names_count(names), 1);
+    assert_string_equal(sp_names_at(names, 0), "AE");
+    size_t len;
+    sp_names_free(names);
+
+    /* Loaded by day: the version in effect, with its revision; none before 2027. */
+    sp_commission_plan *p = NULL;
+    assert_int_equal(sp_commission_plan_load(&p, ctx, store, "AE", spt_day(2027, 6, 1), 0),
+                     SP_OK);
+    assert_int_equal(sp_commission_plan_get_info(p, &info), SP_OK);
+    assert_int_equal(info.revision, 2);
+    assert_int_equal(info.effective_to, spt_day(2027, 12, 31));
+    sp_commission_plan_free(p);
+    p = NULL;
+    assert_int_equal(sp_commission_plan_load(&p, ctx, store, "AE", spt_day(2026, 12, 31), 0),
+                     SP_ENOTFOUND);
+    assert_null(p);
+    /* Removing 2028 makes revision 3; revision 2 still has it. */
+    assert_int_equal(sp_commission_plan_remove_version(ctx, store, "AE", spt_day(2028, 1, 1), 2,
+                                                       &rev), SP_OK);
+    assert_int_equal(rev, 3);
+    assert_int_equal(sp_commission_plan_load(&p, ctx, store, "AE", spt_day(2030, 1, 1), 0),
+                     SP_ENOTFOUND);
+    assert_int_equal(sp_commission_plan_load(&p, ctx, store, "AE", spt_day(2030, 1, 1), 2),
+                     SP_OK);
+    assert_int_equal(sp_commission_plan_get_info(p, &info), SP_OK);
+    assert_int_equal(info.effective_from, spt_day(2028, 1, 1));
+    assert_int_equal(info.revision, 2);
+    /* A run of a stored plan names its revision. */
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2030;
+    sp_commission_run *r;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    env e;
+    env_make(&e, ctx);
+    uint32_t payees[] = { A };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    char buf[1024];
+    assert_int_equal(sp_commission_run_explain(r, 0, SIZE_MAX, buf, sizeof buf, &len), SP_OK);
+    assert_non_null(strstr(buf, "\"plan\":\"AE\",\"revision\":2,"));
+    env_free(&e);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    spt_expect_error(ctx, sp_commission_plan_save(v2027, NULL, 0, NULL), SP_EINVAL,
+                     "commission plan: storage is NULL");
+    spt_expect_error(ctx, sp_commission_plan_load(&p, ctx, store, NULL, 0, 0), SP_EINVAL,
+                     "commission plan: plan_id is NULL");
+    sp_commission_plan_free(v2028);
+    sp_commission_plan_free(v2027);
+    sp_storage_free(store);
+    sp_ctx_free(ctx);
+}
+
 /* ---- plug-in kinds ---- */
 
 /* "step": P(x) = floor(x / per) x pay for x >= 0 (0 below), params {"per": n, "pay": n};
@@ -1181,6 +1297,7 @@ int main(void)
         cmocka_unit_test(test_plugin),
         cmocka_unit_test(test_draw_carry),
         cmocka_unit_test(test_bases),
+        cmocka_unit_test(test_plan_store),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,6 +100,45 @@ SP_API int sp_commission_component_info_init(sp_commission_component_info *i, ui
 SP_API int sp_commission_plan_component(const sp_commission_plan *plan, size_t k,
                                         sp_commission_component_info *info);
 
+/* ---- plans in a store: each edit one transaction ---- */
+
+/*
+ * Save this version into the plan's next revision in `storage` (namespace
+ * "commission.plan"; docs/commission.md, "Saving versions"): added, or in place of the
+ * stored version with the same effective_from. `based_on` is the revision the edit was
+ * made from (0: a new plan); another one stored is SP_ECONFLICT (someone saved since). The
+ * whole set is checked: versions overlapping, a gap the later version does not declare
+ * ("gap": "allowed") or another currency are SP_EINVAL naming both versions. On success
+ * *revision (may be NULL) and the plan's info get the new revision; nothing is written on
+ * error. Every revision stays readable (statements name the one they used).
+ */
+SP_API int sp_commission_plan_save(sp_commission_plan *plan, const sp_storage *storage,
+                                   uint32_t based_on, uint32_t *revision);
+/* Remove the version of plan `plan_id` that starts on `from` as the next revision (the
+ * same checks; a plan keeps at least one version). */
+SP_API int sp_commission_plan_remove_version(sp_ctx *ctx, const sp_storage *storage,
+                                             const char *plan_id, int32_t from,
+                                             uint32_t based_on, uint32_t *revision);
+/* The version of plan `plan_id` in effect on `day` in revision `revision` (0: the latest).
+ * SP_ENOTFOUND naming the plan, the revision and the day (and the versions there are). */
+SP_API int sp_commission_plan_load(sp_commission_plan **out, sp_ctx *ctx,
+                                   const sp_storage *storage, const char *plan_id,
+                                   int32_t day, uint32_t revision);
+/* The versions of a revision (0: the latest), ascending: from[k] .. to[k] (inclusive;
+ * INT32_MAX: open-ended) for k < cap; *count gets their number; SP_EBUFFER (with *count)
+ * when cap is too small. *loaded (may be NULL) gets the revision read. */
+SP_API int sp_commission_plan_versions(sp_ctx *ctx, const sp_storage *storage,
+                                       const char *plan_id, uint32_t revision, int32_t *from,
+                                       int32_t *to, size_t cap, size_t *count,
+                                       uint32_t *loaded);
+/* The stored revisions of a plan, ascending, as sp_commission_plan_versions gives versions
+ * (*count 0 for a plan never saved). */
+SP_API int sp_commission_plan_revisions(sp_ctx *ctx, const sp_storage *storage,
+                                        const char *plan_id, uint32_t *revisions, size_t cap,
+                                        size_t *count);
+/* The ids of the stored plans, ascending bytewise (sp_names: storage.h). */
+SP_API int sp_commission_plans(sp_names **out, sp_ctx *ctx, const sp_storage *storage);
+
 /* ==== Runs ==== */
 
 /*

@@ -6,6 +6,7 @@
 
 #include "../calendar/calendar_internal.h"
 #include "handles.h"
+#include "plan_store.h"
 
 #define WHAT "commission plan"
 
@@ -127,4 +128,121 @@ int sp_commission_plan_component(const sp_commission_plan *plan, size_t k,
     i.on_attainment = c->schedule.on == SPI_CON_ATTAINMENT;
     return spi_info_out(plan->ctx, "sp_commission_component_info", info, &i,
                         component_info_sizes, SP_COMMISSION_COMPONENT_INFO_VERSION);
+}
+
+/* ---- plans in a store (plan_store.c) ---- */
+
+int sp_commission_plan_save(sp_commission_plan *plan, const sp_storage *storage,
+                            uint32_t based_on, uint32_t *revision)
+{
+    if (plan == NULL)
+        return SP_EINVAL;
+    if (storage == NULL)
+        return spi_fail(plan->ctx, SP_EINVAL, WHAT ": storage is NULL");
+    uint32_t rev;
+    int rc = spi_cplan_store_save(plan->ctx, storage, &plan->doc, based_on, &rev);
+    if (rc != SP_OK)
+        return rc;
+    plan->revision = rev;
+    if (revision != NULL)
+        *revision = rev;
+    return SP_OK;
+}
+
+int sp_commission_plan_remove_version(sp_ctx *ctx, const sp_storage *storage,
+                                      const char *plan_id, int32_t from, uint32_t based_on,
+                                      uint32_t *revision)
+{
+    if (ctx == NULL)
+        return SP_EINVAL;
+    if (storage == NULL || plan_id == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": %s is NULL",
+                        storage == NULL ? "storage" : "plan_id");
+    uint32_t rev;
+    int rc = spi_cplan_store_remove(ctx, storage, plan_id, from, based_on, &rev);
+    if (rc == SP_OK && revision != NULL)
+        *revision = rev;
+    return rc;
+}
+
+int sp_commission_plan_load(sp_commission_plan **out, sp_ctx *ctx, const sp_storage *storage,
+                            const char *plan_id, int32_t day, uint32_t revision)
+{
+    if (ctx == NULL)
+        return SP_EINVAL;
+    if (out == NULL || storage == NULL || plan_id == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": %s is NULL",
+                        out == NULL ? "out" : storage == NULL ? "storage" : "plan_id");
+    spi_cplan doc;
+    uint32_t loaded = 0;
+    int rc = spi_cplan_store_load(&doc, ctx, storage, plan_id, revision, day, &loaded);
+    if (rc != SP_OK)
+        return rc;
+    return spi_commission_plan_make(out, ctx, &doc, loaded);
+}
+
+/* n items into out[0 .. cap) with *count: SP_EBUFFER when they do not fit. */
+static int fill_check(sp_ctx *ctx, const char *what, size_t n, const void *out, size_t cap,
+                      size_t *count)
+{
+    if (count == NULL || (out == NULL && cap > 0))
+        return spi_fail(ctx, SP_EINVAL, WHAT ": %s: %s is NULL", what,
+                        count == NULL ? "count" : "the output array");
+    *count = n;
+    if (n > cap)
+        return spi_fail(ctx, SP_EBUFFER, WHAT ": %s: %zu do not fit in %zu", what, n, cap);
+    return SP_OK;
+}
+
+int sp_commission_plan_versions(sp_ctx *ctx, const sp_storage *storage, const char *plan_id,
+                                uint32_t revision, int32_t *from, int32_t *to, size_t cap,
+                                size_t *count, uint32_t *loaded)
+{
+    if (ctx == NULL)
+        return SP_EINVAL;
+    if (storage == NULL || plan_id == NULL || (cap > 0 && (from == NULL || to == NULL)))
+        return spi_fail(ctx, SP_EINVAL, WHAT ": versions: %s is NULL",
+                        storage == NULL ? "storage" : plan_id == NULL ? "plan_id"
+                                                      : from == NULL  ? "from" : "to");
+    spi_cplan_span *spans = NULL;
+    size_t n = 0;
+    uint32_t rev = 0;
+    int rc = spi_cplan_store_versions(ctx, storage, plan_id, revision, &spans, &n, &rev);
+    if (rc == SP_OK && (rc = fill_check(ctx, "versions", n, from, cap, count)) == SP_OK) {
+        for (size_t k = 0; k < n; k++) {
+            from[k] = spans[k].from;
+            to[k] = spans[k].to == SPI_CPLAN_NO_DAY ? INT32_MAX : spans[k].to;
+        }
+        if (loaded != NULL)
+            *loaded = rev;
+    }
+    spi_free(ctx, spans);
+    return rc;
+}
+
+int sp_commission_plan_revisions(sp_ctx *ctx, const sp_storage *storage, const char *plan_id,
+                                 uint32_t *revisions, size_t cap, size_t *count)
+{
+    if (ctx == NULL)
+        return SP_EINVAL;
+    if (storage == NULL || plan_id == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": revisions: %s is NULL",
+                        storage == NULL ? "storage" : "plan_id");
+    uint32_t *all = NULL;
+    size_t n = 0;
+    int rc = spi_cplan_store_revisions(ctx, storage, plan_id, &all, &n);
+    if (rc == SP_OK && (rc = fill_check(ctx, "revisions", n, revisions, cap, count)) == SP_OK &&
+        n > 0)
+        memcpy(revisions, all, n * sizeof *all);
+    spi_free(ctx, all);
+    return rc;
+}
+
+int sp_commission_plans(sp_names **out, sp_ctx *ctx, const sp_storage *storage)
+{
+    if (ctx == NULL)
+        return SP_EINVAL;
+    if (out == NULL || storage == NULL)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": %s is NULL", out == NULL ? "out" : "storage");
+    return spi_cplan_store_plans(out, ctx, storage);
 }
