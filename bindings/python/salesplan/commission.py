@@ -20,7 +20,8 @@ import json
 import numbers
 import os
 import struct
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _convert, _ffi
 from ._core import ENUMS, Context, Handle, enum_of, progress_table, text_out
@@ -512,6 +513,11 @@ class CommissionRun(Handle):
     def components(self) -> List[CommissionComponent]:
         """The plan's components (a new list)."""
         return list(self._components)
+
+    @property
+    def period(self) -> "Tuple[int, Grain, int]":
+        """The run's period: (fiscal_year, grain (a Grain), index (0-based))."""
+        return self._period
 
     @property
     def payees(self) -> List[str]:

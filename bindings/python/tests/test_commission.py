@@ -20,7 +20,6 @@ import ctypes
 import datetime
 import decimal
 import json
-import pathlib
 
 import pytest
 
