@@ -676,3 +676,36 @@ def test_frames(ctx, ids):
     assert len(totals_only.lines_frame()) == 0
     assert len(totals_only.statement(0).to_numpy()) == 0
     assert np is not None
+
+
+# ---- the guide ----
+
+def test_python_commission_md_runs():
+    # The code blocks of docs/python-commission.md, in order, in one namespace; the
+    # values the page states (derived by hand at the top of this file).
+    import os
+    import re
+    from conftest import SOURCE_ROOT
+    with open(os.path.join(SOURCE_ROOT, "docs", "python-commission.md"),
+              encoding="utf-8") as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
+    assert len(blocks) == 3
+    ns = {}
+    exec(compile(blocks[0], "python-commission.md", "exec"), ns)
+    assert ns["totals"] == {"A": D("8.00"), "B": D("2.50")}
+    second = ns["second"]
+    assert (second.earned, second.tier_after, second.rate) == (D("5.00"), 1, D("0.1"))
+    assert ns["why"]["measure_before"] == 60
+    exec(compile(blocks[1], "python-commission.md", "exec"), ns)
+    assert ns["parts"] == [(D("1.20"), D("1.20"), D(0)), (D("4.00"), D("2.80"), D("1.20"))]
+    assert ns["split_totals"] == {"A": D("4.75"), "B": D("4.25")}
+    pytest.importorskip("pandas")
+    exec(compile(blocks[2], "python-commission.md", "exec"), ns)
+    assert ns["frame"]["total"].tolist() == [D("4.75"), D("4.25")]
+    assert len(ns["every_line"]) == 4 and ns["numeric"]["earned"].sum() == 900
+
+
+def test_period_property(ctx):
+    run = sp.CommissionRun(sp.CommissionPlan(MARGINAL, ctx=ctx), fiscal_year=2027,
+                           grain="quarter", index=1)
+    assert run.period == (2027, sp.Grain.QUARTER, 1)
