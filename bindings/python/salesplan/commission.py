@@ -82,6 +82,23 @@ def _int_arg(value, what, lo, hi, span):
     return int(value)
 
 
+def _listed(values, what, noun, count=None, needed=None):
+    """values as a list: TypeError naming `what` for a str or anything not iterable
+    ("expected a sequence of <noun>"); with count, InvalidError unless it has count items
+    ("<n> values where <count> are needed", or `needed` in place of the end)."""
+    if not isinstance(values, (str, bytes)):
+        try:
+            seq = list(values)
+        except TypeError:
+            seq = None
+        if seq is not None:
+            if count is not None and len(seq) != count:
+                raise InvalidError(f"{what}: {len(seq)} "
+                                   f"{needed or f'values where {count} are needed'}")
+            return seq
+    raise TypeError(f"{what}: expected a sequence of {noun}, not {type(values).__name__}")
+
+
 def _id_text(value):
     return json.dumps(value, ensure_ascii=False)
 
@@ -305,25 +322,33 @@ class CommissionLine:
 
 
 def _lines_of(raw, units, minor):
-    """The lines packed in `raw` (64 bytes each) as CommissionLine records."""
+    """The lines packed in `raw` (64 bytes each) as CommissionLine records. Days, shares
+    and rates repeat: each distinct one is converted once."""
     e = 0 if minor else units.exponent
     kinds = list(CommissionLineKind)
+    amount = int if minor else (lambda v: _convert.from_minor(v, e))
+    days, shares, rates = {}, {}, {}
     out = []
     for (fact, base, earned, own, true_up, rate, day, share, tb, ta, comp, kind,
          _) in _LINE_STRUCT.iter_unpack(raw):
         spiff = kind & 1
         money = units.money[comp]
-        if spiff:
-            r = _convert.from_minor(rate, e)
-        elif money:
-            r = _convert.from_minor(rate, _DEC)
-        else:
-            r = _per_unit(rate, e)
-        b = _convert.from_minor(base, e) if money and not spiff and not minor else base
+        key = (rate, spiff, money)
+        r = rates.get(key)
+        if r is None:
+            r = rates[key] = (_convert.from_minor(rate, e) if spiff else
+                              _convert.from_minor(rate, _DEC) if money else
+                              _per_unit(rate, e))
+        d = days.get(day)
+        if d is None:
+            d = days[day] = _convert.date_of(day)
+        sh = shares.get(share)
+        if sh is None:
+            sh = shares[share] = _convert.from_minor(share, _DEC)
         out.append(CommissionLine(
-            fact, units.ids[comp], kinds[kind], _convert.date_of(day),
-            _convert.from_minor(share, _DEC), b, units.amount(earned, minor),
-            units.amount(own, minor), units.amount(true_up, minor), r, tb, ta))
+            fact, units.ids[comp], kinds[kind], d, sh,
+            amount(base) if money and not spiff else base, amount(earned), amount(own),
+            amount(true_up), r, tb, ta))
     return out
 
 
@@ -362,7 +387,7 @@ def _lines_frame(arr, units, minor, np, pd, payees=None):
     cols["tier_after"] = arr["tier_after"].astype("int64")
     for name in ("earned", "own", "true_up"):
         cols[name] = arr[name].copy() if minor else _decimals(arr[name], units.exponent, np)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # the columns are fresh arrays
 
 
 class CommissionStatement:
@@ -565,19 +590,12 @@ class CommissionRun(Handle):
             raise TypeError(f"dictionary: expected a salesplan.Dictionary, not "
                             f"{type(dictionary).__name__}")
         np = _convert.loaded("numpy")
-        if isinstance(payees, (str, bytes)):
-            raise TypeError(f"payees: expected a sequence of ids or indexes, not "
-                            f"{type(payees).__name__}")
         if np is not None and isinstance(payees, np.ndarray):
             if payees.dtype.kind not in "iu":
                 raise TypeError(f"payees: expected dictionary indexes, found numpy dtype "
                                 f"{payees.dtype}")
             payees = payees.reshape(-1).tolist()
-        try:
-            seq = list(payees)
-        except TypeError:
-            raise TypeError(f"payees: expected a sequence of ids or indexes, not "
-                            f"{type(payees).__name__}") from None
+        seq = _listed(payees, "payees", "ids or indexes")
         with _Locks(self._ctx, dictionary._ctx):
             count = len(dictionary)
             strs = [(i, p) for i, p in enumerate(seq) if isinstance(p, str)]
@@ -640,29 +658,15 @@ class CommissionRun(Handle):
                                    f"(payees x components) is needed")
             col = _convert.column_in(quotas, "int64", "quotas", count=n * nc)
         else:
-            if isinstance(quotas, (str, bytes)):
-                raise TypeError(f"quotas: expected a mapping or rows, not "
-                                f"{type(quotas).__name__}")
-            try:
-                rows = list(quotas)
-            except TypeError:
-                raise TypeError(f"quotas: expected a mapping or rows of quotas, not "
-                                f"{type(quotas).__name__}") from None
-            if len(rows) != n:
-                raise InvalidError(f"quotas: {len(rows)} rows where {n} payees are given")
+            rows = _listed(quotas, "quotas", "rows (or a mapping)", n,
+                           f"rows where {n} payees are given")
             flat = []
             for k, row in enumerate(rows):
                 what = f"quotas[{k}]"
                 if nc == 1 and not isinstance(row, (list, tuple)):
                     row = [row]
-                try:
-                    vals = list(row)
-                except TypeError:
-                    raise TypeError(f"{what}: expected a sequence of {nc} quotas, not "
-                                    f"{type(row).__name__}") from None
-                if len(vals) != nc:
-                    raise InvalidError(f"{what}: {len(vals)} quotas where the plan has {nc} "
-                                       f"components")
+                vals = _listed(row, what, "quotas", nc,
+                               f"quotas where the plan has {nc} components")
                 flat += [units.measure_in(c, v, f"{what}[{c}]", minor)
                          for c, v in enumerate(vals)]
             col = _convert.column_in(flat, "int64", "quotas")
@@ -726,12 +730,7 @@ class CommissionRun(Handle):
         if np is not None and isinstance(payees, np.ndarray):
             pcol = _convert.column_in(payees, "uint32", "payees", count=n)
         else:
-            if isinstance(payees, (str, bytes)):
-                raise TypeError(f"payees: expected a sequence of payees, not "
-                                f"{type(payees).__name__}")
-            seq = list(payees)
-            if len(seq) != n:
-                raise InvalidError(f"payees: {len(seq)} values where {n} are needed")
+            seq = _listed(payees, "payees", "payees", n)
             pcol = _convert.column_in([self._position(p, f"payees[{i}]")
                                        for i, p in enumerate(seq)], "uint32", "payees")
         if billionths:
@@ -740,12 +739,7 @@ class CommissionRun(Handle):
             if np is not None and isinstance(shares, np.ndarray):
                 raise TypeError("shares: a numpy array of shares needs billionths=True (ints "
                                 "of billionths: 500000000 is 50 %)")
-            if isinstance(shares, (str, bytes)):
-                raise TypeError(f"shares: expected a sequence of shares, not "
-                                f"{type(shares).__name__}")
-            seq = list(shares)
-            if len(seq) != n:
-                raise InvalidError(f"shares: {len(seq)} values where {n} are needed")
+            seq = _listed(shares, "shares", "shares", n)
             vals = []
             for i, v in enumerate(seq):
                 if isinstance(v, str) and v.strip().endswith("%"):
@@ -875,15 +869,13 @@ class CommissionRun(Handle):
         with self._ctx._lock:
             stats = [self._raw_statement(k) for k in range(len(self._payees))]
             counts = [st.nlines for st in stats]
-            buf = bytearray(sum(counts) * _LINE_SIZE)
-            at = 0
+            arr = np.empty(sum(counts), dtype=_line_dtype(np))  # one copy of the lines
+            at = arr.ctypes.data
             for st in stats:
                 size = st.nlines * _LINE_SIZE
                 if size:
-                    ctypes.memmove((ctypes.c_char * size).from_buffer(buf, at), st.lines,
-                                   size)
+                    ctypes.memmove(at, st.lines, size)
                 at += size
-        arr = np.frombuffer(buf, dtype=_line_dtype(np))
         codes = np.repeat(np.arange(len(counts), dtype="int64"), counts)
         line = (np.arange(len(arr), dtype="int64") -
                 np.repeat(np.cumsum([0] + counts[:-1], dtype="int64"), counts))

@@ -15,20 +15,8 @@ import sys
 import pytest
 
 from salesplan.cli import main
+from test_commission import MARGINAL, RETRO, SPLIT
 
-MARGINAL = ('{"plan": "AE", "name": "Account executives", '
-            '"effective": {"from": "2027-01-01", "to": "2027-12-31"}, "currency": "USD", '
-            '"components": [{"id": "sales", "measure": {"kind": "amount"}, '
-            '"period": "month", "schedule": {"kind": "marginal", "tiers": '
-            '[{"rate": "5%"}, {"from": 100, "rate": "10%"}]}}]}')
-RETRO = ('{"plan": "R", "effective": {"from": "2027-01-01"}, "currency": "USD", '
-         '"components": [{"id": "att", "measure": {"kind": "amount"}, '
-         '"period": "month", "quota": {"given": true}, "schedule": {"kind": '
-         '"retroactive", "on": "attainment", "tiers": [{"rate": "2%"}, '
-         '{"from": "100%", "rate": "4%"}]}}]}')
-SPLIT = MARGINAL.replace('"tiers": [{"rate": "5%"}, {"from": 100, "rate": "10%"}]}',
-                         '"tiers": [{"rate": "5%"}, {"from": 100, "rate": "10%"}]}, '
-                         '"crediting": {"splits": "facts"}')
 LINES = ("id,rep,day,amount\n1,A,2027-01-05,60.00\n2,A,2027-01-20,70.00\n"
          "3,B,2027-01-09,50.00\n4,X,2027-01-09,10.00\n5,A,2027-02-01,999.00\n")
 
@@ -135,6 +123,22 @@ def test_quotas(d):
     (d / "quotas.csv").write_text("payee,quota\nA,100\n")
     code, out, err = run(*RUN, "--payee", "A", "--quotas", "quotas.csv", "--format", "csv")
     assert (code, out.splitlines()[1]) == (0, "A,130.00,100.00,5.20,5.20")
+
+
+def test_two_components(d):
+    # RETRO's "att" and a flat 1 % "sales": A 5.20 + 1.30 = 6.50, B 1.00 + 0.50 = 1.50
+    doc = json.loads(RETRO)
+    doc["components"].append({"id": "sales", "measure": {"kind": "amount"},
+                              "period": "month",
+                              "schedule": {"kind": "flat", "tiers": [{"rate": "1%"}]}})
+    (d / "plan.json").write_text(json.dumps(doc))
+    (d / "quotas.csv").write_text("payee,att\nA,100\nB,100\n")
+    code, out, err = run(*RUN, "--payee", "A", "--payee", "B", "--quotas", "quotas.csv",
+                         "--format", "csv")
+    assert (code, err) == (0, "")
+    assert out == ("payee,att.measure,att.quota,att.earned,sales.measure,sales.earned,total\n"
+                   "A,130.00,100.00,5.20,130.00,1.30,6.50\n"
+                   "B,50.00,100.00,1.00,50.00,0.50,1.50\n")
 
 
 def test_splits(d):

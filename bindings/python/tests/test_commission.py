@@ -344,7 +344,7 @@ def test_quotas_from_numpy(ctx, ids):
      r"quotas\[0\]: 2 quotas where the plan has 1 components"),
     ({"A": -1, "B": 1}, sp.InvalidError,
      r'quotas\[0\] \(payee 0, components\[0\] \("att"\)\): -100 is negative'),
-    ("100", TypeError, "quotas: expected a mapping or rows, not str"),
+    ("100", TypeError, r"quotas: expected a sequence of rows \(or a mapping\), not str"),
 ])
 def test_bad_quotas_change_nothing(ctx, ids, quotas, exc, message):
     run = computed(RETRO, ctx, ids)
@@ -353,6 +353,35 @@ def test_bad_quotas_change_nothing(ctx, ids, quotas, exc, message):
     with pytest.raises(exc, match=message):
         run.set_quotas(quotas)
     assert run.info.computed and run.totals() == {"A": D("5.20"), "B": D("1.00")}
+
+
+def test_quotas_of_two_components(ctx, ids):
+    # RETRO's "att" and a flat 1 % of the amount, "sales" (no quota): A 5.20 + 130 x 1 %
+    # = 6.50; B 1.00 + 50 x 1 % = 1.50
+    doc = json.loads(RETRO)
+    doc["components"].append({"id": "sales", "measure": {"kind": "amount"},
+                              "period": "month",
+                              "schedule": {"kind": "flat", "tiers": [{"rate": "1%"}]}})
+    run = sp.CommissionRun(sp.CommissionPlan(doc, ctx=ctx), fiscal_year=2027)
+    run.set_payees(["A", "B"], ids)
+    with pytest.raises(sp.InvalidError, match=r'quotas\["A"\]: the plan has 2 components: '
+                                              r"give \{component id: quota\}"):
+        run.set_quotas({"A": 100, "B": 100})
+    with pytest.raises(TypeError, match=r"quotas\[0\]: expected a sequence of quotas, not "
+                                        r"int"):
+        run.set_quotas([7, [1, 2]])
+    with pytest.raises(sp.InvalidError, match=r"quotas\[1\]: 1 quotas where the plan has 2 "
+                                              r"components"):
+        run.set_quotas([[100, 0], [100]])
+    run.set_quotas([[100, 0], [100, 0]])
+    run.compute(facts(), ids)
+    assert run.totals() == {"A": D("6.50"), "B": D("1.50")}
+    run.set_quotas({"A": {"att": 100}, "B": {"att": 100, "sales": 5}})
+    run.compute(facts(), ids)
+    b = run.statement("B")
+    assert b.components == {"att": D("1.00"), "sales": D("0.50")}
+    assert b.quotas == {"att": D("100.00"), "sales": D("5.00")}
+    assert run.statement("A").quotas == {"att": D("100.00"), "sales": D("0.00")}
 
 
 def test_minor_quotas_take_ints_only(ctx, ids):
