@@ -57,7 +57,7 @@ _NUMPY = {"Q": "u8", "q": "i8", "i": "i4", "I": "u4", "H": "u2", "B": "u1"}
 # (name, struct code, offset) of each member of sp_commission_line, from the generated
 # declaration (test_ffi.py checks it against the C compiler's layout).
 _LINE_FIELDS = tuple((name, _CODES[ct], getattr(_LINE, name).offset)
-                          for name, ct in _LINE._fields_)
+                     for name, ct in _LINE._fields_)
 _LINE_STRUCT = struct.Struct("=" + "".join(code for _, code, _ in _LINE_FIELDS))
 _LINE_SIZE = ctypes.sizeof(_LINE)
 if _LINE_STRUCT.size != _LINE_SIZE:  # pragma: no cover - the layout is frozen (64 bytes)
