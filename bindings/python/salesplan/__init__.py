@@ -66,3 +66,13 @@ from .kernels import (Decomposed, Decomposition, Lock, Rule, season_average_shar
 
 __all__ += ["Decomposition", "Decomposed", "Rule", "Lock", "season_shares",
             "season_average_share", "season_ratio_to_ma", "timesplit"]
+
+# py-commission: commission plans and runs (commission.py; the enumerations
+# CommissionMeasure, CommissionPolicy, CommissionLineKind, CommissionUnknown and
+# CommissionRunFlag come with every other enumeration above)
+from .commission import (CommissionComponent, CommissionLine, CommissionPlan,
+                         CommissionPlanInfo, CommissionRun, CommissionRunInfo,
+                         CommissionStatement)
+
+__all__ += ["CommissionPlan", "CommissionPlanInfo", "CommissionComponent", "CommissionRun",
+            "CommissionRunInfo", "CommissionStatement", "CommissionLine"]

@@ -382,13 +382,22 @@ def _py_name(c_name):
     return "".join(p.capitalize() for p in c_name[3:].split("_"))
 
 
-def _strip(members):
+# The prefix to strip where the common prefix of the members' names would take a word
+# that belongs to the names (SP_COMMISSION_PER_TOTAL and SP_COMMISSION_PER_LINE share
+# PER_, which the plan documents write: "per_total") or where an enumeration has one
+# member (whose own words would otherwise keep the module's: COMMISSION_TOTALS_ONLY).
+_PREFIXES = {"sp_commission_policy": "SP_COMMISSION_",
+             "sp_commission_run_flag": "SP_COMMISSION_"}
+
+
+def _strip(members, prefix=None):
     names = list(members)
-    prefix = names[0]
-    for n in names[1:]:
-        while not n.startswith(prefix):
-            prefix = prefix[:-1]
-    prefix = prefix[:prefix.rfind("_") + 1] if len(names) > 1 else "SP_"
+    if prefix is None:
+        prefix = names[0]
+        for n in names[1:]:
+            while not n.startswith(prefix):
+                prefix = prefix[:-1]
+        prefix = prefix[:prefix.rfind("_") + 1] if len(names) > 1 else "SP_"
     out = {}
     for n, v in members.items():
         short = n[len(prefix):]
@@ -399,7 +408,7 @@ def _strip(members):
 ENUMS = {}
 for _c, _members in _ffi.ENUMS.items():
     _base = enum.IntFlag if _c.endswith(_FLAG_ENUMS) else enum.IntEnum
-    ENUMS[_c] = _base(_py_name(_c), _strip(_members), module="salesplan")
+    ENUMS[_c] = _base(_py_name(_c), _strip(_members, _PREFIXES.get(_c)), module="salesplan")
 
 
 def enum_of(c_name, value, what):

@@ -42,7 +42,8 @@ from ._lib import lib
 from .errors import CallbackError, InvalidError, error_class
 from .storage import _status_of
 
-__all__ = ["FactBatch", "FactQuery", "FactSource", "MemoryFactSource", "COLUMNS", "NONE"]
+__all__ = ["FactBatch", "FactQuery", "FactSource", "MemoryFactSource", "COLUMNS", "NONE",
+           "as_source"]
 
 FactKind = ENUMS["sp_fact_kind"]
 
@@ -391,6 +392,53 @@ def text_or_strerror(ctx, rc):
     msg = text_out(lib.sp_ctx_errmsg(ctx))
     lib.sp_ctx_clear_error(ctx)
     return msg or lib.sp_strerror(rc).decode()
+
+
+def as_source(facts, what: str = "facts", *, ctx: "Context | None" = None) -> "FactSource":
+    """facts as a FactSource, for functions that read facts (the one conversion every
+    module uses):
+
+    - a FactSource (MemoryFactSource, a subclass, FactSource.from_batches): as it is;
+    - a FactBatch, or a list or tuple of them;
+    - order lines as one batch: a dict of columns by name or a pandas DataFrame whose
+      columns are named as fact columns;
+    - facts of several kinds: a dict {kind: data}, kind a FactKind or its name
+      ("order_lines", "refunds"), data a dict of columns, a DataFrame, a FactBatch or a
+      list of them.
+
+    Anything but a FactSource is copied into a new MemoryFactSource made within ctx
+    (None: the thread's context), which the caller closes when done (it is not `facts`).
+    Columns as FactBatch takes them; amounts in minor units. TypeError naming `what` for
+    anything else; InvalidError naming the kind, batch, column and row for a bad batch."""
+    if isinstance(facts, FactSource):
+        return facts
+    pd = _convert.loaded("pandas")
+    if isinstance(facts, FactBatch) or (pd is not None and isinstance(facts, pd.DataFrame)):
+        facts = [facts]
+    elif isinstance(facts, dict) and facts and all(isinstance(k, str) and k in COLUMNS
+                                                   for k in facts):
+        facts = [facts]
+    if isinstance(facts, dict):
+        parts = []
+        for kind, data in facts.items():
+            k = FactKind(enum_of("sp_fact_kind", kind, f"{what}: kind"))
+            items = data if isinstance(data, (list, tuple)) else [data]
+            parts += [(k, item, f"{what}[{kind!r}]") for item in items]
+    elif isinstance(facts, (list, tuple)):
+        parts = [(FactKind.ORDER_LINES, item, f"{what}[{i}]") for i, item in enumerate(facts)]
+    else:
+        raise TypeError(f"{what}: expected a FactSource, FactBatch(es), a dict of columns, a "
+                        f"DataFrame or a dict of them by kind, not {type(facts).__name__}")
+    source = MemoryFactSource(ctx=ctx)
+    try:
+        for kind, item, iwhat in parts:
+            if isinstance(item, FactBatch):
+                kind = item.kind
+            source.append(kind, **_columns_of(item, iwhat))
+    except BaseException:
+        source.close()
+        raise
+    return source
 
 
 class _GeneratorSource(FactSource):

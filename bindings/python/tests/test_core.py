@@ -237,6 +237,10 @@ def test_enumerations_take_python_names():
     assert sp.DecompFlag.LOCKED | sp.DecompFlag.AT_CAP == 17
     assert isinstance(sp.DecompFlag(17), sp.DecompFlag)
     assert sp.WeekdayBits.SATURDAY == 32
+    # prefixes given where the common one would take a word of the names
+    assert [m.name for m in sp.CommissionPolicy] == ["PER_TOTAL", "PER_LINE"]
+    assert [m.name for m in sp.CommissionRunFlag] == ["TOTALS_ONLY"]
+    assert _core.enum_of("sp_commission_policy", "per_line", "policy") == 1
 
 
 @pytest.mark.parametrize("value, want", [

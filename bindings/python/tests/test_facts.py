@@ -177,6 +177,47 @@ def test_factbatch():
     assert sp.FactBatch("refunds").count == 0
 
 
+def test_as_source_takes_every_form(ctx):
+    mem = sp.MemoryFactSource(ctx=ctx)
+    assert facts.as_source(mem) is mem
+    refund = dict(id=[50], ref=[1], day=[D(2026, 1, 9)], amount=[400])
+    want_lines = {"id": [1, 2, 3], "day": [D(2026, 1, 5), D(2026, 1, 6), D(2026, 1, 7)],
+                  "rep": [0, 1, 0], "amount": [1000, 2000, 3000]}
+    forms = [(lines(), False), (sp.FactBatch("order_lines", **lines()), False),
+             ([sp.FactBatch("order_lines", **lines()), sp.FactBatch("refunds", **refund)],
+              True),
+             ({"order_lines": lines(), sp.FactKind.REFUNDS: [refund]}, True)]
+    for form, refunds in forms:
+        src = facts.as_source(form, ctx=ctx)
+        assert isinstance(src, sp.MemoryFactSource) and src is not form
+        assert src.context is ctx
+        assert src.read("order_lines")[0].columns == want_lines
+        got = src.read("refunds")
+        assert (got[0].columns if got else None) == (
+            {"id": [50], "ref": [1], "day": [D(2026, 1, 9)], "amount": [400]} if refunds
+            else None)
+        src.close()
+
+
+def test_as_source_takes_a_frame(ctx):
+    pd = pytest.importorskip("pandas")
+    src = facts.as_source(pd.DataFrame(lines()), ctx=ctx)
+    assert src.read("order_lines")[0].columns["amount"] == [1000, 2000, 3000]
+    src.close()
+
+
+def test_as_source_refuses_what_it_cannot_read(ctx):
+    with pytest.raises(TypeError, match="facts: expected a FactSource, FactBatch"):
+        facts.as_source(42)
+    with pytest.raises(sp.InvalidError, match=r"facts: kind: unknown FactKind 'orders'"):
+        facts.as_source({"orders": lines()}, ctx=ctx)
+    with pytest.raises(TypeError, match=r"facts\[1\]: expected a dict of columns"):
+        facts.as_source([lines(), 7], ctx=ctx)
+    # a bad batch: the library's message, and the source made for it is closed
+    with pytest.raises(sp.InvalidError, match="required column"):
+        facts.as_source({"refunds": dict(id=[1], day=[D(2026, 1, 1)], amount=[1])}, ctx=ctx)
+
+
 def test_read_bounds_and_a_sources_query(ctx):
     queries = []
 

@@ -31,7 +31,7 @@ __all__ = ["main", "build_parser", "Env", "add_module", "add_command", "add_inpu
            "EXIT_LIBRARY", "EXIT_USAGE", "EXIT_INPUT", "EXIT_STORAGE", "EXIT_INTERRUPTED"]
 
 # The modules whose commands the salesplan command has (salesplan.cli.<name>).
-MODULES = ("target",)
+MODULES = ("target", "commission")
 
 EPILOG = """\
 exit codes: 0 done, 1 the library refused the work, 2 bad command line, 3 bad input file,
@@ -40,6 +40,7 @@ exit codes: 0 done, 1 the library refused the work, 2 bad command line, 3 bad in
 examples:
   salesplan target decompose --help
   salesplan target show --store plans --plan FY2027 --format csv
+  salesplan commission run --plan plan.json --facts lines.csv --period 2027-01
 """
 
 
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__, library_version
     parser = _Parser(prog="salesplan",
                      description="Sales planning from the shell: exact targets, saved "
-                                 "in a file store.",
+                                 "in a file store, and commissions.",
                      epilog=EPILOG)
     parser.add_argument("--version", action="version",
                         version=f"salesplan {__version__} (library {library_version})")

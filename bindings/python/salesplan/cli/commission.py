@@ -1,0 +1,523 @@
+"""salesplan commission: commission runs from the shell (docs/cli.md, "salesplan
+commission").
+
+    salesplan commission run       statements of one period: per payee and component
+    salesplan commission explain   one statement's total, or one of its lines, traced
+"""
+import argparse
+import re
+
+from . import add_command, add_input_options, add_module, add_output_options, int_arg, \
+    rate_arg
+from .errors import CliInputError, CliUsageError
+
+NAME = "commission"
+HELP = "sales commissions: run a period, explain a statement"
+
+MODULE_EPILOG = """\
+examples:
+  salesplan commission run --plan plan.json --facts lines.csv --period 2027-01
+  salesplan commission run --plan plan.json --facts lines.csv --refunds refunds.csv \\
+      --period 2027-Q1 --quotas quotas.csv --lines --format csv -o lines.csv
+  salesplan commission explain --plan plan.json --facts lines.csv --period 2027-01 \\
+      --payee A --line 1
+"""
+
+INPUT_HELP = """\
+input files:
+  --plan     JSON: one version of a commission plan (docs/commission.md, "Plan
+             documents")
+  --facts    CSV of order lines: rep, day, amount (a decimal amount in the plan's
+             currency), and optionally id (an integer, unique; default the record's
+             number), quantity (an integer), cost (an amount), product, customer, grid
+             (ids; empty: none)
+  --refunds  CSV of refunds: ref (the id of the order line refunded), day, amount (the
+             money returned, 0 or more), and optionally id, quantity, cost
+  --payees   CSV with a column payee: the payees, in the order printed (default: every
+             rep of the order lines, in byte order; or --payee ID ...)
+  --quotas   CSV: payee, then one column per component on attainment, named by its id
+             (quota for a plan of one component), an amount for a money measure, an
+             integer for a measure of units; rows of other payees are ignored
+  --splits   CSV: fact (an order line's id), payee, share (0.5 or 50%); the shares of a
+             fact sum to 100%
+
+the period (the plan's fiscal calendar): --period 2027 (the year), 2027-Q2 (a quarter),
+2027-03 (a month: the third of fiscal year 2027; for a civil calendar March), also as
+the calendar labels them (FY2027-M03); or --year 2027 --grain quarter --index 1 (index
+0-based)
+"""
+
+RUN_EPILOG = INPUT_HELP + """
+output: per payee, each component's measure (and quota) and earnings, and the total;
+with --lines the statement lines (line: the index explain --line takes).
+
+examples:
+  salesplan commission run --plan plan.json --facts lines.csv --period 2027-01
+  salesplan commission run --plan plan.json --facts lines.csv --period 2027-Q1 \\
+      --quotas quotas.csv --payees payees.csv --unknown error --format json
+  salesplan commission run ... --lines --format csv -o lines.csv
+  salesplan commission run ... --encoding cp1252 --date-format %d/%m/%Y
+"""
+
+EXPLAIN_EPILOG = INPUT_HELP + """
+output: the library's explanation as JSON (docs/commission.md, "Explain"): without
+--line the statement's total, per component its measure, quota, tier and earnings; with
+--line N the statement's line N (as run --lines numbers them, from 0): its fact, share,
+measure before and after, tiers with their document paths, rate and the parts of what it
+earned. Amounts in major units.
+
+examples:
+  salesplan commission explain --plan plan.json --facts lines.csv --period 2027-01 \\
+      --payee A
+  salesplan commission explain --plan plan.json --facts lines.csv --period 2027-01 \\
+      --payee A --line 1 -o why.json
+"""
+
+_PERIOD = re.compile(r"(?:FY)?([0-9]{4})(?:-(?:Q([0-9]+)|M?([0-9]+)))?\Z")
+_GRAINS = ("month", "quarter", "year")
+
+
+def period_arg(text: str):
+    """--period: (fiscal year, grain, 0-based index) of 2027, 2027-Q2, 2027-03 (or
+    FY2027, FY2027-Q2, FY2027-M03)."""
+    m = _PERIOD.match(text.strip())
+    bad = argparse.ArgumentTypeError(f"expected YYYY, YYYY-Qn or YYYY-MM (a fiscal year, "
+                                     f"quarter or month: 2027-03), found {text!r}")
+    if not m:
+        raise bad
+    year = int(m.group(1))
+    if m.group(2) is not None:
+        q = int(m.group(2))
+        if not 1 <= q <= 4:
+            raise bad
+        return year, "quarter", q - 1
+    if m.group(3) is not None:
+        month = int(m.group(3))
+        if not 1 <= month <= 12 or len(m.group(3)) != 2:
+            raise bad
+        return year, "month", month - 1
+    return year, "year", 0
+
+
+def _inputs(p, explain):
+    g = p.add_argument_group("inputs")
+    g.add_argument("--plan", required=True, metavar="JSON", help="the plan version")
+    g.add_argument("--facts", required=True, metavar="CSV", help="the order lines")
+    g.add_argument("--refunds", default=None, metavar="CSV", help="refunds of the lines")
+    g.add_argument("--payees", default=None, metavar="CSV",
+                   help="the payees (column payee); default every rep of the facts")
+    if not explain:
+        g.add_argument("--payee", action="append", default=None, metavar="ID",
+                       dest="payee_ids", help="a payee (repeat for more), instead of --payees")
+    g.add_argument("--quotas", default=None, metavar="CSV",
+                   help="quotas of the components on attainment")
+    g.add_argument("--splits", default=None, metavar="CSV",
+                   help="split facts: fact, payee, share")
+    g.add_argument("--unknown", default="skip", choices=("skip", "error"),
+                   help="a line of a rep who is no payee: skipped and counted (skip, the "
+                        "default) or an error")
+    g = p.add_argument_group("period")
+    g.add_argument("--period", type=period_arg, default=None, metavar="PERIOD",
+                   help="2027, 2027-Q1 or 2027-01 (fiscal, of the plan's calendar)")
+    g.add_argument("--year", type=int_arg, default=None, metavar="Y",
+                   help="the fiscal year (instead of --period)")
+    g.add_argument("--grain", default=None, choices=_GRAINS,
+                   help="with --year: month (the default), quarter or year")
+    g.add_argument("--index", type=int_arg, default=None, metavar="N",
+                   help="with --year: the period of the year, 0-based (0: the first month "
+                        "or quarter)")
+    add_input_options(p)
+
+
+def register(subparsers):
+    """Add `salesplan commission` and its commands."""
+    commands = add_module(subparsers, NAME, HELP, __doc__.split("\n\n", 1)[1].rstrip(),
+                          MODULE_EPILOG)
+    p = add_command(commands, "run", run,
+                    "the statements of one period: measures, earnings, totals (or lines)",
+                    epilog=RUN_EPILOG)
+    _inputs(p, explain=False)
+    p.add_argument("--lines", action="store_true",
+                   help="print every payee's statement lines instead of the totals")
+    add_output_options(p)
+
+    p = add_command(commands, "explain", explain,
+                    "trace a payee's total, or one of its lines, to the plan and the facts",
+                    epilog=EXPLAIN_EPILOG)
+    _inputs(p, explain=True)
+    p.add_argument("--payee", required=True, metavar="ID", help="the payee to explain")
+    p.add_argument("--line", type=int_arg, default=None, metavar="N",
+                   help="the statement line to explain (0-based, as run --lines numbers "
+                        "them); default the total")
+    g = p.add_argument_group("output")
+    g.add_argument("--output", "-o", default=None, metavar="FILE",
+                   help="write the JSON to FILE (atomically) instead of stdout")
+    g.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="draw a progress bar on stderr (default: when it is a terminal)")
+    g.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="never draw a progress bar")
+
+
+# ---- reading the inputs ----
+
+def _period(args):
+    """(fiscal_year, grain, index) of --period or --year/--grain/--index."""
+    cmd = f"commission {args.command}"
+    if args.period is not None:
+        if args.year is not None or args.grain is not None or args.index is not None:
+            raise CliUsageError(f"{cmd}: argument --period: not allowed with --year, "
+                                f"--grain or --index (see 'salesplan {cmd} --help')")
+        return args.period
+    if args.year is None:
+        raise CliUsageError(f"{cmd}: the period is required: --period or --year (see "
+                            f"'salesplan {cmd} --help')")
+    grain = args.grain or "month"
+    if args.index is None and grain != "year":
+        raise CliUsageError(f"{cmd}: argument --index: required with --grain {grain} (see "
+                            f"'salesplan {cmd} --help')")
+    index = args.index or 0
+    if index < 0:
+        raise CliUsageError(f"{cmd}: argument --index: expected 0 or more, found {index} "
+                            f"(see 'salesplan {cmd} --help')")
+    return args.year, grain, index
+
+
+def read_plan(path, args):
+    """The plan document: a JSON error at its line and column (exit 3); the library's
+    refusal names the file (exit 1)."""
+    import salesplan as sp
+    from .jsonin import read_json
+    _, text = read_json(path, encoding=args.encoding)
+    try:
+        return sp.CommissionPlan(text)
+    except sp.InvalidError as e:
+        raise sp.InvalidError(f"{path}: {e}", e.code) from None
+
+
+def _fact_cols(refunds):
+    from .csvin import Col
+    from decimal import Decimal
+    cols = [Col("id", "int", required=False, unique=True,
+                what="an integer id, unique in the file"),
+            Col("day", "date"), Col("amount", "money"),
+            Col("quantity", "int", required=False, default=0),
+            Col("cost", "money", required=False, default=Decimal(0))]
+    if refunds:
+        return cols + [Col("ref", "int", what="the id of an order line (an integer)")]
+    return cols + [Col("rep", "id")] + [Col(n, "str", required=False)
+                                        for n in ("product", "customer", "grid")]
+
+
+def _ids(t):
+    """The id column (the record's number where the file has none), each checked to fit
+    uint64."""
+    out = [row + 1 if v is None else v for row, v in enumerate(t["id"])]
+    for row, v in enumerate(out):
+        if not 0 <= v < 2**64:
+            raise t.error(row, "id", "an id from 0 to 2^64-1", str(v))
+    return out
+
+
+def read_facts(args, exponent):
+    """(order lines Table, their ids, refunds Table or None, their ids)."""
+    from .csvin import quote, read_csv
+    lines = read_csv(args.facts, _fact_cols(False), encoding=args.encoding,
+                     date_format=args.date_format, exponent=exponent)
+    line_ids = _ids(lines)
+    refunds = refund_ids = None
+    if args.refunds:
+        refunds = read_csv(args.refunds, _fact_cols(True), encoding=args.encoding,
+                           date_format=args.date_format, exponent=exponent)
+        refund_ids = _ids(refunds)
+        known = set(line_ids)
+        for row, (ref, amount) in enumerate(zip(refunds["ref"], refunds["amount"])):
+            if ref not in known:
+                raise refunds.error(row, "ref", f"the id of an order line of {args.facts}",
+                                    quote(str(ref)))
+            if amount < 0:
+                raise refunds.error(row, "amount", "the money returned, 0 or more",
+                                    quote(str(amount)))
+    return lines, line_ids, refunds, refund_ids
+
+
+def read_payees(args, lines):
+    """The payees' ids: --payees, --payee, or every rep of the order lines (byte order);
+    explain's --payee is added to the default."""
+    from .csvin import Col, read_csv
+    given = getattr(args, "payee_ids", None)
+    if args.payees and given:
+        raise CliUsageError(f"commission {args.command}: argument --payee: not allowed "
+                            f"with --payees (see 'salesplan commission {args.command} "
+                            f"--help')")
+    if args.payees:
+        t = read_csv(args.payees, [Col("payee", "id", unique=True)], encoding=args.encoding,
+                     min_rows=1)
+        payees = list(t["payee"])
+    elif given:
+        payees = list(dict.fromkeys(given))
+    else:
+        reps = set(lines["rep"])
+        if args.command == "explain":
+            reps.add(args.payee)
+        payees = sorted(reps, key=lambda s: s.encode("utf-8", "surrogatepass"))
+    if args.command == "explain" and args.payee not in payees:
+        raise CliUsageError(f"commission explain: argument --payee: {args.payee!r} is none "
+                            f"of the payees of {args.payees} (see 'salesplan commission "
+                            f"explain --help')")
+    return payees
+
+
+def _is_money(component):
+    import salesplan as sp
+    return component.measure in (sp.CommissionMeasure.AMOUNT, sp.CommissionMeasure.MARGIN)
+
+
+def read_quotas(path, args, plan, payees):
+    """{payee: {component id: quota}} of the quotas CSV (rows of other payees are
+    ignored)."""
+    from .csvin import Col, quote, read_csv
+    comps = plan.components
+    by_id = {c.id: c for c in comps}
+    t = read_csv(path, [Col("payee", "id", unique=True)], encoding=args.encoding,
+                 exponent=plan.info.exponent, extra="money")
+    names = {c.id: c.id for c in comps}
+    if len(comps) == 1:
+        names["quota"] = comps[0].id
+    for name in t.extra:
+        if name not in names:
+            raise CliInputError(path, 1, t.field(name),
+                                f"payee or a column named by a component of the plan "
+                                f"({', '.join(names)})", quote(name))
+    known = set(payees)
+    out = {}
+    for row, payee in enumerate(t["payee"]):
+        if payee not in known:
+            continue  # the file may hold every rep's quotas, the run some of them
+        q = {}
+        for name in t.extra:
+            v = t[name][row]
+            c = by_id[names[name]]
+            if not _is_money(c):
+                if v != v.to_integral_value():
+                    raise t.error(row, name, f"a whole number (component {quote(c.id)} "
+                                  f"measures {c.measure.name.lower()})", quote(str(v)))
+                v = int(v)
+            q[c.id] = v
+        out[payee] = q
+    for c in comps:
+        if c.on_attainment:
+            if not any(names[n] == c.id for n in t.extra):
+                raise CliInputError(path, 1, 1, f"a column named {quote(c.id)} (the "
+                                    f"component is on attainment)", ",".join(t.header))
+            for p in payees:
+                if p not in out:
+                    raise CliInputError(path, None, None, f"a row for payee {quote(p)} (its "
+                                        f"quota of component {quote(c.id)}, on attainment)",
+                                        "none")
+    return out
+
+
+def read_splits(path, args, line_ids, payees):
+    """(fact ids, payees, shares) of the splits CSV; the shares of a fact sum to 100 %."""
+    from decimal import Decimal
+    from .csvin import Col, quote, read_csv
+    t = read_csv(path, [Col("fact", "int"), Col("payee", "id"),
+                        Col("share", "str", what="a share: 0.5 or 50%")],
+                 encoding=args.encoding)
+    known_facts, known = set(line_ids), set(payees)
+    shares, sums, first = [], {}, {}
+    for row, (fact, payee, text) in enumerate(zip(t["fact"], t["payee"], t["share"])):
+        if fact not in known_facts:
+            raise t.error(row, "fact", f"the id of an order line of {args.facts}",
+                          quote(str(fact)))
+        if payee not in known:
+            raise t.error(row, "payee", "a payee of the run", quote(payee))
+        try:
+            share = rate_arg(text)
+        except argparse.ArgumentTypeError:
+            raise t.error(row, "share", "a share: 0.5 or 50%", quote(text)) from None
+        if not 0 <= share <= 1 or share.as_tuple().exponent < -9:
+            raise t.error(row, "share", "a share from 0 to 100% with at most 9 decimal "
+                          "places (7 as a percentage)", quote(text))
+        shares.append(share)
+        sums[fact] = sums.get(fact, Decimal(0)) + share
+        first.setdefault(fact, row)
+    for fact, total in sums.items():
+        if total != 1:
+            raise t.error(first[fact], "share", f"the shares of fact {fact} summing to 100%",
+                          f"a sum of {format(total * 100, 'f')}%")
+    return list(t["fact"]), list(t["payee"]), shares
+
+
+# ---- computing ----
+
+def compute(args, env, *, lines):
+    """Read and check every input, then compute the run. Returns (plan, run, payees)."""
+    import salesplan as sp
+    from .._convert import NONE, to_minor
+    from . import progress
+    year, grain, index = _period(args)
+    plan = read_plan(args.plan, args)
+    exponent = plan.info.exponent
+    t, line_ids, refunds, refund_ids = read_facts(args, exponent)
+    payees = read_payees(args, t)
+    if args.unknown == "error":
+        known = set(payees)
+        for row, rep in enumerate(t["rep"]):
+            if rep not in known:
+                from .csvin import quote
+                raise t.error(row, "rep", "a payee of the run (--unknown error)", quote(rep))
+    quotas = read_quotas(args.quotas, args, plan, payees) if args.quotas else None
+    splits = read_splits(args.splits, args, line_ids, payees) if args.splits else None
+
+    ids = sp.Dictionary()
+    ids.intern_all(payees)
+    facts = {}
+    if len(t):
+        cols = {"id": line_ids, "day": t["day"], "rep": ids.intern_all(t["rep"]),
+                "amount": [to_minor(a, exponent, "amount") for a in t["amount"]]}
+        if t.field("quantity"):
+            cols["quantity"] = t["quantity"]
+        if t.field("cost"):
+            cols["cost"] = [to_minor(a, exponent, "cost") for a in t["cost"]]
+        for name in ("product", "customer", "grid"):
+            if t.field(name):
+                col = t[name]
+                at = ids.intern_all([v for v in col if v])
+                it = iter(at)
+                cols[name] = [next(it) if v else NONE for v in col]
+        facts["order_lines"] = cols
+    if refunds is not None and len(refunds):
+        cols = {"id": refund_ids, "ref": refunds["ref"], "day": refunds["day"],
+                "amount": [to_minor(a, exponent, "amount") for a in refunds["amount"]]}
+        if refunds.field("quantity"):
+            cols["quantity"] = refunds["quantity"]
+        if refunds.field("cost"):
+            cols["cost"] = [to_minor(a, exponent, "cost") for a in refunds["cost"]]
+        facts["refunds"] = cols
+    run = sp.CommissionRun(plan, fiscal_year=year, grain=grain, index=index,
+                           unknown=args.unknown, totals_only=not lines)
+    run.set_payees(payees, ids)
+    if quotas is not None:
+        run.set_quotas({p: quotas.get(p, {}) for p in payees})
+    if splits is not None:
+        run.set_splits(*splits)
+    bar = env.bar("commission")
+    try:
+        run.compute(facts or {"order_lines": []}, ids, progress=bar)
+    finally:
+        progress.finish(bar)
+    return plan, run, payees
+
+
+def _meta(plan, run):
+    info, ri = plan.info, run.info
+    year, grain, index = run.period
+    meta = {"plan": info.id, "period": info.calendar.label(year, grain, index)}
+    if ri.first_day is not None:
+        import datetime
+        meta["from"] = ri.first_day
+        meta["to"] = ri.end_day - datetime.timedelta(days=1)
+    meta.update({"currency": info.currency, "rounding": info.rounding.name.lower(),
+                 "policy": info.policy.name.lower(), "lines_read": ri.lines_read,
+                 "refunds_read": ri.refunds_read, "not_payee": ri.not_payee})
+    return meta
+
+
+def _rate(line, money):
+    """A line's rate for printing: a money measure's rate without trailing zeros (0.05);
+    an amount per unit as it is (12.50)."""
+    return line.rate.normalize() if money and not line.kind & 1 else line.rate
+
+
+def totals_result(plan, run):
+    """Per payee: each component's measure (quota when on attainment and given), its
+    earnings, and the total."""
+    from .out import Result
+    comps = run.components
+    stats = list(run.statements())
+    has_quotas = bool(stats) and stats[0].quotas is not None
+    cols = ["payee"]
+    for c in comps:
+        cols.append(f"{c.id}.measure")
+        if has_quotas and c.on_attainment:
+            cols.append(f"{c.id}.quota")
+        cols.append(f"{c.id}.earned")
+    cols.append("total")
+    rows = []
+    for s in stats:
+        row = [s.payee]
+        for c in comps:
+            row.append(s.measures[c.id])
+            if has_quotas and c.on_attainment:
+                row.append(s.quotas[c.id])
+            row.append(s.components[c.id])
+        rows.append(row + [s.total])
+    meta = _meta(plan, run)
+    from .._convert import from_minor
+    meta["total"] = from_minor(sum(run.totals(minor=True).values()), plan.info.exponent)
+    return Result(cols, rows, meta)
+
+
+def lines_result(plan, run):
+    """Every payee's statement lines."""
+    from .out import Result
+    money = {c.id: _is_money(c) for c in run.components}
+    rows = []
+    for s in run.statements():
+        for i, l in enumerate(s.lines):
+            rows.append([s.payee, i, l.component, l.kind.name.lower(), l.fact, l.day,
+                         l.share.normalize(), l.base, _rate(l, money[l.component]),
+                         l.tier_before, l.tier_after, l.earned, l.own, l.true_up])
+    cols = ["payee", "line", "component", "kind", "fact", "day", "share", "base", "rate",
+            "tier_before", "tier_after", "earned", "own", "true_up"]
+    return Result(cols, rows, _meta(plan, run))
+
+
+def run(args, env):
+    """salesplan commission run."""
+    from .out import Output, render
+    plan, crun, _ = compute(args, env, lines=args.lines)
+    result = lines_result(plan, crun) if args.lines else totals_result(plan, crun)
+    output = Output(args.output, env.stdout)
+    with output:
+        output.prepare(render(result, args.format))
+        output.commit()
+    return 0
+
+
+def pretty_json(value, indent: int = 0) -> str:
+    """A parsed JSON value (numbers as int or Decimal, written as they were) as indented
+    text."""
+    import decimal
+    import json
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{\n" + ",\n".join(f"{inner}{json.dumps(k, ensure_ascii=False)}: "
+                                  f"{pretty_json(v, indent + 1)}"
+                                  for k, v in value.items()) + f"\n{pad}}}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(f"{inner}{pretty_json(v, indent + 1)}"
+                                  for v in value) + f"\n{pad}]"
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def explain(args, env):
+    """salesplan commission explain."""
+    from .out import Output
+    if args.line is not None and args.line < 0:
+        raise CliUsageError(f"commission explain: argument --line: expected 0 or more, "
+                            f"found {args.line} (see 'salesplan commission explain --help')")
+    _, crun, _ = compute(args, env, lines=True)
+    text = pretty_json(crun.explain(args.payee, args.line)) + "\n"
+    output = Output(args.output, env.stdout)
+    with output:
+        output.prepare(text)
+        output.commit()
+    return 0
