@@ -847,6 +847,202 @@ static void test_bases(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- clawbacks ---- */
+
+/* Example 5.2's version 2: 6 % flat on bookings from 2024-04-01; refunds reverse at the
+ * line's original rate within 90 days, limited (or not) to what was paid. */
+static sp_commission_plan *claw_plan(sp_ctx *ctx, const char *limit)
+{
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"plan\": \"C\", \"effective\": {\"from\": \"2024-04-01\"}, \"currency\": "
+             "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": "
+             "\"amount\"}, \"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "
+             "\"tiers\": [{\"rate\": \"6%%\"}]}, \"clawback\": {\"window_days\": 90, "
+             "\"limit\": \"%s\"}}]}",
+             limit);
+    return plan_of(ctx, json);
+}
+
+/* A run of plan p for month index (of 2024) over refunds of lines paid earlier. */
+static sp_commission_run *claw_run(sp_commission_plan *p, uint32_t index,
+                                   const sp_commission_paid *paid, size_t npaid)
+{
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2024;
+    o.index = index;
+    sp_commission_run *r = NULL;
+    assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+    uint32_t payees[] = { A };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+    assert_int_equal(sp_commission_run_set_paid(r, paid, npaid), SP_OK);
+    return r;
+}
+
+static sp_fact_source *refunds_of(sp_ctx *ctx, const uint64_t *ids, const uint64_t *refs,
+                                  const int32_t *days, const int64_t *amounts, size_t n)
+{
+    sp_fact_source *src;
+    assert_int_equal(sp_fact_source_memory_new(&src, ctx), SP_OK);
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = SP_FACT_REFUNDS;
+    b.count = n;
+    b.id = ids;
+    b.ref = refs;
+    b.day = days;
+    b.amount = amounts;
+    assert_int_equal(sp_fact_source_memory_append(src, &b), SP_OK);
+    return src;
+}
+
+/*
+ * 5.2: line L1 (fact 1) of 12,345.67 on 2024-02-10 paid R(1,234,567 x 5 %) = 61,728 under
+ * version 1. April: a refund of 2,000.00 on 04-15 reverses R(61,728 x 200,000 / 1,234,567)
+ * = R(10,000.0...) = 10,000 (5 %, not version 2's 6 %: 12,000). May: the rest, 10,345.67 on
+ * 05-10 (the window's last day: 02-10 + 90), reverses the rest: 61,728 - 10,000 = 51,728;
+ * on 05-11 it reverses nothing. L2 (fact 2) of 0.90 paid R(4.5) = 4 refunded in three parts
+ * of 0.30 in April: rule B (limit "paid") R(4 x 30/90) = 1, R(4 x 60/90) = 3, 4: -1, -2,
+ * -1; without the limit each part R(30 x 5 %) = R(1.5) = 2: -2, -2, -2 (more than paid).
+ * 5.1: a line of 100.00 whose calculation was 5.00 (paid 10.00 by a minimum elsewhere)
+ * refunded in full reverses the 5.00 it earned.
+ */
+static void test_clawbacks(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_dict *dict;
+    assert_int_equal(sp_dict_new(&dict, ctx), SP_OK);
+    assert_int_equal(sp_dict_add(dict, "A", 1, NULL), SP_OK);
+    const sp_dec five = SP_DEC_ONE / 20;
+    sp_commission_paid paid[] = {
+        { 1, 0, 0, spt_day(2024, 2, 10), 0, 1234567, 1234567, 61728, five, 0 },
+        { 2, 0, 0, spt_day(2024, 2, 12), 0, 90, 90, 4, five, 0 },
+        { 3, 0, 0, spt_day(2024, 3, 1), 0, 10000, 10000, 500, five, 0 },
+    };
+    sp_commission_plan *p = claw_plan(ctx, "paid");
+    /* April: L1's 2,000.00; L2's three parts; L3 (5.1) in full. */
+    uint64_t ids[] = { 11, 21, 22, 23, 31 }, refs[] = { 1, 2, 2, 2, 3 };
+    int32_t days[] = { spt_day(2024, 4, 15), spt_day(2024, 4, 2), spt_day(2024, 4, 3),
+                       spt_day(2024, 4, 4), spt_day(2024, 4, 20) };
+    int64_t amounts[] = { 200000, 30, 30, 30, 10000 };
+    sp_fact_source *src = refunds_of(ctx, ids, refs, days, amounts, 5);
+    sp_commission_run *r = claw_run(p, 3, paid, 3);
+    assert_int_equal(sp_commission_run_compute(r, src, NULL, dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.nlines, 5);
+    /* in (day, fact) order: 21, 22, 23, 11, 31 */
+    static const uint64_t facts[] = { 21, 22, 23, 11, 31 };
+    static const int64_t earned[] = { -1, -2, -1, -10000, -500 };
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(st.lines[i].kind, SP_COMMISSION_LINE_CLAWBACK);
+        assert_int_equal(st.lines[i].fact, facts[i]);
+        assert_int_equal(st.lines[i].earned, earned[i]);
+        assert_int_equal(st.lines[i].rate, five);
+    }
+    assert_int_equal(st.lines[3].base, -200000);
+    assert_int_equal(st.total, -10504);
+    assert_int_equal(st.measures[0], 0); /* the month's own measure is untouched */
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.clawbacks, 5);
+    char buf[1024];
+    size_t len;
+    assert_int_equal(sp_commission_run_explain(r, 0, 3, buf, sizeof buf, &len), SP_OK);
+    assert_non_null(strstr(buf, "\"kind\":\"clawback\",\"fact\":11,\"day\":\"2024-04-15\","
+                                "\"rule\":\"components[0].clawback\",\"window_days\":90,"
+                                "\"limit\":\"paid\",\"base\":-2000,\"rate\":0.05,"
+                                "\"earned\":-100}"));
+    /* The same totals without lines. */
+    sp_commission_run_free(r);
+    r = NULL;
+    {
+        sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+        o.fiscal_year = 2024;
+        o.index = 3;
+        o.flags = SP_COMMISSION_TOTALS_ONLY;
+        assert_int_equal(sp_commission_run_new(&r, p, &o), SP_OK);
+        uint32_t payees[] = { A };
+        assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+        assert_int_equal(sp_commission_run_set_paid(r, paid, 3), SP_OK);
+        assert_int_equal(sp_commission_run_compute(r, src, NULL, dict, NULL), SP_OK);
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, -10504);
+    }
+    sp_commission_run_free(r);
+    sp_fact_source_free(src);
+
+    /* May: the rest of L1 on 05-10 (in the window), then on 05-11 (outside). */
+    paid[0].refunded = 200000;
+    for (int late = 0; late < 2; late++) {
+        uint64_t mid[] = { 12 }, mref[] = { 1 };
+        int32_t mday[] = { spt_day(2024, 5, 10 + late) };
+        int64_t mamount[] = { 1034567 };
+        src = refunds_of(ctx, mid, mref, mday, mamount, 1);
+        r = claw_run(p, 4, paid, 1);
+        assert_int_equal(sp_commission_run_compute(r, src, NULL, dict, NULL), SP_OK);
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, late ? 0 : -51728);
+        assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+        assert_int_equal(ri.clawbacks_expired, late ? 1 : 0);
+        /* 10,000 + 51,728: the whole 61,728 given back, net 0 */
+        sp_commission_run_free(r);
+        sp_fact_source_free(src);
+    }
+    /* A refund beyond what is left of the line: refused, naming both. */
+    {
+        uint64_t mid[] = { 12 }, mref[] = { 1 };
+        int32_t mday[] = { spt_day(2024, 5, 10) };
+        int64_t mamount[] = { 1034568 };
+        src = refunds_of(ctx, mid, mref, mday, mamount, 1);
+        r = claw_run(p, 4, paid, 1);
+        spt_expect_error(ctx, sp_commission_run_compute(r, src, NULL, dict, NULL), SP_EINVAL,
+                         "commission run: refunds batch 1 row 0: refund 12 of 1034568 brings the "
+                         "refunded amount of line 1 (paid earlier) above its amount 1234567");
+        sp_commission_run_free(r);
+        sp_fact_source_free(src);
+    }
+    sp_commission_plan_free(p);
+
+    /* Without the limit: each part at the rate, more than was paid. */
+    p = claw_plan(ctx, "none");
+    src = refunds_of(ctx, ids + 1, refs + 1, days + 1, amounts + 1, 3);
+    r = claw_run(p, 3, paid + 1, 1);
+    assert_int_equal(sp_commission_run_compute(r, src, NULL, dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, -6);
+    sp_commission_run_free(r);
+    sp_fact_source_free(src);
+
+    /* Bad entries: named, nothing kept. */
+    r = claw_run(p, 3, NULL, 0);
+    sp_commission_paid bad = paid[1];
+    bad.payee = 1;
+    spt_expect_error(ctx, sp_commission_run_set_paid(r, &bad, 1), SP_EINVAL,
+                     "commission run: paid[0] (line 2, payee 1, component 0) is no payee of the "
+                     "run");
+    bad = paid[1];
+    bad.refunded = 91;
+    spt_expect_error(ctx, sp_commission_run_set_paid(r, &bad, 1), SP_EINVAL,
+                     "commission run: paid[0] (line 2, payee 0, component 0) has a refunded "
+                     "amount outside 0 .. its amount");
+    sp_commission_paid twice[] = { paid[1], paid[1] };
+    spt_expect_error(ctx, sp_commission_run_set_paid(r, twice, 2), SP_EINVAL,
+                     "commission run: paid: line 2 of payee 0, component 0 is given twice");
+    /* A refund of a line neither read nor paid. */
+    uint64_t uid[] = { 99 }, uref[] = { 7 };
+    src = refunds_of(ctx, uid, uref, days, amounts, 1);
+    spt_expect_error(ctx, sp_commission_run_compute(r, src, NULL, dict, NULL), SP_EINVAL,
+                     "commission run: refunds batch 1 row 0: refund 99 references line 7, which "
+                     "is no order line of the days read and no line paid earlier "
+                     "(sp_commission_run_set_paid)");
+    sp_fact_source_free(src);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    sp_dict_free(dict);
+    sp_ctx_free(ctx);
+}
+
 /* ---- plans in a store ---- */
 
 static sp_commission_plan *version_of(sp_ctx *ctx, const char *from, const char *to)
@@ -1298,6 +1494,7 @@ int main(void)
         cmocka_unit_test(test_draw_carry),
         cmocka_unit_test(test_bases),
         cmocka_unit_test(test_plan_store),
+        cmocka_unit_test(test_clawbacks),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

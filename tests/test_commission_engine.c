@@ -1474,8 +1474,8 @@ static void test_bad_input(void **state)
     e.src.f[2].ref = 99;
     expect_run(&e, SP_EINVAL,
                "commission run: refunds batch 1 row 1: refund 3 references line 99, which is "
-               "no order line of the days read (refunds of earlier periods are clawbacks, "
-               "which come later)");
+               "no order line of the days read and no line paid earlier "
+               "(sp_commission_run_set_paid)");
     e.src.f[2].ref = 1;
     e.src.f[2].amount = 1;
     e.src.f[2].day = spt_day(2024, 1, 4);
@@ -1559,7 +1559,7 @@ static void test_bad_input(void **state)
 
     /* A March run of a quarterly and a monthly component: a February line refunded in
      * March is the quarter's (both in it), but for the month a refund of an earlier
-     * period's line, which v0 refuses (clawbacks come later). */
+     * period's line, clawed back only from the lines paid earlier (none given here). */
     env_init(&e, ctx,
              plan_of(ctx, "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, "
                           "\"currency\": \"USD\", \"components\": [{\"id\": \"q\", "
@@ -1578,7 +1578,8 @@ static void test_bad_input(void **state)
     add(&e.src, SP_FACT_REFUNDS, 3, 1, spt_day(2024, 3, 5), SP_NONE, P1, 5000, 0, 0);
     expect_run(&e, SP_EINVAL,
                "commission run: refunds batch 1 row 0: refund 3 references line 1 of an "
-               "earlier period of components[1] (clawbacks come later)");
+               "earlier period of components[1], which is no line paid earlier "
+               "(sp_commission_run_set_paid)");
     env_free(&e);
     sp_ctx_free(ctx);
 }
@@ -1694,8 +1695,8 @@ static void test_bad_bases(void **state)
     add(&e.inv, SP_FACT_REFUNDS, 3, 99, spt_day(2024, 1, 20), SP_NONE, P1, 100, 0, 0);
     expect_run(&e, SP_EINVAL,
                "commission run: refunds batch 1 row 0: refund 3 references line 99, which is no "
-               "invoice line of the days read (refunds of earlier periods are clawbacks, which "
-               "come later)");
+               "invoice line of the days read and no line paid earlier "
+               "(sp_commission_run_set_paid)");
     e.inv.f[1].ref = 1;
     add(&e.inv, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 6), A, P1, 100000, 1, 0);
     expect_run(&e, SP_EINVAL,

@@ -246,6 +246,34 @@ SP_API int sp_commission_run_set_splits(sp_commission_run *run, const uint64_t *
 SP_API int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, size_t n);
 
 /*
+ * A line paid in an earlier period (64 bytes; layout frozen): what its refunds in this run
+ * reverse when the component has a "clawback" rule (docs/commission.md, "Clawbacks"). The
+ * earlier statement's line gives base, earned and rate; the host's facts the line's day,
+ * amount and what was refunded of it before the run's days.
+ */
+typedef struct sp_commission_paid {
+    uint64_t fact;      /* the order (or invoice) line */
+    uint32_t payee;     /* a position among the run's payees */
+    uint32_t component; /* index in the plan */
+    int32_t day;        /* the line's day */
+    int32_t reserved;   /* 0 */
+    int64_t amount;     /* the line's whole amount (not 0) */
+    int64_t base;       /* the payee's credited part of the line's measure */
+    int64_t earned;     /* what the line earned the payee */
+    sp_dec rate;        /* the rate the line was paid at (its statement line's) */
+    int64_t refunded;   /* of the line's amount, refunded before the run's days */
+} sp_commission_paid;
+
+/*
+ * The lines paid in earlier periods whose refunds the run claws back: at most one entry
+ * per (fact, payee, component), amounts not 0, refunded between 0 and the amount (its
+ * sign), payees and components of the run. Copied; n = 0 clears them. SP_EINVAL naming the
+ * entry.
+ */
+SP_API int sp_commission_run_set_paid(sp_commission_run *run, const sp_commission_paid *paid,
+                                      size_t n);
+
+/*
  * Compute the statements from the host's facts (docs/commission.md, "The engine"):
  * `orders`, order lines and their refunds (basis "booking") and, without `invoices`, the
  * payments against order lines (basis "payment"); `invoices` (may be NULL), invoice lines
@@ -270,13 +298,17 @@ typedef struct sp_commission_run_info {
     uint64_t lines_read;       /* order lines in the days read */
     uint64_t refunds_read;     /* refunds in the days read */
     uint64_t payments_read;    /* payments in the days read */
+    uint64_t clawbacks;        /* refunds of lines paid earlier clawed back (per payee and
+                                  component) */
+    uint64_t clawbacks_expired; /* ... refunded after the clawback window: nothing reversed */
+    uint64_t refunds_not_clawed; /* ... under a component without a clawback rule */
     uint64_t not_payee;        /* rows of reps that are no payee, skipped */
     int totals_path;           /* 1: the totals were summed without lines */
 } sp_commission_run_info;
 
 #define SP_COMMISSION_RUN_INFO_VERSION 1u
 #define SP_COMMISSION_RUN_INFO_INIT \
-    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 SP_API int sp_commission_run_info_init(sp_commission_run_info *info, uint32_t version);
 /* Fill `info` (as of info->version: SP_COMMISSION_RUN_INFO_INIT) with what the run holds. */
@@ -297,7 +329,11 @@ typedef enum sp_commission_line_kind {
     SP_COMMISSION_LINE_CAP_LOST = 8,    /* the cap's excess not carried (earned 0) */
     SP_COMMISSION_LINE_DRAW = 9,        /* the draw's top-up (base: the earnings) */
     SP_COMMISSION_LINE_DRAW_RECOVERY = 10, /* recovered from earnings (negative) */
-    SP_COMMISSION_LINE_DRAW_FORGIVEN = 11  /* the draw's balance forgiven (earned 0) */
+    SP_COMMISSION_LINE_DRAW_FORGIVEN = 11, /* the draw's balance forgiven (earned 0) */
+    /* 12 is reserved for the roll-up's overrides */
+    SP_COMMISSION_LINE_CLAWBACK = 13    /* a refund of a line paid earlier, reversed at the
+                                           rate it was paid (fact: the refund; base: the
+                                           payee's part of it, negative) */
 } sp_commission_line_kind;
 
 /* The component of a line that belongs to none (a draw's lines). */

@@ -122,6 +122,7 @@ typedef struct run {
     int32_t pass_lo, pass_hi;
     const char *lines_kind, *line_noun;
     refund *refunds; /* or payments, on the payment basis */
+    int64_t *paid_refunded; /* per in->paid entry: its line's refunded amount to date */
     size_t nrefunds, caprefunds;
     int64_t *measure, *spiffs;
     /* Sums are exact in any order: a cell that leaves int64_t keeps its wrapped value and
@@ -173,8 +174,6 @@ static int check_component(run *r, size_t i)
                         c->measure == SPI_CMEASURE_LINES ? "lines" : "deals");
     if (c->nlevels > 0)
         member = "crediting.rollup", later = "roll-ups";
-    else if (c->has_clawback)
-        member = "clawback", later = "clawback windows";
     if (member != NULL)
         return spi_fail(r->ctx, SP_EINVAL,
                         WHAT ": components[%zu].%s: %s come later (engine v0 computes one "
@@ -602,6 +601,112 @@ static int refund_value(run *r, const fact_at *f, const refund *g, const sp_fact
     }
 }
 
+/* ---- clawbacks ---- */
+
+/* The sort kind of a clawback: odd, so that make_lines takes its earning as set and it
+ * does not move the measure (the period's tiers are not the line's). */
+#define KIND_CLAWBACK 7u
+
+/* The first of the paid entries of line `fact` (in->paid is ascending by fact). */
+static size_t paid_first(const run *r, uint64_t fact)
+{
+    size_t lo = 0, hi = r->in->npaid;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->in->paid[mid].fact < fact)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * A refund g of a line that is no line of the days read: a line paid in an earlier period
+ * (in->paid), whose commission each payee and component with a clawback rule gives back at
+ * the rate the line was paid, within the window (docs/commission.md, "Clawbacks").
+ * r->paid_refunded[e] is paid entry e's refunded amount to date (the earlier refunds of the
+ * run included, as they come in (line, day, id) order). `only`: that component's entries
+ * (a line read for another component, of an earlier period of this one), else all.
+ */
+static int clawback(run *r, const refund *g, size_t only)
+{
+    int64_t *refunded = r->paid_refunded;
+    size_t e = paid_first(r, g->ref);
+    bool any = false;
+    for (size_t i = e; i < r->in->npaid && r->in->paid[i].fact == g->ref; i++)
+        any = any || only == SIZE_MAX || r->in->paid[i].component == only;
+    if (!any && only == SIZE_MAX)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": refunds batch %llu row %zu: refund %llu references line %llu, "
+                        "which is no %s of the days read and no line paid earlier "
+                        "(sp_commission_run_set_paid)", (unsigned long long)g->batch, g->row,
+                        (unsigned long long)g->id, (unsigned long long)g->ref, r->line_noun);
+    if (!any)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": refunds batch %llu row %zu: refund %llu references line %llu of "
+                        "an earlier period of components[%zu], which is no line paid earlier "
+                        "(sp_commission_run_set_paid)", (unsigned long long)g->batch, g->row,
+                        (unsigned long long)g->id, (unsigned long long)g->ref, only);
+    uint32_t mode = r->plan->rounding_mode;
+    for (; e < r->in->npaid && r->in->paid[e].fact == g->ref; e++) {
+        const spi_cpaid *pd = &r->in->paid[e];
+        size_t c = pd->component;
+        if (only != SIZE_MAX && c != only)
+            continue;
+        const spi_cplan_component *pc = &r->plan->components[c];
+        if (!r->comps[c].on)
+            continue; /* another basis, or not computed in this run */
+        int64_t before = refunded[e], after;
+        if (g->day < pd->day)
+            return spi_fail(r->ctx, SP_EINVAL, WHAT ": refunds batch %llu row %zu: refund %llu "
+                                               "is dated before its line %llu",
+                            (unsigned long long)g->batch, g->row, (unsigned long long)g->id,
+                            (unsigned long long)g->ref);
+        if (__builtin_add_overflow(before, g->amount, &after) || after > pd->amount)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": refunds batch %llu row %zu: refund %llu of %lld brings the "
+                            "refunded amount of line %llu (paid earlier) above its amount %lld",
+                            (unsigned long long)g->batch, g->row, (unsigned long long)g->id,
+                            (long long)g->amount, (unsigned long long)g->ref,
+                            (long long)pd->amount);
+        refunded[e] = after;
+        if (!pc->has_clawback) {
+            r->report.refunds_not_clawed++;
+            continue;
+        }
+        if ((int64_t)g->day - pd->day > (int64_t)pc->window_days) {
+            r->report.clawbacks_expired++;
+            continue;
+        }
+        /* The payee's part of the refund, and what it reverses: with the limit, the earning
+         * to date in proportion of the line refunded to date, R(earned x refunded /
+         * amount), so that the refunds of the whole line reverse exactly its earning; without,
+         * R(rate x part) for each refund. */
+        int64_t part, was, now, claw;
+        int rc = sp_muldiv(g->amount, pd->base, pd->amount, mode, &part);
+        if (rc == SP_OK && pc->limit == SPI_CLIMIT_PAID) {
+            rc = sp_muldiv(pd->earned, before, pd->amount, mode, &was);
+            if (rc == SP_OK)
+                rc = sp_muldiv(pd->earned, after, pd->amount, mode, &now);
+            claw = was - now;
+        } else if (rc == SP_OK) {
+            rc = sp_muldiv(part, pd->rate, SP_DEC_ONE, mode, &claw);
+            claw = -claw;
+        }
+        fact_at f = { "refunds", g->batch, g->row, g->id };
+        if (rc != SP_OK)
+            return overflow(r, &f, "the clawback");
+        r->report.clawbacks++;
+        size_t cell = (size_t)pd->payee * r->nc + c;
+        if ((rc = sum_add(r, 1, r->spiffs, cell, claw)) != SP_OK ||
+            (r->keep && (rc = push(r, g->id, -part, claw, pd->rate, pd->payee, g->day,
+                                   KIND_CLAWBACK, (uint32_t)SP_DEC_ONE, c, PAD_FIXED)) != SP_OK))
+            return rc;
+    }
+    return SP_OK;
+}
+
 /* The refunds of the order line at `row` (payee p; p NO_PAYEE: skipped with it). */
 static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
                         const fact_at *lf)
@@ -643,15 +748,13 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
             bool line_in = passes(k, b, row, line_day);
             if (!line_in) {
                 /* A line outside the component's days whose refund is inside them:
-                 * a refund of an earlier period (a clawback, later). */
+                 * a refund of a line paid in an earlier period, clawed back. */
                 if (line_day < k->first && g->day >= k->first && g->day < k->end &&
-                    passes(k, b, row, k->first))
-                    return spi_fail(r->ctx, SP_EINVAL,
-                                    WHAT ": refunds batch %llu row %zu: refund %llu references "
-                                    "line %llu of an earlier period of components[%zu] "
-                                    "(clawbacks come later)", (unsigned long long)g->batch,
-                                    g->row, (unsigned long long)g->id, (unsigned long long)id,
-                                    c);
+                    passes(k, b, row, k->first)) {
+                    int rc = clawback(r, g, c);
+                    if (rc != SP_OK)
+                        return rc;
+                }
                 continue;
             }
             int64_t v = 0;
@@ -1039,19 +1142,18 @@ static int read_basis(run *r, uint32_t basis, const sp_fact_source *src,
         char day[24];
         if (g->matched)
             continue;
-        if (basis == SPI_CBASIS_PAYMENT)
-            return spi_fail(r->ctx, SP_EINVAL,
-                            WHAT ": payments batch %llu row %zu: payment %llu references line "
-                            "%llu, which is no %s from %s on", (unsigned long long)g->batch,
-                            g->row, (unsigned long long)g->id, (unsigned long long)g->ref,
-                            r->line_noun, spi_day_text(from, day));
-        return spi_fail(r->ctx, SP_EINVAL,
-                        WHAT ": refunds batch %llu row %zu: refund %llu references line %llu, "
-                        "which is no %s of the days read (refunds of earlier periods are "
-                        "clawbacks, which come later)", (unsigned long long)g->batch, g->row,
-                        (unsigned long long)g->id, (unsigned long long)g->ref, r->line_noun);
+        if (basis == SPI_CBASIS_PAYMENT) {
+            rc = spi_fail(r->ctx, SP_EINVAL,
+                          WHAT ": payments batch %llu row %zu: payment %llu references line "
+                          "%llu, which is no %s from %s on", (unsigned long long)g->batch,
+                          g->row, (unsigned long long)g->id, (unsigned long long)g->ref,
+                          r->line_noun, spi_day_text(from, day));
+            break;
+        }
+        if ((rc = clawback(r, g, SIZE_MAX)) != SP_OK)
+            break;
     }
-    return SP_OK;
+    return rc;
 }
 
 /* ---- the sort ---- */
@@ -1286,7 +1388,8 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
                 rc = spi_fail(r->ctx, SP_EINVAL,
                               WHAT ": fact %llu: two %s with this id on one day",
                               (unsigned long long)e->fact,
-                              kind >= SPI_CLINE_PAYMENT  ? "payments"
+                              kind == KIND_CLAWBACK      ? "clawbacks of a refund"
+                              : kind >= SPI_CLINE_PAYMENT ? "payments"
                               : kind >= SPI_CLINE_REFUND ? "refunds"
                               : r->plan->components[c].basis == SPI_CBASIS_INVOICE
                                   ? "invoice lines"
@@ -1300,6 +1403,8 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             l->base = e->base;
             l->day = r->lo + (int32_t)(e->dk >> KIND_BITS);
             l->kind = (uint8_t)(e->dk & ((1u << KIND_BITS) - 1));
+            if (l->kind == KIND_CLAWBACK)
+                l->kind = SPI_CLINE_CLAWBACK;
             l->share = e->share;
             l->component = (uint16_t)c;
             if ((e->dk & 1u) != 0 || (e->pad & PAD_FIXED) != 0) { /* a SPIFF, a set earning */
@@ -1395,6 +1500,7 @@ static void run_free(run *r)
     spi_free(r->ctx, r->carry[0]);
     spi_free(r->ctx, r->carry[1]);
     spi_free(r->ctx, r->refunds);
+    spi_free(r->ctx, r->paid_refunded);
     spi_free(r->ctx, r->spiffs);
     spi_free(r->ctx, r->st);
     spi_free(r->ctx, r->scratch);
@@ -1468,6 +1574,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     size_t cells = r.np * r.nc;
     r.map1 = spi_malloc_array(ctx, (size_t)r.ndict + 1, sizeof *r.map1);
     r.comps = spi_calloc(ctx, r.nc, sizeof *r.comps);
+    r.paid_refunded = spi_malloc_array(ctx, in->npaid, sizeof *r.paid_refunded);
     r.measure = o.measure = spi_calloc(ctx, cells, sizeof *o.measure);
     r.spiffs = spi_calloc(ctx, cells, sizeof *r.spiffs);
     o.totals = spi_calloc(ctx, cells, sizeof *o.totals);
@@ -1479,12 +1586,14 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     size_t maxp = in->splits ? spi_split_table_max_parts(in->splits) : 0;
     if (maxp > SPI_SPLIT_STACK_PARTS)
         r.scratch = spi_malloc(ctx, SPI_SPLIT_SCRATCH(maxp));
-    if (r.map1 == NULL || r.comps == NULL || o.measure == NULL || r.spiffs == NULL ||
-        o.totals == NULL || o.caps == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
+    if (r.map1 == NULL || r.comps == NULL || r.paid_refunded == NULL || o.measure == NULL ||
+        r.spiffs == NULL || o.totals == NULL || o.caps == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
         sched == NULL || (maxp > SPI_SPLIT_STACK_PARTS && r.scratch == NULL)) {
         rc = SP_ENOMEM;
         goto fail;
     }
+    for (size_t e = 0; e < in->npaid; e++)
+        r.paid_refunded[e] = in->paid[e].refunded;
     if (maxp > SPI_SPLIT_STACK_PARTS) {
         rc = spi_fail(ctx, SP_EINVAL, WHAT ": a split of %zu payees (engine v0 takes at most %d)",
                       maxp, SPI_SPLIT_STACK_PARTS);

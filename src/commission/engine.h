@@ -43,7 +43,12 @@ typedef enum spi_cline_kind {
     SPI_CLINE_CAP_LOST = 8,     /* the cap's excess not carried (lost): base it, earned 0 */
     SPI_CLINE_DRAW = 9,         /* the draw's top-up: base the earnings E */
     SPI_CLINE_DRAW_RECOVERY = 10, /* recovered (negative): base the balance before */
-    SPI_CLINE_DRAW_FORGIVEN = 11  /* the balance forgiven: base it, earned 0 */
+    SPI_CLINE_DRAW_FORGIVEN = 11, /* the balance forgiven: base it, earned 0 */
+    /* A refund of a line paid in an earlier period (spi_cpaid), reversed at the rate the
+     * line was paid (docs/commission.md, "Clawbacks"): fact the refund's id, base the
+     * payee's part of the refund (negative), rate the line's, earned the reversal. Kind 12
+     * is left to the roll-up's overrides. */
+    SPI_CLINE_CLAWBACK = 13
 } spi_cline_kind;
 
 /*
@@ -107,7 +112,26 @@ typedef struct spi_cengine_input {
      * period's first day when that is earlier), so that a payment knows its line and what
      * was paid of it before; 0: the plan version's first day. */
     int32_t lookback_from;
+    /* Lines paid in earlier periods, whose refunds in the days read are clawed back:
+     * ascending (fact, payee, component), no two alike (the run checks them); NULL: none. */
+    const struct spi_cpaid *paid;
+    size_t npaid;
 } spi_cengine_input;
+
+/* A line paid to a payee under a component in an earlier period: what its refunds reverse
+ * (sp_commission_paid, commission.h, has the same layout). */
+typedef struct spi_cpaid {
+    uint64_t fact;     /* the order (or invoice) line */
+    uint32_t payee;    /* the run's payee index */
+    uint32_t component;
+    int32_t day;       /* the line's day */
+    int32_t reserved;
+    int64_t amount;    /* the line's whole amount (not 0) */
+    int64_t base;      /* the payee's credited part of the line's measure */
+    int64_t earned;    /* what the line earned the payee (its statement line) */
+    sp_dec rate;       /* the line's rate (its statement line's) */
+    int64_t refunded;  /* of the line's amount, refunded before the days read */
+} spi_cpaid;
 
 typedef struct spi_cengine_report {
     uint64_t lines_read, refunds_read; /* rows in the days read (order and invoice lines,
@@ -116,6 +140,10 @@ typedef struct spi_cengine_report {
                                           payments in the period of such lines */
     bool totals_path;                  /* the totals were summed without lines */
     uint64_t payments_read;            /* payments in the days read */
+    uint64_t clawbacks;                /* refunds of lines paid earlier, clawed back (a
+                                          refund counts once per payee and component) */
+    uint64_t clawbacks_expired;        /* ... outside the clawback window: nothing reversed */
+    uint64_t refunds_not_clawed;       /* ... under a component without a clawback rule */
 } spi_cengine_report;
 
 /* A run's result. */

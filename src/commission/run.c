@@ -4,6 +4,7 @@
  * "Runs" and "Explain").
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../calendar/calendar_internal.h"
@@ -43,6 +44,13 @@ SAME_FIELD(tier_after);
 SAME_FIELD(component);
 SAME_FIELD(kind);
 _Static_assert(sizeof(sp_commission_line) == sizeof(spi_cline), "a line is 64 bytes");
+_Static_assert(sizeof(sp_commission_paid) == sizeof(spi_cpaid) &&
+                   offsetof(sp_commission_paid, refunded) == offsetof(spi_cpaid, refunded) &&
+                   offsetof(sp_commission_paid, rate) == offsetof(spi_cpaid, rate) &&
+                   offsetof(sp_commission_paid, amount) == offsetof(spi_cpaid, amount) &&
+                   offsetof(sp_commission_paid, day) == offsetof(spi_cpaid, day),
+               "a paid line is the engine's");
+_Static_assert((int)SP_COMMISSION_LINE_CLAWBACK == (int)SPI_CLINE_CLAWBACK, "clawback kinds");
 _Static_assert((int)SP_COMMISSION_LINE_REFUND_SPIFF == (int)SPI_CLINE_REFUND_SPIFF &&
                    (int)SP_COMMISSION_LINE_PAYMENT == (int)SPI_CLINE_PAYMENT &&
                    (int)SP_COMMISSION_LINE_CAP_RELEASE == (int)SPI_CLINE_CAP_RELEASE &&
@@ -144,6 +152,7 @@ void sp_commission_run_free(sp_commission_run *run)
     spi_free(ctx, run->payees);
     spi_free(ctx, run->quotas);
     spi_free(ctx, run->carry);
+    spi_free(ctx, run->paid);
     spi_free(ctx, run->from_set);
     spi_free(ctx, run->plan_json);
     spi_cplan_free(ctx, &run->plan);
@@ -170,10 +179,13 @@ int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids, si
     spi_free(run->ctx, run->quotas);
     spi_split_table_free(run->splits);
     spi_free(run->ctx, run->carry);
+    spi_free(run->ctx, run->paid);
     run->payees = copy;
     run->np = n;
     run->quotas = NULL;
     run->carry = NULL;
+    run->paid = NULL;
+    run->npaid = 0;
     memset(run->from_set, 0, run->plan.ncomponents * sizeof *run->from_set);
     run->splits = NULL;
     return SP_OK;
@@ -430,6 +442,58 @@ int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, si
     return SP_OK;
 }
 
+static int cmp_paid(const void *a, const void *b)
+{
+    const spi_cpaid *x = a, *y = b;
+    if (x->fact != y->fact)
+        return x->fact < y->fact ? -1 : 1;
+    if (x->payee != y->payee)
+        return x->payee < y->payee ? -1 : 1;
+    return x->component < y->component ? -1 : x->component > y->component;
+}
+
+int sp_commission_run_set_paid(sp_commission_run *run, const sp_commission_paid *paid, size_t n)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (n > 0 && paid == NULL)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": paid is NULL");
+    for (size_t k = 0; k < n; k++) {
+        const sp_commission_paid *e = &paid[k];
+        const char *why = e->payee >= run->np                      ? "is no payee of the run"
+                          : e->component >= run->plan.ncomponents  ? "has no such component"
+                          : e->amount == 0 || e->amount == INT64_MIN ? "has an amount of 0"
+                          : (e->amount > 0 ? e->refunded < 0 || e->refunded > e->amount
+                                           : e->refunded > 0 || e->refunded < e->amount)
+                              ? "has a refunded amount outside 0 .. its amount"
+                              : NULL;
+        if (why != NULL)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": paid[%zu] (line %llu, payee %u, "
+                                                      "component %u) %s", k,
+                            (unsigned long long)e->fact, e->payee, e->component, why);
+    }
+    spi_cpaid *copy = NULL;
+    if (n > 0) {
+        if ((copy = spi_malloc_array(run->ctx, n, sizeof *copy)) == NULL)
+            return SP_ENOMEM;
+        memcpy(copy, paid, n * sizeof *copy);
+        qsort(copy, n, sizeof *copy, cmp_paid);
+        for (size_t k = 1; k < n; k++)
+            if (cmp_paid(&copy[k - 1], &copy[k]) == 0) {
+                spi_fail(run->ctx, SP_EINVAL, WHAT ": paid: line %llu of payee %u, component %u "
+                                                   "is given twice",
+                         (unsigned long long)copy[k].fact, copy[k].payee, copy[k].component);
+                spi_free(run->ctx, copy);
+                return SP_EINVAL;
+            }
+    }
+    clear_results(run);
+    spi_free(run->ctx, run->paid);
+    run->paid = copy;
+    run->npaid = n;
+    return SP_OK;
+}
+
 /* ---- computing ---- */
 
 /* The payees' ids, copied so that explain names them after the dictionary is gone. */
@@ -507,6 +571,8 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
     in.invoices = invoices;
     in.lookback_from = run->opts.lookback_from;
     in.carry_in = run->carry;
+    in.paid = run->paid;
+    in.npaid = run->npaid;
     in.unknown = run->opts.unknown;
     in.want_lines = (run->opts.flags & SP_COMMISSION_TOTALS_ONLY) == 0;
     spi_crun res;
@@ -578,6 +644,9 @@ int sp_commission_run_get_info(const sp_commission_run *run, sp_commission_run_i
         i.lines_read = r->report.lines_read;
         i.refunds_read = r->report.refunds_read;
         i.payments_read = r->report.payments_read;
+        i.clawbacks = r->report.clawbacks;
+        i.clawbacks_expired = r->report.clawbacks_expired;
+        i.refunds_not_clawed = r->report.refunds_not_clawed;
         i.not_payee = r->report.not_payee;
         i.totals_path = r->report.totals_path;
     }
@@ -637,7 +706,7 @@ static const char *const line_kind_names[] = { "order",       "order_spiff", "re
                                                "refund_spiff", "payment",   "payment_spiff",
                                                "cap_release",  "cap_carry", "cap_lost",
                                                "draw",         "draw_recovery",
-                                               "draw_forgiven" };
+                                               "draw_forgiven", "override",  "clawback" };
 
 static bool is_money(uint32_t measure)
 {
@@ -752,11 +821,38 @@ static void explain_settlement(spi_writer *w, const sp_commission_run *run, size
     spi_writer_end_object(w);
 }
 
+/* A clawback: the refund, the line it reverses (its paid entry) and the rule. */
+static void explain_clawback(spi_writer *w, const sp_commission_run *run, size_t k, size_t line,
+                             const spi_cline *l)
+{
+    const spi_cplan *plan = &run->plan;
+    const spi_cplan_component *comp = &plan->components[l->component];
+    write_head(w, run, k);
+    spi_writer_member_int(w, "line", (int64_t)line);
+    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
+    write_path(w, "path", l->component, NULL, 0);
+    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    spi_writer_member_int(w, "fact", (int64_t)l->fact);
+    char day[16];
+    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    write_path(w, "rule", l->component, "clawback", SIZE_MAX);
+    spi_writer_member_int(w, "window_days", comp->window_days);
+    spi_writer_member_cstr_or_null(w, "limit", comp->limit == SPI_CLIMIT_PAID ? "paid" : "none");
+    write_measure(w, plan, l->component, "base", l->base);
+    spi_writer_member_dec(w, "rate", l->rate);
+    write_money(w, plan, "earned", l->earned);
+    spi_writer_end_object(w);
+}
+
 static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, size_t line)
 {
     const spi_crun *r = &run->res;
     const spi_cplan *plan = &run->plan;
     const spi_cline *first = r->lines + r->statements[k].first, *l = first + line;
+    if (l->kind == SPI_CLINE_CLAWBACK) {
+        explain_clawback(w, run, k, line, l);
+        return;
+    }
     if (l->kind >= SPI_CLINE_CAP_RELEASE) {
         explain_settlement(w, run, k, line, l);
         return;

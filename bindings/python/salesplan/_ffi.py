@@ -234,6 +234,7 @@ ENUMS = {
         'SP_COMMISSION_LINE_DRAW': 9,
         'SP_COMMISSION_LINE_DRAW_RECOVERY': 10,
         'SP_COMMISSION_LINE_DRAW_FORGIVEN': 11,
+        'SP_COMMISSION_LINE_CLAWBACK': 13,
     },
     'sp_decomp_method': {
         'SP_DECOMP_EVEN': 0,
@@ -400,6 +401,10 @@ class sp_commission_component_info(Structure):
 
 
 class sp_commission_run_options(Structure):
+    pass
+
+
+class sp_commission_paid(Structure):
     pass
 
 
@@ -673,6 +678,18 @@ sp_commission_run_options._fields_ = [
     ('flags', c_uint32),
     ('lookback_from', c_int32),
 ]
+sp_commission_paid._fields_ = [
+    ('fact', c_uint64),
+    ('payee', c_uint32),
+    ('component', c_uint32),
+    ('day', c_int32),
+    ('reserved', c_int32),
+    ('amount', c_int64),
+    ('base', c_int64),
+    ('earned', c_int64),
+    ('rate', c_int64),
+    ('refunded', c_int64),
+]
 sp_commission_run_info._fields_ = [
     ('version', c_uint32),
     ('computed', c_int),
@@ -684,6 +701,9 @@ sp_commission_run_info._fields_ = [
     ('lines_read', c_uint64),
     ('refunds_read', c_uint64),
     ('payments_read', c_uint64),
+    ('clawbacks', c_uint64),
+    ('clawbacks_expired', c_uint64),
+    ('refunds_not_clawed', c_uint64),
     ('not_payee', c_uint64),
     ('totals_path', c_int),
 ]
@@ -925,6 +945,7 @@ FUNCTIONS = {
     'sp_commission_run_load_quotas': (c_int, [POINTER(sp_commission_run), POINTER(sp_storage), POINTER(sp_dict)]),
     'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
     'sp_commission_run_set_carry': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_set_paid': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_paid), c_size_t]),
     'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),
     'sp_commission_run_info_init': (c_int, [POINTER(sp_commission_run_info), c_uint32]),
     'sp_commission_run_get_info': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_run_info)]),
@@ -958,4 +979,4 @@ FUNCTIONS = {
 }
 
 # Structs by name, for the layout check.
-STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_commission_kind': sp_commission_kind, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
+STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_paid': sp_commission_paid, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_commission_kind': sp_commission_kind, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
