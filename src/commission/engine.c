@@ -683,7 +683,7 @@ static int clawback(run *r, const refund *g, size_t only)
          * to date in proportion of the line refunded to date, R(earned x refunded /
          * amount), so that the refunds of the whole line reverse exactly its earning; without,
          * R(rate x part) for each refund. */
-        int64_t part, was, now, claw;
+        int64_t part, was = 0, now = 0, claw = 0;
         int rc = sp_muldiv(g->amount, pd->base, pd->amount, mode, &part);
         if (rc == SP_OK && pc->limit == SPI_CLIMIT_PAID) {
             rc = sp_muldiv(pd->earned, before, pd->amount, mode, &was);

@@ -927,7 +927,7 @@ static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
         if (comp->schedule.on == SPI_CON_ATTAINMENT && run->quotas != NULL)
             write_measure(w, plan, c, "quota", run->quotas[k * nc + c]);
         if (r->statements != NULL) {
-            const spi_cline *l = r->lines + r->statements[k].first;
+            const spi_cline *l = r->lines != NULL ? r->lines + r->statements[k].first : NULL;
             size_t n = r->statements[k].nlines, lines = 0, last = SIZE_MAX;
             for (size_t i = 0; i < n; i++)
                 if (l[i].component == c) {
