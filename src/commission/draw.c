@@ -13,7 +13,6 @@
 
 #define WHAT "commission run"
 
-static const char *const period_names[] = { "month", "quarter", "year" };
 
 static const char *payee_text(const spi_csettle *s, size_t p)
 {
@@ -39,13 +38,13 @@ int spi_csettle_check(sp_ctx *ctx, const spi_csettle *s)
         return d->period < s->run_period
                    ? spi_fail(ctx, SP_EINVAL,
                               WHAT ": draw.period: a %s draw in a %s run (run it per %s)",
-                              period_names[d->period], period_names[s->run_period],
-                              period_names[d->period])
+                              spi_cplan_period_names[d->period], spi_cplan_period_names[s->run_period],
+                              spi_cplan_period_names[d->period])
                    : spi_fail(ctx, SP_EINVAL,
                               WHAT ": draw.period: a %s draw in a %s run (a draw is settled "
                               "in a run of its own period, on the earnings of the whole "
                               "period; draws over several runs come later)",
-                              period_names[d->period], period_names[s->run_period]);
+                              spi_cplan_period_names[d->period], spi_cplan_period_names[s->run_period]);
     for (size_t p = 0; s->carry_in != NULL && p < s->npayees; p++) {
         int64_t b = carried(s, p, SPI_CCARRY_DRAW);
         if (b < 0)
