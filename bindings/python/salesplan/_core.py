@@ -199,6 +199,7 @@ class Context(_Closing):
         self._live = 0        # objects made within it, not yet closed
         self._lock = threading.RLock()
         self._objects = weakref.WeakSet()
+        self._retained = []   # what C holds for the context's lifetime (see _retain)
 
     @classmethod
     def current(cls) -> "Context":
@@ -240,10 +241,20 @@ class Context(_Closing):
         if self._live == 0 and self._ptr is None:
             self._free_c()
 
+    def _retain(self, obj):
+        """Keep obj alive as long as the C context: for what C holds until sp_ctx_free
+        (callback tables registered on the context, such as a commission plug-in kind's,
+        whose destroy callback sp_ctx_free calls). Let go after the context is freed."""
+        self._retained.append(obj)
+
     def _free_c(self):
         ptr, self._cptr = self._cptr, None
         if ptr is not None:
-            lib.sp_ctx_free(ptr)
+            try:
+                lib.sp_ctx_free(ptr)
+            finally:
+                self._retained = []
+            raise_pending()  # a callback run by sp_ctx_free (a destroy) that raised
 
     def call(self, fn: "ctypes._CFuncPtr", *args) -> "int":
         """Call fn (which records its errors in this context); raise on failure.
