@@ -296,11 +296,12 @@ def read_facts(path, args, node_ids, exponent, plan_id):
 
 # ---- the store ----
 
-def _open_store(path, *, create=False, readonly=False):
+def _open_store(path, *, create=False, readonly=False, made_by="target decompose"):
+    """The FileStore at path; a missing file is an input error (exit 3) unless create."""
     import salesplan as sp
     if not create and not os.path.exists(path):
         from .errors import CliInputError
-        raise CliInputError(path, None, None, "a store (made by target decompose)",
+        raise CliInputError(path, None, None, f"a store (made by {made_by})",
                             "no such file")
     return sp.FileStore(path, create=create, readonly=readonly)
 
