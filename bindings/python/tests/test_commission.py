@@ -720,7 +720,7 @@ def test_python_commission_md_runs():
     with open(os.path.join(SOURCE_ROOT, "docs", "python-commission.md"),
               encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 8
     ns = {}
     exec(compile(blocks[0], "python-commission.md", "exec"), ns)
     assert ns["totals"] == {"A": D("8.00"), "B": D("2.50")}
@@ -734,6 +734,29 @@ def test_python_commission_md_runs():
     exec(compile(blocks[2], "python-commission.md", "exec"), ns)
     assert ns["frame"]["total"].tolist() == [D("4.75"), D("4.25")]
     assert len(ns["every_line"]) == 4 and ns["numeric"]["earned"].sum() == 900
+    # invoices: 100.00 - 30.00 = 70.00 x 10 % = 7.00; paid 30.00 of line 1: 3.00
+    exec(compile(blocks[3], "python-commission.md", "exec"), ns)
+    assert ns["invoiced"] == {"A": D("7.00"), "B": D(0)}
+    assert ns["cash"] == {"A": D("3.00"), "B": D(0)}
+    # the draw: B 5.00 topped up 5.00 in January; nothing earned in February: both
+    # topped up 10.00, B's balance 5.00 + 10.00, A's 0 + 10.00
+    exec(compile(blocks[4], "python-commission.md", "exec"), ns)
+    b = ns["topped_up"]
+    assert (b.draw_paid, b.draw_balance, b.total) == (D("5.00"), D("5.00"), D("10.00"))
+    assert b.lines[-1].component is None
+    assert ns["balances"] == {"A": D("10.00"), "B": D("15.00")}
+    # quotas from the set: 2,400.00 / 2 payees / 12 months = 100.00
+    exec(compile(blocks[5], "python-commission.md", "exec"), ns)
+    assert ns["set_quotas"] == {"att": D("100.00")}
+    assert ns["from_store"] == {"A": D("5.20"), "B": D("1.00")}
+    exec(compile(blocks[6], "python-commission.md", "exec"), ns)
+    assert (ns["first"], ns["second"], ns["revision"]) == (1, 2, 2)
+    assert ns["versions"] == [(day(2027, 1, 1), day(2027, 12, 31)), (day(2028, 1, 1), None)]
+    assert ns["in_2028"].info.revision == 2
+    # the step kind: A 60.00 -> 3.00, 130.00 -> 6.50; B 50.00 -> 2.50
+    exec(compile(blocks[7], "python-commission.md", "exec"), ns)
+    assert ns["step_totals"] == {"A": D("6.50"), "B": D("2.50")}
+    ns["kinds"].close()
 
 
 def test_period_property(ctx):
