@@ -838,6 +838,30 @@ def test_the_payment_basis(ctx, ids):
     assert run.totals() == {"A": D("5.00"), "B": D(0)}
 
 
+def test_a_spiff_paid_with_its_line(ctx):
+    # The payment basis with a SPIFF of 50.00 per unit of P: line 1, 4 units, 100.00, paid
+    # a quarter (25.00) on Jan 10. The payment credits 25.00 x 10 % = 2.50 (a payment
+    # line) and a quarter of the SPIFF's 4 x 50.00: R(4 x 25/100) = 1 unit, 50.00 (a
+    # payment_spiff line: base the units, rate the amount per unit).
+    doc = flat_on("payment")
+    doc["components"][0]["spiffs"] = [{"product": "P", "per_unit": 50}]
+    ids = sp.Dictionary(["A", "P"], ctx=ctx)
+    run = sp.CommissionRun(sp.CommissionPlan(doc, ctx=ctx), fiscal_year=2027)
+    run.set_payees(["A"], ids)
+    run.compute({"order_lines": {"id": [1], "day": [day(2027, 1, 5)], "rep": [0],
+                                 "amount": [10000], "quantity": [4], "product": [1]},
+                 "payments": payments((20, 1, day(2027, 1, 10), 2500))}, ids)
+    K = sp.CommissionLineKind
+    got = [(l.kind, l.fact, l.base, l.rate, l.earned) for l in run.statement("A").lines]
+    assert got == [(K.PAYMENT, 20, D("25.00"), D("0.1"), D("2.50")),
+                   (K.PAYMENT_SPIFF, 20, 1, D("50.00"), D("50.00"))]
+    assert run.totals() == {"A": D("52.50")}
+    pytest.importorskip("pandas")
+    frame = run.lines_frame()
+    assert frame["kind"].tolist() == ["payment", "payment_spiff"]
+    assert frame["base"].tolist() == [D("25.00"), 1] and frame["rate"].tolist()[1] == D(50)
+
+
 def test_the_payment_basis_looks_back(ctx, ids):
     # February: line 1 (60.00, Jan 5) was paid 30.00 on Jan 25 and 30.00 more on Feb 3.
     # The run reads the lines and payments from the lookback day on: by default the
