@@ -14,10 +14,11 @@ import weakref
 
 from . import _ffi
 from ._lib import lib
-from .errors import InvalidError, error_class
+from .errors import BufferTooSmallError, InvalidError, error_class
 
 __all__ = ["Context", "Handle", "call_pure", "read_ids", "user_table_common", "callback",
-           "raise_pending", "progress_table", "enum_of", "text_in", "cstr_in", "text_out"]
+           "recorded_callback", "raise_pending", "progress_table", "enum_of", "text_in",
+           "cstr_in", "text_out", "filled"]
 
 _tls = threading.local()
 
@@ -46,6 +47,32 @@ def callback(fn, failed=CALLBACK_RAISED):
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def recorded_callback(fn, state, failed=CALLBACK_RAISED):
+    """callback(fn, failed) that also keeps the exception in state["err"], for the table's
+    errmsg callback to report (stores, plug-in kinds)."""
+    def run(*args):
+        try:
+            return fn(*args)
+        except BaseException as e:
+            state["err"] = e
+            raise
+    run.__name__ = getattr(fn, "__name__", "callback")
+    return callback(run, failed=failed)
+
+
+def filled(call, cap=16):
+    """The result of call(cap, count), a C call that fills buffers of `cap` items and
+    writes the number of items into `count` (a ctypes.c_size_t), raising
+    BufferTooSmallError when cap is too small: made again with the room needed until it
+    fits (sp_target_set_versions, sp_commission_plan_versions, ...)."""
+    while True:
+        count = ctypes.c_size_t()
+        try:
+            return call(cap, count)
+        except BufferTooSmallError:
+            cap = max(count.value, cap * 2)
 
 
 def raise_pending():

@@ -176,6 +176,22 @@ def test_what_a_context_retains_lives_until_its_c_context_is_freed():
     assert seen() is None and c._cptr is None
 
 
+def test_filled_grows_the_buffers_to_the_count_needed():
+    caps = []
+
+    def call(cap, count):
+        caps.append(cap)
+        count.value = 40
+        if cap < 40:
+            raise sp.BufferTooSmallError("too small")
+        return list(range(count.value))
+
+    assert _core.filled(call) == list(range(40)) and caps == [16, 40]
+    # a count below double the room: the room doubles
+    caps.clear()
+    assert len(_core.filled(call, cap=30)) == 40 and caps == [30, 60]
+
+
 def test_context_of_refuses_other_types():
     with pytest.raises(TypeError, match="ctx: expected a salesplan.Context, not int"):
         sp.Context.of(3)
