@@ -28,8 +28,8 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Op
                     Sequence, Tuple, Union)
 
 from . import _convert, _ffi
-from ._core import (CALLBACK_RAISED, ENUMS, Context, Handle, callback, cstr_in, enum_of,
-                    progress_table, text_out)
+from ._core import (ENUMS, Context, Handle, callback, cstr_in, enum_of, filled,
+                    progress_table, recorded_callback, text_out)
 from ._lib import lib
 from .errors import BufferTooSmallError, ExactOverflowError, InvalidError, NotFoundError
 from .storage import names_list
@@ -337,21 +337,17 @@ def commission_plan_versions(store: "Store", plan_id: str, revision: int = 0, *,
     pid = cstr_in(plan_id, "plan_id")
     rev = _revision_arg(revision, "revision")
     sptr, sctx = _storage(store)
-    cap = 16
-    while True:
-        frm, to = (ctypes.c_int32 * cap)(), (ctypes.c_int32 * cap)()
-        count, loaded = ctypes.c_size_t(), ctypes.c_uint32()
+
+    def versions(cap, count):
+        frm, to, loaded = (ctypes.c_int32 * cap)(), (ctypes.c_int32 * cap)(), ctypes.c_uint32()
         with _Locks(ctx, sctx):
-            try:
-                ctx.call(lib.sp_commission_plan_versions, ctx, sptr, pid, rev, frm, to, cap,
-                         ctypes.byref(count), ctypes.byref(loaded))
-            except BufferTooSmallError:
-                cap = max(count.value, cap * 2)
-                continue
-        n = count.value
+            ctx.call(lib.sp_commission_plan_versions, ctx, sptr, pid, rev, frm, to, cap,
+                     ctypes.byref(count), ctypes.byref(loaded))
         return CommissionPlanVersions(
             [(_convert.date_of(frm[k]), None if to[k] == _OPEN_END else _convert.date_of(to[k]))
-             for k in range(n)], loaded.value)
+             for k in range(count.value)], loaded.value)
+
+    return filled(versions)
 
 
 def commission_plan_revisions(store: "Store", plan_id: str, *,
@@ -360,18 +356,15 @@ def commission_plan_revisions(store: "Store", plan_id: str, *,
     ctx = Context.of(ctx)
     pid = cstr_in(plan_id, "plan_id")
     sptr, sctx = _storage(store)
-    cap = 16
-    while True:
+
+    def revisions(cap, count):
         buf = (ctypes.c_uint32 * cap)()
-        count = ctypes.c_size_t()
         with _Locks(ctx, sctx):
-            try:
-                ctx.call(lib.sp_commission_plan_revisions, ctx, sptr, pid, buf, cap,
-                         ctypes.byref(count))
-            except BufferTooSmallError:
-                cap = max(count.value, cap * 2)
-                continue
+            ctx.call(lib.sp_commission_plan_revisions, ctx, sptr, pid, buf, cap,
+                     ctypes.byref(count))
         return list(buf[:count.value])
+
+    return filled(revisions)
 
 
 def commission_plans(store: "Store", *, ctx: Optional[Context] = None) -> List[str]:
@@ -444,16 +437,6 @@ def register_commission_kind(name: str, *, prepare: Callable[[Any], Any],
     handles = itertools.count(1)  # never 0: C releases no NULL state
     last = {"err": None, "msg": None}
 
-    def recorded(fn):
-        def run(*args):
-            try:
-                return fn(*args)
-            except BaseException as e:
-                last["err"] = e
-                raise
-        run.__name__ = fn.__name__
-        return callback(run, failed=CALLBACK_RAISED)
-
     def c_prepare(_user, params, length, out):
         value = json.loads(params[:length].decode("utf-8"), parse_float=decimal.Decimal)
         state = prepare(value)
@@ -488,8 +471,8 @@ def register_commission_kind(name: str, *, prepare: Callable[[Any], Any],
         states.clear()
 
     f = dict(_ffi.sp_commission_kind._fields_)
-    fns = {"prepare": f["prepare"](recorded(c_prepare)),
-           "payout": f["payout"](recorded(c_payout)),
+    fns = {"prepare": f["prepare"](recorded_callback(c_prepare, last)),
+           "payout": f["payout"](recorded_callback(c_payout, last)),
            "release": f["release"](callback(c_release, failed=None)),
            "errmsg": f["errmsg"](callback(c_errmsg, failed=None)),
            "destroy": f["destroy"](callback(c_destroy, failed=None))}
@@ -1005,17 +988,26 @@ class CommissionRun(Handle):
         with self._ctx._lock:
             self._ctx.call(lib.sp_commission_run_set_quotas, self, col.ptr, col.count)
 
-    def _quota_map(self, quotas, minor):
-        n, nc, units = len(self._payees), len(self._components), self._units
-        index = {c.id: j for j, c in enumerate(self._components)}
-        flat, given = [0] * (n * nc), {}
-        for key, value in quotas.items():
-            what = f"quotas[{_id_text(key) if isinstance(key, str) else key}]"
+    def _by_payee(self, mapping, name):
+        """(position, what, value) of each item of a mapping {payee (an id or a position):
+        value}, `what` naming the item (quotas["A"]); a payee given twice is
+        InvalidError."""
+        given = {}
+        for key, value in mapping.items():
+            what = f"{name}[{_id_text(key) if isinstance(key, str) else key}]"
             k = self._position(key, what)
             if k in given:
                 raise InvalidError(f"{what}: payee {_id_text(self._ids[k])} is already "
-                                   f"given as quotas[{given[k]!r}]")
+                                   f"given as {name}[{given[k]!r}]")
             given[k] = key
+            yield k, what, value
+
+    def _quota_map(self, quotas, minor):
+        n, nc, units = len(self._payees), len(self._components), self._units
+        index = {c.id: j for j, c in enumerate(self._components)}
+        flat, given = [0] * (n * nc), set()
+        for k, what, value in self._by_payee(quotas, "quotas"):
+            given.add(k)
             if isinstance(value, Mapping):
                 items = value.items()
             elif nc == 1:
@@ -1127,14 +1119,7 @@ class CommissionRun(Handle):
             flat = []
         elif isinstance(carry, Mapping):
             flat = [0] * (n * width)
-            given = {}
-            for key, row in carry.items():
-                what = f"carry[{_id_text(key) if isinstance(key, str) else key}]"
-                k = self._position(key, what)
-                if k in given:
-                    raise InvalidError(f"{what}: payee {_id_text(self._ids[k])} is already "
-                                       f"given as carry[{given[k]!r}]")
-                given[k] = key
+            for k, what, row in self._by_payee(carry, "carry"):
                 flat[k * width:(k + 1) * width] = self._carry_row(row, what, minor)
         elif np is not None and isinstance(carry, np.ndarray):
             if not minor:

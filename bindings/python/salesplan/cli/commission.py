@@ -6,7 +6,6 @@ commission").
     salesplan commission plan      plans in a store: save a version, show one, list them
 """
 import argparse
-import os
 import re
 
 from . import add_command, add_input_options, add_module, add_output_options, date_arg, \
@@ -157,7 +156,8 @@ def _inputs(p, explain):
                    help="the payment basis reads lines and payments from DATE on "
                         "(default the plan version's first day)")
     g.add_argument("--payees", default=None, metavar="CSV",
-                   help="the payees (column payee); default every rep of the facts")
+                   help="the payees (column payee); default every rep of the order and "
+                        "invoice lines")
     if not explain:
         g.add_argument("--payee", action="append", default=None, metavar="ID",
                        dest="payee_ids", help="a payee (repeat for more), instead of --payees")
@@ -730,13 +730,10 @@ def versions_result(store, plan_id, revision):
 def plan_save(args, env):
     """salesplan commission plan save."""
     from .out import Output, render
-    from .target import _open_store
+    from .target import _store_to_write
     based_on = _revision(args, "based-on", args.based_on)
     plan = read_plan(args.plan, args)
-    exists = os.path.exists(args.store)
-    done = False
-    store = _open_store(args.store, create=True)
-    try:
+    with _store_to_write(args.store) as store:
         output = Output(args.output, env.stdout)
         with output:
             output.reserve()  # an output that cannot be written fails before the store
@@ -744,14 +741,6 @@ def plan_save(args, env):
             output.prepare(render(versions_result(store, plan.info.id, revision),
                                   args.format))
             output.commit()
-            done = True
-    finally:
-        store.close()
-        if not exists and not done:  # a store made by this command and left empty
-            try:
-                os.unlink(args.store)
-            except OSError:
-                pass
     return 0
 
 
