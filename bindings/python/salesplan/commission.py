@@ -193,7 +193,7 @@ class CommissionPlanInfo:
 
 class CommissionPlan(Handle):
     """One effective-dated version of a commission plan, read from its JSON document
-    (docs/commission.md, "Plan documents"). Immutable.
+    (docs/commission.md, "Plan documents"). Immutable, but for the revision save() sets.
 
     CommissionPlan(document, *, ctx=None)
 
@@ -201,7 +201,10 @@ class CommissionPlan(Handle):
     exactly), or a path-like object (pathlib.Path: the file is read; a str is always the
     text itself). InvalidError with the library's message naming the member, line and
     column (an unknown member gets a "did you mean"); TypeError for another type;
-    OSError when the file cannot be read.
+    OSError when the file cannot be read. A plan naming a plug-in kind is read in the
+    context the kind is registered on (register_commission_kind).
+
+    Stored plans: save(store, based_on) and CommissionPlan.load(store, plan_id, day).
     """
 
     _free = "sp_commission_plan_free"
