@@ -70,9 +70,14 @@ __all__ += ["Decomposition", "Decomposed", "Rule", "Lock", "season_shares",
 # py-commission: commission plans and runs (commission.py; the enumerations
 # CommissionMeasure, CommissionPolicy, CommissionLineKind, CommissionUnknown and
 # CommissionRunFlag come with every other enumeration above)
-from .commission import (CommissionComponent, CommissionLine, CommissionPlan,
-                         CommissionPlanInfo, CommissionRun, CommissionRunInfo,
-                         CommissionStatement)
+from .commission import (CommissionCarry, CommissionComponent, CommissionLine,
+                         CommissionPlan, CommissionPlanInfo, CommissionPlanVersions,
+                         CommissionRun, CommissionRunInfo, CommissionStatement,
+                         commission_plan_remove_version, commission_plan_revisions,
+                         commission_plan_versions, commission_plans,
+                         register_commission_kind)
 
 __all__ += ["CommissionPlan", "CommissionPlanInfo", "CommissionComponent", "CommissionRun",
-            "CommissionRunInfo", "CommissionStatement", "CommissionLine"]
+            "CommissionRunInfo", "CommissionStatement", "CommissionLine", "CommissionCarry",
+            "CommissionPlanVersions", "commission_plan_versions", "commission_plan_revisions",
+            "commission_plans", "commission_plan_remove_version", "register_commission_kind"]

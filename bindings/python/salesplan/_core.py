@@ -14,10 +14,11 @@ import weakref
 
 from . import _ffi
 from ._lib import lib
-from .errors import InvalidError, error_class
+from .errors import BufferTooSmallError, InvalidError, error_class
 
 __all__ = ["Context", "Handle", "call_pure", "read_ids", "user_table_common", "callback",
-           "raise_pending", "progress_table", "enum_of", "text_in", "cstr_in", "text_out"]
+           "recorded_callback", "raise_pending", "progress_table", "enum_of", "text_in",
+           "cstr_in", "text_out", "filled"]
 
 _tls = threading.local()
 
@@ -46,6 +47,32 @@ def callback(fn, failed=CALLBACK_RAISED):
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+def recorded_callback(fn, state, failed=CALLBACK_RAISED):
+    """callback(fn, failed) that also keeps the exception in state["err"], for the table's
+    errmsg callback to report (stores, plug-in kinds)."""
+    def run(*args):
+        try:
+            return fn(*args)
+        except BaseException as e:
+            state["err"] = e
+            raise
+    run.__name__ = getattr(fn, "__name__", "callback")
+    return callback(run, failed=failed)
+
+
+def filled(call, cap=16):
+    """The result of call(cap, count), a C call that fills buffers of `cap` items and
+    writes the number of items into `count` (a ctypes.c_size_t), raising
+    BufferTooSmallError when cap is too small: made again with the room needed until it
+    fits (sp_target_set_versions, sp_commission_plan_versions, ...)."""
+    while True:
+        count = ctypes.c_size_t()
+        try:
+            return call(cap, count)
+        except BufferTooSmallError:
+            cap = max(count.value, cap * 2)
 
 
 def raise_pending():
@@ -199,6 +226,7 @@ class Context(_Closing):
         self._live = 0        # objects made within it, not yet closed
         self._lock = threading.RLock()
         self._objects = weakref.WeakSet()
+        self._retained = []   # what C holds for the context's lifetime (see _retain)
 
     @classmethod
     def current(cls) -> "Context":
@@ -240,10 +268,20 @@ class Context(_Closing):
         if self._live == 0 and self._ptr is None:
             self._free_c()
 
+    def _retain(self, obj):
+        """Keep obj alive as long as the C context: for what C holds until sp_ctx_free
+        (callback tables registered on the context, such as a commission plug-in kind's,
+        whose destroy callback sp_ctx_free calls). Let go after the context is freed."""
+        self._retained.append(obj)
+
     def _free_c(self):
         ptr, self._cptr = self._cptr, None
         if ptr is not None:
-            lib.sp_ctx_free(ptr)
+            try:
+                lib.sp_ctx_free(ptr)
+            finally:
+                self._retained = []
+            raise_pending()  # a callback run by sp_ctx_free (a destroy) that raised
 
     def call(self, fn: "ctypes._CFuncPtr", *args) -> "int":
         """Call fn (which records its errors in this context); raise on failure.

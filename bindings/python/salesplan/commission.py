@@ -10,27 +10,35 @@ minor units) and the bulk ones a to_numpy(). Rates and shares are Decimal (0.05 
 Fact columns are minor units, as for every fact source (salesplan.facts).
 
 Lifetimes: a run copies its plan (the plan may be closed at once) and holds its results
-until it is computed again; a CommissionStatement is a copy that outlives both.
+until it is computed again; a CommissionStatement is a copy that outlives both. Plans are
+stored in a store as revisions of effective-dated versions (CommissionPlan.save and
+.load, commission_plan_versions, ...). Plug-in schedule kinds written in Python
+(register_commission_kind) live as long as the context they are registered on.
 """
 import ctypes
 import dataclasses
 import datetime
 import decimal
+import itertools
 import json
 import numbers
 import os
 import struct
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional,
+                    Sequence, Tuple, Union)
 
 from . import _convert, _ffi
-from ._core import ENUMS, Context, Handle, enum_of, progress_table, text_out
+from ._core import (ENUMS, Context, Handle, callback, cstr_in, enum_of, filled,
+                    progress_table, recorded_callback, text_out)
 from ._lib import lib
-from .errors import BufferTooSmallError, InvalidError, NotFoundError
-from .targets import _calendar_view, _json_text, _Locks, _need_numpy, _need_pandas
+from .errors import BufferTooSmallError, ExactOverflowError, InvalidError, NotFoundError
+from .storage import names_list
+from .targets import _calendar_view, _json_text, _Locks, _need_numpy, _need_pandas, _storage
 
 __all__ = ["CommissionPlan", "CommissionPlanInfo", "CommissionComponent", "CommissionRun",
-           "CommissionRunInfo", "CommissionStatement", "CommissionLine"]
+           "CommissionRunInfo", "CommissionStatement", "CommissionLine", "CommissionCarry",
+           "CommissionPlanVersions", "commission_plan_versions", "commission_plan_revisions",
+           "commission_plans", "commission_plan_remove_version", "register_commission_kind"]
 
 CommissionMeasure = ENUMS["sp_commission_measure"]
 CommissionPolicy = ENUMS["sp_commission_policy"]
@@ -45,6 +53,16 @@ ProgressFn = Optional[Callable[[int, int], Any]]
 
 _MONEY = frozenset((int(CommissionMeasure.AMOUNT), int(CommissionMeasure.MARGIN)))
 _OPEN_END = 2**31 - 1          # effective_to of an open-ended version
+_NO_COMPONENT = _ffi.SP_COMMISSION_NO_COMPONENT  # the component of a draw's lines
+# A SPIFF line's base is its units and its rate an amount per unit or line; a settlement
+# line's (the cap's and the draw's, kinds 6 to 11) base an amount and its rate the cap or
+# the draw (minor units); every other line's base is the credited measure and its rate the
+# schedule's.
+_SPIFF_KINDS = frozenset(int(k) for k in (CommissionLineKind.ORDER_SPIFF,
+                                          CommissionLineKind.REFUND_SPIFF,
+                                          CommissionLineKind.PAYMENT_SPIFF))
+_FIRST_SETTLEMENT = int(CommissionLineKind.CAP_RELEASE)
+_U32 = 2**32 - 1
 _ALL = ctypes.c_size_t(-1).value  # explain's "the total" (SIZE_MAX)
 _DEC = _convert.DEC_DIGITS
 
@@ -175,7 +193,7 @@ class CommissionPlanInfo:
 
 class CommissionPlan(Handle):
     """One effective-dated version of a commission plan, read from its JSON document
-    (docs/commission.md, "Plan documents"). Immutable.
+    (docs/commission.md, "Plan documents"). Immutable, but for the revision save() sets.
 
     CommissionPlan(document, *, ctx=None)
 
@@ -183,7 +201,10 @@ class CommissionPlan(Handle):
     exactly), or a path-like object (pathlib.Path: the file is read; a str is always the
     text itself). InvalidError with the library's message naming the member, line and
     column (an unknown member gets a "did you mean"); TypeError for another type;
-    OSError when the file cannot be read.
+    OSError when the file cannot be read. A plan naming a plug-in kind is read in the
+    context the kind is registered on (register_commission_kind).
+
+    Stored plans: save(store, based_on) and CommissionPlan.load(store, plan_id, day).
     """
 
     _free = "sp_commission_plan_free"
@@ -248,6 +269,45 @@ class CommissionPlan(Handle):
         """The canonical document parsed (a new dict; numbers with a fraction Decimal)."""
         return json.loads(self.document, parse_float=decimal.Decimal)
 
+    # -- in a store --
+
+    def save(self, store: "Store", based_on: int) -> int:
+        """Save this version into the plan's next revision in `store` (docs/commission.md,
+        "Plans in a store"; one transaction): added to the versions of revision
+        `based_on`, or in place of the version with the same effective_from. based_on is
+        the revision the edit was made from (0: a new plan; a loaded plan's
+        info.revision): ConflictError when the store holds another one (someone saved
+        since: load again, edit, save). The whole set of versions is checked
+        (InvalidError naming both versions: an overlap, a gap the later version does not
+        declare with "gap": "allowed", another currency). Returns the new revision, which
+        info.revision then gives too; nothing is written on error. Every revision stays
+        readable."""
+        based = _revision_arg(based_on, "based_on")
+        sptr, sctx = _storage(store)
+        rev = ctypes.c_uint32()
+        with _Locks(self._ctx, sctx):
+            self._ctx.call(lib.sp_commission_plan_save, self, sptr, based, ctypes.byref(rev))
+        return rev.value
+
+    @classmethod
+    def load(cls, store: "Store", plan_id: str, day: "datetime.date | str",
+             revision: int = 0, *, ctx: Optional[Context] = None) -> "CommissionPlan":
+        """The version of plan `plan_id` in effect on `day` (a date or "YYYY-MM-DD") in
+        revision `revision` (0: the latest) of `store`; its info.revision says which
+        revision it came from, and so does every explain of a run of it. NotFoundError
+        naming the plan, the revision and the day (and the versions there are)."""
+        ctx = Context.of(ctx)
+        pid = cstr_in(plan_id, "plan_id")
+        d = _convert.day_of(day, "day")
+        rev = _revision_arg(revision, "revision")
+        sptr, sctx = _storage(store)
+        ptr = ctypes.POINTER(_ffi.sp_commission_plan)()
+        with _Locks(ctx, sctx):
+            ctx.call(lib.sp_commission_plan_load, ctypes.byref(ptr), ctx, sptr, pid, d, rev)
+            plan = cls.__new__(cls)
+            plan._init_handle(ptr, ctx)
+        return plan
+
     def __repr__(self):
         if self._ptr is None:
             return "<salesplan.CommissionPlan closed>"
@@ -255,6 +315,178 @@ class CommissionPlan(Handle):
         to = "open" if i.effective_to is None else i.effective_to.isoformat()
         return (f"<salesplan.CommissionPlan {i.id!r} {i.currency} {i.effective_from}..{to}, "
                 f"{i.ncomponents} component{'s' if i.ncomponents != 1 else ''}>")
+
+
+# ---- plans in a store ----
+
+def _revision_arg(value, what):
+    return _int_arg(value, what, 0, _U32, "a revision (0 or more)")
+
+
+class CommissionPlanVersions(NamedTuple):
+    """A stored revision's versions: versions, a list of (effective_from, effective_to)
+    dates in ascending order (effective_to None when open-ended), and revision, the
+    revision read."""
+    versions: List[Tuple[datetime.date, Optional[datetime.date]]]
+    revision: int
+
+
+def commission_plan_versions(store: "Store", plan_id: str, revision: int = 0, *,
+                             ctx: Optional[Context] = None) -> CommissionPlanVersions:
+    """The versions of revision `revision` (0: the latest) of plan `plan_id` in `store`:
+    (versions, the revision read), versions a list of (first day, last day or None when
+    open-ended). NotFoundError naming a plan or revision the store lacks."""
+    ctx = Context.of(ctx)
+    pid = cstr_in(plan_id, "plan_id")
+    rev = _revision_arg(revision, "revision")
+    sptr, sctx = _storage(store)
+
+    def versions(cap, count):
+        frm, to, loaded = (ctypes.c_int32 * cap)(), (ctypes.c_int32 * cap)(), ctypes.c_uint32()
+        with _Locks(ctx, sctx):
+            ctx.call(lib.sp_commission_plan_versions, ctx, sptr, pid, rev, frm, to, cap,
+                     ctypes.byref(count), ctypes.byref(loaded))
+        return CommissionPlanVersions(
+            [(_convert.date_of(frm[k]), None if to[k] == _OPEN_END else _convert.date_of(to[k]))
+             for k in range(count.value)], loaded.value)
+
+    return filled(versions)
+
+
+def commission_plan_revisions(store: "Store", plan_id: str, *,
+                              ctx: Optional[Context] = None) -> List[int]:
+    """The stored revisions of plan `plan_id`, ascending ([] for a plan never saved)."""
+    ctx = Context.of(ctx)
+    pid = cstr_in(plan_id, "plan_id")
+    sptr, sctx = _storage(store)
+
+    def revisions(cap, count):
+        buf = (ctypes.c_uint32 * cap)()
+        with _Locks(ctx, sctx):
+            ctx.call(lib.sp_commission_plan_revisions, ctx, sptr, pid, buf, cap,
+                     ctypes.byref(count))
+        return list(buf[:count.value])
+
+    return filled(revisions)
+
+
+def commission_plans(store: "Store", *, ctx: Optional[Context] = None) -> List[str]:
+    """The ids of the commission plans stored in `store`, in byte order."""
+    ctx = Context.of(ctx)
+    sptr, sctx = _storage(store)
+    out = ctypes.POINTER(_ffi.sp_names)()
+    with _Locks(ctx, sctx):
+        ctx.call(lib.sp_commission_plans, ctypes.byref(out), ctx, sptr)
+    return names_list(out)
+
+
+def commission_plan_remove_version(store: "Store", plan_id: str,
+                                   from_day: "datetime.date | str", based_on: int, *,
+                                   ctx: Optional[Context] = None) -> int:
+    """Remove the version of plan `plan_id` that starts on `from_day` as the plan's next
+    revision (one transaction), the edit made from revision `based_on` (ConflictError
+    when the store holds another). The rest is checked as CommissionPlan.save checks it;
+    a plan keeps at least one version (InvalidError). Returns the new revision; the
+    earlier revisions keep the version. NotFoundError for a plan or version the store
+    lacks."""
+    ctx = Context.of(ctx)
+    pid = cstr_in(plan_id, "plan_id")
+    d = _convert.day_of(from_day, "from_day")
+    based = _revision_arg(based_on, "based_on")
+    sptr, sctx = _storage(store)
+    rev = ctypes.c_uint32()
+    with _Locks(ctx, sctx):
+        ctx.call(lib.sp_commission_plan_remove_version, ctx, sptr, pid, d, based,
+                 ctypes.byref(rev))
+    return rev.value
+
+
+# ---- plug-in schedule kinds ----
+
+def register_commission_kind(name: str, *, prepare: Callable[[Any], Any],
+                             payout: Callable[[Any, int, int], int],
+                             ctx: Optional[Context] = None) -> None:
+    """Register a schedule kind written in Python on `ctx` (None: the thread's context;
+    docs/commission.md, "Plug-in kinds"): a payout function P(x) of the payee's
+    period-to-date measure, which plan documents read in that context name with
+    "schedule": {"kind": "plugin", "name": name, "params": ...}.
+
+    prepare(params) -> state: called once per plan read (and per run made of it) with the
+    component's "params" parsed (JSON: dict, list, str, int, Decimal for numbers with a
+    fraction, bool, None when absent); whatever it returns is handed to payout.
+    payout(state, measure, quota) -> int: P(measure) in minor units of the plan's
+    currency, for the period-to-date measure (an int: minor units of a money measure,
+    else units; negative after refunds) and the payee's quota (0 unless the schedule is
+    "on": "attainment"); a function of its arguments (the engine calls it at each line's
+    measure before and after). The states are dropped with their plans; the callables
+    live as long as the context.
+
+    An exception raised in prepare or payout stops the library's call (the plan is
+    refused, the run keeps its earlier results) and comes out of it unchanged, with the
+    library's message noted on it (naming the params' path, or the payee, component and
+    fact). A payout that is no int (TypeError) or does not fit int64 (ExactOverflowError)
+    is such an exception. Registering: InvalidError for a bad name (1 to 255 bytes of
+    UTF-8), ConflictError when the context has a kind of that name; TypeError for a
+    prepare or payout that is not callable."""
+    ctx = Context.of(ctx)
+    raw = cstr_in(name, "name")
+    if not callable(prepare):
+        raise TypeError(f"prepare: expected a callable(params) -> state, not "
+                        f"{type(prepare).__name__}")
+    if not callable(payout):
+        raise TypeError(f"payout: expected a callable(state, measure, quota) -> int, not "
+                        f"{type(payout).__name__}")
+    states = {}                  # handle (the void* C holds) -> the state prepare made
+    handles = itertools.count(1)  # never 0: C releases no NULL state
+    last = {"err": None, "msg": None}
+
+    def c_prepare(_user, params, length, out):
+        value = json.loads(params[:length].decode("utf-8"), parse_float=decimal.Decimal)
+        state = prepare(value)
+        h = next(handles)
+        states[h] = state
+        out[0] = h
+        return 0
+
+    def c_payout(_user, handle, measure, quota, out):
+        v = payout(states[handle], measure, quota)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"payout of kind {name!r}: expected an int of minor units, not "
+                            f"{type(v).__name__}")
+        if not -2**63 <= v < 2**63:
+            raise ExactOverflowError(f"payout of kind {name!r}: {v} does not fit int64_t "
+                                     f"(minor units)")
+        out[0] = int(v)
+        return 0
+
+    def c_release(_user, handle):
+        states.pop(handle, None)
+
+    def c_errmsg(_user):
+        e = last["err"]
+        if e is None:
+            return None
+        text = f"{type(e).__name__}: {e}".encode("utf-8", "replace")[:1000]
+        buf = last["msg"] = ctypes.create_string_buffer(text)
+        return ctypes.addressof(buf)
+
+    def c_destroy(_user):
+        states.clear()
+
+    f = dict(_ffi.sp_commission_kind._fields_)
+    fns = {"prepare": f["prepare"](recorded_callback(c_prepare, last)),
+           "payout": f["payout"](recorded_callback(c_payout, last)),
+           "release": f["release"](callback(c_release, failed=None)),
+           "errmsg": f["errmsg"](callback(c_errmsg, failed=None)),
+           "destroy": f["destroy"](callback(c_destroy, failed=None))}
+    table = _ffi.sp_commission_kind()
+    lib.sp_commission_kind_init(ctypes.byref(table), _ffi.SP_COMMISSION_KIND_VERSION)
+    table.name = raw
+    for n, fn in fns.items():
+        setattr(table, n, fn)
+    with ctx._lock:
+        ctx.call(lib.sp_commission_register_kind, ctx, ctypes.byref(table))
+        ctx._retain((fns, states, last))  # C calls them until the context is freed
 
 
 # ---- amounts of a plan ----
@@ -286,23 +518,37 @@ class _Units:
             return int(value)
         return _convert.to_minor(value, self.exponent, what)
 
+    def money_in(self, value, what, minor):
+        """An amount of money from Python (a carry): Decimal major units, or with minor
+        an int of minor units."""
+        if minor:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{what}: expected an int of minor units, not "
+                                f"{type(value).__name__}")
+            return int(value)
+        return _convert.to_minor(value, self.exponent, what)
+
 
 # ---- statements ----
 
 @dataclasses.dataclass(frozen=True)
 class CommissionLine:
-    """One statement line (sp_commission_line): the fact (an order line's or a refund's
-    id), the component's id, its kind (CommissionLineKind), the fact's day, the payee's
-    share of the fact (Decimal, 1 = 100 %), base (the payee's credited part of the
-    measure: Decimal for a money measure, int units otherwise; a SPIFF line: its units,
-    or 1 per line), earned = own + true_up + what the gate, accelerators, cap and bonuses
-    add (modifiers), rate (Decimal: for a money measure the rate after the line, 0.1 for
-    10 %; for a measure of units the amount per unit; for a SPIFF its amount per unit or
-    per line), and the tiers at the measure before and after the line. Amounts are
-    Decimal in major units, or ints (and amounts per unit Decimal) in minor units for a
-    statement made with minor=True."""
+    """One statement line (sp_commission_line): the fact (the id of an order or invoice
+    line, a refund or credit note, or a payment; 0 for the settlement's lines), the
+    component's id (None for a draw's lines, which belong to no component), its kind
+    (CommissionLineKind), the day (the fact's; a settlement line's is the last of its
+    period), the payee's share of the fact (Decimal, 1 = 100 %), base (the payee's
+    credited part of the measure: Decimal for a money measure, int units otherwise; a
+    SPIFF line: its units, or 1 per line; a settlement line: an amount, Decimal: what was
+    carried in, the excess carried or lost, the earnings a draw tops up, the draw's
+    balance), earned = own + true_up + what the gate, accelerators, cap and bonuses add
+    (modifiers), rate (Decimal: for a money measure the rate after the line, 0.1 for 10 %;
+    for a measure of units the amount per unit; for a SPIFF its amount per unit or per
+    line; for a settlement line the cap or the draw, an amount), and the tiers at the
+    measure before and after the line. Amounts are Decimal in major units, or ints (and
+    amounts per unit Decimal) in minor units for a statement made with minor=True."""
     fact: int
-    component: str
+    component: Optional[str]
     kind: Any
     day: datetime.date
     share: decimal.Decimal
@@ -331,12 +577,17 @@ def _lines_of(raw, units, minor):
     out = []
     for (fact, base, earned, own, true_up, rate, day, share, tb, ta, comp, kind,
          _) in _LINE_STRUCT.iter_unpack(raw):
-        spiff = kind & 1
-        money = units.money[comp]
-        key = (rate, spiff, money)
+        settle = kind >= _FIRST_SETTLEMENT
+        spiff = kind in _SPIFF_KINDS
+        if comp == _NO_COMPONENT:
+            cid, money = None, True
+        else:
+            cid, money = units.ids[comp], units.money[comp]
+        per = spiff or settle  # the rate is an amount
+        key = (rate, per, money)
         r = rates.get(key)
         if r is None:
-            r = rates[key] = (_convert.from_minor(rate, e) if spiff else
+            r = rates[key] = (_convert.from_minor(rate, e) if per else
                               _convert.from_minor(rate, _DEC) if money else
                               _per_unit(rate, e))
         d = days.get(day)
@@ -346,9 +597,9 @@ def _lines_of(raw, units, minor):
         if sh is None:
             sh = shares[share] = _convert.from_minor(share, _DEC)
         out.append(CommissionLine(
-            fact, units.ids[comp], kinds[kind], d, sh,
-            amount(base) if money and not spiff else base, amount(earned), amount(own),
-            amount(true_up), r, tb, ta))
+            fact, cid, kinds[kind], d, sh,
+            amount(base) if settle or (money and not spiff) else base, amount(earned),
+            amount(own), amount(true_up), r, tb, ta))
     return out
 
 
@@ -360,7 +611,9 @@ def _lines_frame(arr, units, minor, np, pd, payees=None):
         cols["payee"] = pd.Categorical.from_codes(payees[1], categories=payees[0])
     cols["line"] = payees[2] if payees is not None else np.arange(len(arr), dtype="int64")
     comp = arr["component"].astype("int64")
-    cols["component"] = pd.Categorical.from_codes(comp, categories=units.ids)
+    none = comp == _NO_COMPONENT  # a draw's lines: no component (NaN in the categorical)
+    cols["component"] = pd.Categorical.from_codes(np.where(none, -1, comp),
+                                                  categories=units.ids)
     cols["kind"] = pd.Categorical.from_codes(
         arr["kind"].astype("int64"), categories=[k.name.lower() for k in CommissionLineKind])
     cols["fact"] = arr["fact"].copy()
@@ -370,18 +623,21 @@ def _lines_frame(arr, units, minor, np, pd, payees=None):
             cols[name] = arr[name].astype("int64")
     else:
         e = units.exponent
-        spiff = (arr["kind"] & 1).astype(bool)
-        money = np.array(units.money, dtype=bool)[comp]
+        settle = arr["kind"] >= _FIRST_SETTLEMENT
+        spiff = np.isin(arr["kind"], sorted(_SPIFF_KINDS))
+        per = spiff | settle  # rates that are amounts
+        money = np.array(units.money + [True], dtype=bool)[np.where(none, len(units.money),
+                                                                    comp)]
         cols["share"] = _decimals(arr["share"].astype("int64"), _DEC, np)
         base = arr["base"].astype(object)
-        mask = money & ~spiff
+        mask = settle | (money & ~spiff)
         base[mask] = _decimals(arr["base"][mask], e, np)
         cols["base"] = base
         rate = np.empty(len(arr), dtype=object)
-        rate[spiff] = _decimals(arr["rate"][spiff], e, np)
-        rate[money & ~spiff] = _decimals(arr["rate"][money & ~spiff], _DEC, np)
-        rate[~money & ~spiff] = _decimals(arr["rate"][~money & ~spiff], 0, np,
-                                          lambda v: _per_unit(v, e))
+        rate[per] = _decimals(arr["rate"][per], e, np)
+        rate[money & ~per] = _decimals(arr["rate"][money & ~per], _DEC, np)
+        rate[~money & ~per] = _decimals(arr["rate"][~money & ~per], 0, np,
+                                        lambda v: _per_unit(v, e))
         cols["rate"] = rate
     cols["tier_before"] = arr["tier_before"].astype("int64")
     cols["tier_after"] = arr["tier_after"].astype("int64")
@@ -390,17 +646,35 @@ def _lines_frame(arr, units, minor, np, pd, payees=None):
     return pd.DataFrame(cols, copy=False)  # the columns are fresh arrays
 
 
+@dataclasses.dataclass(frozen=True)
+class CommissionCarry:
+    """A payee's carry state (docs/commission.md, "Caps carried forward and draws"): what
+    one period's run leaves for the next (CommissionStatement.carry, CommissionRun.carry)
+    and what CommissionRun.set_carry takes. draw_balance: the recoverable draw advanced
+    and not yet recovered; caps: {component id: the cap's excess carried forward} (every
+    component of the plan, 0 where nothing is carried). Every value is 0 or more: Decimal
+    in major units of the plan's currency, or ints of minor units when `minor`."""
+    draw_balance: Amount
+    caps: Dict[str, Amount]
+    minor: bool = False
+
+
 class CommissionStatement:
     """A payee's statement, copied out of the run (it outlives the run and later
     computations).
 
     payee: the payee's id; index: its position among the run's payees; dictionary_index:
-    its index in the dictionary the run was computed with. total: the sum of the lines
-    and of the components. components: {component id: earnings}; measures: {component
-    id: the credited measure} (Decimal for money, int for units); quotas: {component id:
-    quota} or None when the run had none. rounding (Rounding) and policy
-    (CommissionPolicy): the plan's. lines: the CommissionLine records, by component, then
-    day, kind and fact id ([] when the run kept totals only). Amounts are Decimal in major
+    its index in the dictionary the run was computed with. total: the sum of the lines,
+    and of the components plus draw_paid less draw_recovered. components: {component id:
+    earnings} (a cap's release included); measures: {component id: the credited measure}
+    (Decimal for money, int for units); quotas: {component id: quota} or None when the
+    run had none. The draw (docs/commission.md, "Caps carried forward and draws"):
+    draw_paid (its top-up this period), draw_recovered (recovered from this period's
+    earnings), draw_forgiven (the balance forgiven at this period's close), draw_balance
+    (the recoverable draw's balance after the period); carry: the CommissionCarry the next
+    period's run takes (set_carry). rounding (Rounding) and policy (CommissionPolicy): the
+    plan's. lines: the CommissionLine records, by component, then day, kind and fact id,
+    the draw's last ([] when the run kept totals only). Amounts are Decimal in major
     units, or ints of minor units when `minor` (statement(..., minor=True)).
     """
 
@@ -408,10 +682,15 @@ class CommissionStatement:
                  components: Dict[str, Amount], measures: Dict[str, Amount],
                  quotas: Optional[Dict[str, Amount]], rounding: "Rounding",
                  policy: "CommissionPolicy", raw_lines: bytes, units: "_Units",
-                 minor: bool):
+                 minor: bool, *, draw_paid: Amount = 0, draw_recovered: Amount = 0,
+                 draw_forgiven: Amount = 0, draw_balance: Amount = 0,
+                 carry: Optional[CommissionCarry] = None):
         self.payee, self.index, self.dictionary_index = payee, index, dictionary_index
         self.total, self.components, self.measures = total, components, measures
         self.quotas, self.rounding, self.policy = quotas, rounding, policy
+        self.draw_paid, self.draw_recovered = draw_paid, draw_recovered
+        self.draw_forgiven, self.draw_balance = draw_forgiven, draw_balance
+        self.carry = carry
         self.minor = minor
         self._raw, self._units, self._lines = raw_lines, units, None
 
@@ -461,13 +740,26 @@ class CommissionStatement:
 
 # ---- runs ----
 
+_DRAW_FIGURES = ("draw_paid", "draw_recovered", "draw_forgiven", "draw_balance")
+
+
+class _Grid(NamedTuple):
+    total: list
+    components: list
+    measures: list
+    quotas: Optional[list]
+    draw: list
+    carry: list
+
+
 @dataclasses.dataclass(frozen=True)
 class CommissionRunInfo:
     """What a run holds (sp_commission_run_info): computed, its payees and components, the
     statement lines of all payees (0: totals only), the days read [first_day, end_day)
-    (dates; None before it is computed or when no component is due), the order lines and
-    refunds read in those days, the rows of reps that are no payee (skipped), and whether
-    the totals were summed without lines (the totals path)."""
+    (dates; None before it is computed or when no component is due), the order (or
+    invoice) lines, refunds (or credit notes) and payments read in those days (the payment
+    basis reads from its lookback day on), the rows of reps that are no payee (skipped),
+    and whether the totals were summed without lines (the totals path)."""
     computed: bool
     npayees: int
     ncomponents: int
@@ -476,6 +768,7 @@ class CommissionRunInfo:
     end_day: Optional[datetime.date]
     lines_read: int
     refunds_read: int
+    payments_read: int
     not_payee: int
     totals_path: bool
 
@@ -486,15 +779,19 @@ class CommissionRun(Handle):
     writes nothing; computing it again replaces its results.
 
     CommissionRun(plan, *, fiscal_year, grain="month", index=0, unknown="skip",
-    totals_only=False)
+    totals_only=False, lookback_from=None)
 
     plan: a CommissionPlan (copied: it may be closed afterwards). The period: fiscal_year
     of the plan's calendar (1 to 9999), grain (Grain: month, quarter or year) and index
     (0-based period of the year at that grain; a period the year does not have is an
     error when computing). unknown (CommissionUnknown): a fact of a rep who is no payee is
     skipped and counted ("skip") or an error naming the fact ("error"). totals_only: keep
-    the totals without the lines (faster; explain then explains totals only). Made within
-    the plan's context. InvalidError naming the option, TypeError for a wrong type.
+    the totals without the lines (faster; explain then explains totals only).
+    lookback_from (the payment basis): the day (a date or "YYYY-MM-DD") from which the
+    lines and their payments are read, to know what was paid of a line before the period
+    (the period's first day when that is earlier); None: the plan version's first day.
+    Made within the plan's context. InvalidError naming the option, TypeError for a wrong
+    type.
     """
 
     _free = "sp_commission_run_free"
@@ -502,7 +799,8 @@ class CommissionRun(Handle):
 
     def __init__(self, plan: CommissionPlan, *, fiscal_year: int,
                  grain: "Grain | str | int" = "month", index: int = 0,
-                 unknown: "CommissionUnknown | str | int" = "skip", totals_only: bool = False):
+                 unknown: "CommissionUnknown | str | int" = "skip", totals_only: bool = False,
+                 lookback_from: "datetime.date | str | None" = None):
         if not isinstance(plan, CommissionPlan):
             raise TypeError(f"plan: expected a CommissionPlan, not {type(plan).__name__}")
         o = _ffi.sp_commission_run_options()
@@ -515,15 +813,23 @@ class CommissionRun(Handle):
         if not isinstance(totals_only, bool):
             raise TypeError(f"totals_only: expected a bool, not {type(totals_only).__name__}")
         o.flags = int(CommissionRunFlag.TOTALS_ONLY) if totals_only else 0
+        if lookback_from is not None:
+            o.lookback_from = _convert.day_of(lookback_from, "lookback_from")
+            if o.lookback_from == 0:  # C's "none": the version's first day
+                raise InvalidError("lookback_from: 1970-01-01 is the library's 'not set'; "
+                                   "give None for the plan version's first day")
         ctx = plan._ctx
         ptr = ctypes.POINTER(_ffi.sp_commission_run)()
         with ctx._lock:
             info = plan._raw_info()
             components = plan.components
+            has_draw = "draw" in plan.as_dict()
             ctx.call(lib.sp_commission_run_new, ctypes.byref(ptr), plan, ctypes.byref(o))
         self._init_handle(ptr, ctx)
         self._plan_id = text_out(info.id)
         self._components = components
+        self._has_draw = has_draw
+        self._lookback = None if lookback_from is None else _convert.date_of(o.lookback_from)
         self._units = _Units(info.exponent, components)
         self._rounding, self._policy = Rounding(info.rounding), CommissionPolicy(info.policy)
         self._period = (o.fiscal_year, Grain(o.grain), o.index)
@@ -550,6 +856,17 @@ class CommissionRun(Handle):
         return list(self._ids)
 
     @property
+    def lookback_from(self) -> Optional[datetime.date]:
+        """The payment basis's lookback day given (None: the plan version's first day)."""
+        return self._lookback
+
+    @property
+    def has_draw(self) -> bool:
+        """Whether the plan has a draw (its statements' draw_* figures can be other than
+        0)."""
+        return self._has_draw
+
+    @property
     def info(self) -> CommissionRunInfo:
         """What the run holds (CommissionRunInfo)."""
         i = _ffi.sp_commission_run_info()
@@ -561,8 +878,8 @@ class CommissionRun(Handle):
             computed=bool(i.computed), npayees=i.npayees, ncomponents=i.ncomponents,
             nlines=i.nlines, first_day=_convert.date_of(i.first_day) if days else None,
             end_day=_convert.date_of(i.end_day) if days else None, lines_read=i.lines_read,
-            refunds_read=i.refunds_read, not_payee=i.not_payee,
-            totals_path=bool(i.totals_path))
+            refunds_read=i.refunds_read, payments_read=i.payments_read,
+            not_payee=i.not_payee, totals_path=bool(i.totals_path))
 
     def _position(self, payee, what):
         """A payee (its id, or its position) as its position among the run's payees."""
@@ -583,8 +900,9 @@ class CommissionRun(Handle):
                    dictionary: "Dictionary") -> None:
         """The payees: their ids (str, found in `dictionary`) or dictionary indexes (ints;
         a numpy array of them), distinct; payee k is the k-th. Replaces the payees and
-        clears the quotas, the splits and the results. NotFoundError naming an id the
-        dictionary lacks or an index beyond it; InvalidError for a payee given twice."""
+        clears the quotas, the splits, the carry and the results. NotFoundError naming an
+        id the dictionary lacks or an index beyond it; InvalidError for a payee given
+        twice."""
         from .dictionary import Dictionary
         if not isinstance(dictionary, Dictionary):
             raise TypeError(f"dictionary: expected a salesplan.Dictionary, not "
@@ -673,17 +991,26 @@ class CommissionRun(Handle):
         with self._ctx._lock:
             self._ctx.call(lib.sp_commission_run_set_quotas, self, col.ptr, col.count)
 
-    def _quota_map(self, quotas, minor):
-        n, nc, units = len(self._payees), len(self._components), self._units
-        index = {c.id: j for j, c in enumerate(self._components)}
-        flat, given = [0] * (n * nc), {}
-        for key, value in quotas.items():
-            what = f"quotas[{_id_text(key) if isinstance(key, str) else key}]"
+    def _by_payee(self, mapping, name):
+        """(position, what, value) of each item of a mapping {payee (an id or a position):
+        value}, `what` naming the item (quotas["A"]); a payee given twice is
+        InvalidError."""
+        given = {}
+        for key, value in mapping.items():
+            what = f"{name}[{_id_text(key) if isinstance(key, str) else key}]"
             k = self._position(key, what)
             if k in given:
                 raise InvalidError(f"{what}: payee {_id_text(self._ids[k])} is already "
-                                   f"given as quotas[{given[k]!r}]")
+                                   f"given as {name}[{given[k]!r}]")
             given[k] = key
+            yield k, what, value
+
+    def _quota_map(self, quotas, minor):
+        n, nc, units = len(self._payees), len(self._components), self._units
+        index = {c.id: j for j, c in enumerate(self._components)}
+        flat, given = [0] * (n * nc), set()
+        for k, what, value in self._by_payee(quotas, "quotas"):
+            given.add(k)
             if isinstance(value, Mapping):
                 items = value.items()
             elif nc == 1:
@@ -708,6 +1035,141 @@ class CommissionRun(Handle):
                 if k not in given:
                     raise InvalidError(f"quotas: no quota for payee {_id_text(self._ids[k])}")
         return flat
+
+    def _component(self, component, what="component"):
+        """A component (its id, or its index) as its index."""
+        if isinstance(component, str):
+            for k, c in enumerate(self._components):
+                if c.id == component:
+                    return k
+            raise NotFoundError(f"{what}: {_id_text(component)} is no component of the plan "
+                                f"({', '.join(c.id for c in self._components)})")
+        k = _convert.index_in(component, what)
+        if k >= len(self._components):
+            raise InvalidError(f"{what}: index {k} is beyond the plan's "
+                               f"{len(self._components)} components")
+        return k
+
+    def quotas_from_set(self, component: "str | int", target_plan: "TargetPlan",
+                        target_set: "TargetSet", dictionary: "Dictionary") -> None:
+        """The quotas of `component` (its id or index) from a target set
+        (docs/commission.md, "Quotas from target sets"): each payee's quota is the target
+        of the set's node whose id is the payee's id (looked up in `dictionary`, the one
+        the payees index), summed over the set's periods that make up the component's
+        period in this run; those periods come from `target_plan`'s calendar, and the
+        component's days must be exactly a run of them. A money measure needs a set of
+        money in the plan's currency and exponent, a measure of units a set of
+        quantities. Sets the component's column of the quotas (the others 0 when none
+        were set) and counts it as loaded; a component not due in the run takes 0.
+        Clears the results. InvalidError with the library's message naming the payee, the
+        period or the mismatch (nothing changes); NotFoundError for an id that is no
+        component."""
+        from .dictionary import Dictionary
+        from .targets import TargetPlan, TargetSet
+        k = self._component(component)
+        for value, cls, what in ((target_plan, TargetPlan, "target_plan"),
+                                 (target_set, TargetSet, "target_set"),
+                                 (dictionary, Dictionary, "dictionary")):
+            if not isinstance(value, cls):
+                raise TypeError(f"{what}: expected a salesplan.{cls.__name__}, not "
+                                f"{type(value).__name__}")
+        with _Locks(self._ctx, target_plan._ctx, target_set._ctx, dictionary._ctx):
+            self._ctx.call(lib.sp_commission_run_quotas_from_set, self, k, target_plan,
+                           target_set, dictionary)
+
+    def load_quotas(self, store: "Store", dictionary: "Dictionary") -> None:
+        """The quotas of every component whose document names a target set ("quota":
+        {"target_set": {"plan": ..., "scenario": ..., "version": ...}}), loaded from
+        `store`: the target plan and the set of its scenario and version (absent: the
+        latest), each as quotas_from_set takes them. `dictionary`: the one the payees
+        index. NotFoundError naming a plan or set the store lacks; InvalidError as
+        quotas_from_set; nothing changes on error. Clears the results."""
+        from .dictionary import Dictionary
+        sptr, sctx = _storage(store)
+        if not isinstance(dictionary, Dictionary):
+            raise TypeError(f"dictionary: expected a salesplan.Dictionary, not "
+                            f"{type(dictionary).__name__}")
+        with _Locks(self._ctx, sctx, dictionary._ctx):
+            self._ctx.call(lib.sp_commission_run_load_quotas, self, sptr, dictionary)
+
+    def set_carry(self, carry: "Mapping | Sequence | numpy.ndarray | None", *,
+                  minor: bool = False) -> None:
+        """The carry state before the run (docs/commission.md, "Caps carried forward and
+        draws"): per payee the recoverable draw's balance and each component's cap excess
+        carried forward, as the previous period's run left them:
+
+        - a mapping {payee (id or position): row}, such as the previous run's carry():
+          payees not given carry nothing (zeros); a payee that is no payee of this run is
+          an error (NotFoundError), so that no balance is dropped unnoticed;
+        - one row per payee, in payee order;
+        - None (or an empty mapping): no carry (zeros);
+        - a numpy array, payees x (1 + components) (or flat), of ints of minor units
+          (minor=True only).
+
+        A row is a CommissionCarry (its own `minor` says its units; its caps by component
+        id, a component it lacks carrying 0, one this plan does not have refused unless
+        its value is 0, as when a component left the plan) or a sequence of 1 +
+        components amounts: the draw's balance, then each component's excess in the
+        plan's order. Amounts are Decimal in major units (int and str too; float refused)
+        or, with minor=True, ints of minor units. Values below 0, a balance without a
+        recoverable draw and an excess the component does not carry forward are the
+        library's errors when the run is computed (InvalidError naming the payee and the
+        component). Replaces the carry; clears the results."""
+        n, nc, units = len(self._payees), len(self._components), self._units
+        width = 1 + nc
+        np = _convert.loaded("numpy")
+        if carry is None or (isinstance(carry, Mapping) and not carry):
+            flat = []
+        elif isinstance(carry, Mapping):
+            flat = [0] * (n * width)
+            for k, what, row in self._by_payee(carry, "carry"):
+                flat[k * width:(k + 1) * width] = self._carry_row(row, what, minor)
+        elif np is not None and isinstance(carry, np.ndarray):
+            if not minor:
+                raise TypeError("carry: a numpy array needs minor=True (ints of minor units)")
+            if carry.ndim == 2 and carry.shape != (n, width):
+                raise InvalidError(f"carry: shape {carry.shape} where ({n}, {width}) "
+                                   f"(payees x (1 + components)) is needed")
+            col = _convert.column_in(carry, "int64", "carry", count=n * width)
+            flat = None
+        else:
+            rows = _listed(carry, "carry", "rows (or a mapping)", n,
+                           f"rows where {n} payees are given")
+            flat = []
+            for k, row in enumerate(rows):
+                flat += self._carry_row(row, f"carry[{k}]", minor)
+        if flat is not None:
+            col = _convert.column_in(flat, "int64", "carry")
+        with self._ctx._lock:
+            self._ctx.call(lib.sp_commission_run_set_carry, self, col.ptr, col.count)
+
+    def _carry_row(self, row, what, minor):
+        """One payee's carry row (1 + components ints of minor units)."""
+        nc, units = len(self._components), self._units
+        if isinstance(row, CommissionCarry):
+            m = row.minor
+            out = [units.money_in(row.draw_balance, f"{what}.draw_balance", m)]
+            caps = [0] * nc
+            index = {c.id: j for j, c in enumerate(self._components)}
+            if not isinstance(row.caps, Mapping):
+                raise TypeError(f"{what}.caps: expected a mapping {{component id: excess}}, "
+                                f"not {type(row.caps).__name__}")
+            for cid, v in row.caps.items():
+                cw = f"{what}.caps[{_id_text(cid)}]"
+                units_v = units.money_in(v, cw, m)
+                j = index.get(cid)
+                if j is None:
+                    if units_v != 0:
+                        raise InvalidError(f"{cw}: {_id_text(cid)} is no component of the "
+                                           f"plan ({', '.join(index)}): its excess "
+                                           f"{v} would be lost")
+                    continue
+                caps[j] = units_v
+            return out + caps
+        vals = _listed(row, what, "amounts (or a CommissionCarry)", 1 + nc,
+                       f"values where 1 + {nc} components are needed (the draw's balance, "
+                       f"then each component's cap excess)")
+        return [units.money_in(v, f"{what}[{j}]", minor) for j, v in enumerate(vals)]
 
     def set_splits(self, fact_ids: "Sequence[int] | numpy.ndarray",
                    payees: "Sequence[str | int] | numpy.ndarray",
@@ -753,14 +1215,24 @@ class CommissionRun(Handle):
 
     # -- computing --
 
-    def compute(self, facts: Any, dictionary: "Dictionary", *,
+    def compute(self, facts: Any, dictionary: "Dictionary", *, invoices: Any = None,
                 progress: ProgressFn = None) -> None:
-        """Compute the statements from `facts` (order lines and refunds of the period's
-        days: a FactSource, or anything salesplan.facts.as_source takes: FactBatch(es), a
-        dict of columns or a DataFrame of order lines, {kind: data}; amounts in minor
-        units) whose index columns (rep, product, customer, grid) index `dictionary`,
-        which holds the payees and every id a filter names. On error (InvalidError naming
-        the plan path, payee, component or fact; ExactOverflowError; the source's own
+        """Compute the statements (docs/commission.md, "The engine").
+
+        facts: the order lines and their refunds (the booking basis) and, when there are
+        no `invoices`, the payments against the order lines (the payment basis): a
+        FactSource, or anything salesplan.facts.as_source takes (FactBatch(es), a dict of
+        columns or a DataFrame of order lines, {kind: data} such as {"order_lines": ...,
+        "refunds": ..., "payments": ...}); amounts in minor units. invoices (optional): a
+        second source of the same forms: invoice lines as order lines ("order_lines",
+        each with its invoice's day), credit notes and reversals as refunds ("refunds",
+        ref = the invoice line), and the payments against invoice lines ("payments"), for
+        the invoice and payment bases. A plan with a component on the invoice basis needs
+        it. The index columns (rep, product, customer, grid) of both index `dictionary`,
+        which holds the payees and every id a filter or SPIFF names.
+
+        On error (InvalidError naming the plan path, payee, component or fact by kind,
+        batch, row and id; ExactOverflowError; a source's or a plug-in kind's own
         exception) the run keeps its earlier results, if any. progress(done, total) is
         called now and then; returning True cancels (CanceledError)."""
         from .dictionary import Dictionary
@@ -769,18 +1241,25 @@ class CommissionRun(Handle):
             raise TypeError(f"dictionary: expected a salesplan.Dictionary, not "
                             f"{type(dictionary).__name__}")
         src = as_source(facts, "facts", ctx=self._ctx)
-        prog, keep = progress_table(progress)
+        inv = None
         try:
-            with _Locks(self._ctx, src._ctx, dictionary._ctx):
-                self._ctx.call(lib.sp_commission_run_compute, self, src, dictionary, prog)
+            if invoices is not None:
+                inv = as_source(invoices, "invoices", ctx=self._ctx)
+            prog, keep = progress_table(progress)
+            with _Locks(self._ctx, src._ctx, inv._ctx if inv is not None else None,
+                        dictionary._ctx):
+                self._ctx.call(lib.sp_commission_run_compute, self, src, inv, dictionary,
+                               prog)
                 if dictionary is not self._dict:  # the indexes now name its ids
                     self._ids = [dictionary.id(at) for at in self._payees]
                     self._at = {p: k for k, p in enumerate(self._ids)}
                     self._dict = dictionary
-        finally:
             del keep
+        finally:
             if src is not facts:
                 src.close()
+            if inv is not None and inv is not invoices:
+                inv.close()
 
     # -- results --
 
@@ -800,15 +1279,34 @@ class CommissionRun(Handle):
             st = self._raw_statement(k)
             comps, meas = st.components[:nc], st.measures[:nc]
             quotas = st.quotas[:nc] if st.quotas else None
+            carry = st.carry[:1 + nc]
             raw = ctypes.string_at(st.lines, st.nlines * _LINE_SIZE) if st.nlines else b""
         ids = units.ids
+        amount = units.amount
         return CommissionStatement(
-            self._ids[k], k, st.payee, units.amount(st.total, minor),
-            {ids[c]: units.amount(v, minor) for c, v in enumerate(comps)},
+            self._ids[k], k, st.payee, amount(st.total, minor),
+            {ids[c]: amount(v, minor) for c, v in enumerate(comps)},
             {ids[c]: units.measure(c, v, minor) for c, v in enumerate(meas)},
             None if quotas is None else {ids[c]: units.measure(c, v, minor)
                                          for c, v in enumerate(quotas)},
-            Rounding(st.rounding), CommissionPolicy(st.policy), raw, units, minor)
+            Rounding(st.rounding), CommissionPolicy(st.policy), raw, units, minor,
+            draw_paid=amount(st.draw_paid, minor),
+            draw_recovered=amount(st.draw_recovered, minor),
+            draw_forgiven=amount(st.draw_forgiven, minor),
+            draw_balance=amount(st.draw_balance, minor),
+            carry=self._carry_of(carry, minor))
+
+    def _carry_of(self, row, minor):
+        u = self._units
+        return CommissionCarry(u.amount(row[0], minor),
+                               {cid: u.amount(v, minor) for cid, v in zip(u.ids, row[1:])},
+                               minor)
+
+    def carry(self, *, minor: bool = False) -> Dict[str, CommissionCarry]:
+        """{payee id: CommissionCarry}: the carry state after the run, in payee order,
+        which the next period's run takes (set_carry(previous.carry())). InvalidError
+        before the run is computed."""
+        return {p: self._carry_of(row, minor) for p, row in zip(self._ids, self._grid().carry)}
 
     def statements(self, *, minor: bool = False) -> Iterator[CommissionStatement]:
         """Every payee's statement, in payee order."""
@@ -816,46 +1314,63 @@ class CommissionRun(Handle):
             yield self.statement(k, minor=minor)
 
     def _grid(self):
-        """(totals, components, measures, quotas or None) in minor units, by payee."""
+        """Every payee's figures in minor units, in payee order: .total, .components,
+        .measures, .quotas (None without quotas), .draw (paid, recovered, forgiven,
+        balance) and .carry (1 + components)."""
         nc = len(self._components)
-        totals, comps, meas, quotas = [], [], [], []
+        g = _Grid([], [], [], [], [], [])
         with self._ctx._lock:
             for k in range(len(self._payees)):
                 st = self._raw_statement(k)
-                totals.append(st.total)
-                comps.append(st.components[:nc])
-                meas.append(st.measures[:nc])
-                quotas.append(st.quotas[:nc] if st.quotas else None)
-        return totals, comps, meas, (None if not quotas or quotas[0] is None else quotas)
+                g.total.append(st.total)
+                g.components.append(st.components[:nc])
+                g.measures.append(st.measures[:nc])
+                g.quotas.append(st.quotas[:nc] if st.quotas else None)
+                g.draw.append((st.draw_paid, st.draw_recovered, st.draw_forgiven,
+                               st.draw_balance))
+                g.carry.append(st.carry[:1 + nc])
+        if not g.quotas or g.quotas[0] is None:
+            g = g._replace(quotas=None)
+        return g
 
     def totals(self, *, minor: bool = False) -> Dict[str, Amount]:
         """{payee id: total}, in payee order (Decimal, or ints of minor units)."""
-        totals = self._grid()[0]
-        return {p: self._units.amount(t, minor) for p, t in zip(self._ids, totals)}
+        return {p: self._units.amount(t, minor) for p, t in zip(self._ids, self._grid().total)}
 
     def to_numpy(self) -> Dict[str, Any]:
         """numpy copies in minor units (units for measures of units): "total" (payees),
         "components", "measures" and, when quotas were set, "quotas" (payees x
-        components, int64)."""
+        components); "draw_paid", "draw_recovered", "draw_forgiven", "draw_balance"
+        (payees); "carry" (payees x (1 + components): each payee's carry row, as set_carry
+        takes it with minor=True). All int64."""
         np = _need_numpy()
-        totals, comps, meas, quotas = self._grid()
+        g = self._grid()
         nc = len(self._components)
-        out = {"total": np.array(totals, dtype="int64"),
-               "components": np.array(comps, dtype="int64").reshape(-1, nc),
-               "measures": np.array(meas, dtype="int64").reshape(-1, nc)}
-        if quotas is not None:
-            out["quotas"] = np.array(quotas, dtype="int64").reshape(-1, nc)
+        out = {"total": np.array(g.total, dtype="int64"),
+               "components": np.array(g.components, dtype="int64").reshape(-1, nc),
+               "measures": np.array(g.measures, dtype="int64").reshape(-1, nc)}
+        if g.quotas is not None:
+            out["quotas"] = np.array(g.quotas, dtype="int64").reshape(-1, nc)
+        draw = np.array(g.draw, dtype="int64").reshape(-1, 4)
+        for j, name in enumerate(_DRAW_FIGURES):
+            out[name] = draw[:, j].copy()
+        out["carry"] = np.array(g.carry, dtype="int64").reshape(-1, 1 + nc)
         return out
 
     def to_frame(self, *, minor: bool = False) -> "pandas.DataFrame":
         """A pandas DataFrame indexed by payee id ("payee"): one column per component (its
-        earnings) and "total". Amounts Decimal (object) or int64 minor units."""
+        earnings), then, when the plan has a draw, "draw_paid", "draw_recovered",
+        "draw_forgiven" and "draw_balance", then "total". Amounts Decimal (object) or
+        int64 minor units."""
         pd = _need_pandas()
-        totals, comps, _, _ = self._grid()
+        g = self._grid()
         u = self._units
-        cols = {cid: [u.amount(row[c], minor) for row in comps]
+        cols = {cid: [u.amount(row[c], minor) for row in g.components]
                 for c, cid in enumerate(u.ids)}
-        cols["total"] = [u.amount(t, minor) for t in totals]
+        if self._has_draw:
+            for j, name in enumerate(_DRAW_FIGURES):
+                cols[name] = [u.amount(row[j], minor) for row in g.draw]
+        cols["total"] = [u.amount(t, minor) for t in g.total]
         df = pd.DataFrame(cols, index=pd.Index(list(self._ids), name="payee"))
         if minor:
             df = df.astype("int64")

@@ -26,7 +26,7 @@ import weakref
 
 from . import _ffi
 from ._core import (CALLBACK_RAISED, Context, Handle, callback, raise_pending,
-                    user_table_common)
+                    recorded_callback, user_table_common)
 from ._lib import lib
 from .errors import CallbackError, InvalidError, SalesplanError, error_class
 
@@ -395,14 +395,7 @@ class PythonStore(Store):
         state = {"tx": False, "get": None, "err": None, "msg": None}
 
         def recorded(fn):
-            def run(*args):
-                try:
-                    return fn(*args)
-                except BaseException as e:
-                    state["err"] = e
-                    raise
-            run.__name__ = fn.__name__
-            return callback(run, failed=_status_of)
+            return recorded_callback(fn, state, failed=_status_of)
 
         def store():
             s = me()

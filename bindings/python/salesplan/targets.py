@@ -22,11 +22,12 @@ from collections import namedtuple
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _convert, _ffi
-from ._core import Context, Handle, cstr_in, enum_of, progress_table, read_ids, text_out
+from ._core import (Context, Handle, cstr_in, enum_of, filled, progress_table, read_ids,
+                    text_out)
 from ._core import ENUMS
 from ._lib import lib
 from .storage import names_list
-from .errors import BufferTooSmallError, InvalidError, NotFoundError
+from .errors import InvalidError, NotFoundError
 
 __all__ = ["TargetPlan", "TargetSet", "PlanInfo", "SetInfo", "HistoryReport", "Actuals",
            "Pacing", "TargetReconciliation", "Comparison", "TargetRow", "compare", "target_plans",
@@ -1418,15 +1419,12 @@ def target_set_versions(store: "Store", plan_id: str, scenario: str, *,
     pid = cstr_in(plan_id, "plan_id")
     sc = cstr_in(scenario, "scenario")
     sptr, sctx = _storage(store)
-    cap = 16
-    while True:
+
+    def versions(cap, count):
         buf = (ctypes.c_uint32 * cap)()
-        count = ctypes.c_size_t()
         with _Locks(ctx, sctx):
-            try:
-                ctx.call(lib.sp_target_set_versions, ctx, sptr, pid, sc, buf, cap,
-                         ctypes.byref(count))
-            except BufferTooSmallError:
-                cap = max(count.value, cap * 2)
-                continue
+            ctx.call(lib.sp_target_set_versions, ctx, sptr, pid, sc, buf, cap,
+                     ctypes.byref(count))
         return list(buf[:count.value])
+
+    return filled(versions)

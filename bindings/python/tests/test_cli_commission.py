@@ -20,6 +20,9 @@ from test_commission import MARGINAL, RETRO, SPLIT
 LINES = ("id,rep,day,amount\n1,A,2027-01-05,60.00\n2,A,2027-01-20,70.00\n"
          "3,B,2027-01-09,50.00\n4,X,2027-01-09,10.00\n5,A,2027-02-01,999.00\n")
 
+INVOICES = "id,rep,day,amount\n10,A,2027-01-12,100.00\n"
+CREDIT_NOTES = "id,ref,day,amount\n11,10,2027-01-20,30.00\n"
+
 RUN = ["commission", "run", "--plan", "plan.json", "--facts", "lines.csv",
        "--period", "2027-01"]
 EXPLAIN = ["commission", "explain", "--plan", "plan.json", "--facts", "lines.csv",
@@ -56,7 +59,8 @@ def test_run_totals_table_csv_json(d):
                    "A             130.00          8.00   8.00\n"
                    "B              50.00          2.50   2.50\n"
                    "X              10.00          0.50   0.50\n" + META +
-                   "lines_read: 4\nrefunds_read: 0\nnot_payee: 0\ntotal: 11.00\n")
+                   "lines_read: 4\nrefunds_read: 0\npayments_read: 0\nnot_payee: 0\n"
+                   "total: 11.00\n")
     code, out, err = run(*RUN, "--payee", "A", "--payee", "B", "--format", "csv")
     assert (code, err) == (0, "")
     assert out == "payee,sales.measure,sales.earned,total\nA,130.00,8.00,8.00\nB,50.00,2.50,2.50\n"
@@ -261,6 +265,24 @@ def test_help_has_examples(capsys):
      'lines.csv:4:2: expected rep: a payee of the run (--unknown error), found "B"'),
     ({}, ["--payees", "nope.csv"],
      "nope.csv: expected a readable file, found no such file or directory"),
+    ({"pay.csv": "id,ref,day,amount\n20,99,2027-01-25,1.00\n"}, ["--payments", "pay.csv"],
+     'pay.csv:2:2: expected ref: the id of an order line of lines.csv, found "99"'),
+    ({"pay.csv": "id,ref,day,amount\n20,1,2027-01-25,1.00\n", "inv.csv": INVOICES},
+     ["--invoices", "inv.csv", "--payments", "pay.csv"],
+     'pay.csv:2:2: expected ref: the id of an invoice line of inv.csv, found "1"'),
+    ({"pay.csv": "id,ref,day,amount\n20,1,2027-01-25,1.001\n"}, ["--payments", "pay.csv"],
+     'pay.csv:2:4: expected amount: a decimal amount with at most 2 decimal places, found '
+     '"1.001"'),
+    ({"cn.csv": "ref,day,amount\n2,2027-01-20,1.00\n", "inv.csv": INVOICES},
+     ["--invoices", "inv.csv", "--invoice-refunds", "cn.csv"],
+     'cn.csv:2:1: expected ref: the id of an invoice line of inv.csv, found "2"'),
+    ({"inv.csv": "id,rep,day,amount\n10,A,2027-01-12,1.00\n10,B,2027-01-12,1.00\n"},
+     ["--invoices", "inv.csv"],
+     'inv.csv:3:1: expected id: a value not already on line 2, found "10"'),
+    ({"plan.json": SPLIT, "inv.csv": INVOICES, "splits.csv": "fact,payee,share\n11,A,1\n"},
+     ["--invoices", "inv.csv", "--splits", "splits.csv"],
+     'splits.csv:2:1: expected fact: the id of an order or invoice line of lines.csv or '
+     'inv.csv, found "11"'),
 ])
 def test_bad_input_files_exit_3_and_write_nothing(d, files, argv, message):
     for name, text in files.items():
@@ -342,3 +364,211 @@ def test_the_installed_command_runs(d):
     r = subprocess.run([sys.executable, "-m", "salesplan", *RUN[:-1], "2027-00"], cwd=d,
                        env=env, capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+# ---- the invoice and payment bases, draws (test_commission.py derives the same) ----
+
+def flat_on(basis):
+    return json.dumps({"plan": "I", "effective": {"from": "2027-01-01"}, "currency": "USD",
+                       "components": [{"id": "c", "measure": {"kind": "amount",
+                                                              "basis": basis},
+                                       "period": "month",
+                                       "schedule": {"kind": "flat",
+                                                    "tiers": [{"rate": "10%"}]}}]})
+
+
+RUN_INVOICES = ["commission", "run", "--plan", "plan.json", "--invoices", "inv.csv",
+                "--period", "2027-01"]
+
+
+def test_invoices_and_credit_notes(d):
+    # invoice line 10 of 100.00 less its credit note 11 of 30.00: 70.00 x 10 % = 7.00;
+    # without --facts the payees are the invoices' reps
+    (d / "plan.json").write_text(flat_on("invoice"))
+    (d / "inv.csv").write_text(INVOICES)
+    (d / "cn.csv").write_text(CREDIT_NOTES)
+    code, out, err = run(*RUN_INVOICES, "--invoice-refunds", "cn.csv", "--format", "csv")
+    assert (code, out, err) == (0, "payee,c.measure,c.earned,total\nA,70.00,7.00,7.00\n", "")
+    code, out, err = run(*RUN_INVOICES, "--invoice-refunds", "cn.csv", "--lines",
+                         "--format", "csv")
+    assert out.splitlines()[1:] == [
+        "A,0,c,order,10,2027-01-12,1,100.00,0.1,0,0,10.00,10.00,0.00",
+        "A,1,c,refund,11,2027-01-20,1,-30.00,0.1,0,0,-3.00,-3.00,0.00"]
+    # the order lines are not the invoice basis's: A, B and X earn nothing from them
+    code, out, err = run(*RUN_INVOICES, "--facts", "lines.csv", "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["lines_read"], doc["total"]) == (0, 1, "10.00")
+    assert [r["payee"] for r in doc["rows"]] == ["A", "B", "X"]
+    # the invoice basis with no invoices: the library's message (exit 1)
+    code, out, err = run(*RUN)
+    assert (code, out) == (1, "") and err == (
+        "salesplan: commission run: components[0].measure.basis: the invoice basis reads "
+        "the run's invoice lines, and the run has none (no invoice source)\n")
+
+
+def test_payments(d):
+    # A's line 1 (60.00) paid 30.00 on Jan 25: 30.00 x 10 % = 3.00 on a payment line
+    (d / "plan.json").write_text(flat_on("payment"))
+    (d / "pay.csv").write_text("id,ref,day,amount\n20,1,2027-01-25,30.00\n")
+    code, out, err = run(*RUN, "--payments", "pay.csv", "--payee", "A", "--payee", "B",
+                         "--format", "json")
+    doc = json.loads(out)
+    assert (code, err, doc["payments_read"], doc["total"]) == (0, "", 1, "3.00")
+    code, out, err = run(*RUN, "--payments", "pay.csv", "--payee", "A", "--lines",
+                         "--format", "csv")
+    assert out.splitlines()[1:] == [
+        "A,0,c,payment,20,2027-01-25,1,30.00,0.1,0,0,3.00,3.00,0.00"]
+    # February: 30.00 more on Feb 3: the January payment is read from the lookback day
+    # (the version's first, Jan 1) and February credits 60 - 30 = 30.00: 3.00. From Jan
+    # 10 on, line 1 is not read: the library refuses its payment (exit 1).
+    (d / "pay.csv").write_text("id,ref,day,amount\n20,1,2027-01-25,30.00\n"
+                               "21,1,2027-02-03,30.00\n")
+    feb = RUN[:-1] + ["2027-02", "--payments", "pay.csv", "--payee", "A", "--format", "csv"]
+    code, out, err = run(*feb)
+    assert (code, out) == (0, "payee,c.measure,c.earned,total\nA,30.00,3.00,3.00\n")
+    code, out, err = run(*feb, "--lookback-from", "2027-01-10")
+    assert (code, out) == (1, "") and err == (
+        "salesplan: commission run: payments batch 1 row 0: payment 20 references line 1, "
+        "which is no order line from 2027-01-10 on\n")
+    # payments of invoice lines: invoice line 10 (100.00) paid 50.00: 5.00
+    (d / "inv.csv").write_text(INVOICES)
+    (d / "pay.csv").write_text("ref,day,amount\n10,2027-01-28,50.00\n")
+    code, out, err = run(*RUN_INVOICES, "--payments", "pay.csv", "--format", "csv")
+    assert (code, out) == (0, "payee,c.measure,c.earned,total\nA,50.00,5.00,5.00\n")
+
+
+def test_a_draw(d):
+    # flat 10 % and a recoverable draw of 10.00 a month: A earns 13.00; B 5.00, topped up
+    # 5.00 (balance 5.00), paid 10.00; the top-up line has no component, base the
+    # earnings 5.00 and rate the draw 10.00
+    doc = json.loads(flat_on("booking"))
+    doc["draw"] = {"kind": "recoverable", "amount": 10, "period": "month"}
+    (d / "plan.json").write_text(json.dumps(doc))
+    code, out, err = run(*RUN, "--payee", "A", "--payee", "B", "--format", "csv")
+    assert (code, err) == (0, "")
+    assert out == ("payee,c.measure,c.earned,draw.paid,draw.recovered,draw.forgiven,"
+                   "draw.balance,total\n"
+                   "A,130.00,13.00,0.00,0.00,0.00,0.00,13.00\n"
+                   "B,50.00,5.00,5.00,0.00,0.00,5.00,10.00\n")
+    code, out, err = run(*RUN, "--payee", "B", "--lines", "--format", "csv")
+    assert out.splitlines()[1:] == [
+        "B,0,c,order,3,2027-01-09,1,50.00,0.1,0,0,5.00,5.00,0.00",
+        "B,1,,draw,0,2027-01-31,1,5.00,10.00,0,0,5.00,5.00,0.00"]
+    code, out, err = run(*EXPLAIN, "--payee", "B", "--line", "1")
+    assert code == 0 and json.loads(out)["rule"] == "draw"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["commission", "run", "--plan", "plan.json", "--period", "2027-01"],
+     "commission run: --facts or --invoices is required"),
+    (["commission", "run", "--plan", "plan.json", "--invoices", "lines.csv", "--refunds",
+      "lines.csv", "--period", "2027-01"],
+     "commission run: argument --refunds: needs --facts"),
+    (RUN + ["--invoice-refunds", "lines.csv"],
+     "commission run: argument --invoice-refunds: needs --invoices"),
+    (RUN + ["--lookback-from", "2027-1-10"],
+     "commission run: argument --lookback-from: expected a date as YYYY-MM-DD, found "
+     "'2027-1-10'"),
+])
+def test_fact_usage_errors_exit_2(d, argv, message):
+    code, out, err = run(*argv)
+    assert (code, out) == (2, "") and err.startswith(f"salesplan: {message}")
+
+
+# ---- plans in a store ----
+
+def version_doc(first, last=None, rate="5%"):
+    eff = {"from": first} if last is None else {"from": first, "to": last}
+    return json.dumps({"plan": "AE", "effective": eff, "currency": "USD",
+                       "components": [{"id": "sales", "measure": {"kind": "amount"},
+                                       "period": "month",
+                                       "schedule": {"kind": "flat",
+                                                    "tiers": [{"rate": rate}]}}]})
+
+
+SAVE = ["commission", "plan", "save", "--store", "plans.spstore"]
+
+
+def test_plan_save_versions_show(d):
+    (d / "ae27.json").write_text(version_doc("2027-01-01", "2027-12-31"))
+    (d / "ae28.json").write_text(version_doc("2028-01-01"))
+    (d / "ae28b.json").write_text(version_doc("2028-01-01", rate="6%"))
+    code, out, err = run(*SAVE, "--plan", "ae27.json", "--format", "csv")
+    assert (code, out, err) == (0, "from,to\n2027-01-01,2027-12-31\n", "")
+    # saved from revision 0 while the store holds 1: refused (exit 1), the store unchanged
+    before = (d / "plans.spstore").read_bytes()
+    code, out, err = run(*SAVE, "--plan", "ae28.json")
+    assert (code, out) == (1, "") and err == (
+        'salesplan: commission plan "AE": revision 1 is stored, the save was based on '
+        'revision 0 (a new plan)\n')
+    assert (d / "plans.spstore").read_bytes() == before
+    code, out, err = run(*SAVE, "--plan", "ae28.json", "--based-on", "1", "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["plan"], doc["revision"]) == (0, "AE", 2)
+    assert doc["rows"] == [{"from": "2027-01-01", "to": "2027-12-31"},
+                           {"from": "2028-01-01", "to": None}]
+    # the version of 2028 replaced in revision 3 (same first day)
+    code, out, err = run(*SAVE, "--plan", "ae28b.json", "--based-on", "2")
+    assert (code, err) == (0, "") and "revision: 3" in out
+    versions = ["commission", "plan", "versions", "--store", "plans.spstore", "--id", "AE"]
+    code, out, err = run(*versions)
+    assert (code, out) == (0, "from        to\n----------  ----------\n"
+                              "2027-01-01  2027-12-31\n2028-01-01\n\nplan: AE\nrevision: 3\n")
+    code, out, err = run(*versions, "--revision", "1", "--format", "csv")
+    assert (code, out) == (0, "from,to\n2027-01-01,2027-12-31\n")
+    show = ["commission", "plan", "show", "--store", "plans.spstore", "--id", "AE"]
+    code, out, err = run(*show, "--day", "2028-06-01")
+    assert code == 0 and json.loads(out)["components"][0]["schedule"]["tiers"] == [
+        {"rate": 0.06}]
+    code, out, err = run(*show, "--day", "2028-06-01", "--revision", "2", "-o", "old.json")
+    assert (code, out, err) == (0, "", "")
+    old = json.loads((d / "old.json").read_text())
+    assert old["effective"]["from"] == "2028-01-01" and "to" not in old["effective"]
+    assert old["components"][0]["schedule"]["tiers"] == [{"rate": 0.05}]
+    # what show prints, save takes back: the same version, a revision more
+    code, out, err = run(*SAVE, "--plan", "old.json", "--based-on", "3", "--format", "csv")
+    assert (code, out) == (0, "from,to\n2027-01-01,2027-12-31\n2028-01-01,\n")
+
+
+@pytest.mark.parametrize("argv,code,message", [
+    (["commission", "plan", "show", "--store", "plans.spstore", "--id", "AE", "--day",
+      "2026-12-31"], 1,
+     'commission plan "AE" revision 1 has no version in effect on 2026-12-31; its '
+     'versions: 2027-01-01 .. 2027-12-31'),
+    (["commission", "plan", "versions", "--store", "plans.spstore", "--id", "AE",
+      "--revision", "4"], 1, 'commission plan "AE": revision 4 is not in the store'),
+    (["commission", "plan", "versions", "--store", "nope.spstore", "--id", "AE"], 3,
+     "nope.spstore: expected a store (made by commission plan save), found no such file"),
+    (["commission", "plan", "versions", "--store", "plans.spstore", "--id", "AE",
+      "--revision", "-1"], 2,
+     "commission plan versions: argument --revision: expected a revision, 0 or more, found "
+     "-1"),
+    (["commission", "plan", "show", "--store", "plans.spstore", "--id", "AE"], 2,
+     "commission plan show: the following arguments are required: --day"),
+    (["commission", "plan"], 2, "commission plan: the following arguments are required: "
+                                "<command>"),
+    (SAVE + ["--plan", "overlap.json", "--based-on", "1"], 1,
+     'commission plan "AE": version 2027-01-01 .. 2027-12-31 overlaps version '
+     '2027-07-01 .. 2027-09-30'),
+    (SAVE + ["--plan", "bad.json", "--based-on", "1"], 3,
+     'bad.json:1:2: expected property name enclosed in double quotes'),
+])
+def test_plan_store_errors_change_nothing(d, argv, code, message):
+    (d / "ae27.json").write_text(version_doc("2027-01-01", "2027-12-31"))
+    (d / "overlap.json").write_text(version_doc("2027-07-01", "2027-09-30"))
+    (d / "bad.json").write_text("{,}")
+    assert run(*SAVE, "--plan", "ae27.json")[0] == 0
+    before = snapshot(d)
+    got, out, err = run(*argv)
+    assert (got, out) == (code, "") and err.startswith(f"salesplan: {message}"), err
+    assert snapshot(d) == before
+
+
+def test_plan_save_leaves_no_new_store_behind(d):
+    # a new store whose first save fails (based on a revision it does not hold) is removed
+    (d / "ae27.json").write_text(version_doc("2027-01-01"))
+    code, out, err = run(*SAVE, "--plan", "ae27.json", "--based-on", "5")
+    assert (code, out) == (1, "") and "based on revision 5" in err
+    assert not (d / "plans.spstore").exists()
+    code, out, err = run(*SAVE, "--plan", "ae27.json", "-o", "nodir/out.csv")
+    assert code == 4 and not (d / "plans.spstore").exists()

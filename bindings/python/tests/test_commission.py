@@ -639,8 +639,10 @@ def test_enumerations():
     assert [m.name for m in sp.CommissionMeasure] == ["AMOUNT", "QUANTITY", "MARGIN",
                                                       "LINES", "DEALS"]
     assert [m.name for m in sp.CommissionPolicy] == ["PER_TOTAL", "PER_LINE"]
-    assert [m.name for m in sp.CommissionLineKind] == ["ORDER", "ORDER_SPIFF", "REFUND",
-                                                       "REFUND_SPIFF"]
+    assert [m.name for m in sp.CommissionLineKind] == [
+        "ORDER", "ORDER_SPIFF", "REFUND", "REFUND_SPIFF", "PAYMENT", "PAYMENT_SPIFF",
+        "CAP_RELEASE", "CAP_CARRY", "CAP_LOST", "DRAW", "DRAW_RECOVERY", "DRAW_FORGIVEN"]
+    assert [int(m) for m in sp.CommissionLineKind] == list(range(12))
     assert [m.name for m in sp.CommissionUnknown] == ["SKIP", "ERROR"]
     assert int(sp.CommissionRunFlag.TOTALS_ONLY) == 1
 
@@ -718,7 +720,7 @@ def test_python_commission_md_runs():
     with open(os.path.join(SOURCE_ROOT, "docs", "python-commission.md"),
               encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 8
     ns = {}
     exec(compile(blocks[0], "python-commission.md", "exec"), ns)
     assert ns["totals"] == {"A": D("8.00"), "B": D("2.50")}
@@ -732,9 +734,738 @@ def test_python_commission_md_runs():
     exec(compile(blocks[2], "python-commission.md", "exec"), ns)
     assert ns["frame"]["total"].tolist() == [D("4.75"), D("4.25")]
     assert len(ns["every_line"]) == 4 and ns["numeric"]["earned"].sum() == 900
+    # invoices: 100.00 - 30.00 = 70.00 x 10 % = 7.00; paid 30.00 of line 1: 3.00
+    exec(compile(blocks[3], "python-commission.md", "exec"), ns)
+    assert ns["invoiced"] == {"A": D("7.00"), "B": D(0)}
+    assert ns["cash"] == {"A": D("3.00"), "B": D(0)}
+    # the draw: B 5.00 topped up 5.00 in January; nothing earned in February: both
+    # topped up 10.00, B's balance 5.00 + 10.00, A's 0 + 10.00
+    exec(compile(blocks[4], "python-commission.md", "exec"), ns)
+    b = ns["topped_up"]
+    assert (b.draw_paid, b.draw_balance, b.total) == (D("5.00"), D("5.00"), D("10.00"))
+    assert b.lines[-1].component is None
+    assert ns["balances"] == {"A": D("10.00"), "B": D("15.00")}
+    # quotas from the set: 2,400.00 / 2 payees / 12 months = 100.00
+    exec(compile(blocks[5], "python-commission.md", "exec"), ns)
+    assert ns["set_quotas"] == {"att": D("100.00")}
+    assert ns["from_store"] == {"A": D("5.20"), "B": D("1.00")}
+    exec(compile(blocks[6], "python-commission.md", "exec"), ns)
+    assert (ns["first"], ns["second"], ns["revision"]) == (1, 2, 2)
+    assert ns["versions"] == [(day(2027, 1, 1), day(2027, 12, 31)), (day(2028, 1, 1), None)]
+    assert ns["in_2028"].info.revision == 2
+    # the step kind: A 60.00 -> 3.00, 130.00 -> 6.50; B 50.00 -> 2.50
+    exec(compile(blocks[7], "python-commission.md", "exec"), ns)
+    assert ns["step_totals"] == {"A": D("6.50"), "B": D("2.50")}
+    ns["kinds"].close()
 
 
 def test_period_property(ctx):
     run = sp.CommissionRun(sp.CommissionPlan(MARGINAL, ctx=ctx), fiscal_year=2027,
                            grain="quarter", index=1)
     assert run.period == (2027, sp.Grain.QUARTER, 1)
+
+
+# ---- the invoice and payment bases (test_commission_api.c's test_bases) ----
+
+def flat_on(basis, rate="10%"):
+    return {"plan": "I", "effective": {"from": "2027-01-01"}, "currency": "USD",
+            "components": [{"id": "c", "measure": {"kind": "amount", "basis": basis},
+                            "period": "month",
+                            "schedule": {"kind": "flat", "tiers": [{"rate": rate}]}}]}
+
+
+# A's invoice line 10 of 100.00 on Jan 12 and a credit note 11 of 30.00 against it on
+# Jan 20.
+INVOICES = {"order_lines": {"id": [10], "day": [day(2027, 1, 12)], "rep": [A],
+                            "amount": [10000]},
+            "refunds": {"id": [11], "ref": [10], "day": [day(2027, 1, 20)],
+                        "amount": [3000]}}
+
+
+def test_the_invoice_basis(ctx, ids):
+    # 100.00 invoiced less the 30.00 credited: 70.00 x 10 % = 7.00 (never 13.00: a credit
+    # note subtracts); the order lines (facts) are not this basis's. B has no invoice: 0.
+    run = computed(flat_on("invoice"), ctx, ids)
+    with pytest.raises(sp.InvalidError, match=r"components\[0\]\.measure\.basis: the invoice "
+                                              r"basis reads the run's invoice lines, and the "
+                                              r"run has none \(no invoice source\)"):
+        run.compute(facts(), ids)
+    assert run.info.computed is False
+    run.compute(facts(), ids, invoices=INVOICES)
+    a = run.statement("A")
+    assert (a.measures, a.total) == ({"c": D("70.00")}, D("7.00"))
+    K = sp.CommissionLineKind
+    assert [(l.kind, l.fact, l.base, l.earned) for l in a.lines] == [
+        (K.ORDER, 10, D("100.00"), D("10.00")), (K.REFUND, 11, D("-30.00"), D("-3.00"))]
+    assert run.statement("B").total == D(0)
+    i = run.info
+    assert (i.lines_read, i.refunds_read, i.payments_read) == (1, 1, 0)
+    # a FactSource, a MemoryFactSource of the caller's, is taken as it is and left open
+    mem = sp.MemoryFactSource(ctx=ctx)
+    for kind, cols in INVOICES.items():
+        mem.append(kind, **cols)
+    run.compute(facts(), ids, invoices=mem)
+    assert run.totals() == {"A": D("7.00"), "B": D(0)} and not mem.closed
+    with pytest.raises(TypeError, match="invoices: expected a FactSource"):
+        run.compute(facts(), ids, invoices=42)
+    assert run.totals() == {"A": D("7.00"), "B": D(0)}  # kept
+
+
+def payments(*rows):
+    """Payments (id, ref, day, amount in cents)."""
+    return {"id": [r[0] for r in rows], "ref": [r[1] for r in rows],
+            "day": [r[2] for r in rows], "amount": [r[3] for r in rows]}
+
+
+def test_the_payment_basis(ctx, ids):
+    # A's line 1 (60.00) paid 30.00 on Jan 25: 30.00 credited x 10 % = 3.00, on a payment
+    # line (fact: the payment's id); B's line 3, unpaid, earns nothing.
+    plan = sp.CommissionPlan(flat_on("payment"), ctx=ctx)
+    run = sp.CommissionRun(plan, fiscal_year=2027)
+    run.set_payees(["A", "B"], ids)
+    run.compute({"order_lines": facts(), "payments": payments((20, 1, day(2027, 1, 25), 3000))},
+                ids)
+    assert run.info.payments_read == 1 and run.totals() == {"A": D("3.00"), "B": D(0)}
+    (line,) = run.statement("A").lines
+    assert (line.kind, line.fact, line.base, line.earned) == (
+        sp.CommissionLineKind.PAYMENT, 20, D("30.00"), D("3.00"))
+    assert run.explain("A", 0)["kind"] == "payment"
+    # payments against invoice lines come with the invoices: invoice line 10 (100.00, less
+    # no credit note on this basis) paid 50.00 on Jan 28: 5.00
+    inv = {"order_lines": INVOICES["order_lines"],
+           "payments": payments((30, 10, day(2027, 1, 28), 5000))}
+    run.compute(facts(), ids, invoices=inv)
+    assert run.totals() == {"A": D("5.00"), "B": D(0)}
+
+
+def test_a_spiff_paid_with_its_line(ctx):
+    # The payment basis with a SPIFF of 50.00 per unit of P: line 1, 4 units, 100.00, paid
+    # a quarter (25.00) on Jan 10. The payment credits 25.00 x 10 % = 2.50 (a payment
+    # line) and a quarter of the SPIFF's 4 x 50.00: R(4 x 25/100) = 1 unit, 50.00 (a
+    # payment_spiff line: base the units, rate the amount per unit).
+    doc = flat_on("payment")
+    doc["components"][0]["spiffs"] = [{"product": "P", "per_unit": 50}]
+    ids = sp.Dictionary(["A", "P"], ctx=ctx)
+    run = sp.CommissionRun(sp.CommissionPlan(doc, ctx=ctx), fiscal_year=2027)
+    run.set_payees(["A"], ids)
+    run.compute({"order_lines": {"id": [1], "day": [day(2027, 1, 5)], "rep": [0],
+                                 "amount": [10000], "quantity": [4], "product": [1]},
+                 "payments": payments((20, 1, day(2027, 1, 10), 2500))}, ids)
+    K = sp.CommissionLineKind
+    got = [(l.kind, l.fact, l.base, l.rate, l.earned) for l in run.statement("A").lines]
+    assert got == [(K.PAYMENT, 20, D("25.00"), D("0.1"), D("2.50")),
+                   (K.PAYMENT_SPIFF, 20, 1, D("50.00"), D("50.00"))]
+    assert run.totals() == {"A": D("52.50")}
+    pytest.importorskip("pandas")
+    frame = run.lines_frame()
+    assert frame["kind"].tolist() == ["payment", "payment_spiff"]
+    assert frame["base"].tolist() == [D("25.00"), 1] and frame["rate"].tolist()[1] == D(50)
+
+
+def test_the_payment_basis_looks_back(ctx, ids):
+    # February: line 1 (60.00, Jan 5) was paid 30.00 on Jan 25 and 30.00 more on Feb 3.
+    # The run reads the lines and payments from the lookback day on: by default the
+    # version's first day (Jan 1), so the January payment only moves the paid amount
+    # (30 -> 60) and February credits 60 - 30 = 30.00: 3.00. From Jan 10 on, line 1 is
+    # not read and its payment is an error naming both.
+    plan = sp.CommissionPlan(flat_on("payment"), ctx=ctx)
+    paid = {"order_lines": facts(),
+            "payments": payments((20, 1, day(2027, 1, 25), 3000),
+                                 (21, 1, day(2027, 2, 3), 3000))}
+    run = sp.CommissionRun(plan, fiscal_year=2027, index=1)
+    assert run.lookback_from is None
+    run.set_payees(["A", "B"], ids)
+    run.compute(paid, ids)
+    assert run.totals() == {"A": D("3.00"), "B": D(0)} and run.info.payments_read == 2
+    late = sp.CommissionRun(plan, fiscal_year=2027, index=1, lookback_from="2027-01-10")
+    assert late.lookback_from == day(2027, 1, 10)
+    late.set_payees(["A", "B"], ids)
+    with pytest.raises(sp.InvalidError, match=r"payments batch 1 row 0: payment 20 references "
+                                              r"line 1, which is no order line from "
+                                              r"2027-01-10 on"):
+        late.compute(paid, ids)
+    with pytest.raises(sp.InvalidError, match="lookback_from: 'soon' is not a date"):
+        sp.CommissionRun(plan, fiscal_year=2027, lookback_from="soon")
+    with pytest.raises(TypeError, match="lookback_from: expected a datetime.date"):
+        sp.CommissionRun(plan, fiscal_year=2027, lookback_from=20454)
+    with pytest.raises(sp.InvalidError, match="lookback_from: 1970-01-01 is the library's "
+                                              "'not set'"):
+        sp.CommissionRun(plan, fiscal_year=2027, lookback_from=day(1970, 1, 1))
+
+
+# ---- draws and caps carried forward (test_commission_api.c's test_draw_carry) ----
+
+DRAW = {"plan": "D", "effective": {"from": "2027-01-01"}, "currency": "USD",
+        "components": [{"id": "c", "measure": {"kind": "amount"}, "period": "month",
+                        "schedule": {"kind": "flat", "tiers": [{"rate": "10%"}]}}],
+        "draw": {"kind": "recoverable", "amount": 10, "period": "month"}}
+
+
+def month_run(doc, ctx, ids, index, payees=("A", "B")):
+    run = sp.CommissionRun(sp.CommissionPlan(doc, ctx=ctx), fiscal_year=2027, index=index)
+    run.set_payees(list(payees), ids)
+    return run
+
+
+def test_a_recoverable_draw_carried_from_month_to_month(ctx, ids):
+    # Flat 10 % and a recoverable draw of 10.00 a month. January: A earns 130 x 10 % =
+    # 13.00, above the draw, nothing to recover. B earns 5.00: topped up by 10 - 5 =
+    # 5.00, paid 10.00, balance 5.00; the top-up line (fact 0, no component, Jan 31) has
+    # base the earnings 5.00 and rate the draw 10.00.
+    jan = month_run(DRAW, ctx, ids, 0)
+    jan.compute(facts(), ids)
+    assert jan.has_draw is True
+    a, b = jan.statement("A"), jan.statement("B")
+    assert (a.total, a.draw_paid, a.draw_recovered, a.draw_balance) == (D("13.00"), 0, 0, 0)
+    assert (b.components, b.draw_paid, b.draw_balance, b.total) == (
+        {"c": D("5.00")}, D("5.00"), D("5.00"), D("10.00"))
+    assert b.draw_forgiven == 0 and b.total == sum(l.earned for l in b.lines)
+    draw = b.lines[1]
+    assert draw == sp.CommissionLine(0, None, sp.CommissionLineKind.DRAW, day(2027, 1, 31),
+                                     D(1), D("5.00"), D("5.00"), D("5.00"), D(0), D("10.00"),
+                                     0, 0)
+    assert b.carry == sp.CommissionCarry(D("5.00"), {"c": D("0.00")})
+    assert jan.carry() == {"A": sp.CommissionCarry(D(0), {"c": D(0)}), "B": b.carry}
+    assert jan.carry(minor=True)["B"] == sp.CommissionCarry(500, {"c": 0}, minor=True)
+    assert jan.statement("B", minor=True).draw_paid == 500
+    e = jan.explain("B", 1)
+    assert (e["kind"], e["rule"], e["draw"], e["base"], e["earned"]) == ("draw", "draw", 10,
+                                                                        5, 5)
+    assert jan.explain("B")["draw"] == {"earned": 5, "paid": 5, "recovered": 0,
+                                        "forgiven": 0, "balance": 5}
+
+    # February, from January's carry: A earns 999.00 x 10 % = 99.90 with no balance to
+    # recover; B earns 0: topped up by 10.00, balance 5.00 + 10.00 = 15.00.
+    feb = month_run(DRAW, ctx, ids, 1)
+    for carry, minor in ((jan.carry(), False), (jan.carry(minor=True), False),
+                         ({"B": [D("5.00"), 0]}, False), ([[0, 0], [500, 0]], True),
+                         ({1: b.carry}, False)):
+        feb.set_carry(carry, minor=minor)
+        assert feb.info.computed is False  # cleared
+        feb.compute(facts(), ids)
+        fb = feb.statement("B")
+        assert (feb.statement("A").total, fb.total, fb.draw_paid, fb.draw_balance) == (
+            D("99.90"), D("10.00"), D("10.00"), D("15.00")), carry
+    # no carry: B's balance starts again from 0
+    feb.set_carry(None)
+    feb.compute(facts(), ids)
+    assert feb.statement("B").draw_balance == D("10.00")
+    feb.set_carry(jan.carry())
+    feb.set_payees(["A", "B"], ids)  # new payees clear the carry too
+    feb.compute(facts(), ids)
+    assert feb.statement("B").draw_balance == D("10.00")
+
+
+def test_a_draw_recovered_and_forgiven(ctx, ids):
+    # February, A carries a balance of 20.00 in: it earns 99.90, 89.90 above the draw, so
+    # min(20.00, 89.90) = 20.00 is recovered: total 99.90 - 20.00 = 79.90, balance 0; the
+    # recovery line's base is the balance before (20.00), its earned -20.00.
+    feb = month_run(DRAW, ctx, ids, 1)
+    feb.set_carry({"A": sp.CommissionCarry(D("20.00"), {"c": 0})})
+    feb.compute(facts(), ids)
+    a = feb.statement("A")
+    assert (a.total, a.draw_recovered, a.draw_paid, a.draw_balance) == (
+        D("79.90"), D("20.00"), 0, 0)
+    rec = a.lines[-1]
+    assert (rec.kind, rec.component, rec.base, rec.earned) == (
+        sp.CommissionLineKind.DRAW_RECOVERY, None, D("20.00"), D("-20.00"))
+    # The same plan forgiving the balance at February's close: B carries 5.00 in, is
+    # topped up 10.00 (15.00), then forgiven 15.00 (a line that pays nothing), balance 0.
+    forgiving = json.loads(json.dumps(DRAW))
+    forgiving["draw"]["forgive_on"] = "2027-02-28"
+    feb = month_run(forgiving, ctx, ids, 1)
+    feb.set_carry({"B": [5, 0]})
+    feb.compute(facts(), ids)
+    b = feb.statement("B")
+    assert (b.total, b.draw_paid, b.draw_forgiven, b.draw_balance) == (
+        D("10.00"), D("10.00"), D("15.00"), 0)
+    assert [(l.kind, l.base, l.earned) for l in b.lines] == [
+        (sp.CommissionLineKind.DRAW, D(0), D("10.00")),
+        (sp.CommissionLineKind.DRAW_FORGIVEN, D("15.00"), D(0))]
+    assert b.carry == sp.CommissionCarry(D(0), {"c": D(0)})
+
+
+CAP = {"plan": "C", "effective": {"from": "2027-01-01"}, "currency": "USD",
+       "components": [{"id": "c", "measure": {"kind": "amount"}, "period": "month",
+                       "schedule": {"kind": "flat", "tiers": [{"rate": "10%"}]},
+                       "cap": {"amount": 10, "carry_forward": True}}]}
+
+
+def test_a_cap_carried_forward(ctx, ids):
+    # A cap of 10.00 a month carried forward. January: A earns 13.00, is paid 10.00 and
+    # carries 3.00 (a cap_carry line: base 3.00, earned 0, rate the cap 10.00; the 3.00
+    # comes off line 2's earning, 7.00 -> 4.00, as modifiers). February: B carries 3.00
+    # in and earns 0: the room is the whole cap, so the 3.00 is released (base 3.00,
+    # earned 3.00).
+    K = sp.CommissionLineKind
+    jan = month_run(CAP, ctx, ids, 0)
+    jan.compute(facts(), ids)
+    a = jan.statement("A")
+    assert (a.total, a.carry) == (D("10.00"), sp.CommissionCarry(D(0), {"c": D("3.00")}))
+    assert [(l.kind, l.base, l.earned, l.rate) for l in a.lines[1:]] == [
+        (K.ORDER, D("70.00"), D("4.00"), D("0.1")), (K.CAP_CARRY, D("3.00"), D(0), D(10))]
+    assert a.lines[1].modifiers == D("-3.00")
+    feb = month_run(CAP, ctx, ids, 1)
+    feb.set_carry({"B": sp.CommissionCarry(D(0), {"c": D("3.00")})})
+    feb.compute(facts(), ids)
+    b = feb.statement("B")
+    assert (b.total, b.components) == (D("3.00"), {"c": D("3.00")})
+    (rel,) = b.lines
+    assert (rel.kind, rel.component, rel.base, rel.earned, rel.fact) == (
+        K.CAP_RELEASE, "c", D("3.00"), D("3.00"), 0)
+    # without carry_forward the excess is lost: a cap_lost line, and a carry-in refused
+    lost = json.loads(json.dumps(CAP))
+    lost["components"][0]["cap"]["carry_forward"] = False
+    jan = month_run(lost, ctx, ids, 0)
+    jan.compute(facts(), ids)
+    assert [(l.kind, l.base) for l in jan.statement("A").lines[2:]] == [(K.CAP_LOST, D("3.00"))]
+    jan.set_carry({"A": [0, 1]})
+    with pytest.raises(sp.InvalidError, match=r'payee "A": components\[0\] \("c"\): carry-in: '
+                                              r"a cap excess of 100, but the component carries "
+                                              r"none forward"):
+        jan.compute(facts(), ids)
+
+
+def test_carry_frames_and_numpy(ctx, ids):
+    pytest.importorskip("pandas")
+    jan = month_run(DRAW, ctx, ids, 0)
+    jan.compute(facts(), ids)
+    n = jan.to_numpy()
+    assert n["carry"].tolist() == [[0, 0], [500, 0]]
+    assert (n["draw_paid"].tolist(), n["draw_balance"].tolist()) == ([0, 500], [0, 500])
+    df = jan.to_frame()
+    assert list(df.columns) == ["c", "draw_paid", "draw_recovered", "draw_forgiven",
+                                "draw_balance", "total"]
+    assert df.loc["B"].tolist() == [D("5.00"), D("5.00"), 0, 0, D("5.00"), D("10.00")]
+    lines = jan.lines_frame()
+    last = lines.iloc[-1]
+    assert (last["payee"], last["kind"], last["base"], last["rate"]) == (
+        "B", "draw", D("5.00"), D("10.00"))
+    assert lines["component"].isna().tolist() == [False, False, False, True]
+    assert jan.lines_frame(minor=True)["rate"].tolist()[-1] == 1000
+    # numpy carry in minor units goes back in as it came
+    feb = month_run(DRAW, ctx, ids, 1)
+    feb.set_carry(n["carry"], minor=True)
+    feb.compute(facts(), ids)
+    assert feb.statement("B").draw_balance == D("15.00")
+
+
+@pytest.mark.parametrize("carry,minor,exc,message", [
+    ([[0, 0]], False, sp.InvalidError, "carry: 1 rows where 2 payees are given"),
+    ([[0], [0, 0]], False, sp.InvalidError,
+     r"carry\[0\]: 1 values where 1 \+ 1 components are needed"),
+    ({"Z": [0, 0]}, False, sp.NotFoundError, r'carry\["Z"\]: "Z" is no payee of the run'),
+    ({"A": [0, 0], 0: [0, 0]}, False, sp.InvalidError,
+     r'carry\[0\]: payee "A" is already given'),
+    ({"A": [0.5, 0]}, False, TypeError, "money and rates never pass through floating point"),
+    ({"A": [D("0.001"), 0]}, False, sp.InvalidError,
+     r"carry\[\"A\"\]\[0\]: 0.001 has more decimal places"),
+    ({"A": [D("5.00"), 0]}, True, TypeError,
+     r'carry\["A"\]\[0\]: expected an int of minor units, not Decimal'),
+    ({"A": sp.CommissionCarry(D(1), {"x": D(1)})}, False, sp.InvalidError,
+     r'carry\["A"\]\.caps\["x"\]: "x" is no component of the plan \(c\): its excess 1 '
+     r"would be lost"),
+    ({"A": sp.CommissionCarry(D(1), [1])}, False, TypeError,
+     r'carry\["A"\]\.caps: expected a mapping'),
+    ("0,0", False, TypeError, r"carry: expected a sequence of rows \(or a mapping\), not str"),
+])
+def test_bad_carry_changes_nothing(ctx, ids, carry, minor, exc, message):
+    feb = month_run(DRAW, ctx, ids, 1)
+    feb.set_carry({"B": [5, 0]})
+    feb.compute(facts(), ids)
+    with pytest.raises(exc, match=message):
+        feb.set_carry(carry, minor=minor)
+    assert feb.info.computed and feb.statement("B").draw_balance == D("15.00")
+
+
+def test_carry_the_library_refuses_when_computing(ctx, ids):
+    np = pytest.importorskip("numpy")
+    feb = month_run(DRAW, ctx, ids, 1)
+    with pytest.raises(TypeError, match="carry: a numpy array needs minor=True"):
+        feb.set_carry(np.zeros((2, 2), dtype="int64"))
+    with pytest.raises(sp.InvalidError, match=r"carry: shape \(2, 3\) where \(2, 2\)"):
+        feb.set_carry(np.zeros((2, 3), dtype="int64"), minor=True)
+    feb.set_carry({"A": ["-0.01", 0]})
+    with pytest.raises(sp.InvalidError, match='payee "A": carry-in: the draw balance -1 is '
+                                              'negative'):
+        feb.compute(facts(), ids)
+    # a balance carried into a plan without a recoverable draw
+    run = computed(MARGINAL, ctx, ids)
+    run.set_carry({"B": [D("0.05"), 0]})
+    with pytest.raises(sp.InvalidError, match='payee "B": carry-in: a draw balance of 5, but '
+                                              'the plan has no recoverable draw'):
+        run.compute(facts(), ids)
+    assert run.has_draw is False
+
+
+# ---- quotas from target sets (test_commission_api.c's test_quotas_from_set) ----
+
+RETRO_SET = {"plan": "R", "effective": {"from": "2027-01-01"}, "currency": "USD",
+             "components": [
+                 {"id": "att", "measure": {"kind": "amount"}, "period": "month",
+                  "quota": {"target_set": {"plan": "FY27", "scenario": "base"}},
+                  "schedule": {"kind": "retroactive", "on": "attainment",
+                               "tiers": [{"rate": "2%"}, {"from": "100%", "rate": "4%"}]}},
+                 {"id": "qtr", "measure": {"kind": "amount"}, "period": "quarter",
+                  "quota": {"target_set": {"plan": "FY27", "scenario": "base"}},
+                  "schedule": {"kind": "flat", "on": "attainment",
+                               "tiers": [{"rate": "1%"}]}}]}
+
+
+def target_of(ctx, grain="month", currency="USD", plan_id="FY27", measure="money"):
+    """Target plan FY27 over Co -> A, B: 2,400.00 decomposed evenly (the default
+    settings): A and B 1,200.00 each, 100.00 a month, 300.00 a quarter."""
+    h = sp.Hierarchy(ctx=ctx)
+    h.add_all(["Co", "A", "B"], [None, "Co", "Co"])
+    h.validate()
+    kw = {"currency": currency} if measure == "money" else {}
+    tp = sp.TargetPlan(plan_id, h, fiscal_year=2027, grain=grain, measure=measure, ctx=ctx,
+                       **kw)
+    return tp, tp.decompose(2400 if measure == "money" else 240000)
+
+
+def test_quotas_from_a_target_set(ctx, ids):
+    tp, ts = target_of(ctx)
+    assert ts.periods_of("A")[0] == D("100.00")  # the month the quota takes
+    run = computed(RETRO_SET, ctx, ids)
+    with pytest.raises(sp.InvalidError, match=r'components\[0\] \("att"\)\.quota\.target_set: '
+                                              r'the quotas of target set of plan "FY27", '
+                                              r'scenario "base" are not loaded'):
+        run.compute(facts(), ids)
+    run.quotas_from_set("att", tp, ts, ids)
+    run.quotas_from_set(1, tp, ts, ids)  # not due in January: 0, and loaded
+    run.compute(facts(), ids)
+    # January: A's quota 100.00, 130 %: 130 x 4 % = 5.20; B at 50 %: 50 x 2 % = 1.00
+    a = run.statement("A")
+    assert a.quotas == {"att": D("100.00"), "qtr": D(0)}
+    assert a.components == {"att": D("5.20"), "qtr": D(0)}
+    assert run.statement("B").total == D("1.00")
+    # March: both due; the quarter's quota is 300.00 (three months) and A's quarter is 60
+    # + 70 + 999 = 1,129.00 at a flat 1 %: 11.29; no March facts for "att"
+    mar = sp.CommissionRun(sp.CommissionPlan(RETRO_SET, ctx=ctx), fiscal_year=2027, index=2)
+    mar.set_payees(["A", "B"], ids)
+    mar.quotas_from_set("att", tp, ts, ids)
+    mar.quotas_from_set("qtr", tp, ts, ids)
+    mar.compute(facts(), ids)
+    a = mar.statement("A")
+    assert a.quotas == {"att": D("100.00"), "qtr": D("300.00")}
+    assert (a.measures["qtr"], a.components) == (D("1129.00"), {"att": D(0), "qtr": D("11.29")})
+
+
+def test_bad_quotas_from_a_set_change_nothing(ctx, ids):
+    tp, ts = target_of(ctx)
+    run = computed(RETRO_SET, ctx, ids)
+    run.quotas_from_set("att", tp, ts, ids)
+    run.quotas_from_set("qtr", tp, ts, ids)
+    run.compute(facts(), ids)
+    tq, tsq = target_of(ctx, grain="quarter")
+    with pytest.raises(sp.InvalidError, match=r"the component's period 2027-01-01 \.\. "
+                                              r"2027-01-31 is not made of the set's quarter "
+                                              r"periods of FY2027"):
+        run.quotas_from_set("att", tq, tsq, ids)
+    for kw, message in ((dict(currency="EUR"), "the set is in EUR, the plan in USD"),
+                        (dict(currency="JPY"), "the set's amounts have 0 decimals, the "
+                                               "plan's currency USD has 2"),
+                        (dict(measure="quantity"), "the set holds quantities, the component "
+                                                   "measures amount")):
+        up, us = target_of(ctx, **kw)
+        with pytest.raises(sp.InvalidError, match=message):
+            run.quotas_from_set("att", up, us, ids)
+    with pytest.raises(sp.NotFoundError, match=r'component: "x" is no component of the plan '
+                                               r'\(att, qtr\)'):
+        run.quotas_from_set("x", tp, ts, ids)
+    with pytest.raises(sp.InvalidError, match="component: index 2 is beyond the plan's 2 "
+                                              "components"):
+        run.quotas_from_set(2, tp, ts, ids)
+    with pytest.raises(TypeError, match="target_set: expected a salesplan.TargetSet, not "
+                                        "TargetPlan"):
+        run.quotas_from_set("att", tp, tp, ids)
+    with pytest.raises(TypeError, match="dictionary: expected a salesplan.Dictionary"):
+        run.quotas_from_set("att", tp, ts, None)
+    assert run.info.computed and run.totals() == {"A": D("5.20"), "B": D("1.00")}
+    x = computed(RETRO_SET, ctx, ids, payees=("A", "X"))
+    with pytest.raises(sp.InvalidError, match=r'quotas from an unsaved target set of plan '
+                                              r'"FY27": payee "X" is no node of the set'):
+        x.quotas_from_set("att", tp, ts, ids)
+
+
+def test_load_quotas_from_a_store(ctx, ids):
+    # the document names the set: the latest version of "base" (the monthly set, saved
+    # after a quarterly one)
+    tp, ts = target_of(ctx)
+    _, tsq = target_of(ctx, grain="quarter")
+    store = sp.MemoryStore(ctx=ctx)
+    run = computed(RETRO_SET, ctx, ids)
+    with pytest.raises(sp.NotFoundError, match=r'components\[0\]\.quota\.target_set: target '
+                                               r'plan "FY27" is not in the store'):
+        run.load_quotas(store, ids)
+    tp.save(store)
+    assert tsq.save(store, "base") == 1 and ts.save(store, "base") == 2
+    run.load_quotas(store, ids)
+    run.compute(facts(), ids)
+    assert run.statement("A").quotas["att"] == D("100.00")
+    assert run.totals() == {"A": D("5.20"), "B": D("1.00")}
+    with pytest.raises(TypeError, match="store: expected a salesplan store"):
+        run.load_quotas("plans.db", ids)
+
+
+# ---- plans in a store (test_commission_api.c's test_plan_store) ----
+
+def version_of(ctx, first, last=None, rate="5%"):
+    eff = {"from": first} if last is None else {"from": first, "to": last}
+    return sp.CommissionPlan({"plan": "AE", "effective": eff, "currency": "USD",
+                              "components": [{"id": "sales", "measure": {"kind": "amount"},
+                                              "period": "month",
+                                              "schedule": {"kind": "flat",
+                                                           "tiers": [{"rate": rate}]}}]},
+                             ctx=ctx)
+
+
+@pytest.mark.parametrize("make", ["memory", "python"])
+def test_plans_in_a_store(ctx, ids, make):
+    from test_storage import DictStore  # a store written in Python
+    store = sp.MemoryStore(ctx=ctx) if make == "memory" else DictStore(ctx=ctx)
+    v2027 = version_of(ctx, "2027-01-01", "2027-12-31")
+    assert v2027.save(store, 0) == 1 and v2027.info.revision == 1
+    v2028 = version_of(ctx, "2028-01-01")
+    with pytest.raises(sp.ConflictError):
+        v2028.save(store, 0)  # made from revision 0, but the store holds 1
+    assert v2028.save(store, 1) == 2
+    with pytest.raises(sp.InvalidError, match="overlaps"):
+        version_of(ctx, "2027-07-01", "2027-09-30").save(store, 2)
+    assert sp.commission_plan_versions(store, "AE") == (
+        [(day(2027, 1, 1), day(2027, 12, 31)), (day(2028, 1, 1), None)], 2)
+    assert sp.commission_plan_versions(store, "AE", 1).versions == [(day(2027, 1, 1),
+                                                                      day(2027, 12, 31))]
+    assert sp.commission_plan_revisions(store, "AE") == [1, 2]
+    assert sp.commission_plan_revisions(store, "none") == []
+    assert sp.commission_plans(store) == ["AE"]
+    # loaded by day: the version in effect then, with the revision it came from
+    p = sp.CommissionPlan.load(store, "AE", day(2027, 6, 1), ctx=ctx)
+    assert (p.info.revision, p.info.effective_to) == (2, day(2027, 12, 31))
+    with pytest.raises(sp.NotFoundError, match='commission plan "AE" revision 2 has no '
+                                               'version in effect on 2026-12-31'):
+        sp.CommissionPlan.load(store, "AE", "2026-12-31", ctx=ctx)
+    # removing 2028's version makes revision 3; revision 2 still has it
+    assert sp.commission_plan_remove_version(store, "AE", "2028-01-01", 2) == 3
+    with pytest.raises(sp.NotFoundError):
+        sp.CommissionPlan.load(store, "AE", day(2030, 1, 1), ctx=ctx)
+    old = sp.CommissionPlan.load(store, "AE", day(2030, 1, 1), 2, ctx=ctx)
+    assert (old.info.effective_from, old.info.revision) == (day(2028, 1, 1), 2)
+    # a run of a stored plan names its revision in every explanation
+    run = sp.CommissionRun(old, fiscal_year=2030)
+    run.set_payees(["A"], ids)
+    run.compute({"id": [1], "day": [day(2030, 1, 2)], "rep": [A], "amount": [2000]}, ids)
+    assert run.explain("A")["revision"] == 2 and run.totals() == {"A": D("1.00")}
+    with pytest.raises(sp.InvalidError, match=r"version 2027-01-01 \.\. 2027-12-31 is its only "
+                                              r"version \(a plan keeps at least one\)"):
+        sp.commission_plan_remove_version(store, "AE", "2027-01-01", 3)
+    assert sp.commission_plan_revisions(store, "AE") == [1, 2, 3]
+
+
+def test_plans_in_a_file_store_and_bad_arguments(ctx, tmp_path):
+    path = tmp_path / "plans.spstore"
+    with sp.FileStore(path, sync=False, ctx=ctx) as store:
+        assert version_of(ctx, "2027-01-01").save(store, 0) == 1
+    with sp.FileStore(path, readonly=True, ctx=ctx) as store:
+        p = sp.CommissionPlan.load(store, "AE", "2027-03-01", ctx=ctx)
+        assert p.info.revision == 1 and p.components[0].id == "sales"
+        with pytest.raises(sp.InvalidError):
+            version_of(ctx, "2028-01-01").save(store, 1)  # a read-only store
+        with pytest.raises(sp.NotFoundError, match="revision 4 is not in the store"):
+            sp.commission_plan_versions(store, "AE", 4)
+    store = sp.MemoryStore(ctx=ctx)
+    plan = version_of(ctx, "2027-01-01")
+    with pytest.raises(sp.InvalidError, match="based_on: -1 is not a revision"):
+        plan.save(store, -1)
+    with pytest.raises(TypeError, match="based_on: expected an int, not str"):
+        plan.save(store, "1")
+    with pytest.raises(TypeError, match="store: expected a salesplan store"):
+        plan.save(None, 0)
+    with pytest.raises(TypeError, match="plan_id: expected str, not int"):
+        sp.CommissionPlan.load(store, 7, "2027-01-01")
+    with pytest.raises(sp.InvalidError, match="day: '2027-13-01' is not a date"):
+        sp.CommissionPlan.load(store, "AE", "2027-13-01")
+    with pytest.raises(sp.InvalidError, match="revision: 4294967296 is not a revision"):
+        sp.commission_plan_versions(store, "AE", 2**32)
+    with pytest.raises(sp.InvalidError, match="commission plan: id is empty"):
+        sp.commission_plan_revisions(store, "")
+    assert sp.commission_plans(store) == [] and plan.info.revision == 0
+
+
+def test_many_versions_grow_the_buffers(ctx):
+    # twenty monthly versions of 2027-2028 (one revision each): more than the first
+    # buffer of 16 the listings start with
+    store = sp.MemoryStore(ctx=ctx)
+    firsts = [day(2027 + m // 12, m % 12 + 1, 1) for m in range(20)]
+    for k, first in enumerate(firsts):
+        last = None if k == 19 else firsts[k + 1] - datetime.timedelta(days=1)
+        version_of(ctx, first.isoformat(), last and last.isoformat()).save(store, k)
+    got = sp.commission_plan_versions(store, "AE")
+    assert got.revision == 20 and [v[0] for v in got.versions] == firsts
+    assert got.versions[-1][1] is None and got.versions[0][1] == day(2027, 1, 31)
+    assert sp.commission_plan_revisions(store, "AE") == list(range(1, 21))
+
+
+# ---- plug-in schedule kinds (test_commission_api.c's test_plugin) ----
+
+STEP = {"plan": "P", "effective": {"from": "2027-01-01"}, "currency": "USD",
+        "components": [{"id": "c", "measure": {"kind": "amount"}, "period": "month",
+                        "schedule": {"kind": "plugin", "name": "step",
+                                     "params": {"per": 1000, "pay": 50}}}]}
+
+
+class StepState:
+    def __init__(self, per, pay):
+        self.per, self.pay = per, pay
+
+
+def step_prepare(params):
+    if not isinstance(params, dict) or not isinstance(params.get("per"), int) or \
+            params["per"] <= 0:
+        raise ValueError("per must be a whole number above 0")
+    return StepState(params["per"], params["pay"])
+
+
+def step_payout(state, measure, quota):
+    # P(x) = floor(x / per) x pay for x >= 0, 0 below
+    return 0 if measure < 0 else measure // state.per * state.pay
+
+
+def test_a_plugin_kind(ctx, ids):
+    # "step" pays 0.50 for every whole 10.00 of the period's measure. A: 60.00 -> 6 x 50 =
+    # 3.00; then 130.00 -> 13 x 50 = 6.50, so line 2 earns 3.50; B: 50.00 -> 2.50.
+    with pytest.raises(sp.InvalidError, match=r"components\[0\]\.schedule\.name: no plug-in "
+                                              r"kind 'step' is registered on this context"):
+        sp.CommissionPlan(STEP, ctx=ctx)
+    seen = []
+
+    def prepare(params):
+        seen.append(params)
+        return step_prepare(params)
+
+    sp.register_commission_kind("step", prepare=prepare, payout=step_payout, ctx=ctx)
+    plan = sp.CommissionPlan(STEP, ctx=ctx)
+    assert seen == [{"per": 1000, "pay": 50}]
+    assert '"name":"step","params":{"per":1000,"pay":50}' in plan.document
+    for totals_only in (False, True):
+        run = sp.CommissionRun(plan, fiscal_year=2027, totals_only=totals_only)
+        run.set_payees(["A", "B"], ids)
+        run.compute(facts(), ids)
+        assert run.totals() == {"A": D("6.50"), "B": D("2.50")}
+        if not totals_only:
+            assert [l.earned for l in run.statement("A").lines] == [D("3.00"), D("3.50")]
+            e = run.explain("A", 1)
+            assert (e["schedule"], e["earned"]) == ("plugin", D("3.5"))
+    assert len(seen) == 3  # the plan, and each run's copy of it
+
+
+def test_plugin_exceptions_come_back_as_they_were(ctx, ids):
+    class RateServiceDown(Exception):
+        pass
+
+    state = {"fail": None}
+
+    def payout(st, measure, quota):
+        if state["fail"] is not None:
+            raise state["fail"]
+        return step_payout(st, measure, quota)
+
+    sp.register_commission_kind("step", prepare=step_prepare, payout=payout, ctx=ctx)
+    run = sp.CommissionRun(sp.CommissionPlan(STEP, ctx=ctx), fiscal_year=2027)
+    run.set_payees(["A", "B"], ids)
+    run.compute(facts(), ids)
+    state["fail"] = RateServiceDown("the rate service is down")
+    with pytest.raises(RateServiceDown, match="the rate service is down") as e:
+        run.compute(facts(), ids)
+    notes = " ".join(getattr(e.value, "__notes__", []))
+    if hasattr(e.value, "add_note"):
+        assert 'commission run: payee "A": components[0] ("c"): fact ' in notes
+        assert "plug-in kind 'step'" in notes and "RateServiceDown" in notes
+    assert run.totals() == {"A": D("6.50"), "B": D("2.50")}  # the earlier results kept
+    state["fail"] = None
+    # a payout that is no int, or too large: a TypeError / ExactOverflowError out of it
+    sp.register_commission_kind("float", prepare=lambda p: None,
+                                payout=lambda s, m, q: 0.5, ctx=ctx)
+    sp.register_commission_kind("huge", prepare=lambda p: None,
+                                payout=lambda s, m, q: 2**63, ctx=ctx)
+    for name, exc, message in (("float", TypeError, "payout of kind 'float': expected an int "
+                                                    "of minor units, not float"),
+                               ("huge", sp.ExactOverflowError, "payout of kind 'huge': "
+                                                               "9223372036854775808 does not "
+                                                               "fit int64_t")):
+        doc = json.loads(json.dumps(STEP))
+        doc["components"][0]["schedule"]["name"] = name
+        r = sp.CommissionRun(sp.CommissionPlan(doc, ctx=ctx), fiscal_year=2027)
+        r.set_payees(["A"], ids)
+        with pytest.raises(exc, match=message):
+            r.compute(facts(), ids)
+        assert r.info.computed is False
+    # params the kind refuses: the plan is refused with prepare's own exception
+    bad = json.loads(json.dumps(STEP))
+    bad["components"][0]["schedule"]["params"] = {"per": 0, "pay": 50}
+    with pytest.raises(ValueError, match="per must be a whole number above 0") as e:
+        sp.CommissionPlan(bad, ctx=ctx)
+    if hasattr(e.value, "add_note"):
+        assert "components[0].schedule.params: the plug-in kind 'step' refuses its params" in \
+            " ".join(e.value.__notes__)
+    # the next call is not disturbed by what failed before
+    assert sp.CommissionPlan(STEP, ctx=ctx).info.id == "P"
+
+
+def test_plugin_on_attainment_and_lifetimes(ctx, ids):
+    # "bonus" pays 10.00 once the measure reaches the quota (100.00): A reaches it on its
+    # second line (130.00), B (50.00) never.
+    import gc
+    import weakref
+    states = []
+
+    def prepare(params):
+        s = StepState(1, params["pay"])
+        states.append(weakref.ref(s))
+        return s
+
+    sp.register_commission_kind(
+        "bonus", prepare=prepare, ctx=ctx,
+        payout=lambda s, measure, quota: s.pay if measure >= quota else 0)
+    del prepare
+    gc.collect()  # the callables live as long as the context
+    doc = {"plan": "P", "effective": {"from": "2027-01-01"}, "currency": "USD",
+           "components": [{"id": "c", "measure": {"kind": "amount"}, "period": "month",
+                           "quota": {"given": True},
+                           "schedule": {"kind": "plugin", "on": "attainment",
+                                        "name": "bonus", "params": {"pay": 1000}}}]}
+    plan = sp.CommissionPlan(doc, ctx=ctx)
+    run = sp.CommissionRun(plan, fiscal_year=2027)
+    run.set_payees(["A", "B"], ids)
+    run.set_quotas([100, 100])
+    run.compute(facts(), ids)
+    assert [l.earned for l in run.statement("A").lines] == [D(0), D("10.00")]
+    assert run.totals() == {"A": D("10.00"), "B": D(0)}
+    # each state is dropped with its plan (the run holds a copy of its own)
+    assert len(states) == 2 and all(r() is not None for r in states)
+    plan.close()
+    run.close()
+    gc.collect()
+    assert all(r() is None for r in states)
+
+
+def test_registering_bad_kinds(ctx):
+    sp.register_commission_kind("step", prepare=step_prepare, payout=step_payout, ctx=ctx)
+    with pytest.raises(sp.ConflictError, match="commission kind 'step' is already registered"):
+        sp.register_commission_kind("step", prepare=step_prepare, payout=step_payout, ctx=ctx)
+    with pytest.raises(sp.InvalidError, match="commission kind: the name is empty or NULL"):
+        sp.register_commission_kind("", prepare=step_prepare, payout=step_payout, ctx=ctx)
+    with pytest.raises(sp.InvalidError, match="longer than 255 bytes"):
+        sp.register_commission_kind("k" * 256, prepare=step_prepare, payout=step_payout,
+                                    ctx=ctx)
+    with pytest.raises(TypeError, match="prepare: expected a callable"):
+        sp.register_commission_kind("x", prepare=None, payout=step_payout, ctx=ctx)
+    with pytest.raises(TypeError, match="payout: expected a callable"):
+        sp.register_commission_kind("x", prepare=step_prepare, payout=3, ctx=ctx)
+    with pytest.raises(TypeError, match="name: expected str, not bytes"):
+        sp.register_commission_kind(b"x", prepare=step_prepare, payout=step_payout, ctx=ctx)
+    # a kind belongs to its context: another context's plans do not know it
+    with sp.Context() as other:
+        with pytest.raises(sp.InvalidError, match="no plug-in kind 'step'"):
+            sp.CommissionPlan(STEP, ctx=other)

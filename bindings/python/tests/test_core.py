@@ -151,6 +151,47 @@ def test_each_thread_has_its_own_implicit_context():
     assert seen[0] is not mine and not seen[0].closed
 
 
+def test_what_a_context_retains_lives_until_its_c_context_is_freed():
+    import gc
+    import weakref
+
+    class Table:
+        pass
+
+    c = sp.Context()
+    d = sp.Dictionary(["A"], ctx=c)
+    t = Table()
+    c._retain(t)
+    seen = weakref.ref(t)
+    del t
+    gc.collect()
+    assert seen() is not None
+    # the context is closed while an object made in it lives on: the C context (and what
+    # it retains) outlives that object
+    c._ptr = None
+    gc.collect()
+    assert seen() is not None and c._cptr is not None
+    d.close()
+    gc.collect()
+    assert seen() is None and c._cptr is None
+
+
+def test_filled_grows_the_buffers_to_the_count_needed():
+    caps = []
+
+    def call(cap, count):
+        caps.append(cap)
+        count.value = 40
+        if cap < 40:
+            raise sp.BufferTooSmallError("too small")
+        return list(range(count.value))
+
+    assert _core.filled(call) == list(range(40)) and caps == [16, 40]
+    # a count below double the room: the room doubles
+    caps.clear()
+    assert len(_core.filled(call, cap=30)) == 40 and caps == [30, 60]
+
+
 def test_context_of_refuses_other_types():
     with pytest.raises(TypeError, match="ctx: expected a salesplan.Context, not int"):
         sp.Context.of(3)

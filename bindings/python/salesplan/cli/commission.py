@@ -3,16 +3,17 @@ commission").
 
     salesplan commission run       statements of one period: per payee and component
     salesplan commission explain   one statement's total, or one of its lines, traced
+    salesplan commission plan      plans in a store: save a version, show one, list them
 """
 import argparse
 import re
 
-from . import add_command, add_input_options, add_module, add_output_options, int_arg, \
-    rate_arg
+from . import add_command, add_input_options, add_module, add_output_options, date_arg, \
+    int_arg, rate_arg
 from .errors import CliInputError, CliUsageError
 
 NAME = "commission"
-HELP = "sales commissions: run a period, explain a statement"
+HELP = "sales commissions: run a period, explain a statement, store plans"
 
 MODULE_EPILOG = """\
 examples:
@@ -21,20 +22,58 @@ examples:
       --period 2027-Q1 --quotas quotas.csv --lines --format csv -o lines.csv
   salesplan commission explain --plan plan.json --facts lines.csv --period 2027-01 \\
       --payee A --line 1
+  salesplan commission plan save --store plans.spstore --plan plan.json
+  salesplan commission plan versions --store plans.spstore --id AE
+"""
+
+PLAN_EPILOG = """\
+A plan is stored as revisions 1, 2, 3, ...: each save of a version (a document with
+"effective": {"from": ..., "to": ...}) makes the next revision, with the version added or
+in place of the one with the same first day; every revision stays readable.
+
+examples:
+  salesplan commission plan save --store plans.spstore --plan ae-2027.json
+  salesplan commission plan save --store plans.spstore --plan ae-2028.json --based-on 1
+  salesplan commission plan versions --store plans.spstore --id AE
+  salesplan commission plan show --store plans.spstore --id AE --day 2027-06-01
+  salesplan commission plan show --store plans.spstore --id AE --day 2027-06-01 \\
+      --revision 1 -o ae.json
+"""
+
+SAVE_EPILOG = """\
+Saves the version into the plan's next revision (created with the store when absent):
+--based-on is the revision the document was edited from (0, the default: a new plan);
+another revision stored is refused (exit 1: someone saved since; show the latest, edit,
+save again with its revision). The set of versions is checked: no overlap, no gap the
+later version does not declare ("gap": "allowed"), one currency. Prints the versions of
+the new revision.
+
+examples:
+  salesplan commission plan save --store plans.spstore --plan ae-2027.json
+  salesplan commission plan save --store plans.spstore --plan ae-2028.json --based-on 1
 """
 
 INPUT_HELP = """\
 input files:
   --plan     JSON: one version of a commission plan (docs/commission.md, "Plan
              documents")
-  --facts    CSV of order lines: rep, day, amount (a decimal amount in the plan's
-             currency), and optionally id (an integer, unique; default the record's
-             number), quantity (an integer), cost (an amount), product, customer, grid
-             (ids; empty: none)
+  --facts    CSV of order lines (the booking basis): rep, day, amount (a decimal amount
+             in the plan's currency), and optionally id (an integer, unique; default the
+             record's number), quantity (an integer), cost (an amount), product,
+             customer, grid (ids; empty: none)
   --refunds  CSV of refunds: ref (the id of the order line refunded), day, amount (the
              money returned, 0 or more), and optionally id, quantity, cost
+  --invoices CSV of invoice lines (the invoice basis), as --facts (day: the invoice's)
+  --invoice-refunds
+             CSV of credit notes and reversals, as --refunds (ref: an invoice line's id)
+  --payments CSV of payments (the payment basis): ref (the id of the line paid: an
+             invoice line of --invoices when given, else an order line of --facts), day,
+             amount (signed: a negative payment reverses), and optionally id
+  --lookback-from DATE
+             the payment basis reads lines and payments from this day on (default the
+             plan version's first day)
   --payees   CSV with a column payee: the payees, in the order printed (default: every
-             rep of the order lines, in byte order; or --payee ID ...)
+             rep of the order and invoice lines, in byte order; or --payee ID ...)
   --quotas   CSV: payee, then one column per component on attainment, named by its id
              (quota for a plan of one component), an amount for a money measure, an
              integer for a measure of units; rows of other payees are ignored
@@ -48,8 +87,9 @@ the calendar labels them (FY2027-M03); or --year 2027 --grain quarter --index 1 
 """
 
 RUN_EPILOG = INPUT_HELP + """
-output: per payee, each component's measure (and quota) and earnings, and the total;
-with --lines the statement lines (line: the index explain --line takes).
+output: per payee, each component's measure (and quota) and earnings, the draw's
+figures when the plan has a draw, and the total; with --lines the statement lines (line:
+the index explain --line takes).
 
 examples:
   salesplan commission run --plan plan.json --facts lines.csv --period 2027-01
@@ -102,10 +142,22 @@ def period_arg(text: str):
 def _inputs(p, explain):
     g = p.add_argument_group("inputs")
     g.add_argument("--plan", required=True, metavar="JSON", help="the plan version")
-    g.add_argument("--facts", required=True, metavar="CSV", help="the order lines")
+    g.add_argument("--facts", default=None, metavar="CSV",
+                   help="the order lines (--facts or --invoices is required)")
     g.add_argument("--refunds", default=None, metavar="CSV", help="refunds of the lines")
+    g.add_argument("--invoices", default=None, metavar="CSV",
+                   help="the invoice lines (the invoice basis)")
+    g.add_argument("--invoice-refunds", default=None, metavar="CSV",
+                   help="credit notes and reversals of the invoice lines")
+    g.add_argument("--payments", default=None, metavar="CSV",
+                   help="payments of the invoice lines (or, without --invoices, of the "
+                        "order lines)")
+    g.add_argument("--lookback-from", type=date_arg, default=None, metavar="DATE",
+                   help="the payment basis reads lines and payments from DATE on "
+                        "(default the plan version's first day)")
     g.add_argument("--payees", default=None, metavar="CSV",
-                   help="the payees (column payee); default every rep of the facts")
+                   help="the payees (column payee); default every rep of the order and "
+                        "invoice lines")
     if not explain:
         g.add_argument("--payee", action="append", default=None, metavar="ID",
                        dest="payee_ids", help="a payee (repeat for more), instead of --payees")
@@ -127,6 +179,53 @@ def _inputs(p, explain):
                    help="with --year: the period of the year, 0-based (0: the first month "
                         "or quarter)")
     add_input_options(p)
+
+
+def _plan_store_commands(commands):
+    p = add_command(commands, "plan", None, "commission plans in a store: save, show, "
+                    "versions", epilog=PLAN_EPILOG)
+    sub = p.add_subparsers(dest="plan_command", metavar="<command>", title="commands")
+    sub.required = True
+
+    def store(q, create):
+        g = q.add_argument_group("store")
+        g.add_argument("--store", required=True, metavar="FILE",
+                       help="the store file" + (" (created when absent)" if create else
+                                                " (made by commission plan save)"))
+        return g
+
+    q = add_command(sub, "save", plan_save, "save a version as the plan's next revision",
+                    epilog=SAVE_EPILOG)
+    g = store(q, True)
+    g.add_argument("--plan", required=True, metavar="JSON", help="the version's document")
+    g.add_argument("--based-on", type=int_arg, default=0, metavar="REVISION",
+                   help="the revision the document was edited from (default 0: a new "
+                        "plan)")
+    add_input_options(q)
+    add_output_options(q)
+
+    q = add_command(sub, "versions", plan_versions,
+                    "the versions of a revision (default the latest)",
+                    epilog="output: a row per version, from and to (empty: open-ended).")
+    g = store(q, False)
+    g.add_argument("--id", required=True, metavar="ID", help="the plan's id")
+    g.add_argument("--revision", type=int_arg, default=0, metavar="N",
+                   help="the revision (default the latest)")
+    add_output_options(q)
+
+    q = add_command(sub, "show", plan_show,
+                    "the document of the version in effect on a day",
+                    epilog="output: the canonical document, as indented JSON (save takes "
+                           "it back).")
+    g = store(q, False)
+    g.add_argument("--id", required=True, metavar="ID", help="the plan's id")
+    g.add_argument("--day", required=True, type=date_arg, metavar="DATE",
+                   help="the day the version is in effect")
+    g.add_argument("--revision", type=int_arg, default=0, metavar="N",
+                   help="the revision (default the latest)")
+    g = q.add_argument_group("output")
+    g.add_argument("--output", "-o", default=None, metavar="FILE",
+                   help="write the JSON to FILE (atomically) instead of stdout")
 
 
 def register(subparsers):
@@ -156,6 +255,7 @@ def register(subparsers):
                    help="draw a progress bar on stderr (default: when it is a terminal)")
     g.add_argument("--no-progress", dest="progress", action="store_false",
                    help="never draw a progress bar")
+    _plan_store_commands(commands)
 
 
 # ---- reading the inputs ----
@@ -194,16 +294,20 @@ def read_plan(path, args):
         raise sp.InvalidError(f"{path}: {e}", e.code) from None
 
 
-def _fact_cols(refunds):
+def _fact_cols(kind):
+    """The columns of a CSV of "lines" (order or invoice lines), "refunds" or
+    "payments"."""
     from .csvin import Col
     from decimal import Decimal
     cols = [Col("id", "int", required=False, unique=True,
                 what="an integer id, unique in the file"),
-            Col("day", "date"), Col("amount", "money"),
-            Col("quantity", "int", required=False, default=0),
-            Col("cost", "money", required=False, default=Decimal(0))]
-    if refunds:
-        return cols + [Col("ref", "int", what="the id of an order line (an integer)")]
+            Col("day", "date"), Col("amount", "money")]
+    if kind == "payments":
+        return cols + [Col("ref", "int", what="the id of the line paid (an integer)")]
+    cols += [Col("quantity", "int", required=False, default=0),
+             Col("cost", "money", required=False, default=Decimal(0))]
+    if kind == "refunds":
+        return cols + [Col("ref", "int", what="the id of a line (an integer)")]
     return cols + [Col("rep", "id")] + [Col(n, "str", required=False)
                                         for n in ("product", "customer", "grid")]
 
@@ -218,31 +322,78 @@ def _ids(t):
     return out
 
 
-def read_facts(args, exponent):
-    """(order lines Table, their ids, refunds Table or None, their ids)."""
-    from .csvin import quote, read_csv
-    lines = read_csv(args.facts, _fact_cols(False), encoding=args.encoding,
-                     date_format=args.date_format, exponent=exponent)
-    line_ids = _ids(lines)
-    refunds = refund_ids = None
-    if args.refunds:
-        refunds = read_csv(args.refunds, _fact_cols(True), encoding=args.encoding,
-                           date_format=args.date_format, exponent=exponent)
-        refund_ids = _ids(refunds)
-        known = set(line_ids)
-        for row, (ref, amount) in enumerate(zip(refunds["ref"], refunds["amount"])):
-            if ref not in known:
-                raise refunds.error(row, "ref", f"the id of an order line of {args.facts}",
-                                    quote(str(ref)))
+class Facts:
+    """What one source's CSV files hold: lines (a Table or None) and their ids, refunds
+    and their ids, payments and their ids (None when not given)."""
+
+    def __init__(self):
+        self.lines = self.line_ids = self.refunds = self.refund_ids = None
+        self.payments = self.payment_ids = None
+
+
+def _read(path, kind, args, exponent):
+    from .csvin import read_csv
+    t = read_csv(path, _fact_cols(kind), encoding=args.encoding,
+                 date_format=args.date_format, exponent=exponent)
+    return t, _ids(t)
+
+
+def _check_refs(t, path_of_lines, line_ids, noun):
+    from .csvin import quote
+    known = set(line_ids)
+    for row, ref in enumerate(t["ref"]):
+        if ref not in known:
+            raise t.error(row, "ref", f"the id of {noun} of {path_of_lines}", quote(str(ref)))
+
+
+def read_source(args, exponent, lines_path, refunds_path, noun):
+    """The lines (lines_path, may be None), their refunds and, for the source the
+    payments reference (the invoices when given, else the order lines), the payments."""
+    from .csvin import quote
+    f = Facts()
+    if lines_path:
+        f.lines, f.line_ids = _read(lines_path, "lines", args, exponent)
+    if refunds_path:
+        f.refunds, f.refund_ids = _read(refunds_path, "refunds", args, exponent)
+        _check_refs(f.refunds, lines_path, f.line_ids or [], noun)
+        for row, amount in enumerate(f.refunds["amount"]):
             if amount < 0:
-                raise refunds.error(row, "amount", "the money returned, 0 or more",
-                                    quote(str(amount)))
-    return lines, line_ids, refunds, refund_ids
+                raise f.refunds.error(row, "amount", "the money returned, 0 or more",
+                                      quote(str(amount)))
+    return f
 
 
-def read_payees(args, lines):
-    """The payees' ids: --payees, --payee, or every rep of the order lines (byte order);
-    explain's --payee is added to the default."""
+def read_facts(args, exponent):
+    """(order lines Facts, invoice Facts): each source's lines and refunds, the payments
+    with the invoices when given, else with the order lines."""
+    if not args.facts and not args.invoices:
+        raise CliUsageError(f"commission {args.command}: --facts or --invoices is required "
+                            f"(the order lines, the invoice lines) (see 'salesplan "
+                            f"commission {args.command} --help')")
+    for given, needs in (("refunds", "facts"), ("invoice_refunds", "invoices")):
+        if getattr(args, given) and not getattr(args, needs):
+            raise CliUsageError(f"commission {args.command}: argument "
+                                f"--{given.replace('_', '-')}: needs --{needs} (the lines "
+                                f"refunded) (see 'salesplan commission {args.command} "
+                                f"--help')")
+    orders = read_source(args, exponent, args.facts, args.refunds, "an order line")
+    invoices = read_source(args, exponent, args.invoices, args.invoice_refunds,
+                           "an invoice line")
+    if args.payments:
+        paid = invoices if args.invoices else orders
+        if paid.lines is None:
+            raise CliUsageError(f"commission {args.command}: argument --payments: needs "
+                                f"--facts or --invoices (the lines paid) (see 'salesplan "
+                                f"commission {args.command} --help')")
+        paid.payments, paid.payment_ids = _read(args.payments, "payments", args, exponent)
+        _check_refs(paid.payments, args.invoices or args.facts, paid.line_ids,
+                    "an invoice line" if args.invoices else "an order line")
+    return orders, invoices
+
+
+def read_payees(args, reps):
+    """The payees' ids: --payees, --payee, or every rep of the order and invoice lines
+    (`reps`; byte order); explain's --payee is added to the default."""
     from .csvin import Col, read_csv
     given = getattr(args, "payee_ids", None)
     if args.payees and given:
@@ -256,7 +407,7 @@ def read_payees(args, lines):
     elif given:
         payees = list(dict.fromkeys(given))
     else:
-        reps = set(lines["rep"])
+        reps = set(reps)
         if args.command == "explain":
             reps.add(args.payee)
         payees = sorted(reps, key=lambda s: s.encode("utf-8", "surrogatepass"))
@@ -318,18 +469,21 @@ def read_quotas(path, args, plan, payees):
 
 
 def read_splits(path, args, line_ids, payees):
-    """(fact ids, payees, shares) of the splits CSV; the shares of a fact sum to 100 %."""
+    """(fact ids, payees, shares) of the splits CSV; the shares of a fact sum to 100 %.
+    line_ids: the ids of the order and invoice lines."""
     from decimal import Decimal
     from .csvin import Col, quote, read_csv
     t = read_csv(path, [Col("fact", "int"), Col("payee", "id"),
                         Col("share", "str", what="a share: 0.5 or 50%")],
                  encoding=args.encoding)
     known_facts, known = set(line_ids), set(payees)
+    files = " or ".join(f for f in (args.facts, args.invoices) if f)
+    noun = ("an order or invoice line" if args.facts and args.invoices else
+            "an order line" if args.facts else "an invoice line")
     shares, sums, first = [], {}, {}
     for row, (fact, payee, text) in enumerate(zip(t["fact"], t["payee"], t["share"])):
         if fact not in known_facts:
-            raise t.error(row, "fact", f"the id of an order line of {args.facts}",
-                          quote(str(fact)))
+            raise t.error(row, "fact", f"the id of {noun} of {files}", quote(str(fact)))
         if payee not in known:
             raise t.error(row, "payee", "a payee of the run", quote(payee))
         try:
@@ -359,44 +513,63 @@ def compute(args, env, *, lines):
     year, grain, index = _period(args)
     plan = read_plan(args.plan, args)
     exponent = plan.info.exponent
-    t, line_ids, refunds, refund_ids = read_facts(args, exponent)
-    payees = read_payees(args, t)
+    orders, invoices = read_facts(args, exponent)
+    sources = [f for f in (orders, invoices) if f.lines is not None]
+    payees = read_payees(args, [r for f in sources for r in f.lines["rep"]])
     if args.unknown == "error":
         known = set(payees)
-        for row, rep in enumerate(t["rep"]):
-            if rep not in known:
-                from .csvin import quote
-                raise t.error(row, "rep", "a payee of the run (--unknown error)", quote(rep))
+        for f in sources:
+            for row, rep in enumerate(f.lines["rep"]):
+                if rep not in known:
+                    from .csvin import quote
+                    raise f.lines.error(row, "rep", "a payee of the run (--unknown error)",
+                                        quote(rep))
     quotas = read_quotas(args.quotas, args, plan, payees) if args.quotas else None
-    splits = read_splits(args.splits, args, line_ids, payees) if args.splits else None
+    splits = (read_splits(args.splits, args, [i for f in sources for i in f.line_ids],
+                          payees) if args.splits else None)
 
     ids = sp.Dictionary()
     ids.intern_all(payees)
-    facts = {}
-    if len(t):
-        cols = {"id": line_ids, "day": t["day"], "rep": ids.intern_all(t["rep"]),
-                "amount": [to_minor(a, exponent, "amount") for a in t["amount"]]}
-        if t.field("quantity"):
-            cols["quantity"] = t["quantity"]
-        if t.field("cost"):
-            cols["cost"] = [to_minor(a, exponent, "cost") for a in t["cost"]]
-        for name in ("product", "customer", "grid"):
-            if t.field(name):
-                col = t[name]
-                at = ids.intern_all([v for v in col if v])
-                it = iter(at)
-                cols[name] = [next(it) if v else NONE for v in col]
-        facts["order_lines"] = cols
-    if refunds is not None and len(refunds):
-        cols = {"id": refund_ids, "ref": refunds["ref"], "day": refunds["day"],
-                "amount": [to_minor(a, exponent, "amount") for a in refunds["amount"]]}
-        if refunds.field("quantity"):
-            cols["quantity"] = refunds["quantity"]
-        if refunds.field("cost"):
-            cols["cost"] = [to_minor(a, exponent, "cost") for a in refunds["cost"]]
-        facts["refunds"] = cols
+
+    def money(t, name):
+        return [to_minor(a, exponent, name) for a in t[name]]
+
+    def columns(f):
+        """The fact source's columns by kind, of one source's tables."""
+        facts = {}
+        t = f.lines
+        if t is not None and len(t):
+            cols = {"id": f.line_ids, "day": t["day"], "rep": ids.intern_all(t["rep"]),
+                    "amount": money(t, "amount")}
+            if t.field("quantity"):
+                cols["quantity"] = t["quantity"]
+            if t.field("cost"):
+                cols["cost"] = money(t, "cost")
+            for name in ("product", "customer", "grid"):
+                if t.field(name):
+                    col = t[name]
+                    at = ids.intern_all([v for v in col if v])
+                    it = iter(at)
+                    cols[name] = [next(it) if v else NONE for v in col]
+            facts["order_lines"] = cols
+        t = f.refunds
+        if t is not None and len(t):
+            cols = {"id": f.refund_ids, "ref": t["ref"], "day": t["day"],
+                    "amount": money(t, "amount")}
+            if t.field("quantity"):
+                cols["quantity"] = t["quantity"]
+            if t.field("cost"):
+                cols["cost"] = money(t, "cost")
+            facts["refunds"] = cols
+        t = f.payments
+        if t is not None and len(t):
+            facts["payments"] = {"id": f.payment_ids, "ref": t["ref"], "day": t["day"],
+                                 "amount": money(t, "amount")}
+        return facts or {"order_lines": []}
+
     run = sp.CommissionRun(plan, fiscal_year=year, grain=grain, index=index,
-                           unknown=args.unknown, totals_only=not lines)
+                           unknown=args.unknown, totals_only=not lines,
+                           lookback_from=args.lookback_from)
     run.set_payees(payees, ids)
     if quotas is not None:
         run.set_quotas({p: quotas.get(p, {}) for p in payees})
@@ -404,7 +577,8 @@ def compute(args, env, *, lines):
         run.set_splits(*splits)
     bar = env.bar("commission")
     try:
-        run.compute(facts or {"order_lines": []}, ids, progress=bar)
+        run.compute(columns(orders), ids,
+                    invoices=columns(invoices) if args.invoices else None, progress=bar)
     finally:
         progress.finish(bar)
     return plan, run, payees
@@ -420,14 +594,20 @@ def _meta(plan, run):
         meta["to"] = ri.end_day - datetime.timedelta(days=1)
     meta.update({"currency": info.currency, "rounding": info.rounding.name.lower(),
                  "policy": info.policy.name.lower(), "lines_read": ri.lines_read,
-                 "refunds_read": ri.refunds_read, "not_payee": ri.not_payee})
+                 "refunds_read": ri.refunds_read, "payments_read": ri.payments_read,
+                 "not_payee": ri.not_payee})
     return meta
+
+
+# The lines whose rate is the schedule's (a money measure's: 0.05), not an amount.
+_SCHEDULE_KINDS = ("ORDER", "REFUND", "PAYMENT")
 
 
 def _rate(line, money):
     """A line's rate for printing: a money measure's rate without trailing zeros (0.05);
-    an amount per unit as it is (12.50)."""
-    return line.rate.normalize() if money and not line.kind & 1 else line.rate
+    an amount (per unit, per line, a cap, a draw) as it is (12.50)."""
+    return line.rate.normalize() if money and line.kind.name in _SCHEDULE_KINDS else \
+        line.rate
 
 
 def totals_result(plan, run):
@@ -443,6 +623,9 @@ def totals_result(plan, run):
         if has_quotas and c.on_attainment:
             cols.append(f"{c.id}.quota")
         cols.append(f"{c.id}.earned")
+    draw = run.has_draw
+    if draw:
+        cols += ["draw.paid", "draw.recovered", "draw.forgiven", "draw.balance"]
     cols.append("total")
     rows = []
     for s in stats:
@@ -452,6 +635,8 @@ def totals_result(plan, run):
             if has_quotas and c.on_attainment:
                 row.append(s.quotas[c.id])
             row.append(s.components[c.id])
+        if draw:
+            row += [s.draw_paid, s.draw_recovered, s.draw_forgiven, s.draw_balance]
         rows.append(row + [s.total])
     meta = _meta(plan, run)
     from .._convert import from_minor
@@ -467,7 +652,7 @@ def lines_result(plan, run):
     for s in run.statements():
         for i, l in enumerate(s.lines):
             rows.append([s.payee, i, l.component, l.kind.name.lower(), l.fact, l.day,
-                         l.share.normalize(), l.base, _rate(l, money[l.component]),
+                         l.share.normalize(), l.base, _rate(l, money.get(l.component)),
                          l.tier_before, l.tier_after, l.earned, l.own, l.true_up])
     cols = ["payee", "line", "component", "kind", "fact", "day", "share", "base", "rate",
             "tier_before", "tier_after", "earned", "own", "true_up"]
@@ -516,6 +701,72 @@ def explain(args, env):
                             f"found {args.line} (see 'salesplan commission explain --help')")
     _, crun, _ = compute(args, env, lines=True)
     text = pretty_json(crun.explain(args.payee, args.line)) + "\n"
+    output = Output(args.output, env.stdout)
+    with output:
+        output.prepare(text)
+        output.commit()
+    return 0
+
+
+# ---- plans in a store ----
+
+def _revision(args, name, value):
+    if not 0 <= value < 2**32:
+        raise CliUsageError(f"commission plan {args.plan_command}: argument --{name}: "
+                            f"expected a revision, 0 or more, found {value} (see 'salesplan "
+                            f"commission plan {args.plan_command} --help')")
+    return value
+
+
+def versions_result(store, plan_id, revision):
+    """The versions of a stored revision: from, to (None: open-ended)."""
+    import salesplan as sp
+    from .out import Result
+    versions, read = sp.commission_plan_versions(store, plan_id, revision)
+    return Result(["from", "to"], [list(v) for v in versions],
+                  {"plan": plan_id, "revision": read})
+
+
+def plan_save(args, env):
+    """salesplan commission plan save."""
+    from .out import Output, render
+    from .target import _store_to_write
+    based_on = _revision(args, "based-on", args.based_on)
+    plan = read_plan(args.plan, args)
+    with _store_to_write(args.store) as store:
+        output = Output(args.output, env.stdout)
+        with output:
+            output.reserve()  # an output that cannot be written fails before the store
+            revision = plan.save(store, based_on)
+            output.prepare(render(versions_result(store, plan.info.id, revision),
+                                  args.format))
+            output.commit()
+    return 0
+
+
+def plan_versions(args, env):
+    """salesplan commission plan versions."""
+    from .out import Output, render
+    from .target import _open_store
+    revision = _revision(args, "revision", args.revision)
+    with _open_store(args.store, readonly=True, made_by="commission plan save") as store:
+        result = versions_result(store, args.id, revision)
+    output = Output(args.output, env.stdout)
+    with output:
+        output.prepare(render(result, args.format))
+        output.commit()
+    return 0
+
+
+def plan_show(args, env):
+    """salesplan commission plan show."""
+    import salesplan as sp
+    from .out import Output
+    from .target import _open_store
+    revision = _revision(args, "revision", args.revision)
+    with _open_store(args.store, readonly=True, made_by="commission plan save") as store:
+        plan = sp.CommissionPlan.load(store, args.id, args.day, revision)
+    text = pretty_json(plan.as_dict()) + "\n"
     output = Output(args.output, env.stdout)
     with output:
         output.prepare(text)

@@ -6,6 +6,7 @@
     salesplan target replan      a new version from a saved one and the actuals so far
     salesplan target pace        on track? actuals to date against the saved set
 """
+import contextlib
 import decimal
 import os
 
@@ -296,13 +297,34 @@ def read_facts(path, args, node_ids, exponent, plan_id):
 
 # ---- the store ----
 
-def _open_store(path, *, create=False, readonly=False):
+def _open_store(path, *, create=False, readonly=False, made_by="target decompose"):
+    """The FileStore at path; a missing file is an input error (exit 3) unless create."""
     import salesplan as sp
     if not create and not os.path.exists(path):
         from .errors import CliInputError
-        raise CliInputError(path, None, None, "a store (made by target decompose)",
+        raise CliInputError(path, None, None, f"a store (made by {made_by})",
                             "no such file")
     return sp.FileStore(path, create=create, readonly=readonly)
+
+
+@contextlib.contextmanager
+def _store_to_write(path):
+    """The FileStore at path, created when absent, closed after the block; a store the
+    block found absent is removed again unless the block completes (a failed command
+    leaves no empty store behind)."""
+    exists = os.path.exists(path)
+    done = False
+    store = _open_store(path, create=True)
+    try:
+        yield store
+        done = True
+    finally:
+        store.close()
+        if not exists and not done:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 # ---- output ----
@@ -389,9 +411,7 @@ def decompose(args, env):
     tset = _with_bar(env, "decompose",
                      lambda bar: plan.decompose(args.total, progress=bar))
     exists = os.path.exists(args.store)
-    done = False
-    store = _open_store(args.store, create=True)
-    try:
+    with _store_to_write(args.store) as store:
         if exists:
             try:
                 sp.TargetPlan.load(store, args.plan).close()
@@ -411,14 +431,6 @@ def decompose(args, env):
             tset.save(store, args.scenario, note=args.note or "")
             output.prepare(render(set_result(tset), args.format))
             output.commit()
-            done = True
-    finally:
-        store.close()
-        if not exists and not done:   # a store made by this run and left empty
-            try:
-                os.unlink(args.store)
-            except OSError:
-                pass
     return 0
 
 
