@@ -70,7 +70,7 @@ __all__ += ["Decomposition", "Decomposed", "Rule", "Lock", "season_shares",
 # py-commission: commission plans and runs (commission.py; the enumerations
 # CommissionMeasure, CommissionPolicy, CommissionLineKind, CommissionUnknown and
 # CommissionRunFlag come with every other enumeration above)
-from .commission import (CommissionCarry, CommissionComponent, CommissionLine,
+from .commission import (CommissionCarry, CommissionComponent, CommissionLine, CommissionPaid,
                          CommissionPlan, CommissionPlanInfo, CommissionPlanVersions,
                          CommissionRun, CommissionRunInfo, CommissionStatement,
                          commission_plan_remove_version, commission_plan_revisions,
@@ -79,5 +79,6 @@ from .commission import (CommissionCarry, CommissionComponent, CommissionLine,
 
 __all__ += ["CommissionPlan", "CommissionPlanInfo", "CommissionComponent", "CommissionRun",
             "CommissionRunInfo", "CommissionStatement", "CommissionLine", "CommissionCarry",
+            "CommissionPaid",
             "CommissionPlanVersions", "commission_plan_versions", "commission_plan_revisions",
             "commission_plans", "commission_plan_remove_version", "register_commission_kind"]

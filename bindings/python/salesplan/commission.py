@@ -62,6 +62,11 @@ _SPIFF_KINDS = frozenset(int(k) for k in (CommissionLineKind.ORDER_SPIFF,
                                           CommissionLineKind.REFUND_SPIFF,
                                           CommissionLineKind.PAYMENT_SPIFF))
 _FIRST_SETTLEMENT = int(CommissionLineKind.CAP_RELEASE)
+_LAST_SETTLEMENT = int(CommissionLineKind.DRAW_FORGIVEN)
+# The kinds by value (values need not be contiguous), and their names for a frame.
+_KINDS = {int(k): k for k in CommissionLineKind}
+_KIND_NAMES = [_KINDS[v].name.lower() if v in _KINDS else f"kind_{v}"
+               for v in range(max(_KINDS) + 1)]
 _U32 = 2**32 - 1
 _ALL = ctypes.c_size_t(-1).value  # explain's "the total" (SIZE_MAX)
 _DEC = _convert.DEC_DIGITS
@@ -571,13 +576,13 @@ def _lines_of(raw, units, minor):
     """The lines packed in `raw` (64 bytes each) as CommissionLine records. Days, shares
     and rates repeat: each distinct one is converted once."""
     e = 0 if minor else units.exponent
-    kinds = list(CommissionLineKind)
+    kinds = _KINDS
     amount = int if minor else (lambda v: _convert.from_minor(v, e))
     days, shares, rates = {}, {}, {}
     out = []
     for (fact, base, earned, own, true_up, rate, day, share, tb, ta, comp, kind,
          _) in _LINE_STRUCT.iter_unpack(raw):
-        settle = kind >= _FIRST_SETTLEMENT
+        settle = _FIRST_SETTLEMENT <= kind <= _LAST_SETTLEMENT
         spiff = kind in _SPIFF_KINDS
         if comp == _NO_COMPONENT:
             cid, money = None, True
@@ -615,7 +620,7 @@ def _lines_frame(arr, units, minor, np, pd, payees=None):
     cols["component"] = pd.Categorical.from_codes(np.where(none, -1, comp),
                                                   categories=units.ids)
     cols["kind"] = pd.Categorical.from_codes(
-        arr["kind"].astype("int64"), categories=[k.name.lower() for k in CommissionLineKind])
+        arr["kind"].astype("int64"), categories=_KIND_NAMES)
     cols["fact"] = arr["fact"].copy()
     cols["day"] = arr["day"].astype("datetime64[D]")
     if minor:
@@ -623,7 +628,7 @@ def _lines_frame(arr, units, minor, np, pd, payees=None):
             cols[name] = arr[name].astype("int64")
     else:
         e = units.exponent
-        settle = arr["kind"] >= _FIRST_SETTLEMENT
+        settle = (arr["kind"] >= _FIRST_SETTLEMENT) & (arr["kind"] <= _LAST_SETTLEMENT)
         spiff = np.isin(arr["kind"], sorted(_SPIFF_KINDS))
         per = spiff | settle  # rates that are amounts
         money = np.array(units.money + [True], dtype=bool)[np.where(none, len(units.money),
@@ -656,6 +661,29 @@ class CommissionCarry:
     in major units of the plan's currency, or ints of minor units when `minor`."""
     draw_balance: Amount
     caps: Dict[str, Amount]
+    minor: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class CommissionPaid:
+    """A line paid to a payee in an earlier period, whose refunds a run claws back
+    (docs/commission.md, "Clawbacks"; CommissionRun.set_paid). fact: the order (or
+    invoice) line's id; payee: the payee's id or position in the run; component: its id or
+    index; day: the line's date; amount: the line's whole amount (money); base: the payee's
+    credited part of the line's measure (money for an amount or margin measure, else an
+    int of units); earned: what the line earned the payee; rate: the rate it was paid at
+    (Decimal fraction, as the earlier statement's line says); refunded: of the line's
+    amount, what was refunded before this run's days. Money is Decimal in major units (int
+    and str too), or ints of minor units when `minor`."""
+    fact: int
+    payee: "str | int"
+    component: "str | int"
+    day: "datetime.date | str"
+    amount: Amount
+    base: Amount
+    earned: Amount
+    rate: "Decimal | int | str"
+    refunded: Amount = 0
     minor: bool = False
 
 
@@ -759,7 +787,9 @@ class CommissionRunInfo:
     (dates; None before it is computed or when no component is due), the order (or
     invoice) lines, refunds (or credit notes) and payments read in those days (the payment
     basis reads from its lookback day on), the rows of reps that are no payee (skipped),
-    and whether the totals were summed without lines (the totals path)."""
+    and whether the totals were summed without lines (the totals path); the refunds of
+    lines paid earlier clawed back, refunded after the window, or under a component without
+    a clawback rule (docs/commission.md, "Clawbacks")."""
     computed: bool
     npayees: int
     ncomponents: int
@@ -771,6 +801,9 @@ class CommissionRunInfo:
     payments_read: int
     not_payee: int
     totals_path: bool
+    clawbacks: int = 0
+    clawbacks_expired: int = 0
+    refunds_not_clawed: int = 0
 
 
 class CommissionRun(Handle):
@@ -879,7 +912,8 @@ class CommissionRun(Handle):
             nlines=i.nlines, first_day=_convert.date_of(i.first_day) if days else None,
             end_day=_convert.date_of(i.end_day) if days else None, lines_read=i.lines_read,
             refunds_read=i.refunds_read, payments_read=i.payments_read,
-            not_payee=i.not_payee, totals_path=bool(i.totals_path))
+            not_payee=i.not_payee, totals_path=bool(i.totals_path), clawbacks=i.clawbacks,
+            clawbacks_expired=i.clawbacks_expired, refunds_not_clawed=i.refunds_not_clawed)
 
     def _position(self, payee, what):
         """A payee (its id, or its position) as its position among the run's payees."""
@@ -1212,6 +1246,34 @@ class CommissionRun(Handle):
         with self._ctx._lock:
             self._ctx.call(lib.sp_commission_run_set_splits, self, fcol.ptr, pcol.ptr,
                            scol.ptr, n)
+
+    def set_paid(self, paid: "Sequence[CommissionPaid]") -> None:
+        """The lines paid in earlier periods whose refunds this run claws back, at the rate
+        they were paid, within the component's window (docs/commission.md, "Clawbacks"):
+        CommissionPaid entries, one per (line, payee, component). An empty sequence clears
+        them. InvalidError naming the entry (a payee or component that is not the run's, an
+        amount of 0, a refunded amount beyond it, an entry given twice); TypeError for an
+        entry that is no CommissionPaid. Clears the results."""
+        entries = _listed(paid, "paid", "CommissionPaid entries")
+        units = self._units
+        arr = (_ffi.sp_commission_paid * max(len(entries), 1))()
+        for i, e in enumerate(entries):
+            what = f"paid[{i}]"
+            if not isinstance(e, CommissionPaid):
+                raise TypeError(f"{what}: expected a CommissionPaid, not {type(e).__name__}")
+            c = self._component(e.component, f"{what}.component")
+            fact = _int_arg(e.fact, f"{what}.fact", 0, 2**64 - 1, "0 to 2**64 - 1")
+            arr[i].fact = fact
+            arr[i].payee = self._position(e.payee, f"{what}.payee")
+            arr[i].component = c
+            arr[i].day = _convert.day_of(e.day, f"{what}.day")
+            arr[i].amount = units.money_in(e.amount, f"{what}.amount", e.minor)
+            arr[i].base = units.measure_in(c, e.base, f"{what}.base", e.minor)
+            arr[i].earned = units.money_in(e.earned, f"{what}.earned", e.minor)
+            arr[i].rate = _convert.to_dec(e.rate, f"{what}.rate")
+            arr[i].refunded = units.money_in(e.refunded, f"{what}.refunded", e.minor)
+        with self._ctx._lock:
+            self._ctx.call(lib.sp_commission_run_set_paid, self, arr, len(entries))
 
     # -- computing --
 

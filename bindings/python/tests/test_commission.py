@@ -641,8 +641,9 @@ def test_enumerations():
     assert [m.name for m in sp.CommissionPolicy] == ["PER_TOTAL", "PER_LINE"]
     assert [m.name for m in sp.CommissionLineKind] == [
         "ORDER", "ORDER_SPIFF", "REFUND", "REFUND_SPIFF", "PAYMENT", "PAYMENT_SPIFF",
-        "CAP_RELEASE", "CAP_CARRY", "CAP_LOST", "DRAW", "DRAW_RECOVERY", "DRAW_FORGIVEN"]
-    assert [int(m) for m in sp.CommissionLineKind] == list(range(12))
+        "CAP_RELEASE", "CAP_CARRY", "CAP_LOST", "DRAW", "DRAW_RECOVERY", "DRAW_FORGIVEN",
+        "CLAWBACK"]
+    assert [int(m) for m in sp.CommissionLineKind] == list(range(12)) + [13]
     assert [m.name for m in sp.CommissionUnknown] == ["SKIP", "ERROR"]
     assert int(sp.CommissionRunFlag.TOTALS_ONLY) == 1
 
@@ -954,6 +955,54 @@ def test_a_recoverable_draw_carried_from_month_to_month(ctx, ids):
     feb.set_payees(["A", "B"], ids)  # new payees clear the carry too
     feb.compute(facts(), ids)
     assert feb.statement("B").draw_balance == D("10.00")
+
+
+CLAW = ('{{"plan": "C", "effective": {{"from": "2024-04-01"}}, "currency": "USD", '
+        '"components": [{{"id": "c", "measure": {{"kind": "amount"}}, "period": "month", '
+        '"schedule": {{"kind": "flat", "tiers": [{{"rate": "6%"}}]}}, '
+        '"clawback": {{"window_days": 90, "limit": "{}"}}}}]}}')
+
+
+def test_clawbacks_at_the_rate_paid(ctx):
+    # Example 5.2: line 1 of 12,345.67 on 2024-02-10 paid 617.28 at 5 % (version 1); in
+    # April, under version 2's 6 %, a refund of 2,000.00 reverses R(61,728 x 200,000 /
+    # 1,234,567) = 10,000 cents, at 5 %. Line 2 of 0.90 paid 0.04, refunded in three parts
+    # of 0.30: cumulative R(4 x 30/90) = 1, R(4 x 60/90) = 3, 4: -0.01, -0.02, -0.01; without
+    # the limit each part R(30 x 5 %) = R(1.5) = 2 cents: -0.06 in all.
+    ids = sp.Dictionary(["A"], ctx=ctx)
+    refunds = {"refunds": {"id": [11, 21, 22, 23], "ref": [1, 2, 2, 2],
+                           "day": [day(2024, 4, 15), day(2024, 4, 2), day(2024, 4, 3),
+                                   day(2024, 4, 4)],
+                           "amount": [200000, 30, 30, 30]}}
+    paid = [sp.CommissionPaid(1, "A", "c", "2024-02-10", D("12345.67"), D("12345.67"),
+                              D("617.28"), D("0.05")),
+            sp.CommissionPaid(2, 0, 0, day(2024, 2, 12), 90, 90, 4, D("0.05"), minor=True)]
+    for limit, total, parts in (("paid", D("-100.04"), [D("-0.01"), D("-0.02"), D("-0.01")]),
+                                ("none", D("-100.06"), [D("-0.02")] * 3)):
+        run = sp.CommissionRun(sp.CommissionPlan(CLAW.format(limit), ctx=ctx),
+                               fiscal_year=2024, index=3)
+        run.set_payees(["A"], ids)
+        run.set_paid(paid)
+        run.compute(refunds, ids)
+        st = run.statement("A")
+        assert st.total == total
+        assert [l.kind for l in st.lines] == [sp.CommissionLineKind.CLAWBACK] * 4
+        assert [l.fact for l in st.lines] == [21, 22, 23, 11]
+        assert [l.earned for l in st.lines[:3]] == parts
+        assert st.lines[3].earned == D("-100.00") and st.lines[3].rate == D("0.05")
+        assert run.info.clawbacks == 4
+    with pytest.raises(sp.InvalidError, match=r"paid\[0\] \(line 2, payee 0, component 0\) "
+                                              r"has a refunded amount outside"):
+        run.set_paid([sp.CommissionPaid(2, 0, 0, day(2024, 2, 12), 90, 90, 4, D("0.05"),
+                                        refunded=91, minor=True)])
+    with pytest.raises(TypeError, match=r"paid\[0\]: expected a CommissionPaid"):
+        run.set_paid([(2, 0, 0)])
+    with pytest.raises(sp.NotFoundError, match=r'paid\[0\].payee: "Z" is no payee'):
+        run.set_paid([sp.CommissionPaid(2, "Z", 0, day(2024, 2, 12), 90, 90, 4, 0,
+                                        minor=True)])
+    run.set_paid([])
+    with pytest.raises(sp.InvalidError, match="no line paid earlier"):
+        run.compute(refunds, ids)
 
 
 def test_a_draw_recovered_and_forgiven(ctx, ids):
