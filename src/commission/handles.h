@@ -39,6 +39,7 @@ struct sp_commission_run {
     bool *from_set;           /* ncomponents: its quotas came from a target set */
     spi_split_table *splits;  /* NULL: none */
     int64_t *carry;           /* np x (1 + ncomponents), or NULL: zeros */
+    sp_hierarchy *hierarchy;  /* the payees' (a copy), for roll-ups; NULL: none */
     bool computed;
     spi_crun res;
     int64_t *totals;          /* np: each payee's total */
