@@ -3025,6 +3025,42 @@ static void test_rollup_draw(void **state)
 }
 
 /*
+ * Overrides are not under the component's cap (it holds the schedule's payout): a cap of
+ * 1,000.00 a month, not carried. M's own 20,000.00 earns 200,000, capped to 100,000 (a
+ * lost line of 100,000); its overrides, 6.1's 900,000 at 3 %, are paid whole: 1,000,000.
+ * M's statement: its line, its five overrides, then the cap's line. A earns 750,000,
+ * capped to 100,000 too.
+ */
+static void test_rollup_cap(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    env e;
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month", FLAT("10%"),
+                    ", \"cap\": {\"amount\": 1000}, \"crediting\": {\"rollup\": {\"levels\": "
+                    "{\"manager\": {\"rate\": \"3%\"}}}}"),
+              h);
+    add_61(&e.src);
+    add(&e.src, SP_FACT_ORDER_LINES, 6, 0, spt_day(2024, 1, 10), RM, RP9, 2000000, 1, 0);
+    spi_crun o = run_rollup(&e);
+    assert_int_equal(o.statements[1].nlines, 7);
+    assert_int_equal(line_at(&o, 1, 0)->kind, SPI_CLINE_ORDER);
+    for (size_t i = 1; i < 6; i++)
+        assert_int_equal(line_at(&o, 1, i)->kind, SPI_CLINE_OVERRIDE);
+    check_settle_line(line_at(&o, 1, 6), SPI_CLINE_CAP_LOST, 0, spt_day(2024, 1, 31), 100000,
+                      100000, 0);
+    assert_int_equal(o.statements[1].total, 1000000);
+    assert_int_equal(o.caps[1].excess, 100000);
+    assert_int_equal(o.statements[2].total, 100000);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
  * A manager who is no payee (M left out of the payees: VP, A..E are payees 0..5):
  * skipped and counted, or an error naming the manager, the payee and the fact. The VP
  * still gets its 1 % of 30,000,000.
@@ -3164,6 +3200,20 @@ static void test_rollup_errors(void **state)
     expect_run(&e, SP_EOVERFLOW,
                "commission run: payee \"M\": components[0] (\"c\"): the earnings with the "
                "overrides overflow int64_t");
+    env_free(&e);
+    /* A level named by the hierarchy that no node is on: its rule credits nobody. */
+    static const char *const four[] = { "vp", "manager", "rep", "intern" };
+    assert_int_equal(sp_hierarchy_set_levels(open, four, 4), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(open), SP_OK);
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"intern\": {\"rate\": \"3%\"}}}"),
+              open);
+    add_61(&e.src);
+    spi_crun o = run_rollup(&e);
+    assert_int_equal(o.statements[1].nlines, 0);
+    assert_int_equal(o.statements[2].total, 750000);
+    spi_crun_free(ctx, &o);
     env_free(&e);
     sp_hierarchy_free(open);
     sp_hierarchy_free(h);
@@ -3430,7 +3480,8 @@ int main(void)
         cmocka_unit_test(test_ex_6_1_override), cmocka_unit_test(test_rollup_refunds),
         cmocka_unit_test(test_ex_6_2_levels),   cmocka_unit_test(test_rollup_count),
         cmocka_unit_test(test_rollup_earnings_payments),
-        cmocka_unit_test(test_rollup_draw),     cmocka_unit_test(test_rollup_not_payee),
+        cmocka_unit_test(test_rollup_draw),     cmocka_unit_test(test_rollup_cap),
+        cmocka_unit_test(test_rollup_not_payee),
         cmocka_unit_test(test_rollup_errors),   cmocka_unit_test(test_rollup_properties),
         cmocka_unit_test(test_rollup_faults),
     };

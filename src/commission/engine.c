@@ -1648,6 +1648,7 @@ static int rollup_component(run *r, size_t c, overrides *z, spi_crun *out)
                                 (unsigned long long)g->fact);
         }
         size_t need = spi_rollup_max_overrides(ru, n), nov = 0;
+        need = need > 0 ? need : 1; /* 0 rules in use (a level no node is on): no NULL out */
         if (need > z->capov) {
             spi_override *o = spi_realloc_array(r->ctx, z->ov, need, sizeof *o);
             if (o == NULL)
