@@ -3201,6 +3201,37 @@ static void test_rollup_errors(void **state)
                "commission run: payee \"M\": components[0] (\"c\"): the earnings with the "
                "overrides overflow int64_t");
     env_free(&e);
+    /* A hierarchy deeper than a line's 16-bit level: a chain of 65,537 nodes (unnamed
+     * levels: the depth is checked before the names). */
+    {
+        enum { DEEP = 65537 };
+        char (*names)[12] = malloc(DEEP * sizeof *names);
+        const char **ids = malloc(DEEP * sizeof *ids), **parents = malloc(DEEP * sizeof *ids);
+        assert_non_null(names);
+        assert_non_null(ids);
+        assert_non_null(parents);
+        for (size_t i = 0; i < DEEP; i++) {
+            snprintf(names[i], sizeof names[i], "n%zu", i);
+            ids[i] = names[i];
+            parents[i] = i > 0 ? names[i - 1] : NULL;
+        }
+        sp_hierarchy *deep = NULL;
+        assert_int_equal(sp_hierarchy_new(&deep, ctx), SP_OK);
+        assert_int_equal(sp_hierarchy_add_all(deep, ids, NULL, parents, NULL, DEEP, NULL), SP_OK);
+        assert_int_equal(sp_hierarchy_validate(deep), SP_OK);
+        renv_init(&e, ctx,
+                  plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                              "{\"levels\": {\"n1\": {\"rate\": \"3%\"}}}"),
+                  deep);
+        expect_run(&e, SP_EINVAL,
+                   "commission run: components[0].crediting.rollup: the payees' hierarchy is "
+                   "65537 levels deep (an override's line holds a level up to 65535)");
+        env_free(&e);
+        sp_hierarchy_free(deep);
+        free(names);
+        free(ids);
+        free(parents);
+    }
     /* A level named by the hierarchy that no node is on: its rule credits nobody. */
     static const char *const four[] = { "vp", "manager", "rep", "intern" };
     assert_int_equal(sp_hierarchy_set_levels(open, four, 4), SP_OK);

@@ -1440,11 +1440,11 @@ static int setup_rollups(run *r)
         return spi_fail(r->ctx, SP_EINVAL,
                         WHAT ": components[%zu].crediting.rollup: the payees' hierarchy is not "
                         "validated (sp_hierarchy_validate)", first);
-    if (h->nlevels > UINT16_MAX)
+    if (h->tree.levels > UINT16_MAX + 1u) /* an override line holds the level in 16 bits */
         return spi_fail(r->ctx, SP_EINVAL,
-                        WHAT ": components[%zu].crediting.rollup: the payees' hierarchy has %zu "
-                        "levels (a statement line holds at most %u)", first, h->nlevels,
-                        UINT16_MAX);
+                        WHAT ": components[%zu].crediting.rollup: the payees' hierarchy is %u "
+                        "levels deep (an override's line holds a level up to %u)", first,
+                        h->tree.levels, UINT16_MAX);
     size_t nnodes = sp_hierarchy_count(h);
     r->rollups = spi_calloc(r->ctx, r->nc, sizeof *r->rollups);
     r->payee_node = spi_malloc_array(r->ctx, r->np, sizeof *r->payee_node);
