@@ -3201,6 +3201,39 @@ static void test_rollup_errors(void **state)
                "commission run: payee \"M\": components[0] (\"c\"): the earnings with the "
                "overrides overflow int64_t");
     env_free(&e);
+    /* A line's earnings with its SPIFF's (A: -9e17 then 9.2e17 at 1000 %, the second
+     * with a SPIFF of 1e17: A's total fits, the second line's earnings do not). */
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month", FLAT("1000%"),
+                    ", \"spiffs\": [{\"product\": \"P9\", \"per_line\": 1000000000000000}], "
+                    "\"crediting\": {\"rollup\": {\"levels\": {\"manager\": {\"rate\": "
+                    "\"1%\", \"on\": \"earnings\"}}}}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RX, -900000000000000000,
+        1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RA, RP9, 920000000000000000,
+        1, 0);
+    expect_run(&e, SP_EOVERFLOW,
+               "commission run: payee \"A\": components[0] (\"c\"): fact 2: the earnings "
+               "overflow int64_t");
+    env_free(&e);
+    /* M's statement over two components: its own 5e18 in "c", A's override of 5e18 in "d"
+     * (each component's total fits, their sum does not). */
+    renv_init(&e, ctx,
+              plan_of(ctx, "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, "
+                           "\"currency\": \"USD\", \"components\": [{\"id\": \"c\", "
+                           "\"measure\": {\"kind\": \"amount\"}, \"period\": \"month\", "
+                           "\"schedule\": " FLAT("1000%") "}, {\"id\": \"d\", \"measure\": "
+                           "{\"kind\": \"amount\"}, \"period\": \"month\", \"schedule\": "
+                           FLAT("1%") ", \"crediting\": {\"rollup\": {\"levels\": "
+                           "{\"manager\": {\"rate\": \"1000%\"}}}}}]}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RM, RP9, 500000000000000000,
+        1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RA, RP9, 500000000000000000,
+        1, 0);
+    expect_run(&e, SP_EOVERFLOW, "commission run: payee \"M\": the total overflows");
+    env_free(&e);
     /* A hierarchy deeper than a line's 16-bit level: a chain of 65,537 nodes (unnamed
      * levels: the depth is checked before the names). */
     {
