@@ -1378,6 +1378,7 @@ typedef struct flow {
     spt_alloc alloc;
     sp_ctx *ctx;
     env e;
+    sp_hierarchy *h; /* the roll-up's flow's */
 } flow;
 
 static int run_flow(void *user)
@@ -1447,6 +1448,241 @@ static int run_plugin_flow(void *user)
     return rc;
 }
 
+/* ---- roll-ups to managers ---- */
+
+/* VP over M over A and B (levels vp, manager, rep); M's override 2 % from 100 % of its
+ * quota, VP's 1 %; reps paid 10 %. */
+static const char ROLLUP[] =
+    "{\"plan\": \"RU\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": \"USD\", "
+    "\"components\": [{\"id\": \"sales\", \"measure\": {\"kind\": \"amount\"}, "
+    "\"period\": \"month\", \"schedule\": {\"kind\": \"flat\", \"tiers\": [{\"rate\": "
+    "\"10%\"}]}, \"crediting\": {\"rollup\": {\"levels\": {\"manager\": {\"rate\": \"2%\", "
+    "\"threshold\": \"100%\"}, \"vp\": {\"rate\": \"1%\"}}}}}]}";
+
+enum { RVP, RM, RA, RB, RZ, RNDICT };
+
+/* The ids VP, M, A, B and Z (no node); A sells 300.00 on January 5 (fact 1), B 200.00 on
+ * January 6 (fact 2), M 100.00 on January 7 (fact 3). */
+static void renv_make(env *e, sp_ctx *ctx)
+{
+    e->ctx = ctx;
+    static const char *const ids[RNDICT] = { "VP", "M", "A", "B", "Z" };
+    assert_int_equal(sp_dict_new(&e->dict, ctx), SP_OK);
+    for (size_t i = 0; i < RNDICT; i++) {
+        uint32_t at;
+        assert_int_equal(sp_dict_add(e->dict, ids[i], strlen(ids[i]), &at), SP_OK);
+        assert_int_equal(at, i);
+    }
+    assert_int_equal(sp_fact_source_memory_new(&e->src, ctx), SP_OK);
+    uint64_t id[] = { 1, 2, 3 };
+    int32_t day[] = { spt_day(2027, 1, 5), spt_day(2027, 1, 6), spt_day(2027, 1, 7) };
+    uint32_t rep[] = { RA, RB, RM };
+    int64_t amount[] = { 30000, 20000, 10000 };
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = SP_FACT_ORDER_LINES;
+    b.count = 3;
+    b.id = id;
+    b.day = day;
+    b.rep = rep;
+    b.amount = amount;
+    assert_int_equal(sp_fact_source_memory_append(e->src, &b), SP_OK);
+}
+
+static sp_hierarchy *payees_of(sp_ctx *ctx, const char *const levels[3], bool validate)
+{
+    static const char *const ids[] = { "VP", "M", "A", "B" };
+    static const char *const parents[] = { NULL, "VP", "M", "M" };
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_all(h, ids, NULL, parents, NULL, 4, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_set_levels(h, levels, 3), SP_OK);
+    if (validate)
+        assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    return h;
+}
+
+static const char *const ru_levels[3] = { "vp", "manager", "rep" };
+
+/*
+ * ROLLUP's January: A earns 3,000, B 2,000, M 1,000 on its own line (no override of M on
+ * it; it reaches the VP). M's team is A's and B's 50,000: against a quota of 60,000,
+ * 83 %, M's overrides are held (lines of 0 on 30,000 and 20,000): M 1,000 in all; against
+ * 50,000 (100 %) they pay 600 and 400: M 2,000. The VP: 1 % of 30,000, 20,000 and 10,000
+ * = 300 + 200 + 100 = 600 (its draw-free total). Without M among the payees, M's two
+ * overrides are skipped and counted (and its own line, a rep that is no payee).
+ */
+static void test_rollup(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    renv_make(&e, ctx);
+    sp_commission_plan *p = plan_of(ctx, ROLLUP);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { RVP, RM, RA, RB };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 4), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0] (\"sales\").crediting.rollup: a roll-up "
+                     "needs the payees' hierarchy (sp_commission_run_set_hierarchy)");
+    sp_hierarchy *open = payees_of(ctx, ru_levels, false);
+    spt_expect_error(ctx, sp_commission_run_set_hierarchy(r, open), SP_EINVAL,
+                     "commission run: hierarchy: the payees' hierarchy is not validated (call "
+                     "sp_hierarchy_validate after adding nodes)");
+    sp_hierarchy_free(open);
+    sp_hierarchy *h = payees_of(ctx, ru_levels, true);
+    assert_int_equal(sp_commission_run_set_hierarchy(r, h), SP_OK);
+    sp_hierarchy_free(h); /* the run holds a copy */
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: payee \"M\": components[0] (\"sales\"): "
+                     "crediting.rollup.levels.manager.threshold: the team's attainment needs "
+                     "the manager's quota (the run has no quotas)");
+    for (int reached = 0; reached < 2; reached++) {
+        int64_t quotas[] = { 0, reached ? 50000 : 60000, 0, 0 };
+        assert_int_equal(sp_commission_run_set_quotas(r, quotas, 4), SP_OK);
+        assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+        sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+        assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+        assert_int_equal(st.total, reached ? 2000 : 1000);
+        assert_int_equal(st.components[0], reached ? 2000 : 1000);
+        assert_int_equal(st.measures[0], 10000);
+        assert_int_equal(st.nlines, 3);
+        assert_int_equal(st.lines[0].kind, SP_COMMISSION_LINE_ORDER);
+        assert_int_equal(st.lines[0].earned, 1000);
+        const sp_commission_line *l = &st.lines[1];
+        assert_int_equal(l->kind, SP_COMMISSION_LINE_OVERRIDE);
+        assert_int_equal(l->fact, 1);
+        assert_int_equal(l->day, spt_day(2027, 1, 5));
+        assert_int_equal(l->base, 30000);
+        assert_int_equal(l->rate, SP_DEC_ONE / 50);
+        assert_int_equal(l->earned, reached ? 600 : 0);
+        assert_int_equal(l->own, l->earned);
+        assert_int_equal(l->share, 2); /* through A, payee 2 */
+        assert_int_equal(l->tier_before, 1);
+        assert_int_equal(l->tier_after, reached ? 0 : 1);
+        assert_int_equal(st.lines[2].fact, 2);
+        assert_int_equal(st.lines[2].earned, reached ? 400 : 0);
+        assert_int_equal(st.lines[2].share, 3);
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 600);
+        assert_int_equal(st.nlines, 3);
+        assert_int_equal(st.lines[2].fact, 3);
+        assert_int_equal(st.lines[2].base, 10000);
+        assert_int_equal(st.lines[2].earned, 100);
+        assert_int_equal(st.lines[2].share, 1); /* through M */
+        assert_int_equal(st.lines[2].tier_before, 0);
+        /* Explain M's first override and M's total. */
+        char buf[2048];
+        size_t len = 0;
+        assert_int_equal(sp_commission_run_explain(r, 1, 1, buf, sizeof buf, &len), SP_OK);
+        const char *want[] = {
+            "\"payee\":\"M\"", "\"line\":1", "\"component\":\"sales\"",
+            "\"path\":\"components[0]\"", "\"kind\":\"override\"", "\"fact\":1",
+            "\"day\":\"2027-01-05\"",
+            "\"rule\":\"components[0].crediting.rollup.levels.manager\"",
+            "\"level\":\"manager\"", "\"via\":\"A\"", "\"source\":\"order\"",
+            "\"measure\":\"amount\"", "\"on\":\"measure\"", "\"count\":\"once_per_payee\"",
+            "\"base\":300", "\"rate\":0.02", "\"threshold\":1", "\"team_measure\":500",
+            reached ? "\"quota\":500" : "\"quota\":600",
+            reached ? "\"held\":false" : "\"held\":true", reached ? "\"earned\":6" : "\"earned\":0",
+        };
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+            if (strstr(buf, want[i]) == NULL)
+                fail_msg("explain lacks %s: %s", want[i], buf);
+        assert_null(strstr(buf, "\"share\""));
+        assert_int_equal(sp_commission_run_explain(r, 1, SIZE_MAX, buf, sizeof buf, &len),
+                         SP_OK);
+        const char *want_total[] = { "\"measure\":100", "\"lines\":3", "\"team_measure\":500",
+                                     reached ? "\"overrides\":10" : "\"overrides\":0",
+                                     reached ? "\"total\":20" : "\"total\":10" };
+        for (size_t i = 0; i < sizeof want_total / sizeof *want_total; i++)
+            if (strstr(buf, want_total[i]) == NULL)
+                fail_msg("explain lacks %s: %s", want_total[i], buf);
+        /* The VP's override through M: no threshold. */
+        assert_int_equal(sp_commission_run_explain(r, 0, 2, buf, sizeof buf, &len), SP_OK);
+        if (strstr(buf, "\"via\":\"M\"") == NULL || strstr(buf, "\"level\":\"vp\"") == NULL ||
+            strstr(buf, "\"threshold\"") != NULL || strstr(buf, "\"held\":false") == NULL)
+            fail_msg("explain: %s", buf);
+    }
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.overrides_not_payee, 0);
+    assert_int_equal(ri.totals_path, 0);
+
+    /* M no payee: its overrides skipped and counted; the VP's unchanged. */
+    uint32_t no_m[] = { RVP, RA, RB };
+    assert_int_equal(sp_commission_run_set_payees(r, no_m, 3), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.overrides_not_payee, 2);
+    assert_int_equal(ri.not_payee, 1);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.total, 500);
+
+    /* A payee that is no node; a hierarchy without the plan's level names; none. */
+    uint32_t with_z[] = { RVP, RA, RZ };
+    assert_int_equal(sp_commission_run_set_payees(r, with_z, 3), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0].crediting.rollup: payee \"Z\" is no node "
+                     "of the payees' hierarchy");
+    static const char *const other[3] = { "top", "mid", "rep" };
+    h = payees_of(ctx, other, true);
+    assert_int_equal(sp_commission_run_set_hierarchy(r, h), SP_OK);
+    sp_hierarchy_free(h);
+    assert_int_equal(sp_commission_run_set_payees(r, no_m, 3), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0].crediting.rollup: levels.manager: the "
+                     "payees' hierarchy has no level \"manager\"");
+    assert_int_equal(sp_commission_run_set_hierarchy(r, NULL), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: components[0] (\"sales\").crediting.rollup: a roll-up "
+                     "needs the payees' hierarchy (sp_commission_run_set_hierarchy)");
+    /* Setting the hierarchy clears the results. */
+    spt_expect_error(ctx, sp_commission_run_statement(r, 0, &st), SP_EINVAL,
+                     "commission run: not computed yet (sp_commission_run_compute)");
+    assert_int_equal(sp_commission_run_set_hierarchy(NULL, NULL), SP_EINVAL);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
+/* The roll-up's flow, every allocation failing in turn: the hierarchy's copy, the run's
+ * overrides, explain. */
+static int run_rollup_flow(void *user)
+{
+    flow *f = user;
+    sp_commission_plan *p = NULL;
+    sp_commission_run *r = NULL;
+    int rc = sp_commission_plan_new(&p, f->ctx, ROLLUP, strlen(ROLLUP));
+    sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
+    o.fiscal_year = 2027;
+    uint32_t payees[] = { RVP, RM, RA, RB };
+    int64_t quotas[] = { 0, 50000, 0, 0 };
+    char buf[2048];
+    size_t len;
+    if (rc == SP_OK)
+        rc = sp_commission_run_new(&r, p, &o);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_payees(r, payees, 4);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_quotas(r, quotas, 4);
+    if (rc == SP_OK)
+        rc = sp_commission_run_set_hierarchy(r, f->h);
+    if (rc == SP_OK)
+        rc = sp_commission_run_compute(r, f->e.src, NULL, f->e.dict, NULL);
+    if (rc == SP_OK)
+        rc = sp_commission_run_explain(r, 1, 1, buf, sizeof buf, &len);
+    if (rc == SP_OK) {
+        sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+        assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+        assert_int_equal(st.total, 2000);
+    }
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    return rc;
+}
+
 static size_t live_flow(void *user)
 {
     return ((flow *)user)->alloc.live_blocks;
@@ -1476,6 +1712,14 @@ static void test_fault_loop(void **state)
     assert_true(spt_fault_loop(&pc, &inj) >= 10);
     assert_true(fault_host.prepared > 10);
     env_free(&f.e);
+    /* The roll-up's flow. */
+    renv_make(&f.e, f.ctx);
+    f.h = payees_of(f.ctx, ru_levels, true);
+    spt_fault_case rc = { "commission roll-up", run_rollup_flow, NULL, NULL, live_flow, errors,
+                          1, &f };
+    assert_true(spt_fault_loop(&rc, &inj) >= 10);
+    sp_hierarchy_free(f.h);
+    env_free(&f.e);
     sp_ctx_free(f.ctx);
     assert_int_equal(f.alloc.live_blocks, 0);
 }
@@ -1495,6 +1739,7 @@ int main(void)
         cmocka_unit_test(test_bases),
         cmocka_unit_test(test_plan_store),
         cmocka_unit_test(test_clawbacks),
+        cmocka_unit_test(test_rollup),
         cmocka_unit_test(test_fault_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2548,6 +2548,980 @@ static void test_faults_bases(void **state)
     }
 }
 
+/* ---- roll-ups to managers (docs/commission.md, "Roll-ups to managers") ---- */
+
+/* The payees' hierarchy: VP (level "vp") over managers M and N ("manager"), M over reps
+ * A..E, N over F and G ("rep"); X is no node, P9 a product. */
+enum { RVP, RM, RA, RB, RC, RD, RE, RN, RF, RG, RX, RP9, RNDICT };
+
+static sp_dict *rollup_dict(sp_ctx *ctx)
+{
+    static const char *const ids[RNDICT] = { "VP", "M", "A", "B", "C", "D",
+                                             "E",  "N", "F", "G", "X", "P9" };
+    sp_dict *d;
+    assert_int_equal(sp_dict_new(&d, ctx), SP_OK);
+    for (uint32_t i = 0; i < RNDICT; i++) {
+        uint32_t ix;
+        assert_int_equal(sp_dict_add(d, ids[i], strlen(ids[i]), &ix), SP_OK);
+        assert_int_equal(ix, i);
+    }
+    return d;
+}
+
+static sp_hierarchy *rollup_hierarchy(sp_ctx *ctx, bool validate)
+{
+    static const char *const ids[] = { "VP", "M", "N", "A", "B", "C", "D", "E", "F", "G" };
+    static const char *const parents[] = { NULL, "VP", "VP", "M", "M", "M", "M", "M", "N", "N" };
+    static const char *const levels[] = { "vp", "manager", "rep" };
+    sp_hierarchy *h = NULL;
+    assert_int_equal(sp_hierarchy_new(&h, ctx), SP_OK);
+    assert_int_equal(sp_hierarchy_add_all(h, ids, NULL, parents, NULL, 10, NULL), SP_OK);
+    assert_int_equal(sp_hierarchy_set_levels(h, levels, 3), SP_OK);
+    if (validate)
+        assert_int_equal(sp_hierarchy_validate(h), SP_OK);
+    return h;
+}
+
+/* The payees of the examples: VP, M and A..E are payees 0 .. 6. */
+static const uint32_t team7[7] = { RVP, RM, RA, RB, RC, RD, RE };
+
+static void renv_init(env *e, sp_ctx *ctx, spi_cplan plan, const sp_hierarchy *h)
+{
+    env_init(e, ctx, plan, 2024, SPI_CPERIOD_MONTH, 0);
+    sp_dict_free(e->dict);
+    e->dict = rollup_dict(ctx);
+    e->in.dict = e->dict;
+    e->in.npayees = 7;
+    e->in.payees = team7;
+    e->in.hierarchy = h;
+}
+
+/* A plan paying 10 % of the amount a month, with the roll-up `rollup` (a JSON object). */
+static spi_cplan plan_rollup(sp_ctx *ctx, const char *measure, const char *rollup)
+{
+    char extra[1024];
+    snprintf(extra, sizeof extra, ", \"crediting\": {\"splits\": \"facts\", \"rollup\": %s}",
+             rollup);
+    return plan1(ctx, "2024", "{}", measure, "month", FLAT("10%"), extra);
+}
+
+/*
+ * Both paths: the same totals, measures, teams, overrides and settlement (the totals path
+ * takes the lines path for a roll-up); every statement sums; within a component a
+ * statement holds its fact lines by day, then its overrides by day, then its settlement's.
+ */
+static spi_crun run_rollup(env *e)
+{
+    e->in.want_lines = false;
+    spi_crun t = run_ok(e);
+    e->in.want_lines = true;
+    spi_crun o = run_ok(e);
+    check_sums(&o);
+    size_t cells = o.npayees * o.ncomponents;
+    assert_false(t.report.totals_path);
+    assert_null(t.statements);
+    assert_memory_equal(t.totals, o.totals, cells * sizeof *o.totals);
+    assert_memory_equal(t.measure, o.measure, cells * sizeof *o.measure);
+    assert_memory_equal(t.team, o.team, cells * sizeof *o.team);
+    assert_memory_equal(t.overrides, o.overrides, cells * sizeof *o.overrides);
+    assert_memory_equal(t.draws, o.draws, o.npayees * sizeof *o.draws);
+    assert_int_equal(t.report.overrides_not_payee, o.report.overrides_not_payee);
+    spi_crun_free(e->ctx, &t);
+    for (size_t p = 0; p < o.npayees; p++) {
+        const spi_cstatement *st = &o.statements[p];
+        int64_t ov[8] = { 0 };
+        for (size_t i = 0; i < st->nlines; i++) {
+            const spi_cline *b = &o.lines[st->first + i];
+            if (b->kind == SPI_CLINE_OVERRIDE)
+                ov[b->component] += b->earned;
+            if (i == 0)
+                continue;
+            const spi_cline *a = b - 1;
+            assert_true(a->component <= b->component);
+            if (a->component != b->component)
+                continue;
+            int ra = a->kind == SPI_CLINE_OVERRIDE ? 1 : a->kind >= SPI_CLINE_CAP_RELEASE ? 2 : 0;
+            int rb = b->kind == SPI_CLINE_OVERRIDE ? 1 : b->kind >= SPI_CLINE_CAP_RELEASE ? 2 : 0;
+            assert_true(ra <= rb);
+            if (ra == rb && ra < 2)
+                assert_true(a->day <= b->day);
+        }
+        for (size_t c = 0; c < o.ncomponents; c++)
+            assert_int_equal(ov[c], o.overrides[p * o.ncomponents + c]);
+    }
+    return o;
+}
+
+/* An override line (engine.h's SPI_CLINE_OVERRIDE). */
+static void check_override(const spi_cline *l, uint64_t fact, int32_t day, int64_t base,
+                           sp_dec rate, int64_t earned, uint32_t via, uint16_t level, bool held)
+{
+    assert_int_equal(l->kind, SPI_CLINE_OVERRIDE);
+    assert_int_equal(l->component, 0);
+    assert_int_equal(l->fact, fact);
+    assert_int_equal(l->day, day);
+    assert_int_equal(l->base, base);
+    assert_int_equal(l->rate, rate);
+    assert_int_equal(l->earned, earned);
+    assert_int_equal(l->own, earned);
+    assert_int_equal(l->true_up, 0);
+    assert_int_equal(l->share, via);
+    assert_int_equal(l->tier_before, level);
+    assert_int_equal(l->tier_after, held ? 1 : 0);
+}
+
+/* 6.1's reps A..E: one order line each, facts 1..5 on January 5..9, 2024 (cents). */
+static const int64_t sales_61[5] = { 7500000, 6000000, 6750000, 5250000, 4500000 };
+
+static void add_61(tsrc *s)
+{
+    for (uint32_t i = 0; i < 5; i++)
+        add(s, SP_FACT_ORDER_LINES, i + 1, 0, spt_day(2024, 1, 5 + (int)i), RA + i, RP9,
+            sales_61[i], 1, 0);
+}
+
+#define PCT(x) ((sp_dec)(x) * 10000000) /* x % as an sp_dec */
+
+/*
+ * 6.1 (Prowi): reps A..E sell 75,000.00, 60,000.00, 67,500.00, 52,500.00 and 45,000.00 at
+ * 10 %: 750,000, 600,000, 675,000, 525,000, 450,000 cents. M's override at 3 %, first
+ * dollar: one line per rep line, 225,000, 180,000, 202,500, 157,500, 135,000 = 900,000.
+ * The threshold model ("above": 225,000.00): the team base to date runs 7,500,000 ->
+ * 13,500,000 -> 20,250,000 -> 25,500,000 -> 30,000,000, so A, B and C pay on 0, D on
+ * 25,500,000 - 22,500,000 = 3,000,000 (90,000), E on 4,500,000 (135,000): 225,000 =
+ * (30,000,000 - 22,500,000) x 3 %. VP has no rule: nothing. Each override line shows the
+ * rep it came through (payee index 2 + i) and M's level (depth 1).
+ */
+static void test_ex_6_1_override(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    static const int64_t first[5] = { 225000, 180000, 202500, 157500, 135000 },
+                         base_t[5] = { 0, 0, 0, 3000000, 4500000 },
+                         earned_t[5] = { 0, 0, 0, 90000, 135000 };
+    for (int model = 0; model < 2; model++) {
+        env e;
+        renv_init(&e, ctx,
+                  plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                              model ? "{\"levels\": {\"manager\": {\"rate\": \"3%\", \"above\": "
+                                      "225000}}}"
+                                    : "{\"levels\": {\"manager\": {\"rate\": \"3%\"}}}"),
+                  h);
+        add_61(&e.src);
+        spi_crun o = run_rollup(&e);
+        for (size_t i = 0; i < 5; i++) {
+            assert_int_equal(o.statements[2 + i].nlines, 1);
+            assert_int_equal(o.statements[2 + i].total, sales_61[i] / 10);
+        }
+        assert_int_equal(o.statements[1].nlines, 5);
+        for (uint32_t i = 0; i < 5; i++)
+            check_override(line_at(&o, 1, i), i + 1, spt_day(2024, 1, 5 + (int)i),
+                           model ? base_t[i] : sales_61[i], PCT(3),
+                           model ? earned_t[i] : first[i], 2 + i, 1, false);
+        assert_int_equal(o.statements[1].total, model ? 225000 : 900000);
+        assert_int_equal(o.totals[1], model ? 225000 : 900000);
+        assert_int_equal(o.overrides[1], model ? 225000 : 900000);
+        assert_int_equal(o.statements[0].nlines, 0);
+        assert_int_equal(o.statements[0].total, 0);
+        /* The teams: M's and VP's are the reps' 30,000,000; a rep has none. */
+        assert_int_equal(o.team[0], 30000000);
+        assert_int_equal(o.team[1], 30000000);
+        assert_int_equal(o.team[2], 0);
+        spi_crun_free(ctx, &o);
+        /* Facts in any order and batches: the same statements. */
+        e.src.seed = 11;
+        e.src.max_batch = 2;
+        spi_crun s = run_ok(&e);
+        assert_int_equal(s.statements[1].total, model ? 225000 : 900000);
+        for (uint32_t i = 0; i < 5; i++)
+            assert_int_equal(line_at(&s, 1, i)->earned, model ? earned_t[i] : first[i]);
+        spi_crun_free(ctx, &s);
+        env_free(&e);
+    }
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * Refunds reverse overrides along the team base. 6.1 with a refund of 10,000.00 of A's
+ * line on January 20 (fact 11): first dollar, M's override -1,000,000 x 3 % = -30,000,
+ * 870,000 in all. Threshold model: the team base 30,000,000 -> 29,000,000, still above
+ * 22,500,000: the slice -1,000,000, -30,000, 195,000 in all. With a refund of 60,000.00 of
+ * A's line instead: 30,000,000 -> 24,000,000, the slice 1,500,000 - 7,500,000 =
+ * -6,000,000 (-180,000; 45,000 left = 1,500,000 x 3 %); then 20,000.00 of C's line on
+ * January 21 (fact 12): 24,000,000 -> 22,000,000, the slice 0 - 1,500,000 = -1,500,000
+ * (-45,000): 0 left, the measure below `above` paying nothing. First dollar the same
+ * refunds: -180,000 and -60,000: 660,000 = 22,000,000 x 3 %.
+ */
+static void test_rollup_refunds(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    for (int model = 0; model < 2; model++)
+        for (int big = 0; big < 2; big++) {
+            env e;
+            renv_init(&e, ctx,
+                      plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                                  model ? "{\"levels\": {\"manager\": {\"rate\": \"3%\", "
+                                          "\"above\": 225000}}}"
+                                        : "{\"levels\": {\"manager\": {\"rate\": \"3%\"}}}"),
+                      h);
+            add_61(&e.src);
+            add(&e.src, SP_FACT_REFUNDS, 11, 1, spt_day(2024, 1, 20), SP_NONE, RP9,
+                big ? 6000000 : 1000000, 0, 0);
+            if (big)
+                add(&e.src, SP_FACT_REFUNDS, 12, 3, spt_day(2024, 1, 21), SP_NONE, RP9,
+                    2000000, 0, 0);
+            spi_crun o = run_rollup(&e);
+            assert_int_equal(o.statements[1].nlines, big ? 7 : 6);
+            if (!big) {
+                check_override(line_at(&o, 1, 5), 11, spt_day(2024, 1, 20), -1000000, PCT(3),
+                               -30000, 2, 1, false);
+                assert_int_equal(o.statements[1].total, model ? 195000 : 870000);
+            } else {
+                check_override(line_at(&o, 1, 5), 11, spt_day(2024, 1, 20), -6000000, PCT(3),
+                               -180000, 2, 1, false);
+                check_override(line_at(&o, 1, 6), 12, spt_day(2024, 1, 21),
+                               model ? -1500000 : -2000000, PCT(3), model ? -45000 : -60000,
+                               4, 1, false);
+                assert_int_equal(o.statements[1].total, model ? 0 : 660000);
+            }
+            assert_int_equal(o.team[1], big ? 22000000 : 29000000);
+            spi_crun_free(ctx, &o);
+            env_free(&e);
+        }
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * 6.2: VP over M over A..E, M also selling D_M, 20,000.00 (fact 6, January 10); levels
+ * manager 2 % with a threshold of 100 % of M's team quota, vp 1 % without. M's own line
+ * is rep commission, 2,000,000 x 10 % = 200,000, and credits M no override (no double
+ * counting); it reaches the VP.
+ *   a) M's quota 32,000,000, the team 30,000,000: 93.75 %, held: five override lines of
+ *      M with their bases and 0, marked held; M 200,000 in all.
+ *   b) quota 28,000,000: 107.1 % reached: 2 % of each rep line, 150,000, 120,000,
+ *      135,000, 105,000, 90,000 = 600,000; M 800,000 (never 840,000: D_M is M's own).
+ *   c) quota 30,000,000: exactly 100 %, reached ("from" the threshold on): as b.
+ *   d) no threshold: as b.
+ * The VP in every case: 1 % of the six lines below it, 75,000, 60,000, 67,500, 52,500,
+ * 45,000 and 20,000 (through M, payee 1) = 320,000 = 32,000,000 x 1 %. The other payees'
+ * quotas are 0: only a manager at a level with a threshold needs one.
+ */
+static void test_ex_6_2_levels(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    static const int64_t quota[4] = { 32000000, 28000000, 30000000, 28000000 };
+    static const int64_t m_over[5] = { 150000, 120000, 135000, 105000, 90000 },
+                         vp_over[6] = { 75000, 60000, 67500, 52500, 45000, 20000 };
+    for (int k = 0; k < 4; k++) {
+        env e;
+        renv_init(&e, ctx,
+                  plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                              k < 3 ? "{\"levels\": {\"manager\": {\"rate\": \"2%\", "
+                                      "\"threshold\": \"100%\"}, \"vp\": {\"rate\": \"1%\"}}}"
+                                    : "{\"levels\": {\"manager\": {\"rate\": \"2%\"}, \"vp\": "
+                                      "{\"rate\": \"1%\"}}, \"count\": \"every_path\"}"),
+                  h);
+        add_61(&e.src);
+        add(&e.src, SP_FACT_ORDER_LINES, 6, 0, spt_day(2024, 1, 10), RM, RP9, 2000000, 1, 0);
+        int64_t quotas[7] = { 0, quota[k], 0, 0, 0, 0, 0 };
+        e.in.quotas = quotas;
+        spi_crun o = run_rollup(&e);
+        bool held = k == 0;
+        /* M: its own line, then its overrides. */
+        assert_int_equal(o.statements[1].nlines, 6);
+        assert_int_equal(line_at(&o, 1, 0)->kind, SPI_CLINE_ORDER);
+        assert_int_equal(line_at(&o, 1, 0)->earned, 200000);
+        for (uint32_t i = 0; i < 5; i++)
+            check_override(line_at(&o, 1, 1 + i), i + 1, spt_day(2024, 1, 5 + (int)i),
+                           sales_61[i], PCT(2), held ? 0 : m_over[i], 2 + i, 1, held);
+        assert_int_equal(o.statements[1].total, held ? 200000 : 800000);
+        assert_int_equal(o.team[1], 30000000);
+        /* VP: through A..E, then through M. */
+        assert_int_equal(o.statements[0].nlines, 6);
+        for (uint32_t i = 0; i < 6; i++)
+            check_override(line_at(&o, 0, i), i + 1, spt_day(2024, 1, 5 + (int)i),
+                           i < 5 ? sales_61[i] : 2000000, PCT(1), vp_over[i],
+                           i < 5 ? 2 + i : 1, 0, false);
+        assert_int_equal(o.statements[0].total, 320000);
+        assert_int_equal(o.team[0], 32000000);
+        spi_crun_free(ctx, &o);
+        env_free(&e);
+    }
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * count: 1.01 (fact 1, 101 cents) split 50/50 between A and B, both under M (3 %) under
+ * VP (1 %): credited 51 / 50 (the odd cent to the first entry). once_per_payee: M one
+ * override on 101, R(3.03) = 3 (through A), VP R(1.01) = 1. every_path: M two, R(1.53) =
+ * 2 through A and R(1.5) = 2 through B (half even); VP R(0.51) = 1 and R(0.50) = 0. A
+ * refund of the whole line on January 20 (fact 2) reverses each exactly: -3; -2 and -2;
+ * -1; -1 and 0. The reps earn R(5.1) = 5 and R(5.0) = 5, then 0.
+ */
+static void test_rollup_count(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    static const uint64_t sid[2] = { 1, 1 };
+    static const uint32_t spay[2] = { 2, 3 };
+    static const sp_dec sshare[2] = { PCT(50), PCT(50) };
+    spi_split_table *t;
+    assert_int_equal(spi_split_table_new(&t, ctx, sid, spay, sshare, 2, 7), SP_OK);
+    for (int every = 0; every < 2; every++)
+        for (int refund = 0; refund < 2; refund++) {
+            char rollup[256];
+            snprintf(rollup, sizeof rollup,
+                     "{\"levels\": {\"manager\": {\"rate\": \"3%%\"}, \"vp\": {\"rate\": "
+                     "\"1%%\"}}, \"count\": \"%s\"}",
+                     every ? "every_path" : "once_per_payee");
+            env e;
+            renv_init(&e, ctx, plan_rollup(ctx, "{\"kind\": \"amount\"}", rollup), h);
+            e.in.splits = t;
+            add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RP9, 101, 1, 0);
+            if (refund)
+                add(&e.src, SP_FACT_REFUNDS, 2, 1, spt_day(2024, 1, 20), SP_NONE, RP9, 101,
+                    0, 0);
+            spi_crun o = run_rollup(&e);
+            int32_t d5 = spt_day(2024, 1, 5), d20 = spt_day(2024, 1, 20);
+            size_t per = every ? 2 : 1; /* override lines per team line */
+            assert_int_equal(o.statements[1].nlines, per * (refund ? 2 : 1));
+            assert_int_equal(o.statements[0].nlines, per * (refund ? 2 : 1));
+            if (!every) {
+                check_override(line_at(&o, 1, 0), 1, d5, 101, PCT(3), 3, 2, 1, false);
+                check_override(line_at(&o, 0, 0), 1, d5, 101, PCT(1), 1, 2, 0, false);
+                if (refund) {
+                    check_override(line_at(&o, 1, 1), 2, d20, -101, PCT(3), -3, 2, 1, false);
+                    check_override(line_at(&o, 0, 1), 2, d20, -101, PCT(1), -1, 2, 0, false);
+                }
+            } else {
+                check_override(line_at(&o, 1, 0), 1, d5, 51, PCT(3), 2, 2, 1, false);
+                check_override(line_at(&o, 1, 1), 1, d5, 50, PCT(3), 2, 3, 1, false);
+                check_override(line_at(&o, 0, 0), 1, d5, 51, PCT(1), 1, 2, 0, false);
+                check_override(line_at(&o, 0, 1), 1, d5, 50, PCT(1), 0, 3, 0, false);
+                if (refund) {
+                    check_override(line_at(&o, 1, 2), 2, d20, -51, PCT(3), -2, 2, 1, false);
+                    check_override(line_at(&o, 1, 3), 2, d20, -50, PCT(3), -2, 3, 1, false);
+                    check_override(line_at(&o, 0, 2), 2, d20, -51, PCT(1), -1, 2, 0, false);
+                    check_override(line_at(&o, 0, 3), 2, d20, -50, PCT(1), 0, 3, 0, false);
+                }
+            }
+            assert_int_equal(o.statements[1].total, refund ? 0 : every ? 4 : 3);
+            assert_int_equal(o.statements[0].total, refund ? 0 : 1);
+            assert_int_equal(o.statements[2].total, refund ? 0 : 5);
+            assert_int_equal(o.statements[3].total, refund ? 0 : 5);
+            spi_crun_free(ctx, &o);
+            env_free(&e);
+        }
+    spi_split_table_free(t);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * An earnings base and the payment basis. A level "on": "earnings" takes the payees'
+ * earnings on the line, its SPIFF's included: A's line of 75,000.00 on P9 earns 750,000
+ * and the SPIFF's 50.00 per line, 5,000: the VP's 10 % is R(75,500) = 75,500; B's line
+ * (no SPIFF) 600,000: 60,000; 135,500 in all. M at 3 % of the measure beside it: 225,000
+ * + 180,000 = 405,000 (the SPIFF is no measure).
+ * Payments: A's line of 1,000.00 (fact 1) paid 400.00 on January 10 (payment 901) and
+ * 600.00 on January 20 (902): A earns 4,000 and 6,000, M 3 % of each payment's credit,
+ * 1,200 and 1,800 (the lines' facts are the payments').
+ */
+static void test_rollup_earnings_payments(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    env e;
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month", FLAT("10%"),
+                    ", \"spiffs\": [{\"product\": \"P9\", \"per_line\": 50}], \"crediting\": "
+                    "{\"rollup\": {\"levels\": {\"manager\": {\"rate\": \"3%\"}, \"vp\": "
+                    "{\"rate\": \"10%\", \"on\": \"earnings\"}}}}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RP9, 7500000, 1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RB, RX, 6000000, 1, 0);
+    spi_crun o = run_rollup(&e);
+    assert_int_equal(o.statements[2].total, 755000);
+    check_override(line_at(&o, 0, 0), 1, spt_day(2024, 1, 5), 755000, PCT(10), 75500, 2, 0,
+                   false);
+    check_override(line_at(&o, 0, 1), 2, spt_day(2024, 1, 6), 600000, PCT(10), 60000, 3, 0,
+                   false);
+    assert_int_equal(o.statements[0].total, 135500);
+    check_override(line_at(&o, 1, 0), 1, spt_day(2024, 1, 5), 7500000, PCT(3), 225000, 2, 1,
+                   false);
+    assert_int_equal(o.statements[1].total, 405000);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\", \"basis\": \"payment\"}",
+                          "{\"levels\": {\"manager\": {\"rate\": \"3%\"}}}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RP9, 100000, 1, 0);
+    pay(&e.src, 901, 1, spt_day(2024, 1, 10), 40000);
+    pay(&e.src, 902, 1, spt_day(2024, 1, 20), 60000);
+    o = run_rollup(&e);
+    assert_int_equal(o.statements[2].total, 10000);
+    assert_int_equal(o.statements[1].nlines, 2);
+    check_override(line_at(&o, 1, 0), 901, spt_day(2024, 1, 10), 40000, PCT(3), 1200, 2, 1,
+                   false);
+    check_override(line_at(&o, 1, 1), 902, spt_day(2024, 1, 20), 60000, PCT(3), 1800, 2, 1,
+                   false);
+    assert_int_equal(o.statements[1].total, 3000);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * Overrides are earnings of the manager's draw: M draws 5,000.00 a month (non
+ * recoverable) and earns only overrides, 6.1's 900,000 (9,000.00): above the draw, no
+ * top-up. With A's line alone, 225,000: the top-up is 500,000 - 225,000 = 275,000. The
+ * reps earn 750,000 and more, above the draw.
+ */
+static void test_rollup_draw(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    for (int alone = 0; alone < 2; alone++) {
+        env e;
+        renv_init(&e, ctx,
+                  plan_of(ctx, "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, "
+                               "\"currency\": \"USD\", \"components\": [{\"id\": \"c\", "
+                               "\"measure\": {\"kind\": \"amount\"}, \"period\": \"month\", "
+                               "\"schedule\": " FLAT("10%") ", \"crediting\": {\"rollup\": "
+                               "{\"levels\": {\"manager\": {\"rate\": \"3%\"}}}}}], \"draw\": "
+                               "{\"kind\": \"non_recoverable\", \"amount\": 5000, \"period\": "
+                               "\"month\"}}"),
+                  h);
+        if (alone)
+            add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RP9, 7500000, 1, 0);
+        else
+            add_61(&e.src);
+        spi_crun o = run_rollup(&e);
+        assert_int_equal(o.draws[1].earned, alone ? 225000 : 900000);
+        assert_int_equal(o.draws[1].paid, alone ? 275000 : 0);
+        assert_int_equal(o.statements[1].total, alone ? 500000 : 900000);
+        /* M's statement: the override(s), then the draw's line. */
+        const spi_cline *last = line_at(&o, 1, o.statements[1].nlines - 1);
+        assert_int_equal(last->kind, alone ? SPI_CLINE_DRAW : SPI_CLINE_OVERRIDE);
+        assert_int_equal(o.draws[2].paid, 0);
+        spi_crun_free(ctx, &o);
+        env_free(&e);
+    }
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * Overrides are not under the component's cap (it holds the schedule's payout): a cap of
+ * 1,000.00 a month, not carried. M's own 20,000.00 earns 200,000, capped to 100,000 (a
+ * lost line of 100,000); its overrides, 6.1's 900,000 at 3 %, are paid whole: 1,000,000.
+ * M's statement: its line, its five overrides, then the cap's line. A earns 750,000,
+ * capped to 100,000 too.
+ */
+static void test_rollup_cap(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    env e;
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month", FLAT("10%"),
+                    ", \"cap\": {\"amount\": 1000}, \"crediting\": {\"rollup\": {\"levels\": "
+                    "{\"manager\": {\"rate\": \"3%\"}}}}"),
+              h);
+    add_61(&e.src);
+    add(&e.src, SP_FACT_ORDER_LINES, 6, 0, spt_day(2024, 1, 10), RM, RP9, 2000000, 1, 0);
+    spi_crun o = run_rollup(&e);
+    assert_int_equal(o.statements[1].nlines, 7);
+    assert_int_equal(line_at(&o, 1, 0)->kind, SPI_CLINE_ORDER);
+    for (size_t i = 1; i < 6; i++)
+        assert_int_equal(line_at(&o, 1, i)->kind, SPI_CLINE_OVERRIDE);
+    check_settle_line(line_at(&o, 1, 6), SPI_CLINE_CAP_LOST, 0, spt_day(2024, 1, 31), 100000,
+                      100000, 0);
+    assert_int_equal(o.statements[1].total, 1000000);
+    assert_int_equal(o.caps[1].excess, 100000);
+    assert_int_equal(o.statements[2].total, 100000);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * A manager who is no payee (M left out of the payees: VP, A..E are payees 0..5):
+ * skipped and counted, or an error naming the manager, the payee and the fact. The VP
+ * still gets its 1 % of 30,000,000.
+ */
+static void test_rollup_not_payee(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    static const uint32_t six[6] = { RVP, RA, RB, RC, RD, RE };
+    env e;
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"manager\": {\"rate\": \"3%\", \"threshold\": "
+                          "\"50%\"}, \"vp\": {\"rate\": \"1%\"}}}"),
+              h);
+    e.in.npayees = 6;
+    e.in.payees = six;
+    add_61(&e.src);
+    spi_crun o = run_rollup(&e);
+    assert_int_equal(o.report.overrides_not_payee, 5);
+    assert_int_equal(o.statements[0].total, 300000);
+    assert_int_equal(o.statements[0].nlines, 5);
+    assert_int_equal(line_at(&o, 0, 4)->share, 5); /* through E, payee 5 */
+    spi_crun_free(ctx, &o);
+    e.in.unknown = SPI_CENGINE_ERROR;
+    expect_run(&e, SP_EINVAL,
+               "commission run: components[0] (\"c\"): fact 1: manager \"M\" of payee \"A\" is "
+               "no payee of the run");
+    env_free(&e);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+static void test_rollup_errors(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true), *open = rollup_hierarchy(ctx, false);
+    env e;
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"manager\": {\"rate\": \"3%\", \"threshold\": "
+                          "\"80%\"}}}"),
+              NULL);
+    add_61(&e.src);
+    expect_run(&e, SP_EINVAL,
+               "commission run: components[0].crediting.rollup: a roll-up needs the payees' "
+               "hierarchy");
+    e.in.hierarchy = open;
+    expect_run(&e, SP_EINVAL,
+               "commission run: components[0].crediting.rollup: the payees' hierarchy is not "
+               "validated (sp_hierarchy_validate)");
+    e.in.hierarchy = h;
+    static const uint32_t with_x[7] = { RVP, RM, RA, RB, RC, RD, RX };
+    e.in.payees = with_x;
+    expect_run(&e, SP_EINVAL,
+               "commission run: components[0].crediting.rollup: payee \"X\" is no node of the "
+               "payees' hierarchy");
+    e.in.payees = team7;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"M\": components[0] (\"c\"): "
+               "crediting.rollup.levels.manager.threshold: the team's attainment needs the "
+               "manager's quota (the run has no quotas)");
+    int64_t quotas[7] = { 5, 0, 5, 5, 5, 5, 5 };
+    e.in.quotas = quotas;
+    expect_run(&e, SP_EINVAL,
+               "commission run: payee \"M\": components[0] (\"c\"): "
+               "crediting.rollup.levels.manager.threshold: the team's attainment needs the "
+               "manager's quota (it is 0)");
+    env_free(&e);
+
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"director\": {\"rate\": \"3%\"}}}"),
+              h);
+    expect_run(&e, SP_EINVAL,
+               "commission run: components[0].crediting.rollup: levels.director: the payees' "
+               "hierarchy has no level \"director\"");
+    env_free(&e);
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"quantity\"}", "month",
+                    "{\"kind\": \"flat\", \"tiers\": [{\"per_unit\": 1}]}",
+                    ", \"crediting\": {\"rollup\": {\"levels\": {\"vp\": {\"rate\": \"3%\", "
+                    "\"on\": \"earnings\", \"above\": 10}, \"manager\": {\"rate\": \"3%\", "
+                    "\"above\": 10}}}}"),
+              h);
+    expect_run(&e, SP_EINVAL,
+               "commission run: components[0].crediting.rollup.levels.manager.above: 'above' "
+               "is an amount, and the level's base is the component's measure of quantity "
+               "(only a level \"on\": \"earnings\" of such a component may have one)");
+    env_free(&e);
+
+    /* Overflow: an override (4e18 at 1000 %), the team's measure (two lines of 5e18: the
+     * VP, payee 0, is named first), the kernel's team base to date (5e18 twice, then a
+     * refund of the second: the team ends at 5e18, but passed 1e19 on fact 2), and M's
+     * earnings with its overrides (its own 9e17 at 1000 % and A's 9e17 at 100 %). */
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"manager\": {\"rate\": \"1000%\"}}}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RP9, 4000000000000000000,
+        1, 0);
+    expect_run(&e, SP_EOVERFLOW,
+               "commission run: components[0] (\"c\"): fact 1: the override of manager \"M\" "
+               "overflows");
+    env_free(&e);
+    for (int k = 0; k < 2; k++) {
+        renv_init(&e, ctx,
+                  plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                              k == 0 ? "{\"levels\": {\"vp\": {\"rate\": \"1%\"}}}"
+                                     : "{\"levels\": {\"manager\": {\"rate\": \"1%\"}}}"),
+                  h);
+        add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RP9,
+            5000000000000000000, 1, 0);
+        add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RB, RP9,
+            5000000000000000000, 1, 0);
+        if (k == 1)
+            add(&e.src, SP_FACT_REFUNDS, 3, 2, spt_day(2024, 1, 7), SP_NONE, RP9,
+                5000000000000000000, 0, 0);
+        expect_run(&e, SP_EOVERFLOW,
+                   k == 0 ? "commission run: payee \"VP\": components[0] (\"c\"): the team's "
+                            "measure overflows int64_t"
+                          : "commission run: components[0] (\"c\"): fact 2: the team base of "
+                            "manager \"M\" overflows");
+        env_free(&e);
+    }
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month", FLAT("1000%"),
+                    ", \"crediting\": {\"rollup\": {\"levels\": {\"manager\": {\"rate\": "
+                    "\"100%\"}}}}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RM, RP9, 900000000000000000,
+        1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RA, RP9, 900000000000000000,
+        1, 0);
+    expect_run(&e, SP_EOVERFLOW,
+               "commission run: payee \"M\": components[0] (\"c\"): the earnings with the "
+               "overrides overflow int64_t");
+    env_free(&e);
+    /* A line's earnings with its SPIFF's (A: -9e17 then 9.2e17 at 1000 %, the second
+     * with a SPIFF of 1e17: A's total fits, the second line's earnings do not). */
+    renv_init(&e, ctx,
+              plan1(ctx, "2024", "{}", "{\"kind\": \"amount\"}", "month", FLAT("1000%"),
+                    ", \"spiffs\": [{\"product\": \"P9\", \"per_line\": 1000000000000000}], "
+                    "\"crediting\": {\"rollup\": {\"levels\": {\"manager\": {\"rate\": "
+                    "\"1%\", \"on\": \"earnings\"}}}}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RA, RX, -900000000000000000,
+        1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RA, RP9, 920000000000000000,
+        1, 0);
+    expect_run(&e, SP_EOVERFLOW,
+               "commission run: payee \"A\": components[0] (\"c\"): fact 2: the earnings "
+               "overflow int64_t");
+    env_free(&e);
+    /* M's statement over two components: its own 5e18 in "c", A's override of 5e18 in "d"
+     * (each component's total fits, their sum does not). */
+    renv_init(&e, ctx,
+              plan_of(ctx, "{\"plan\": \"T\", \"effective\": {\"from\": \"2024-01-01\"}, "
+                           "\"currency\": \"USD\", \"components\": [{\"id\": \"c\", "
+                           "\"measure\": {\"kind\": \"amount\"}, \"period\": \"month\", "
+                           "\"schedule\": " FLAT("1000%") "}, {\"id\": \"d\", \"measure\": "
+                           "{\"kind\": \"amount\"}, \"period\": \"month\", \"schedule\": "
+                           FLAT("1%") ", \"crediting\": {\"rollup\": {\"levels\": "
+                           "{\"manager\": {\"rate\": \"1000%\"}}}}}]}"),
+              h);
+    add(&e.src, SP_FACT_ORDER_LINES, 1, 0, spt_day(2024, 1, 5), RM, RP9, 500000000000000000,
+        1, 0);
+    add(&e.src, SP_FACT_ORDER_LINES, 2, 0, spt_day(2024, 1, 6), RA, RP9, 500000000000000000,
+        1, 0);
+    expect_run(&e, SP_EOVERFLOW, "commission run: payee \"M\": the total overflows");
+    env_free(&e);
+    /* A hierarchy deeper than a line's 16-bit level: a chain of 65,537 nodes (unnamed
+     * levels: the depth is checked before the names). */
+    {
+        enum { DEEP = 65537 };
+        char (*names)[12] = malloc(DEEP * sizeof *names);
+        const char **ids = malloc(DEEP * sizeof *ids), **parents = malloc(DEEP * sizeof *ids);
+        assert_non_null(names);
+        assert_non_null(ids);
+        assert_non_null(parents);
+        for (size_t i = 0; i < DEEP; i++) {
+            snprintf(names[i], sizeof names[i], "n%zu", i);
+            ids[i] = names[i];
+            parents[i] = i > 0 ? names[i - 1] : NULL;
+        }
+        sp_hierarchy *deep = NULL;
+        assert_int_equal(sp_hierarchy_new(&deep, ctx), SP_OK);
+        assert_int_equal(sp_hierarchy_add_all(deep, ids, NULL, parents, NULL, DEEP, NULL), SP_OK);
+        assert_int_equal(sp_hierarchy_validate(deep), SP_OK);
+        renv_init(&e, ctx,
+                  plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                              "{\"levels\": {\"n1\": {\"rate\": \"3%\"}}}"),
+                  deep);
+        expect_run(&e, SP_EINVAL,
+                   "commission run: components[0].crediting.rollup: the payees' hierarchy is "
+                   "65537 levels deep (an override's line holds a level up to 65535)");
+        env_free(&e);
+        sp_hierarchy_free(deep);
+        free(names);
+        free(ids);
+        free(parents);
+    }
+    /* A level named by the hierarchy that no node is on: its rule credits nobody. */
+    static const char *const four[] = { "vp", "manager", "rep", "intern" };
+    assert_int_equal(sp_hierarchy_set_levels(open, four, 4), SP_OK);
+    assert_int_equal(sp_hierarchy_validate(open), SP_OK);
+    renv_init(&e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"intern\": {\"rate\": \"3%\"}}}"),
+              open);
+    add_61(&e.src);
+    spi_crun o = run_rollup(&e);
+    assert_int_equal(o.statements[1].nlines, 0);
+    assert_int_equal(o.statements[2].total, 750000);
+    spi_crun_free(ctx, &o);
+    env_free(&e);
+    sp_hierarchy_free(open);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/*
+ * Random roll-up plans (levels manager and vp, with or without a threshold and an
+ * `above`, on the measure or the earnings, either count rule; flat, marginal or
+ * retroactive schedules, per line or per total) over random lines, refunds and 50/50
+ * splits of the whole hierarchy's reps (N, and with it F's and G's managers, sometimes no
+ * payee). Both paths give the same totals, the facts in any order and batches the same
+ * statements; and, with amounts of whole 2.00 (so that splits and every base are whole
+ * 1.00) at whole percents, a manager's overrides on the measure telescope exactly:
+ * rate x max(T - above, 0) for its team's measure T when its threshold is reached (T x
+ * 100 >= threshold % x quota), else 0 (a second implementation from the measures alone).
+ */
+static void test_rollup_properties(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    spt_rng r = { 6102 };
+    static tsrc facts;
+    static const uint32_t all[10] = { RVP, RM, RN, RA, RB, RC, RD, RE, RF, RG };
+    static const uint32_t reps[11] = { RVP, RM, RN, RA, RB, RC, RD, RE, RF, RG, RX };
+    static const char *const scheds[3] = {
+        FLAT("10%"),
+        "{\"kind\": \"marginal\", \"tiers\": [{\"rate\": \"3%\"}, {\"from\": 5000, \"rate\": "
+        "\"7%\"}]}",
+        "{\"kind\": \"retroactive\", \"tiers\": [{\"rate\": \"2%\"}, {\"from\": 20000, "
+        "\"rate\": \"5%\"}]}",
+    };
+    unsigned iters = spt_iterations(60);
+    for (unsigned it = 0; it < iters; it++) {
+        int mrate = (int)spt_rng_range(&r, 1, 5), vrate = (int)spt_rng_range(&r, 1, 3);
+        int mthr = spt_rng_chance(&r, 50) ? (int)spt_rng_range(&r, 50, 150) : -1;
+        int64_t mabove = spt_rng_chance(&r, 50) ? spt_rng_range(&r, 1, 30000) : 0;
+        int64_t vabove = spt_rng_chance(&r, 30) ? spt_rng_range(&r, 1, 60000) : 0;
+        bool vearn = spt_rng_chance(&r, 30), every = spt_rng_chance(&r, 50);
+        char mrule[128], vrule[128], extra[512], rounding[64];
+        int n = snprintf(mrule, sizeof mrule, "{\"rate\": \"%d%%\"", mrate);
+        if (mthr >= 0)
+            n += snprintf(mrule + n, sizeof mrule - (size_t)n, ", \"threshold\": \"%d%%\"",
+                          mthr);
+        if (mabove > 0)
+            n += snprintf(mrule + n, sizeof mrule - (size_t)n, ", \"above\": %lld",
+                          (long long)mabove);
+        snprintf(mrule + n, sizeof mrule - (size_t)n, "}");
+        n = snprintf(vrule, sizeof vrule, "{\"rate\": \"%d%%\", \"on\": \"%s\"", vrate,
+                     vearn ? "earnings" : "measure");
+        if (vabove > 0)
+            n += snprintf(vrule + n, sizeof vrule - (size_t)n, ", \"above\": %lld",
+                          (long long)vabove);
+        snprintf(vrule + n, sizeof vrule - (size_t)n, "}");
+        snprintf(extra, sizeof extra,
+                 ", \"crediting\": {\"splits\": \"facts\", \"rollup\": {\"levels\": "
+                 "{\"manager\": %s, \"vp\": %s}, \"count\": \"%s\"}}",
+                 mrule, vrule, every ? "every_path" : "once_per_payee");
+        snprintf(rounding, sizeof rounding, "{\"policy\": \"%s\"}",
+                 spt_rng_chance(&r, 30) ? "per_line" : "per_total");
+        env e;
+        renv_init(&e, ctx,
+                  plan1(ctx, "2024", rounding, "{\"kind\": \"amount\"}", "month",
+                        scheds[it % 3], extra),
+                  h);
+        /* Payees: all ten, or without N (payee 2 then stands for F's and G's manager no
+         * more: its overrides are skipped). */
+        bool no_n = spt_rng_chance(&r, 30);
+        uint32_t payees[10];
+        size_t np = 0;
+        for (size_t i = 0; i < 10; i++)
+            if (!(no_n && all[i] == RN))
+                payees[np++] = all[i];
+        e.in.npayees = np;
+        e.in.payees = payees;
+        int64_t quotas[10];
+        for (size_t i = 0; i < np; i++)
+            quotas[i] = spt_rng_range(&r, 100000, 20000000);
+        e.in.quotas = quotas;
+        facts.n = 0;
+        size_t nf = (size_t)spt_rng_range(&r, 0, 200);
+        uint64_t sid[64];
+        uint32_t spay[64];
+        sp_dec sshare[64];
+        size_t ns = 0;
+        for (size_t i = 0; i < nf; i++) {
+            uint32_t rep = reps[spt_rng_range(&r, 0, 10)];
+            int64_t amount = 200 * spt_rng_range(&r, -10, 3000);
+            int32_t day = spt_day(2024, 1, 1) + (int32_t)spt_rng_range(&r, 0, 30);
+            uint64_t id = 1000 + i * 3;
+            add(&facts, SP_FACT_ORDER_LINES, id, 0, day, rep, RP9, amount, 1, 0);
+            if (amount > 0 && spt_rng_chance(&r, 30)) {
+                int64_t a = 200 * spt_rng_range(&r, 0, amount / 200);
+                int32_t rd = day + (int32_t)spt_rng_range(&r, 0, spt_day(2024, 2, 1) - 1 - day);
+                add(&facts, SP_FACT_REFUNDS, id + 1, id, rd, SP_NONE, RP9, a, 0, 0);
+            }
+            if (ns + 2 <= 64 && spt_rng_chance(&r, 20)) {
+                uint32_t p = (uint32_t)spt_rng_range(&r, 0, (int64_t)np - 1);
+                uint32_t q = (p + 1 + (uint32_t)spt_rng_range(&r, 0, (int64_t)np - 2)) %
+                             (uint32_t)np;
+                sid[ns] = sid[ns + 1] = id;
+                spay[ns] = p;
+                spay[ns + 1] = q;
+                sshare[ns] = sshare[ns + 1] = PCT(50);
+                ns += 2;
+            }
+        }
+        memcpy(&e.src, &facts, sizeof facts);
+        spi_split_table *t = NULL;
+        if (ns > 0)
+            assert_int_equal(spi_split_table_new(&t, ctx, sid, spay, sshare, ns,
+                                                 (uint32_t)np), SP_OK);
+        e.in.splits = t;
+        spi_crun base = run_rollup(&e);
+        for (int k = 0; k < 2; k++) {
+            e.src.seed = spt_rng_next(&r) | 1;
+            e.src.max_batch = (size_t)spt_rng_range(&r, 1, 64);
+            spi_crun o = run_ok(&e);
+            same_runs(&base, &o);
+            assert_memory_equal(o.overrides, base.overrides, np * sizeof *o.overrides);
+            spi_crun_free(ctx, &o);
+        }
+        /* The second implementation: teams from the measures, overrides telescoping. */
+        int64_t meas[RNDICT] = { 0 };
+        size_t at[RNDICT];
+        for (size_t i = 0; i < RNDICT; i++)
+            at[i] = SIZE_MAX;
+        for (size_t i = 0; i < np; i++) {
+            meas[payees[i]] = base.measure[i];
+            at[payees[i]] = i;
+        }
+        int64_t team_m = meas[RA] + meas[RB] + meas[RC] + meas[RD] + meas[RE];
+        int64_t team_n = meas[RF] + meas[RG];
+        int64_t team_vp = team_m + team_n + meas[RM] + meas[RN];
+        struct {
+            uint32_t who;
+            int64_t team, above;
+            int rate, thr;
+            bool skip;
+        } mgr[3] = { { RM, team_m, mabove * 100, mrate, mthr, false },
+                     { RN, team_n, mabove * 100, mrate, mthr, no_n },
+                     { RVP, team_vp, vabove * 100, vrate, -1, vearn } };
+        for (int k = 0; k < 3; k++) {
+            if (at[mgr[k].who] == SIZE_MAX)
+                continue;
+            size_t p = at[mgr[k].who];
+            assert_int_equal(base.team[p], mgr[k].team);
+            if (mgr[k].skip)
+                continue;
+            bool reached = mgr[k].thr < 0 || mgr[k].team * 100 >= mgr[k].thr * quotas[p];
+            int64_t over = mgr[k].team > mgr[k].above ? mgr[k].team - mgr[k].above : 0;
+            assert_int_equal(base.overrides[p], reached ? over / 100 * mgr[k].rate : 0);
+        }
+        /* N no payee: its overrides counted: once per line of F's or G's (a line split
+         * between the two once), or once per path. */
+        uint64_t want_skipped = 0;
+        if (no_n) {
+            uint64_t keys[4096];
+            size_t nk = 0;
+            for (size_t i = 0; i < np; i++) {
+                if (payees[i] != RF && payees[i] != RG)
+                    continue;
+                const spi_cstatement *st = &base.statements[i];
+                for (size_t j = 0; j < st->nlines; j++) {
+                    const spi_cline *l = &base.lines[st->first + j];
+                    if (l->kind == SPI_CLINE_ORDER || l->kind == SPI_CLINE_REFUND)
+                        keys[nk++] = l->fact;
+                }
+            }
+            for (size_t i = 0; i < nk; i++) {
+                bool seen = false;
+                for (size_t j = 0; !every && j < i; j++)
+                    seen = seen || keys[j] == keys[i];
+                want_skipped += !seen;
+            }
+        }
+        assert_int_equal(base.report.overrides_not_payee, want_skipped);
+        spi_crun_free(ctx, &base);
+        spi_split_table_free(t);
+        env_free(&e);
+    }
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+}
+
+/* The roll-up's allocations fail in turn (both paths), and the source at every batch:
+ * nothing made, nothing leaked. */
+static void test_rollup_faults(void **state)
+{
+    (void)state;
+    static fault f;
+    memset(&f, 0, sizeof f);
+    spt_alloc_init(&f.alloc);
+    sp_ctx *ctx = spt_ctx_with(&f.alloc);
+    sp_hierarchy *h = rollup_hierarchy(ctx, true);
+    renv_init(&f.e, ctx,
+              plan_rollup(ctx, "{\"kind\": \"amount\"}",
+                          "{\"levels\": {\"manager\": {\"rate\": \"2%\", \"threshold\": "
+                          "\"100%\"}, \"vp\": {\"rate\": \"1%\", \"on\": \"earnings\"}}, "
+                          "\"count\": \"every_path\"}"),
+              h);
+    add_61(&f.e.src);
+    add(&f.e.src, SP_FACT_ORDER_LINES, 6, 0, spt_day(2024, 1, 10), RM, RP9, 2000000, 1, 0);
+    add(&f.e.src, SP_FACT_REFUNDS, 7, 1, spt_day(2024, 1, 20), SP_NONE, RP9, 100000, 0, 0);
+    f.e.src.seed = 3;
+    f.e.src.max_batch = 2;
+    static const int64_t quotas[7] = { 0, 28000000, 0, 0, 0, 0, 0 };
+    f.e.in.quotas = quotas;
+    static const uint64_t sid[2] = { 2, 2 };
+    static const uint32_t spay[2] = { 3, 4 };
+    static const sp_dec sshare[2] = { PCT(40), PCT(60) };
+    spi_split_table *t;
+    assert_int_equal(spi_split_table_new(&t, ctx, sid, spay, sshare, 2, 7), SP_OK);
+    f.e.in.splits = t;
+    size_t live = f.alloc.live_blocks;
+    static const int errors[] = { SP_ENOMEM };
+    for (int lines = 0; lines < 2; lines++) {
+        f.e.in.want_lines = lines == 1;
+        spt_fault_case fc = { "roll-up", run_fault, undo_fault, check_fault, live_fault,
+                              errors, 1, &f };
+        spt_injector inj = spt_alloc_injector(&f.alloc);
+        assert_true(spt_fault_loop(&fc, &inj) >= 10);
+    }
+    spi_crun o = run_ok(&f.e);
+    uint64_t batches = f.e.src.batches;
+    assert_int_equal(o.statements[1].total, 200000 + 600000 - 2000); /* refund: -100,000 x 2 % */
+    spi_crun_free(ctx, &o);
+    for (uint64_t k = 1; k <= batches; k++) {
+        f.e.src.fail_at = k;
+        memset(&o, 0, sizeof o);
+        f.e.src.batches = 0;
+        assert_int_equal(spi_cengine_run(ctx, &f.e.in, NULL, &o), SP_EUSER);
+        assert_null(o.totals);
+        assert_int_equal(f.alloc.live_blocks, live);
+    }
+    spi_split_table_free(t);
+    env_free(&f.e);
+    sp_hierarchy_free(h);
+    sp_ctx_free(ctx);
+    assert_int_equal(f.alloc.live_blocks, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2568,6 +3542,13 @@ int main(void)
         cmocka_unit_test(test_settle_model),     cmocka_unit_test(test_settle_errors),
         cmocka_unit_test(test_settle_faults),
         cmocka_unit_test(test_faults_bases),
+        cmocka_unit_test(test_ex_6_1_override), cmocka_unit_test(test_rollup_refunds),
+        cmocka_unit_test(test_ex_6_2_levels),   cmocka_unit_test(test_rollup_count),
+        cmocka_unit_test(test_rollup_earnings_payments),
+        cmocka_unit_test(test_rollup_draw),     cmocka_unit_test(test_rollup_cap),
+        cmocka_unit_test(test_rollup_not_payee),
+        cmocka_unit_test(test_rollup_errors),   cmocka_unit_test(test_rollup_properties),
+        cmocka_unit_test(test_rollup_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

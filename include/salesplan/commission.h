@@ -14,6 +14,7 @@
 #include "core.h"
 #include "money.h"
 #include "calendar.h"
+#include "hierarchy.h"
 #include "storage.h"
 #include "target.h"
 
@@ -237,6 +238,17 @@ SP_API int sp_commission_run_set_splits(sp_commission_run *run, const uint64_t *
                                         size_t n);
 
 /*
+ * The payees' hierarchy, for the roll-ups to managers (a component's "crediting":
+ * {"rollup": ...}; docs/commission.md, "Roll-ups to managers"): validated, its nodes' ids
+ * the payees' ids in the dictionary the run is computed with, its level names those the
+ * plan's levels name. Every payee must be a node; a manager credited an override who is
+ * no payee is skipped and counted, or an error, by the run's unknown-payee policy.
+ * Copied (the hierarchy may be changed or freed afterwards); NULL removes it. Checked
+ * against the payees and the plan when the run is computed.
+ */
+SP_API int sp_commission_run_set_hierarchy(sp_commission_run *run, const sp_hierarchy *payees);
+
+/*
  * The carry state before the run (docs/commission.md, "Caps carried forward and draws"):
  * n = payees x (1 + components) values, a row per payee: the recoverable draw's balance,
  * then each component's cap excess carried forward, all >= 0; the previous period's
@@ -304,11 +316,12 @@ typedef struct sp_commission_run_info {
     uint64_t refunds_not_clawed; /* ... under a component without a clawback rule */
     uint64_t not_payee;        /* rows of reps that are no payee, skipped */
     int totals_path;           /* 1: the totals were summed without lines */
+    uint64_t overrides_not_payee; /* overrides of managers that are no payee, skipped */
 } sp_commission_run_info;
 
 #define SP_COMMISSION_RUN_INFO_VERSION 1u
 #define SP_COMMISSION_RUN_INFO_INIT \
-    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 SP_API int sp_commission_run_info_init(sp_commission_run_info *info, uint32_t version);
 /* Fill `info` (as of info->version: SP_COMMISSION_RUN_INFO_INIT) with what the run holds. */
@@ -330,7 +343,8 @@ typedef enum sp_commission_line_kind {
     SP_COMMISSION_LINE_DRAW = 9,        /* the draw's top-up (base: the earnings) */
     SP_COMMISSION_LINE_DRAW_RECOVERY = 10, /* recovered from earnings (negative) */
     SP_COMMISSION_LINE_DRAW_FORGIVEN = 11, /* the draw's balance forgiven (earned 0) */
-    /* 12 is reserved for the roll-up's overrides */
+    SP_COMMISSION_LINE_OVERRIDE = 12,      /* a manager's override on a line of its team
+                                              (crediting.rollup; see sp_commission_line) */
     SP_COMMISSION_LINE_CLAWBACK = 13    /* a refund of a line paid earlier, reversed at the
                                            rate it was paid (fact: the refund; base: the
                                            payee's part of it, negative) */
@@ -344,6 +358,14 @@ typedef enum sp_commission_line_kind {
  * measure (a SPIFF line: the units, or 1 per line); earned = own + true_up + what the
  * gate, accelerators, cap and bonuses add (earned - own - true_up); rate is the rate at
  * the measure after the line (a SPIFF line: its amount per unit or per line).
+ *
+ * An override (SP_COMMISSION_LINE_OVERRIDE) is a manager's, on a line of a payee below it:
+ * fact and day are that line's, base the override's base (the payees' credited measure
+ * or their earnings on the line, after the level's `above`), rate the level's rate,
+ * earned = own = the override rounded by the plan's mode (0 when held), true_up 0;
+ * share is the payee the override came through (a position among the run's payees, not
+ * a share), tier_before the manager's level (its depth in the hierarchy) and tier_after 1
+ * when the override is held (the level's threshold not reached in the period), else 0.
  */
 typedef struct sp_commission_line {
     uint64_t fact;      /* the fact's id (an order line, a refund) */
@@ -353,9 +375,11 @@ typedef struct sp_commission_line {
     int64_t true_up;    /* a retroactive tier's true-up of earlier lines */
     sp_dec rate;        /* the rate after the line; a SPIFF: minor units per unit or line */
     int32_t day;        /* the fact's day */
-    uint32_t share;     /* the payee's share of the fact, sp_dec (1000000000 = 100 %) */
-    uint16_t tier_before; /* the tier at the measure before the line */
-    uint16_t tier_after;  /* ... and after it */
+    uint32_t share;     /* the payee's share of the fact, sp_dec (1000000000 = 100 %); an
+                           override: the payee it came through */
+    uint16_t tier_before; /* the tier at the measure before the line; an override: the
+                             manager's level */
+    uint16_t tier_after;  /* ... and after it; an override: 1 when held */
     uint16_t component; /* index in the plan */
     uint8_t kind;       /* sp_commission_line_kind */
     uint8_t reserved;   /* 0 */
@@ -372,7 +396,8 @@ typedef struct sp_commission_statement {
     const int64_t *measures;   /* ncomponents: each component's credited measure */
     const int64_t *quotas;     /* ncomponents: the quotas used; NULL when none were set */
     size_t nlines;             /* 0 when the run kept totals only */
-    const sp_commission_line *lines; /* by component, then day, kind and fact id */
+    const sp_commission_line *lines; /* by component: its lines by day, kind and fact id,
+                                        its overrides, its cap's lines; the draw's last */
     uint32_t rounding;         /* sp_rounding (the plan's) */
     uint32_t policy;           /* sp_commission_policy */
     int64_t draw_paid;         /* the draw's top-up in this period */

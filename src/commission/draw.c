@@ -130,13 +130,11 @@ static size_t lines_max(size_t nc)
 }
 
 /*
- * Insert each payee's new lines (add[p * per .. + nadd[p]), each component's after its own
- * lines, then the draw's) into out's lines, from the last payee to the first so that no
- * line is overwritten before it moves: a payee's lines only move up, by the new lines of
- * the payees before it and its own.
+ * From the last payee to the first so that no line is overwritten before it moves: a
+ * payee's lines only move up, by the new lines of the payees before it and its own.
  */
-static int insert_lines(sp_ctx *ctx, struct spi_crun *out, const spi_cline *add,
-                        const size_t *nadd, size_t per)
+int spi_clines_insert(sp_ctx *ctx, struct spi_crun *out, const spi_cline *add,
+                      const size_t *nadd)
 {
     size_t np = out->npayees, total = 0;
     for (size_t p = 0; p < np; p++)
@@ -150,7 +148,7 @@ static int insert_lines(sp_ctx *ctx, struct spi_crun *out, const spi_cline *add,
     size_t shift = total; /* the new lines of the payees up to p */
     for (size_t p = np; p-- > 0;) {
         spi_cstatement *st = &out->statements[p];
-        const spi_cline *mine = add + p * per;
+        const spi_cline *mine = add + shift - nadd[p];
         size_t k = nadd[p], from = st->first, read = from + st->nlines, w = read + shift;
         while (k > 0 && mine[k - 1].component == SPI_CLINE_NO_COMPONENT)
             lines[--w] = mine[--k];
@@ -192,9 +190,10 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
         rc = SP_ENOMEM;
         goto done;
     }
+    size_t used = 0; /* the new lines, packed payee after payee */
     for (size_t p = 0; p < np; p++) {
         int64_t *carry = &out->carry[p * width], delta = 0;
-        spi_cline *mine = add != NULL ? add + p * per : NULL;
+        spi_cline *mine = add != NULL ? add + used : NULL;
         size_t n = 0;
         for (size_t c = 0; c < nc; c++) {
             const spi_cplan_component *k = &plan->components[c];
@@ -272,6 +271,7 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
         carry[SPI_CCARRY_DRAW] = dr->balance;
         if (lines) {
             nadd[p] = n;
+            used += n;
             if (__builtin_add_overflow(out->statements[p].total, delta,
                                        &out->statements[p].total)) {
                 rc = spi_fail(ctx, SP_EOVERFLOW, WHAT ": payee \"%s\": the total overflows",
@@ -281,7 +281,7 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
         }
     }
     if (lines)
-        rc = insert_lines(ctx, out, add, nadd, per);
+        rc = spi_clines_insert(ctx, out, add, nadd);
 done:
     spi_free(ctx, add);
     spi_free(ctx, nadd);

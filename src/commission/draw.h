@@ -29,6 +29,7 @@
 #include "schedule.h"
 
 struct spi_crun;
+struct spi_cline;
 
 /* The carry state: a row of SPI_CCARRY_WIDTH(ncomponents) values per payee, each >= 0:
  * the draw balance (recoverable: advanced and not yet recovered), then per component the
@@ -97,5 +98,15 @@ int spi_csettle_cap(sp_ctx *ctx, const spi_csettle *s, size_t p, size_t c,
  * out is partly updated and only fit for spi_crun_free.
  */
 int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out);
+
+/*
+ * Insert new statement lines into out's lines (out has statements): add holds each payee's
+ * nadd[p] lines packed, payee after payee, each payee's in ascending component order
+ * (SPI_CLINE_NO_COMPONENT last); each goes after the payee's lines of its component (the
+ * settlement's, the roll-ups' overrides). The statements' first and nlines follow, not
+ * their totals. SP_ENOMEM with out unchanged.
+ */
+int spi_clines_insert(sp_ctx *ctx, struct spi_crun *out, const struct spi_cline *add,
+                      const size_t *nadd);
 
 #endif /* SPI_COMMISSION_DRAW_H */

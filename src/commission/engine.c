@@ -14,7 +14,9 @@
  * component (the period's measure, the totals path) and, for statements, kept as 48-byte
  * staging entries, sorted by (payee, component, day, kind, fact id) with an in-place MSD
  * radix sort, then walked per payee and component through the schedule (a deals
- * component's lines first counting each deal once per payee).
+ * component's lines first counting each deal once per payee). A component with a roll-up
+ * then credits the managers above each line's payees their overrides (credit.h's kernel),
+ * the team's lines taken in the order (day, kind, fact id), before the settlement.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,9 @@
 #include "../calendar/calendar_internal.h"
 #include "../core/internal.h"
 #include "../facts/facts_internal.h"
+#include "../hierarchy/hierarchy_internal.h"
 #include "../money/numeric.h"
+#include "../storage/dict_internal.h"
 #include "convert.h"
 #include "engine.h"
 
@@ -142,6 +146,11 @@ typedef struct run {
     int64_t parts[SPI_SPLIT_STACK_PARTS], sparts[SPI_SPLIT_STACK_PARTS],
         eparts[SPI_SPLIT_STACK_PARTS], tparts[SPI_SPLIT_STACK_PARTS];
     void *scratch;
+    /* Roll-ups: per component its kernel (NULL: none); the payees' nodes and back. */
+    spi_rollup **rollups;
+    bool rollup_due;      /* a due component has a roll-up */
+    uint32_t *payee_node; /* np */
+    uint32_t *node_payee; /* per node of the hierarchy: its payee, or NO_PAYEE */
 } run;
 
 static const char *dict_text(const run *r, uint32_t index)
@@ -159,7 +168,6 @@ static const char *dict_text(const run *r, uint32_t index)
 static int check_component(run *r, size_t i)
 {
     const spi_cplan_component *c = &r->plan->components[i];
-    const char *later = NULL, *member = NULL;
     if (c->basis == SPI_CBASIS_INVOICE && r->in->invoices == NULL)
         return spi_fail(r->ctx, SP_EINVAL,
                         WHAT ": components[%zu].measure.basis: the invoice basis reads the "
@@ -172,12 +180,14 @@ static int check_component(run *r, size_t i)
                         "the booking or invoice basis)", i,
                         c->measure == SPI_CMEASURE_LINES ? "lines" : "deals",
                         c->measure == SPI_CMEASURE_LINES ? "lines" : "deals");
-    if (c->nlevels > 0)
-        member = "crediting.rollup", later = "roll-ups";
-    if (member != NULL)
-        return spi_fail(r->ctx, SP_EINVAL,
-                        WHAT ": components[%zu].%s: %s come later (engine v0 computes one "
-                        "period of one plan version from its facts)", i, member, later);
+    bool money = c->measure == SPI_CMEASURE_AMOUNT || c->measure == SPI_CMEASURE_MARGIN;
+    for (size_t j = 0; j < c->nlevels; j++)
+        if (c->levels[j].above > 0 && c->levels[j].on == SPI_CRON_MEASURE && !money)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": components[%zu].crediting.rollup.levels.%s.above: 'above' is "
+                            "an amount, and the level's base is the component's measure of %s "
+                            "(only a level \"on\": \"earnings\" of such a component may have "
+                            "one)", i, c->levels[j].name, spi_cplan_measure_names[c->measure]);
     if (c->schedule.on == SPI_CON_ATTAINMENT && r->in->quotas == NULL)
         return spi_fail(r->ctx, SP_EINVAL,
                         WHAT ": components[%zu].schedule.on: a schedule on attainment needs the "
@@ -1486,6 +1496,389 @@ static int make_totals(run *r, spi_csched *sched, spi_crun *out)
     return SP_OK;
 }
 
+/* ---- roll-ups to managers ---- */
+
+/* The rule of component c for node v's level, or NULL. */
+static const spi_cplan_level *level_rule(const run *r, size_t c, uint32_t v)
+{
+    const sp_hierarchy *h = r->in->hierarchy;
+    const spi_cplan_component *k = &r->plan->components[c];
+    uint32_t d = h->tree.depth[v];
+    if (d >= h->nlevels)
+        return NULL;
+    for (size_t i = 0; i < k->nlevels; i++)
+        if (strcmp(k->levels[i].name, h->levels[d]) == 0)
+            return &k->levels[i];
+    return NULL;
+}
+
+static uint32_t parent_of(const sp_hierarchy *h, uint32_t v)
+{
+    uint32_t p = h->parent[v];
+    return p == SPI_TREE_NONE ? NO_PAYEE : p;
+}
+
+/*
+ * Before any fact is read: the hierarchy (validated, every payee a node), each roll-up's
+ * kernel (its level names resolved), and the quota of every payee at a level with a
+ * threshold in a due component (the team's attainment is of it).
+ */
+static int setup_rollups(run *r)
+{
+    size_t first = SIZE_MAX;
+    for (size_t c = 0; c < r->nc && first == SIZE_MAX; c++)
+        if (r->plan->components[c].nlevels > 0)
+            first = c;
+    if (first == SIZE_MAX)
+        return SP_OK;
+    const sp_hierarchy *h = r->in->hierarchy;
+    if (h == NULL)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].crediting.rollup: a roll-up needs the payees' "
+                        "hierarchy", first);
+    if (!h->valid)
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].crediting.rollup: the payees' hierarchy is not "
+                        "validated (sp_hierarchy_validate)", first);
+    if (h->tree.levels > UINT16_MAX + 1u) /* an override line holds the level in 16 bits */
+        return spi_fail(r->ctx, SP_EINVAL,
+                        WHAT ": components[%zu].crediting.rollup: the payees' hierarchy is %u "
+                        "levels deep (an override's line holds a level up to %u)", first,
+                        h->tree.levels, UINT16_MAX);
+    size_t nnodes = sp_hierarchy_count(h);
+    r->rollups = spi_calloc(r->ctx, r->nc, sizeof *r->rollups);
+    r->payee_node = spi_malloc_array(r->ctx, r->np, sizeof *r->payee_node);
+    r->node_payee = spi_malloc_array(r->ctx, nnodes, sizeof *r->node_payee);
+    if (r->rollups == NULL || r->payee_node == NULL || r->node_payee == NULL)
+        return SP_ENOMEM;
+    for (size_t v = 0; v < nnodes; v++)
+        r->node_payee[v] = NO_PAYEE;
+    for (size_t p = 0; p < r->np; p++) {
+        const char *id = NULL;
+        size_t len = 0;
+        (void)sp_dict_id(r->in->dict, r->in->payees[p], &id, &len); /* checked: in the dict */
+        uint32_t v = spi_dict_lookup(h->ids, id, len);
+        if (v == SP_NONE)
+            return spi_fail(r->ctx, SP_EINVAL,
+                            WHAT ": components[%zu].crediting.rollup: payee \"%s\" is no node of "
+                            "the payees' hierarchy", first, id);
+        r->payee_node[p] = v;
+        r->node_payee[v] = (uint32_t)p;
+    }
+    for (size_t c = 0; c < r->nc; c++) {
+        const spi_cplan_component *k = &r->plan->components[c];
+        if (k->nlevels == 0)
+            continue;
+        int rc = spi_rollup_new(&r->rollups[c], r->ctx, h, k->levels, k->nlevels, k->count,
+                                r->plan->rounding_mode);
+        if (rc == SP_ENOMEM)
+            return rc;
+        if (rc != SP_OK)
+            return spi_fail_prefix(r->ctx, rc, "commission roll-up: ",
+                                   WHAT ": components[%zu].crediting.rollup", c);
+        if (!r->comps[c].due)
+            continue;
+        r->rollup_due = true;
+        for (size_t p = 0; p < r->np; p++) {
+            const spi_cplan_level *l = level_rule(r, c, r->payee_node[p]);
+            int64_t q = r->in->quotas != NULL ? r->in->quotas[p * r->nc + c] : 0;
+            if (l != NULL && l->threshold >= 0 && q <= 0)
+                return spi_fail(r->ctx, SP_EINVAL,
+                                WHAT ": payee \"%s\": components[%zu] (\"%s\"): "
+                                "crediting.rollup.levels.%s.threshold: the team's attainment "
+                                "needs the manager's quota (%s)", dict_text(r, r->in->payees[p]),
+                                c, k->id, l->name,
+                                r->in->quotas == NULL ? "the run has no quotas"
+                                                      : "it is 0");
+        }
+    }
+    return SP_OK;
+}
+
+/* A credited line of a roll-up component, for the team's order. */
+typedef struct team_line {
+    uint64_t fact;
+    int32_t day;
+    uint32_t payee;
+    uint32_t kind; /* a line through the schedule, or its SPIFF's */
+    size_t at;     /* in the run's lines */
+} team_line;
+
+/* (day, kind, fact id), a line with its SPIFF's (kinds 2j and 2j + 1), then the payee. */
+static int cmp_team_line(const void *a, const void *b)
+{
+    const team_line *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    if (x->kind >> 1 != y->kind >> 1)
+        return x->kind >> 1 < y->kind >> 1 ? -1 : 1;
+    if (x->fact != y->fact)
+        return x->fact < y->fact ? -1 : 1;
+    if (x->payee != y->payee)
+        return x->payee < y->payee ? -1 : 1;
+    return (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+/* What the roll-ups make: the override lines (when kept) with their managers, and the
+ * buffers of one team line. */
+typedef struct overrides {
+    spi_cline *lines;
+    uint32_t *to;      /* each line's manager (a payee) */
+    size_t n, cap;
+    uint32_t *nodes;   /* np: one team line's payees (nodes), bases and earnings */
+    int64_t *measures, *earnings;
+    spi_override *ov;
+    size_t capov;
+    bool *reached;     /* per node */
+    spi_i128 *team;    /* per node */
+    team_line *tl;
+    size_t captl;
+} overrides;
+
+static int keep_override(run *r, overrides *z, const spi_cline *l, uint32_t to)
+{
+    if (z->n == z->cap) {
+        size_t cap = z->cap ? 2 * z->cap : 256;
+        spi_cline *m = spi_realloc_array(r->ctx, z->lines, cap, sizeof *m);
+        if (m == NULL)
+            return SP_ENOMEM;
+        z->lines = m;
+        uint32_t *t = spi_realloc_array(r->ctx, z->to, cap, sizeof *t);
+        if (t == NULL)
+            return SP_ENOMEM;
+        z->to = t;
+        z->cap = cap;
+    }
+    z->lines[z->n] = *l;
+    z->to[z->n++] = to;
+    return SP_OK;
+}
+
+/*
+ * The team measures and thresholds of roll-up component c: each payee's team is the
+ * credited measure of the payees below it (exact in 128 bits, then checked); a manager at
+ * a level with a threshold reached it when team x 10^9 >= threshold x quota.
+ */
+static int team_thresholds(run *r, size_t c, overrides *z, spi_crun *out)
+{
+    const sp_hierarchy *h = r->in->hierarchy;
+    size_t nnodes = sp_hierarchy_count(h);
+    for (size_t v = 0; v < nnodes; v++) {
+        z->team[v] = 0;
+        z->reached[v] = true;
+    }
+    for (size_t p = 0; p < r->np; p++) {
+        int64_t m = out->measure[p * r->nc + c];
+        for (uint32_t u = parent_of(h, r->payee_node[p]); u != NO_PAYEE; u = parent_of(h, u))
+            z->team[u] += m;
+    }
+    for (size_t p = 0; p < r->np; p++) {
+        uint32_t v = r->payee_node[p];
+        spi_i128 t = z->team[v];
+        if (t > INT64_MAX || t < INT64_MIN)
+            return spi_fail(r->ctx, SP_EOVERFLOW,
+                            WHAT ": payee \"%s\": components[%zu] (\"%s\"): the team's measure "
+                            "overflows int64_t", dict_text(r, r->in->payees[p]), c,
+                            r->plan->components[c].id);
+        out->team[p * r->nc + c] = (int64_t)t;
+        const spi_cplan_level *l = level_rule(r, c, v);
+        if (l != NULL && l->threshold >= 0)
+            z->reached[v] = t * SP_DEC_ONE >=
+                            (spi_i128)l->threshold * r->in->quotas[p * r->nc + c];
+    }
+    return SP_OK;
+}
+
+/*
+ * The overrides of roll-up component c: its credited lines across the team in the order
+ * (day, kind, fact id), each with its payees (ascending payee index), their parts of the
+ * measure and their earnings on it (the line's and its SPIFF's), through the kernel.
+ */
+static int rollup_component(run *r, size_t c, overrides *z, spi_crun *out)
+{
+    const spi_cplan_component *k = &r->plan->components[c];
+    spi_rollup *ru = r->rollups[c];
+    int rc = team_thresholds(r, c, z, out);
+    if (rc != SP_OK)
+        return rc;
+    spi_rollup_begin_period(ru, z->reached);
+    /* The credited lines (no settlement's yet): counted, then taken. */
+    size_t m = 0;
+    for (size_t i = 0; i < out->nlines; i++)
+        m += out->lines[i].component == c;
+    if (m > z->captl) {
+        spi_free(r->ctx, z->tl);
+        if ((z->tl = spi_malloc_array(r->ctx, m, sizeof *z->tl)) == NULL) {
+            z->captl = 0;
+            return SP_ENOMEM;
+        }
+        z->captl = m;
+    }
+    m = 0;
+    for (size_t p = 0; p < r->np; p++) {
+        const spi_cstatement *st = &out->statements[p];
+        for (size_t i = st->first; i < st->first + st->nlines; i++) {
+            const spi_cline *l = &out->lines[i];
+            if (l->component == c && l->kind <= SPI_CLINE_PAYMENT_SPIFF)
+                z->tl[m++] = (team_line){ l->fact, l->day, (uint32_t)p, l->kind, i };
+        }
+    }
+    if (m > 1)
+        qsort(z->tl, m, sizeof *z->tl, cmp_team_line);
+    for (size_t i = 0, j; i < m; i = j) {
+        const team_line *g = &z->tl[i];
+        size_t n = 0;
+        for (j = i; j < m && z->tl[j].day == g->day && z->tl[j].kind >> 1 == g->kind >> 1 &&
+                    z->tl[j].fact == g->fact;
+             j++) {
+            const team_line *t = &z->tl[j];
+            const spi_cline *l = &out->lines[t->at];
+            if (n == 0 || z->nodes[n - 1] != r->payee_node[t->payee]) {
+                z->nodes[n] = r->payee_node[t->payee];
+                z->measures[n] = z->earnings[n] = 0;
+                n++;
+            }
+            if (((t->kind & 1u) == 0 &&
+                 __builtin_add_overflow(z->measures[n - 1], l->base, &z->measures[n - 1])) ||
+                __builtin_add_overflow(z->earnings[n - 1], l->earned, &z->earnings[n - 1]))
+                return spi_fail(r->ctx, SP_EOVERFLOW,
+                                WHAT ": payee \"%s\": components[%zu] (\"%s\"): fact %llu: the "
+                                "earnings overflow int64_t",
+                                dict_text(r, r->in->payees[t->payee]), c, k->id,
+                                (unsigned long long)g->fact);
+        }
+        size_t need = spi_rollup_max_overrides(ru, n), nov = 0;
+        need = need > 0 ? need : 1; /* 0 rules in use (a level no node is on): no NULL out */
+        if (need > z->capov) {
+            spi_override *o = spi_realloc_array(r->ctx, z->ov, need, sizeof *o);
+            if (o == NULL)
+                return SP_ENOMEM;
+            z->ov = o;
+            z->capov = need;
+        }
+        rc = spi_rollup_line(ru, g->fact, z->nodes, z->measures, z->earnings, n, z->ov,
+                             z->capov, &nov);
+        if (rc != SP_OK)
+            return spi_fail_prefix(r->ctx, rc, "commission roll-up: ",
+                                   WHAT ": components[%zu] (\"%s\")", c, k->id);
+        for (size_t q = 0; q < nov; q++) {
+            const spi_override *o = &z->ov[q];
+            uint32_t to = r->node_payee[o->manager], via = r->node_payee[o->via];
+            if (to == NO_PAYEE) {
+                char mq[SPI_QUOTE_CAP];
+                if (r->in->unknown == SPI_CENGINE_ERROR)
+                    return spi_fail(r->ctx, SP_EINVAL,
+                                    WHAT ": components[%zu] (\"%s\"): fact %llu: manager %s of "
+                                    "payee \"%s\" is no payee of the run", c, k->id,
+                                    (unsigned long long)g->fact,
+                                    spi_hierarchy_quote(r->in->hierarchy, o->manager, mq),
+                                    dict_text(r, r->in->payees[via]));
+                r->report.overrides_not_payee++;
+                continue;
+            }
+            size_t cell = (size_t)to * r->nc + c;
+            if (__builtin_add_overflow(out->totals[cell], o->amount, &out->totals[cell]) ||
+                __builtin_add_overflow(out->overrides[cell], o->amount, &out->overrides[cell]))
+                return spi_fail(r->ctx, SP_EOVERFLOW,
+                                WHAT ": payee \"%s\": components[%zu] (\"%s\"): the earnings "
+                                "with the overrides overflow int64_t",
+                                dict_text(r, r->in->payees[to]), c, k->id);
+            if (!r->in->want_lines)
+                continue;
+            spi_cline l;
+            memset(&l, 0, sizeof l);
+            l.fact = g->fact;
+            l.day = g->day;
+            l.base = o->base;
+            l.earned = l.own = o->amount;
+            l.rate = level_rule(r, c, o->manager)->rate;
+            l.share = via;
+            l.tier_before = (uint16_t)o->level;
+            l.tier_after = o->held ? 1 : 0;
+            l.component = (uint16_t)c;
+            l.kind = SPI_CLINE_OVERRIDE;
+            if ((rc = keep_override(r, z, &l, to)) != SP_OK)
+                return rc;
+        }
+    }
+    return SP_OK;
+}
+
+/* The override lines into the managers' statements (after their own lines of each
+ * component, in the order made), and into the statements' totals. */
+static int insert_overrides(run *r, overrides *z, spi_crun *out)
+{
+    size_t *nadd = spi_calloc(r->ctx, r->np, sizeof *nadd);
+    spi_cline *packed = spi_malloc_array(r->ctx, z->n, sizeof *packed);
+    int rc = SP_OK;
+    if (nadd == NULL || packed == NULL) {
+        rc = SP_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < z->n; i++)
+        nadd[z->to[i]]++;
+    /* A stable counting sort by manager: each one's lines stay by component, then made. */
+    size_t *at = spi_malloc_array(r->ctx, r->np, sizeof *at);
+    if (at == NULL) {
+        rc = SP_ENOMEM;
+        goto done;
+    }
+    for (size_t p = 0, sum = 0; p < r->np; p++) {
+        at[p] = sum;
+        sum += nadd[p];
+    }
+    for (size_t i = 0; i < z->n; i++)
+        packed[at[z->to[i]]++] = z->lines[i];
+    spi_free(r->ctx, at);
+    for (size_t p = 0; p < r->np; p++)
+        for (size_t c = 0; c < r->nc; c++)
+            if (__builtin_add_overflow(out->statements[p].total, out->overrides[p * r->nc + c],
+                                       &out->statements[p].total)) {
+                rc = spi_fail(r->ctx, SP_EOVERFLOW, WHAT ": payee \"%s\": the total overflows",
+                              dict_text(r, r->in->payees[p]));
+                goto done;
+            }
+    rc = spi_clines_insert(r->ctx, out, packed, nadd);
+done:
+    spi_free(r->ctx, nadd);
+    spi_free(r->ctx, packed);
+    return rc;
+}
+
+/* Every due roll-up's overrides, into the totals (and the lines, when kept). */
+static int make_overrides(run *r, spi_crun *out)
+{
+    size_t cells = r->np * r->nc, nnodes = sp_hierarchy_count(r->in->hierarchy);
+    overrides z;
+    memset(&z, 0, sizeof z);
+    out->team = spi_calloc(r->ctx, cells, sizeof *out->team);
+    out->overrides = spi_calloc(r->ctx, cells, sizeof *out->overrides);
+    z.nodes = spi_malloc_array(r->ctx, r->np, sizeof *z.nodes);
+    z.measures = spi_malloc_array(r->ctx, r->np, sizeof *z.measures);
+    z.earnings = spi_malloc_array(r->ctx, r->np, sizeof *z.earnings);
+    z.reached = spi_malloc_array(r->ctx, nnodes, sizeof *z.reached);
+    z.team = spi_malloc_array(r->ctx, nnodes, sizeof *z.team);
+    int rc = SP_OK;
+    if (out->team == NULL || out->overrides == NULL || z.nodes == NULL || z.measures == NULL ||
+        z.earnings == NULL || z.reached == NULL || z.team == NULL)
+        rc = SP_ENOMEM;
+    for (size_t c = 0; rc == SP_OK && c < r->nc; c++)
+        if (r->comps[c].due && r->rollups[c] != NULL)
+            rc = rollup_component(r, c, &z, out);
+    if (rc == SP_OK && r->in->want_lines)
+        rc = insert_overrides(r, &z, out);
+    spi_free(r->ctx, z.lines);
+    spi_free(r->ctx, z.to);
+    spi_free(r->ctx, z.nodes);
+    spi_free(r->ctx, z.measures);
+    spi_free(r->ctx, z.earnings);
+    spi_free(r->ctx, z.ov);
+    spi_free(r->ctx, z.reached);
+    spi_free(r->ctx, z.team);
+    spi_free(r->ctx, z.tl);
+    return rc;
+}
+
 /* ---- the run ---- */
 
 static void run_free(run *r)
@@ -1504,6 +1897,11 @@ static void run_free(run *r)
     spi_free(r->ctx, r->spiffs);
     spi_free(r->ctx, r->st);
     spi_free(r->ctx, r->scratch);
+    for (size_t c = 0; r->rollups != NULL && c < r->nc; c++)
+        spi_rollup_free(r->rollups[c]);
+    spi_free(r->ctx, r->rollups);
+    spi_free(r->ctx, r->payee_node);
+    spi_free(r->ctx, r->node_payee);
 }
 
 void spi_crun_free(sp_ctx *ctx, spi_crun *res)
@@ -1520,6 +1918,8 @@ void spi_crun_free(sp_ctx *ctx, spi_crun *res)
     spi_free(ctx, res->caps);
     spi_free(ctx, res->draws);
     spi_free(ctx, res->carry);
+    spi_free(ctx, res->team);
+    spi_free(ctx, res->overrides);
     memset(res, 0, sizeof *res);
 }
 
@@ -1613,7 +2013,8 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         r.ident = r.ident && d == p;
     }
     if ((rc = sp_calendar_new(&cal, ctx, &r.plan->calendar.opts)) != SP_OK ||
-        (rc = setup_periods(&r, cal)) != SP_OK || (rc = setup_filters(&r)) != SP_OK)
+        (rc = setup_periods(&r, cal)) != SP_OK || (rc = setup_filters(&r)) != SP_OK ||
+        (rc = setup_rollups(&r)) != SP_OK)
         goto fail;
     for (size_t c = 0; c < r.nc; c++) {
         o.due[c] = r.comps[c].due;
@@ -1625,7 +2026,10 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
             goto fail;
         r.comps[c].flat_rate = sched[c].s.nvalues > 0 ? sched[c].values[0] : 0; /* not a plug-in */
     }
-    bool lines_needed = in->want_lines || r.plan->policy == SPI_CPOLICY_PER_LINE;
+    /* Overrides are rounded per line and need the team's lines in order (and their
+     * earnings): a roll-up takes the lines path. */
+    bool lines_needed = in->want_lines || r.plan->policy == SPI_CPOLICY_PER_LINE ||
+                        r.rollup_due;
     for (size_t c = 0; c < r.nc; c++)
         if (r.comps[c].due && (r.plan->components[c].schedule.accumulate == SPI_CACCUM_LINE ||
                                r.comps[c].deals)) /* deals are counted on the lines */
@@ -1665,6 +2069,10 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         rc = make_lines(&r, sched, &o);
     else
         rc = make_totals(&r, sched, &o);
+    /* The overrides after every schedule (an earnings base needs the lines' earnings) and
+     * before the settlement (they are earnings of the manager's draw). */
+    if (rc == SP_OK && r.rollup_due)
+        rc = make_overrides(&r, &o);
     if (rc != SP_OK)
         goto fail;
     if (!in->want_lines) {

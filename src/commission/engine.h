@@ -9,7 +9,9 @@
  * spi_credit_paid, on the payment's day); measures amount, quantity, margin, lines and
  * deals; applies the component's filter, splits (credit.h) and schedule (convert.h,
  * schedule.h) under the plan's rounding mode and policy, and the SPIFFs, then settles
- * the caps carried forward and the draw against the carry state (draw.h). Two paths that
+ * the caps carried forward and the draw against the carry state (draw.h); a component's
+ * roll-up credits the managers above the credited payees their overrides (credit.h),
+ * after the schedules and before the settlement. Two paths that
  * agree: statements with their lines (spi_cengine_run with want_lines), or the totals
  * only (one pass summing the period's measure by payee, where the policy allows it).
  */
@@ -24,6 +26,7 @@
 #include "draw.h"
 #include "plan_doc.h"
 #include "salesplan/core.h"
+#include "salesplan/hierarchy.h"
 #include "salesplan/storage.h"
 
 /* What a statement line comes from (the order of kinds within a day). On the invoice
@@ -44,10 +47,16 @@ typedef enum spi_cline_kind {
     SPI_CLINE_DRAW = 9,         /* the draw's top-up: base the earnings E */
     SPI_CLINE_DRAW_RECOVERY = 10, /* recovered (negative): base the balance before */
     SPI_CLINE_DRAW_FORGIVEN = 11, /* the balance forgiven: base it, earned 0 */
+    /* A manager's override on a line of its team (crediting.rollup; credit.h's spi_override),
+     * after the manager's own lines of the component, in the team's order: fact and day
+     * the team line's, base the override's base (after `above`), rate the level's rate,
+     * earned = own = R(rate x base) (0 when held), true_up 0, share the via payee (a payee
+     * index, not a share), tier_before the manager's level (its depth in the hierarchy),
+     * tier_after 1 when held (the level's threshold not reached), else 0. */
+    SPI_CLINE_OVERRIDE = 12,
     /* A refund of a line paid in an earlier period (spi_cpaid), reversed at the rate the
      * line was paid (docs/commission.md, "Clawbacks"): fact the refund's id, base the
-     * payee's part of the refund (negative), rate the line's, earned the reversal. Kind 12
-     * is left to the roll-up's overrides. */
+     * payee's part of the refund (negative), rate the line's, earned the reversal. */
     SPI_CLINE_CLAWBACK = 13
 } spi_cline_kind;
 
@@ -116,6 +125,11 @@ typedef struct spi_cengine_input {
      * ascending (fact, payee, component), no two alike (the run checks them); NULL: none. */
     const struct spi_cpaid *paid;
     size_t npaid;
+    /* The payees' hierarchy (validated, level names for the roll-ups' levels; a node's id
+     * is a payee's id in `dict`); required by a plan with crediting.rollup, whose every
+     * payee must be a node. A manager credited an override who is no payee follows the
+     * `unknown` policy. NULL: none. */
+    const sp_hierarchy *hierarchy;
 } spi_cengine_input;
 
 /* A line paid to a payee under a component in an earlier period: what its refunds reverse
@@ -144,6 +158,7 @@ typedef struct spi_cengine_report {
                                           refund counts once per payee and component) */
     uint64_t clawbacks_expired;        /* ... outside the clawback window: nothing reversed */
     uint64_t refunds_not_clawed;       /* ... under a component without a clawback rule */
+    uint64_t overrides_not_payee;      /* overrides of managers that are no payee (skipped) */
 } spi_cengine_report;
 
 /* A run's result. */
@@ -162,6 +177,10 @@ typedef struct spi_crun {
     spi_cdraw_out *draws;       /* npayees: the draw settled in the run */
     int64_t *carry;             /* the carry state after the run: npayees x
                                    SPI_CCARRY_WIDTH(ncomponents) */
+    /* npayees x ncomponents, NULL when no component with a roll-up is due: the credited
+     * measure of the payees below each payee in the hierarchy (its team; what its
+     * thresholds' attainment is of), and the overrides credited to it (in totals). */
+    int64_t *team, *overrides;
 } spi_crun;
 
 /* A component's days in a run: the period of its own grain that holds the run's last day,

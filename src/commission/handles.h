@@ -41,6 +41,7 @@ struct sp_commission_run {
     int64_t *carry;           /* np x (1 + ncomponents), or NULL: zeros */
     spi_cpaid *paid;          /* ascending (fact, payee, component); NULL: none */
     size_t npaid;
+    sp_hierarchy *hierarchy;  /* the payees' (a copy), for roll-ups; NULL: none */
     bool computed;
     spi_crun res;
     int64_t *totals;          /* np: each payee's total */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../calendar/calendar_internal.h"
+#include "../hierarchy/hierarchy_internal.h"
 #include "../money/numeric.h"
 #include "../record/record.h"
 #include "draw.h"
@@ -54,7 +55,8 @@ _Static_assert((int)SP_COMMISSION_LINE_CLAWBACK == (int)SPI_CLINE_CLAWBACK, "cla
 _Static_assert((int)SP_COMMISSION_LINE_REFUND_SPIFF == (int)SPI_CLINE_REFUND_SPIFF &&
                    (int)SP_COMMISSION_LINE_PAYMENT == (int)SPI_CLINE_PAYMENT &&
                    (int)SP_COMMISSION_LINE_CAP_RELEASE == (int)SPI_CLINE_CAP_RELEASE &&
-                   (int)SP_COMMISSION_LINE_DRAW_FORGIVEN == (int)SPI_CLINE_DRAW_FORGIVEN,
+                   (int)SP_COMMISSION_LINE_DRAW_FORGIVEN == (int)SPI_CLINE_DRAW_FORGIVEN &&
+                   (int)SP_COMMISSION_LINE_OVERRIDE == (int)SPI_CLINE_OVERRIDE,
                "line kinds agree");
 _Static_assert(SP_COMMISSION_NO_COMPONENT == SPI_CLINE_NO_COMPONENT, "no component agrees");
 _Static_assert(SPI_CCARRY_WIDTH(0) == 1 && SPI_CCARRY_DRAW == 0 && SPI_CCARRY_CAP(0) == 1,
@@ -153,6 +155,7 @@ void sp_commission_run_free(sp_commission_run *run)
     spi_free(ctx, run->quotas);
     spi_free(ctx, run->carry);
     spi_free(ctx, run->paid);
+    sp_hierarchy_free(run->hierarchy);
     spi_free(ctx, run->from_set);
     spi_free(ctx, run->plan_json);
     spi_cplan_free(ctx, &run->plan);
@@ -494,6 +497,27 @@ int sp_commission_run_set_paid(sp_commission_run *run, const sp_commission_paid 
     return SP_OK;
 }
 
+int sp_commission_run_set_hierarchy(sp_commission_run *run, const sp_hierarchy *payees)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    sp_hierarchy *copy = NULL;
+    if (payees != NULL) {
+        if (!payees->valid)
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": hierarchy: the payees' hierarchy is "
+                                                      "not validated (call "
+                                                      "sp_hierarchy_validate after adding "
+                                                      "nodes)");
+        int rc = spi_hierarchy_copy(run->ctx, payees, &copy);
+        if (rc != SP_OK)
+            return rc;
+    }
+    clear_results(run);
+    sp_hierarchy_free(run->hierarchy);
+    run->hierarchy = copy;
+    return SP_OK;
+}
+
 /* ---- computing ---- */
 
 /* The payees' ids, copied so that explain names them after the dictionary is gone. */
@@ -556,6 +580,12 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
                                 "attainment needs the payees' quotas "
                                 "(sp_commission_run_set_quotas)", c,
                                 run->plan.components[c].id);
+    for (size_t c = 0; c < run->plan.ncomponents && run->hierarchy == NULL; c++)
+        if (run->plan.components[c].nlevels > 0)
+            return spi_fail(run->ctx, SP_EINVAL,
+                            WHAT ": components[%zu] (\"%s\").crediting.rollup: a roll-up needs "
+                            "the payees' hierarchy (sp_commission_run_set_hierarchy)", c,
+                            run->plan.components[c].id);
     spi_cengine_input in;
     memset(&in, 0, sizeof in);
     in.plan = &run->plan;
@@ -575,6 +605,7 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
     in.npaid = run->npaid;
     in.unknown = run->opts.unknown;
     in.want_lines = (run->opts.flags & SP_COMMISSION_TOTALS_ONLY) == 0;
+    in.hierarchy = run->hierarchy;
     spi_crun res;
     int rc = spi_cengine_run(run->ctx, &in, progress, &res);
     if (rc != SP_OK)
@@ -649,6 +680,7 @@ int sp_commission_run_get_info(const sp_commission_run *run, sp_commission_run_i
         i.refunds_not_clawed = r->report.refunds_not_clawed;
         i.not_payee = r->report.not_payee;
         i.totals_path = r->report.totals_path;
+        i.overrides_not_payee = r->report.overrides_not_payee;
     }
     return spi_info_out(run->ctx, "sp_commission_run_info", info, &i, run_info_sizes,
                         SP_COMMISSION_RUN_INFO_VERSION);
@@ -844,6 +876,72 @@ static void explain_clawback(spi_writer *w, const sp_commission_run *run, size_t
     spi_writer_end_object(w);
 }
 
+/*
+ * An override: the level's rule (its path by the level's name), the payee it came
+ * through and the kind of that payee's line, the base, the rate, the threshold with the
+ * manager's team measure and quota, held or not.
+ */
+static void explain_override(spi_writer *w, const sp_commission_run *run, size_t k,
+                             size_t line, const spi_cline *l)
+{
+    const spi_crun *r = &run->res;
+    const spi_cplan *plan = &run->plan;
+    size_t c = l->component, nc = plan->ncomponents;
+    const spi_cplan_component *comp = &plan->components[c];
+    const sp_hierarchy *h = run->hierarchy; /* the one computed with: setting it clears */
+    const char *name = l->tier_before < h->nlevels ? h->levels[l->tier_before] : "";
+    const spi_cplan_level *lv = NULL;
+    for (size_t i = 0; i < comp->nlevels && lv == NULL; i++)
+        if (strcmp(comp->levels[i].name, name) == 0)
+            lv = &comp->levels[i];
+    /* The via payee's own line of the fact: what kind of line the override is on. */
+    const spi_cstatement *vs = &r->statements[l->share];
+    uint8_t source = SPI_CLINE_ORDER;
+    for (size_t i = vs->first; i < vs->first + vs->nlines; i++) {
+        const spi_cline *v = &r->lines[i];
+        if (v->component == c && v->fact == l->fact && v->day == l->day &&
+            schedule_line(v)) {
+            source = v->kind;
+            break;
+        }
+    }
+    write_head(w, run, k);
+    spi_writer_member_int(w, "line", (int64_t)line);
+    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
+    write_path(w, "path", c, NULL, 0);
+    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    spi_writer_member_int(w, "fact", (int64_t)l->fact);
+    char day[16], rule[SPI_CPLAN_ID_MAX + 96];
+    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    snprintf(rule, sizeof rule, "components[%zu].crediting.rollup.levels.%s", c, name);
+    spi_writer_member_cstr_or_null(w, "rule", rule);
+    spi_writer_member_cstr_or_null(w, "level", name);
+    spi_writer_member_cstr_or_null(w, "via", run->ids + run->id_at[l->share]);
+    spi_writer_member_enum(w, "source", line_kind_names, SPI_ARRAY_LEN(line_kind_names),
+                           source);
+    spi_writer_member_enum(w, "measure", spi_cplan_measure_names, 5, comp->measure);
+    bool earnings = lv != NULL && lv->on == SPI_CRON_EARNINGS;
+    spi_writer_member_cstr_or_null(w, "on", earnings ? "earnings" : "measure");
+    spi_writer_member_cstr_or_null(w, "count", comp->count == SPI_CCOUNT_EVERY_PATH
+                                                   ? "every_path"
+                                                   : "once_per_payee");
+    if (earnings)
+        write_money(w, plan, "base", l->base);
+    else
+        write_measure(w, plan, c, "base", l->base);
+    if (lv != NULL && lv->above > 0)
+        write_money(w, plan, "above", lv->above);
+    spi_writer_member_dec(w, "rate", l->rate);
+    if (lv != NULL && lv->threshold >= 0) {
+        spi_writer_member_dec(w, "threshold", lv->threshold);
+        write_measure(w, plan, c, "team_measure", r->team[k * nc + c]);
+        write_measure(w, plan, c, "quota", run->quotas[k * nc + c]);
+    }
+    spi_writer_member_bool(w, "held", l->tier_after != 0);
+    write_money(w, plan, "earned", l->earned);
+    spi_writer_end_object(w);
+}
+
 static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, size_t line)
 {
     const spi_crun *r = &run->res;
@@ -851,6 +949,10 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
     const spi_cline *first = r->lines + r->statements[k].first, *l = first + line;
     if (l->kind == SPI_CLINE_CLAWBACK) {
         explain_clawback(w, run, k, line, l);
+        return;
+    }
+    if (l->kind == SPI_CLINE_OVERRIDE) {
+        explain_override(w, run, k, line, l);
         return;
     }
     if (l->kind >= SPI_CLINE_CAP_RELEASE) {
@@ -927,8 +1029,8 @@ static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
         if (comp->schedule.on == SPI_CON_ATTAINMENT && run->quotas != NULL)
             write_measure(w, plan, c, "quota", run->quotas[k * nc + c]);
         if (r->statements != NULL) {
-            const spi_cline *l = r->lines != NULL ? r->lines + r->statements[k].first : NULL;
             size_t n = r->statements[k].nlines, lines = 0, last = SIZE_MAX;
+            const spi_cline *l = n > 0 ? r->lines + r->statements[k].first : NULL;
             for (size_t i = 0; i < n; i++)
                 if (l[i].component == c) {
                     lines++;
@@ -940,6 +1042,10 @@ static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
                 write_tier(w, plan, c, "tier", l[last].tier_after);
         }
         write_money(w, plan, "earned", r->totals[k * nc + c]);
+        if (comp->nlevels > 0 && r->team != NULL && r->due[c]) {
+            write_measure(w, plan, c, "team_measure", r->team[k * nc + c]);
+            write_money(w, plan, "overrides", r->overrides[k * nc + c]);
+        }
         if (comp->cap > 0) {
             const spi_ccap_out *cap = &r->caps[k * nc + c];
             spi_writer_key(w, "cap");

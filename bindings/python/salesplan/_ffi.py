@@ -234,6 +234,7 @@ ENUMS = {
         'SP_COMMISSION_LINE_DRAW': 9,
         'SP_COMMISSION_LINE_DRAW_RECOVERY': 10,
         'SP_COMMISSION_LINE_DRAW_FORGIVEN': 11,
+        'SP_COMMISSION_LINE_OVERRIDE': 12,
         'SP_COMMISSION_LINE_CLAWBACK': 13,
     },
     'sp_decomp_method': {
@@ -706,6 +707,7 @@ sp_commission_run_info._fields_ = [
     ('refunds_not_clawed', c_uint64),
     ('not_payee', c_uint64),
     ('totals_path', c_int),
+    ('overrides_not_payee', c_uint64),
 ]
 sp_commission_line._fields_ = [
     ('fact', c_uint64),
@@ -944,6 +946,7 @@ FUNCTIONS = {
     'sp_commission_run_quotas_from_set': (c_int, [POINTER(sp_commission_run), c_size_t, POINTER(sp_target_plan), POINTER(sp_target_set), POINTER(sp_dict)]),
     'sp_commission_run_load_quotas': (c_int, [POINTER(sp_commission_run), POINTER(sp_storage), POINTER(sp_dict)]),
     'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_set_hierarchy': (c_int, [POINTER(sp_commission_run), POINTER(sp_hierarchy)]),
     'sp_commission_run_set_carry': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
     'sp_commission_run_set_paid': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_paid), c_size_t]),
     'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),

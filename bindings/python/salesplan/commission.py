@@ -1247,6 +1247,18 @@ class CommissionRun(Handle):
             self._ctx.call(lib.sp_commission_run_set_splits, self, fcol.ptr, pcol.ptr,
                            scol.ptr, n)
 
+    def set_hierarchy(self, hierarchy: "Hierarchy | None") -> None:
+        """The payees' hierarchy for the roll-ups to managers (docs/commission.md, "Roll-ups
+        to managers"): a validated salesplan.Hierarchy whose node ids are the payees' ids
+        and whose level names are those the plan's crediting.rollup.levels name; copied.
+        None removes it. InvalidError for a hierarchy that is not validated; TypeError for
+        another object. Clears the results."""
+        if hierarchy is not None and not hasattr(hierarchy, "_as_parameter_"):
+            raise TypeError(f"hierarchy: expected a salesplan.Hierarchy, not "
+                            f"{type(hierarchy).__name__}")
+        with _Locks(self._ctx, getattr(hierarchy, "_ctx", None)):
+            self._ctx.call(lib.sp_commission_run_set_hierarchy, self, hierarchy)
+
     def set_paid(self, paid: "Sequence[CommissionPaid]") -> None:
         """The lines paid in earlier periods whose refunds this run claws back, at the rate
         they were paid, within the component's window (docs/commission.md, "Clawbacks"):

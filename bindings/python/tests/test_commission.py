@@ -642,8 +642,8 @@ def test_enumerations():
     assert [m.name for m in sp.CommissionLineKind] == [
         "ORDER", "ORDER_SPIFF", "REFUND", "REFUND_SPIFF", "PAYMENT", "PAYMENT_SPIFF",
         "CAP_RELEASE", "CAP_CARRY", "CAP_LOST", "DRAW", "DRAW_RECOVERY", "DRAW_FORGIVEN",
-        "CLAWBACK"]
-    assert [int(m) for m in sp.CommissionLineKind] == list(range(12)) + [13]
+        "OVERRIDE", "CLAWBACK"]
+    assert [int(m) for m in sp.CommissionLineKind] == list(range(14))
     assert [m.name for m in sp.CommissionUnknown] == ["SKIP", "ERROR"]
     assert int(sp.CommissionRunFlag.TOTALS_ONLY) == 1
 
@@ -1003,6 +1003,38 @@ def test_clawbacks_at_the_rate_paid(ctx):
     run.set_paid([])
     with pytest.raises(sp.InvalidError, match="no line paid earlier"):
         run.compute(refunds, ids)
+
+
+ROLLUP = ('{"plan": "RU", "effective": {"from": "2027-01-01"}, "currency": "USD", '
+          '"components": [{"id": "sales", "measure": {"kind": "amount"}, "period": "month", '
+          '"schedule": {"kind": "flat", "tiers": [{"rate": "5%"}]}, "crediting": {"rollup": '
+          '{"levels": {"manager": {"rate": "2%"}}}}}]}')
+
+
+def test_a_manager_override_through_the_hierarchy(ctx):
+    # M manages A and B: A's 130.00 and B's 50.00 earn them 6.50 and 2.50 at 5 %; M earns
+    # no sales of its own and an override of 2 % on each of its team's lines: 60.00 x 2 %
+    # = 1.20, 70.00 x 2 % = 1.40, 50.00 x 2 % = 1.00, 3.60 in all.
+    ids = sp.Dictionary(["A", "B", "X", "M"], ctx=ctx)
+    h = sp.Hierarchy(ctx=ctx)
+    h.add_all(["M", "A", "B"], parents=[None, "M", "M"])
+    h.set_levels(["manager", "rep"])
+    h.validate()
+    run = sp.CommissionRun(sp.CommissionPlan(ROLLUP, ctx=ctx), fiscal_year=2027)
+    run.set_payees(["A", "B", "M"], ids)
+    with pytest.raises(sp.InvalidError, match="hierarchy"):
+        run.compute(facts(), ids)
+    with pytest.raises(TypeError, match="hierarchy: expected a salesplan.Hierarchy"):
+        run.set_hierarchy("M")
+    run.set_hierarchy(h)
+    run.compute(facts(), ids)
+    assert run.totals() == {"A": D("6.50"), "B": D("2.50"), "M": D("3.60")}
+    m = run.statement("M")
+    assert [l.kind for l in m.lines] == [sp.CommissionLineKind.OVERRIDE] * 3
+    assert [l.earned for l in m.lines] == [D("1.20"), D("1.00"), D("1.40")]
+    run.set_hierarchy(None)
+    with pytest.raises(sp.InvalidError, match="hierarchy"):
+        run.compute(facts(), ids)
 
 
 def test_a_draw_recovered_and_forgiven(ctx, ids):
