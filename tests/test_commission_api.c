@@ -847,6 +847,93 @@ static void test_bases(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- assignments and proration ---- */
+
+/*
+ * Flat 10 % with a non-recoverable draw of 31.00 a month. A is on the plan from January 10:
+ * its January 5 line (60.00) is not its here; its January 20 line (70.00) earns 7.00; its
+ * draw is 22 of January's 31 days: 31.00 x 22 / 31 = 22.00, so the top-up is 15.00. B, on
+ * every day: 5.00 topped up to 31.00.
+ * RETRO (2 % below 100 % of the quota, 4 % of the whole from 100 %) with a quota of 100.00:
+ * A on the plan from January 16, 16 days of 31: quota R(10,000 x 16 / 31) = R(5,161.29) =
+ * 5,161 cents; its 70.00 is 135 % of it: 70 x 4 % = 2.80. The same when the version itself
+ * starts on January 16 (no assignment): the Jan 5 line is outside the version.
+ */
+static void test_assignments(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    static const char DRAW31[] =
+        "{\"plan\": \"D\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
+        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\"}, "
+        "\"period\": \"month\", \"schedule\": {\"kind\": \"flat\", \"tiers\": "
+        "[{\"rate\": \"10%\"}]}}], \"draw\": {\"kind\": \"non_recoverable\", \"amount\": "
+        "31, \"period\": \"month\"}}";
+    sp_commission_plan *p = plan_of(ctx, DRAW31);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    int32_t first[] = { spt_day(2027, 1, 10), INT32_MIN }, last[] = { INT32_MAX, INT32_MAX };
+    int32_t bad_last[] = { spt_day(2027, 1, 9), INT32_MAX };
+    spt_expect_error(ctx, sp_commission_run_set_assignments(r, first, bad_last, 2), SP_EINVAL,
+                     "commission run: assignments[0]: 2027-01-10 is after 2027-01-09");
+    spt_expect_error(ctx, sp_commission_run_set_assignments(r, first, last, 1), SP_EINVAL,
+                     "commission run: assignments: 1 for 2 payees");
+    assert_int_equal(sp_commission_run_set_assignments(r, first, last, 2), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.components[0], 700);
+    assert_int_equal(st.draw_paid, 1500);
+    assert_int_equal(st.total, 2200);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.draw_paid, 2600);
+    assert_int_equal(st.total, 3100);
+    sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
+    assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
+    assert_int_equal(ri.not_assigned, 1);
+    assert_int_equal(ri.totals_path, 0);
+    /* Cleared: A's both lines earn 13.00, topped up by 18.00 to the whole draw, 31.00. */
+    assert_int_equal(sp_commission_run_set_assignments(r, NULL, NULL, 0), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+    assert_int_equal(st.components[0], 1300);
+    assert_int_equal(st.draw_paid, 1800);
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+
+    for (int version = 0; version < 2; version++) {
+        static const char RETRO16[] =
+            "{\"plan\": \"R\", \"effective\": {\"from\": \"2027-01-16\"}, \"currency\": "
+            "\"USD\", \"components\": [{\"id\": \"att\", \"measure\": {\"kind\": "
+            "\"amount\"}, \"period\": \"month\", \"quota\": {\"given\": true}, "
+            "\"schedule\": {\"kind\": \"retroactive\", \"on\": \"attainment\", \"tiers\": "
+            "[{\"rate\": \"2%\"}, {\"from\": \"100%\", \"rate\": \"4%\"}]}}]}";
+        p = plan_of(ctx, version ? RETRO16 : RETRO);
+        r = january(p, 0);
+        assert_int_equal(sp_commission_run_set_payees(r, payees, 1), SP_OK);
+        int64_t quota[] = { 10000 };
+        assert_int_equal(sp_commission_run_set_quotas(r, quota, 1), SP_OK);
+        int32_t from16[] = { spt_day(2027, 1, 16) }, open[] = { INT32_MAX };
+        if (!version)
+            assert_int_equal(sp_commission_run_set_assignments(r, from16, open, 1), SP_OK);
+        assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 280);
+        assert_int_equal(st.nlines, 1);
+        char buf[1024];
+        size_t len;
+        assert_int_equal(sp_commission_run_explain(r, 0, 0, buf, sizeof buf, &len), SP_OK);
+        assert_non_null(strstr(buf, "\"quota\":51.61"));
+        sp_commission_run_free(r);
+        sp_commission_plan_free(p);
+    }
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
 /* ---- clawbacks ---- */
 
 /* Example 5.2's version 2: 6 % flat on bookings from 2024-04-01; refunds reverse at the
@@ -1739,6 +1826,7 @@ int main(void)
         cmocka_unit_test(test_bases),
         cmocka_unit_test(test_plan_store),
         cmocka_unit_test(test_clawbacks),
+        cmocka_unit_test(test_assignments),
         cmocka_unit_test(test_rollup),
         cmocka_unit_test(test_fault_loop),
     };

@@ -258,6 +258,20 @@ SP_API int sp_commission_run_set_hierarchy(sp_commission_run *run, const sp_hier
 SP_API int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, size_t n);
 
 /*
+ * The days each payee is on this plan version within the run (docs/commission.md,
+ * "Assignments"): first[k] .. last[k], inclusive, for payee k (n = payees; INT32_MIN and
+ * INT32_MAX for no bound): a payee who starts or leaves mid-period, or changes plan (run
+ * each plan, or each version, for its days). A payee is credited with a line (and its
+ * refunds and payments) only when its days hold the line's day. Its quotas (over each
+ * component's period) and its draw (over the run's period) are prorated by its days on the
+ * version: R(value x days / the period's days) by the plan's rounding mode; a version
+ * that starts or ends within a period prorates them too, assignments or not. n = 0 clears
+ * them (every payee every day). SP_EINVAL naming the payee when first > last.
+ */
+SP_API int sp_commission_run_set_assignments(sp_commission_run *run, const int32_t *first,
+                                             const int32_t *last, size_t n);
+
+/*
  * A line paid in an earlier period (64 bytes; layout frozen): what its refunds in this run
  * reverse when the component has a "clawback" rule (docs/commission.md, "Clawbacks"). The
  * earlier statement's line gives base, earned and rate; the host's facts the line's day,
@@ -317,11 +331,12 @@ typedef struct sp_commission_run_info {
     uint64_t not_payee;        /* rows of reps that are no payee, skipped */
     int totals_path;           /* 1: the totals were summed without lines */
     uint64_t overrides_not_payee; /* overrides of managers that are no payee, skipped */
+    uint64_t not_assigned;     /* credits to payees on days outside their assignment, skipped */
 } sp_commission_run_info;
 
 #define SP_COMMISSION_RUN_INFO_VERSION 1u
 #define SP_COMMISSION_RUN_INFO_INIT \
-    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    { SP_COMMISSION_RUN_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 SP_API int sp_commission_run_info_init(sp_commission_run_info *info, uint32_t version);
 /* Fill `info` (as of info->version: SP_COMMISSION_RUN_INFO_INIT) with what the run holds. */

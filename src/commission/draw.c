@@ -238,27 +238,28 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
                 goto done;
             }
             dr->earned = e;
-            if (e < d->amount) {
+            int64_t amount = s->draw_amounts != NULL ? s->draw_amounts[p] : d->amount;
+            if (e < amount) {
                 /* max(E, D) is paid: a negative E (refunds) is topped up to D too. */
-                ok = !__builtin_sub_overflow(d->amount, e, &dr->paid) &&
+                ok = !__builtin_sub_overflow(amount, e, &dr->paid) &&
                      (d->kind != SPI_CDRAW_RECOVERABLE ||
                       !__builtin_add_overflow(dr->balance, dr->paid, &dr->balance));
                 if (mine != NULL)
                     mine[n++] = line_of(SPI_CLINE_DRAW, SPI_CLINE_NO_COMPONENT, day, e,
-                                        d->amount, dr->paid);
-            } else if (d->kind == SPI_CDRAW_RECOVERABLE && e > d->amount && dr->balance > 0) {
-                int64_t above = e - d->amount; /* e > amount > 0: no overflow */
+                                        amount, dr->paid);
+            } else if (d->kind == SPI_CDRAW_RECOVERABLE && e > amount && dr->balance > 0) {
+                int64_t above = e - amount; /* e > amount >= 0: no overflow */
                 dr->recovered = above < dr->balance ? above : dr->balance;
                 if (mine != NULL)
                     mine[n++] = line_of(SPI_CLINE_DRAW_RECOVERY, SPI_CLINE_NO_COMPONENT,
-                                        day, dr->balance, d->amount, -dr->recovered);
+                                        day, dr->balance, amount, -dr->recovered);
                 dr->balance -= dr->recovered;
             }
             if (ok && forgive && dr->balance > 0) {
                 dr->forgiven = dr->balance;
                 if (mine != NULL)
                     mine[n++] = line_of(SPI_CLINE_DRAW_FORGIVEN, SPI_CLINE_NO_COMPONENT,
-                                        day, dr->balance, d->amount, 0);
+                                        day, dr->balance, amount, 0);
                 dr->balance = 0;
             }
             /* delta + paid - recovered: the statement's total becomes max(E, D) - recovered */

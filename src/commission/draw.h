@@ -69,6 +69,7 @@ typedef struct spi_csettle {
     const bool *due;          /* per component: computed in this run */
     const int32_t *end;       /* per component: its period's days end (its lines' last day + 1) */
     int32_t first, end_day;   /* the run's period within the version: the draw's days */
+    const int64_t *draw_amounts; /* npayees: each payee's draw (prorated); NULL: the plan's */
 } spi_csettle;
 
 /*

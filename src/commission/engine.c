@@ -215,6 +215,8 @@ int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
                         fiscal_year, n, spi_cplan_period_names[period], index + 1);
     int32_t run_end = ends[index];
     int32_t vfrom = plan->from, vend = plan->to == SPI_CPLAN_NO_DAY ? INT32_MAX : plan->to + 1;
+    whole->period_first = firsts[index];
+    whole->period_end = run_end;
     whole->first = firsts[index] > vfrom ? firsts[index] : vfrom;
     whole->end = run_end < vend ? run_end : vend;
     whole->due = whole->first < whole->end;
@@ -226,6 +228,8 @@ int spi_cengine_days(sp_ctx *ctx, const sp_calendar *cal, const spi_cplan *plan,
         if ((rc = spi_calendar_periods(ctx, WHAT, cal, fy, spi_cplan_grain(c->period), firsts,
                                        ends, NULL, SP_CALENDAR_MAX_PERIODS, &n)) != SP_OK)
             return rc;
+        days[i].period_first = firsts[idx];
+        days[i].period_end = ends[idx];
         days[i].first = firsts[idx] > vfrom ? firsts[idx] : vfrom;
         days[i].end = ends[idx] < vend ? ends[idx] : vend;
         days[i].due = ends[idx] == run_end && days[i].first < days[i].end;
@@ -311,7 +315,8 @@ static int setup_filters(run *r)
         k->split_earning = k->split && flat_line && !k->deals && c->basis != SPI_CBASIS_PAYMENT;
         k->paid_earning = flat_line && c->basis == SPI_CBASIS_PAYMENT;
         k->simple = c->measure == SPI_CMEASURE_AMOUNT && !lists && !k->split &&
-                    c->nspiffs == 0 && k->ffrom <= k->first && k->fto >= k->end - 1;
+                    c->nspiffs == 0 && k->ffrom <= k->first && k->fto >= k->end - 1 &&
+                    r->in->assign_first == NULL;
     }
     return SP_OK;
 }
@@ -458,6 +463,7 @@ typedef struct credits {
     const spiff *sp;
     int64_t units;        /* the SPIFF line's base */
     uint64_t deal;        /* an order line of a deals component: its deal */
+    int32_t line_day;     /* the line's day: a payee is credited when its assignment holds it */
 } credits;
 
 /* Sum and stage the credits q of fact f (kind) on `day` for component c. */
@@ -473,6 +479,11 @@ static int credit_payees(run *r, const fact_at *f, const credits *q, int32_t day
                             "payee %u is beyond the %zu payees", f->kind,
                             (unsigned long long)f->batch, f->row, (unsigned long long)f->id, p,
                             r->np);
+        if (r->in->assign_first != NULL &&
+            (q->line_day < r->in->assign_first[p] || q->line_day > r->in->assign_last[p])) {
+            r->report.not_assigned++; /* the payee is on another plan (or none) that day */
+            continue;
+        }
         uint32_t share = q->shares ? (uint32_t)q->shares[i] : (uint32_t)SP_DEC_ONE;
         size_t cell = (size_t)p * r->nc + c;
         int rc = sum_add(r, 0, r->measure, cell, q->measure[i]);
@@ -504,14 +515,14 @@ static int credit_payees(run *r, const fact_at *f, const credits *q, int32_t day
  * for component c; `deal`: the line's deal (a deals component).
  */
 static int credit(run *r, const fact_at *f, uint64_t line_id, uint32_t rep, int32_t day,
-                  uint32_t kind, size_t c, int64_t value, const spiff *sp, int64_t units,
-                  uint64_t deal)
+                  int32_t line_day, uint32_t kind, size_t c, int64_t value, const spiff *sp,
+                  int64_t units, uint64_t deal)
 {
     comp *k = &r->comps[c];
     int64_t earned = 0, line_earned = 0;
     if (sp != NULL && __builtin_mul_overflow(sp->amount, units, &earned))
         return overflow(r, f, "the SPIFF");
-    credits q = { 1, &rep, NULL, &value, &earned, NULL, sp, units, deal };
+    credits q = { 1, &rep, NULL, &value, &earned, NULL, sp, units, deal, line_day };
     size_t group;
     if (k->split && spi_split_find(r->in->splits, line_id, &group)) {
         q.payees = spi_split_group_payees(r->in->splits, group, &q.n);
@@ -779,7 +790,7 @@ static int line_refunds(run *r, const sp_fact_batch *b, size_t row, uint32_t p,
                 units = refunded == line_amount ? -1 : 0;
             if (sp != NULL && units == 0)
                 sp = NULL;
-            rc = credit(r, &f, id, p, g->day, SPI_CLINE_REFUND, c, v, sp, units, 0);
+            rc = credit(r, &f, id, p, g->day, line_day, SPI_CLINE_REFUND, c, v, sp, units, 0);
             if (rc != SP_OK)
                 return rc;
         }
@@ -958,7 +969,7 @@ static int take_lines(void *arg, const sp_fact_batch *b, const uint32_t *rows, s
             int64_t units = sp == NULL ? 0 : sp->per_unit ? (b->quantity ? b->quantity[row] : 0) : 1;
             if (sp != NULL && units == 0)
                 sp = NULL;
-            rc = credit(r, &f, f.id, p, day, SPI_CLINE_ORDER, c, v, sp, units, deal);
+            rc = credit(r, &f, f.id, p, day, day, SPI_CLINE_ORDER, c, v, sp, units, deal);
             if (rc != SP_OK)
                 return rc;
         }
@@ -1008,7 +1019,8 @@ static int credit_payment(run *r, const fact_at *lf, const sp_fact_batch *b, siz
     spi_paid_line line = { lf->id, b->amount[row], 4, v };
     if ((rc = spi_credit_paid(r->ctx, &line, g->id, before, g->amount, mode, d)) != SP_OK)
         return payment_fail(r, rc, g);
-    credits q = { 1, &rep, NULL, &d[0], &d[1], k->paid_earning ? &d[3] : NULL, sp, d[2], 0 };
+    credits q = { 1,  &rep, NULL, &d[0], &d[1], k->paid_earning ? &d[3] : NULL, sp, d[2], 0,
+                  b->day[row] };
     size_t group;
     if (k->split && spi_split_find(r->in->splits, lf->id, &group)) {
         q.payees = spi_split_group_payees(r->in->splits, group, &q.n);
@@ -1968,7 +1980,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
         if ((rc = check_component(&r, i)) != SP_OK)
             return rc;
     spi_csettle settle = { r.plan, in->dict, in->payees, r.np, in->carry_in, in->period,
-                           NULL, NULL, 0, 0 };
+                           NULL, NULL, 0, 0, NULL };
     if ((rc = spi_csettle_check(ctx, &settle)) != SP_OK)
         return rc;
     size_t cells = r.np * r.nc;
@@ -2084,6 +2096,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     }
     settle.due = o.due;
     settle.end = o.end;
+    settle.draw_amounts = in->draw_amounts;
     settle.first = r.run_first;
     settle.end_day = r.run_end;
     if ((rc = spi_csettle_apply(ctx, &settle, &o)) != SP_OK)

@@ -130,6 +130,13 @@ typedef struct spi_cengine_input {
      * payee must be a node. A manager credited an override who is no payee follows the
      * `unknown` policy. NULL: none. */
     const sp_hierarchy *hierarchy;
+    /* npayees: the days (inclusive) each payee is on this plan version, within the run
+     * (a payee who starts mid-period, or changes plan): a payee is credited with a line
+     * (its refunds, its payments) only when its assignment holds the line's day. Quotas
+     * and draws are prorated by the caller (draw_amounts). NULL: every day. */
+    const int32_t *assign_first, *assign_last;
+    /* npayees: each payee's draw for the run's period (prorated); NULL: the plan's. */
+    const int64_t *draw_amounts;
 } spi_cengine_input;
 
 /* A line paid to a payee under a component in an earlier period: what its refunds reverse
@@ -158,6 +165,8 @@ typedef struct spi_cengine_report {
                                           refund counts once per payee and component) */
     uint64_t clawbacks_expired;        /* ... outside the clawback window: nothing reversed */
     uint64_t refunds_not_clawed;       /* ... under a component without a clawback rule */
+    uint64_t not_assigned;             /* credits to payees on days outside their assignment
+                                          (skipped) */
     uint64_t overrides_not_payee;      /* overrides of managers that are no payee (skipped) */
 } spi_cengine_report;
 
@@ -186,7 +195,8 @@ typedef struct spi_crun {
 /* A component's days in a run: the period of its own grain that holds the run's last day,
  * within the version's effective range; due when that period ends with the run's. */
 typedef struct spi_cdays {
-    int32_t first, end; /* [first, end) */
+    int32_t first, end; /* [first, end): within the version's effective range */
+    int32_t period_first, period_end; /* the whole period, [period_first, period_end) */
     bool due;
 } spi_cdays;
 

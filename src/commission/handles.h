@@ -36,9 +36,11 @@ struct sp_commission_run {
     size_t np;
     uint32_t *payees;         /* np dict indices */
     int64_t *quotas;          /* np x ncomponents, or NULL */
+    int64_t *used_quotas;     /* the last compute's, prorated by the days on the version */
     bool *from_set;           /* ncomponents: its quotas came from a target set */
     spi_split_table *splits;  /* NULL: none */
     int64_t *carry;           /* np x (1 + ncomponents), or NULL: zeros */
+    int32_t *assign_first, *assign_last; /* np each, or NULL: every payee every day */
     spi_cpaid *paid;          /* ascending (fact, payee, component); NULL: none */
     size_t npaid;
     sp_hierarchy *hierarchy;  /* the payees' (a copy), for roll-ups; NULL: none */

@@ -74,6 +74,8 @@ static void clear_results(sp_commission_run *run)
     spi_free(run->ctx, run->totals);
     spi_free(run->ctx, run->ids);
     spi_free(run->ctx, run->id_at);
+    spi_free(run->ctx, run->used_quotas);
+    run->used_quotas = NULL;
     run->totals = NULL;
     run->ids = NULL;
     run->id_at = NULL;
@@ -154,6 +156,8 @@ void sp_commission_run_free(sp_commission_run *run)
     spi_free(ctx, run->payees);
     spi_free(ctx, run->quotas);
     spi_free(ctx, run->carry);
+    spi_free(ctx, run->assign_first);
+    spi_free(ctx, run->assign_last);
     spi_free(ctx, run->paid);
     sp_hierarchy_free(run->hierarchy);
     spi_free(ctx, run->from_set);
@@ -183,6 +187,9 @@ int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids, si
     spi_split_table_free(run->splits);
     spi_free(run->ctx, run->carry);
     spi_free(run->ctx, run->paid);
+    spi_free(run->ctx, run->assign_first);
+    spi_free(run->ctx, run->assign_last);
+    run->assign_first = run->assign_last = NULL;
     run->payees = copy;
     run->np = n;
     run->quotas = NULL;
@@ -286,7 +293,7 @@ static int quotas_column(sp_commission_run *run, size_t k, const sp_target_plan 
         rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
                               run->opts.index, &whole, days);
     }
-    spi_cdays d = rc == SP_OK ? days[k] : (spi_cdays){ 0, 0, false };
+    spi_cdays d = rc == SP_OK ? days[k] : (spi_cdays){ 0, 0, 0, 0, false };
     sp_calendar_free(cal);
     spi_free(ctx, days);
     if (rc != SP_OK)
@@ -443,6 +450,109 @@ int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, si
     spi_free(run->ctx, run->carry);
     run->carry = copy;
     return SP_OK;
+}
+
+int sp_commission_run_set_assignments(sp_commission_run *run, const int32_t *first,
+                                      const int32_t *last, size_t n)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    if (n > 0 && (first == NULL || last == NULL))
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": assignments: %s is NULL",
+                        first == NULL ? "first" : "last");
+    if (n != 0 && n != run->np)
+        return spi_fail(run->ctx, SP_EINVAL, WHAT ": assignments: %zu for %zu payees", n,
+                        run->np);
+    for (size_t k = 0; k < n; k++)
+        if (first[k] > last[k]) {
+            char a[16], b[16];
+            return spi_fail(run->ctx, SP_EINVAL, WHAT ": assignments[%zu]: %s is after %s", k,
+                            spi_day_text(first[k], a), spi_day_text(last[k], b));
+        }
+    int32_t *f = NULL, *l = NULL;
+    if (n > 0) {
+        f = spi_malloc_array(run->ctx, n, sizeof *f);
+        l = spi_malloc_array(run->ctx, n, sizeof *l);
+        if (f == NULL || l == NULL) {
+            spi_free(run->ctx, f);
+            spi_free(run->ctx, l);
+            return SP_ENOMEM;
+        }
+        memcpy(f, first, n * sizeof *f);
+        memcpy(l, last, n * sizeof *l);
+    }
+    clear_results(run);
+    spi_free(run->ctx, run->assign_first);
+    spi_free(run->ctx, run->assign_last);
+    run->assign_first = f;
+    run->assign_last = l;
+    return SP_OK;
+}
+
+/* The days of [first, end) payee k is on: its assignment's, when it has one. */
+static int64_t days_on(const sp_commission_run *run, size_t k, int32_t first, int32_t end)
+{
+    int64_t lo = first, hi = end;
+    if (run->assign_first != NULL) {
+        lo = run->assign_first[k] > lo ? run->assign_first[k] : lo;
+        hi = (int64_t)run->assign_last[k] + 1 < hi ? (int64_t)run->assign_last[k] + 1 : hi;
+    }
+    return hi > lo ? hi - lo : 0;
+}
+
+/* value x days / whole, rounded by the plan's mode; the value itself for a whole period,
+ * or for none (a payee with no day in it earns nothing there, whatever its quota). */
+static int prorate(const sp_commission_run *run, int64_t value, int64_t days, int64_t whole,
+                   int64_t *out)
+{
+    if (days == whole || days == 0) {
+        *out = value;
+        return SP_OK;
+    }
+    return sp_muldiv(value, days, whole, run->plan.rounding_mode, out);
+}
+
+/*
+ * The quotas and draws of the payees prorated by their days on the version in each
+ * component's period (the draw: the run's), or NULL where nothing is prorated. Errors:
+ * the period's (SP_EINVAL), SP_ENOMEM, SP_EOVERFLOW.
+ */
+static int prorated(sp_commission_run *run, int64_t **quotas, int64_t **draws)
+{
+    sp_ctx *ctx = run->ctx;
+    size_t nc = run->plan.ncomponents, np = run->np;
+    *quotas = *draws = NULL;
+    sp_calendar *cal = NULL;
+    spi_cdays whole, *days = spi_malloc_array(ctx, nc, sizeof *days);
+    int rc = days == NULL ? SP_ENOMEM : sp_calendar_new(&cal, ctx, &run->plan.calendar.opts);
+    if (rc == SP_OK)
+        rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
+                              run->opts.index, &whole, days);
+    sp_calendar_free(cal);
+    if (rc == SP_OK && run->quotas != NULL && np > 0 &&
+        (*quotas = spi_malloc_array(ctx, np * nc, sizeof **quotas)) == NULL)
+        rc = SP_ENOMEM;
+    for (size_t k = 0; rc == SP_OK && *quotas != NULL && k < np; k++)
+        for (size_t c = 0; rc == SP_OK && c < nc; c++)
+            rc = prorate(run, run->quotas[k * nc + c],
+                         days_on(run, k, days[c].first, days[c].end),
+                         (int64_t)days[c].period_end - days[c].period_first,
+                         &(*quotas)[k * nc + c]);
+    if (rc == SP_OK && run->plan.draw.kind != SPI_CDRAW_NONE && np > 0 &&
+        (*draws = spi_malloc_array(ctx, np, sizeof **draws)) == NULL)
+        rc = SP_ENOMEM;
+    for (size_t k = 0; rc == SP_OK && *draws != NULL && k < np; k++)
+        rc = prorate(run, run->plan.draw.amount, days_on(run, k, whole.first, whole.end),
+                     (int64_t)whole.period_end - whole.period_first, &(*draws)[k]);
+    if (rc == SP_EOVERFLOW)
+        rc = spi_fail(ctx, rc, WHAT ": a prorated quota or draw overflows");
+    spi_free(ctx, days);
+    if (rc != SP_OK) {
+        spi_free(ctx, *quotas);
+        spi_free(ctx, *draws);
+        *quotas = *draws = NULL;
+    }
+    return rc;
 }
 
 static int cmp_paid(const void *a, const void *b)
@@ -606,10 +716,22 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
     in.unknown = run->opts.unknown;
     in.want_lines = (run->opts.flags & SP_COMMISSION_TOTALS_ONLY) == 0;
     in.hierarchy = run->hierarchy;
-    spi_crun res;
-    int rc = spi_cengine_run(run->ctx, &in, progress, &res);
+    in.assign_first = run->assign_first;
+    in.assign_last = run->assign_last;
+    int64_t *quotas = NULL, *draws = NULL;
+    int rc = prorated(run, &quotas, &draws);
     if (rc != SP_OK)
         return rc;
+    if (quotas != NULL)
+        in.quotas = quotas;
+    in.draw_amounts = draws;
+    spi_crun res;
+    rc = spi_cengine_run(run->ctx, &in, progress, &res);
+    spi_free(run->ctx, draws);
+    if (rc != SP_OK) {
+        spi_free(run->ctx, quotas);
+        return rc;
+    }
     size_t nc = res.ncomponents;
     int64_t *totals = spi_calloc(run->ctx, run->np, sizeof *totals);
     char *names = NULL;
@@ -635,6 +757,7 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
         rc = copy_ids(run, ids, &names, &name_at);
     if (rc != SP_OK) {
         spi_free(run->ctx, totals);
+        spi_free(run->ctx, quotas);
         spi_crun_free(run->ctx, &res);
         return rc;
     }
@@ -643,6 +766,7 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
     run->totals = totals;
     run->ids = names;
     run->id_at = name_at;
+    run->used_quotas = quotas;
     run->computed = true;
     return SP_OK;
 }
@@ -678,6 +802,7 @@ int sp_commission_run_get_info(const sp_commission_run *run, sp_commission_run_i
         i.clawbacks = r->report.clawbacks;
         i.clawbacks_expired = r->report.clawbacks_expired;
         i.refunds_not_clawed = r->report.refunds_not_clawed;
+        i.not_assigned = r->report.not_assigned;
         i.not_payee = r->report.not_payee;
         i.totals_path = r->report.totals_path;
         i.overrides_not_payee = r->report.overrides_not_payee;
@@ -715,7 +840,7 @@ int sp_commission_run_statement(const sp_commission_run *run, size_t k,
     s.ncomponents = nc;
     s.components = r->totals + k * nc;
     s.measures = r->measure + k * nc;
-    s.quotas = run->quotas != NULL ? run->quotas + k * nc : NULL;
+    s.quotas = run->used_quotas != NULL ? run->used_quotas + k * nc : NULL;
     if (r->statements != NULL) {
         s.nlines = r->statements[k].nlines;
         s.lines = s.nlines > 0 ? (const sp_commission_line *)(r->lines + r->statements[k].first)
@@ -935,7 +1060,7 @@ static void explain_override(spi_writer *w, const sp_commission_run *run, size_t
     if (lv != NULL && lv->threshold >= 0) {
         spi_writer_member_dec(w, "threshold", lv->threshold);
         write_measure(w, plan, c, "team_measure", r->team[k * nc + c]);
-        write_measure(w, plan, c, "quota", run->quotas[k * nc + c]);
+        write_measure(w, plan, c, "quota", run->used_quotas[k * nc + c]);
     }
     spi_writer_member_bool(w, "held", l->tier_after != 0);
     write_money(w, plan, "earned", l->earned);
@@ -991,8 +1116,8 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
         write_measure(w, plan, c, "base", l->base);
         write_measure(w, plan, c, "measure_before", before);
         write_measure(w, plan, c, "measure_after", before + l->base);
-        if (comp->schedule.on == SPI_CON_ATTAINMENT && run->quotas != NULL)
-            write_measure(w, plan, c, "quota", run->quotas[k * plan->ncomponents + c]);
+        if (comp->schedule.on == SPI_CON_ATTAINMENT && run->used_quotas != NULL)
+            write_measure(w, plan, c, "quota", run->used_quotas[k * plan->ncomponents + c]);
         write_tier(w, plan, c, "tier_before", l->tier_before);
         write_tier(w, plan, c, "tier_after", l->tier_after);
         spi_writer_member_dec(w, "rate", l->rate);
@@ -1026,8 +1151,8 @@ static void explain_total(spi_writer *w, const sp_commission_run *run, size_t k)
             spi_writer_member_string(w, "to", spi_day_text(r->end[c] - 1, day), 10);
         }
         write_measure(w, plan, c, "measure", r->measure[k * nc + c]);
-        if (comp->schedule.on == SPI_CON_ATTAINMENT && run->quotas != NULL)
-            write_measure(w, plan, c, "quota", run->quotas[k * nc + c]);
+        if (comp->schedule.on == SPI_CON_ATTAINMENT && run->used_quotas != NULL)
+            write_measure(w, plan, c, "quota", run->used_quotas[k * nc + c]);
         if (r->statements != NULL) {
             size_t n = r->statements[k].nlines, lines = 0, last = SIZE_MAX;
             const spi_cline *l = n > 0 ? r->lines + r->statements[k].first : NULL;

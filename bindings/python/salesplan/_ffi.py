@@ -708,6 +708,7 @@ sp_commission_run_info._fields_ = [
     ('not_payee', c_uint64),
     ('totals_path', c_int),
     ('overrides_not_payee', c_uint64),
+    ('not_assigned', c_uint64),
 ]
 sp_commission_line._fields_ = [
     ('fact', c_uint64),
@@ -948,6 +949,7 @@ FUNCTIONS = {
     'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
     'sp_commission_run_set_hierarchy': (c_int, [POINTER(sp_commission_run), POINTER(sp_hierarchy)]),
     'sp_commission_run_set_carry': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_set_assignments': (c_int, [POINTER(sp_commission_run), POINTER(c_int32), POINTER(c_int32), c_size_t]),
     'sp_commission_run_set_paid': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_paid), c_size_t]),
     'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),
     'sp_commission_run_info_init': (c_int, [POINTER(sp_commission_run_info), c_uint32]),

@@ -804,6 +804,8 @@ class CommissionRunInfo:
     clawbacks: int = 0
     clawbacks_expired: int = 0
     refunds_not_clawed: int = 0
+    overrides_not_payee: int = 0
+    not_assigned: int = 0
 
 
 class CommissionRun(Handle):
@@ -913,7 +915,8 @@ class CommissionRun(Handle):
             end_day=_convert.date_of(i.end_day) if days else None, lines_read=i.lines_read,
             refunds_read=i.refunds_read, payments_read=i.payments_read,
             not_payee=i.not_payee, totals_path=bool(i.totals_path), clawbacks=i.clawbacks,
-            clawbacks_expired=i.clawbacks_expired, refunds_not_clawed=i.refunds_not_clawed)
+            clawbacks_expired=i.clawbacks_expired, refunds_not_clawed=i.refunds_not_clawed,
+            overrides_not_payee=i.overrides_not_payee, not_assigned=i.not_assigned)
 
     def _position(self, payee, what):
         """A payee (its id, or its position) as its position among the run's payees."""
@@ -1246,6 +1249,34 @@ class CommissionRun(Handle):
         with self._ctx._lock:
             self._ctx.call(lib.sp_commission_run_set_splits, self, fcol.ptr, pcol.ptr,
                            scol.ptr, n)
+
+    def set_assignments(self, assignments: "Mapping[str | int, Tuple[Any, Any]] | None") -> None:
+        """The days each payee is on this plan version within the run (docs/commission.md,
+        "Assignments"): {payee (id or position): (first, last)}, dates (or ISO strings),
+        inclusive, None for no bound; payees not given are on every day. A payee is
+        credited with a line only when its days hold the line's day; its quotas and draw
+        are prorated by its days on the version. None or an empty mapping clears them.
+        InvalidError when first is after last (naming the payee). Clears the results."""
+        n = len(self._payees)
+        if not assignments:
+            with self._ctx._lock:
+                self._ctx.call(lib.sp_commission_run_set_assignments, self, None, None, 0)
+            return
+        if not isinstance(assignments, Mapping):
+            raise TypeError(f"assignments: expected a mapping {{payee: (first, last)}}, not "
+                            f"{type(assignments).__name__}")
+        first, last = [-2**31] * n, [2**31 - 1] * n
+        for k, what, span in self._by_payee(assignments, "assignments"):
+            if not isinstance(span, (tuple, list)) or len(span) != 2:
+                raise TypeError(f"{what}: expected (first, last), not {span!r}")
+            if span[0] is not None:
+                first[k] = _convert.day_of(span[0], f"{what}[0]")
+            if span[1] is not None:
+                last[k] = _convert.day_of(span[1], f"{what}[1]")
+        fcol = _convert.column_in(first, "int32", "first")
+        lcol = _convert.column_in(last, "int32", "last")
+        with self._ctx._lock:
+            self._ctx.call(lib.sp_commission_run_set_assignments, self, fcol.ptr, lcol.ptr, n)
 
     def set_hierarchy(self, hierarchy: "Hierarchy | None") -> None:
         """The payees' hierarchy for the roll-ups to managers (docs/commission.md, "Roll-ups

@@ -1037,6 +1037,25 @@ def test_a_manager_override_through_the_hierarchy(ctx):
         run.compute(facts(), ids)
 
 
+def test_assignments_prorate_the_quota(ctx, ids):
+    # RETRO with a quota of 100.00; A on the plan from January 16: 16 of 31 days, quota
+    # R(10,000 x 16 / 31) = 5,161 cents; its January 20 line (70.00) is 135 % of it: 70 x
+    # 4 % = 2.80; its January 5 line is not credited here.
+    run = january(RETRO, ctx)
+    run.set_payees(["A"], ids)
+    run.set_quotas({"A": D(100)})
+    run.set_assignments({"A": ("2027-01-16", None)})
+    run.compute(facts(), ids)
+    st = run.statement("A")
+    assert st.total == D("2.80") and st.quotas == {"att": D("51.61")}
+    assert run.info.not_assigned == 1
+    with pytest.raises(sp.InvalidError, match="is after"):
+        run.set_assignments({"A": ("2027-01-16", "2027-01-15")})
+    run.set_assignments(None)
+    run.compute(facts(), ids)
+    assert run.statement("A").total == D("5.20")
+
+
 def test_a_draw_recovered_and_forgiven(ctx, ids):
     # February, A carries a balance of 20.00 in: it earns 99.90, 89.90 above the draw, so
     # min(20.00, 89.90) = 20.00 is recovered: total 99.90 - 20.00 = 79.90, balance 0; the
