@@ -48,6 +48,11 @@ static const char *const year_end_names[] = { "last", "nearest" };
 static const char *const weekday_names[] = { "monday", "tuesday",  "wednesday", "thursday",
                                              "friday", "saturday", "sunday" };
 
+/* The names the ledger's records spell these with too (plan_doc.h). */
+const char *const *const spi_cplan_period_names = period_names;
+const char *const *const spi_cplan_policy_names = policy_names;
+const char *const *const spi_cplan_round_names = round_names;
+
 #define WINDOW_DAYS_MAX 36600u
 #define MULTIPLIER_MAX ((sp_dec)1000 * SP_DEC_ONE)
 

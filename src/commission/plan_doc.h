@@ -196,6 +196,16 @@ typedef struct spi_cplan {
     spi_cplan_draw draw;
 } spi_cplan;
 
+/* The names documents and records spell enumerations with: spi_cplan_period
+ * (SPI_CPLAN_PERIODS of them), spi_cplan_policy (SPI_CPLAN_POLICIES), sp_round_mode by value
+ * (SPI_CPLAN_ROUND_MODES). */
+extern const char *const *const spi_cplan_period_names;
+extern const char *const *const spi_cplan_policy_names;
+extern const char *const *const spi_cplan_round_names;
+#define SPI_CPLAN_PERIODS 3u
+#define SPI_CPLAN_POLICIES 2u
+#define SPI_CPLAN_ROUND_MODES 7u
+
 /* Read json[0..len): SP_OK and *out filled, or SP_EINVAL / SP_ENOMEM with the message
  * (naming the path, line and column) and *out untouched, nothing allocated. */
 int spi_cplan_read(struct sp_ctx *ctx, const char *json, size_t len, spi_cplan *out);
