@@ -372,7 +372,8 @@ static void test_exceptions(void **state)
         { 0, 0, 1, SPI_CLINE_ORDER, spt_day(2027, 1, 2), 100, 5, 5, 0, PCT(5) },
         { 0, 0, 2, SPI_CLINE_ORDER, spt_day(2027, 1, 3), 1000, 700, 500, 200, PCT(7) },
         { 0, 0, 3, SPI_CLINE_ORDER, spt_day(2027, 1, 4), 2000, 900, 1000, 0, PCT(7) },
-        { 0, 0, 4, SPI_CLINE_REFUND_SPIFF, spt_day(2027, 1, 5), -2, -400, -400, 0, (sp_dec)200 * ONE },
+        { 0, 0, 4, SPI_CLINE_REFUND_SPIFF, spt_day(2027, 1, 5), -2, -400, -400, 0,
+          (sp_dec)200 * ONE },
     };
     trun t;
     trun_make(&t, payees, 1, comps, 1, lines, 4, Q1);
@@ -535,7 +536,7 @@ static void test_closed_refusals(void **state)
     post_ok(e, &t, NULL, NULL);
     /* An open period takes its own run only. */
     spt_expect_error(e->ctx, spi_cledger_post(e->ctx, e->st, &t.lr, &Q2, NULL), SP_ECONFLICT,
-                     "commission ledger \"AE\": 2027-Q1 is open: its run replaces its draft "
+                     "commission ledger \"AE\": 2027-Q1 is not closed: its run replaces its draft "
                      "(post_into, 2027-Q2, is for the corrections of a closed period)");
     post_ok(e, &t, &Q1, NULL); /* into itself: the same as no post_into */
     close_ok(e, Q1);
@@ -1222,6 +1223,18 @@ static void test_file_store(void **state)
     two_payees(&t);
     post_ok(&e, &t, NULL, NULL);
     close_ok(&e, Q1);
+    /* Corrections into Q2 (B's refund gone: +250), then into Q3 and withdrawn there: the
+     * removal too is in the log. */
+    trun c;
+    two_payees(&c);
+    c.run.lines[3].earned = c.run.lines[3].own = 0;
+    c.run.totals[1] = c.run.statements[1].total = 1000;
+    post_ok(&e, &c, &Q2, NULL);
+    close_ok(&e, Q2);
+    post_ok(&e, &t, &Q3, NULL);
+    spi_cledger_posted out;
+    post_ok(&e, &c, &Q3, &out);
+    assert_true(out.removed);
     sp_storage_free(st);
     assert_int_equal(sp_storage_file_new(&st, ctx, path, NULL), SP_OK);
     spi_cposting p;
@@ -1229,6 +1242,14 @@ static void test_file_store(void **state)
     assert_memory_equal(p.lines, t.run.lines, 4 * sizeof *p.lines);
     assert_int_equal(p.total, 8250);
     spi_cposting_free(ctx, &p);
+    assert_int_equal(spi_cledger_load(ctx, st, "AE", &Q2, &Q1, &p), SP_OK);
+    assert_int_equal(p.total, 250);
+    spi_cposting_free(ctx, &p);
+    spi_cledger_list l;
+    assert_int_equal(spi_cledger_entries(ctx, st, "AE", &l), SP_OK);
+    assert_int_equal(l.n, 2); /* Q1, Q2's corrections; Q3's withdrawn */
+    spi_cledger_list_free(ctx, &l);
+    trun_free(&c);
     sp_storage_free(st);
     sp_ctx_free(ctx);
     unlink(path);
@@ -1357,25 +1378,27 @@ static void test_period_keys(void **state)
         assert_false(spi_cledger_period_parse(bad[i], strlen(bad[i]), &p));
 }
 
+#define ENV_TEST(f) cmocka_unit_test_setup_teardown(f, spt_env_setup, spt_env_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_period_keys),
-        cmocka_unit_test_setup_teardown(test_record_bytes, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_exceptions, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_replace_draft, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_statement_across_chunks, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_many_payees, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_close, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_closed_refusals, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_example_7_3, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_full_refund_nets_zero, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_correction_cases, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_correction_overflow, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_property, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_input, spt_env_setup, spt_env_teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt, spt_env_setup, spt_env_teardown),
+        ENV_TEST(test_record_bytes),
+        ENV_TEST(test_round_trip),
+        ENV_TEST(test_exceptions),
+        ENV_TEST(test_replace_draft),
+        ENV_TEST(test_statement_across_chunks),
+        ENV_TEST(test_many_payees),
+        ENV_TEST(test_close),
+        ENV_TEST(test_closed_refusals),
+        ENV_TEST(test_example_7_3),
+        ENV_TEST(test_full_refund_nets_zero),
+        ENV_TEST(test_correction_cases),
+        ENV_TEST(test_correction_overflow),
+        ENV_TEST(test_property),
+        ENV_TEST(test_bad_input),
+        ENV_TEST(test_corrupt),
         cmocka_unit_test(test_file_store),
         cmocka_unit_test(test_faults),
     };

@@ -1757,8 +1757,8 @@ static int post_tx(spi_store *tx, void *arg)
         return post_corrections(tx, j);
     if (j->into != NULL && strcmp(j->into_key, prep->key) != 0)
         return spi_fail(tx->ctx, SP_ECONFLICT,
-                        PLAN_MSG ": %s is open: its run replaces its draft (post_into, %s, is "
-                                 "for the corrections of a closed period)",
+                        PLAN_MSG ": %s is not closed: its run replaces its draft (post_into, "
+                                 "%s, is for the corrections of a closed period)",
                         j->qp, prep->key, j->into_key);
     return post_own(tx, j);
 }
