@@ -75,6 +75,11 @@ ROWS = [
     ("commission.totals", "commission: 10M order lines of 10k reps, 3-tier marginal plan, "
      "per-rep totals (the engine's totals path)"),
     ("commission.lines", "commission: statements with all 10M lines (tier, rate, earning)"),
+    ("commission.post", "commission ledger: 10k statements with 10M lines posted to a new "
+     "file store (one transaction, fsync)"),
+    ("commission.statement", "commission ledger: one payee's statement read back"),
+    ("commission.correct", "commission ledger: corrections of a closed 10M-line quarter (1% "
+     "of the lines changed)"),
     ("py.facts.append", "Python: a 10M-row batch from numpy into a memory fact source"),
     ("py.facts.actuals", "Python: actuals per rep x month of 10M rows (package: a Python "
      "source of numpy arrays)"),
@@ -93,6 +98,8 @@ BUDGETS = [
      lambda m: m["salesplan"] / m["bare"], lambda x: x <= 1.5, "{:.2f} x"),
     ("commission.totals", "DuckDB (2 threads) / salesplan >= 3 (commission totals)",
      lambda m: m["duckdb"] / m["salesplan"], lambda x: x >= 3, "{:.1f} x"),
+    ("commission.post", "10k statements with 10M lines posted to the file store <= 10 s",
+     lambda m: m["salesplan"], lambda x: x <= 10, "{:.1f} s"),
     ("py.facts.append", "Python package <= 1.05 x the same C call (fact batch)",
      lambda m: m["binding"] / m["salesplan"], lambda x: x <= 1.05, "{:.2f} x"),
     ("py.facts.actuals", "Python package <= 1.05 x the same C call (actuals)",

@@ -211,6 +211,9 @@ extern const char *const spi_cplan_round_names[7];
 
 /* The sp_grain of a period (spi_cplan_period). */
 uint32_t spi_cplan_grain(uint32_t period);
+#define SPI_CPLAN_PERIODS 3u
+#define SPI_CPLAN_POLICIES 2u
+#define SPI_CPLAN_ROUND_MODES 7u
 
 /* Read json[0..len): SP_OK and *out filled, or SP_EINVAL / SP_ENOMEM with the message
  * (naming the path, line and column) and *out untouched, nothing allocated. */

@@ -124,11 +124,15 @@ int spi_format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
     char tmp[SP_TEXT_MAX];
     size_t pos = sizeof tmp;
     uint64_t mag = value < 0 ? (uint64_t)(-(value + 1)) + 1u : (uint64_t)value;
-    uint64_t scale = (uint64_t)spi_pow10(frac_digits);
-    uint64_t ipart = mag / scale, fpart = mag % scale;
+    uint64_t ipart = mag, fpart = 0;
+    if (frac_digits > 0) { /* integers (the record writer's most values) divide by nothing */
+        const uint64_t scale = (uint64_t)spi_pow10(frac_digits);
+        ipart = mag / scale;
+        fpart = mag % scale;
+    }
 
     tmp[--pos] = '\0';
-    for (size_t s = strlen(suffix); s > 0; s--)
+    for (size_t s = suffix[0] != '\0' ? strlen(suffix) : 0; s > 0; s--)
         tmp[--pos] = suffix[s - 1];
     int shown = frac_digits;
     while (trim && shown > 0 && fpart % 10 == 0) {
@@ -141,6 +145,18 @@ int spi_format_fixed(int64_t value, int frac_digits, bool trim, bool grouping,
         tmp[--pos] = '.';
     }
     int digits = 0;
+    /* Two digits a step where no separator can fall between them (the record writer's
+     * integers and decimals take this path). */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
+    while (!grouping && ipart >= 100) {
+        const unsigned two = (unsigned)(ipart % 100) * 2;
+        ipart /= 100;
+        tmp[--pos] = pairs[two + 1];
+        tmp[--pos] = pairs[two];
+    }
     do {
         if (grouping && digits > 0 && digits % 3 == 0)
             tmp[--pos] = ',';

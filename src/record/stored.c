@@ -418,6 +418,19 @@ int spi_stored_save(spi_store *tx, const spi_stored_type *t, const char *const *
     return rc;
 }
 
+int spi_stored_remove(spi_store *tx, const spi_stored_type *t, const char *const *names)
+{
+    spi_key k;
+    int rc = check_type(tx->ctx, t, names, t->nnames);
+    if (rc == SP_OK && versioned(t))
+        rc = spi_fail(tx->ctx, SP_EINTERNAL, "stored object %s: a version is never removed",
+                      t->what);
+    if (rc != SP_OK || (rc = make_key(&k, tx->ctx, names, t->nnames, false, 0)) != SP_OK ||
+        (rc = spi_store_remove(tx, t->head_type, k.data, k.len)) != SP_OK)
+        return rc;
+    return put_chunks(tx, t, &k, NULL, 0, 0); /* no chunks kept: every one removed */
+}
+
 /* ---- loading ---- */
 
 /* How many chunk records 0, 1, 2, ... lead the object's chunks: counted before the head

@@ -117,6 +117,10 @@ typedef struct spi_stored_type {
 int spi_stored_save(spi_store *tx, const spi_stored_type *t, const char *const *names,
                     const void *obj, uint32_t nchunks, uint32_t *number);
 
+/* Remove an object of a revised type inside the write transaction `tx`: its head and every
+ * chunk. An object that is not stored is no error. */
+int spi_stored_remove(spi_store *tx, const spi_stored_type *t, const char *const *names);
+
 /* Load an object: `version` of a versioned type (0: the latest), ignored otherwise.
  * SP_ENOTFOUND names the object; chunks missing, extra or out of order are SP_ECORRUPT
  * naming the record type and the chunk. *out gets the reader's object. */

@@ -50,10 +50,37 @@ static const uint32_t crc_table[256] = {
     0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
 };
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <string.h>
+/* SSE 4.2's crc32 instruction computes this CRC (before the final inversion) eight bytes at
+ * a time: a large commit's checksum then costs about a tenth of the table's time. Used
+ * when the processor has it, checked on every call (a few cycles against a batch). */
+#define CRC_HW 1
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p,
+                                                         size_t len)
+{
+    uint64_t c = crc;
+    for (; len > 0 && ((uintptr_t)p & 7u) != 0; len--, p++)
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p);
+    for (; len >= 8; len -= 8, p += 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    for (; len > 0; len--, p++)
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p);
+    return (uint32_t)c;
+}
+#endif
+
 uint32_t spi_crc32c_update(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     crc = ~crc;
+#ifdef CRC_HW
+    if (len >= 64 && __builtin_cpu_supports("sse4.2"))
+        return ~crc_hw(crc, p, len);
+#endif
     for (size_t i = 0; i < len; i++)
         crc = crc_table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
     return ~crc;

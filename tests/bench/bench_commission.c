@@ -22,13 +22,27 @@
  *   sqlite   the same SQL, a covering index (rep, amount)
  *
  * Loading (their tables, index, DataFrame) is timed apart; salesplan's is the dictionary
- * of 10k payees and the plan. Run it from a release build:
- * build-release/tests/bench/bench_commission [rows].
+ * of 10k payees and the plan. Then the ledger (src/commission/ledger.c) on the statements
+ * with every line:
+ *
+ *   post       the 10k statements and their 10M lines posted to a new file store: one
+ *              transaction, its commit one write and fsync (the issue's budget: 10 s)
+ *   statement  one payee's statement read back from that store (the chunks that hold it)
+ *   correct    the quarter closed, a recomputed truth with 1 % of its lines changed posted
+ *              into the next quarter: the closed quarter loaded whole, both sides' lines
+ *              matched, the delta lines written
+ *
+ * beside the floor of the post: the 640 MB of lines written raw to a new file and fsynced.
+ * Run it from a release build: build-release/tests/bench/bench_commission [rows] [ledger]
+ * ("ledger": the statements and the ledger only, no totals and no peers).
  */
+#include <sys/stat.h>
+
 #include <salesplan/salesplan.h>
 
 #include "bench.h"
 #include "commission/engine.h"
+#include "commission/ledger.h"
 #include "money/numeric.h"
 
 #ifdef HAVE_SQLITE
@@ -186,9 +200,178 @@ static void engine(void *arg)
     c->have = true;
 }
 
+/* ---- the ledger ---- */
+
+typedef struct ctx_ledger {
+    sp_ctx *ctx;
+    char path[160];
+    sp_storage *st;
+    spi_cledger_run run;
+    const spi_cline *lines;
+    size_t nlines;
+} ctx_ledger;
+
+/* A new, empty file store (untimed). */
+static void ledger_reset(void *arg)
+{
+    ctx_ledger *c = arg;
+    sp_storage_free(c->st);
+    c->st = NULL;
+    unlink(c->path);
+    if (sp_storage_file_new(&c->st, c->ctx, c->path, NULL) != SP_OK)
+        bench_die("file store: %s", sp_ctx_errmsg(c->ctx));
+}
+
+static void ledger_post(void *arg)
+{
+    ctx_ledger *c = arg;
+    spi_cledger_posted out;
+    if (spi_cledger_post(c->ctx, c->st, &c->run, NULL, &out) != SP_OK)
+        bench_die("post: %s", sp_ctx_errmsg(c->ctx));
+    if (out.nlines != c->nlines)
+        bench_die("post: %zu lines written of %zu", out.nlines, c->nlines);
+}
+
+static void ledger_statement(void *arg)
+{
+    ctx_ledger *c = arg;
+    spi_cledger_statement s;
+    if (spi_cledger_statement_load(c->ctx, c->st, c->run.plan, &c->run.period,
+                                   c->run.payees[REPS / 2], &s) != SP_OK)
+        bench_die("statement: %s", sp_ctx_errmsg(c->ctx));
+    const spi_cstatement *want = &c->run.run->statements[REPS / 2];
+    if (s.nparts != 1 || s.parts[0].nlines != want->nlines || s.total != want->total ||
+        memcmp(s.parts[0].lines, c->lines + want->first, want->nlines * sizeof(spi_cline)))
+        bench_die("statement: not the payee's lines");
+    spi_cledger_statement_free(c->ctx, &s);
+}
+
+/* The closed quarter's truth changed: every 100th line earns one cent more. */
+typedef struct ctx_correct {
+    ctx_ledger *c;
+    spi_cledger_run truth;
+    spi_crun run;
+} ctx_correct;
+
+/* A new store holding the quarter posted and closed (untimed). */
+static void correct_reset(void *arg)
+{
+    ctx_correct *k = arg;
+    ledger_reset(k->c);
+    ledger_post(k->c);
+    if (spi_cledger_close(k->c->ctx, k->c->st, k->c->run.plan, &k->c->run.period) != SP_OK)
+        bench_die("close: %s", sp_ctx_errmsg(k->c->ctx));
+}
+
+static void correct(void *arg)
+{
+    ctx_correct *k = arg;
+    const spi_cledger_period q2 = { 2026, SPI_CPERIOD_QUARTER, 1 };
+    spi_cledger_posted out;
+    if (spi_cledger_post(k->c->ctx, k->c->st, &k->truth, &q2, &out) != SP_OK)
+        bench_die("corrections: %s", sp_ctx_errmsg(k->c->ctx));
+    if (out.nlines != (k->c->nlines + 99) / 100 || out.total != (int64_t)out.nlines)
+        bench_die("corrections: %zu lines of total %lld", out.nlines, (long long)out.total);
+}
+
+/* The floor: the lines' bytes to a new file, then fsync. */
+static void ledger_bare(void *arg)
+{
+    ctx_ledger *c = arg;
+    char path[176];
+    snprintf(path, sizeof path, "%s.raw", c->path);
+    unlink(path);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(c->lines, sizeof *c->lines, c->nlines, f) != c->nlines ||
+        fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0)
+        bench_die("bare: cannot write %s", path);
+    unlink(path);
+}
+
+static void ledger_bench(sp_ctx *ctx, const sp_dict *dict, const spi_cplan *plan,
+                         const spi_crun *run)
+{
+    const char **ids = malloc(REPS * sizeof *ids);
+    if (ids == NULL)
+        bench_die("out of memory");
+    for (uint32_t p = 0; p < REPS; p++) {
+        size_t len;
+        if (sp_dict_id(dict, p, &ids[p], &len) != SP_OK)
+            bench_die("dict id");
+    }
+    static const char *const comps[] = { "amount" };
+    bench_dir dir;
+    bench_dir_new(&dir);
+    ctx_ledger c;
+    memset(&c, 0, sizeof c);
+    c.ctx = ctx;
+    snprintf(c.path, sizeof c.path, "%s/ledger.store", dir.path);
+    bench_dir_note(&dir, "ledger.store");
+    spi_cledger_run r = { run, plan->plan, plan->from, 1, ids, comps,
+                          { 2026, SPI_CPERIOD_QUARTER, 0 }, plan->currency, plan->rounding_mode,
+                          plan->policy };
+    c.run = r;
+    c.lines = run->lines;
+    c.nlines = run->nlines;
+    bench_stats sp = bench_measure_reset(ledger_post, ledger_reset, &c);
+    struct stat fst;
+    if (stat(c.path, &fst) != 0)
+        bench_die("no file store at %s", c.path);
+    bench_stats sb = bench_measure(ledger_bare, &c);
+    char note[160];
+    snprintf(note, sizeof note, "%u statements, %zu lines, %.0f MB in the store; %.2fx the raw "
+                                "lines written and fsynced",
+             REPS, run->nlines, (double)fst.st_size / 1e6, sp.med / sb.med);
+    bench_report("commission.post", "salesplan", -1, sp, note);
+    snprintf(note, sizeof note, "%zu lines of %zu bytes to a new file, fsync", run->nlines,
+             sizeof(spi_cline));
+    bench_report("commission.post", "bare", -1, sb, note);
+    bench_stats ss = bench_measure(ledger_statement, &c);
+    snprintf(note, sizeof note, "%zu lines of one payee", run->statements[REPS / 2].nlines);
+    bench_report("commission.statement", "salesplan", -1, ss, note);
+
+    /* Corrections: the truth of the closed quarter against what it holds, line by line. */
+    ctx_correct k;
+    memset(&k, 0, sizeof k);
+    k.c = &c;
+    k.run = *run;
+    k.run.lines = malloc(run->nlines * sizeof *k.run.lines);
+    k.run.totals = malloc(REPS * sizeof *k.run.totals);
+    k.run.statements = malloc(REPS * sizeof *k.run.statements);
+    if (k.run.lines == NULL || k.run.totals == NULL || k.run.statements == NULL)
+        bench_die("out of memory");
+    memcpy(k.run.lines, run->lines, run->nlines * sizeof *k.run.lines);
+    memcpy(k.run.totals, run->totals, REPS * sizeof *k.run.totals);
+    memcpy(k.run.statements, run->statements, REPS * sizeof *k.run.statements);
+    for (uint32_t p = 0; p < REPS; p++) {
+        spi_cstatement *st = &k.run.statements[p];
+        for (size_t i = st->first; i < st->first + st->nlines; i++)
+            if (i % 100 == 0) {
+                k.run.lines[i].earned++;
+                k.run.lines[i].own++;
+                k.run.totals[p]++;
+                st->total++;
+            }
+    }
+    k.truth = r;
+    k.truth.run = &k.run;
+    bench_stats sc = bench_measure_reset(correct, correct_reset, &k);
+    snprintf(note, sizeof note, "a closed quarter of %zu lines against its truth (1%% of the "
+                                "lines changed), the delta lines posted",
+             run->nlines);
+    bench_report("commission.correct", "salesplan", -1, sc, note);
+    free(k.run.lines);
+    free(k.run.totals);
+    free(k.run.statements);
+    sp_storage_free(c.st);
+    bench_dir_free(&dir);
+    free(ids);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 10000000u;
+    const bool ledger_only = argc > 2 && strcmp(argv[2], "ledger") == 0;
     data d = { n, malloc(n * sizeof(uint64_t)), malloc(n * sizeof(uint32_t)),
                malloc(n * sizeof(int32_t)), malloc(n * sizeof(int64_t)) };
     if (d.id == NULL || d.rep == NULL || d.day == NULL || d.amount == NULL)
@@ -247,6 +430,13 @@ int main(int argc, char **argv)
     ce.in.npayees = REPS;
     ce.in.payees = payees;
     ce.in.src = &src;
+    if (ledger_only) {
+        ce.in.want_lines = true;
+        engine(&ce);
+        ledger_bench(ctx, dict, &plan, &ce.out);
+        engine_reset(&ce);
+        goto done;
+    }
     bench_stats st = bench_measure_reset(engine, engine_reset, &ce);
     if (!ce.out.report.totals_path)
         bench_die("the totals path was not taken");
@@ -267,6 +457,7 @@ int main(int argc, char **argv)
     snprintf(note, sizeof note, "%zu lines of %zu bytes, %.2fx bare", ce.out.nlines,
              sizeof(spi_cline), sl.med / sb.med);
     bench_report("commission.lines", "salesplan", load, sl, note);
+    ledger_bench(ctx, dict, &plan, &ce.out);
     engine_reset(&ce);
 
     /* ---- the peers: DuckDB and pandas read the same columns from files ---- */
@@ -298,6 +489,7 @@ int main(int argc, char **argv)
     bench_die("built without SQLite: install libsqlite3-dev and reconfigure the build");
 #endif
 
+done:
     spi_cplan_free(ctx, &plan);
     sp_dict_free(dict);
     sp_ctx_free(ctx);

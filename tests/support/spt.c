@@ -236,6 +236,13 @@ uint64_t spt_fault_loop(const spt_fault_case *c, const spt_injector *inj)
     return points;
 }
 
+void spt_fault_loops(const spt_fault_case *cases, size_t n, const spt_injector *inj)
+{
+    for (size_t i = 0; i < n; i++)
+        if (spt_fault_loop(&cases[i], inj) < 1)
+            fail_msg("%s: no failure point", cases[i].name);
+}
+
 uint64_t spt_rng_next(spt_rng *r)
 {
     uint64_t z = (r->state += UINT64_C(0x9E3779B97F4A7C15));

@@ -111,6 +111,9 @@ typedef struct spt_fault_case {
  * unchanged. Returns the number of failure points exercised in transient mode.
  */
 uint64_t spt_fault_loop(const spt_fault_case *c, const spt_injector *inj);
+/* spt_fault_loop over cases[0 .. n); fails the test naming a case that met no failure
+ * point. */
+void spt_fault_loops(const spt_fault_case *cases, size_t n, const spt_injector *inj);
 
 /* ---- deterministic pseudo-random numbers (splitmix64) ---- */
 

@@ -399,3 +399,69 @@ int spt_env_teardown(void **state)
     free(e);
     return 0;
 }
+
+/* ---- fault loops over a store ---- */
+
+void spt_store_faults_init(spt_store_faults *f)
+{
+    memset(f, 0, sizeof *f);
+    spt_alloc_init(&f->alloc);
+    f->ctx = spt_ctx_with(&f->alloc);
+    f->store_ctx = spt_new_ctx();
+    assert_int_equal(sp_storage_memory_new(&f->store, f->store_ctx), SP_OK);
+    f->table = f->store;
+}
+
+static void run_with(const spt_fault_case *cases, size_t n, const spt_injector *inj, int error)
+{
+    const int errors[] = { error };
+    for (size_t i = 0; i < n; i++) {
+        spt_fault_case c = cases[i];
+        c.errors = errors;
+        c.nerrors = 1;
+        spt_fault_loops(&c, 1, inj);
+    }
+}
+
+void spt_store_faults_run(spt_store_faults *f, const spt_fault_case *cases, size_t n,
+                          const char *const *ns, size_t nns)
+{
+    spt_snapshot_free(f->before);
+    f->before = spt_snapshot_take(f->store, ns, nns);
+    spt_injector alloc = spt_alloc_injector(&f->alloc);
+    run_with(cases, n, &alloc, SP_ENOMEM);
+    for (int applied = 0; applied < 2; applied++) {
+        spt_failing_storage fs;
+        spt_failing_storage_init(&fs, f->store);
+        fs.apply_then_fail = applied == 1;
+        f->table = &fs.table;
+        spt_injector inj = spt_failing_storage_injector(&fs);
+        run_with(cases, n, &inj, SP_ESTORAGE);
+        f->table = f->store;
+    }
+}
+
+void spt_store_faults_restore(spt_store_faults *f)
+{
+    spt_snapshot_restore(f->before, f->store);
+}
+
+void spt_store_faults_unchanged(spt_store_faults *f)
+{
+    spt_snapshot_assert_store(f->before, f->store);
+}
+
+size_t spt_store_faults_live(void *f)
+{
+    return ((spt_store_faults *)f)->alloc.live_blocks;
+}
+
+void spt_store_faults_free(spt_store_faults *f)
+{
+    spt_snapshot_free(f->before);
+    sp_storage_free(f->store);
+    sp_ctx_free(f->store_ctx);
+    assert_int_equal(f->alloc.live_blocks, 1);
+    sp_ctx_free(f->ctx);
+    memset(f, 0, sizeof *f);
+}

@@ -121,4 +121,37 @@ typedef struct spt_env {
 int spt_env_setup(void **state);
 int spt_env_teardown(void **state);
 
+/* ---- fault loops over a store ---- */
+
+/*
+ * What fault loops over store operations share: a memory store in a context of its own,
+ * and `ctx`, allocating through `alloc` (which fails only while armed), for the operations
+ * under test, which reach the store through `table`. Embed it first in a test's case (the
+ * cases' `user`); set the store up through ctx and store, then run.
+ */
+typedef struct spt_store_faults {
+    spt_alloc alloc;
+    sp_ctx *ctx;
+    sp_ctx *store_ctx;
+    sp_storage *store;
+    const sp_storage *table; /* the store; the failing wrapper during storage faults */
+    spt_snapshot *before;    /* the store's namespaces as spt_store_faults_run found them */
+} spt_store_faults;
+
+void spt_store_faults_init(spt_store_faults *f);
+/*
+ * Take `before` (namespaces ns[0 .. nns)), then run every case (each must meet at least one
+ * failure point) with every allocation of ctx failing in turn (SP_ENOMEM), then every call
+ * of the storage table failing in turn (SP_ESTORAGE), as refused calls and as writes that
+ * happen and then fail. The cases' own `errors` are ignored. spt_store_faults_restore and
+ * spt_store_faults_unchanged serve as (parts of) their undo and check_unchanged.
+ */
+void spt_store_faults_run(spt_store_faults *f, const spt_fault_case *cases, size_t n,
+                          const char *const *ns, size_t nns);
+void spt_store_faults_restore(spt_store_faults *f);
+void spt_store_faults_unchanged(spt_store_faults *f);
+size_t spt_store_faults_live(void *f);
+/* Frees it all; fails the test when ctx holds more than its own block. */
+void spt_store_faults_free(spt_store_faults *f);
+
 #endif /* SPT_STORAGE_H */
