@@ -847,6 +847,135 @@ static void test_bases(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- the ledger ---- */
+
+/*
+ * January under MARGINAL posted (A 8.00, B 2.50) and closed. A late January line of B
+ * (fact 6, 50.00 on Jan 25) arrives: January's truth is now B 100.00 x 5 % = 5.00. Posted
+ * into February, the corrections are B's new line, +2.50 (its measure 50 -> 100 at 5 %):
+ * January's 2.50 plus February's correction is the truth, 5.00; A's unchanged statement
+ * gives no correction.
+ */
+static void test_ledger(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_storage *store;
+    assert_int_equal(sp_storage_memory_new(&store, ctx), SP_OK);
+    sp_commission_plan *p = plan_of(ctx, MARGINAL);
+    sp_commission_run *r = january(p, 0);
+    uint32_t payees[] = { A, B };
+    assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+    sp_commission_posted posted = SP_COMMISSION_POSTED_INIT;
+    spt_expect_error(ctx, sp_commission_run_post(r, store, NULL, &posted), SP_EINVAL,
+                     "commission ledger: the run is not computed (a run is posted with its "
+                     "lines)");
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    assert_int_equal(sp_commission_run_post(r, store, NULL, &posted), SP_OK);
+    assert_int_equal(posted.period.fiscal_year, 2027);
+    assert_int_equal(posted.period.grain, SP_GRAIN_MONTH);
+    assert_int_equal(posted.period.index, 0);
+    assert_int_equal(posted.corrects, 0);
+    assert_int_equal(posted.written, 1);
+    assert_int_equal(posted.npayees, 2);
+    assert_int_equal(posted.nlines, 3);
+    assert_int_equal(posted.total, 1050);
+    sp_commission_period jan = { 2027, SP_GRAIN_MONTH, 0 }, feb = { 2027, SP_GRAIN_MONTH, 1 },
+                         mar = { 2027, SP_GRAIN_MONTH, 2 };
+    spt_expect_error(ctx, sp_commission_period_close(ctx, store, "AE", &mar), SP_ENOTFOUND,
+                     "commission ledger \"AE\": 2027-M03 was never posted");
+    assert_int_equal(sp_commission_period_close(ctx, store, "AE", &jan), SP_OK);
+    spt_expect_error(ctx, sp_commission_period_close(ctx, store, "AE", &jan), SP_ECONFLICT,
+                     "commission ledger \"AE\": 2027-M01 is already closed");
+
+    /* The late line, then January again: refused without a period to correct into. */
+    uint64_t id[] = { 6 };
+    int32_t day[] = { spt_day(2027, 1, 25) };
+    uint32_t rep[] = { B };
+    int64_t amount[] = { 5000 };
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = SP_FACT_ORDER_LINES;
+    b.count = 1;
+    b.id = id;
+    b.day = day;
+    b.rep = rep;
+    b.amount = amount;
+    assert_int_equal(sp_fact_source_memory_append(e.src, &b), SP_OK);
+    assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_post(r, store, NULL, &posted), SP_ECONFLICT,
+                     "commission ledger \"AE\": 2027-M01 is closed; post its corrections into "
+                     "an open period");
+    assert_int_equal(sp_commission_run_post(r, store, &feb, &posted), SP_OK);
+    assert_int_equal(posted.period.index, 1);
+    assert_int_equal(posted.corrects, 1);
+    assert_int_equal(posted.corrected.index, 0);
+    assert_int_equal(posted.total, 250);
+    assert_int_equal(posted.nlines, 1);
+    /* The same truth again: February's corrections replaced by the same, not added to. */
+    assert_int_equal(sp_commission_run_post(r, store, &feb, &posted), SP_OK);
+    assert_int_equal(posted.total, 250);
+
+    sp_commission_ledger_entry entries[4];
+    size_t count = 0;
+    assert_int_equal(sp_commission_ledger_entries(ctx, store, "AE", entries, 1, &count),
+                     SP_EBUFFER);
+    assert_int_equal(count, 2);
+    assert_int_equal(sp_commission_ledger_entries(ctx, store, "AE", entries, 4, &count), SP_OK);
+    assert_int_equal(entries[0].period.index, 0);
+    assert_int_equal(entries[0].corrects, 0);
+    assert_int_equal(entries[0].closed, 1);
+    assert_int_equal(entries[0].total, 1050);
+    assert_int_equal(entries[1].period.index, 1);
+    assert_int_equal(entries[1].corrects, 1);
+    assert_int_equal(entries[1].corrected.index, 0);
+    assert_int_equal(entries[1].closed, 0);
+    assert_int_equal(entries[1].total, 250);
+
+    /* B's statements read back: January's own, February's correction of January. */
+    sp_commission_stored *st = NULL;
+    assert_int_equal(sp_commission_stored_load(&st, ctx, store, "AE", &jan, "B"), SP_OK);
+    assert_int_equal(sp_commission_stored_count(st), 1);
+    assert_int_equal(sp_commission_stored_total(st), 250);
+    sp_commission_stored_part part = SP_COMMISSION_STORED_PART_INIT;
+    assert_int_equal(sp_commission_stored_get_part(st, 0, &part), SP_OK);
+    assert_int_equal(part.corrects, 0);
+    assert_int_equal(part.closed, 1);
+    assert_string_equal(part.currency, "USD");
+    assert_int_equal(part.ncomponents, 1);
+    assert_string_equal(part.components[0], "sales");
+    assert_int_equal(part.nlines, 1);
+    assert_int_equal(part.lines[0].fact, 3);
+    assert_int_equal(part.lines[0].earned, 250);
+    spt_expect_error(ctx, sp_commission_stored_get_part(st, 1, &part), SP_EINVAL,
+                     "commission ledger: part 1: the statement has 1");
+    sp_commission_stored_free(st);
+    assert_int_equal(sp_commission_stored_load(&st, ctx, store, "AE", &feb, "B"), SP_OK);
+    assert_int_equal(sp_commission_stored_total(st), 250);
+    assert_int_equal(sp_commission_stored_get_part(st, 0, &part), SP_OK);
+    assert_int_equal(part.corrects, 1);
+    assert_int_equal(part.corrected.index, 0);
+    assert_int_equal(part.closed, 0);
+    assert_int_equal(part.lines[0].fact, 6);
+    assert_int_equal(part.lines[0].earned, 250);
+    sp_commission_stored_free(st);
+    st = NULL;
+    spt_expect_error(ctx, sp_commission_stored_load(&st, ctx, store, "AE", &feb, "A"),
+                     SP_ENOTFOUND, "commission ledger \"AE\": payee \"A\" has no statement in "
+                                   "2027-M02");
+    assert_null(st);
+    sp_commission_period bad = { 2027, SP_GRAIN_WEEK, 0 };
+    spt_expect_error(ctx, sp_commission_period_close(ctx, store, "AE", &bad), SP_EINVAL,
+                     "commission ledger: period.grain: 4 is not month (3), quarter (2) or "
+                     "year (0)");
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    sp_storage_free(store);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
 /* ---- assignments and proration ---- */
 
 /*
@@ -1827,6 +1956,7 @@ int main(void)
         cmocka_unit_test(test_plan_store),
         cmocka_unit_test(test_clawbacks),
         cmocka_unit_test(test_assignments),
+        cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_rollup),
         cmocka_unit_test(test_fault_loop),
     };

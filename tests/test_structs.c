@@ -68,6 +68,8 @@ STRUCT(sp_commission_run_options, SP_COMMISSION_RUN_OPTIONS)
 STRUCT(sp_commission_run_info, SP_COMMISSION_RUN_INFO)
 STRUCT(sp_commission_statement, SP_COMMISSION_STATEMENT)
 STRUCT(sp_commission_kind, SP_COMMISSION_KIND)
+STRUCT(sp_commission_posted, SP_COMMISSION_POSTED)
+STRUCT(sp_commission_stored_part, SP_COMMISSION_STORED_PART)
 
 static const struct_case cases[] = {
     CASE(sp_ctx_options, SP_CTX_OPTIONS),
@@ -105,6 +107,8 @@ static const struct_case cases[] = {
     CASE(sp_commission_run_info, SP_COMMISSION_RUN_INFO),
     CASE(sp_commission_statement, SP_COMMISSION_STATEMENT),
     CASE(sp_commission_kind, SP_COMMISSION_KIND),
+    CASE(sp_commission_posted, SP_COMMISSION_POSTED),
+    CASE(sp_commission_stored_part, SP_COMMISSION_STORED_PART),
 };
 
 /* Room for the largest struct and a guard band after it. */

@@ -447,6 +447,117 @@ SP_API int sp_commission_run_statement(const sp_commission_run *run, size_t k,
 SP_API int sp_commission_run_explain(const sp_commission_run *run, size_t k, size_t line,
                                      char *buf, size_t cap, size_t *len);
 
+/* ==== The ledger ==== */
+
+/* A fiscal period of a plan's calendar (layout frozen). */
+typedef struct sp_commission_period {
+    int32_t fiscal_year; /* 1 .. 9999 */
+    uint32_t grain;      /* sp_grain: month, quarter or year */
+    uint32_t index;      /* 0-based period of the year at that grain */
+} sp_commission_period;
+
+/* What a post wrote. */
+typedef struct sp_commission_posted {
+    uint32_t version;          /* SP_COMMISSION_POSTED_VERSION */
+    sp_commission_period period; /* the period written into */
+    int corrects;              /* 1: these are corrections of the closed period `corrected` */
+    sp_commission_period corrected; /* the period corrected, when `corrects` */
+    int written;               /* 0: a correction found nothing to change */
+    int removed;               /* 1: earlier corrections were withdrawn (the truth is what
+                                  the rest of the ledger holds) */
+    uint32_t revision;         /* the ledger's revision after the post */
+    size_t npayees, nlines;    /* written */
+    int64_t total;             /* the sum of the lines written, minor units */
+} sp_commission_posted;
+
+#define SP_COMMISSION_POSTED_VERSION 1u
+#define SP_COMMISSION_POSTED_INIT \
+    { SP_COMMISSION_POSTED_VERSION, { 0, 0, 0 }, 0, { 0, 0, 0 }, 0, 0, 0, 0, 0, 0 }
+
+SP_API int sp_commission_posted_init(sp_commission_posted *posted, uint32_t version);
+
+/*
+ * Post the computed run's statements (with their lines: not a run of totals only) to the
+ * plan's ledger in `storage`, in one transaction (docs/commission.md, "Statements and the
+ * ledger"). An open period (or one never posted) takes them as its statements, replacing
+ * an earlier draft; `into` is then NULL or that period. A closed period is refused
+ * (SP_ECONFLICT) unless `into` names a period that is not closed, which then receives the
+ * delta lines by which this run differs from all the ledger holds for the closed period:
+ * what was posted plus every correction always equals the latest truth. A what-if run is
+ * simply not posted. `posted` (may be NULL) says what was written. Nothing is written on
+ * error.
+ */
+SP_API int sp_commission_run_post(sp_commission_run *run, const sp_storage *storage,
+                                  const sp_commission_period *into,
+                                  sp_commission_posted *posted);
+/* Close a posted period of plan `plan_id`: frozen from then on. SP_ENOTFOUND when it was
+ * never posted, SP_ECONFLICT when it is closed already. One transaction. */
+SP_API int sp_commission_period_close(sp_ctx *ctx, const sp_storage *storage,
+                                      const char *plan_id, const sp_commission_period *period);
+
+/* One statements object of a ledger: a period's own statements, or the corrections of a
+ * closed period that a period holds (layout frozen). */
+typedef struct sp_commission_ledger_entry {
+    sp_commission_period period;   /* the period that holds it */
+    int corrects;                  /* 1: corrections of `corrected` */
+    sp_commission_period corrected; /* the closed period corrected, when `corrects` */
+    int closed;                    /* the period is closed */
+    uint32_t revision;             /* the object's */
+    uint32_t npayees;              /* payees with a statement in it */
+    uint64_t nlines;               /* their lines */
+    int64_t total;                 /* minor units */
+} sp_commission_ledger_entry;
+
+/* The entries of a plan's ledger, by period: entries[0 .. cap) and *count; SP_EBUFFER (with
+ * *count) when cap is too small; SP_ENOTFOUND when nothing was posted. */
+SP_API int sp_commission_ledger_entries(sp_ctx *ctx, const sp_storage *storage,
+                                        const char *plan_id,
+                                        sp_commission_ledger_entry *entries, size_t cap,
+                                        size_t *count);
+
+/* A payee's stored statement for a period: its own statement and the corrections of earlier
+ * closed periods the period holds for it, each a part. */
+typedef struct sp_commission_stored sp_commission_stored;
+
+/* Load payee `payee`'s statement for `period` (only the records it is in are read).
+ * SP_ENOTFOUND when the period was never posted or holds nothing for the payee. */
+SP_API int sp_commission_stored_load(sp_commission_stored **out, sp_ctx *ctx,
+                                     const sp_storage *storage, const char *plan_id,
+                                     const sp_commission_period *period, const char *payee);
+SP_API void sp_commission_stored_free(sp_commission_stored *stored);
+
+/* One part of a stored statement; pointers owned by the stored statement. */
+typedef struct sp_commission_stored_part {
+    uint32_t version;            /* SP_COMMISSION_STORED_PART_VERSION */
+    int corrects;                /* 1: corrections of `corrected`; 0: the period's own */
+    sp_commission_period corrected; /* the closed period corrected, when `corrects` */
+    int closed;                  /* the statement's period is closed */
+    const char *currency;        /* the plan's (ISO 4217) */
+    int32_t exponent;            /* its decimals */
+    uint32_t rounding, policy;   /* sp_rounding, sp_commission_policy: as computed */
+    int32_t plan_from;           /* the plan version's first day */
+    uint32_t plan_revision;      /* its stored revision (0: not stored) */
+    size_t ncomponents;          /* components of the plan when posted */
+    const char *const *components; /* ids; lines' `component` indexes them */
+    const int64_t *totals;       /* ncomponents: the sums of the part's lines */
+    int64_t total;               /* the part's total */
+    size_t nlines;               /* the payee's lines in this part */
+    const sp_commission_line *lines; /* by component, then day, kind and fact id */
+} sp_commission_stored_part;
+
+#define SP_COMMISSION_STORED_PART_VERSION 1u
+#define SP_COMMISSION_STORED_PART_INIT \
+    { SP_COMMISSION_STORED_PART_VERSION, 0, { 0, 0, 0 }, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, \
+      NULL, 0, 0, NULL }
+
+SP_API int sp_commission_stored_part_init(sp_commission_stored_part *part, uint32_t version);
+/* The number of parts, and the statement's total (of every part), minor units. */
+SP_API size_t sp_commission_stored_count(const sp_commission_stored *stored);
+SP_API int64_t sp_commission_stored_total(const sp_commission_stored *stored);
+/* Part k (< the count): the period's own statement first, then the corrections. */
+SP_API int sp_commission_stored_get_part(const sp_commission_stored *stored, size_t k,
+                                         sp_commission_stored_part *part);
+
 /* ==== Plug-in schedule kinds ==== */
 
 /*

@@ -1377,3 +1377,13 @@ uint32_t spi_cplan_grain(uint32_t period)
            : period == SPI_CPERIOD_QUARTER ? SP_GRAIN_QUARTER
                                            : SP_GRAIN_YEAR;
 }
+
+bool spi_cplan_period_of_grain(uint32_t grain, uint32_t *period)
+{
+    for (uint32_t p = SPI_CPERIOD_MONTH; p <= SPI_CPERIOD_YEAR; p++)
+        if (spi_cplan_grain(p) == grain) {
+            *period = p;
+            return true;
+        }
+    return false;
+}

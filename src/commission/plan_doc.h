@@ -211,6 +211,8 @@ extern const char *const spi_cplan_round_names[7];
 
 /* The sp_grain of a period (spi_cplan_period). */
 uint32_t spi_cplan_grain(uint32_t period);
+/* The period of an sp_grain (month, quarter or year); false for another grain. */
+bool spi_cplan_period_of_grain(uint32_t grain, uint32_t *period);
 #define SPI_CPLAN_PERIODS 3u
 #define SPI_CPLAN_POLICIES 2u
 #define SPI_CPLAN_ROUND_MODES 7u

@@ -98,13 +98,7 @@ int sp_commission_run_new(sp_commission_run **out, const sp_commission_plan *pla
     if (opts == NULL)
         return spi_fail(ctx, SP_EINVAL, WHAT ": options are NULL (the fiscal year is required)");
     uint32_t period;
-    if (o.grain == SP_GRAIN_MONTH)
-        period = SPI_CPERIOD_MONTH;
-    else if (o.grain == SP_GRAIN_QUARTER)
-        period = SPI_CPERIOD_QUARTER;
-    else if (o.grain == SP_GRAIN_YEAR)
-        period = SPI_CPERIOD_YEAR;
-    else
+    if (!spi_cplan_period_of_grain(o.grain, &period))
         return spi_fail(ctx, SP_EINVAL, WHAT ": options.grain: %u is not month (%d), quarter "
                                            "(%d) or year (%d)", o.grain, SP_GRAIN_MONTH,
                         SP_GRAIN_QUARTER, SP_GRAIN_YEAR);

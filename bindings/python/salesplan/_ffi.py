@@ -47,6 +47,8 @@ SP_COMMISSION_RUN_OPTIONS_VERSION = 1
 SP_COMMISSION_RUN_INFO_VERSION = 1
 SP_COMMISSION_NO_COMPONENT = 65535
 SP_COMMISSION_STATEMENT_VERSION = 1
+SP_COMMISSION_POSTED_VERSION = 1
+SP_COMMISSION_STORED_PART_VERSION = 1
 SP_COMMISSION_KIND_VERSION = 1
 SP_DECOMP_NO_FLOOR = -9223372036854775808
 SP_DECOMP_NO_CAP = 9223372036854775807
@@ -305,6 +307,10 @@ class sp_commission_run(Structure):
     pass
 
 
+class sp_commission_stored(Structure):
+    pass
+
+
 class sp_decomp(Structure):
     pass
 
@@ -418,6 +424,22 @@ class sp_commission_line(Structure):
 
 
 class sp_commission_statement(Structure):
+    pass
+
+
+class sp_commission_period(Structure):
+    pass
+
+
+class sp_commission_posted(Structure):
+    pass
+
+
+class sp_commission_ledger_entry(Structure):
+    pass
+
+
+class sp_commission_stored_part(Structure):
     pass
 
 
@@ -743,6 +765,51 @@ sp_commission_statement._fields_ = [
     ('draw_balance', c_int64),
     ('carry', POINTER(c_int64)),
 ]
+sp_commission_period._fields_ = [
+    ('fiscal_year', c_int32),
+    ('grain', c_uint32),
+    ('index', c_uint32),
+]
+sp_commission_posted._fields_ = [
+    ('version', c_uint32),
+    ('period', sp_commission_period),
+    ('corrects', c_int),
+    ('corrected', sp_commission_period),
+    ('written', c_int),
+    ('removed', c_int),
+    ('revision', c_uint32),
+    ('npayees', c_size_t),
+    ('nlines', c_size_t),
+    ('total', c_int64),
+]
+sp_commission_ledger_entry._fields_ = [
+    ('period', sp_commission_period),
+    ('corrects', c_int),
+    ('corrected', sp_commission_period),
+    ('closed', c_int),
+    ('revision', c_uint32),
+    ('npayees', c_uint32),
+    ('nlines', c_uint64),
+    ('total', c_int64),
+]
+sp_commission_stored_part._fields_ = [
+    ('version', c_uint32),
+    ('corrects', c_int),
+    ('corrected', sp_commission_period),
+    ('closed', c_int),
+    ('currency', c_char_p),
+    ('exponent', c_int32),
+    ('rounding', c_uint32),
+    ('policy', c_uint32),
+    ('plan_from', c_int32),
+    ('plan_revision', c_uint32),
+    ('ncomponents', c_size_t),
+    ('components', POINTER(c_char_p)),
+    ('totals', POINTER(c_int64)),
+    ('total', c_int64),
+    ('nlines', c_size_t),
+    ('lines', POINTER(sp_commission_line)),
+]
 sp_commission_kind._fields_ = [
     ('version', c_uint32),
     ('name', c_char_p),
@@ -957,6 +1024,16 @@ FUNCTIONS = {
     'sp_commission_statement_init': (c_int, [POINTER(sp_commission_statement), c_uint32]),
     'sp_commission_run_statement': (c_int, [POINTER(sp_commission_run), c_size_t, POINTER(sp_commission_statement)]),
     'sp_commission_run_explain': (c_int, [POINTER(sp_commission_run), c_size_t, c_size_t, c_char_p, c_size_t, POINTER(c_size_t)]),
+    'sp_commission_posted_init': (c_int, [POINTER(sp_commission_posted), c_uint32]),
+    'sp_commission_run_post': (c_int, [POINTER(sp_commission_run), POINTER(sp_storage), POINTER(sp_commission_period), POINTER(sp_commission_posted)]),
+    'sp_commission_period_close': (c_int, [POINTER(sp_ctx), POINTER(sp_storage), c_char_p, POINTER(sp_commission_period)]),
+    'sp_commission_ledger_entries': (c_int, [POINTER(sp_ctx), POINTER(sp_storage), c_char_p, POINTER(sp_commission_ledger_entry), c_size_t, POINTER(c_size_t)]),
+    'sp_commission_stored_load': (c_int, [POINTER(POINTER(sp_commission_stored)), POINTER(sp_ctx), POINTER(sp_storage), c_char_p, POINTER(sp_commission_period), c_char_p]),
+    'sp_commission_stored_free': (None, [POINTER(sp_commission_stored)]),
+    'sp_commission_stored_part_init': (c_int, [POINTER(sp_commission_stored_part), c_uint32]),
+    'sp_commission_stored_count': (c_size_t, [POINTER(sp_commission_stored)]),
+    'sp_commission_stored_total': (c_int64, [POINTER(sp_commission_stored)]),
+    'sp_commission_stored_get_part': (c_int, [POINTER(sp_commission_stored), c_size_t, POINTER(sp_commission_stored_part)]),
     'sp_commission_kind_init': (c_int, [POINTER(sp_commission_kind), c_uint32]),
     'sp_commission_register_kind': (c_int, [POINTER(sp_ctx), POINTER(sp_commission_kind)]),
     'sp_decomp_rule_init': (c_int, [POINTER(sp_decomp_rule), c_uint32]),
@@ -984,4 +1061,4 @@ FUNCTIONS = {
 }
 
 # Structs by name, for the layout check.
-STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_paid': sp_commission_paid, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_commission_kind': sp_commission_kind, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
+STRUCTS = {'sp_ctx_options': sp_ctx_options, 'sp_progress': sp_progress, 'sp_alloc_options': sp_alloc_options, 'sp_storage': sp_storage, 'sp_file_store_options': sp_file_store_options, 'sp_fact_batch': sp_fact_batch, 'sp_fact_query': sp_fact_query, 'sp_fact_source': sp_fact_source, 'sp_reconcile_options': sp_reconcile_options, 'sp_reconcile_output': sp_reconcile_output, 'sp_calendar_options': sp_calendar_options, 'sp_target_plan_options': sp_target_plan_options, 'sp_target_plan_info': sp_target_plan_info, 'sp_target_history_options': sp_target_history_options, 'sp_target_history_report': sp_target_history_report, 'sp_target_set_info': sp_target_set_info, 'sp_target_set_data': sp_target_set_data, 'sp_target_comparison_data': sp_target_comparison_data, 'sp_target_replan_options': sp_target_replan_options, 'sp_target_pacing_options': sp_target_pacing_options, 'sp_target_pacing_output': sp_target_pacing_output, 'sp_commission_plan_info': sp_commission_plan_info, 'sp_commission_component_info': sp_commission_component_info, 'sp_commission_run_options': sp_commission_run_options, 'sp_commission_paid': sp_commission_paid, 'sp_commission_run_info': sp_commission_run_info, 'sp_commission_line': sp_commission_line, 'sp_commission_statement': sp_commission_statement, 'sp_commission_period': sp_commission_period, 'sp_commission_posted': sp_commission_posted, 'sp_commission_ledger_entry': sp_commission_ledger_entry, 'sp_commission_stored_part': sp_commission_stored_part, 'sp_commission_kind': sp_commission_kind, 'sp_decomp_rule': sp_decomp_rule, 'sp_decomp_output': sp_decomp_output, 'sp_season_options': sp_season_options, 'sp_timesplit_options': sp_timesplit_options}
