@@ -82,3 +82,13 @@ __all__ += ["CommissionPlan", "CommissionPlanInfo", "CommissionComponent", "Comm
             "CommissionPaid",
             "CommissionPlanVersions", "commission_plan_versions", "commission_plan_revisions",
             "commission_plans", "commission_plan_remove_version", "register_commission_kind"]
+
+# py-commission ledger: runs posted, periods closed, the ledger and stored statements read
+# back (commission.py)
+from .commission import (CommissionLedgerEntry, CommissionPeriod, CommissionPosted,
+                         CommissionStoredPart, CommissionStoredStatement, commission_close,
+                         commission_ledger, commission_statement)
+
+__all__ += ["CommissionPeriod", "CommissionPosted", "CommissionLedgerEntry",
+            "CommissionStoredPart", "CommissionStoredStatement", "commission_close",
+            "commission_ledger", "commission_statement"]

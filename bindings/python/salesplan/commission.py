@@ -38,7 +38,10 @@ from .targets import _calendar_view, _json_text, _Locks, _need_numpy, _need_pand
 __all__ = ["CommissionPlan", "CommissionPlanInfo", "CommissionComponent", "CommissionRun",
            "CommissionRunInfo", "CommissionStatement", "CommissionLine", "CommissionCarry",
            "CommissionPlanVersions", "commission_plan_versions", "commission_plan_revisions",
-           "commission_plans", "commission_plan_remove_version", "register_commission_kind"]
+           "commission_plans", "commission_plan_remove_version", "register_commission_kind",
+           "CommissionPeriod", "CommissionPosted", "CommissionLedgerEntry",
+           "CommissionStoredPart", "CommissionStoredStatement", "commission_close",
+           "commission_ledger", "commission_statement"]
 
 CommissionMeasure = ENUMS["sp_commission_measure"]
 CommissionPolicy = ENUMS["sp_commission_policy"]
@@ -1526,9 +1529,295 @@ class CommissionRun(Handle):
                     continue
                 return buf.raw[:n.value].decode("utf-8")
 
+    # -- the ledger --
+
+    def post(self, store: "Store", *, into: "CommissionPeriod | Tuple[int, Any, int] | None"
+             = None, minor: bool = False) -> "CommissionPosted":
+        """Post the computed run's statements, with their lines, to its plan's ledger in
+        `store` (docs/commission.md, "Statements and the ledger"; one transaction): an open
+        period (or one never posted) takes them as its statements, replacing an earlier
+        draft (into None or the run's period). A closed period is refused (ConflictError)
+        unless `into` names a period that is not closed (a CommissionPeriod or (fiscal_year,
+        grain, index)), which then receives the corrections: the lines by which this run
+        differs from all the ledger holds for the closed period (posted plus every
+        correction always equals the latest truth; the same truth posted again replaces,
+        not adds). Returns what was written (CommissionPosted; its total Decimal, or an int
+        of minor units with minor=True). InvalidError for a run not computed or kept as
+        totals only; nothing is written on error. A what-if run is simply not posted."""
+        sptr, sctx = _storage(store)
+        per = None if into is None else _period_in(into, "into")
+        if not isinstance(minor, bool):
+            raise TypeError(f"minor: expected a bool, not {type(minor).__name__}")
+        out = _ffi.sp_commission_posted()
+        lib.sp_commission_posted_init(ctypes.byref(out), _ffi.SP_COMMISSION_POSTED_VERSION)
+        with _Locks(self._ctx, sctx):
+            self._ctx.call(lib.sp_commission_run_post, self, sptr,
+                           None if per is None else ctypes.byref(per), ctypes.byref(out))
+        return CommissionPosted(
+            _period_out(out.period), _period_out(out.corrected) if out.corrects else None,
+            bool(out.written), bool(out.removed), out.revision, out.npayees, out.nlines,
+            self._units.amount(out.total, minor))
+
     def __repr__(self):
         if self._ptr is None:
             return "<salesplan.CommissionRun closed>"
         y, g, i = self._period
         return (f"<salesplan.CommissionRun of {self._plan_id!r} FY{y} {g.name.lower()} {i}: "
                 f"{len(self._payees)} payees>")
+
+
+# ---- the ledger ----
+
+@dataclasses.dataclass(frozen=True)
+class CommissionPeriod:
+    """A fiscal period of a plan's calendar (sp_commission_period): fiscal_year, grain
+    (Grain: month, quarter or year; its name or int accepted, a Grain kept) and index (the
+    0-based period of the year at that grain: January is ("month", 0)). Wherever a period
+    is taken a tuple (fiscal_year, grain, index) is accepted too. TypeError for a
+    fiscal_year or index that is no int, InvalidError for one out of range or an unknown
+    grain; a grain the ledger does not keep (week) is the library's InvalidError when
+    used."""
+    fiscal_year: int
+    grain: Any
+    index: int
+
+    def __post_init__(self):
+        object.__setattr__(self, "fiscal_year", _int_arg(
+            self.fiscal_year, "fiscal_year", -2**31, 2**31 - 1, "1 to 9999"))
+        object.__setattr__(self, "grain", Grain(enum_of("sp_grain", self.grain, "grain")))
+        object.__setattr__(self, "index", _int_arg(
+            self.index, "index", 0, _U32, "a period index (0 or more)"))
+
+    def __str__(self):
+        """As the library's messages name it: 2027-M01, 2027-Q2, 2027."""
+        g = self.grain
+        if g == Grain.YEAR:
+            return f"{self.fiscal_year}"
+        letter = {Grain.MONTH: "M", Grain.QUARTER: "Q"}.get(g, g.name[0])
+        return f"{self.fiscal_year}-{letter}{self.index + 1:02d}" if letter == "M" else \
+            f"{self.fiscal_year}-{letter}{self.index + 1}"
+
+
+def _period_of(value, what):
+    """A CommissionPeriod of a CommissionPeriod or a tuple (fiscal_year, grain, index)."""
+    if isinstance(value, CommissionPeriod):
+        return value
+    if isinstance(value, tuple) and len(value) == 3:
+        try:
+            return CommissionPeriod(*value)
+        except (TypeError, InvalidError) as e:
+            raise type(e)(f"{what}.{e}") from None
+    shown = repr(value) if isinstance(value, tuple) else type(value).__name__
+    raise TypeError(f"{what}: expected a CommissionPeriod or (fiscal_year, grain, index), "
+                    f"not {shown}")
+
+
+def _period_in(value, what):
+    """A period from Python as a C sp_commission_period."""
+    p = _period_of(value, what)
+    return _ffi.sp_commission_period(p.fiscal_year, int(p.grain), p.index)
+
+
+def _period_out(c):
+    return CommissionPeriod(c.fiscal_year, Grain(c.grain), c.index)
+
+
+@dataclasses.dataclass(frozen=True)
+class CommissionPosted:
+    """What CommissionRun.post wrote (sp_commission_posted): period, the period written
+    into; corrects, the closed period these lines correct (None: the period's own
+    statements); written, False when a correction found nothing to change; removed, True
+    when earlier corrections were withdrawn (the truth is what the rest of the ledger
+    holds); revision, the ledger's revision after the post; npayees and nlines written;
+    total, the sum of the lines written (Decimal in major units of the plan's currency, or
+    an int of minor units with minor=True)."""
+    period: CommissionPeriod
+    corrects: Optional[CommissionPeriod]
+    written: bool
+    removed: bool
+    revision: int
+    npayees: int
+    nlines: int
+    total: Amount
+
+
+@dataclasses.dataclass(frozen=True)
+class CommissionLedgerEntry:
+    """One statements object of a plan's ledger (sp_commission_ledger_entry): period, the
+    period that holds it; corrects, the closed period it corrects (None: the period's own
+    statements); closed, whether `period` is closed; revision, the object's; npayees and
+    nlines, its payees and their lines; total_minor, the sum of its lines in minor units
+    of the plan's currency (the ledger's entries do not record the currency's exponent);
+    total, the same as a Decimal in major units when commission_ledger was given the
+    exponent, else None."""
+    period: CommissionPeriod
+    corrects: Optional[CommissionPeriod]
+    closed: bool
+    revision: int
+    npayees: int
+    nlines: int
+    total_minor: int
+    total: Optional[decimal.Decimal] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CommissionStoredPart:
+    """One part of a stored statement (sp_commission_stored_part): corrects, the closed
+    period whose corrections this part holds (None: the period's own statement); closed,
+    whether the statement's period is closed; currency and exponent, the plan's; rounding
+    (Rounding) and policy (CommissionPolicy), as computed; plan_from, the plan version's
+    first day, and plan_revision, its stored revision (0: a plan not stored); components,
+    the plan's component ids when posted; totals, {component id: the sum of the part's
+    lines}; total, the part's total; lines, the payee's CommissionLine records, by
+    component, then day, kind and fact id.
+
+    A stored part does not record its components' measures. `measures_known` says whether
+    they came from a plan given to commission_statement (plan=...): then a line's base and
+    rate read as in a run's statement. Otherwise every component is read as a money measure
+    (amount, margin): base is Decimal in major units and rate a fraction; for a component
+    measured in units (quantity, lines, deals) base then reads as the units divided by
+    10^exponent (4 units: 0.04) and rate as the amount per unit in minor units (1.25 a
+    unit: 125). Amounts are Decimal in major units,
+    or ints of minor units with minor=True."""
+    corrects: Optional[CommissionPeriod]
+    closed: bool
+    currency: str
+    exponent: int
+    rounding: Any
+    policy: Any
+    plan_from: datetime.date
+    plan_revision: int
+    components: List[str]
+    totals: Dict[str, Amount]
+    total: Amount
+    lines: List[CommissionLine] = dataclasses.field(repr=False)
+    measures_known: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class CommissionStoredStatement:
+    """A payee's statement for a period as the ledger holds it (commission_statement): plan
+    (its id), period, payee; closed, whether the period is closed; parts, the period's own
+    statement first (when it has one for the payee), then the corrections of earlier closed
+    periods the period holds for the payee (CommissionStoredPart); total, the sum of every
+    part (Decimal in major units, or an int of minor units with minor=True)."""
+    plan: str
+    period: CommissionPeriod
+    payee: str
+    closed: bool
+    total: Amount
+    parts: List[CommissionStoredPart]
+
+
+def commission_close(store: "Store", plan_id: str,
+                     period: "CommissionPeriod | Tuple[int, Any, int]", *,
+                     ctx: Optional[Context] = None) -> None:
+    """Close a posted period of plan `plan_id` in `store` (docs/commission.md, "Closing and
+    reading"; one transaction): frozen from then on; a later run of it is posted as
+    corrections into an open period (CommissionRun.post(store, into=...)). NotFoundError
+    when the period was never posted, ConflictError when it is closed already, InvalidError
+    for a period the ledger does not keep (a week), TypeError for a wrong type."""
+    ctx = Context.of(ctx)
+    pid = cstr_in(plan_id, "plan_id")
+    per = _period_in(period, "period")
+    sptr, sctx = _storage(store)
+    with _Locks(ctx, sctx):
+        ctx.call(lib.sp_commission_period_close, ctx, sptr, pid, ctypes.byref(per))
+
+
+def commission_ledger(store: "Store", plan_id: str, *, exponent: Optional[int] = None,
+                      ctx: Optional[Context] = None) -> List[CommissionLedgerEntry]:
+    """The entries of plan `plan_id`'s ledger in `store`, by period: each period's own
+    statements and the corrections of closed periods it holds (CommissionLedgerEntry).
+    The entries give totals in minor units (total_minor); with `exponent` (the plan's
+    currency's decimals, plan.info.exponent) each entry's total is also a Decimal in major
+    units. NotFoundError when nothing of the plan was posted."""
+    ctx = Context.of(ctx)
+    pid = cstr_in(plan_id, "plan_id")
+    if exponent is not None:
+        exponent = _int_arg(exponent, "exponent", 0, 18, "0 to 18")
+    sptr, sctx = _storage(store)
+
+    def entries(cap, count):
+        buf = (_ffi.sp_commission_ledger_entry * cap)()
+        with _Locks(ctx, sctx):
+            ctx.call(lib.sp_commission_ledger_entries, ctx, sptr, pid, buf, cap,
+                     ctypes.byref(count))
+        return [CommissionLedgerEntry(
+            _period_out(e.period), _period_out(e.corrected) if e.corrects else None,
+            bool(e.closed), e.revision, e.npayees, e.nlines, e.total,
+            None if exponent is None else _convert.from_minor(e.total, exponent))
+            for e in buf[:count.value]]
+
+    return filled(entries, cap=8)
+
+
+def _stored_units(exponent, ids, plan):
+    """A _Units of a stored part: its component ids and exponent; the measures' money-ness
+    from `plan` (by component id) when given, else every component as money."""
+    units = _Units.__new__(_Units)
+    units.exponent, units.ids = exponent, list(ids)
+    measures = {c.id: int(c.measure) in _MONEY for c in plan.components} if plan else {}
+    units.money = [measures.get(cid, True) for cid in ids]
+    return units
+
+
+def commission_statement(store: "Store", plan_id: str,
+                         period: "CommissionPeriod | Tuple[int, Any, int]", payee: str, *,
+                         plan: Optional[CommissionPlan] = None, minor: bool = False,
+                         ctx: Optional[Context] = None) -> CommissionStoredStatement:
+    """Payee `payee`'s statement for `period` as plan `plan_id`'s ledger in `store` holds
+    it (docs/commission.md, "Closing and reading"; only the records it is in are read):
+    its parts, the period's own statement and the corrections of closed periods the period
+    holds for the payee (CommissionStoredStatement). plan (optional): a version of the
+    plan, whose components' measures say how each line's base and rate read
+    (CommissionStoredPart.measures_known). Amounts Decimal in major units, or ints of minor
+    units with minor=True. NotFoundError when the period was never posted or holds nothing
+    for the payee (naming both); InvalidError for a bad period; TypeError for a wrong
+    type."""
+    ctx = Context.of(ctx)
+    pid = cstr_in(plan_id, "plan_id")
+    per = _period_in(period, "period")
+    who = cstr_in(payee, "payee")
+    if plan is not None and not isinstance(plan, CommissionPlan):
+        raise TypeError(f"plan: expected a CommissionPlan or None, not {type(plan).__name__}")
+    if not isinstance(minor, bool):
+        raise TypeError(f"minor: expected a bool, not {type(minor).__name__}")
+    sptr, sctx = _storage(store)
+    ptr = ctypes.POINTER(_ffi.sp_commission_stored)()
+    raw_parts = []
+    with _Locks(ctx, sctx):
+        ctx.call(lib.sp_commission_stored_load, ctypes.byref(ptr), ctx, sptr, pid,
+                 ctypes.byref(per), who)
+        try:
+            total = lib.sp_commission_stored_total(ptr)
+            for k in range(lib.sp_commission_stored_count(ptr)):
+                part = _ffi.sp_commission_stored_part()
+                lib.sp_commission_stored_part_init(ctypes.byref(part),
+                                                   _ffi.SP_COMMISSION_STORED_PART_VERSION)
+                ctx.call(lib.sp_commission_stored_get_part, ptr, k, ctypes.byref(part))
+                nc = part.ncomponents
+                raw_parts.append((
+                    _period_out(part.corrected) if part.corrects else None,
+                    bool(part.closed), text_out(part.currency), part.exponent,
+                    Rounding(part.rounding), CommissionPolicy(part.policy),
+                    _convert.date_of(part.plan_from), part.plan_revision,
+                    [text_out(part.components[c]) for c in range(nc)], part.totals[:nc],
+                    part.total,
+                    ctypes.string_at(part.lines, part.nlines * _LINE_SIZE)
+                    if part.nlines else b""))
+        finally:
+            lib.sp_commission_stored_free(ptr)
+    parts = []
+    for (corrects, closed, currency, exp, rounding, policy, plan_from, plan_rev, ids,
+         totals, ptotal, raw) in raw_parts:
+        units = _stored_units(exp, ids, plan)
+        parts.append(CommissionStoredPart(
+            corrects, closed, currency, exp, rounding, policy, plan_from, plan_rev, ids,
+            {cid: units.amount(v, minor) for cid, v in zip(ids, totals)},
+            units.amount(ptotal, minor), _lines_of(raw, units, minor),
+            measures_known=plan is not None))
+    exponent = parts[0].exponent if parts else 0
+    return CommissionStoredStatement(
+        plan_id, _period_out(per), payee, parts[0].closed if parts else False,
+        int(total) if minor else _convert.from_minor(total, exponent), parts)

@@ -572,3 +572,83 @@ def test_plan_save_leaves_no_new_store_behind(d):
     assert not (d / "plans.spstore").exists()
     code, out, err = run(*SAVE, "--plan", "ae27.json", "-o", "nodir/out.csv")
     assert code == 4 and not (d / "plans.spstore").exists()
+
+
+# ---- the ledger: run --post, close, statement, ledger ----
+#
+# January posted: A 8.00, B 2.50, X 0.50 = 11.00 in 4 lines. Closed; a late B line (fact 6,
+# 50.00 on Jan 25) makes B's January 100.00 x 5 % = 5.00: posted into February as the
+# correction +2.50 (one line, fact 6); A's and X's statements are unchanged.
+
+LATE = LINES + "6,B,2027-01-25,50.00\n"
+POST = RUN + ["--post", "--store", "ledger.spstore"]
+LEDGER = ["--store", "ledger.spstore", "--plan", "AE"]
+
+
+def test_post_close_statement_ledger(d):
+    code, out, err = run(*POST, "--format", "csv")
+    assert (code, err) == (0, "")
+    assert out == ("period,corrects,written,removed,revision,payees,lines,total\n"
+                   "2027-01,,true,false,1,3,4,11.00\n")
+    code, out, err = run("commission", "close", *LEDGER, "--period", "2027-01")
+    assert (code, err) == (0, "")
+    assert out == ("plan  period   closed\n----  -------  ------\nAE    2027-01  true\n")
+    (d / "lines.csv").write_text(LATE)
+    code, out, err = run(*POST, "--into", "2027-02", "--format", "json")
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    assert (doc["plan"], doc["currency"]) == ("AE", "USD")
+    assert doc["rows"] == [{"period": "2027-02", "corrects": "2027-01", "written": True,
+                            "removed": False, "revision": 3, "payees": 1, "lines": 1,
+                            "total": "2.50"}]
+    code, out, err = run("commission", "ledger", *LEDGER, "--format", "csv")
+    assert (code, err) == (0, "")
+    assert out == ("period,corrects,closed,revision,payees,lines,total_minor\n"
+                   "2027-01,,true,1,3,4,1100\n2027-02,2027-01,false,1,1,1,250\n")
+    code, out, err = run("commission", "statement", *LEDGER, "--period", "2027-02",
+                         "--payee", "B")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[2].split() == ["0", "2027-01", "0", "sales", "order", "6",
+                                           "2027-01-25", "1", "50.00", "0.1", "0", "1",
+                                           "2.50", "2.50", "0.00"]
+    assert out.endswith("\nplan: AE\nperiod: 2027-02\npayee: B\nclosed: false\n"
+                        "currency: USD\npart 0: corrections of 2027-01\npart 0 total: 2.50\n"
+                        "total: 2.50\n")
+    code, out, err = run("commission", "statement", *LEDGER, "--period", "2027-01",
+                         "--payee", "A", "--format", "json")
+    doc = json.loads(out)
+    assert (doc["closed"], doc["total"]) == (True, "8.00")
+    assert [(r["fact"], r["earned"]) for r in doc["rows"]] == [(1, "3.00"), (2, "5.00")]
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (POST[:-2], 2, "commission run: argument --post: requires --store FILE"),
+    (RUN + ["--into", "2027-02"], 2, "commission run: argument --into: only with --post"),
+    (RUN + ["--store", "x.spstore"], 2, "commission run: argument --store: only with --post"),
+    (POST, 1, 'commission ledger "AE": 2027-M01 is closed; post its corrections into an '
+              'open period'),
+    (POST + ["--into", "2027-13"], 2,
+     "commission run: argument --into: expected YYYY, YYYY-Qn or YYYY-MM"),
+    (["commission", "close"] + LEDGER + ["--period", "2027-01"], 1,
+     'commission ledger "AE": 2027-M01 is already closed'),
+    (["commission", "close"] + LEDGER + ["--period", "2027-03"], 1,
+     'commission ledger "AE": 2027-M03 was never posted'),
+    (["commission", "close", "--store", "nope.spstore", "--plan", "AE", "--period",
+      "2027-01"], 3, "nope.spstore: expected a store (made by commission run --post), found "
+                     "no such file"),
+    (["commission", "statement"] + LEDGER + ["--period", "2027-02", "--payee", "A"], 1,
+     'commission ledger "AE": 2027-M02 was never posted'),
+    (["commission", "statement"] + LEDGER + ["--period", "2027-01", "--payee", "Z"], 1,
+     'commission ledger "AE": payee "Z" has no statement in 2027-M01'),
+    (["commission", "statement"] + LEDGER + ["--period", "2027-01"], 2,
+     "commission statement: the following arguments are required: --payee"),
+    (["commission", "ledger", "--store", "ledger.spstore", "--plan", "XX"], 1,
+     'commission ledger "XX": nothing was posted'),
+])
+def test_ledger_errors_change_nothing(d, argv, code, message):
+    assert run(*POST)[0] == 0
+    assert run("commission", "close", *LEDGER, "--period", "2027-01")[0] == 0
+    before = snapshot(d)
+    got, out, err = run(*argv)
+    assert (got, out) == (code, "") and err.startswith(f"salesplan: {message}"), err
+    assert snapshot(d) == before

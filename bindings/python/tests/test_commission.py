@@ -721,7 +721,7 @@ def test_python_commission_md_runs():
     with open(os.path.join(SOURCE_ROOT, "docs", "python-commission.md"),
               encoding="utf-8") as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
-    assert len(blocks) == 8
+    assert len(blocks) == 9
     ns = {}
     exec(compile(blocks[0], "python-commission.md", "exec"), ns)
     assert ns["totals"] == {"A": D("8.00"), "B": D("2.50")}
@@ -758,6 +758,16 @@ def test_python_commission_md_runs():
     exec(compile(blocks[7], "python-commission.md", "exec"), ns)
     assert ns["step_totals"] == {"A": D("6.50"), "B": D("2.50")}
     ns["kinds"].close()
+    # the ledger: January 10.50 posted and closed; B's late 50.00 makes B's January 5.00:
+    # +2.50 posted into February as a correction of January, in one line (fact 6)
+    exec(compile(blocks[8], "python-commission.md", "exec"), ns)
+    assert (ns["posted"].total, ns["posted"].nlines) == (D("10.50"), 3)
+    fix = ns["fix"]
+    assert (fix.total, fix.nlines, fix.corrects) == (D("2.50"), 1,
+                                                     sp.CommissionPeriod(2027, "month", 0))
+    assert [(e.corrects is None, e.closed, e.total) for e in ns["entries"]] == \
+        [(True, True, D("10.50")), (False, False, D("2.50"))]
+    assert ns["b_feb"].parts[0].lines[0].fact == 6 and ns["b_feb"].total == D("2.50")
 
 
 def test_period_property(ctx):
@@ -1569,3 +1579,190 @@ def test_registering_bad_kinds(ctx):
     with sp.Context() as other:
         with pytest.raises(sp.InvalidError, match="no plug-in kind 'step'"):
             sp.CommissionPlan(STEP, ctx=other)
+
+
+# ---- the ledger (test_commission_api.c's test_ledger) ----
+#
+# January under MARGINAL posted: A 8.00 (3.00 + 5.00), B 2.50: 10.50 in 3 lines. January
+# closed; a late B line (fact 6, 50.00 on Jan 25) makes January's truth B 100.00 x 5 % =
+# 5.00: posted into February as the correction +2.50 (B's measure 50 -> 100 at 5 %), one
+# line; A's unchanged statement gives none. January's 2.50 + 2.50 = the truth, 5.00.
+
+JAN, FEB, MAR = (2027, "month", 0), (2027, "month", 1), (2027, "month", 2)
+
+
+def late_facts():
+    f = facts()
+    for k, v in (("id", 6), ("day", day(2027, 1, 25)), ("rep", B), ("amount", 5000)):
+        f[k].append(v)
+    return f
+
+
+def posted_january(ctx, ids, store):
+    run = computed(MARGINAL, ctx, ids)
+    run.compute(facts(), ids)
+    return run, run.post(store)
+
+
+@pytest.mark.parametrize("make", ["memory", "python"])
+def test_the_ledger(ctx, ids, make):
+    from test_storage import DictStore
+    store = sp.MemoryStore(ctx=ctx) if make == "memory" else DictStore(ctx=ctx)
+    run, p = posted_january(ctx, ids, store)
+    jan = sp.CommissionPeriod(2027, "month", 0)
+    assert p == sp.CommissionPosted(jan, None, True, False, p.revision, 2, 3, D("10.50"))
+    assert p.period.grain is sp.Grain.MONTH and str(p.period) == "2027-M01"
+    with pytest.raises(sp.NotFoundError, match='commission ledger "AE": 2027-M03 was never '
+                                               'posted'):
+        sp.commission_close(store, "AE", MAR, ctx=ctx)
+    sp.commission_close(store, "AE", jan, ctx=ctx)
+    with pytest.raises(sp.ConflictError, match='"AE": 2027-M01 is already closed'):
+        sp.commission_close(store, "AE", JAN, ctx=ctx)
+    run.compute(late_facts(), ids)
+    before = sp.commission_ledger(store, "AE", ctx=ctx)
+    with pytest.raises(sp.ConflictError, match=r'2027-M01 is closed; post its corrections '
+                                               r'into an open period'):
+        run.post(store)
+    assert sp.commission_ledger(store, "AE", ctx=ctx) == before  # nothing written
+    fix = run.post(store, into=FEB)
+    feb = sp.CommissionPeriod(2027, sp.Grain.MONTH, 1)
+    assert (fix.period, fix.corrects, fix.written, fix.npayees, fix.nlines, fix.total) == \
+        (feb, jan, True, 1, 1, D("2.50"))
+    # the same truth again: February's corrections replaced by the same, not added to
+    again = run.post(store, into=feb, minor=True)
+    assert (again.total, again.nlines) == (250, 1) and again.revision > fix.revision
+    entries = sp.commission_ledger(store, "AE", ctx=ctx)
+    assert [(e.period, e.corrects, e.closed, e.npayees, e.nlines, e.total_minor, e.total)
+            for e in entries] == [(jan, None, True, 2, 3, 1050, None),
+                                  (feb, jan, False, 1, 1, 250, None)]
+    assert [e.total for e in sp.commission_ledger(store, "AE", exponent=2, ctx=ctx)] == \
+        [D("10.50"), D("2.50")]
+    # B's statements read back: January's own (fact 3: 2.50), February's correction of
+    # January (fact 6: 2.50)
+    s = sp.commission_statement(store, "AE", JAN, "B", ctx=ctx)
+    assert (s.plan, s.period, s.payee, s.closed, s.total) == ("AE", jan, "B", True, D("2.50"))
+    [part] = s.parts
+    assert (part.corrects, part.closed, part.currency, part.exponent, part.components,
+            part.totals, part.total) == (None, True, "USD", 2, ["sales"],
+                                         {"sales": D("2.50")}, D("2.50"))
+    assert (part.rounding, part.policy, part.plan_from, part.plan_revision) == \
+        (sp.Rounding.HALF_EVEN, sp.CommissionPolicy.PER_TOTAL, day(2027, 1, 1), 0)
+    assert part.lines == [commission.CommissionLine(
+        3, "sales", sp.CommissionLineKind.ORDER, day(2027, 1, 9), D(1), D("50.00"),
+        D("2.50"), D("2.50"), D(0), D("0.05"), 0, 0)]
+    s = sp.commission_statement(store, "AE", FEB, "B", minor=True, ctx=ctx)
+    assert (s.closed, s.total, len(s.parts)) == (False, 250, 1)
+    part = s.parts[0]
+    assert (part.corrects, part.total, part.totals) == (jan, 250, {"sales": 250})
+    assert [(l.fact, l.day, l.base, l.earned) for l in part.lines] == \
+        [(6, day(2027, 1, 25), 5000, 250)]
+    # A: January's two lines, 3.00 and 5.00 (60 -> 130 crossing 100.00 at line 1)
+    a = sp.commission_statement(store, "AE", JAN, "A", ctx=ctx)
+    assert a.total == D("8.00")
+    assert [(l.fact, l.earned, l.tier_after) for l in a.parts[0].lines] == \
+        [(1, D("3.00"), 0), (2, D("5.00"), 1)]
+    with pytest.raises(sp.NotFoundError, match='commission ledger "AE": payee "A" has no '
+                                               'statement in 2027-M02'):
+        sp.commission_statement(store, "AE", FEB, "A", ctx=ctx)
+
+
+def test_a_stored_statement_read_with_its_plan(ctx):
+    # a component measured in units: 4 units at 1.25 each = 5.00; without the plan the
+    # stored part's base reads as money (4 units / 10^2 = 0.04), with it as 4 units
+    doc = {"plan": "U", "effective": {"from": "2027-01-01"}, "currency": "USD",
+           "components": [{"id": "qty", "measure": {"kind": "quantity"}, "period": "month",
+                           "schedule": {"kind": "flat", "tiers": [{"per_unit": D("1.25")}]}}]}
+    plan = sp.CommissionPlan(doc, ctx=ctx)
+    reps = sp.Dictionary(["A"], ctx=ctx)
+    run = sp.CommissionRun(plan, fiscal_year=2027)
+    run.set_payees(["A"], reps)
+    run.compute({"id": [1], "day": [day(2027, 1, 3)], "rep": [0], "amount": [10000],
+                 "quantity": [4]}, reps)
+    store = sp.MemoryStore(ctx=ctx)
+    assert run.post(store).total == D("5.00")
+    known = sp.commission_statement(store, "U", JAN, "A", plan=plan, ctx=ctx).parts[0]
+    assert known.measures_known and known.total == D("5.00")
+    assert (known.lines[0].base, known.lines[0].rate) == (4, D("1.25"))
+    guessed = sp.commission_statement(store, "U", JAN, "A", ctx=ctx).parts[0]
+    assert not guessed.measures_known and guessed.lines[0].base == D("0.04")
+
+
+@pytest.mark.parametrize("period, exc, message", [
+    ("2027-01", TypeError, r"period: expected a CommissionPeriod or \(fiscal_year, grain, "
+                           r"index\), not str"),
+    ((2027, "month"), TypeError, r"period: expected a CommissionPeriod .* not \(2027, "
+                                 r"'month'\)"),
+    ((2027.0, "month", 0), TypeError, "period.fiscal_year: expected an int, not float"),
+    ((2027, "fortnight", 0), sp.InvalidError, "period.grain"),
+    ((2027, "month", -1), sp.InvalidError, "period.index: -1 is not a period index"),
+    ((2027, "week", 0), sp.InvalidError, r"commission ledger: period.grain: 4 is not month "
+                                         r"\(3\), quarter \(2\) or year \(0\)"),
+])
+def test_bad_periods(ctx, ids, period, exc, message):
+    store = sp.MemoryStore(ctx=ctx)
+    posted_january(ctx, ids, store)
+    with pytest.raises(exc, match=message):
+        sp.commission_close(store, "AE", period, ctx=ctx)
+    assert not sp.commission_ledger(store, "AE", ctx=ctx)[0].closed  # nothing changed
+
+
+def test_bad_posts_write_nothing(ctx, ids):
+    store = sp.MemoryStore(ctx=ctx)
+    run = computed(MARGINAL, ctx, ids)
+    with pytest.raises(sp.InvalidError, match="commission ledger: the run is not computed"):
+        run.post(store)
+    with pytest.raises(sp.NotFoundError, match='commission ledger "AE": nothing was posted'):
+        sp.commission_ledger(store, "AE", ctx=ctx)
+    totals = computed(MARGINAL, ctx, ids, totals_only=True)
+    totals.compute(facts(), ids)
+    with pytest.raises(sp.InvalidError, match="the run is of totals only"):
+        totals.post(store)
+    run.compute(facts(), ids)
+    with pytest.raises(TypeError, match="store: expected a salesplan store"):
+        run.post(None)
+    with pytest.raises(TypeError, match="into: expected a CommissionPeriod"):
+        run.post(store, into="2027-02")
+    with pytest.raises(TypeError, match="minor: expected a bool, not int"):
+        run.post(store, minor=1)
+    with pytest.raises(sp.NotFoundError):
+        sp.commission_ledger(store, "AE", ctx=ctx)
+    run.post(store)
+    with pytest.raises(sp.InvalidError, match="exponent: -1 is not 0 to 18"):
+        sp.commission_ledger(store, "AE", exponent=-1, ctx=ctx)
+    with pytest.raises(TypeError, match="plan_id: expected str, not int"):
+        sp.commission_ledger(store, 7, ctx=ctx)
+    with pytest.raises(TypeError, match="payee: expected str, not int"):
+        sp.commission_statement(store, "AE", JAN, 0, ctx=ctx)
+    with pytest.raises(TypeError, match="plan: expected a CommissionPlan or None, not str"):
+        sp.commission_statement(store, "AE", JAN, "A", plan="AE", ctx=ctx)
+    with pytest.raises(sp.NotFoundError, match='commission ledger "AE": 2027-M02 was never '
+                                               'posted'):
+        sp.commission_statement(store, "AE", FEB, "A", ctx=ctx)
+    run.close()
+    with pytest.raises(ValueError, match="closed"):
+        run.post(store)
+
+
+def test_ledger_entries_grow_the_buffer(ctx, ids):
+    # twelve months posted: more than the 8 entries the first buffer holds
+    store = sp.MemoryStore(ctx=ctx)
+    plan = sp.CommissionPlan(MARGINAL, ctx=ctx)
+    for m in range(12):
+        run = sp.CommissionRun(plan, fiscal_year=2027, index=m)
+        run.set_payees(["A"], ids)
+        run.compute({"id": [m + 1], "day": [day(2027, m + 1, 2)], "rep": [A],
+                     "amount": [500 * (m + 1)]}, ids)
+        run.post(store)
+    entries = sp.commission_ledger(store, "AE", exponent=2, ctx=ctx)
+    # month m: 5.00 x (m + 1) (60.00 at most: below 100.00) x 5 % = 0.25 x (m + 1)
+    assert [e.period.index for e in entries] == list(range(12))
+    assert [e.total for e in entries] == [D("0.25") * (m + 1) for m in range(12)]
+
+
+def test_commission_period(ctx):
+    p = sp.CommissionPeriod(2027, "QUARTER", 1)
+    assert p.grain is sp.Grain.QUARTER and str(p) == "2027-Q2"
+    assert str(sp.CommissionPeriod(2027, 0, 0)) == "2027" and p == (
+        sp.CommissionPeriod(2027, sp.Grain.QUARTER, 1))
+    with pytest.raises(TypeError, match="index: expected an int, not str"):
+        sp.CommissionPeriod(2027, "month", "0")

@@ -4,6 +4,9 @@ commission").
     salesplan commission run       statements of one period: per payee and component
     salesplan commission explain   one statement's total, or one of its lines, traced
     salesplan commission plan      plans in a store: save a version, show one, list them
+    salesplan commission close     close a posted period of a plan's ledger
+    salesplan commission statement a payee's statement as the ledger holds it
+    salesplan commission ledger    what a plan's ledger holds, by period
 """
 import argparse
 import re
@@ -24,6 +27,14 @@ examples:
       --payee A --line 1
   salesplan commission plan save --store plans.spstore --plan plan.json
   salesplan commission plan versions --store plans.spstore --id AE
+  salesplan commission run --plan plan.json --facts lines.csv --period 2027-01 \\
+      --post --store ledger.spstore
+  salesplan commission close --store ledger.spstore --plan AE --period 2027-01
+  salesplan commission run --plan plan.json --facts lines.csv --period 2027-01 \\
+      --post --store ledger.spstore --into 2027-02
+  salesplan commission statement --store ledger.spstore --plan AE --period 2027-02 \\
+      --payee B
+  salesplan commission ledger --store ledger.spstore --plan AE
 """
 
 PLAN_EPILOG = """\
@@ -97,6 +108,15 @@ examples:
       --quotas quotas.csv --payees payees.csv --unknown error --format json
   salesplan commission run ... --lines --format csv -o lines.csv
   salesplan commission run ... --encoding cp1252 --date-format %d/%m/%Y
+  salesplan commission run ... --post --store ledger.spstore [--into 2027-02]
+
+--post --store FILE: post the statements (with their lines) to the plan's ledger in FILE
+(created when absent), replacing an earlier draft of the period; a closed period is
+refused (exit 1) unless --into names an open period, which then receives the corrections
+(what the run changes of the closed period). Prints what was posted instead of the
+statements: the period written into, the period corrected (empty: its own statements),
+written (false: a correction found nothing to change), removed (earlier corrections
+withdrawn), the ledger's revision, the payees, lines and total written.
 """
 
 EXPLAIN_EPILOG = INPUT_HELP + """
@@ -238,6 +258,14 @@ def register(subparsers):
     _inputs(p, explain=False)
     p.add_argument("--lines", action="store_true",
                    help="print every payee's statement lines instead of the totals")
+    g = p.add_argument_group("the ledger")
+    g.add_argument("--post", action="store_true",
+                   help="post the statements to the plan's ledger in --store")
+    g.add_argument("--store", default=None, metavar="FILE",
+                   help="with --post: the store of the ledger (created when absent)")
+    g.add_argument("--into", type=period_arg, default=None, metavar="PERIOD",
+                   help="with --post, for a closed period: the open period that receives "
+                        "its corrections (2027-02)")
     add_output_options(p)
 
     p = add_command(commands, "explain", explain,
@@ -256,6 +284,53 @@ def register(subparsers):
     g.add_argument("--no-progress", dest="progress", action="store_false",
                    help="never draw a progress bar")
     _plan_store_commands(commands)
+    _ledger_commands(commands)
+
+
+def _ledger_commands(commands):
+    def ledger_store(q):
+        g = q.add_argument_group("ledger")
+        g.add_argument("--store", required=True, metavar="FILE",
+                       help="the store of the ledger (made by commission run --post)")
+        g.add_argument("--plan", required=True, metavar="ID", help="the plan's id")
+        return g
+
+    q = add_command(commands, "close", close, "close a posted period: frozen from then on",
+                    epilog="A later run of a closed period is posted as corrections into an "
+                           "open period (run --post --into).\noutput: the plan and the "
+                           "period closed.\n\nexample:\n  salesplan commission close "
+                           "--store ledger.spstore --plan AE --period 2027-01")
+    g = ledger_store(q)
+    g.add_argument("--period", required=True, type=period_arg, metavar="PERIOD",
+                   help="the period: 2027-01, 2027-Q1 or 2027")
+    add_output_options(q)
+
+    q = add_command(commands, "statement", statement,
+                    "a payee's statement for a period, as the ledger holds it",
+                    epilog="output: a row per line of each part: part (0: the period's own "
+                           "statement when it has one, then the corrections of closed "
+                           "periods it holds), corrects (the period corrected; empty: its "
+                           "own), then the line as run --lines prints it (base and rate "
+                           "read as for a money measure: the ledger does not record "
+                           "measures); the total, the parts' totals and whether the period "
+                           "is closed follow.\n\nexample:\n  salesplan commission "
+                           "statement --store ledger.spstore --plan AE --period 2027-02 "
+                           "--payee B --format json")
+    g = ledger_store(q)
+    g.add_argument("--period", required=True, type=period_arg, metavar="PERIOD",
+                   help="the period: 2027-01, 2027-Q1 or 2027")
+    g.add_argument("--payee", required=True, metavar="ID", help="the payee")
+    add_output_options(q)
+
+    q = add_command(commands, "ledger", ledger, "what a plan's ledger holds, by period",
+                    epilog="output: a row per statements object: period, corrects (the "
+                           "closed period it corrects; empty: the period's own), closed, "
+                           "revision, payees, lines and total_minor (the sum of its lines "
+                           "in minor units: the ledger's entries do not record the "
+                           "currency's decimals).\n\nexample:\n  salesplan commission "
+                           "ledger --store ledger.spstore --plan AE")
+    ledger_store(q)
+    add_output_options(q)
 
 
 # ---- reading the inputs ----
@@ -662,12 +737,52 @@ def lines_result(plan, run):
 def run(args, env):
     """salesplan commission run."""
     from .out import Output, render
+    if not args.post and (args.store is not None or args.into is not None):
+        raise CliUsageError(f"commission run: argument {'--store' if args.store else '--into'}"
+                            f": only with --post (see 'salesplan commission run --help')")
+    if args.post and args.store is None:
+        raise CliUsageError("commission run: argument --post: requires --store FILE (see "
+                            "'salesplan commission run --help')")
+    if args.post:
+        return _run_post(args, env)
     plan, crun, _ = compute(args, env, lines=args.lines)
     result = lines_result(plan, crun) if args.lines else totals_result(plan, crun)
     output = Output(args.output, env.stdout)
     with output:
         output.prepare(render(result, args.format))
         output.commit()
+    return 0
+
+
+def period_text(period) -> str:
+    """A period as --period takes it: 2027, 2027-Q2, 2027-03 (None: empty)."""
+    if period is None:
+        return None
+    grain = period.grain.name.lower()
+    if grain == "year":
+        return f"{period.fiscal_year}"
+    if grain == "quarter":
+        return f"{period.fiscal_year}-Q{period.index + 1}"
+    return f"{period.fiscal_year}-{period.index + 1:02d}"
+
+
+def _run_post(args, env):
+    """salesplan commission run --post: compute with lines, then post into the store."""
+    from .out import Output, Result, render
+    from .target import _store_to_write
+    plan, crun, _ = compute(args, env, lines=True)
+    with _store_to_write(args.store) as store:
+        output = Output(args.output, env.stdout)
+        with output:
+            output.reserve()  # an output that cannot be written fails before the store
+            p = crun.post(store, into=args.into)
+            result = Result(["period", "corrects", "written", "removed", "revision",
+                             "payees", "lines", "total"],
+                            [[period_text(p.period), period_text(p.corrects), p.written,
+                              p.removed, p.revision, p.npayees, p.nlines, p.total]],
+                            {"plan": plan.info.id, "currency": plan.info.currency})
+            output.prepare(render(result, args.format))
+            output.commit()
     return 0
 
 
@@ -772,3 +887,75 @@ def plan_show(args, env):
         output.prepare(text)
         output.commit()
     return 0
+
+
+# ---- the ledger ----
+
+def _ledger_store(args, write=False):
+    from .target import _open_store
+    return _open_store(args.store, readonly=not write, made_by="commission run --post")
+
+
+def _emit(args, env, result):
+    from .out import Output, render
+    output = Output(args.output, env.stdout)
+    with output:
+        output.prepare(render(result, args.format))
+        output.commit()
+    return 0
+
+
+def close(args, env):
+    """salesplan commission close."""
+    import salesplan as sp
+    from .out import Output, Result, render
+    with _ledger_store(args, write=True) as store:
+        output = Output(args.output, env.stdout)
+        with output:
+            output.reserve()
+            sp.commission_close(store, args.plan, args.period)
+            period = sp.CommissionPeriod(*args.period)
+            output.prepare(render(Result(["plan", "period", "closed"],
+                                         [[args.plan, period_text(period), True]]),
+                                  args.format))
+            output.commit()
+    return 0
+
+
+def statement(args, env):
+    """salesplan commission statement."""
+    import salesplan as sp
+    from .out import Result
+    with _ledger_store(args) as store:
+        st = sp.commission_statement(store, args.plan, args.period, args.payee)
+    rows = []
+    for k, part in enumerate(st.parts):
+        for i, l in enumerate(part.lines):
+            rows.append([k, period_text(part.corrects), i, l.component,
+                         l.kind.name.lower(), l.fact, l.day, l.share.normalize(), l.base,
+                         _rate(l, True), l.tier_before, l.tier_after, l.earned, l.own,
+                         l.true_up])
+    cols = ["part", "corrects", "line", "component", "kind", "fact", "day", "share", "base",
+            "rate", "tier_before", "tier_after", "earned", "own", "true_up"]
+    meta = {"plan": st.plan, "period": period_text(st.period), "payee": st.payee,
+            "closed": st.closed}
+    if st.parts:
+        meta["currency"] = st.parts[0].currency
+    for k, part in enumerate(st.parts):
+        meta[f"part {k}"] = ("own statement" if part.corrects is None else
+                             f"corrections of {period_text(part.corrects)}")
+        meta[f"part {k} total"] = part.total
+    meta["total"] = st.total
+    return _emit(args, env, Result(cols, rows, meta))
+
+
+def ledger(args, env):
+    """salesplan commission ledger."""
+    import salesplan as sp
+    from .out import Result
+    with _ledger_store(args) as store:
+        entries = sp.commission_ledger(store, args.plan)
+    rows = [[period_text(e.period), period_text(e.corrects), e.closed, e.revision,
+             e.npayees, e.nlines, e.total_minor] for e in entries]
+    return _emit(args, env, Result(["period", "corrects", "closed", "revision", "payees",
+                                    "lines", "total_minor"], rows, {"plan": args.plan}))
