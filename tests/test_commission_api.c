@@ -732,6 +732,33 @@ static void test_draw_carry(void **state)
     assert_int_equal(sp_commission_run_explain(r, 1, SIZE_MAX, buf, sizeof buf, &len), SP_OK);
     assert_non_null(strstr(buf, "\"draw\":{\"earned\":5,\"paid\":5,\"recovered\":0,"
                                 "\"forgiven\":0,\"balance\":5}"));
+    /* Posted: the draw's lines under the component "(draw)" (they belong to none), B's stored
+     * statement 5.00 + 5.00 = 10.00; the run's lines are as they were. */
+    sp_storage *store;
+    assert_int_equal(sp_storage_memory_new(&store, ctx), SP_OK);
+    sp_commission_posted posted = SP_COMMISSION_POSTED_INIT;
+    int prc = sp_commission_run_post(r, store, NULL, &posted);
+    if (prc != SP_OK)
+        fail_msg("post: %s", sp_ctx_errmsg(ctx));
+    assert_int_equal(posted.total, 2300);
+    assert_int_equal(sp_commission_run_statement(r, 1, &st), SP_OK);
+    assert_int_equal(st.lines[1].component, SP_COMMISSION_NO_COMPONENT);
+    sp_commission_period jan = { 2027, SP_GRAIN_MONTH, 0 };
+    sp_commission_stored *stored;
+    assert_int_equal(sp_commission_stored_load(&stored, ctx, store, "D", &jan, "B"), SP_OK);
+    assert_int_equal(sp_commission_stored_total(stored), 1000);
+    sp_commission_stored_part part = SP_COMMISSION_STORED_PART_INIT;
+    assert_int_equal(sp_commission_stored_get_part(stored, 0, &part), SP_OK);
+    assert_int_equal(part.ncomponents, 2);
+    assert_string_equal(part.components[0], "c");
+    assert_string_equal(part.components[1], "(draw)");
+    assert_int_equal(part.totals[0], 500);
+    assert_int_equal(part.totals[1], 500);
+    assert_int_equal(part.nlines, 2);
+    assert_int_equal(part.lines[1].kind, SP_COMMISSION_LINE_DRAW);
+    assert_int_equal(part.lines[1].component, 1);
+    sp_commission_stored_free(stored);
+    sp_storage_free(store);
     sp_commission_run_free(r);
 
     sp_commission_run_options o = SP_COMMISSION_RUN_OPTIONS_INIT;
@@ -1158,6 +1185,22 @@ static void test_clawbacks(void **state)
     }
     assert_int_equal(st.lines[3].base, -200000);
     assert_int_equal(st.total, -10504);
+    {   /* clawbacks posted and read back */
+        sp_storage *store;
+        assert_int_equal(sp_storage_memory_new(&store, ctx), SP_OK);
+        assert_int_equal(sp_commission_run_post(r, store, NULL, NULL), SP_OK);
+        sp_commission_period apr = { 2024, SP_GRAIN_MONTH, 3 };
+        sp_commission_stored *stored;
+        assert_int_equal(sp_commission_stored_load(&stored, ctx, store, "C", &apr, "A"), SP_OK);
+        assert_int_equal(sp_commission_stored_total(stored), -10504);
+        sp_commission_stored_part part = SP_COMMISSION_STORED_PART_INIT;
+        assert_int_equal(sp_commission_stored_get_part(stored, 0, &part), SP_OK);
+        assert_int_equal(part.nlines, 5);
+        assert_int_equal(part.lines[3].kind, SP_COMMISSION_LINE_CLAWBACK);
+        assert_int_equal(part.lines[3].earned, -10000);
+        sp_commission_stored_free(stored);
+        sp_storage_free(store);
+    }
     assert_int_equal(st.measures[0], 0); /* the month's own measure is untouched */
     sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
     assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);

@@ -31,6 +31,12 @@
 #include "convert.h"
 #include "engine.h"
 
+const char *const spi_cline_kind_names[SPI_CLINE_KINDS] = {
+    "order",     "order_spiff", "refund",   "refund_spiff",  "payment",       "payment_spiff",
+    "cap_release", "cap_carry", "cap_lost", "draw",          "draw_recovery", "draw_forgiven",
+    "override",  "clawback"
+};
+
 #define WHAT "commission run"
 
 #if defined(__GNUC__)

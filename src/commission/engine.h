@@ -60,6 +60,10 @@ typedef enum spi_cline_kind {
     SPI_CLINE_CLAWBACK = 13
 } spi_cline_kind;
 
+/* The kinds' names as explain and the ledger's records write them, by value. */
+#define SPI_CLINE_KINDS 14u
+extern const char *const spi_cline_kind_names[SPI_CLINE_KINDS];
+
 /*
  * One statement line: 64 bytes (10M lines: 640 MB). base is the payee's credited part of
  * the measure (a SPIFF line: units, or 1 per line); earned = own + true_up + the

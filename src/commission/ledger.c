@@ -31,7 +31,6 @@
 
 static const char *const state_names[] = { "open", "closed" };
 /* spi_cline_kind. */
-static const char *const kind_names[] = { "order", "order_spiff", "refund", "refund_spiff" };
 /* Periods a fiscal year has, per spi_cplan_period. */
 static const uint32_t grain_count[] = { 12, 4, 1 };
 
@@ -524,7 +523,7 @@ static void write_lines(spi_writer *w, const spi_cline *l, size_t n, size_t firs
         spi_writer_begin_object(w);
         spi_writer_member_int(w, SPI_COL_ROW, (int64_t)(first + i));
         if (x->kind != SPI_CLINE_ORDER)
-            spi_writer_member_enum(w, "kind", kind_names, SPI_ARRAY_LEN(kind_names), x->kind);
+            spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, x->kind);
         if (x->share != SP_DEC_ONE)
             spi_writer_member_dec(w, "share", (sp_dec)x->share);
         if (!own_default(x))
@@ -742,7 +741,7 @@ static int read_exception(const spi_rdoc *doc, const spi_rnode *e, spi_cline *x)
     bool own = false, any = false;
     int rc;
     if ((m = spi_rnode_member(doc, e, "kind")) != NULL) {
-        if ((rc = spi_rec_enum(doc, m, NULL, 0, kind_names, SPI_ARRAY_LEN(kind_names), &u)) !=
+        if ((rc = spi_rec_enum(doc, m, NULL, 0, spi_cline_kind_names, SPI_CLINE_KINDS, &u)) !=
             SP_OK)
             return rc;
         if (u == SPI_CLINE_ORDER)
@@ -1154,7 +1153,7 @@ static int check_lines(sp_ctx *ctx, const char *qp, run_prep *prep)
             const char *bad = NULL;
             if (l->component >= nc || l->component < prev)
                 bad = l->component >= nc ? "component out of range" : "components out of order";
-            else if (l->kind > SPI_CLINE_REFUND_SPIFF)
+            else if (l->kind >= SPI_CLINE_KINDS)
                 bad = "no such kind";
             else if (l->fact > (uint64_t)INT64_MAX)
                 bad = "fact ids above 9223372036854775807 are not stored (the records' integers "

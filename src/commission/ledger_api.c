@@ -4,10 +4,14 @@
  */
 #include <string.h>
 
+#include "draw.h"
 #include "handles.h"
 #include "ledger.h"
 
 #define WHAT "commission ledger"
+
+/* The ledger's component of the draw's lines (docs/commission.md, "The ledger in the API"). */
+#define DRAW_COMPONENT "(draw)"
 
 static const size_t posted_sizes[] = { 0, sizeof(sp_commission_posted) };
 static const size_t part_sizes[] = { 0, sizeof(sp_commission_stored_part) };
@@ -78,21 +82,72 @@ int sp_commission_run_post(sp_commission_run *run, const sp_storage *storage,
         rc = period_in(ctx, "into", into, &target);
     if (rc != SP_OK)
         return rc;
-    size_t nc = run->plan.ncomponents;
-    const char **payees = spi_malloc_array(ctx, run->np, sizeof *payees);
-    const char **components = spi_malloc_array(ctx, nc, sizeof *components);
-    if (payees == NULL || components == NULL) {
+    size_t nc = run->plan.ncomponents, np = run->np;
+    /* The draw's lines belong to no component, and the ledger files every line under one:
+     * a plan with a draw is posted with one more component, DRAW_COMPONENT, holding them,
+     * its totals the draws' top-ups less their recoveries. */
+    bool draw = run->plan.draw.kind != SPI_CDRAW_NONE;
+    for (size_t c = 0; draw && c < nc; c++)
+        if (strcmp(run->plan.components[c].id, DRAW_COMPONENT) == 0)
+            return spi_fail(ctx, SP_EINVAL, WHAT " \"%s\": components[%zu]: the id \""
+                                               DRAW_COMPONENT "\" names the draw's lines in "
+                                               "the ledger (rename the component)",
+                            run->plan.plan, c);
+    size_t width = nc + (draw ? 1 : 0);
+    const char **payees = spi_malloc_array(ctx, np, sizeof *payees);
+    const char **components = spi_malloc_array(ctx, width, sizeof *components);
+    spi_crun sh = run->res;
+    bool *due = NULL;
+    int32_t *first = NULL, *end = NULL;
+    int64_t *totals = NULL, *measure = NULL;
+    if (draw) {
+        due = spi_malloc_array(ctx, width, sizeof *due);
+        first = spi_malloc_array(ctx, width, sizeof *first);
+        end = spi_malloc_array(ctx, width, sizeof *end);
+        totals = spi_calloc(ctx, np * width, sizeof *totals);
+        measure = spi_calloc(ctx, np * width, sizeof *measure);
+    }
+    if (payees == NULL || components == NULL ||
+        (draw && (due == NULL || first == NULL || end == NULL || totals == NULL ||
+                  measure == NULL))) {
         spi_free(ctx, payees);
         spi_free(ctx, components);
+        spi_free(ctx, due);
+        spi_free(ctx, first);
+        spi_free(ctx, end);
+        spi_free(ctx, totals);
+        spi_free(ctx, measure);
         return SP_ENOMEM;
     }
-    for (size_t k = 0; k < run->np; k++)
+    for (size_t k = 0; k < np; k++)
         payees[k] = run->ids + run->id_at[k];
     for (size_t c = 0; c < nc; c++)
         components[c] = run->plan.components[c].id;
+    if (draw) {
+        components[nc] = DRAW_COMPONENT;
+        memcpy(due, sh.due, nc * sizeof *due);
+        memcpy(first, sh.first, nc * sizeof *first);
+        memcpy(end, sh.end, nc * sizeof *end);
+        due[nc] = false;
+        first[nc] = end[nc] = 0;
+        for (size_t k = 0; k < np; k++) {
+            memcpy(totals + k * width, sh.totals + k * nc, nc * sizeof *totals);
+            memcpy(measure + k * width, sh.measure + k * nc, nc * sizeof *measure);
+            totals[k * width + nc] = sh.draws[k].paid - sh.draws[k].recovered;
+        }
+        sh.ncomponents = width;
+        sh.due = due;
+        sh.first = first;
+        sh.end = end;
+        sh.totals = totals;
+        sh.measure = measure;
+        for (size_t i = 0; i < sh.nlines; i++) /* put back below */
+            if (sh.lines[i].component == SPI_CLINE_NO_COMPONENT)
+                sh.lines[i].component = (uint16_t)nc;
+    }
     spi_cledger_run lr;
     memset(&lr, 0, sizeof lr);
-    lr.run = &run->res;
+    lr.run = &sh;
     lr.plan = run->plan.plan;
     lr.plan_from = run->plan.from;
     lr.plan_revision = run->revision;
@@ -106,6 +161,17 @@ int sp_commission_run_post(sp_commission_run *run, const sp_storage *storage,
     lr.policy = run->plan.policy;
     spi_cledger_posted out;
     rc = spi_cledger_post(ctx, storage, &lr, into != NULL ? &target : NULL, &out);
+    if (draw) {
+        for (size_t i = 0; i < sh.nlines; i++)
+            if (sh.lines[i].component == nc && sh.lines[i].kind >= SPI_CLINE_DRAW &&
+                sh.lines[i].kind <= SPI_CLINE_DRAW_FORGIVEN)
+                sh.lines[i].component = SPI_CLINE_NO_COMPONENT;
+        spi_free(ctx, due);
+        spi_free(ctx, first);
+        spi_free(ctx, end);
+        spi_free(ctx, totals);
+        spi_free(ctx, measure);
+    }
     spi_free(ctx, payees);
     spi_free(ctx, components);
     if (rc != SP_OK || posted == NULL)

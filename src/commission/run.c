@@ -853,11 +853,6 @@ int sp_commission_run_statement(const sp_commission_run *run, size_t k,
 
 /* ---- explain ---- */
 
-static const char *const line_kind_names[] = { "order",       "order_spiff", "refund",
-                                               "refund_spiff", "payment",   "payment_spiff",
-                                               "cap_release",  "cap_carry", "cap_lost",
-                                               "draw",         "draw_recovery",
-                                               "draw_forgiven", "override",  "clawback" };
 
 static bool is_money(uint32_t measure)
 {
@@ -957,7 +952,7 @@ static void explain_settlement(spi_writer *w, const sp_commission_run *run, size
         spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
         write_path(w, "path", l->component, NULL, 0);
     }
-    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
     char day[16];
     spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
     if (draw) {
@@ -982,7 +977,7 @@ static void explain_clawback(spi_writer *w, const sp_commission_run *run, size_t
     spi_writer_member_int(w, "line", (int64_t)line);
     spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
     write_path(w, "path", l->component, NULL, 0);
-    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
     spi_writer_member_int(w, "fact", (int64_t)l->fact);
     char day[16];
     spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
@@ -1028,7 +1023,7 @@ static void explain_override(spi_writer *w, const sp_commission_run *run, size_t
     spi_writer_member_int(w, "line", (int64_t)line);
     spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
     write_path(w, "path", c, NULL, 0);
-    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
     spi_writer_member_int(w, "fact", (int64_t)l->fact);
     char day[16], rule[SPI_CPLAN_ID_MAX + 96];
     spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
@@ -1036,7 +1031,7 @@ static void explain_override(spi_writer *w, const sp_commission_run *run, size_t
     spi_writer_member_cstr_or_null(w, "rule", rule);
     spi_writer_member_cstr_or_null(w, "level", name);
     spi_writer_member_cstr_or_null(w, "via", run->ids + run->id_at[l->share]);
-    spi_writer_member_enum(w, "source", line_kind_names, SPI_ARRAY_LEN(line_kind_names),
+    spi_writer_member_enum(w, "source", spi_cline_kind_names, SPI_CLINE_KINDS,
                            source);
     spi_writer_member_enum(w, "measure", spi_cplan_measure_names, 5, comp->measure);
     bool earnings = lv != NULL && lv->on == SPI_CRON_EARNINGS;
@@ -1092,7 +1087,7 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
     spi_writer_member_int(w, "line", (int64_t)line);
     spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
     write_path(w, "path", c, NULL, 0);
-    spi_writer_member_enum(w, "kind", line_kind_names, SPI_ARRAY_LEN(line_kind_names), l->kind);
+    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
     spi_writer_member_int(w, "fact", (int64_t)l->fact);
     char day[16];
     spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
