@@ -795,13 +795,13 @@ static void test_bases(void **state)
     sp_ctx *ctx = spt_new_ctx();
     env e;
     env_make(&e, ctx);
-    static const char *const fmt =
-        "{\"plan\": \"I\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "
-        "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\", "
-        "\"basis\": \"%s\"}, \"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "
-        "\"tiers\": [{\"rate\": \"10%%\"}]}}]}";
+#define BASIS_PLAN                                                                              \
+    "{\"plan\": \"I\", \"effective\": {\"from\": \"2027-01-01\"}, \"currency\": "            \
+    "\"USD\", \"components\": [{\"id\": \"c\", \"measure\": {\"kind\": \"amount\", "        \
+    "\"basis\": \"%s\"}, \"period\": \"month\", \"schedule\": {\"kind\": \"flat\", "        \
+    "\"tiers\": [{\"rate\": \"10%%\"}]}}]}"
     char json[1024];
-    snprintf(json, sizeof json, fmt, "invoice");
+    snprintf(json, sizeof json, BASIS_PLAN, "invoice");
     sp_commission_plan *p = plan_of(ctx, json);
     sp_commission_run *r = january(p, 0);
     uint32_t payees[] = { A, B };
@@ -842,7 +842,7 @@ static void test_bases(void **state)
     sp_commission_plan_free(p);
     sp_fact_source_free(inv);
 
-    snprintf(json, sizeof json, fmt, "payment");
+    snprintf(json, sizeof json, BASIS_PLAN, "payment");
     p = plan_of(ctx, json);
     r = january(p, 0);
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);

@@ -1150,8 +1150,10 @@ static void test_corrupt(void **state)
     corrupt_case(e, "commission.statements.chunk", sc, "\"refund\"", "\"refunds\"",
                  "\"refunds\"",
                  "record commission.statements.chunk 0: exceptions[0].kind: expected one of "
-                 "'order', 'order_spiff', 'refund', 'refund_spiff', found 'refunds'; did you "
-                 "mean 'refund'?");
+                 "'order', 'order_spiff', 'refund', 'refund_spiff', 'payment', "
+                 "'payment_spiff', 'cap_release', 'cap_carry', 'cap_lost', 'draw', "
+                 "'draw_recovery', 'draw_forgiven', 'override', 'clawback', found 'refunds'; "
+                 "did you mean 'refund'?");
     corrupt_case(e, "commission.statements.chunk", sc, "\"kind\":\"refund\"",
                  "\"kind\":\"order\"", "\"order\"",
                  "record commission.statements.chunk 0: exceptions[0].kind: 'order' is the "

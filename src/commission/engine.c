@@ -1809,7 +1809,8 @@ static int rollup_component(run *r, size_t c, overrides *z, spi_crun *out)
             l.day = g->day;
             l.base = o->base;
             l.earned = l.own = o->amount;
-            l.rate = level_rule(r, c, o->manager)->rate;
+            const spi_cplan_level *rule = level_rule(r, c, o->manager);
+            l.rate = rule != NULL ? rule->rate : 0; /* an override comes from a rule */
             l.share = via;
             l.tier_before = (uint16_t)o->level;
             l.tier_after = o->held ? 1 : 0;
