@@ -75,6 +75,10 @@ ROWS = [
     ("commission.totals", "commission: 10M order lines of 10k reps, 3-tier marginal plan, "
      "per-rep totals (the engine's totals path)"),
     ("commission.lines", "commission: statements with all 10M lines (tier, rate, earning)"),
+    ("commission.lines_split", "commission: statements with all lines, 2 components by "
+     "product, 20 % of the 10M order lines split 2 ways (12M lines)"),
+    ("commission.lines_split.1m", "commission: the same on the first 1M order lines "
+     "(SQLite's size)"),
     ("py.facts.append", "Python: a 10M-row batch from numpy into a memory fact source"),
     ("py.facts.actuals", "Python: actuals per rep x month of 10M rows (package: a Python "
      "source of numpy arrays)"),
@@ -93,6 +97,9 @@ BUDGETS = [
      lambda m: m["salesplan"] / m["bare"], lambda x: x <= 1.5, "{:.2f} x"),
     ("commission.totals", "DuckDB (2 threads) / salesplan >= 3 (commission totals)",
      lambda m: m["duckdb"] / m["salesplan"], lambda x: x >= 3, "{:.1f} x"),
+    ("commission.lines_split", "DuckDB (2 threads) / salesplan >= 1 (commission lines with "
+     "splits, per-product rates)",
+     lambda m: m["duckdb"] / m["salesplan"], lambda x: x >= 1, "{:.2f} x"),
     ("py.facts.append", "Python package <= 1.05 x the same C call (fact batch)",
      lambda m: m["binding"] / m["salesplan"], lambda x: x <= 1.05, "{:.2f} x"),
     ("py.facts.actuals", "Python package <= 1.05 x the same C call (actuals)",
