@@ -48,8 +48,8 @@
  *   pandas   merge, groupby transform and cumcount for the parts, sort_values and a
  *            groupby cumsum, P vectorised in int64 (commission_split_pandas.py)
  *   sqlite   the same SQL on the first 1M order lines (commission.lines_split.1m, with
- *            salesplan on the same lines; at 10M its 6 runs would take over 10
- *            minutes: SQLITE_SPLIT_LINES); primary keys lines(id), splits(id, entry),
+ *            salesplan on the same lines; at 10M its 6 runs would take an estimated 6
+ *            to 12 minutes: SQLITE_SPLIT_LINES); primary keys lines(id), splits(id, entry),
  *            products(product)
  *
  * The peers' tables come in any row order; each row is found among the engine's by its
@@ -521,8 +521,9 @@ static void split_peer_check(bench_dir *dir, const bench_peer_result *res, int n
 
 /* SQLite computes the split workload's table on at most this many order lines (the first
  * ones): its window sorts go through temporary b-trees, 3 to 4 times DuckDB's time at 100k
- * and 1M lines (about 12 s a run at 1M on the shared machine), so that its warm run and 5
- * timed ones at 10M would take over 10 minutes. Above, its row is
+ * and 1M lines (6 to 12 s a run at 1M on the shared machine, about 10 times its time at
+ * 100k), so that its warm run and 5 timed ones at 10M would take an estimated 6 to 12
+ * minutes. Above, its row is
  * commission.lines_split.1m, with salesplan on the same lines. */
 #define SQLITE_SPLIT_LINES 1000000u
 
