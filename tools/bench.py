@@ -80,6 +80,10 @@ ROWS = [
     ("commission.statement", "commission ledger: one payee's statement read back"),
     ("commission.correct", "commission ledger: corrections of a closed 10M-line quarter (1% "
      "of the lines changed)"),
+    ("commission.lines_split", "commission: statements with all lines, 2 components by "
+     "product, 20 % of the 10M order lines split 2 ways (12M lines)"),
+    ("commission.lines_split.1m", "commission: the same on the first 1M order lines "
+     "(SQLite's size)"),
     ("py.facts.append", "Python: a 10M-row batch from numpy into a memory fact source"),
     ("py.facts.actuals", "Python: actuals per rep x month of 10M rows (package: a Python "
      "source of numpy arrays)"),
@@ -100,6 +104,9 @@ BUDGETS = [
      lambda m: m["duckdb"] / m["salesplan"], lambda x: x >= 3, "{:.1f} x"),
     ("commission.post", "10k statements with 10M lines posted to the file store <= 10 s",
      lambda m: m["salesplan"], lambda x: x <= 10, "{:.1f} s"),
+    ("commission.lines_split", "DuckDB (2 threads) / salesplan >= 1 (commission lines with "
+     "splits, per-product rates)",
+     lambda m: m["duckdb"] / m["salesplan"], lambda x: x >= 1, "{:.2f} x"),
     ("py.facts.append", "Python package <= 1.05 x the same C call (fact batch)",
      lambda m: m["binding"] / m["salesplan"], lambda x: x <= 1.05, "{:.2f} x"),
     ("py.facts.actuals", "Python package <= 1.05 x the same C call (actuals)",

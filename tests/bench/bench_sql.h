@@ -30,6 +30,14 @@ static inline sqlite3_stmt *bench_sql_prepare(sqlite3 *db, const char *sql)
     return st;
 }
 
+/* Run an INSERT whose values are bound, and reset it for the next row. */
+static inline void bench_sql_insert(sqlite3 *db, sqlite3_stmt *st)
+{
+    if (sqlite3_step(st) != SQLITE_DONE)
+        bench_die("sqlite insert: %s", sqlite3_errmsg(db));
+    sqlite3_reset(st);
+}
+
 /*
  * Over node(id, parent, level, w) and target(id, t): the targets of the nodes at `level`,
  * each parent's target split over its children by w. Floors, then ROW_NUMBER over the

@@ -264,6 +264,75 @@ const workloads = {
     });
   },
 
+  // Every statement line of bench_commission's split workload: the order lines with a
+  // product each (products 0..9 of table products: component 0, core; 10..19: 1, addon)
+  // and a split table (two entries per split line: payee and percent, the entry order the
+  // tie rule). The split lines' parts by exact allocation (floors of amount x percent /
+  // 100, the units left over to the largest remainders, ties to the first entry), the
+  // other lines whole to their rep; each part's measure to date by a window sum per
+  // (payee, component) in the order (day, id); the marginal payout at c + m and at c in
+  // cents x basis points (core 3 % to 200,000.00, 5 % to 400,000.00, 8 % above; addon 4 %
+  // to 300,000.00, 6.5 % above), each rounded half even, the difference. The result is
+  // the table (payee, component, fact, base, earned, tier) in any row order, its columns
+  // one after another; the C side finds each row among the engine's (untimed) to compare.
+  async commission_split(con) {
+    const [, loadMs] = await timed(async () => {
+      await load(con, 'lines', [
+        { name: 'id', type: 'BIGINT', data: column('id', 'BIGINT') },
+        { name: 'rep', type: 'UINTEGER', data: column('rep', 'UINTEGER') },
+        { name: 'day', type: 'INTEGER', data: column('day', 'INTEGER') },
+        { name: 'product', type: 'UINTEGER', data: column('product', 'UINTEGER') },
+        { name: 'amount', type: 'BIGINT', data: column('amount', 'BIGINT') },
+      ]);
+      await load(con, 'splits', [
+        { name: 'id', type: 'BIGINT', data: column('s_id', 'BIGINT') },
+        { name: 'entry', type: 'INTEGER', data: column('s_entry', 'INTEGER') },
+        { name: 'payee', type: 'UINTEGER', data: column('s_payee', 'UINTEGER') },
+        { name: 'pct', type: 'BIGINT', data: column('s_pct', 'BIGINT') },
+      ]);
+      await load(con, 'products', [
+        { name: 'product', type: 'UINTEGER', data: column('p_product', 'UINTEGER') },
+        { name: 'comp', type: 'INTEGER', data: column('p_comp', 'INTEGER') },
+      ]);
+    });
+    const P = (x) => `CASE WHEN comp = 0 THEN CASE WHEN ${x} < 20000000 THEN ${x} * 300
+        WHEN ${x} < 40000000 THEN 6000000000 + (${x} - 20000000) * 500
+        ELSE 16000000000 + (${x} - 40000000) * 800 END
+      ELSE CASE WHEN ${x} < 30000000 THEN ${x} * 400
+        ELSE 12000000000 + (${x} - 30000000) * 650 END END`;
+    const R = (v) => `${v} // 10000 + CASE WHEN ${v} % 10000 > 5000
+        OR (${v} % 10000 = 5000 AND (${v} // 10000) % 2 = 1) THEN 1 ELSE 0 END`;
+    await measure('commission_split', loadMs, async () => {
+      const get = await query(con, `
+        WITH l AS (SELECT l.id, l.rep::BIGINT AS rep, l.day, l.amount, p.comp::BIGINT AS comp
+                   FROM lines l JOIN products p ON p.product = l.product),
+        s AS (SELECT l.id, l.day, l.comp, l.amount, s.entry, s.payee::BIGINT AS payee,
+                     (l.amount * s.pct) // 100 AS fl, (l.amount * s.pct) % 100 AS rem
+              FROM l JOIN splits s ON s.id = l.id),
+        parts AS (SELECT rep AS payee, comp, id, day, amount AS base FROM l
+                  ANTI JOIN splits s ON s.id = l.id
+                  UNION ALL
+                  SELECT payee, comp, id, day, fl + CAST(ROW_NUMBER() OVER (PARTITION BY id
+                      ORDER BY rem DESC, entry) <= amount - SUM(fl) OVER (PARTITION BY id)::BIGINT
+                      AS BIGINT)
+                  FROM s),
+        cum AS (SELECT payee, comp, id, base, SUM(base) OVER (PARTITION BY payee, comp
+                       ORDER BY day, id ROWS UNBOUNDED PRECEDING)::BIGINT AS x FROM parts),
+        v AS (SELECT payee, comp, id, base, x, ${P('x')} AS vx, ${P('(x - base)')} AS vc FROM cum)
+        SELECT payee, comp, id, base, (${R('vx')}) - (${R('vc')}),
+               CASE WHEN comp = 0 THEN CAST(x >= 20000000 AS BIGINT) + CAST(x >= 40000000 AS BIGINT)
+                    ELSE CAST(x >= 30000000 AS BIGINT) END
+        FROM v`);
+      return () => {
+        const cols = get();
+        const n = cols[0].length;
+        const out = new BigInt64Array(cols.length * n);
+        cols.forEach((c, j) => out.set(c, j * n));
+        return out;
+      };
+    });
+  },
+
   // Exact allocation of a total over the weights w: one largest-remainder split.
   async allocate(con) {
     const total = BigInt(args[0]);
