@@ -182,11 +182,12 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
                    d->forgive_on != SPI_CPLAN_NO_DAY && d->forgive_on >= s->first &&
                    d->forgive_on < s->end_day;
     out->carry = spi_calloc(ctx, np, width * sizeof *out->carry);
-    out->draws = spi_calloc(ctx, np, sizeof *out->draws);
+    out->draws = d->kind != SPI_CDRAW_NONE ? spi_calloc(ctx, np, sizeof *out->draws) : NULL;
     spi_cline *add = lines ? spi_malloc_array(ctx, np, per * sizeof *add) : NULL;
     size_t *nadd = lines ? spi_calloc(ctx, np, sizeof *nadd) : NULL;
     int rc = SP_OK;
-    if (out->carry == NULL || out->draws == NULL || (lines && (add == NULL || nadd == NULL))) {
+    if (out->carry == NULL || (d->kind != SPI_CDRAW_NONE && out->draws == NULL) ||
+        (lines && (add == NULL || nadd == NULL))) {
         rc = SP_ENOMEM;
         goto done;
     }
@@ -197,7 +198,7 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
         size_t n = 0;
         for (size_t c = 0; c < nc; c++) {
             const spi_cplan_component *k = &plan->components[c];
-            spi_ccap_out *cap = &out->caps[p * nc + c];
+            spi_ccap_out *cap = out->caps != NULL ? &out->caps[p * nc + c] : NULL;
             int64_t in = carried(s, p, SPI_CCARRY_CAP(c));
             carry[SPI_CCARRY_CAP(c)] = in;
             if (!s->due[c] || k->cap == 0)
@@ -224,7 +225,8 @@ int spi_csettle_apply(sp_ctx *ctx, const spi_csettle *s, struct spi_crun *out)
                 mine[n++] = line_of(k->carry_forward ? SPI_CLINE_CAP_CARRY : SPI_CLINE_CAP_LOST,
                                     c, day, cap->excess, k->cap, 0);
         }
-        spi_cdraw_out *dr = &out->draws[p];
+        spi_cdraw_out none = { 0, 0, 0, 0, 0 };
+        spi_cdraw_out *dr = out->draws != NULL ? &out->draws[p] : &none;
         dr->balance = carried(s, p, SPI_CCARRY_DRAW);
         if (draw_due) {
             int64_t e = 0;

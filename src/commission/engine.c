@@ -1997,7 +1997,12 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     r.measure = o.measure = spi_calloc(ctx, cells, sizeof *o.measure);
     r.spiffs = spi_calloc(ctx, cells, sizeof *r.spiffs);
     o.totals = spi_calloc(ctx, cells, sizeof *o.totals);
-    o.caps = spi_calloc(ctx, cells, sizeof *o.caps);
+    /* The caps' figures only for a plan with caps (each fresh array of a run costs its page
+     * faults, which the totals path's budget feels). */
+    bool any_cap = false;
+    for (size_t c = 0; c < r.nc; c++)
+        any_cap = any_cap || r.plan->components[c].cap > 0;
+    o.caps = any_cap ? spi_calloc(ctx, cells, sizeof *o.caps) : NULL;
     o.due = spi_calloc(ctx, r.nc, sizeof *o.due);
     o.first = spi_calloc(ctx, r.nc, sizeof *o.first);
     o.end = spi_calloc(ctx, r.nc, sizeof *o.end);
@@ -2006,7 +2011,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     if (maxp > SPI_SPLIT_STACK_PARTS)
         r.scratch = spi_malloc(ctx, SPI_SPLIT_SCRATCH(maxp));
     if (r.map1 == NULL || r.comps == NULL || r.paid_refunded == NULL || o.measure == NULL ||
-        r.spiffs == NULL || o.totals == NULL || o.caps == NULL || o.due == NULL || o.first == NULL || o.end == NULL ||
+        r.spiffs == NULL || o.totals == NULL || (any_cap && o.caps == NULL) || o.due == NULL || o.first == NULL || o.end == NULL ||
         sched == NULL || (maxp > SPI_SPLIT_STACK_PARTS && r.scratch == NULL)) {
         rc = SP_ENOMEM;
         goto fail;

@@ -186,8 +186,10 @@ typedef struct spi_crun {
     spi_cline *lines;           /* NULL without lines */
     size_t nlines;
     spi_cengine_report report;
-    spi_ccap_out *caps;         /* npayees x ncomponents: the caps' room, excess, release */
-    spi_cdraw_out *draws;       /* npayees: the draw settled in the run */
+    spi_ccap_out *caps;         /* npayees x ncomponents: the caps' room, excess, release;
+                                   NULL for a plan without caps */
+    spi_cdraw_out *draws;       /* npayees: the draw settled in the run; NULL for a plan
+                                   without a draw */
     int64_t *carry;             /* the carry state after the run: npayees x
                                    SPI_CCARRY_WIDTH(ncomponents) */
     /* npayees x ncomponents, NULL when no component with a roll-up is due: the credited

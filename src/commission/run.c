@@ -738,6 +738,7 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
         for (size_t c = 0; rc == SP_OK && c <= nc + 1; c++)
             if (__builtin_add_overflow(totals[k],
                                        c < nc        ? res.totals[k * nc + c]
+                                       : res.draws == NULL ? 0
                                        : c == nc     ? res.draws[k].paid
                                                      : -res.draws[k].recovered,
                                        &totals[k])) {
@@ -842,10 +843,12 @@ int sp_commission_run_statement(const sp_commission_run *run, size_t k,
     }
     s.rounding = run->plan.rounding_mode;
     s.policy = run->plan.policy;
-    s.draw_paid = r->draws[k].paid;
-    s.draw_recovered = r->draws[k].recovered;
-    s.draw_forgiven = r->draws[k].forgiven;
-    s.draw_balance = r->draws[k].balance;
+    if (r->draws != NULL) { /* a plan with a draw */
+        s.draw_paid = r->draws[k].paid;
+        s.draw_recovered = r->draws[k].recovered;
+        s.draw_forgiven = r->draws[k].forgiven;
+        s.draw_balance = r->draws[k].balance;
+    }
     s.carry = r->carry + k * SPI_CCARRY_WIDTH(nc);
     return spi_info_out(run->ctx, "sp_commission_statement", st, &s, statement_sizes,
                         SP_COMMISSION_STATEMENT_VERSION);
