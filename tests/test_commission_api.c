@@ -874,6 +874,85 @@ static void test_bases(void **state)
     sp_ctx_free(ctx);
 }
 
+/* ---- manual adjustments ---- */
+
+/*
+ * MARGINAL's January with a manual adjustment of A's "sales" by +1.50 ("spiff missed in
+ * the CRM"): A earns 8.00 + 1.50 = 9.50 in three lines, the adjustment on January 31; the
+ * same on the totals path. DRAW's January (10 % and a recoverable draw of 10.00) with B
+ * adjusted by +3.00: B's earnings 5.00 + 3.00 = 8.00 are what the draw tops up: 2.00.
+ */
+static void test_adjustments(void **state)
+{
+    (void)state;
+    sp_ctx *ctx = spt_new_ctx();
+    env e;
+    env_make(&e, ctx);
+    sp_commission_plan *p = plan_of(ctx, MARGINAL);
+    for (uint32_t flags = 0; flags <= SP_COMMISSION_TOTALS_ONLY; flags++) {
+        sp_commission_run *r = january(p, flags);
+        uint32_t payees[] = { A, B };
+        assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
+        spt_expect_error(ctx, sp_commission_run_add_adjustment(r, 77, 0, 0, 150, ""), SP_EINVAL,
+                         "commission run: adjustment 77: a reason of 1 to 1000 bytes is "
+                         "required (none given)");
+        spt_expect_error(ctx, sp_commission_run_add_adjustment(r, 77, 2, 0, 150, "x"), SP_EINVAL,
+                         "commission run: adjustment 77: payee 2: the run has 2");
+        assert_int_equal(sp_commission_run_add_adjustment(r, 77, 0, 0, 150,
+                                                          "spiff missed in the CRM"), SP_OK);
+        spt_expect_error(ctx, sp_commission_run_add_adjustment(r, 77, 0, 0, 1, "again"),
+                         SP_EINVAL, "commission run: adjustment 77 of payee 0, component 0 is "
+                                    "already given");
+        assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+        sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 950);
+        assert_int_equal(st.components[0], 950);
+        assert_int_equal(st.measures[0], 13000); /* the measure is the facts' */
+        assert_string_equal(sp_commission_run_adjustment_reason(r, 0, 77),
+                            "spiff missed in the CRM");
+        assert_null(sp_commission_run_adjustment_reason(r, 1, 77));
+        if (flags == 0) {
+            assert_int_equal(st.nlines, 3);
+            assert_int_equal(st.lines[2].kind, SP_COMMISSION_LINE_ADJUSTMENT);
+            assert_int_equal(st.lines[2].fact, 77);
+            assert_int_equal(st.lines[2].earned, 150);
+            assert_int_equal(st.lines[2].day, spt_day(2027, 1, 31));
+            char buf[1024];
+            size_t len;
+            assert_int_equal(sp_commission_run_explain(r, 0, 2, buf, sizeof buf, &len), SP_OK);
+            assert_non_null(strstr(buf, "\"kind\":\"adjustment\",\"fact\":77,\"day\":"
+                                        "\"2027-01-31\",\"reason\":\"spiff missed in the "
+                                        "CRM\",\"earned\":1.5}"));
+        }
+        assert_int_equal(sp_commission_run_clear_adjustments(r), SP_OK);
+        assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
+        assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
+        assert_int_equal(st.total, 800);
+        sp_commission_run_free(r);
+    }
+    sp_commission_plan_free(p);
+
+    /* A component not computed in the run: named when computed. */
+    p = plan_of(ctx, "{\"plan\": \"Q\", \"effective\": {\"from\": \"2027-01-01\"}, "
+                     "\"currency\": \"USD\", \"components\": [{\"id\": \"m\", \"measure\": "
+                     "{\"kind\": \"amount\"}, \"period\": \"month\", \"schedule\": {\"kind\": "
+                     "\"flat\", \"tiers\": [{\"rate\": \"1%\"}]}}, {\"id\": \"qtr\", "
+                     "\"measure\": {\"kind\": \"amount\"}, \"period\": \"quarter\", "
+                     "\"schedule\": {\"kind\": \"flat\", \"tiers\": [{\"rate\": \"1%\"}]}}]}");
+    sp_commission_run *r = january(p, 0);
+    uint32_t one[] = { A };
+    assert_int_equal(sp_commission_run_set_payees(r, one, 1), SP_OK);
+    assert_int_equal(sp_commission_run_add_adjustment(r, 5, 0, 1, 100, "quarter bonus"), SP_OK);
+    spt_expect_error(ctx, sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_EINVAL,
+                     "commission run: adjustments[0] (id 5): components[1] (\"qtr\") is not "
+                     "computed in this run");
+    sp_commission_run_free(r);
+    sp_commission_plan_free(p);
+    env_free(&e);
+    sp_ctx_free(ctx);
+}
+
 /* ---- the ledger ---- */
 
 /*
@@ -2000,6 +2079,7 @@ int main(void)
         cmocka_unit_test(test_clawbacks),
         cmocka_unit_test(test_assignments),
         cmocka_unit_test(test_ledger),
+        cmocka_unit_test(test_adjustments),
         cmocka_unit_test(test_rollup),
         cmocka_unit_test(test_fault_loop),
     };

@@ -1152,7 +1152,8 @@ static void test_corrupt(void **state)
                  "record commission.statements.chunk 0: exceptions[0].kind: expected one of "
                  "'order', 'order_spiff', 'refund', 'refund_spiff', 'payment', "
                  "'payment_spiff', 'cap_release', 'cap_carry', 'cap_lost', 'draw', "
-                 "'draw_recovery', 'draw_forgiven', 'override', 'clawback', found 'refunds'; "
+                 "'draw_recovery', 'draw_forgiven', 'override', 'clawback', 'adjustment', "
+                 "found 'refunds'; "
                  "did you mean 'refund'?");
     corrupt_case(e, "commission.statements.chunk", sc, "\"kind\":\"refund\"",
                  "\"kind\":\"order\"", "\"order\"",

@@ -258,6 +258,22 @@ SP_API int sp_commission_run_set_hierarchy(sp_commission_run *run, const sp_hier
 SP_API int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, size_t n);
 
 /*
+ * A manual adjustment of payee k's component c by `amount` (minor units, either sign),
+ * with its reason (1 to 1,000 bytes of UTF-8, required: docs/commission.md, "Adjustments"):
+ * a statement line of kind SP_COMMISSION_LINE_ADJUSTMENT on the last day of the
+ * component's period, in the component's total before the caps' and the draw's
+ * settlement; `id` (the host's) is its fact id, distinct per payee and component.
+ * Kept until sp_commission_run_clear_adjustments or new payees; checked when the run is
+ * computed (the component must be computed in it). SP_EINVAL naming what is wrong.
+ */
+SP_API int sp_commission_run_add_adjustment(sp_commission_run *run, uint64_t id, size_t k,
+                                            size_t c, int64_t amount, const char *reason);
+SP_API int sp_commission_run_clear_adjustments(sp_commission_run *run);
+/* The reason of payee k's adjustment `id`, owned by the run; NULL when there is none. */
+SP_API const char *sp_commission_run_adjustment_reason(const sp_commission_run *run, size_t k,
+                                                       uint64_t id);
+
+/*
  * The days each payee is on this plan version within the run (docs/commission.md,
  * "Assignments"): first[k] .. last[k], inclusive, for payee k (n = payees; INT32_MIN and
  * INT32_MAX for no bound): a payee who starts or leaves mid-period, or changes plan (run
@@ -360,9 +376,11 @@ typedef enum sp_commission_line_kind {
     SP_COMMISSION_LINE_DRAW_FORGIVEN = 11, /* the draw's balance forgiven (earned 0) */
     SP_COMMISSION_LINE_OVERRIDE = 12,      /* a manager's override on a line of its team
                                               (crediting.rollup; see sp_commission_line) */
-    SP_COMMISSION_LINE_CLAWBACK = 13    /* a refund of a line paid earlier, reversed at the
+    SP_COMMISSION_LINE_CLAWBACK = 13,   /* a refund of a line paid earlier, reversed at the
                                            rate it was paid (fact: the refund; base: the
                                            payee's part of it, negative) */
+    SP_COMMISSION_LINE_ADJUSTMENT = 14  /* a manual adjustment (fact: its id; earned: its
+                                           amount; its reason: the run's) */
 } sp_commission_line_kind;
 
 /* The component of a line that belongs to none (a draw's lines). */

@@ -34,7 +34,7 @@
 const char *const spi_cline_kind_names[SPI_CLINE_KINDS] = {
     "order",     "order_spiff", "refund",   "refund_spiff",  "payment",       "payment_spiff",
     "cap_release", "cap_carry", "cap_lost", "draw",          "draw_recovery", "draw_forgiven",
-    "override",  "clawback"
+    "override",  "clawback",    "adjustment"
 };
 
 #define WHAT "commission run"
@@ -626,6 +626,38 @@ static int refund_value(run *r, const fact_at *f, const refund *g, const sp_fact
         *v = 0;
         return SP_OK;
     }
+}
+
+/* ---- manual adjustments ---- */
+
+/* The sort kind of a manual adjustment: even, but its earning set (PAD_FIXED) and its base
+ * 0, so that it does not move the measure either. */
+#define KIND_ADJUST 6u
+
+/* Adjustment j: its amount in its payee's component total, and its line on the last day of
+ * the component's period. */
+static int adjust(run *r, const spi_cadjust *a, size_t j)
+{
+    if (a->payee >= r->np || a->component >= r->nc)
+        return spi_fail(r->ctx, SP_EINVAL, WHAT ": adjustments[%zu] (id %llu): %s %u is not "
+                                               "the run's", j, (unsigned long long)a->id,
+                        a->payee >= r->np ? "payee" : "component",
+                        a->payee >= r->np ? a->payee : a->component);
+    const comp *k = &r->comps[a->component];
+    if (!k->due)
+        return spi_fail(r->ctx, SP_EINVAL, WHAT ": adjustments[%zu] (id %llu): components[%u] "
+                                               "(\"%s\") is not computed in this run", j,
+                        (unsigned long long)a->id, a->component,
+                        r->plan->components[a->component].id);
+    if (a->amount == INT64_MIN)
+        return spi_fail(r->ctx, SP_EINVAL, WHAT ": adjustments[%zu] (id %llu): INT64_MIN", j,
+                        (unsigned long long)a->id);
+    size_t cell = (size_t)a->payee * r->nc + a->component;
+    int rc = sum_add(r, 1, r->spiffs, cell, a->amount);
+    if (rc == SP_OK && r->keep)
+        rc = push(r, a->id, 0, a->amount, 0, a->payee, k->end - 1, KIND_ADJUST,
+                  (uint32_t)SP_DEC_ONE, a->component, PAD_FIXED);
+    return rc;
 }
 
 /* ---- clawbacks ---- */
@@ -1417,6 +1449,7 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
                               WHAT ": fact %llu: two %s with this id on one day",
                               (unsigned long long)e->fact,
                               kind == KIND_CLAWBACK      ? "clawbacks of a refund"
+                              : kind == KIND_ADJUST       ? "adjustments"
                               : kind >= SPI_CLINE_PAYMENT ? "payments"
                               : kind >= SPI_CLINE_REFUND ? "refunds"
                               : r->plan->components[c].basis == SPI_CBASIS_INVOICE
@@ -1433,6 +1466,8 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             l->kind = (uint8_t)(e->dk & ((1u << KIND_BITS) - 1));
             if (l->kind == KIND_CLAWBACK)
                 l->kind = SPI_CLINE_CLAWBACK;
+            else if (l->kind == KIND_ADJUST)
+                l->kind = SPI_CLINE_ADJUSTMENT;
             l->share = e->share;
             l->component = (uint16_t)c;
             if ((e->dk & 1u) != 0 || (e->pad & PAD_FIXED) != 0) { /* a SPIFF, a set earning */
@@ -2068,6 +2103,10 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
             (rc = read_basis(&r, SPI_CBASIS_INVOICE, in->invoices, &bounds, progress)) != SP_OK ||
             (rc = read_basis(&r, SPI_CBASIS_PAYMENT, lines, &bounds, progress)) != SP_OK)
             goto fail;
+        for (size_t j = 0; rc == SP_OK && j < in->nadjust; j++)
+            rc = adjust(&r, &in->adjust[j], j);
+        if (rc != SP_OK)
+            goto fail;
         for (size_t cell = 0; cell < cells; cell++)
             for (int w = 0; w < 2; w++)
                 if (r.carry[w] != NULL && r.carry[w][cell] != 0) {
@@ -2079,6 +2118,10 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
                     goto fail;
                 }
     }
+    for (size_t j = 0; rc == SP_OK && r.lo >= r.hi && j < in->nadjust; j++)
+        rc = adjust(&r, &in->adjust[j], j); /* none is due: each names its component */
+    if (rc != SP_OK)
+        goto fail;
     /* Every payee's thresholds, lines or not, so that both paths fail alike; and its caps'
      * figures for the settlement. */
     for (size_t p = 0; rc == SP_OK && p < r.np; p++)

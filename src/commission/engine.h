@@ -57,11 +57,15 @@ typedef enum spi_cline_kind {
     /* A refund of a line paid in an earlier period (spi_cpaid), reversed at the rate the
      * line was paid (docs/commission.md, "Clawbacks"): fact the refund's id, base the
      * payee's part of the refund (negative), rate the line's, earned the reversal. */
-    SPI_CLINE_CLAWBACK = 13
+    SPI_CLINE_CLAWBACK = 13,
+    /* A manual adjustment (spi_cadjust): fact the host's adjustment id, on the component
+     * period's last day, earned its amount (own the same), base 0; its reason is the
+     * caller's. */
+    SPI_CLINE_ADJUSTMENT = 14
 } spi_cline_kind;
 
 /* The kinds' names as explain and the ledger's records write them, by value. */
-#define SPI_CLINE_KINDS 14u
+#define SPI_CLINE_KINDS 15u
 extern const char *const spi_cline_kind_names[SPI_CLINE_KINDS];
 
 /*
@@ -129,6 +133,10 @@ typedef struct spi_cengine_input {
      * ascending (fact, payee, component), no two alike (the run checks them); NULL: none. */
     const struct spi_cpaid *paid;
     size_t npaid;
+    /* Manual adjustments, each added to its payee's component total (before the cap's and
+     * the draw's settlement, so that a draw sees them) as a line of its own; NULL: none. */
+    const struct spi_cadjust *adjust;
+    size_t nadjust;
     /* The payees' hierarchy (validated, level names for the roll-ups' levels; a node's id
      * is a payee's id in `dict`); required by a plan with crediting.rollup, whose every
      * payee must be a node. A manager credited an override who is no payee follows the
@@ -142,6 +150,14 @@ typedef struct spi_cengine_input {
     /* npayees: each payee's draw for the run's period (prorated); NULL: the plan's. */
     const int64_t *draw_amounts;
 } spi_cengine_input;
+
+/* A manual adjustment of a payee's component (its reason is the caller's). */
+typedef struct spi_cadjust {
+    uint64_t id;       /* the host's id of the adjustment */
+    uint32_t payee;    /* the run's payee index */
+    uint32_t component;
+    int64_t amount;    /* minor units, either sign */
+} spi_cadjust;
 
 /* A line paid to a payee under a component in an earlier period: what its refunds reverse
  * (sp_commission_paid, commission.h, has the same layout). */

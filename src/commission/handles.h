@@ -42,6 +42,9 @@ struct sp_commission_run {
     int64_t *carry;           /* np x (1 + ncomponents), or NULL: zeros */
     int32_t *assign_first, *assign_last; /* np each, or NULL: every payee every day */
     spi_cpaid *paid;          /* ascending (fact, payee, component); NULL: none */
+    spi_cadjust *adjust;      /* nadjust, in the order added */
+    char **reasons;           /* nadjust */
+    size_t nadjust, capadjust;
     size_t npaid;
     sp_hierarchy *hierarchy;  /* the payees' (a copy), for roll-ups; NULL: none */
     bool computed;

@@ -150,6 +150,7 @@ void sp_commission_run_free(sp_commission_run *run)
     spi_free(ctx, run->payees);
     spi_free(ctx, run->quotas);
     spi_free(ctx, run->carry);
+    (void)sp_commission_run_clear_adjustments(run);
     spi_free(ctx, run->assign_first);
     spi_free(ctx, run->assign_last);
     spi_free(ctx, run->paid);
@@ -184,6 +185,7 @@ int sp_commission_run_set_payees(sp_commission_run *run, const uint32_t *ids, si
     spi_free(run->ctx, run->assign_first);
     spi_free(run->ctx, run->assign_last);
     run->assign_first = run->assign_last = NULL;
+    (void)sp_commission_run_clear_adjustments(run);
     run->payees = copy;
     run->np = n;
     run->quotas = NULL;
@@ -444,6 +446,78 @@ int sp_commission_run_set_carry(sp_commission_run *run, const int64_t *carry, si
     spi_free(run->ctx, run->carry);
     run->carry = copy;
     return SP_OK;
+}
+
+int sp_commission_run_add_adjustment(sp_commission_run *run, uint64_t id, size_t k, size_t c,
+                                     int64_t amount, const char *reason)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    sp_ctx *ctx = run->ctx;
+    size_t len = reason != NULL ? strnlen(reason, 1001) : 0;
+    const char *why = NULL;
+    if (k >= run->np || c >= run->plan.ncomponents)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": adjustment %llu: %s %zu: the run has %zu",
+                        (unsigned long long)id, k >= run->np ? "payee" : "component",
+                        k >= run->np ? k : c, k >= run->np ? run->np : run->plan.ncomponents);
+    if (len == 0 || len > 1000)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": adjustment %llu: a reason of 1 to 1000 bytes "
+                                           "is required (%s)", (unsigned long long)id,
+                        len == 0 ? "none given" : "longer");
+    if (!spi_utf8_check((const uint8_t *)reason, len, NULL, &why))
+        return spi_fail(ctx, SP_EINVAL, WHAT ": adjustment %llu: the reason is not UTF-8 (%s)",
+                        (unsigned long long)id, why);
+    if (amount == INT64_MIN)
+        return spi_fail(ctx, SP_EINVAL, WHAT ": adjustment %llu: INT64_MIN", (unsigned long long)id);
+    for (size_t j = 0; j < run->nadjust; j++)
+        if (run->adjust[j].id == id && run->adjust[j].payee == k && run->adjust[j].component == c)
+            return spi_fail(ctx, SP_EINVAL, WHAT ": adjustment %llu of payee %zu, component %zu "
+                                               "is already given", (unsigned long long)id, k, c);
+    if (run->nadjust == run->capadjust) {
+        size_t cap = run->capadjust * 2 + 8;
+        spi_cadjust *a = spi_realloc_array(ctx, run->adjust, cap, sizeof *a);
+        if (a == NULL)
+            return SP_ENOMEM;
+        run->adjust = a;
+        char **r = spi_realloc_array(ctx, run->reasons, cap, sizeof *r);
+        if (r == NULL)
+            return SP_ENOMEM;
+        run->reasons = r;
+        run->capadjust = cap;
+    }
+    char *copy = spi_malloc(ctx, len + 1);
+    if (copy == NULL)
+        return SP_ENOMEM;
+    memcpy(copy, reason, len + 1);
+    clear_results(run);
+    spi_cadjust a = { id, (uint32_t)k, (uint32_t)c, amount };
+    run->adjust[run->nadjust] = a;
+    run->reasons[run->nadjust++] = copy;
+    return SP_OK;
+}
+
+int sp_commission_run_clear_adjustments(sp_commission_run *run)
+{
+    if (run == NULL)
+        return SP_EINVAL;
+    for (size_t j = 0; j < run->nadjust; j++)
+        spi_free(run->ctx, run->reasons[j]);
+    spi_free(run->ctx, run->adjust);
+    spi_free(run->ctx, run->reasons);
+    run->adjust = NULL;
+    run->reasons = NULL;
+    run->nadjust = run->capadjust = 0;
+    clear_results(run);
+    return SP_OK;
+}
+
+const char *sp_commission_run_adjustment_reason(const sp_commission_run *run, size_t k,
+                                                uint64_t id)
+{
+    for (size_t j = 0; run != NULL && j < run->nadjust; j++)
+        if (run->adjust[j].id == id && run->adjust[j].payee == k)
+            return run->reasons[j];
+    return NULL;
 }
 
 int sp_commission_run_set_assignments(sp_commission_run *run, const int32_t *first,
@@ -707,6 +781,8 @@ int sp_commission_run_compute(sp_commission_run *run, const sp_fact_source *orde
     in.carry_in = run->carry;
     in.paid = run->paid;
     in.npaid = run->npaid;
+    in.adjust = run->adjust;
+    in.nadjust = run->nadjust;
     in.unknown = run->opts.unknown;
     in.want_lines = (run->opts.flags & SP_COMMISSION_TOTALS_ONLY) == 0;
     in.hierarchy = run->hierarchy;
@@ -970,6 +1046,25 @@ static void explain_settlement(spi_writer *w, const sp_commission_run *run, size
     spi_writer_end_object(w);
 }
 
+/* A manual adjustment: its id, its reason, its amount. */
+static void explain_adjustment(spi_writer *w, const sp_commission_run *run, size_t k,
+                               size_t line, const spi_cline *l)
+{
+    const spi_cplan_component *comp = &run->plan.components[l->component];
+    const char *reason = sp_commission_run_adjustment_reason(run, k, l->fact);
+    write_head(w, run, k);
+    spi_writer_member_int(w, "line", (int64_t)line);
+    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
+    write_path(w, "path", l->component, NULL, 0);
+    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
+    spi_writer_member_int(w, "fact", (int64_t)l->fact);
+    char day[16];
+    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    spi_writer_member_cstr_or_null(w, "reason", reason);
+    write_money(w, &run->plan, "earned", l->earned);
+    spi_writer_end_object(w);
+}
+
 /* A clawback: the refund, the line it reverses (its paid entry) and the rule. */
 static void explain_clawback(spi_writer *w, const sp_commission_run *run, size_t k, size_t line,
                              const spi_cline *l)
@@ -1064,6 +1159,10 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
     const spi_crun *r = &run->res;
     const spi_cplan *plan = &run->plan;
     const spi_cline *first = r->lines + r->statements[k].first, *l = first + line;
+    if (l->kind == SPI_CLINE_ADJUSTMENT) {
+        explain_adjustment(w, run, k, line, l);
+        return;
+    }
     if (l->kind == SPI_CLINE_CLAWBACK) {
         explain_clawback(w, run, k, line, l);
         return;

@@ -238,6 +238,7 @@ ENUMS = {
         'SP_COMMISSION_LINE_DRAW_FORGIVEN': 11,
         'SP_COMMISSION_LINE_OVERRIDE': 12,
         'SP_COMMISSION_LINE_CLAWBACK': 13,
+        'SP_COMMISSION_LINE_ADJUSTMENT': 14,
     },
     'sp_decomp_method': {
         'SP_DECOMP_EVEN': 0,
@@ -1016,6 +1017,9 @@ FUNCTIONS = {
     'sp_commission_run_set_splits': (c_int, [POINTER(sp_commission_run), POINTER(c_uint64), POINTER(c_uint32), POINTER(c_int64), c_size_t]),
     'sp_commission_run_set_hierarchy': (c_int, [POINTER(sp_commission_run), POINTER(sp_hierarchy)]),
     'sp_commission_run_set_carry': (c_int, [POINTER(sp_commission_run), POINTER(c_int64), c_size_t]),
+    'sp_commission_run_add_adjustment': (c_int, [POINTER(sp_commission_run), c_uint64, c_size_t, c_size_t, c_int64, c_char_p]),
+    'sp_commission_run_clear_adjustments': (c_int, [POINTER(sp_commission_run)]),
+    'sp_commission_run_adjustment_reason': (c_char_p, [POINTER(sp_commission_run), c_size_t, c_uint64]),
     'sp_commission_run_set_assignments': (c_int, [POINTER(sp_commission_run), POINTER(c_int32), POINTER(c_int32), c_size_t]),
     'sp_commission_run_set_paid': (c_int, [POINTER(sp_commission_run), POINTER(sp_commission_paid), c_size_t]),
     'sp_commission_run_compute': (c_int, [POINTER(sp_commission_run), POINTER(sp_fact_source), POINTER(sp_fact_source), POINTER(sp_dict), POINTER(sp_progress)]),

@@ -1281,6 +1281,37 @@ class CommissionRun(Handle):
         with self._ctx._lock:
             self._ctx.call(lib.sp_commission_run_set_assignments, self, fcol.ptr, lcol.ptr, n)
 
+    def add_adjustment(self, id: int, payee: "str | int", component: "str | int",
+                       amount: "Amount", reason: str, *, minor: bool = False) -> None:
+        """A manual adjustment of a payee's component by `amount` (Decimal in major units, int
+        and str too; ints of minor units with minor=True), with its reason (required, 1 to
+        1000 bytes): a statement line of kind ADJUSTMENT on the last day of the component's
+        period, in the component's total before the caps and the draw are settled
+        (docs/commission.md, "Adjustments"). `id` (the host's) is its fact id, distinct per
+        payee and component. InvalidError for a missing reason or an id given twice; the
+        component must be computed in the run (checked by compute). Clears the results."""
+        k = self._position(payee, "payee")
+        c = self._component(component, "component")
+        fact = _int_arg(id, "id", 0, 2**64 - 1, "0 to 2**64 - 1")
+        value = self._units.money_in(amount, "amount", minor)
+        if not isinstance(reason, str):
+            raise TypeError(f"reason: expected a str, not {type(reason).__name__}")
+        with self._ctx._lock:
+            self._ctx.call(lib.sp_commission_run_add_adjustment, self, fact, k, c, value,
+                           reason.encode("utf-8"))
+
+    def clear_adjustments(self) -> None:
+        """Remove every manual adjustment. Clears the results."""
+        with self._ctx._lock:
+            self._ctx.call(lib.sp_commission_run_clear_adjustments, self)
+
+    def adjustment_reason(self, payee: "str | int", id: int) -> Optional[str]:
+        """The reason of a payee's adjustment `id`, or None when it has none."""
+        k = self._position(payee, "payee")
+        with self._ctx._lock:
+            r = lib.sp_commission_run_adjustment_reason(self, k, int(id))
+        return r.decode("utf-8") if r is not None else None
+
     def set_hierarchy(self, hierarchy: "Hierarchy | None") -> None:
         """The payees' hierarchy for the roll-ups to managers (docs/commission.md, "Roll-ups
         to managers"): a validated salesplan.Hierarchy whose node ids are the payees' ids

@@ -642,8 +642,8 @@ def test_enumerations():
     assert [m.name for m in sp.CommissionLineKind] == [
         "ORDER", "ORDER_SPIFF", "REFUND", "REFUND_SPIFF", "PAYMENT", "PAYMENT_SPIFF",
         "CAP_RELEASE", "CAP_CARRY", "CAP_LOST", "DRAW", "DRAW_RECOVERY", "DRAW_FORGIVEN",
-        "OVERRIDE", "CLAWBACK"]
-    assert [int(m) for m in sp.CommissionLineKind] == list(range(14))
+        "OVERRIDE", "CLAWBACK", "ADJUSTMENT"]
+    assert [int(m) for m in sp.CommissionLineKind] == list(range(15))
     assert [m.name for m in sp.CommissionUnknown] == ["SKIP", "ERROR"]
     assert int(sp.CommissionRunFlag.TOTALS_ONLY) == 1
 
@@ -1064,6 +1064,27 @@ def test_assignments_prorate_the_quota(ctx, ids):
     run.set_assignments(None)
     run.compute(facts(), ids)
     assert run.statement("A").total == D("5.20")
+
+
+def test_manual_adjustments(ctx, ids):
+    # A's January under MARGINAL (8.00) adjusted by +1.50 with its reason: 9.50, the
+    # adjustment a line of its own on January 31.
+    run = computed(MARGINAL, ctx, ids)
+    with pytest.raises(sp.InvalidError, match="a reason of 1 to 1000 bytes is required"):
+        run.add_adjustment(77, "A", "sales", D("1.50"), "")
+    run.add_adjustment(77, "A", "sales", D("1.50"), "spiff missed in the CRM")
+    run.compute(facts(), ids)
+    st = run.statement("A")
+    assert st.total == D("9.50")
+    line = st.lines[-1]
+    assert (line.kind, line.fact, line.earned, line.day) == (
+        sp.CommissionLineKind.ADJUSTMENT, 77, D("1.50"), day(2027, 1, 31))
+    assert run.adjustment_reason("A", 77) == "spiff missed in the CRM"
+    assert run.adjustment_reason("B", 77) is None
+    assert run.explain("A", 2)["reason"] == "spiff missed in the CRM"
+    run.clear_adjustments()
+    run.compute(facts(), ids)
+    assert run.statement("A").total == D("8.00")
 
 
 def test_a_draw_recovered_and_forgiven(ctx, ids):
