@@ -1046,12 +1046,12 @@ static void explain_settlement(spi_writer *w, const sp_commission_run *run, size
     spi_writer_end_object(w);
 }
 
-/* A manual adjustment: its id, its reason, its amount. */
-static void explain_adjustment(spi_writer *w, const sp_commission_run *run, size_t k,
-                               size_t line, const spi_cline *l)
+/* What every explained line of a component starts with: the run's head, the line, its
+ * component and path, its kind, fact and day. */
+static void write_line_head(spi_writer *w, const sp_commission_run *run, size_t k, size_t line,
+                            const spi_cline *l)
 {
     const spi_cplan_component *comp = &run->plan.components[l->component];
-    const char *reason = sp_commission_run_adjustment_reason(run, k, l->fact);
     write_head(w, run, k);
     spi_writer_member_int(w, "line", (int64_t)line);
     spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
@@ -1060,6 +1060,14 @@ static void explain_adjustment(spi_writer *w, const sp_commission_run *run, size
     spi_writer_member_int(w, "fact", (int64_t)l->fact);
     char day[16];
     spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+}
+
+/* A manual adjustment: its id, its reason, its amount. */
+static void explain_adjustment(spi_writer *w, const sp_commission_run *run, size_t k,
+                               size_t line, const spi_cline *l)
+{
+    const char *reason = sp_commission_run_adjustment_reason(run, k, l->fact);
+    write_line_head(w, run, k, line, l);
     spi_writer_member_cstr_or_null(w, "reason", reason);
     write_money(w, &run->plan, "earned", l->earned);
     spi_writer_end_object(w);
@@ -1071,14 +1079,7 @@ static void explain_clawback(spi_writer *w, const sp_commission_run *run, size_t
 {
     const spi_cplan *plan = &run->plan;
     const spi_cplan_component *comp = &plan->components[l->component];
-    write_head(w, run, k);
-    spi_writer_member_int(w, "line", (int64_t)line);
-    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
-    write_path(w, "path", l->component, NULL, 0);
-    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
-    spi_writer_member_int(w, "fact", (int64_t)l->fact);
-    char day[16];
-    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    write_line_head(w, run, k, line, l);
     write_path(w, "rule", l->component, "clawback", SIZE_MAX);
     spi_writer_member_int(w, "window_days", comp->window_days);
     spi_writer_member_cstr_or_null(w, "limit", comp->limit == SPI_CLIMIT_PAID ? "paid" : "none");
