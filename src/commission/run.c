@@ -1118,14 +1118,8 @@ static void explain_override(spi_writer *w, const sp_commission_run *run, size_t
             break;
         }
     }
-    write_head(w, run, k);
-    spi_writer_member_int(w, "line", (int64_t)line);
-    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
-    write_path(w, "path", c, NULL, 0);
-    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
-    spi_writer_member_int(w, "fact", (int64_t)l->fact);
-    char day[16], rule[SPI_CPLAN_ID_MAX + 96];
-    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    write_line_head(w, run, k, line, l);
+    char rule[SPI_CPLAN_ID_MAX + 96];
     snprintf(rule, sizeof rule, "components[%zu].crediting.rollup.levels.%s", c, name);
     spi_writer_member_cstr_or_null(w, "rule", rule);
     spi_writer_member_cstr_or_null(w, "level", name);
@@ -1186,14 +1180,7 @@ static void explain_line(spi_writer *w, const sp_commission_run *run, size_t k, 
         for (const spi_cline *e = first; e < l; e++)
             if (e->component == c && schedule_line(e))
                 before += e->base; /* the run summed these partial sums, checked */
-    write_head(w, run, k);
-    spi_writer_member_int(w, "line", (int64_t)line);
-    spi_writer_member_string(w, "component", comp->id, strlen(comp->id));
-    write_path(w, "path", c, NULL, 0);
-    spi_writer_member_enum(w, "kind", spi_cline_kind_names, SPI_CLINE_KINDS, l->kind);
-    spi_writer_member_int(w, "fact", (int64_t)l->fact);
-    char day[16];
-    spi_writer_member_string(w, "day", spi_day_text(l->day, day), 10);
+    write_line_head(w, run, k, line, l);
     spi_writer_member_dec(w, "share", (sp_dec)l->share);
     spi_writer_member_enum(w, "measure", spi_cplan_measure_names, 5, comp->measure);
     if (spiff) {
