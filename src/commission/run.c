@@ -244,6 +244,26 @@ int sp_commission_run_set_quotas(sp_commission_run *run, const int64_t *quotas, 
 
 static const char *const target_measure_names[] = { "money", "quantities" };
 
+/* The days of the run's period (*whole) and of each component's in it (*days, allocated:
+ * spi_free), under the plan's calendar: spi_cengine_days, as the engine will count them. */
+static int run_days(const sp_commission_run *run, spi_cdays *whole, spi_cdays **days)
+{
+    sp_ctx *ctx = run->ctx;
+    sp_calendar *cal = NULL;
+    spi_cdays *d = spi_malloc_array(ctx, run->plan.ncomponents, sizeof *d);
+    int rc = d == NULL ? SP_ENOMEM : sp_calendar_new(&cal, ctx, &run->plan.calendar.opts);
+    if (rc == SP_OK)
+        rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
+                              run->opts.index, whole, d);
+    sp_calendar_free(cal);
+    if (rc != SP_OK) {
+        spi_free(ctx, d);
+        return rc;
+    }
+    *days = d;
+    return SP_OK;
+}
+
 /* Component k's column of the quotas q (np x nc) from the set; changes nothing else. */
 static int quotas_column(sp_commission_run *run, size_t k, const sp_target_plan *plan,
                          const sp_target_set *set, const sp_dict *ids, int64_t *q)
@@ -280,20 +300,12 @@ static int quotas_column(sp_commission_run *run, size_t k, const sp_target_plan 
         return spi_fail(ctx, SP_EINVAL, "%s: the set is in %s, the plan in %s", what, si.currency,
                         run->plan.currency);
     /* The component's days in this run, and the set's periods that make them up. */
-    sp_calendar *cal = NULL;
-    spi_cdays *days = spi_malloc_array(ctx, nc, sizeof *days);
-    int rc = days == NULL ? SP_ENOMEM : sp_calendar_new(&cal, ctx, &run->plan.calendar.opts);
-    if (rc == SP_OK)
-    {
-        spi_cdays whole;
-        rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
-                              run->opts.index, &whole, days);
-    }
-    spi_cdays d = rc == SP_OK ? days[k] : (spi_cdays){ 0, 0, 0, 0, false };
-    sp_calendar_free(cal);
-    spi_free(ctx, days);
+    spi_cdays whole, *days;
+    int rc = run_days(run, &whole, &days);
     if (rc != SP_OK)
         return rc;
+    spi_cdays d = days[k];
+    spi_free(ctx, days);
     int32_t firsts[SP_CALENDAR_MAX_PERIODS], ends[SP_CALENDAR_MAX_PERIODS];
     size_t n = 0;
     if ((rc = sp_calendar_periods(pi.calendar, si.fiscal_year, si.grain, firsts, ends, NULL,
@@ -590,13 +602,8 @@ static int prorated(sp_commission_run *run, int64_t **quotas, int64_t **draws)
     sp_ctx *ctx = run->ctx;
     size_t nc = run->plan.ncomponents, np = run->np;
     *quotas = *draws = NULL;
-    sp_calendar *cal = NULL;
-    spi_cdays whole, *days = spi_malloc_array(ctx, nc, sizeof *days);
-    int rc = days == NULL ? SP_ENOMEM : sp_calendar_new(&cal, ctx, &run->plan.calendar.opts);
-    if (rc == SP_OK)
-        rc = spi_cengine_days(ctx, cal, &run->plan, run->opts.fiscal_year, run->period,
-                              run->opts.index, &whole, days);
-    sp_calendar_free(cal);
+    spi_cdays whole = { 0, 0, 0, 0, false }, *days = NULL;
+    int rc = run_days(run, &whole, &days);
     if (rc == SP_OK && run->quotas != NULL && np > 0 &&
         (*quotas = spi_malloc_array(ctx, np * nc, sizeof **quotas)) == NULL)
         rc = SP_ENOMEM;
