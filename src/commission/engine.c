@@ -1,5 +1,5 @@
 /*
- * The commission engine, v0 (engine.h; docs/commission.md, "The engine").
+ * The commission engine (engine.h; docs/commission.md, "The engine").
  *
  * One run, one pass per basis over its own source (bookings: the order lines of `src`;
  * invoices: the invoice lines of `invoices`; payments: the payments of the lines they pay),
@@ -12,8 +12,8 @@
  * order, the paid amount to date moving from one to the next, and those in the period
  * credit the line's values by spi_credit_paid. The credits are summed per payee and
  * component (the period's measure, the totals path) and, for statements, kept as 48-byte
- * staging entries, sorted by (payee, component, day, kind, fact id) with an in-place MSD
- * radix sort, then walked per payee and component through the schedule (a deals
+ * staging entries (each in the 64-byte slot of its future line), sorted by (payee,
+ * component, day, kind, fact id) with an in-place American flag sort, then walked per payee and component through the schedule (a deals
  * component's lines first counting each deal once per payee). A component with a roll-up
  * then credits the managers above each line's payees their overrides (credit.h's kernel),
  * the team's lines taken in the order (day, kind, fact id), before the settlement.
@@ -170,7 +170,7 @@ static const char *dict_text(const run *r, uint32_t index)
 
 /* ---- setup ---- */
 
-/* What v0 leaves for later, named by the plan path. */
+/* What the engine refuses of a component before reading, named by the plan path. */
 static int check_component(run *r, size_t i)
 {
     const spi_cplan_component *c = &r->plan->components[i];
@@ -2054,7 +2054,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     for (size_t e = 0; e < in->npaid; e++)
         r.paid_refunded[e] = in->paid[e].refunded;
     if (maxp > SPI_SPLIT_STACK_PARTS) {
-        rc = spi_fail(ctx, SP_EINVAL, WHAT ": a split of %zu payees (engine v0 takes at most %d)",
+        rc = spi_fail(ctx, SP_EINVAL, WHAT ": a split of %zu payees (the engine takes at most %d)",
                       maxp, SPI_SPLIT_STACK_PARTS);
         goto fail;
     }
