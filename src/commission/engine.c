@@ -68,6 +68,7 @@ typedef struct stage {
 #define PAD_FIXED 1u /* the earning is aux (a SPIFF, a split or paid line's set earning) */
 #define PAD_DEAL 2u  /* aux is the deal of an order line that the payee may count */
 #define KIND_BITS 3u /* dk's low bits: the spi_cline_kind */
+#define KIND_MASK ((1u << KIND_BITS) - 1u)
 
 /* A credit is sorted where it will be its statement line: one 64-byte slot per line, so
  * that the lines are the sorted credits, rewritten in place (2 x 64 bytes per line at the
@@ -1444,7 +1445,7 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             const stage se = a[q].s, *e = &se;
             spi_cline *l = &a[q].l;
             if (q > i && e->dk == prev_dk && e->fact == prev_fact) {
-                uint32_t kind = e->dk & ((1u << KIND_BITS) - 1);
+                uint32_t kind = e->dk & KIND_MASK;
                 rc = spi_fail(r->ctx, SP_EINVAL,
                               WHAT ": fact %llu: two %s with this id on one day",
                               (unsigned long long)e->fact,
@@ -1463,7 +1464,7 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             l->fact = e->fact;
             l->base = e->base;
             l->day = r->lo + (int32_t)(e->dk >> KIND_BITS);
-            l->kind = (uint8_t)(e->dk & ((1u << KIND_BITS) - 1));
+            l->kind = (uint8_t)(e->dk & KIND_MASK);
             if (l->kind == KIND_CLAWBACK)
                 l->kind = SPI_CLINE_CLAWBACK;
             else if (l->kind == KIND_ADJUST)
