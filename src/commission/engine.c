@@ -1,5 +1,5 @@
 /*
- * The commission engine, v0 (engine.h; docs/commission.md, "The engine").
+ * The commission engine (engine.h; docs/commission.md, "The engine").
  *
  * One run, one pass per basis over its own source (bookings: the order lines of `src`;
  * invoices: the invoice lines of `invoices`; payments: the payments of the lines they pay),
@@ -12,8 +12,8 @@
  * order, the paid amount to date moving from one to the next, and those in the period
  * credit the line's values by spi_credit_paid. The credits are summed per payee and
  * component (the period's measure, the totals path) and, for statements, kept as 48-byte
- * staging entries, sorted by (payee, component, day, kind, fact id) with an in-place MSD
- * radix sort, then walked per payee and component through the schedule (a deals
+ * staging entries (each in the 64-byte slot of its future line), sorted by (payee,
+ * component, day, kind, fact id) with an in-place American flag sort, then walked per payee and component through the schedule (a deals
  * component's lines first counting each deal once per payee). A component with a roll-up
  * then credits the managers above each line's payees their overrides (credit.h's kernel),
  * the team's lines taken in the order (day, kind, fact id), before the settlement.
@@ -68,6 +68,7 @@ typedef struct stage {
 #define PAD_FIXED 1u /* the earning is aux (a SPIFF, a split or paid line's set earning) */
 #define PAD_DEAL 2u  /* aux is the deal of an order line that the payee may count */
 #define KIND_BITS 3u /* dk's low bits: the spi_cline_kind */
+#define KIND_MASK ((1u << KIND_BITS) - 1u)
 
 /* A credit is sorted where it will be its statement line: one 64-byte slot per line, so
  * that the lines are the sorted credits, rewritten in place (2 x 64 bytes per line at the
@@ -170,7 +171,7 @@ static const char *dict_text(const run *r, uint32_t index)
 
 /* ---- setup ---- */
 
-/* What v0 leaves for later, named by the plan path. */
+/* What the engine refuses of a component before reading, named by the plan path. */
 static int check_component(run *r, size_t i)
 {
     const spi_cplan_component *c = &r->plan->components[i];
@@ -1444,7 +1445,7 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             const stage se = a[q].s, *e = &se;
             spi_cline *l = &a[q].l;
             if (q > i && e->dk == prev_dk && e->fact == prev_fact) {
-                uint32_t kind = e->dk & ((1u << KIND_BITS) - 1);
+                uint32_t kind = e->dk & KIND_MASK;
                 rc = spi_fail(r->ctx, SP_EINVAL,
                               WHAT ": fact %llu: two %s with this id on one day",
                               (unsigned long long)e->fact,
@@ -1463,7 +1464,7 @@ static int make_lines(run *r, spi_csched *sched, spi_crun *out)
             l->fact = e->fact;
             l->base = e->base;
             l->day = r->lo + (int32_t)(e->dk >> KIND_BITS);
-            l->kind = (uint8_t)(e->dk & ((1u << KIND_BITS) - 1));
+            l->kind = (uint8_t)(e->dk & KIND_MASK);
             if (l->kind == KIND_CLAWBACK)
                 l->kind = SPI_CLINE_CLAWBACK;
             else if (l->kind == KIND_ADJUST)
@@ -2054,7 +2055,7 @@ int spi_cengine_run(sp_ctx *ctx, const spi_cengine_input *in, const sp_progress 
     for (size_t e = 0; e < in->npaid; e++)
         r.paid_refunded[e] = in->paid[e].refunded;
     if (maxp > SPI_SPLIT_STACK_PARTS) {
-        rc = spi_fail(ctx, SP_EINVAL, WHAT ": a split of %zu payees (engine v0 takes at most %d)",
+        rc = spi_fail(ctx, SP_EINVAL, WHAT ": a split of %zu payees (the engine takes at most %d)",
                       maxp, SPI_SPLIT_STACK_PARTS);
         goto fail;
     }
