@@ -8,6 +8,7 @@
 
 #include "../core/internal.h"
 #include "../money/numeric.h"
+#include "../storage/dict_internal.h"
 #include "draw.h"
 #include "engine.h"
 
@@ -16,11 +17,7 @@
 
 static const char *payee_text(const spi_csettle *s, size_t p)
 {
-    const char *id = NULL;
-    size_t len;
-    if (sp_dict_id(s->dict, s->payees[p], &id, &len) != SP_OK)
-        return "?";
-    return id;
+    return spi_dict_text(s->dict, s->payees[p]);
 }
 
 static int64_t carried(const spi_csettle *s, size_t p, size_t col)

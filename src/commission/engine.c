@@ -162,11 +162,7 @@ typedef struct run {
 
 static const char *dict_text(const run *r, uint32_t index)
 {
-    const char *id = NULL;
-    size_t len;
-    if (sp_dict_id(r->in->dict, index, &id, &len) != SP_OK)
-        return "?";
-    return id;
+    return spi_dict_text(r->in->dict, index);
 }
 
 /* ---- setup ---- */

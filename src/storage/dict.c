@@ -803,3 +803,10 @@ int spi_dict_clone(sp_ctx *ctx, const sp_dict *src, sp_dict **out)
     *out = d;
     return SP_OK;
 }
+
+const char *spi_dict_text(const sp_dict *d, uint32_t index)
+{
+    const char *id = NULL;
+    size_t len;
+    return sp_dict_id(d, index, &id, &len) == SP_OK ? id : "?";
+}

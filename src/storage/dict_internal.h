@@ -64,6 +64,9 @@ int spi_dict_add_ids(sp_dict *d, const spi_ids *v, uint32_t *indices);
 /* The index of id[0..len), or SP_NONE when absent; records nothing, since absence is an
  * answer here, not an error. `id` may be NULL only when len is 0. */
 uint32_t spi_dict_lookup(const sp_dict *d, const char *id, size_t len);
+/* The id of `index` for a message, or "?" when the dictionary has no such index (records
+ * nothing). */
+const char *spi_dict_text(const sp_dict *d, uint32_t index);
 
 /* A copy of d in ctx with the same ids and indices, made without hashing an id. */
 int spi_dict_clone(sp_ctx *ctx, const sp_dict *d, sp_dict **out);
