@@ -1601,7 +1601,7 @@ static void test_plugin(void **state)
                      "commission kind 'step' is already registered");
     k.name = "";
     spt_expect_error(ctx, sp_commission_register_kind(ctx, &k), SP_EINVAL,
-                     "commission kind: the name is empty or NULL");
+                     "commission kind: name is empty");
     k.name = "bonus";
     k.payout = bonus_payout;
     k.destroy = NULL;

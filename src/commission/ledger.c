@@ -30,7 +30,6 @@
 #define ROWS_MAX ((uint64_t)UINT32_MAX - 3u)
 
 static const char *const state_names[] = { "open", "closed" };
-/* spi_cline_kind. */
 /* Periods a fiscal year has, per spi_cplan_period. */
 static const uint32_t grain_count[] = { 12, 4, 1 };
 

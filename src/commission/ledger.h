@@ -1,9 +1,9 @@
 /*
  * The commission ledger (docs/commission.md, "Statements and the ledger"): computed runs
  * posted through sp_storage, periods closed, corrections of closed periods posted as delta
- * lines into an open one, statements read back. Internal until the public header; the lead
- * wraps spi_cledger_post as sp_commission_run_post, spi_cledger_close as
- * sp_commission_period_close.
+ * lines into an open one, statements read back. The public ledger (ledger_api.c) is over
+ * these: sp_commission_run_post over spi_cledger_post, sp_commission_period_close over
+ * spi_cledger_close.
  *
  * A ledger is keyed by the plan id. Its record lists every statements object of the plan
  * with its period's state (open: a draft that the next post of the period replaces;

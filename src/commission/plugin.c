@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../targets/plan.h"
 #include "plan_doc.h"
 #include "plugin.h"
 
@@ -60,13 +61,10 @@ int sp_commission_register_kind(sp_ctx *ctx, const sp_commission_kind *kind)
                              SP_COMMISSION_KIND_VERSION);
     if (rc != SP_OK)
         return rc;
-    size_t len = k.name != NULL ? strnlen(k.name, SPI_CPLAN_ID_MAX + 1) : 0;
-    const char *why = NULL;
-    if (len == 0 || len > SPI_CPLAN_ID_MAX)
-        return spi_fail(ctx, SP_EINVAL, "commission kind: the name is %s",
-                        len == 0 ? "empty or NULL" : "longer than 255 bytes");
-    if (!spi_utf8_check((const uint8_t *)k.name, len, NULL, &why))
-        return spi_fail(ctx, SP_EINVAL, "commission kind: the name is not UTF-8 (%s)", why);
+    if ((rc = spi_plan_check_name(ctx, "commission kind: name", k.name, SPI_CPLAN_ID_MAX)) !=
+        SP_OK)
+        return rc;
+    size_t len = strlen(k.name);
     if (k.prepare == NULL || k.payout == NULL)
         return spi_fail(ctx, SP_EINVAL, "commission kind '%s': %s is NULL", k.name,
                         k.prepare == NULL ? "prepare" : "payout");
