@@ -3,8 +3,8 @@
  * the step after a run's schedules, on its per-payee component totals. A run computes one
  * period; what carries between periods is a per-payee carry state the caller passes in
  * (spi_cengine_input.carry_in) and gets out (spi_crun.carry): the recoverable draw's
- * balance and each component's cap excess carried forward. Internal until the public
- * header.
+ * balance and each component's cap excess carried forward (the public run's
+ * sp_commission_run_set_carry and the statements' carry).
  *
  * Per component with a cap, for a payee whose period's payout before the cap is A (after
  * the gate and accelerators, before the bonuses, rounded) and carried-in excess K:

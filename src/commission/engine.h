@@ -1,8 +1,8 @@
 /*
- * The commission engine, v0 (docs/commission.md, "The engine"): one period's statements
- * for the payees of one plan version, in memory. Internal until the public header.
+ * The commission engine (docs/commission.md, "The engine"): one period's statements for
+ * the payees of one plan version, in memory. Internal: the public run (run.c) calls it.
  *
- * v0 reads, per component's basis, order lines (basis "booking", credited on their day),
+ * It reads, per component's basis, order lines (basis "booking", credited on their day),
  * invoice lines (basis "invoice", from the run's invoice source, credited on the invoice
  * day) and their refunds (negative, on their day, credited like the line they reference),
  * or payments (basis "payment": a line credited as it is paid, by the cumulative rule of
