@@ -2,8 +2,9 @@
  * Commission plan documents (docs/commission.md, "Plan documents"): one effective-dated
  * version of a plan, read strictly with the record reader (every error names its path,
  * line and column; unknown members get a "did you mean"; members that do not apply to
- * their kind are errors) and written back in canonical form (the public sp_commission_plan
- * holds one); the engine turns the schedule specs into kernel schedules (src/commission/schedule.c).
+ * their kind are errors) and written back in canonical form (the public
+ * sp_commission_plan holds one); the engine turns the schedule specs into kernel
+ * schedules (src/commission/schedule.c).
  *
  * Units: money in minor units of the plan's currency (int64_t); rates, multipliers and
  * attainments as sp_dec (value x 10^9); days as day numbers (days since 1970-01-01).
