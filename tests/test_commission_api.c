@@ -542,7 +542,8 @@ static const char RETRO_SET[] =
  * RETRO_SET's January: the monthly component's quota is January's 100.00, so A (130.00,
  * 130 %) earns 130 x 4 % = 5.20 and B (50 %) 50 x 2 % = 1.00, as with quotas given. The
  * quarterly component is not due in January; in March its quota is 300.00 (three months)
- * and it pays a flat 1 % of A's 130.00 + 0 = 1.30 (attainment changes no flat rate).
+ * and it pays a flat 1 % of A's quarter, 60.00 + 70.00 + 999.00 (Feb 1) = 1,129.00: 11.29
+ * (attainment changes no flat rate).
  */
 static sp_commission_run *run_of(const sp_commission_plan *p, uint32_t grain, uint32_t index)
 {
@@ -586,7 +587,7 @@ static void test_quotas_from_set(void **state)
     assert_int_equal(st.total, 100);
     sp_commission_run_free(r);
 
-    /* March: both due; the quarter's quota is 300.00 and A's 130.00 earns 1 %: 1.30; the
+    /* March: both due; the quarter's quota is 300.00 and the quarter's facts earn 1 %; the
      * monthly component sees no March facts. */
     r = run_of(p, SP_GRAIN_MONTH, 2);
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
