@@ -1848,7 +1848,7 @@ static const char *const ru_levels[3] = { "vp", "manager", "rep" };
  * 83 %, M's overrides are held (lines of 0 on 30,000 and 20,000): M 1,000 in all; against
  * 50,000 (100 %) they pay 600 and 400: M 2,000. The VP: 1 % of 30,000, 20,000 and 10,000
  * = 300 + 200 + 100 = 600 (its draw-free total). Without M among the payees, M's two
- * overrides are skipped and counted (and its own line, a rep that is no payee).
+ * overrides are skipped and counted (and its own line, a rep that is no payee): the VP 500.
  */
 static void test_rollup(void **state)
 {
@@ -1955,6 +1955,8 @@ static void test_rollup(void **state)
     assert_int_equal(ri.overrides_not_payee, 2);
     assert_int_equal(ri.not_payee, 1);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    /* The VP: 1 % of A's 30,000 and B's 20,000 = 500; M's own line is skipped (M is no
+     * payee), so the VP's 100 on it goes too. */
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.total, 500);
 
