@@ -1225,7 +1225,8 @@ static sp_fact_source *refunds_of(sp_ctx *ctx, const uint64_t *ids, const uint64
  * 12,000). May: the rest, 10,345.67 on 05-10 (the window's last day: 02-10 + 90),
  * reverses the rest: 61,728 - 10,000 = 51,728; on 05-11 it reverses nothing. L2 (fact 2)
  * of 0.90 paid R(4.5) = 4 refunded in three parts of 0.30 in April: rule B (limit "paid")
- * R(4 x 30/90) = 1, R(4 x 60/90) = 3, 4: -1, -2, -1; without the limit each part R(30 x 5 %) = R(1.5) = 2: -2, -2, -2 (more than paid).
+ * R(4 x 30/90) = 1, R(4 x 60/90) = 3, 4: -1, -2, -1; without the limit each part
+ * R(30 x 5 %) = R(1.5) = 2: -2, -2, -2 (more than paid).
  * 5.1: a line of 100.00 whose calculation was 5.00 (paid 10.00 by a minimum elsewhere)
  * refunded in full reverses the 5.00 it earned.
  */
