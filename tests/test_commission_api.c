@@ -41,6 +41,23 @@ typedef struct env {
     sp_fact_source *src;
 } env;
 
+/* Appends n facts of a kind to a memory source (ref NULL for order lines, rep NULL for
+ * refunds and payments). */
+static void append_facts(sp_fact_source *src, uint32_t kind, size_t n, const uint64_t *id,
+                         const uint64_t *ref, const int32_t *day, const uint32_t *rep,
+                         const int64_t *amount)
+{
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = kind;
+    b.count = n;
+    b.id = id;
+    b.ref = ref;
+    b.day = day;
+    b.rep = rep;
+    b.amount = amount;
+    assert_int_equal(sp_fact_source_memory_append(src, &b), SP_OK);
+}
+
 /* A: 60.00 on Jan 5 (fact 1), 70.00 on Jan 20 (fact 2); B: 50.00 on Jan 9 (fact 3); X,
  * no payee: 10.00 (fact 4); A: 999.00 on Feb 1 (fact 5), outside January. */
 static void env_make(env *e, sp_ctx *ctx)
@@ -59,14 +76,7 @@ static void env_make(env *e, sp_ctx *ctx)
                       spt_day(2027, 1, 9), spt_day(2027, 2, 1) };
     uint32_t rep[] = { A, A, B, X, A };
     int64_t amount[] = { 6000, 7000, 5000, 1000, 99900 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 5;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(e->src, &b), SP_OK);
+    append_facts(e->src, SP_FACT_ORDER_LINES, 5, id, NULL, day, rep, amount);
 }
 
 static void env_free(env *e)
@@ -816,22 +826,8 @@ static void test_bases(void **state)
     int32_t day[] = { spt_day(2027, 1, 12) }, cday[] = { spt_day(2027, 1, 20) };
     uint32_t rep[] = { A };
     int64_t amount[] = { 10000 }, camount[] = { 3000 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 1;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(inv, &b), SP_OK);
-    sp_fact_batch cb = SP_FACT_BATCH_INIT;
-    cb.kind = SP_FACT_REFUNDS;
-    cb.count = 1;
-    cb.id = cid;
-    cb.ref = ref;
-    cb.day = cday;
-    cb.amount = camount;
-    assert_int_equal(sp_fact_source_memory_append(inv, &cb), SP_OK);
+    append_facts(inv, SP_FACT_ORDER_LINES, 1, id, NULL, day, rep, amount);
+    append_facts(inv, SP_FACT_REFUNDS, 1, cid, ref, cday, NULL, camount);
     assert_int_equal(sp_commission_run_compute(r, e.src, inv, e.dict, NULL), SP_OK);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
@@ -850,14 +846,7 @@ static void test_bases(void **state)
     uint64_t pid[] = { 20 }, pref[] = { 1 };
     int32_t pday[] = { spt_day(2027, 1, 25) };
     int64_t pamount[] = { 3000 };
-    sp_fact_batch pb = SP_FACT_BATCH_INIT;
-    pb.kind = SP_FACT_PAYMENTS;
-    pb.count = 1;
-    pb.id = pid;
-    pb.ref = pref;
-    pb.day = pday;
-    pb.amount = pamount;
-    assert_int_equal(sp_fact_source_memory_append(e.src, &pb), SP_OK);
+    append_facts(e.src, SP_FACT_PAYMENTS, 1, pid, pref, pday, NULL, pamount);
     assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
     assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
@@ -1002,14 +991,7 @@ static void test_ledger(void **state)
     int32_t day[] = { spt_day(2027, 1, 25) };
     uint32_t rep[] = { B };
     int64_t amount[] = { 5000 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 1;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(e.src, &b), SP_OK);
+    append_facts(e.src, SP_FACT_ORDER_LINES, 1, id, NULL, day, rep, amount);
     assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     spt_expect_error(ctx, sp_commission_run_post(r, store, NULL, &posted), SP_ECONFLICT,
                      "commission ledger \"AE\": 2027-M01 is closed; post its corrections into "
@@ -1207,14 +1189,7 @@ static sp_fact_source *refunds_of(sp_ctx *ctx, const uint64_t *ids, const uint64
 {
     sp_fact_source *src;
     assert_int_equal(sp_fact_source_memory_new(&src, ctx), SP_OK);
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_REFUNDS;
-    b.count = n;
-    b.id = ids;
-    b.ref = refs;
-    b.day = days;
-    b.amount = amounts;
-    assert_int_equal(sp_fact_source_memory_append(src, &b), SP_OK);
+    append_facts(src, SP_FACT_REFUNDS, n, ids, refs, days, NULL, amounts);
     return src;
 }
 
@@ -1818,14 +1793,7 @@ static void renv_make(env *e, sp_ctx *ctx)
     int32_t day[] = { spt_day(2027, 1, 5), spt_day(2027, 1, 6), spt_day(2027, 1, 7) };
     uint32_t rep[] = { RA, RB, RM };
     int64_t amount[] = { 30000, 20000, 10000 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 3;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(e->src, &b), SP_OK);
+    append_facts(e->src, SP_FACT_ORDER_LINES, 3, id, NULL, day, rep, amount);
 }
 
 static sp_hierarchy *payees_of(sp_ctx *ctx, const char *const levels[3], bool validate)
