@@ -41,6 +41,23 @@ typedef struct env {
     sp_fact_source *src;
 } env;
 
+/* Appends n facts of a kind to a memory source (ref NULL for order lines, rep NULL for
+ * refunds and payments). */
+static void append_facts(sp_fact_source *src, uint32_t kind, size_t n, const uint64_t *id,
+                         const uint64_t *ref, const int32_t *day, const uint32_t *rep,
+                         const int64_t *amount)
+{
+    sp_fact_batch b = SP_FACT_BATCH_INIT;
+    b.kind = kind;
+    b.count = n;
+    b.id = id;
+    b.ref = ref;
+    b.day = day;
+    b.rep = rep;
+    b.amount = amount;
+    assert_int_equal(sp_fact_source_memory_append(src, &b), SP_OK);
+}
+
 /* A: 60.00 on Jan 5 (fact 1), 70.00 on Jan 20 (fact 2); B: 50.00 on Jan 9 (fact 3); X,
  * no payee: 10.00 (fact 4); A: 999.00 on Feb 1 (fact 5), outside January. */
 static void env_make(env *e, sp_ctx *ctx)
@@ -59,14 +76,7 @@ static void env_make(env *e, sp_ctx *ctx)
                       spt_day(2027, 1, 9), spt_day(2027, 2, 1) };
     uint32_t rep[] = { A, A, B, X, A };
     int64_t amount[] = { 6000, 7000, 5000, 1000, 99900 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 5;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(e->src, &b), SP_OK);
+    append_facts(e->src, SP_FACT_ORDER_LINES, 5, id, NULL, day, rep, amount);
 }
 
 static void env_free(env *e)
@@ -542,7 +552,8 @@ static const char RETRO_SET[] =
  * RETRO_SET's January: the monthly component's quota is January's 100.00, so A (130.00,
  * 130 %) earns 130 x 4 % = 5.20 and B (50 %) 50 x 2 % = 1.00, as with quotas given. The
  * quarterly component is not due in January; in March its quota is 300.00 (three months)
- * and it pays a flat 1 % of A's 130.00 + 0 = 1.30 (attainment changes no flat rate).
+ * and it pays a flat 1 % of A's quarter, 60.00 + 70.00 + 999.00 (Feb 1) = 1,129.00: 11.29
+ * (attainment changes no flat rate).
  */
 static sp_commission_run *run_of(const sp_commission_plan *p, uint32_t grain, uint32_t index)
 {
@@ -586,7 +597,7 @@ static void test_quotas_from_set(void **state)
     assert_int_equal(st.total, 100);
     sp_commission_run_free(r);
 
-    /* March: both due; the quarter's quota is 300.00 and A's 130.00 earns 1 %: 1.30; the
+    /* March: both due; the quarter's quota is 300.00 and the quarter's facts earn 1 %; the
      * monthly component sees no March facts. */
     r = run_of(p, SP_GRAIN_MONTH, 2);
     assert_int_equal(sp_commission_run_set_payees(r, payees, 2), SP_OK);
@@ -815,22 +826,8 @@ static void test_bases(void **state)
     int32_t day[] = { spt_day(2027, 1, 12) }, cday[] = { spt_day(2027, 1, 20) };
     uint32_t rep[] = { A };
     int64_t amount[] = { 10000 }, camount[] = { 3000 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 1;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(inv, &b), SP_OK);
-    sp_fact_batch cb = SP_FACT_BATCH_INIT;
-    cb.kind = SP_FACT_REFUNDS;
-    cb.count = 1;
-    cb.id = cid;
-    cb.ref = ref;
-    cb.day = cday;
-    cb.amount = camount;
-    assert_int_equal(sp_fact_source_memory_append(inv, &cb), SP_OK);
+    append_facts(inv, SP_FACT_ORDER_LINES, 1, id, NULL, day, rep, amount);
+    append_facts(inv, SP_FACT_REFUNDS, 1, cid, ref, cday, NULL, camount);
     assert_int_equal(sp_commission_run_compute(r, e.src, inv, e.dict, NULL), SP_OK);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
@@ -849,14 +846,7 @@ static void test_bases(void **state)
     uint64_t pid[] = { 20 }, pref[] = { 1 };
     int32_t pday[] = { spt_day(2027, 1, 25) };
     int64_t pamount[] = { 3000 };
-    sp_fact_batch pb = SP_FACT_BATCH_INIT;
-    pb.kind = SP_FACT_PAYMENTS;
-    pb.count = 1;
-    pb.id = pid;
-    pb.ref = pref;
-    pb.day = pday;
-    pb.amount = pamount;
-    assert_int_equal(sp_fact_source_memory_append(e.src, &pb), SP_OK);
+    append_facts(e.src, SP_FACT_PAYMENTS, 1, pid, pref, pday, NULL, pamount);
     assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     sp_commission_run_info ri = SP_COMMISSION_RUN_INFO_INIT;
     assert_int_equal(sp_commission_run_get_info(r, &ri), SP_OK);
@@ -1001,14 +991,7 @@ static void test_ledger(void **state)
     int32_t day[] = { spt_day(2027, 1, 25) };
     uint32_t rep[] = { B };
     int64_t amount[] = { 5000 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 1;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(e.src, &b), SP_OK);
+    append_facts(e.src, SP_FACT_ORDER_LINES, 1, id, NULL, day, rep, amount);
     assert_int_equal(sp_commission_run_compute(r, e.src, NULL, e.dict, NULL), SP_OK);
     spt_expect_error(ctx, sp_commission_run_post(r, store, NULL, &posted), SP_ECONFLICT,
                      "commission ledger \"AE\": 2027-M01 is closed; post its corrections into "
@@ -1206,25 +1189,19 @@ static sp_fact_source *refunds_of(sp_ctx *ctx, const uint64_t *ids, const uint64
 {
     sp_fact_source *src;
     assert_int_equal(sp_fact_source_memory_new(&src, ctx), SP_OK);
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_REFUNDS;
-    b.count = n;
-    b.id = ids;
-    b.ref = refs;
-    b.day = days;
-    b.amount = amounts;
-    assert_int_equal(sp_fact_source_memory_append(src, &b), SP_OK);
+    append_facts(src, SP_FACT_REFUNDS, n, ids, refs, days, NULL, amounts);
     return src;
 }
 
 /*
  * 5.2: line L1 (fact 1) of 12,345.67 on 2024-02-10 paid R(1,234,567 x 5 %) = 61,728 under
  * version 1. April: a refund of 2,000.00 on 04-15 reverses R(61,728 x 200,000 / 1,234,567)
- * = R(10,000.0...) = 10,000 (5 %, not version 2's 6 %: 12,000). May: the rest, 10,345.67 on
- * 05-10 (the window's last day: 02-10 + 90), reverses the rest: 61,728 - 10,000 = 51,728;
- * on 05-11 it reverses nothing. L2 (fact 2) of 0.90 paid R(4.5) = 4 refunded in three parts
- * of 0.30 in April: rule B (limit "paid") R(4 x 30/90) = 1, R(4 x 60/90) = 3, 4: -1, -2,
- * -1; without the limit each part R(30 x 5 %) = R(1.5) = 2: -2, -2, -2 (more than paid).
+ * = R(12,345,600,000 / 1,234,567) = R(9,999.94) = 10,000 (5 %, not version 2's 6 %:
+ * 12,000). May: the rest, 10,345.67 on 05-10 (the window's last day: 02-10 + 90),
+ * reverses the rest: 61,728 - 10,000 = 51,728; on 05-11 it reverses nothing. L2 (fact 2)
+ * of 0.90 paid R(4.5) = 4 refunded in three parts of 0.30 in April: rule B (limit "paid")
+ * R(4 x 30/90) = 1, R(4 x 60/90) = 3, 4: -1, -2, -1; without the limit each part
+ * R(30 x 5 %) = R(1.5) = 2: -2, -2, -2 (more than paid).
  * 5.1: a line of 100.00 whose calculation was 5.00 (paid 10.00 by a minimum elsewhere)
  * refunded in full reverses the 5.00 it earned.
  */
@@ -1816,14 +1793,7 @@ static void renv_make(env *e, sp_ctx *ctx)
     int32_t day[] = { spt_day(2027, 1, 5), spt_day(2027, 1, 6), spt_day(2027, 1, 7) };
     uint32_t rep[] = { RA, RB, RM };
     int64_t amount[] = { 30000, 20000, 10000 };
-    sp_fact_batch b = SP_FACT_BATCH_INIT;
-    b.kind = SP_FACT_ORDER_LINES;
-    b.count = 3;
-    b.id = id;
-    b.day = day;
-    b.rep = rep;
-    b.amount = amount;
-    assert_int_equal(sp_fact_source_memory_append(e->src, &b), SP_OK);
+    append_facts(e->src, SP_FACT_ORDER_LINES, 3, id, NULL, day, rep, amount);
 }
 
 static sp_hierarchy *payees_of(sp_ctx *ctx, const char *const levels[3], bool validate)
@@ -1847,7 +1817,7 @@ static const char *const ru_levels[3] = { "vp", "manager", "rep" };
  * 83 %, M's overrides are held (lines of 0 on 30,000 and 20,000): M 1,000 in all; against
  * 50,000 (100 %) they pay 600 and 400: M 2,000. The VP: 1 % of 30,000, 20,000 and 10,000
  * = 300 + 200 + 100 = 600 (its draw-free total). Without M among the payees, M's two
- * overrides are skipped and counted (and its own line, a rep that is no payee).
+ * overrides are skipped and counted (and its own line, a rep that is no payee): the VP 500.
  */
 static void test_rollup(void **state)
 {
@@ -1954,6 +1924,8 @@ static void test_rollup(void **state)
     assert_int_equal(ri.overrides_not_payee, 2);
     assert_int_equal(ri.not_payee, 1);
     sp_commission_statement st = SP_COMMISSION_STATEMENT_INIT;
+    /* The VP: 1 % of A's 30,000 and B's 20,000 = 500; M's own line is skipped (M is no
+     * payee), so the VP's 100 on it goes too. */
     assert_int_equal(sp_commission_run_statement(r, 0, &st), SP_OK);
     assert_int_equal(st.total, 500);
 
