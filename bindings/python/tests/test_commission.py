@@ -707,7 +707,7 @@ def test_frames(ctx, ids):
     totals_only.compute(facts(), ids)
     assert len(totals_only.lines_frame()) == 0
     assert len(totals_only.statement(0).to_numpy()) == 0
-    assert np is not None
+    assert isinstance(arr, np.ndarray)
 
 
 # ---- the guide ----
@@ -1585,9 +1585,9 @@ def test_registering_bad_kinds(ctx):
     sp.register_commission_kind("step", prepare=step_prepare, payout=step_payout, ctx=ctx)
     with pytest.raises(sp.ConflictError, match="commission kind 'step' is already registered"):
         sp.register_commission_kind("step", prepare=step_prepare, payout=step_payout, ctx=ctx)
-    with pytest.raises(sp.InvalidError, match="commission kind: the name is empty or NULL"):
+    with pytest.raises(sp.InvalidError, match="commission kind: name is empty"):
         sp.register_commission_kind("", prepare=step_prepare, payout=step_payout, ctx=ctx)
-    with pytest.raises(sp.InvalidError, match="longer than 255 bytes"):
+    with pytest.raises(sp.InvalidError, match=r"is 256 bytes long \(at most 255\)"):
         sp.register_commission_kind("k" * 256, prepare=step_prepare, payout=step_payout,
                                     ctx=ctx)
     with pytest.raises(TypeError, match="prepare: expected a callable"):
